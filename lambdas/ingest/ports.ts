@@ -1,0 +1,54 @@
+import type { CanonicalEvent, SourceKind } from '../domain/canonical';
+
+/**
+ * Delivery ledger statuses. The edge writes `received` (a claim with a short lease), then `enqueued` once SQS
+ * has the event, or `recorded` for types ParitySync does not act on. The apply pipeline moves `enqueued`
+ * on to `applied`, `rejected` or `parked`.
+ */
+export type LedgerStatus = 'received' | 'enqueued' | 'recorded' | 'applied' | 'rejected' | 'parked';
+
+export interface LedgerEntry {
+  readonly eventId: string;
+  readonly sourceId: string;
+  readonly kind: SourceKind;
+  readonly idempotencyKey: string;
+  readonly providerEventType: string;
+  readonly canonicalType?: string;
+  readonly status: LedgerStatus;
+  readonly occurredAt: string;
+  readonly receivedAt: string;
+  readonly updatedAt: string;
+  /** Epoch ms until which the claiming request owns the enqueue; only meaningful while `received`. */
+  readonly leaseUntil?: number;
+  readonly deliveryCount: number;
+  readonly messageId?: string;
+  readonly reason?: string;
+  /** Epoch seconds; DynamoDB TTL removes the entry after the dedupe window. */
+  readonly expiresAt: number;
+}
+
+export type ClaimOutcome =
+  /** This request owns the event: it must enqueue it (or record it) and then confirm. */
+  | { readonly outcome: 'claimed'; readonly entry: LedgerEntry }
+  /** The event is already durable: a duplicate. */
+  | { readonly outcome: 'duplicate'; readonly entry: LedgerEntry }
+  /** Another request holds an unexpired lease on it. */
+  | { readonly outcome: 'in_progress'; readonly entry: LedgerEntry };
+
+/**
+ * The edge's deduplication store. `claim` is one conditional write: it creates the entry, or takes over an
+ * entry still `received` whose lease has expired (the enqueue failed or the Lambda died after claiming),
+ * so a sender's retry always gets the event enqueued and nothing is lost between the two writes.
+ */
+export interface DeliveryLedger {
+  claim(entry: LedgerEntry, nowMs: number): Promise<ClaimOutcome>;
+  /** `received` → `enqueued` (with the queue's message id) or `recorded`. */
+  confirm(eventId: string, status: 'enqueued' | 'recorded', at: string, messageId?: string): Promise<void>;
+  /** Gives up the lease after a failed enqueue so the sender's immediate retry can take over. */
+  release(eventId: string): Promise<void>;
+  get(eventId: string): Promise<LedgerEntry | undefined>;
+}
+
+export interface EventQueue {
+  enqueue(event: CanonicalEvent): Promise<{ readonly messageId: string }>;
+}

@@ -1,0 +1,104 @@
+import { BadRequestError } from './errors';
+
+/**
+ * Keys that turn a plain JSON object into a prototype-pollution vector once it is merged or spread
+ * somewhere downstream. No provider schema uses them, so a body that carries one is rejected outright.
+ */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const COMMA = 0x2c;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/** Decodes UTF-8 strictly: a body that is not valid UTF-8 is rejected rather than silently repaired. */
+export function decodeUtf8(raw: Uint8Array): string {
+  try {
+    return utf8.decode(raw);
+  } catch (cause) {
+    throw new BadRequestError('invalid_encoding', 'The body is not valid UTF-8. Send JSON encoded as UTF-8.', {
+      cause,
+    });
+  }
+}
+
+/**
+ * JSON.parse, plus the two checks it does not make: a key repeated within one object (JSON.parse silently
+ * keeps the last, so two readers of the same signed bytes could disagree) and prototype-polluting keys.
+ * The native parser validates the grammar first, so the key scan below may assume well-formed input;
+ * it only walks the text, which keeps it cheap on the ingest path.
+ */
+export function parseStrictJson(text: string): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    throw new BadRequestError('invalid_json', `The body is not valid JSON (${detail}).`, { cause });
+  }
+  assertUniqueSafeKeys(text);
+  return value;
+}
+
+function assertUniqueSafeKeys(text: string): void {
+  // One entry per open container: the keys seen so far for an object, null for an array.
+  const stack: (Set<string> | null)[] = [];
+  let expectKey = false;
+  const length = text.length;
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      const end = endOfString(text, i);
+      if (expectKey) {
+        const keys = stack[stack.length - 1];
+        let key = text.slice(i + 1, end);
+        if (key.includes('\\')) key = JSON.parse(text.slice(i, end + 1)) as string;
+        if (FORBIDDEN_KEYS.has(key)) {
+          throw new BadRequestError(
+            'forbidden_key',
+            `The body uses the key "${key}", which is not allowed anywhere in a payload.`,
+          );
+        }
+        if (keys) {
+          if (keys.has(key)) {
+            throw new BadRequestError(
+              'duplicate_key',
+              `The key "${key}" appears twice in the same object. Send each key once.`,
+            );
+          }
+          keys.add(key);
+        }
+        expectKey = false;
+      }
+      i = end;
+    } else if (c === OPEN_BRACE) {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (c === OPEN_BRACKET) {
+      stack.push(null);
+      expectKey = false;
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+      stack.pop();
+      expectKey = false;
+    } else if (c === COMMA) {
+      expectKey = stack[stack.length - 1] != null;
+    }
+  }
+}
+
+/** Index of the quote closing the string that opens at `start`; the text is known to be valid JSON. */
+function endOfString(text: string, start: number): number {
+  let end = text.indexOf('"', start + 1);
+  while (end !== -1) {
+    let backslashes = 0;
+    for (let j = end - 1; text.charCodeAt(j) === BACKSLASH; j--) backslashes++;
+    if (backslashes % 2 === 0) return end;
+    end = text.indexOf('"', end + 1);
+  }
+  return text.length;
+}
