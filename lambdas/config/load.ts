@@ -1,9 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type * as z from 'zod';
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
 import { ConfigurationError, type FieldProblem } from '../shared/errors';
 import { type ParitySyncConfig, ParitySyncConfigSchema } from './schema';
+
+// zod/mini ships without messages: every issue would read "Invalid input". English is what the full zod
+// build installs by default, and every path that reports zod issues (configuration, the ingest environment,
+// payload validation in the adapters) imports this module. Messages are resolved when a parse fails, so the
+// order in which schema modules load does not matter.
+z.config(en());
 
 export function formatPath(path: readonly PropertyKey[]): string {
   let text = '';
@@ -43,7 +50,9 @@ export async function loadConfigFile(path: string): Promise<ParitySyncConfig> {
     }
   } catch (cause) {
     const detail = cause instanceof Error ? cause.message : String(cause);
-    throw new ConfigurationError(`Cannot read ParitySync configuration ${absolute}: ${detail}`, [], { cause });
+    throw new ConfigurationError(`Cannot read ParitySync configuration ${absolute}: ${detail}`, [], {
+      cause,
+    });
   }
   return parseConfig(raw, `configuration in ${absolute}`);
 }

@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { SOURCE_KINDS, type SourceKind } from '../domain/canonical';
 
 /**
@@ -7,17 +7,24 @@ import { SOURCE_KINDS, type SourceKind } from '../domain/canonical';
  * secret value ever lands in a template, an environment variable or a log; locally any of the three works.
  */
 export const SecretRefSchema = z.union([
-  z.strictObject({ secretsManager: z.string().min(1).describe('Secrets Manager secret ARN or name') }),
-  z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name') }),
-  z.strictObject({ value: z.string().min(1) }),
+  z.strictObject({
+    secretsManager: z.string().check(z.minLength(1), z.describe('Secrets Manager secret ARN or name')),
+  }),
+  z.strictObject({
+    env: z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')),
+  }),
+  z.strictObject({ value: z.string().check(z.minLength(1)) }),
 ]);
 export type SecretRef = z.infer<typeof SecretRefSchema>;
 
-const CidrSchema = z.string().refine(isCidr, { message: 'must be an IPv4 or IPv6 CIDR such as 38.80.170.0/24' });
+const CidrSchema = z
+  .string()
+  .check(z.refine(isCidr, { message: 'must be an IPv4 or IPv6 CIDR such as 38.80.170.0/24' }));
 
 export function isCidr(text: string): boolean {
   const [address, prefix, extra] = text.split('/');
-  if (address === undefined || prefix === undefined || extra !== undefined || !/^\d{1,3}$/.test(prefix)) return false;
+  if (address === undefined || prefix === undefined || extra !== undefined || !/^\d{1,3}$/.test(prefix))
+    return false;
   const family = isIP(address);
   const bits = Number(prefix);
   return (family === 4 && bits <= 32) || (family === 6 && bits <= 128);
@@ -39,107 +46,138 @@ export function buildAllowlist(cidrs: readonly string[]): (address: string) => b
 
 const SourceIdSchema = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be 1-63 characters of a-z, 0-9 and "-", starting with a letter or digit');
+  .check(
+    z.regex(
+      /^[a-z0-9][a-z0-9-]{0,62}$/,
+      'must be 1-63 characters of a-z, 0-9 and "-", starting with a letter or digit',
+    ),
+  );
 
 const commonSourceFields = {
   id: SourceIdSchema,
   /** Human label for dashboards and the CLI. */
-  displayName: z.string().min(1).max(120).optional(),
+  displayName: z.optional(z.string().check(z.minLength(1), z.maxLength(120))),
   /** Active signing secrets. Any one of them verifies, which is how rotation works: add the new, then drop the old. */
-  secrets: z.array(SecretRefSchema).default([]),
+  secrets: z._default(z.array(SecretRefSchema), []),
   /** How far a signed timestamp may be from our clock, either way. @default 300 */
-  toleranceSeconds: z.number().int().min(1).max(86_400).optional(),
+  toleranceSeconds: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(86_400))),
   /** Sender address ranges. Omitted: the kind's published range if it has one, otherwise any address. */
-  allowedCidrs: z.array(CidrSchema).optional(),
+  allowedCidrs: z.optional(z.array(CidrSchema)),
 };
 
-const PublicKeysSchema = z.array(z.string().min(1)).min(1);
+const PublicKeysSchema = z.array(z.string().check(z.minLength(1))).check(z.minLength(1));
 
 export const SourceConfigSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     ...commonSourceFields,
     kind: z.literal('channel-manager'),
-    options: z
-      .strictObject({
+    options: z._default(
+      z.strictObject({
         /** `hmac-sha256` signs with a shared secret; `rsa-sha256` with the channel manager's private key. */
-        signature: z.enum(['hmac-sha256', 'rsa-sha256']).default('hmac-sha256'),
+        signature: z._default(z.enum(['hmac-sha256', 'rsa-sha256']), 'hmac-sha256'),
         /** PEM public keys for `rsa-sha256`; any one verifies. */
-        publicKeys: PublicKeysSchema.optional(),
-      })
-      .default({ signature: 'hmac-sha256' }),
+        publicKeys: z.optional(PublicKeysSchema),
+      }),
+      { signature: 'hmac-sha256' },
+    ),
   }),
-  z.strictObject({ ...commonSourceFields, kind: z.literal('ota'), options: z.strictObject({}).default({}) }),
-  z.strictObject({ ...commonSourceFields, kind: z.literal('pms'), options: z.strictObject({}).default({}) }),
-  z.strictObject({ ...commonSourceFields, kind: z.literal('mapping'), options: z.strictObject({}).default({}) }),
-  z.strictObject({ ...commonSourceFields, kind: z.literal('hospitable'), options: z.strictObject({}).default({}) }),
+  z.strictObject({
+    ...commonSourceFields,
+    kind: z.literal('ota'),
+    options: z._default(z.strictObject({}), {}),
+  }),
+  z.strictObject({
+    ...commonSourceFields,
+    kind: z.literal('pms'),
+    options: z._default(z.strictObject({}), {}),
+  }),
+  z.strictObject({
+    ...commonSourceFields,
+    kind: z.literal('mapping'),
+    options: z._default(z.strictObject({}), {}),
+  }),
+  z.strictObject({
+    ...commonSourceFields,
+    kind: z.literal('hospitable'),
+    options: z._default(z.strictObject({}), {}),
+  }),
   z.strictObject({
     ...commonSourceFields,
     kind: z.literal('standard-webhooks'),
-    options: z
-      .strictObject({
+    options: z._default(
+      z.strictObject({
         /** Ed25519 public keys (`whpk_`-prefixed base64, raw base64 or PEM) for `v1a` signatures. */
-        publicKeys: PublicKeysSchema.optional(),
-      })
-      .default({}),
+        publicKeys: z.optional(PublicKeysSchema),
+      }),
+      {},
+    ),
   }),
 ]);
 export type SourceConfig = z.infer<typeof SourceConfigSchema>;
 
-export const IngestSettingsSchema = z
-  .strictObject({
-    /** Largest body accepted, in bytes. @default 1048576 (1 MiB) */
-    maxBodyBytes: z
-      .number()
-      .int()
-      .min(1024)
-      .max(6 * 1024 * 1024)
-      .default(1_048_576),
+export const IngestSettingsSchema = z._default(
+  z.strictObject({
+    /**
+     * Largest body accepted, in bytes. At most 4 MiB: API Gateway hands the raw body to Lambda base64-encoded
+     * (a third larger), and the whole invocation must fit Lambda's 6 MB payload limit. @default 1048576 (1 MiB)
+     */
+    maxBodyBytes: z._default(
+      z.number().check(z.int(), z.minimum(1024), z.maximum(4 * 1024 * 1024)),
+      1_048_576,
+    ),
     /**
      * How long the delivery ledger remembers an idempotency key, in days. A retry within this window is a
      * duplicate; a delivery whose own timestamp is older than this is refused as a replay. @default 30
      */
-    dedupeWindowDays: z.number().int().min(1).max(365).default(30),
-  })
-  .default({ maxBodyBytes: 1_048_576, dedupeWindowDays: 30 });
+    dedupeWindowDays: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(365)), 30),
+  }),
+  { maxBodyBytes: 1_048_576, dedupeWindowDays: 30 },
+);
 
 export const ParitySyncConfigSchema = z
   .strictObject({
-    $schema: z.string().optional(),
+    $schema: z.optional(z.string()),
     version: z.literal(1),
-    sources: z.array(SourceConfigSchema).min(1),
+    sources: z.array(SourceConfigSchema).check(z.minLength(1)),
     ingest: IngestSettingsSchema,
   })
-  .superRefine((config, ctx) => {
-    const seen = new Map<string, number>();
-    config.sources.forEach((source, index) => {
-      const previous = seen.get(source.id);
-      if (previous !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['sources', index, 'id'],
-          message: `duplicate source id "${source.id}" (also sources[${previous}].id)`,
-        });
-      }
-      seen.set(source.id, index);
-      const usesPublicKeys =
-        (source.kind === 'channel-manager' && source.options.signature === 'rsa-sha256') ||
-        (source.kind === 'standard-webhooks' && source.options.publicKeys !== undefined);
-      if (source.kind === 'channel-manager' && source.options.signature === 'rsa-sha256' && !source.options.publicKeys) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['sources', index, 'options', 'publicKeys'],
-          message: 'rsa-sha256 needs at least one PEM public key',
-        });
-      }
-      if (!usesPublicKeys && source.secrets.length === 0) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['sources', index, 'secrets'],
-          message: `a ${source.kind} source needs at least one secret to verify signatures`,
-        });
-      }
-    });
-  });
+  .check(
+    z.superRefine((config, ctx) => {
+      const seen = new Map<string, number>();
+      config.sources.forEach((source, index) => {
+        const previous = seen.get(source.id);
+        if (previous !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['sources', index, 'id'],
+            message: `duplicate source id "${source.id}" (also sources[${previous}].id)`,
+          });
+        }
+        seen.set(source.id, index);
+        const usesPublicKeys =
+          (source.kind === 'channel-manager' && source.options.signature === 'rsa-sha256') ||
+          (source.kind === 'standard-webhooks' && source.options.publicKeys !== undefined);
+        if (
+          source.kind === 'channel-manager' &&
+          source.options.signature === 'rsa-sha256' &&
+          !source.options.publicKeys
+        ) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['sources', index, 'options', 'publicKeys'],
+            message: 'rsa-sha256 needs at least one PEM public key',
+          });
+        }
+        if (!usesPublicKeys && source.secrets.length === 0) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['sources', index, 'secrets'],
+            message: `a ${source.kind} source needs at least one secret to verify signatures`,
+          });
+        }
+      });
+    }),
+  );
 
 export type ParitySyncConfig = z.infer<typeof ParitySyncConfigSchema>;
 export type ParitySyncConfigInput = z.input<typeof ParitySyncConfigSchema>;

@@ -7,7 +7,14 @@ import type { Money } from './money';
  */
 export const CANONICAL_SCHEMA_VERSION = 1;
 
-export const SOURCE_KINDS = ['channel-manager', 'ota', 'pms', 'mapping', 'hospitable', 'standard-webhooks'] as const;
+export const SOURCE_KINDS = [
+  'channel-manager',
+  'ota',
+  'pms',
+  'mapping',
+  'hospitable',
+  'standard-webhooks',
+] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 
 /** ISO calendar date, YYYY-MM-DD, in the property's local calendar (stay dates have no time zone). */

@@ -9,7 +9,25 @@ export interface Money {
   readonly currency: string;
 }
 
-const ZERO_DECIMAL = new Set(['BIF', 'CLP', 'DJF', 'GNF', 'ISK', 'JPY', 'KMF', 'KRW', 'PYG', 'RWF', 'UGX', 'UYI', 'VND', 'VUV', 'XAF', 'XOF', 'XPF']);
+const ZERO_DECIMAL = new Set([
+  'BIF',
+  'CLP',
+  'DJF',
+  'GNF',
+  'ISK',
+  'JPY',
+  'KMF',
+  'KRW',
+  'PYG',
+  'RWF',
+  'UGX',
+  'UYI',
+  'VND',
+  'VUV',
+  'XAF',
+  'XOF',
+  'XPF',
+]);
 const THREE_DECIMAL = new Set(['BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND']);
 
 export function minorUnitDigits(currency: string): number {
@@ -28,7 +46,8 @@ const DECIMAL = /^(\d{1,13})(?:\.(\d+))?$/;
 export function toMinorUnits(value: number | string, currency: string): number | string {
   const text = typeof value === 'number' ? String(value) : value.trim();
   const match = DECIMAL.exec(text);
-  if (!match) return `expected a non-negative decimal amount such as "129.99", received ${JSON.stringify(text)}`;
+  if (!match)
+    return `expected a non-negative decimal amount such as "129.99", received ${JSON.stringify(text)}`;
   const digits = minorUnitDigits(currency);
   const whole = match[1] ?? '0';
   const fraction = (match[2] ?? '').replace(/0+$/, '');

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { parseConfig } from '../config/load';
 import type { ParitySyncConfig } from '../config/schema';
 import { ConfigurationError } from '../shared/errors';
@@ -9,10 +9,10 @@ import { ConfigurationError } from '../shared/errors';
  */
 const IngestEnvSchema = z.object({
   /** The validated ParitySync configuration as JSON (source definitions and secret references, no secret values). */
-  PARITYSYNC_CONFIG_JSON: z.string().min(2),
-  LEDGER_TABLE_NAME: z.string().min(1),
-  EVENT_QUEUE_URL: z.string().url(),
-  POWERTOOLS_SERVICE_NAME: z.string().default('paritysync-ingest'),
+  PARITYSYNC_CONFIG_JSON: z.string().check(z.minLength(2)),
+  LEDGER_TABLE_NAME: z.string().check(z.minLength(1)),
+  EVENT_QUEUE_URL: z.string().check(z.url()),
+  POWERTOOLS_SERVICE_NAME: z._default(z.string(), 'paritysync-ingest'),
 });
 
 export interface IngestEnvironment {

@@ -1,0 +1,119 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { Clock } from '../shared/clock';
+import { ParitySyncError } from '../shared/errors';
+import { type IngestDependencies, type IngestResult, type IngestTrace, ingest } from './ingest';
+
+const JSON_HEADERS = { 'content-type': 'application/json' } as const;
+
+/** Seconds a sender should wait before retrying, per status, where waiting helps. */
+const RETRY_AFTER: Readonly<Record<number, string>> = { 409: '5', 503: '30' };
+
+function respond(statusCode: number, body: Record<string, unknown>): APIGatewayProxyResult {
+  const retryAfter = RETRY_AFTER[statusCode];
+  return {
+    statusCode,
+    headers: retryAfter ? { ...JSON_HEADERS, 'retry-after': retryAfter } : JSON_HEADERS,
+    body: JSON.stringify(body),
+  };
+}
+
+function bodyFor(result: IngestResult): Record<string, unknown> {
+  switch (result.status) {
+    case 'accepted':
+      return { status: 'accepted', eventId: result.eventId, action: result.action };
+    case 'duplicate':
+      return {
+        status: 'duplicate',
+        eventId: result.eventId,
+        message: `Event ${result.eventId} was already accepted at ${result.firstReceivedAt}; nothing was queued again.`,
+      };
+    case 'verified':
+      return { status: 'verified' };
+  }
+}
+
+function lowerCaseHeaders(event: APIGatewayProxyEvent): Record<string, string | undefined> {
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(event.headers ?? {})) headers[name.toLowerCase()] = value;
+  return headers;
+}
+
+function rawBodyOf(event: APIGatewayProxyEvent): Buffer {
+  if (event.body == null) return Buffer.alloc(0);
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+}
+
+/**
+ * Maps an API Gateway proxy event to the ingest domain and its outcome to an HTTP answer, with one structured
+ * log line per delivery. Logs carry ids, outcome and latency only: never secrets, signatures or payloads.
+ */
+export function createIngestHttpHandler(
+  deps: IngestDependencies,
+  logger: Logger,
+  clock: Clock = deps.clock,
+): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
+  return async (event) => {
+    const started = clock.now().getTime();
+    const sourceId = event.pathParameters?.sourceId ?? '';
+    const trace: IngestTrace = {};
+    const request = {
+      sourceId,
+      headers: lowerCaseHeaders(event),
+      rawBody: rawBodyOf(event),
+      sourceIp: event.requestContext?.identity?.sourceIp,
+    };
+    // The event id is the correlation id across ingest, queue and apply; it is known once normalised.
+    const common = () => ({
+      correlation_id: trace.eventId,
+      sourceId,
+      kind: trace.kind,
+      providerEventType: trace.providerEventType,
+      verification: trace.verified === undefined ? 'not_reached' : trace.verified ? 'passed' : 'failed',
+      bodyBytes: request.rawBody.length,
+      latencyMs: clock.now().getTime() - started,
+    });
+    try {
+      const result = await ingest(request, deps, trace);
+      if (result.status === 'accepted' && !result.ledgerConfirmed) {
+        logger.warn('event queued but ledger not confirmed; a later retry may queue it again', common());
+      }
+      logger.info('delivery', {
+        ...common(),
+        outcome: result.status,
+        ...(result.status === 'accepted' ? { action: result.action, recovered: result.recovered } : {}),
+        ...(result.status === 'duplicate' ? { ledgerStatus: result.ledgerStatus } : {}),
+        status: 200,
+      });
+      return respond(200, bodyFor(result));
+    } catch (error) {
+      if (error instanceof ParitySyncError) {
+        const log = error.status >= 500 ? logger.error.bind(logger) : logger.warn.bind(logger);
+        log('delivery refused', {
+          ...common(),
+          outcome: 'refused',
+          status: error.status,
+          error: error.code,
+          ...(error.status === 403 ? { sourceIp: request.sourceIp } : {}),
+          ...(error.status >= 500 ? { cause: describeCause(error.cause) } : {}),
+        });
+        return respond(error.status, error.toBody());
+      }
+      logger.error('delivery failed unexpectedly', {
+        ...common(),
+        outcome: 'error',
+        error: describeCause(error),
+      });
+      return respond(500, {
+        error: 'internal_error',
+        message: 'The delivery could not be processed and was not accepted. Retry the delivery.',
+      });
+    }
+  };
+}
+
+/** Error name and message only: SDK errors can embed request details, and stacks add nothing for ops here. */
+function describeCause(cause: unknown): string | undefined {
+  if (cause instanceof Error) return `${cause.name}: ${cause.message}`;
+  return cause === undefined ? undefined : String(cause);
+}

@@ -1,0 +1,66 @@
+import type { SecretRef, SourceConfig } from '../config/schema';
+
+/** Resolves a source's secret references to the values that verify its signatures. */
+export interface SecretResolver {
+  secretsFor(source: SourceConfig): Promise<readonly string[]>;
+}
+
+/** Fetches one Secrets Manager secret; caching is the fetcher's concern (Powertools caches with a max age). */
+export type SecretsManagerFetcher = (secretId: string) => Promise<string | Uint8Array | undefined>;
+
+export class SecretUnavailableError extends Error {
+  constructor(
+    readonly reference: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'SecretUnavailableError';
+  }
+}
+
+/**
+ * `value` and `env` references are local-only conveniences; in AWS the deploy check admits `secretsManager`
+ * references alone. Errors name the reference (an ARN, secret name or variable name), never a value.
+ */
+export function createSecretResolver(options: {
+  readonly fetchSecretsManager?: SecretsManagerFetcher;
+  readonly env?: NodeJS.ProcessEnv;
+}): SecretResolver {
+  const env = options.env ?? process.env;
+
+  const resolve = async (ref: SecretRef): Promise<string> => {
+    if ('value' in ref) return ref.value;
+    if ('env' in ref) {
+      const value = env[ref.env];
+      if (!value) throw new SecretUnavailableError(ref.env, `environment variable ${ref.env} is not set`);
+      return value;
+    }
+    if (!options.fetchSecretsManager) {
+      throw new SecretUnavailableError(
+        ref.secretsManager,
+        'Secrets Manager is not available in this runtime',
+      );
+    }
+    let value: string | undefined;
+    try {
+      const fetched = await options.fetchSecretsManager(ref.secretsManager);
+      // A binary secret is taken as UTF-8 text, the form in which providers hand out signing secrets.
+      value = fetched instanceof Uint8Array ? Buffer.from(fetched).toString('utf8') : fetched;
+    } catch (cause) {
+      throw new SecretUnavailableError(ref.secretsManager, `cannot read secret ${ref.secretsManager}`, {
+        cause,
+      });
+    }
+    if (!value)
+      throw new SecretUnavailableError(
+        ref.secretsManager,
+        `secret ${ref.secretsManager} has no string value`,
+      );
+    return value;
+  };
+
+  return {
+    secretsFor: (source) => Promise.all(source.secrets.map(resolve)),
+  };
+}
