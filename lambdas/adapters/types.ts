@@ -56,7 +56,12 @@ export interface ProviderAdapter {
   /** True when the kind's headers carry a signed timestamp, so the edge need not bound the payload's own. */
   readonly signsTimestamp: boolean;
   verify(request: DeliveryRequest, context: VerificationContext): VerifiedDelivery;
-  normalise(body: unknown, request: DeliveryRequest, verified: VerifiedDelivery, context: VerificationContext): Normalised;
+  normalise(
+    body: unknown,
+    request: DeliveryRequest,
+    verified: VerifiedDelivery,
+    context: VerificationContext,
+  ): Normalised;
   /**
    * A provider's endpoint-verification probe (the PMS sends one when a webhook is configured). When this
    * returns true the edge answers 200 without ledger or queue side effects.

@@ -1,0 +1,25 @@
+import * as z from 'zod/mini';
+import { toMinorUnits } from '../domain/money';
+
+/** Schema pieces shared by the kinds that push rates as decimal amounts. */
+
+// Any well-formed code is accepted rather than a fixed list, so a currency the runtime's tables do not know
+// yet is not refused; the minor-unit digits default to 2 for codes outside money.ts's exceptions.
+export const CurrencySchema = z
+  .string()
+  .check(z.regex(/^[A-Z]{3}$/, 'must be an ISO 4217 currency code in upper case, e.g. EUR'));
+
+export const AmountSchema = z.union([z.number(), z.string()], {
+  error: 'must be a decimal amount: a JSON number such as 129.99 or a string such as "129.99"',
+});
+
+/** Minor units of a strictly positive amount, or the reason it is not one. */
+export function positiveMinorUnits(amount: number | string, currency: string): number | string {
+  if (typeof amount === 'number' && !(amount > 0)) return `must be greater than 0, received ${amount}`;
+  const minor = toMinorUnits(amount, currency);
+  if (minor === 0) return `must be greater than 0, received ${JSON.stringify(amount)}`;
+  return minor;
+}
+
+/** Strings that end up in canonical events, keys and logs: non-empty and bounded. */
+export const ExternalIdSchema = z.string().check(z.minLength(1), z.maxLength(200));

@@ -1,0 +1,323 @@
+import * as z from 'zod/mini';
+import type { AriUpdate, ReservationChange, ReservationStatus } from '../domain/canonical';
+import {
+  IsoDateSchema,
+  IsoDateTimeSchema,
+  isCalendarDate,
+  nightsInclusive,
+  parseIsoDateTime,
+} from '../domain/dates';
+import { type Money, toMinorUnits } from '../domain/money';
+import { BadRequestError } from '../shared/errors';
+import {
+  anyHmacMatches,
+  checkUnixTimestamp,
+  decodeBase64,
+  invalidSignature,
+  jitObject,
+  parseWithSchema,
+  requiredHeader,
+  signatureHeader,
+  timestampHeader,
+} from './common';
+import type { ProviderAdapter, VerificationContext } from './types';
+
+/**
+ * Any sender that follows the Standard Webhooks specification: `webhook-id`, `webhook-timestamp` and
+ * `webhook-signature` headers over the signed content `<id>.<timestamp>.<body>`, with `v1` (HMAC-SHA256,
+ * `whsec_` secrets) and `v1a` (Ed25519, `whpk_` public keys) signatures, several at once during rotation.
+ * The payload is `{ type, timestamp, data }`. ParitySync acts on its own vocabulary (`ari.updated`,
+ * `reservation.*`) and records any other well-formed type, since a generic sender emits types of its own.
+ */
+
+const ID_HEADER = 'webhook-id';
+const TIMESTAMP_HEADER = 'webhook-timestamp';
+const SIGNATURE_HEADER = 'webhook-signature';
+
+const MAX_NIGHTS = 731;
+
+const RESERVATION_STATUS = new Map<string, ReservationStatus>([
+  ['reservation.created', 'confirmed'],
+  ['reservation.updated', 'modified'],
+  ['reservation.cancelled', 'cancelled'],
+  ['reservation.checked_in', 'checked_in'],
+  ['reservation.checked_out', 'checked_out'],
+]);
+
+const EVENT_TYPES = ['ari.updated', ...RESERVATION_STATUS.keys()];
+
+/** The message id becomes the idempotency key: printable ASCII without spaces, bounded. */
+const MESSAGE_ID = /^[\x21-\x7e]{1,256}$/;
+
+// Decoding a secret costs more than the HMAC it keys, and secrets change only on redeploy.
+const secretKeys = new Map<string, Buffer>();
+
+/** `whsec_<base64>` as the specification writes it, or the bare base64. */
+function secretKey(secret: string): Buffer {
+  let key = secretKeys.get(secret);
+  if (key === undefined) {
+    key = Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
+    secretKeys.set(secret, key);
+  }
+  return key;
+}
+
+function publicKeysOf(context: VerificationContext): readonly string[] {
+  const keys = context.source.kind === 'standard-webhooks' ? context.source.options.publicKeys : undefined;
+  return (keys ?? []).map((key) => (key.startsWith('whpk_') ? key.slice(5) : key));
+}
+
+const Ref = z.string().check(z.minLength(1), z.maxLength(200));
+const Currency = z.string().check(z.regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR'));
+
+function money(what: 'positive' | 'non-negative') {
+  return z.pipe(
+    jitObject(z.strictObject({ amount: z.union([z.string(), z.number()]), currency: Currency })),
+    z.transform((value, ctx): Money => {
+      const minor = toMinorUnits(value.amount, value.currency);
+      if (typeof minor === 'number' && (minor > 0 || what === 'non-negative')) {
+        return { amountMinor: minor, currency: value.currency };
+      }
+      const message = typeof minor === 'string' ? minor : 'must be greater than zero';
+      ctx.issues.push({ code: 'custom', path: ['amount'], message, input: value });
+      return z.NEVER;
+    }),
+  );
+}
+
+const LengthOfStay = z.number().check(z.int(), z.minimum(1), z.maximum(3660));
+
+const Restrictions = jitObject(
+  z.strictObject({
+    minLengthOfStay: z.optional(LengthOfStay),
+    maxLengthOfStay: z.optional(LengthOfStay),
+    closedToArrival: z.optional(z.boolean()),
+    closedToDeparture: z.optional(z.boolean()),
+    stopSell: z.optional(z.boolean()),
+  }),
+).check(
+  z.superRefine(
+    (restrictions, ctx) => {
+      if (Object.keys(restrictions).length === 0) {
+        ctx.addIssue({ code: 'custom', message: 'must set at least one restriction, or be left out' });
+      }
+      const { minLengthOfStay: min, maxLengthOfStay: max } = restrictions;
+      if (min !== undefined && max !== undefined && min > max) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['maxLengthOfStay'],
+          message: `must not be less than minLengthOfStay (${min}); received ${max}`,
+        });
+      }
+    },
+    // A misspelt key already explains an object that looks empty once it is set aside.
+    { when: (payload) => payload.issues.length === 0 },
+  ),
+);
+
+// Strict objects: in ParitySync's own vocabulary a misspelt field (say `closedToArrivals`) must be refused,
+// not silently dropped while the rest of the update is applied.
+const AriData = jitObject(
+  z.strictObject({
+    channelId: z.optional(Ref),
+    propertyId: z.optional(Ref),
+    roomTypeId: z.optional(Ref),
+    ratePlanId: Ref,
+    dateFrom: IsoDateSchema,
+    dateTo: IsoDateSchema,
+    rate: z.optional(money('positive')),
+    availability: z.optional(z.number().check(z.int(), z.minimum(0))),
+    restrictions: z.optional(Restrictions),
+  }),
+).check(
+  z.superRefine((data, ctx) => {
+    if (data.rate === undefined && data.availability === undefined && data.restrictions === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must carry at least one of rate, availability or restrictions',
+      });
+    }
+    if (!isCalendarDate(data.dateFrom) || !isCalendarDate(data.dateTo)) return;
+    const nights = nightsInclusive(data.dateFrom, data.dateTo);
+    if (nights < 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dateTo'],
+        message: `must not be before dateFrom (${data.dateFrom}); received ${data.dateTo}`,
+      });
+    } else if (nights > MAX_NIGHTS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dateTo'],
+        message: `the range covers ${nights} dates; at most ${MAX_NIGHTS} are accepted in one update`,
+      });
+    }
+  }),
+);
+
+const ReservationData = jitObject(
+  z.strictObject({
+    reservationId: Ref,
+    propertyId: z.optional(Ref),
+    arrivalDate: z.optional(IsoDateSchema),
+    departureDate: z.optional(IsoDateSchema),
+    roomTypeId: z.optional(Ref),
+    channel: z.optional(z.string().check(z.minLength(1), z.maxLength(50))),
+    total: z.optional(money('non-negative')),
+  }),
+).check(
+  z.superRefine((data, ctx) => {
+    const { arrivalDate, departureDate } = data;
+    if (arrivalDate === undefined || departureDate === undefined) return;
+    if (isCalendarDate(arrivalDate) && isCalendarDate(departureDate) && departureDate <= arrivalDate) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['departureDate'],
+        message: `must be after arrivalDate (${arrivalDate}); received ${departureDate}`,
+      });
+    }
+  }),
+);
+
+// The refinement has already proven the text parses, so the fallback is never taken.
+const Instant = z.pipe(
+  IsoDateTimeSchema,
+  z.transform((text: string) => parseIsoDateTime(text) ?? new Date(Number.NaN)),
+);
+
+const EventType = z
+  .string()
+  .check(
+    z.regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'must be 1-100 characters of letters, digits, "_", ".", ":" and "-"'),
+  );
+
+const AriPayload = jitObject(z.object({ type: z.literal('ari.updated'), timestamp: Instant, data: AriData }));
+const ReservationPayload = jitObject(
+  z.object({ type: EventType, timestamp: Instant, data: ReservationData }),
+);
+const GenericPayload = jitObject(
+  z.object({
+    type: EventType,
+    timestamp: Instant,
+    data: z.record(z.string(), z.unknown()),
+  }),
+);
+
+function ariUpdate(data: z.output<typeof AriData>): AriUpdate {
+  const update: { -readonly [K in keyof AriUpdate]: AriUpdate[K] } = {
+    ratePlanExternalId: data.ratePlanId,
+    dateFrom: data.dateFrom,
+    dateTo: data.dateTo,
+  };
+  if (data.channelId !== undefined) update.channelId = data.channelId;
+  if (data.propertyId !== undefined) update.propertyExternalId = data.propertyId;
+  if (data.roomTypeId !== undefined) update.roomTypeExternalId = data.roomTypeId;
+  if (data.rate !== undefined) update.rate = data.rate;
+  if (data.availability !== undefined) update.availability = data.availability;
+  if (data.restrictions !== undefined) update.restrictions = data.restrictions;
+  return update;
+}
+
+function reservationChange(
+  data: z.output<typeof ReservationData>,
+  status: ReservationStatus,
+): ReservationChange {
+  const change: { -readonly [K in keyof ReservationChange]: ReservationChange[K] } = {
+    reservationExternalId: data.reservationId,
+    status,
+  };
+  if (data.propertyId !== undefined) change.propertyExternalId = data.propertyId;
+  if (data.arrivalDate !== undefined) change.arrivalDate = data.arrivalDate;
+  if (data.departureDate !== undefined) change.departureDate = data.departureDate;
+  if (data.roomTypeId !== undefined) change.roomTypeExternalId = data.roomTypeId;
+  if (data.channel !== undefined) change.channel = data.channel;
+  if (data.total !== undefined) change.total = data.total;
+  return change;
+}
+
+export const standardWebhooksAdapter: ProviderAdapter = {
+  kind: 'standard-webhooks',
+  eventTypes: EVENT_TYPES,
+  signsTimestamp: true,
+
+  verify(request, context) {
+    const messageId = requiredHeader(request, ID_HEADER);
+    const timestamp = timestampHeader(request, TIMESTAMP_HEADER);
+    const header = signatureHeader(request, SIGNATURE_HEADER);
+    if (!MESSAGE_ID.test(messageId)) {
+      throw new BadRequestError(
+        'bad_header',
+        `The ${ID_HEADER} header must be 1-256 printable ASCII characters without spaces; ` +
+          `received ${messageId.length} characters.`,
+      );
+    }
+    // Stale or future deliveries are refused before spending a signature check on them.
+    const signedAt = checkUnixTimestamp(timestamp, `The ${TIMESTAMP_HEADER} header`, context);
+
+    const hmacs: Buffer[] = [];
+    const ed25519: Buffer[] = [];
+    for (const entry of header.split(' ')) {
+      const comma = entry.indexOf(',');
+      if (comma <= 0) continue;
+      const version = entry.slice(0, comma);
+      // Versions this adapter does not know are skipped, as the specification requires.
+      if (version === 'v1') {
+        const bytes = decodeBase64(entry.slice(comma + 1), 32);
+        if (bytes) hmacs.push(bytes);
+      } else if (version === 'v1a') {
+        const bytes = decodeBase64(entry.slice(comma + 1), 64);
+        if (bytes) ed25519.push(bytes);
+      }
+    }
+
+    const prefix = `${messageId}.${timestamp}.`;
+    if (hmacs.length > 0 && anyHmacMatches(context, hmacs, [prefix, request.rawBody], secretKey)) {
+      return { signedAt, messageId };
+    }
+    if (ed25519.length > 0) {
+      const signed = Buffer.concat([Buffer.from(prefix), request.rawBody]);
+      for (const key of publicKeysOf(context)) {
+        for (const signature of ed25519) {
+          if (context.crypto.verifyEd25519(key, signed, signature)) return { signedAt, messageId };
+        }
+      }
+    }
+    throw invalidSignature(SIGNATURE_HEADER);
+  },
+
+  normalise(body, request, verified) {
+    const idempotencyKey = verified.messageId ?? requiredHeader(request, ID_HEADER);
+    const type = typeof body === 'object' && body !== null ? (body as { type?: unknown }).type : undefined;
+
+    if (type === 'ari.updated') {
+      const event = parseWithSchema(AriPayload, body, 'ari.updated payload');
+      return {
+        disposition: 'apply',
+        providerEventType: type,
+        idempotencyKey,
+        occurredAt: event.timestamp,
+        payload: { type: 'ari.update', data: ariUpdate(event.data) },
+      };
+    }
+
+    const status = typeof type === 'string' ? RESERVATION_STATUS.get(type) : undefined;
+    if (status !== undefined) {
+      const event = parseWithSchema(ReservationPayload, body, `${type} payload`);
+      return {
+        disposition: 'apply',
+        providerEventType: event.type,
+        idempotencyKey,
+        occurredAt: event.timestamp,
+        payload: { type: 'reservation.change', data: reservationChange(event.data, status) },
+      };
+    }
+
+    const event = parseWithSchema(GenericPayload, body, 'Standard Webhooks payload');
+    return {
+      disposition: 'record',
+      providerEventType: event.type,
+      idempotencyKey,
+      occurredAt: event.timestamp,
+    };
+  },
+};

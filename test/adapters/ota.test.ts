@@ -1,0 +1,203 @@
+import { createHash, createHmac } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { otaAdapter } from '../../lambdas/adapters/ota';
+import { AuthenticationError, SchemaViolationError } from '../../lambdas/shared/errors';
+import { otaSender } from '../../local/senders/ota';
+import { contextFor, deliveryOf, fieldPaths, thrown } from './support';
+
+const SECRET = 'ota-unit-secret-a';
+const NEXT_SECRET = 'ota-unit-secret-b';
+
+const hmacHex = (secret: string, body: string | Buffer) =>
+  createHmac('sha256', secret).update(body).digest('hex');
+
+const otaContext = (secrets: readonly string[] = [SECRET]) =>
+  contextFor({ id: 'ota', kind: 'ota', secrets: secrets.map((value) => ({ value })) }, secrets);
+
+const EVENT = {
+  event_id: 'ota-1',
+  property_id: 'HOTEL001',
+  rate_plan_code: 'BAR',
+  room_type_code: 'DBL',
+  base_rate: 189.5,
+  currency: 'USD',
+  effective_date: '2026-12-24',
+  event_timestamp: '2026-11-01T11:59:00Z',
+  availability: 3,
+};
+const BODY = JSON.stringify(EVENT);
+
+const signed = (body = BODY, secret = SECRET) =>
+  deliveryOf(body, { 'X-OTA-Signature': hmacHex(secret, body) });
+
+function normaliseEvent(event: unknown) {
+  const body = JSON.stringify(event);
+  const request = signed(body);
+  const context = otaContext();
+  return otaAdapter.normalise(JSON.parse(body), request, otaAdapter.verify(request, context), context);
+}
+
+function schemaErrorFor(event: Record<string, unknown>) {
+  const error = thrown(() => normaliseEvent(event));
+  expect(error).toBeInstanceOf(SchemaViolationError);
+  return error;
+}
+
+describe('OTA verification', () => {
+  it('declares that its signature covers no timestamp', () => {
+    expect(otaAdapter.signsTimestamp).toBe(false);
+    expect(otaAdapter.eventTypes).toEqual(['rate_update']);
+  });
+
+  it('accepts a hex HMAC-SHA256 of the raw body in either case', () => {
+    expect(otaAdapter.verify(signed(), otaContext())).toEqual({});
+    const upper = deliveryOf(BODY, { 'x-ota-signature': hmacHex(SECRET, BODY).toUpperCase() });
+    expect(() => otaAdapter.verify(upper, otaContext())).not.toThrow();
+  });
+
+  it('refuses a delivery without the signature header with 401 missing_signature', () => {
+    const error = thrown(() => otaAdapter.verify(deliveryOf(BODY, {}), otaContext()));
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expect([error.status, error.code]).toEqual([401, 'missing_signature']);
+  });
+
+  it.each([
+    ['truncated', (hex: string) => hex.slice(0, 63)],
+    ['prefixed with its scheme', (hex: string) => `sha256=${hex}`],
+    ['in base64', (hex: string) => Buffer.from(hex, 'hex').toString('base64')],
+    ['one hex digit changed', (hex: string) => (hex[0] === '0' ? '1' : '0') + hex.slice(1)],
+  ])('refuses a signature %s', (_label, mangle) => {
+    const request = deliveryOf(BODY, { 'x-ota-signature': mangle(hmacHex(SECRET, BODY)) });
+    const error = thrown(() => otaAdapter.verify(request, otaContext()));
+    expect([error.status, error.code]).toEqual([401, 'invalid_signature']);
+  });
+
+  it('refuses a signature made with another secret', () => {
+    expect(thrown(() => otaAdapter.verify(signed(BODY, 'wrong'), otaContext())).code).toBe(
+      'invalid_signature',
+    );
+  });
+
+  it('accepts the second secret while rotating, and only while it is configured', () => {
+    expect(() =>
+      otaAdapter.verify(signed(BODY, NEXT_SECRET), otaContext([SECRET, NEXT_SECRET])),
+    ).not.toThrow();
+    expect(thrown(() => otaAdapter.verify(signed(BODY, NEXT_SECRET), otaContext([SECRET]))).code).toBe(
+      'invalid_signature',
+    );
+  });
+
+  it('refuses a body altered by one byte', () => {
+    const request = signed();
+    const altered = Buffer.from(request.rawBody);
+    altered[altered.length - 2] = '4'.charCodeAt(0);
+    expect(thrown(() => otaAdapter.verify({ ...request, rawBody: altered }, otaContext())).code).toBe(
+      'invalid_signature',
+    );
+  });
+});
+
+describe('OTA normalisation', () => {
+  it('produces a one-day ARI update dated by the payload', () => {
+    expect(normaliseEvent(EVENT)).toStrictEqual({
+      disposition: 'apply',
+      providerEventType: 'rate_update',
+      idempotencyKey: 'ota-1',
+      occurredAt: new Date('2026-11-01T11:59:00Z'),
+      payload: {
+        type: 'ari.update',
+        data: {
+          propertyExternalId: 'HOTEL001',
+          ratePlanExternalId: 'BAR',
+          roomTypeExternalId: 'DBL',
+          dateFrom: '2026-12-24',
+          dateTo: '2026-12-24',
+          rate: { amountMinor: 18950, currency: 'USD' },
+          availability: 3,
+        },
+      },
+    });
+  });
+
+  it('keys an event without an id on the hash of the raw body, and omits absent optionals', () => {
+    const { event_id: _id, room_type_code: _room, availability: _availability, ...minimal } = EVENT;
+    const body = JSON.stringify(minimal);
+    const request = signed(body);
+    const context = otaContext();
+    const result = otaAdapter.normalise(minimal, request, otaAdapter.verify(request, context), context);
+    expect(result.idempotencyKey).toBe(createHash('sha256').update(body).digest('hex'));
+    expect(result.disposition === 'apply' && Object.keys(result.payload.data).sort()).toEqual([
+      'dateFrom',
+      'dateTo',
+      'propertyExternalId',
+      'rate',
+      'ratePlanExternalId',
+    ]);
+  });
+
+  it('reads event_timestamp with an offset as the same instant in UTC', () => {
+    const result = normaliseEvent({ ...EVENT, event_timestamp: '2026-11-01T13:59:00.250+02:00' });
+    expect(result.occurredAt.toISOString()).toBe('2026-11-01T11:59:00.250Z');
+  });
+
+  it.each([
+    [129.99, 12999],
+    ['0.10', 10],
+    [1000000, 100000000],
+  ])('converts base_rate %j to %i cents exactly', (baseRate, amountMinor) => {
+    const result = normaliseEvent({ ...EVENT, base_rate: baseRate });
+    expect(result.disposition === 'apply' && result.payload.data).toMatchObject({ rate: { amountMinor } });
+  });
+
+  it.each([
+    ['0.1 + 0.2', 0.1 + 0.2],
+    ['1e-7', 1e-7],
+    ['0', 0],
+    ['-1', -1],
+    ['"12.345"', '12.345'],
+    ['"1,5"', '1,5'],
+  ])('refuses base_rate %s naming base_rate', (_label, baseRate) => {
+    expect(fieldPaths(schemaErrorFor({ ...EVENT, base_rate: baseRate }))).toEqual(['base_rate']);
+  });
+
+  it.each([
+    ['event_timestamp', '2026-11-01T11:59:00'],
+    ['event_timestamp', '2026-11-01'],
+    ['event_timestamp', '2026-02-30T10:00:00Z'],
+    ['event_timestamp', '2026-11-01T24:00:00Z'],
+    ['effective_date', '2026-02-30'],
+    ['effective_date', '2026-12-24T00:00:00Z'],
+    ['currency', 'usd'],
+    ['availability', -1],
+    ['availability', 1.5],
+    ['property_id', ''],
+    ['room_type_code', 7],
+  ])('refuses %s = %j', (field, value) => {
+    expect(fieldPaths(schemaErrorFor({ ...EVENT, [field]: value }))).toEqual([field]);
+  });
+
+  it.each(['property_id', 'rate_plan_code', 'base_rate', 'currency', 'effective_date', 'event_timestamp'])(
+    'requires %s',
+    (field) => {
+      const event: Record<string, unknown> = { ...EVENT };
+      delete event[field];
+      expect(fieldPaths(schemaErrorFor(event))).toEqual([field]);
+    },
+  );
+});
+
+describe('OTA sender', () => {
+  it('produces samples the adapter accepts, signed as lower-case hex', () => {
+    const now = new Date('2026-11-01T11:58:00Z');
+    for (const type of otaSender.sampleTypes) {
+      const sample = otaSender.sample(type, now, () => 'sample-1');
+      const body = Buffer.from(JSON.stringify(sample));
+      const headers = otaSender.sign(body, { secret: SECRET, at: now });
+      expect(headers['X-OTA-Signature']).toBe(hmacHex(SECRET, body));
+      const request = deliveryOf(body, headers);
+      const context = otaContext();
+      const result = otaAdapter.normalise(sample, request, otaAdapter.verify(request, context), context);
+      expect(result).toMatchObject({ disposition: 'apply', providerEventType: type, occurredAt: now });
+    }
+  });
+});
