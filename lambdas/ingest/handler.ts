@@ -1,0 +1,56 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { adapterFor } from '../adapters';
+import { systemClock } from '../shared/clock';
+import { nodeCrypto } from '../shared/crypto';
+import { DynamoDbDeliveryLedger } from './dynamodb-ledger';
+import { readIngestEnvironment } from './env';
+import { createIngestHttpHandler } from './http';
+import { createSecretResolver } from './secrets';
+import { prepareSources } from './sources';
+import { SqsEventQueue } from './sqs-queue';
+
+/** How long a cached Secrets Manager value is trusted; a rotated secret takes effect within this time. */
+const SECRET_CACHE_SECONDS = 300;
+/** Longer than the function's 10 s timeout, so that a live request is never raced by a retry. */
+const CLAIM_LEASE_MS = 15_000;
+
+// Everything below runs once per cold start. The configuration is compiled into the bundle in AWS
+// (the literal `process.env.PARITYSYNC_CONFIG_JSON` is replaced at build time) and set by the local runtime.
+const environment = readIngestEnvironment({
+  ...process.env,
+  PARITYSYNC_CONFIG_JSON: process.env.PARITYSYNC_CONFIG_JSON,
+});
+const { config } = environment;
+const logger = new Logger();
+
+const usesSecretsManager = config.sources.some((source) =>
+  source.secrets.some((ref) => 'secretsManager' in ref),
+);
+const secretsProvider = usesSecretsManager
+  ? new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({}) })
+  : undefined;
+
+export const handler = createIngestHttpHandler(
+  {
+    sources: prepareSources(config, adapterFor),
+    secrets: createSecretResolver({
+      ...(secretsProvider
+        ? { fetchSecretsManager: (id: string) => secretsProvider.get(id, { maxAge: SECRET_CACHE_SECONDS }) }
+        : {}),
+    }),
+    ledger: new DynamoDbDeliveryLedger(new DynamoDBClient({}), environment.ledgerTableName),
+    queue: new SqsEventQueue(new SQSClient({}), environment.eventQueueUrl),
+    clock: systemClock,
+    crypto: nodeCrypto,
+    settings: {
+      maxBodyBytes: config.ingest.maxBodyBytes,
+      dedupeWindowSeconds: config.ingest.dedupeWindowDays * 86_400,
+      claimLeaseMs: CLAIM_LEASE_MS,
+    },
+  },
+  logger,
+);

@@ -1,0 +1,183 @@
+import {
+  type AttributeDefinition,
+  CreateTableCommand,
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  type DynamoDBClient,
+  type KeySchemaElement,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  type QueueAttributeName,
+  SetQueueAttributesCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { localName, QUEUES, type QueueDefinition, TABLES, type TableDefinition } from '../lambdas/topology';
+
+export interface ProvisionTargets {
+  readonly dynamodb: DynamoDBClient;
+  readonly sqs: SQSClient;
+  /** Prepended to every name, so that several copies of the topology can share one emulator. */
+  readonly prefix: string;
+}
+
+export interface ProvisionedQueue {
+  readonly url: string;
+  readonly arn: string;
+}
+
+export interface ProvisionedTopology {
+  /** Table name by definition id (`DeliveryLedger` → `<prefix>-delivery-ledger`). */
+  readonly tables: Readonly<Record<string, string>>;
+  readonly queues: Readonly<Record<string, ProvisionedQueue>>;
+}
+
+/**
+ * Creates every table and queue of lambdas/topology.ts in the emulators, shaped exactly as the definitions say.
+ * Idempotent: existing tables are kept and existing queues are brought to the defined attributes.
+ */
+export async function provision(targets: ProvisionTargets): Promise<ProvisionedTopology> {
+  const [tables, queues] = await Promise.all([provisionTables(targets), provisionQueues(targets)]);
+  return { tables, queues };
+}
+
+async function provisionTables({ dynamodb, prefix }: ProvisionTargets): Promise<Record<string, string>> {
+  const entries = await Promise.all(
+    TABLES.map(async (definition) => {
+      const name = localName(definition, prefix);
+      await ensureTable(dynamodb, name, definition);
+      return [definition.id, name] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
+}
+
+async function ensureTable(client: DynamoDBClient, name: string, definition: TableDefinition): Promise<void> {
+  const keys = [
+    { ...definition.partitionKey, role: 'HASH' as const },
+    ...(definition.sortKey ? [{ ...definition.sortKey, role: 'RANGE' as const }] : []),
+  ];
+  const attributeDefinitions: AttributeDefinition[] = keys.map((key) => ({
+    AttributeName: key.name,
+    AttributeType: key.type,
+  }));
+  const keySchema: KeySchemaElement[] = keys.map((key) => ({ AttributeName: key.name, KeyType: key.role }));
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: name,
+        AttributeDefinitions: attributeDefinitions,
+        KeySchema: keySchema,
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+  } catch (error) {
+    if (!hasName(error, 'ResourceInUseException')) throw error;
+  }
+  await waitUntilActive(client, name);
+  if (definition.timeToLiveAttribute !== undefined) {
+    await ensureTimeToLive(client, name, definition.timeToLiveAttribute);
+  }
+}
+
+async function waitUntilActive(client: DynamoDBClient, name: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (true) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    if (Date.now() > deadline) throw new Error(`Table ${name} is still ${Table?.TableStatus} after 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function ensureTimeToLive(client: DynamoDBClient, name: string, attribute: string): Promise<void> {
+  const { TimeToLiveDescription } = await client.send(new DescribeTimeToLiveCommand({ TableName: name }));
+  const status = TimeToLiveDescription?.TimeToLiveStatus;
+  if ((status === 'ENABLED' || status === 'ENABLING') && TimeToLiveDescription?.AttributeName === attribute)
+    return;
+  await client.send(
+    new UpdateTimeToLiveCommand({
+      TableName: name,
+      TimeToLiveSpecification: { AttributeName: attribute, Enabled: true },
+    }),
+  );
+}
+
+async function provisionQueues({ sqs, prefix }: ProvisionTargets): Promise<Record<string, ProvisionedQueue>> {
+  const provisioned: Record<string, ProvisionedQueue> = {};
+  // Sequential, in definition order: a queue's dead-letter queue must exist before its redrive policy names it.
+  for (const definition of QUEUES) {
+    provisioned[definition.id] = await ensureQueue(
+      sqs,
+      localName(definition, prefix),
+      definition,
+      provisioned,
+    );
+  }
+  return provisioned;
+}
+
+async function ensureQueue(
+  client: SQSClient,
+  name: string,
+  definition: QueueDefinition,
+  earlier: Readonly<Record<string, ProvisionedQueue>>,
+): Promise<ProvisionedQueue> {
+  const attributes = queueAttributes(definition, earlier);
+  let url: string | undefined;
+  try {
+    ({ QueueUrl: url } = await client.send(
+      new CreateQueueCommand({ QueueName: name, Attributes: attributes }),
+    ));
+  } catch (error) {
+    // The queue exists with other attributes (an older topology): bring it up to date.
+    if (!hasName(error, 'QueueNameExists')) throw error;
+    ({ QueueUrl: url } = await client.send(new GetQueueUrlCommand({ QueueName: name })));
+    if (url !== undefined)
+      await client.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: attributes }));
+  }
+  if (url === undefined) throw new Error(`SQS returned no URL for queue ${name}`);
+  const { Attributes } = await client.send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
+  );
+  const arn = Attributes?.QueueArn;
+  if (arn === undefined) throw new Error(`SQS returned no ARN for queue ${name}`);
+  return { url, arn };
+}
+
+function queueAttributes(
+  definition: QueueDefinition,
+  earlier: Readonly<Record<string, ProvisionedQueue>>,
+): Partial<Record<QueueAttributeName, string>> {
+  const attributes: Partial<Record<QueueAttributeName, string>> = {
+    MaximumMessageSize: String(definition.maximumMessageSizeBytes),
+    MessageRetentionPeriod: String(definition.retentionSeconds),
+    VisibilityTimeout: String(definition.visibilityTimeoutSeconds),
+  };
+  if (definition.deadLetterQueue !== undefined) {
+    const deadLetterQueue = earlier[definition.deadLetterQueue];
+    if (deadLetterQueue === undefined) {
+      throw new Error(
+        `Queue ${definition.id} names dead-letter queue ${definition.deadLetterQueue}, which is not defined ` +
+          'before it in QUEUES (lambdas/topology.ts)',
+      );
+    }
+    if (definition.maxReceiveCount === undefined) {
+      throw new Error(
+        `Queue ${definition.id} has a dead-letter queue but no maxReceiveCount (lambdas/topology.ts)`,
+      );
+    }
+    attributes.RedrivePolicy = JSON.stringify({
+      deadLetterTargetArn: deadLetterQueue.arn,
+      maxReceiveCount: definition.maxReceiveCount,
+    });
+  }
+  return attributes;
+}
+
+function hasName(error: unknown, name: string): boolean {
+  return error instanceof Error && error.name === name;
+}
