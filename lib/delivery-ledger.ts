@@ -1,0 +1,73 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { DELIVERY_LEDGER, type TableDefinition } from '../lambdas/topology';
+
+export interface DeliveryLedgerProps {
+  /**
+   * Keep the table (and refuse deletion through the API) when the stack is deleted or the table replaced.
+   * Set `false` only for throw-away development stacks: the ledger is what makes deliveries exactly-once.
+   * @default true
+   */
+  readonly retain?: boolean;
+  /**
+   * Days of point-in-time recovery history (1-35).
+   * @default 35
+   */
+  readonly pointInTimeRecoveryDays?: number;
+}
+
+/**
+ * The edge's deduplication store: one item per delivered event, written with a conditional put, expired by
+ * DynamoDB TTL after the dedupe window. Built from the shared topology so that the local runtime's table has
+ * the same keys.
+ */
+export class DeliveryLedger extends Construct {
+  /** Actions the edge needs: claim (conditional put), confirm/release (update), and read a claimed entry back. */
+  static readonly DEDUPLICATE_ACTIONS: readonly string[] = [
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+  ];
+
+  readonly table: dynamodb.TableV2;
+
+  constructor(scope: Construct, id: string, props: DeliveryLedgerProps = {}) {
+    super(scope, id);
+    const retain = props.retain ?? true;
+    const definition: TableDefinition = DELIVERY_LEDGER;
+
+    this.table = new dynamodb.TableV2(this, 'Table', {
+      partitionKey: attribute(definition.partitionKey),
+      ...(definition.sortKey ? { sortKey: attribute(definition.sortKey) } : {}),
+      ...(definition.timeToLiveAttribute ? { timeToLiveAttribute: definition.timeToLiveAttribute } : {}),
+      // Webhook traffic is bursty (bulk rate pushes, channel re-syncs); on-demand absorbs bursts without
+      // capacity planning and costs nothing when idle.
+      billing: dynamodb.Billing.onDemand(),
+      pointInTimeRecoverySpecification: {
+        pointInTimeRecoveryEnabled: true,
+        recoveryPeriodInDays: props.pointInTimeRecoveryDays ?? 35,
+      },
+      // The AWS managed key (aws/dynamodb) rather than a customer-managed one: the ledger holds event ids,
+      // idempotency keys and statuses, not guest data, so a key policy of our own would add cost and a
+      // failure mode (a disabled or deleted key makes every delivery fail) without protecting anything more.
+      // Unlike the default DynamoDB-owned key, every use of the AWS managed key is visible in CloudTrail.
+      encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
+      deletionProtection: retain,
+      removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+  }
+
+  /** Lets the grantee claim, confirm and read ledger entries; never scan, query or delete. */
+  grantDeduplicate(grantee: iam.IGrantable): iam.Grant {
+    return this.table.grant(grantee, ...DeliveryLedger.DEDUPLICATE_ACTIONS);
+  }
+}
+
+function attribute(key: TableDefinition['partitionKey']): dynamodb.Attribute {
+  return {
+    name: key.name,
+    type: key.type === 'S' ? dynamodb.AttributeType.STRING : dynamodb.AttributeType.NUMBER,
+  };
+}

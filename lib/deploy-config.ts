@@ -1,0 +1,89 @@
+import type { ParitySyncConfig, SecretRef } from '../lambdas/config/schema';
+import { ConfigurationError, type FieldProblem } from '../lambdas/shared/errors';
+
+/**
+ * Refuses a configuration that cannot be deployed. In AWS every secret must be a Secrets Manager reference:
+ * `value` and `env` references would put secret material into the CloudFormation template, the Lambda bundle
+ * or the function's environment, all of which are readable by anyone who can read the stack.
+ */
+export function assertDeployableConfig(config: ParitySyncConfig): void {
+  const problems: FieldProblem[] = [];
+  config.sources.forEach((source, sourceIndex) => {
+    source.secrets.forEach((ref, secretIndex) => {
+      const path = `sources[${sourceIndex}].secrets[${secretIndex}]`;
+      if ('secretsManager' in ref) {
+        if (isMalformedSecretArn(ref.secretsManager)) {
+          problems.push({
+            path,
+            message:
+              `"${ref.secretsManager}" is not a Secrets Manager secret ARN ` +
+              '(arn:<partition>:secretsmanager:<region>:<account>:secret:<name>); give the ARN or the secret name',
+          });
+        }
+        return;
+      }
+      problems.push({
+        path,
+        message:
+          `source "${source.id}" uses ${describeLocalRef(ref)}, which is for local runs only. In AWS use ` +
+          `{ "secretsManager": "paritysync/${source.id}/signing-secret" } (a Secrets Manager secret name or ARN) ` +
+          'so that no secret value is written into the template or the function bundle',
+      });
+    });
+  });
+  if (problems.length === 0) return;
+  const lines = problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n');
+  throw new ConfigurationError(`ParitySync configuration cannot be deployed to AWS:\n${lines}`, problems);
+}
+
+/** Names the kind of reference without ever repeating an inline secret value. */
+function describeLocalRef(ref: SecretRef): string {
+  if ('env' in ref) return `an environment variable reference ({ "env": "${ref.env}" })`;
+  return 'an inline secret value ({ "value": ... })';
+}
+
+/**
+ * What an IAM grant for a `secretsManager` reference must name. A name is formatted into an ARN in the
+ * stack's own account and region, with the `-??????` wildcard for the random suffix Secrets Manager appends.
+ */
+export type SecretGrantTarget =
+  | { readonly by: 'name'; readonly name: string }
+  | { readonly by: 'arn'; readonly resourceArns: readonly string[] };
+
+const SECRET_ARN = /^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:\d{12}:secret:(.+)$/;
+/** Secrets Manager appends `-` and six random letters or digits to a secret's name to form its complete ARN. */
+const RANDOM_SUFFIX = /-[A-Za-z0-9]{6}$/;
+
+/**
+ * A partial ARN (no random suffix) is granted with the `-??????` wildcard. An ARN that ends in `-` and six
+ * letters or digits is ambiguous: `…:secret:prod-AbC123` is a complete ARN, but so is the shape of the
+ * partial `…:secret:signing-secret`. Both readings are granted then; the second pattern can only match a
+ * secret whose own name ends in what looks like a random suffix, so nothing else is opened up.
+ */
+export function secretGrantTarget(reference: string): SecretGrantTarget {
+  if (!reference.startsWith('arn:')) return { by: 'name', name: reference };
+  const name = SECRET_ARN.exec(reference)?.[1];
+  if (name === undefined) {
+    throw new ConfigurationError(
+      `"${reference}" is not a Secrets Manager secret ARN ` +
+        '(arn:<partition>:secretsmanager:<region>:<account>:secret:<name>); give the ARN or the secret name',
+    );
+  }
+  const resourceArns = RANDOM_SUFFIX.test(name)
+    ? [reference, `${reference}-??????`]
+    : [`${reference}-??????`];
+  return { by: 'arn', resourceArns };
+}
+
+function isMalformedSecretArn(reference: string): boolean {
+  return reference.startsWith('arn:') && !SECRET_ARN.test(reference);
+}
+
+/** Every distinct Secrets Manager reference in the configuration, in first-seen order. */
+export function referencedSecrets(config: ParitySyncConfig): readonly string[] {
+  const seen = new Set<string>();
+  for (const source of config.sources) {
+    for (const ref of source.secrets) if ('secretsManager' in ref) seen.add(ref.secretsManager);
+  }
+  return [...seen];
+}

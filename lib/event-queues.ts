@@ -1,0 +1,60 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { EVENTS_DLQ, EVENTS_QUEUE, type QueueDefinition } from '../lambdas/topology';
+
+export interface EventQueuesProps {
+  /**
+   * Keep the queues, and any events still in them, when the stack is deleted.
+   * Set `false` only for throw-away development stacks.
+   * @default true
+   */
+  readonly retain?: boolean;
+}
+
+/**
+ * The canonical events queue the edge enqueues to, and its dead-letter queue. Sizes, retention, visibility
+ * and redrive come from the shared topology so that the local runtime's queues behave the same.
+ */
+export class EventQueues extends Construct {
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: EventQueuesProps = {}) {
+    super(scope, id);
+    const removalPolicy = (props.retain ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    this.deadLetterQueue = new sqs.Queue(this, EVENTS_DLQ.id, { ...queueProps(EVENTS_DLQ), removalPolicy });
+
+    const { maxReceiveCount } = EVENTS_QUEUE;
+    if (maxReceiveCount === undefined || EVENTS_QUEUE.deadLetterQueue !== EVENTS_DLQ.id) {
+      throw new Error(`topology: ${EVENTS_QUEUE.id} must redrive to ${EVENTS_DLQ.id} with a maxReceiveCount`);
+    }
+    this.queue = new sqs.Queue(this, EVENTS_QUEUE.id, {
+      ...queueProps(EVENTS_QUEUE),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
+      removalPolicy,
+    });
+  }
+
+  /**
+   * Lets the grantee send events to the events queue and nothing else. `sqs:SendMessage` also covers
+   * SendMessageBatch. `grantSendMessages` would add GetQueueAttributes and GetQueueUrl, which a producer that
+   * is given the queue URL never calls.
+   */
+  grantEnqueue(grantee: iam.IGrantable): iam.Grant {
+    return this.queue.grant(grantee, 'sqs:SendMessage');
+  }
+}
+
+function queueProps(definition: QueueDefinition): sqs.QueueProps {
+  return {
+    maxMessageSizeBytes: definition.maximumMessageSizeBytes,
+    retentionPeriod: Duration.seconds(definition.retentionSeconds),
+    visibilityTimeout: Duration.seconds(definition.visibilityTimeoutSeconds),
+    // SQS-managed SSE: encrypted at rest with no KMS key to grant to producers and consumers.
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+  };
+}

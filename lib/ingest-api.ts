@@ -1,0 +1,305 @@
+import * as path from 'node:path';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { effectiveAllowedCidrs, type ParitySyncConfig } from '../lambdas/config/schema';
+import type { DeliveryLedger } from './delivery-ledger';
+import { assertDeployableConfig, referencedSecrets, secretGrantTarget } from './deploy-config';
+import type { EventQueues } from './event-queues';
+
+export interface IngestApiProps {
+  /** The validated configuration. Only `secretsManager` secret references are accepted. */
+  readonly config: ParitySyncConfig;
+  readonly ledger: DeliveryLedger;
+  readonly queues: EventQueues;
+  /**
+   * Steady-state requests per second the stage accepts across all sources before answering 429.
+   * @default 1000
+   */
+  readonly throttlingRateLimit?: number;
+  /**
+   * Requests the stage accepts in a burst above the steady rate.
+   * @default 2000
+   */
+  readonly throttlingBurstLimit?: number;
+  /**
+   * Stage name; it is the first path segment of every webhook URL.
+   * @default 'v1'
+   */
+  readonly stageName?: string;
+  /**
+   * Retention of the API's access logs and the function's logs.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Keep the log groups when the stack is deleted. Set `false` only for throw-away development stacks.
+   * @default true
+   */
+  readonly retainLogs?: boolean;
+  /**
+   * Create the account-wide role API Gateway uses to write logs (AWS::ApiGateway::Account). API Gateway
+   * refuses a stage with access logging ("CloudWatch Logs role ARN must be set in account settings") in a
+   * region where no such role is set yet. The role is one per account and region, so enable this in one
+   * stack only, and only where nothing else manages it.
+   * @default false
+   */
+  readonly createAccountLogRole?: boolean;
+  /**
+   * The function's handler module (must export `handler`).
+   * @default lambdas/ingest/handler.ts in this project
+   */
+  readonly entry?: string;
+}
+
+/** JSON bodies for errors API Gateway answers itself, in the same `{ error, message }` shape as the function. */
+export const GATEWAY_RESPONSES: ReadonlyArray<{
+  readonly id: string;
+  readonly type: apigateway.ResponseType;
+  readonly statusCode?: string;
+  readonly error: string;
+  /** A mapping-template fragment: either a JSON string literal or `$context.error.messageString`. */
+  readonly message: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}> = [
+  {
+    id: 'AccessDenied',
+    type: apigateway.ResponseType.ACCESS_DENIED,
+    statusCode: '403',
+    error: 'sender_not_allowed',
+    message:
+      '"Sender address $context.identity.sourceIp is outside the allowed address ranges of this source; ' +
+      'check allowedCidrs in the ParitySync configuration"',
+  },
+  {
+    id: 'RequestTooLarge',
+    type: apigateway.ResponseType.REQUEST_TOO_LARGE,
+    statusCode: '413',
+    error: 'payload_too_large',
+    message: '"The request exceeds the API Gateway payload limit of 10 MB"',
+  },
+  {
+    id: 'Throttled',
+    type: apigateway.ResponseType.THROTTLED,
+    statusCode: '429',
+    error: 'throttled',
+    message: '"Too many requests; retry with backoff"',
+    headers: { 'Retry-After': "'1'" },
+  },
+  {
+    id: 'MissingRoute',
+    type: apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+    statusCode: '404',
+    error: 'route_not_found',
+    message: '"No route for $context.httpMethod $context.path; webhooks are POSTed to /webhooks/{sourceId}"',
+  },
+  {
+    id: 'Default4xx',
+    type: apigateway.ResponseType.DEFAULT_4XX,
+    error: 'request_rejected',
+    message: '$context.error.messageString',
+  },
+  {
+    id: 'Default5xx',
+    type: apigateway.ResponseType.DEFAULT_5XX,
+    error: 'gateway_error',
+    message: '$context.error.messageString',
+  },
+];
+
+/**
+ * The public edge: a REST API with `POST /webhooks/{sourceId}` proxied to the ingest function, which
+ * verifies, validates, deduplicates and enqueues each delivery.
+ *
+ * A REST API (not an HTTP API) because only REST APIs have resource policies, which refuse senders outside
+ * a source's published address range before the function is invoked or billed.
+ */
+export class IngestApi extends Construct {
+  readonly api: apigateway.RestApi;
+  readonly function: nodejs.NodejsFunction;
+  readonly accessLogs: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: IngestApiProps) {
+    super(scope, id);
+    // Re-checked here as well as in the app: this construct compiles the configuration into the bundle.
+    assertDeployableConfig(props.config);
+    const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const removalPolicy = (props.retainLogs ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: props.entry ?? path.join(__dirname, '..', 'lambdas', 'ingest', 'handler.ts'),
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 512,
+      timeout: Duration.seconds(10),
+      logGroup: new logs.LogGroup(this, 'FunctionLogs', { retention, removalPolicy }),
+      environment: {
+        LEDGER_TABLE_NAME: props.ledger.table.tableName,
+        EVENT_QUEUE_URL: props.queues.queue.queueUrl,
+        POWERTOOLS_SERVICE_NAME: 'paritysync-ingest',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        // Line mappings are enough for stack traces; embedded sources would only enlarge the asset.
+        sourcesContent: false,
+        format: nodejs.OutputFormat.ESM,
+        target: 'node22',
+        mainFields: ['module', 'main'],
+        externalModules: ['@aws-sdk/*'],
+        // CommonJS dependencies bundled into an ES module still call require() for Node built-ins.
+        banner:
+          "import { createRequire as __paritysyncCreateRequire } from 'node:module';" +
+          'const require = __paritysyncCreateRequire(import.meta.url);',
+        // Compiled in rather than set as an environment variable: Lambda caps all variables at 4 KB together,
+        // which a deployment with many sources (and PEM public keys) exceeds. Secret references only.
+        define: { 'process.env.PARITYSYNC_CONFIG_JSON': JSON.stringify(bundledConfigJson(props.config)) },
+      },
+    });
+
+    props.ledger.grantDeduplicate(this.function);
+    props.queues.grantEnqueue(this.function);
+    this.grantReferencedSecrets(props.config);
+
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention, removalPolicy });
+
+    this.api = new apigateway.RestApi(this, 'Api', {
+      restApiName: `${Stack.of(this).stackName}-webhooks`,
+      description: 'ParitySync signed webhook ingest',
+      endpointTypes: [apigateway.EndpointType.REGIONAL],
+      // Deliver every body to the function base64-encoded and untouched: signatures cover the exact bytes.
+      binaryMediaTypes: ['*/*'],
+      cloudWatchRole: props.createAccountLogRole ?? false,
+      policy: resourcePolicy(props.config),
+      deployOptions: {
+        stageName: props.stageName ?? 'v1',
+        throttlingRateLimit: props.throttlingRateLimit ?? 1000,
+        throttlingBurstLimit: props.throttlingBurstLimit ?? 2000,
+        // Never log request or response bodies: they carry guest personal data.
+        dataTraceEnabled: false,
+        accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogs),
+        accessLogFormat: accessLogFormat(),
+      },
+    });
+
+    // The stack publishes the base URL under a stable output name of its own.
+    this.api.node.tryRemoveChild('Endpoint');
+
+    this.api.root
+      .addResource('webhooks')
+      .addResource('{sourceId}')
+      .addMethod('POST', new apigateway.LambdaIntegration(this.function, { proxy: true }));
+
+    for (const response of GATEWAY_RESPONSES) {
+      this.api.addGatewayResponse(response.id, {
+        type: response.type,
+        ...(response.statusCode ? { statusCode: response.statusCode } : {}),
+        responseHeaders: { 'Content-Type': "'application/json'", ...response.headers },
+        templates: { 'application/json': `{"error":"${response.error}","message":${response.message}}` },
+      });
+    }
+  }
+
+  /** The URL a source's provider is configured to deliver to. */
+  webhookUrl(sourceId: string): string {
+    return this.api.urlForPath(`/webhooks/${sourceId}`);
+  }
+
+  /**
+   * `secretsmanager:GetSecretValue` on exactly the secrets the configuration references (see
+   * `secretGrantTarget`). Not `Secret.grantRead`: that adds DescribeSecret, which reading a value never needs.
+   * Secrets encrypted with a customer-managed KMS key also need kms:Decrypt, granted on that key.
+   */
+  private grantReferencedSecrets(config: ParitySyncConfig): void {
+    const resourceArns = referencedSecrets(config).flatMap((reference) => {
+      const target = secretGrantTarget(reference);
+      if (target.by === 'arn') return target.resourceArns;
+      return [
+        Stack.of(this).formatArn({
+          service: 'secretsmanager',
+          resource: 'secret',
+          resourceName: `${target.name}-??????`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ];
+    });
+    if (resourceArns.length === 0) return;
+    iam.Grant.addToPrincipal({
+      grantee: this.function,
+      actions: ['secretsmanager:GetSecretValue'],
+      resourceArns,
+    });
+  }
+}
+
+/**
+ * The configuration as the function reads it back: already validated (defaults applied), without the
+ * editor-only `$schema` pointer.
+ */
+export function bundledConfigJson(config: ParitySyncConfig): string {
+  const { $schema: _schema, ...runtimeConfig } = config;
+  return JSON.stringify(runtimeConfig);
+}
+
+/**
+ * Everyone may invoke the API; a source with allowed address ranges (its own `allowedCidrs` or its kind's
+ * published range) additionally gets a Deny for every other address on its route. An explicit Deny wins
+ * over the Allow, so API Gateway answers 403 without invoking the function.
+ */
+export function resourcePolicy(config: ParitySyncConfig): iam.PolicyDocument {
+  const document = new iam.PolicyDocument({
+    statements: [
+      new iam.PolicyStatement({
+        sid: 'AllowInvoke',
+        effect: iam.Effect.ALLOW,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: ['execute-api:/*'],
+      }),
+    ],
+  });
+  for (const source of config.sources) {
+    const cidrs = effectiveAllowedCidrs(source);
+    if (!cidrs || cidrs.length === 0) continue;
+    document.addStatements(
+      new iam.PolicyStatement({
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: [`execute-api:/*/POST/webhooks/${source.id}`],
+        conditions: { NotIpAddress: { 'aws:SourceIp': [...cidrs] } },
+      }),
+    );
+  }
+  return document;
+}
+
+function accessLogFormat(): apigateway.AccessLogFormat {
+  const F = apigateway.AccessLogField;
+  // Metadata only. The sender address and user agent are the provider's servers, not guests.
+  return apigateway.AccessLogFormat.custom(
+    JSON.stringify({
+      requestId: F.contextRequestId(),
+      extendedRequestId: F.contextExtendedRequestId(),
+      requestTimeEpoch: F.contextRequestTimeEpoch(),
+      sourceIp: F.contextIdentitySourceIp(),
+      userAgent: F.contextIdentityUserAgent(),
+      httpMethod: F.contextHttpMethod(),
+      resourcePath: F.contextResourcePath(),
+      path: F.contextPath(),
+      status: F.contextStatus(),
+      responseLength: F.contextResponseLength(),
+      responseLatency: F.contextResponseLatency(),
+      integrationStatus: F.contextIntegrationStatus(),
+      integrationLatency: F.contextIntegrationLatency(),
+      errorResponseType: F.contextErrorResponseType(),
+    }),
+  );
+}

@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { ParitySyncConfig } from '../lambdas/config/schema';
+import { DELIVERY_LEDGER } from '../lambdas/topology';
+import { DeliveryLedger } from './delivery-ledger';
+import { EventQueues } from './event-queues';
+import { IngestApi } from './ingest-api';
+
+export interface ParitySyncStackProps extends StackProps {
+  /** The validated configuration; every secret must be a `secretsManager` reference. */
+  readonly config: ParitySyncConfig;
+  /**
+   * Keep the ledger, the queues and the log groups when the stack is deleted, and turn on the table's
+   * deletion protection. Set `false` only for throw-away development stacks.
+   * @default true
+   */
+  readonly retainData?: boolean;
+  /**
+   * Create the account-wide API Gateway logging role; see `IngestApiProps.createAccountLogRole`.
+   * @default false
+   */
+  readonly createApiGatewayAccountLogRole?: boolean;
+  /**
+   * Steady-state requests per second the API accepts.
+   * @default 1000
+   */
+  readonly throttlingRateLimit?: number;
+  /**
+   * Burst the API accepts above the steady rate.
+   * @default 2000
+   */
+  readonly throttlingBurstLimit?: number;
+}
+
+/** The ingest edge: webhook API and function, delivery ledger, and the canonical events queue with its DLQ. */
+export class ParitySyncStack extends Stack {
+  readonly ledger: DeliveryLedger;
+  readonly queues: EventQueues;
+  readonly ingest: IngestApi;
+
+  constructor(scope: Construct, id: string, props: ParitySyncStackProps) {
+    super(scope, id, props);
+    const retain = props.retainData ?? true;
+
+    this.ledger = new DeliveryLedger(this, DELIVERY_LEDGER.id, { retain });
+    this.queues = new EventQueues(this, 'EventQueues', { retain });
+    this.ingest = new IngestApi(this, 'IngestApi', {
+      config: props.config,
+      ledger: this.ledger,
+      queues: this.queues,
+      retainLogs: retain,
+      ...(props.createApiGatewayAccountLogRole !== undefined
+        ? { createAccountLogRole: props.createApiGatewayAccountLogRole }
+        : {}),
+      ...(props.throttlingRateLimit !== undefined ? { throttlingRateLimit: props.throttlingRateLimit } : {}),
+      ...(props.throttlingBurstLimit !== undefined
+        ? { throttlingBurstLimit: props.throttlingBurstLimit }
+        : {}),
+    });
+
+    new CfnOutput(this, 'ApiUrl', {
+      description: 'Base URL of the ParitySync webhook API (stage included)',
+      value: this.ingest.api.url,
+    });
+    const outputIds = webhookOutputIds(props.config.sources.map((source) => source.id));
+    for (const source of props.config.sources) {
+      new CfnOutput(this, outputIds.get(source.id) ?? source.id, {
+        description: `Webhook URL for source "${source.id}" (${source.kind}); configure it at the provider`,
+        value: this.ingest.webhookUrl(source.id),
+      });
+    }
+    new CfnOutput(this, 'LedgerTableName', { value: this.ledger.table.tableName });
+    new CfnOutput(this, 'EventQueueUrl', { value: this.queues.queue.queueUrl });
+    new CfnOutput(this, 'EventDeadLetterQueueUrl', { value: this.queues.deadLetterQueue.queueUrl });
+  }
+}
+
+/**
+ * Output ids (which become CloudFormation logical ids, alphanumeric only) derived from source ids alone, so
+ * they stay put when sources are reordered: `hospitable-main` → `WebhookUrlHospitableMain`. Two ids that
+ * collapse to the same form (`a-1`, `a1`) both get a suffix hashed from the full source id.
+ */
+export function webhookOutputIds(sourceIds: readonly string[]): ReadonlyMap<string, string> {
+  const base = (id: string) =>
+    `WebhookUrl${id
+      .split('-')
+      .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+      .join('')}`;
+  const counts = new Map<string, number>();
+  for (const id of sourceIds) counts.set(base(id), (counts.get(base(id)) ?? 0) + 1);
+  return new Map(
+    sourceIds.map((id) => {
+      const plain = base(id);
+      const unique =
+        (counts.get(plain) ?? 0) > 1
+          ? `${plain}${createHash('sha256').update(id).digest('hex').slice(0, 8)}`
+          : plain;
+      return [id, unique];
+    }),
+  );
+}

@@ -1,0 +1,42 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { synthStack } from './app';
+
+/** The same stack as a throw-away development deployment in a fresh account. */
+let template: Template;
+
+beforeAll(() => {
+  ({ template } = synthStack({
+    retainData: false,
+    createApiGatewayAccountLogRole: true,
+    throttlingRateLimit: 50,
+    throttlingBurstLimit: 100,
+  }));
+});
+
+describe('development stack', () => {
+  it('deletes the ledger, queues and log groups with the stack', () => {
+    for (const type of ['AWS::DynamoDB::GlobalTable', 'AWS::SQS::Queue', 'AWS::Logs::LogGroup']) {
+      const resources = Object.values(template.findResources(type)) as Array<{ DeletionPolicy?: string }>;
+      expect(resources.length).toBeGreaterThan(0);
+      expect(resources.map((r) => r.DeletionPolicy)).toEqual(resources.map(() => 'Delete'));
+    }
+  });
+
+  it('turns off the table deletion protection', () => {
+    const [table] = Object.values(template.findResources('AWS::DynamoDB::GlobalTable')) as Array<{
+      Properties: { Replicas: Array<{ DeletionProtectionEnabled: boolean }> };
+    }>;
+    expect(table?.Properties.Replicas.map((r) => r.DeletionProtectionEnabled)).toEqual([false]);
+  });
+
+  it('creates the account-wide API Gateway logging role when asked', () => {
+    template.resourceCountIs('AWS::ApiGateway::Account', 1);
+  });
+
+  it('applies the throttling overrides to the stage', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 })],
+    });
+  });
+});
