@@ -6,12 +6,27 @@
 
 export type AttributeType = 'S' | 'N';
 
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: AttributeType;
+}
+
+export interface IndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+}
+
 export interface TableDefinition {
   /** Construct id in the stack, and the table name locally (prefixed). */
   readonly id: string;
-  readonly partitionKey: { readonly name: string; readonly type: AttributeType };
-  readonly sortKey?: { readonly name: string; readonly type: AttributeType };
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
   readonly timeToLiveAttribute?: string;
+  /** Global secondary indexes, all projecting every attribute. */
+  readonly globalSecondaryIndexes?: readonly IndexDefinition[];
+  /** Holds guest-linked data: encrypted with a customer-managed key in AWS. */
+  readonly personalData?: boolean;
 }
 
 export interface QueueDefinition {
@@ -29,6 +44,44 @@ export const DELIVERY_LEDGER: TableDefinition = {
   id: 'DeliveryLedger',
   partitionKey: { name: 'pk', type: 'S' },
   timeToLiveAttribute: 'expiresAt',
+};
+
+/**
+ * Rate, availability and restrictions per room night and channel. One partition per internal property, so that
+ * a date-range read is one Query; the sort key `date#roomType#ratePlan#channel` keeps a property's nights in
+ * date order. Each field group carries its own last-writer-wins version.
+ */
+export const ARI_STATE: TableDefinition = {
+  id: 'AriState',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+};
+
+/** External ids (per source, or global) → internal property, room type and rate plan ids. */
+export const MAPPINGS: TableDefinition = {
+  id: 'Mappings',
+  partitionKey: { name: 'pk', type: 'S' },
+};
+
+/** Events parked because an id did not map, indexed by the mapping key they wait for. */
+export const REVIEW: TableDefinition = {
+  id: 'Review',
+  partitionKey: { name: 'pk', type: 'S' },
+  globalSecondaryIndexes: [{ indexName: 'byWaitingFor', partitionKey: { name: 'waitingFor', type: 'S' } }],
+};
+
+/** One record per reservation, last-writer-wins on the provider's occurredAt. Guest references only. */
+export const RESERVATIONS: TableDefinition = {
+  id: 'Reservations',
+  partitionKey: { name: 'pk', type: 'S' },
+  personalData: true,
+};
+
+/** Guest id → the reservations it is linked to, so that guest.deleted can erase every link. No names, no contacts. */
+export const GUESTS: TableDefinition = {
+  id: 'Guests',
+  partitionKey: { name: 'pk', type: 'S' },
+  personalData: true,
 };
 
 const FOURTEEN_DAYS = 14 * 24 * 3600;
@@ -51,7 +104,7 @@ export const EVENTS_QUEUE: QueueDefinition = {
   deadLetterQueue: EVENTS_DLQ.id,
 };
 
-export const TABLES: readonly TableDefinition[] = [DELIVERY_LEDGER];
+export const TABLES: readonly TableDefinition[] = [DELIVERY_LEDGER, ARI_STATE, MAPPINGS, REVIEW, RESERVATIONS, GUESTS];
 /** Dead-letter queues first, so that a queue's redrive target exists when it is created. */
 export const QUEUES: readonly QueueDefinition[] = [EVENTS_DLQ, EVENTS_QUEUE];
 

@@ -134,12 +134,76 @@ export const IngestSettingsSchema = z._default(
   { maxBodyBytes: 1_048_576, dedupeWindowDays: 30 },
 );
 
+const InternalIdSchema = z.string().check(z.minLength(1), z.maxLength(120));
+const ExternalIdMapSchema = z.record(z.string().check(z.minLength(1), z.maxLength(200)), InternalIdSchema);
+
+/**
+ * Mapping seeds: a provider's external ids → ParitySync's internal ids. `scope` is a source id, or `*` for ids
+ * every source shares. The mapping table overrides these at run time (and is where new mappings go).
+ */
+export const MappingSeedSchema = z.strictObject({
+  scope: z.union([SourceIdSchema, z.literal('*')]),
+  /** External hotel / property id → internal property id. */
+  properties: z._default(ExternalIdMapSchema, {}),
+  /** External room type → internal room type, or `{ propertyId, roomTypeId }` when events carry no property id. */
+  roomTypes: z._default(
+    z.record(
+      z.string().check(z.minLength(1), z.maxLength(200)),
+      z.union([InternalIdSchema, z.strictObject({ propertyId: InternalIdSchema, roomTypeId: InternalIdSchema })]),
+    ),
+    {},
+  ),
+  /** External rate plan code → internal rate plan id. */
+  ratePlans: z._default(ExternalIdMapSchema, {}),
+});
+export type MappingSeed = z.infer<typeof MappingSeedSchema>;
+
+/**
+ * Inventory constraints per internal property (seed 000): the physical room count per room type, contract
+ * allotments per channel, and what to do with an update that asks for more. `cap` applies
+ * min(requested, floor(physical × buffer), allotment) and records the adjustment; `reject` refuses the event.
+ */
+export const PropertySettingsSchema = z.strictObject({
+  propertyId: InternalIdSchema,
+  roomTypes: z._default(
+    z.array(
+      z.strictObject({
+        roomTypeId: InternalIdSchema,
+        physicalRooms: z.number().check(z.int(), z.minimum(0)),
+      }),
+    ),
+    [],
+  ),
+  /** `channel` is a source id, or `sourceId:channelId` for a channel a channel manager names. */
+  allotments: z._default(
+    z.array(
+      z.strictObject({
+        channel: z.string().check(z.minLength(1)),
+        roomTypeId: InternalIdSchema,
+        rooms: z.number().check(z.int(), z.minimum(0)),
+      }),
+    ),
+    [],
+  ),
+  inventoryPolicy: z._default(
+    z.strictObject({
+      mode: z._default(z.enum(['cap', 'reject']), 'cap'),
+      /** Share of physical rooms channels may sell, keeping the rest for direct bookings. @default 1 */
+      buffer: z._default(z.number().check(z.gt(0), z.maximum(1)), 1),
+    }),
+    { mode: 'cap', buffer: 1 },
+  ),
+});
+export type PropertySettings = z.infer<typeof PropertySettingsSchema>;
+
 export const ParitySyncConfigSchema = z
   .strictObject({
     $schema: z.optional(z.string()),
     version: z.literal(1),
     sources: z.array(SourceConfigSchema).check(z.minLength(1)),
     ingest: IngestSettingsSchema,
+    mappings: z._default(z.array(MappingSeedSchema), []),
+    properties: z._default(z.array(PropertySettingsSchema), []),
   })
   .check(
     z.superRefine((config, ctx) => {

@@ -1,0 +1,348 @@
+import type { PropertySettings } from '../config/schema';
+import type {
+  AriUpdate,
+  CanonicalEvent,
+  GuestChange,
+  MappingChange,
+  PropertyChange,
+  ReservationChange,
+} from '../domain/canonical';
+import { addDays } from '../domain/dates';
+import type { Clock } from '../shared/clock';
+import type { AvailabilityValue, FieldGroup, NightWrite, RoomNightKey } from './model';
+import { versionOf } from './model';
+import type {
+  ApplyLedger,
+  AriStore,
+  GuestStore,
+  MappingEntity,
+  ReservationStore,
+  ReviewStore,
+} from './ports';
+import { type MappingResolver, mappingKey } from './resolver';
+
+/** The event can never be applied as sent (a constraint conflict, an unsupported shape): recorded as rejected. */
+export class PermanentApplyError extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PermanentApplyError';
+  }
+}
+
+/** An id did not map: the event waits in the review table until the mapping arrives. */
+export class MappingMissingError extends Error {
+  constructor(
+    readonly entity: MappingEntity,
+    readonly externalId: string,
+  ) {
+    super(`no ${entity} mapping for external id ${JSON.stringify(externalId)}`);
+    this.name = 'MappingMissingError';
+  }
+}
+
+export type ApplyOutcome =
+  | { readonly status: 'applied'; readonly detail: Record<string, unknown> }
+  | { readonly status: 'rejected'; readonly reason: string; readonly message: string }
+  | { readonly status: 'parked'; readonly reason: string; readonly waitingFor: string }
+  | { readonly status: 'skipped'; readonly reason: string };
+
+/** Counters the handler turns into metrics; the domain stays free of any metrics library. */
+export type ApplySignal =
+  | { readonly kind: 'service_notice'; readonly notice: string; readonly sourceId: string }
+  | { readonly kind: 'inventory_capped'; readonly sourceId: string }
+  | { readonly kind: 'parked_released'; readonly count: number };
+
+export interface ApplyDependencies {
+  readonly ari: AriStore;
+  readonly mappings: MappingResolver;
+  readonly review: ReviewStore;
+  readonly reservations: ReservationStore;
+  readonly guests: GuestStore;
+  readonly ledger: ApplyLedger;
+  /** Puts a parked event back on the queue once its mapping exists. */
+  readonly requeue: (event: CanonicalEvent) => Promise<void>;
+  readonly properties: ReadonlyMap<string, PropertySettings>;
+  readonly clock: Clock;
+  /** Room-night writes in flight per event. */
+  readonly nightConcurrency: number;
+  readonly signal?: (signal: ApplySignal) => void;
+}
+
+/**
+ * Applies one canonical event exactly once, whatever order and however often SQS delivers it.
+ *
+ * Idempotency comes from two conditional writes rather than a separate idempotency record: every state item
+ * is written only if the event's version is newer than the stored one, so a redelivered event changes nothing;
+ * and the ledger moves to applied / rejected / parked under a condition on its current status, so the outcome
+ * is recorded once. Errors other than the two classified ones are transient: they propagate, SQS redelivers,
+ * and the DLQ takes the event once receives are exhausted.
+ */
+export async function applyEvent(event: CanonicalEvent, deps: ApplyDependencies): Promise<ApplyOutcome> {
+  const status = await deps.ledger.status(event.eventId);
+  if (status === 'applied' || status === 'rejected') {
+    return { status: 'skipped', reason: `already ${status}` };
+  }
+  const at = deps.clock.now().toISOString();
+  try {
+    const detail = await dispatch(event, deps);
+    await deps.ledger.settle(event.eventId, 'applied', at);
+    if (status === 'parked') await deps.review.remove(event.eventId);
+    return { status: 'applied', detail };
+  } catch (error) {
+    if (error instanceof PermanentApplyError) {
+      await deps.ledger.settle(event.eventId, 'rejected', at, `${error.reason}: ${error.message}`);
+      return { status: 'rejected', reason: error.reason, message: error.message };
+    }
+    if (error instanceof MappingMissingError) {
+      const waitingFor = mappingKey(error.entity, error.externalId);
+      await deps.review.park({ event, reason: error.message, waitingFor, parkedAt: at });
+      await deps.ledger.settle(event.eventId, 'parked', at, `unmapped: ${error.message}`);
+      return { status: 'parked', reason: error.message, waitingFor };
+    }
+    throw error;
+  }
+}
+
+async function dispatch(event: CanonicalEvent, deps: ApplyDependencies): Promise<Record<string, unknown>> {
+  switch (event.type) {
+    case 'ari.update':
+      return applyAri(event, event.data, deps);
+    case 'reservation.change':
+      return applyReservation(event, event.data, deps);
+    case 'guest.change':
+      return applyGuest(event, event.data, deps);
+    case 'mapping.change':
+      return applyMappingChange(event, event.data, deps);
+    case 'property.change':
+      return applyPropertyChange(event, event.data, deps);
+    case 'service.notice':
+      deps.signal?.({ kind: 'service_notice', notice: event.data.notice, sourceId: event.sourceId });
+      return { notice: event.data.notice };
+  }
+}
+
+async function resolveOrPark(
+  deps: ApplyDependencies,
+  sourceId: string,
+  entity: MappingEntity,
+  externalId: string,
+) {
+  const target = await deps.mappings.resolve(sourceId, entity, externalId);
+  if (!target) throw new MappingMissingError(entity, externalId);
+  return target;
+}
+
+/** Maps external ids to internal ones; the first id that does not map parks the event. */
+async function roomNightKeyBase(event: CanonicalEvent, ari: AriUpdate, deps: ApplyDependencies) {
+  const property = ari.propertyExternalId
+    ? await resolveOrPark(deps, event.sourceId, 'property', ari.propertyExternalId)
+    : undefined;
+  if (!ari.roomTypeExternalId) {
+    throw new PermanentApplyError(
+      'missing_room_type',
+      'an ARI update must name a room type to be stored per room night',
+    );
+  }
+  const roomType = await resolveOrPark(deps, event.sourceId, 'roomType', ari.roomTypeExternalId);
+  const ratePlan = await resolveOrPark(deps, event.sourceId, 'ratePlan', ari.ratePlanExternalId);
+  const propertyId = property?.internalId ?? roomType.propertyId;
+  if (!propertyId) {
+    // Neither the event nor the room type mapping says which property this is.
+    throw new MappingMissingError(
+      'property',
+      ari.propertyExternalId ?? `(room type ${ari.roomTypeExternalId})`,
+    );
+  }
+  const channel = ari.channelId ? `${event.sourceId}:${ari.channelId}` : event.sourceId;
+  return { propertyId, roomTypeId: roomType.internalId, ratePlanId: ratePlan.internalId, channel };
+}
+
+/**
+ * Inventory constraints from seed 000: channels may sell at most floor(physical × buffer) rooms, and at most
+ * the channel's contract allotment. `cap` sells the lower figure and records the adjustment; `reject` refuses.
+ */
+export function constrainAvailability(
+  requested: number,
+  settings: PropertySettings | undefined,
+  roomTypeId: string,
+  channel: string,
+  sourceId: string,
+): AvailabilityValue {
+  if (!settings) return { rooms: requested };
+  const limits: { rooms: number; why: string }[] = [];
+  const physical = settings.roomTypes.find((r) => r.roomTypeId === roomTypeId)?.physicalRooms;
+  if (physical !== undefined) {
+    const buffer = settings.inventoryPolicy.buffer;
+    limits.push({
+      rooms: Math.floor(physical * buffer),
+      why: buffer === 1 ? `physical rooms ${physical}` : `physical rooms ${physical} × buffer ${buffer}`,
+    });
+  }
+  const allotment = settings.allotments.find(
+    (a) => a.roomTypeId === roomTypeId && (a.channel === channel || a.channel === sourceId),
+  );
+  if (allotment)
+    limits.push({ rooms: allotment.rooms, why: `allotment ${allotment.rooms} for ${allotment.channel}` });
+  const binding = limits.reduce<{ rooms: number; why: string } | undefined>(
+    (lowest, limit) => (lowest === undefined || limit.rooms < lowest.rooms ? limit : lowest),
+    undefined,
+  );
+  if (!binding || requested <= binding.rooms) return { rooms: requested };
+  if (settings.inventoryPolicy.mode === 'reject') {
+    throw new PermanentApplyError(
+      'inventory_conflict',
+      `requested availability ${requested} for ${roomTypeId} exceeds ${binding.why} (at most ${binding.rooms})`,
+    );
+  }
+  return { rooms: binding.rooms, requested, cappedBy: `${binding.why}: at most ${binding.rooms}` };
+}
+
+async function applyAri(event: CanonicalEvent, ari: AriUpdate, deps: ApplyDependencies) {
+  const base = await roomNightKeyBase(event, ari, deps);
+  const availability =
+    ari.availability === undefined
+      ? undefined
+      : constrainAvailability(
+          ari.availability,
+          deps.properties.get(base.propertyId),
+          base.roomTypeId,
+          base.channel,
+          event.sourceId,
+        );
+  if (availability?.cappedBy) deps.signal?.({ kind: 'inventory_capped', sourceId: event.sourceId });
+  const write: NightWrite = {
+    ...(ari.rate ? { rate: ari.rate } : {}),
+    ...(availability ? { availability } : {}),
+    ...(ari.restrictions ? { restrictions: ari.restrictions } : {}),
+  };
+  const version = versionOf(event);
+  const dates: string[] = [];
+  for (let date = ari.dateFrom; date <= ari.dateTo; date = addDays(date, 1)) dates.push(date);
+
+  const written: Record<FieldGroup, number> = { rate: 0, availability: 0, restrictions: 0 };
+  let next = 0;
+  const worker = async () => {
+    while (next < dates.length) {
+      const date = dates[next++] as string;
+      const key: RoomNightKey = { ...base, date };
+      for (const group of await deps.ari.writeNight(key, write, version, event.eventId)) written[group]++;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(deps.nightConcurrency, dates.length) }, worker));
+  return {
+    roomNights: dates.length,
+    written,
+    ...(availability?.cappedBy ? { availabilityCapped: availability } : {}),
+  };
+}
+
+async function applyReservation(event: CanonicalEvent, change: ReservationChange, deps: ApplyDependencies) {
+  const property = change.propertyExternalId
+    ? await deps.mappings.resolve(event.sourceId, 'property', change.propertyExternalId)
+    : undefined;
+  const id = `${event.sourceId}:${change.reservationExternalId}`;
+  const written = await deps.reservations.apply({
+    id,
+    sourceId: event.sourceId,
+    reservationExternalId: change.reservationExternalId,
+    ...(property ? { propertyId: property.internalId } : {}),
+    ...(change.propertyExternalId ? { propertyExternalId: change.propertyExternalId } : {}),
+    status: change.status,
+    ...(change.arrivalDate ? { arrivalDate: change.arrivalDate } : {}),
+    ...(change.departureDate ? { departureDate: change.departureDate } : {}),
+    ...(change.roomTypeExternalId ? { roomTypeExternalId: change.roomTypeExternalId } : {}),
+    ...(change.roomNumber ? { roomNumber: change.roomNumber } : {}),
+    ...(change.channel ? { channel: change.channel } : {}),
+    ...(change.guestExternalId ? { guestExternalId: change.guestExternalId } : {}),
+    ...(change.total ? { total: change.total } : {}),
+    version: versionOf(event),
+    eventId: event.eventId,
+  });
+  if (change.guestExternalId) {
+    await deps.guests.link(event.sourceId, change.guestExternalId, id, versionOf(event));
+  }
+  return { reservationId: id, written };
+}
+
+async function applyGuest(event: CanonicalEvent, change: GuestChange, deps: ApplyDependencies) {
+  if (change.change === 'deleted') {
+    const reservationIds = await deps.guests.erase(event.sourceId, change.guestExternalId);
+    await deps.reservations.forgetGuest(reservationIds, change.guestExternalId);
+    return { erased: true, reservationsUnlinked: reservationIds.length };
+  }
+  const reservationId = change.reservationExternalId
+    ? `${event.sourceId}:${change.reservationExternalId}`
+    : undefined;
+  await deps.guests.link(event.sourceId, change.guestExternalId, reservationId, versionOf(event));
+  return { linked: reservationId ?? null };
+}
+
+async function addMapping(
+  deps: ApplyDependencies,
+  scope: string,
+  entity: MappingEntity,
+  externalId: string,
+  internalId: string,
+  origin: string,
+): Promise<number> {
+  await deps.mappings.put(
+    { scope, entity, externalId },
+    { internalId },
+    deps.clock.now().toISOString(),
+    origin,
+  );
+  return releaseParked(deps, mappingKey(entity, externalId));
+}
+
+/** Puts every event waiting for this mapping back on the queue; the ledger still says `parked` for them. */
+export async function releaseParked(
+  deps: Pick<ApplyDependencies, 'review' | 'requeue' | 'signal'>,
+  key: string,
+) {
+  const parked = await deps.review.waitingFor(key);
+  for (const entry of parked) await deps.requeue(entry.event);
+  if (parked.length > 0) deps.signal?.({ kind: 'parked_released', count: parked.length });
+  return parked.length;
+}
+
+async function applyMappingChange(event: CanonicalEvent, change: MappingChange, deps: ApplyDependencies) {
+  switch (change.change) {
+    case 'error_resolved': {
+      if (!change.partnerHotelId || !change.referenceHotelId) return { ignored: 'no hotel ids to map' };
+      const released = await addMapping(
+        deps,
+        '*',
+        'property',
+        change.partnerHotelId,
+        change.referenceHotelId,
+        `mapping-service ${event.eventId}`,
+      );
+      return { mapped: change.partnerHotelId, to: change.referenceHotelId, released };
+    }
+    case 'duplicate_resolved':
+      deps.mappings.invalidateProperties();
+      return { invalidated: change.referenceHotelId ?? null };
+    case 'completed':
+      return { recorded: true };
+  }
+}
+
+async function applyPropertyChange(event: CanonicalEvent, change: PropertyChange, deps: ApplyDependencies) {
+  if (change.change === 'updated') return { recorded: true };
+  const surviving = await resolveOrPark(deps, event.sourceId, 'property', change.propertyExternalId);
+  let released = 0;
+  for (const merged of change.mergedExternalIds ?? []) {
+    released += await addMapping(
+      deps,
+      event.sourceId,
+      'property',
+      merged,
+      surviving.internalId,
+      `merge ${event.eventId}`,
+    );
+  }
+  return { mergedInto: surviving.internalId, merged: change.mergedExternalIds ?? [], released };
+}

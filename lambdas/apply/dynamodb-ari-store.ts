@@ -1,0 +1,389 @@
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  QueryCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { Restrictions } from '../domain/canonical';
+import type { Money } from '../domain/money';
+import { BadRequestError } from '../shared/errors';
+import {
+  type AvailabilityValue,
+  compareVersions,
+  FIELD_GROUPS,
+  type FieldGroup,
+  type NightWrite,
+  type RoomNightKey,
+  type RoomNightState,
+  type Version,
+  type VersionedGroup,
+} from './model';
+import type { AriQuery, AriStore, Page } from './ports';
+
+type Item = Record<string, AttributeValue>;
+
+/** A read cursor that this store did not issue for this query: malformed, tampered with, or another property's. */
+export class InvalidCursorError extends BadRequestError {
+  constructor(reason: string) {
+    super(
+      'invalid_cursor',
+      `The cursor is not valid for this query (${reason}). Pass back the cursor of the previous page unchanged, ` +
+        'with the same property and date range, or omit it to start from the first page.',
+    );
+  }
+}
+
+/** A read whose date range or page size cannot be served. */
+export class InvalidAriQueryError extends BadRequestError {
+  constructor(message: string) {
+    super('invalid_ari_query', message);
+  }
+}
+
+/** Concurrent writers kept overtaking this one; each overtake is a newer write, so this is very unlikely. */
+const MAX_WRITE_ATTEMPTS = 5;
+/** Round trips one readNights may make to fill a page when filters skip most of a property's nights. */
+const MAX_QUERY_ROUND_TRIPS = 5;
+const MAX_PAGE_SIZE = 1000;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** Sorts after every sort-key suffix, which is all ASCII: the ids in it are percent-encoded. */
+const AFTER_EVERY_SUFFIX = '#\uffff';
+
+const KEY_FIELDS = ['propertyId', 'roomTypeId', 'ratePlanId', 'channel', 'date'] as const;
+
+/**
+ * Rate, availability and restrictions in the ARI_STATE table: one item per room night and channel, in the
+ * property's partition (`pk` = `P#<propertyId>`) under `sk` = `<date>#<roomTypeId>#<ratePlanId>#<channel>`.
+ * Each field group is a map attribute with its own `<group>Version` and `<group>EventId`, so that groups are
+ * versioned independently, exactly as mergeNight (lww.ts) defines. Attribute values are mapped by hand, like
+ * the delivery ledger's.
+ */
+export class DynamoDbAriStore implements AriStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  /**
+   * The first attempt is ONE UpdateItem for every group in the write, conditioned on each of them being absent or
+   * older than `version`: events that arrive in order cost one write per room night. If any group is already as
+   * new or newer, DynamoDB refuses the whole update and returns the stored item; the retry then writes only the
+   * groups that are still older. So a late or partial event never overwrites a newer value of any group, yet its
+   * other groups still land. A retry can be refused again only if another writer stored a newer group meanwhile,
+   * and each retry has fewer groups to write.
+   */
+  async writeNight(
+    key: RoomNightKey,
+    write: NightWrite,
+    version: Version,
+    eventId: string,
+  ): Promise<readonly FieldGroup[]> {
+    if (!ISO_DATE.test(key.date)) {
+      // Date-range reads rely on the sort key starting with a fixed-width date.
+      throw new Error(`Room night ${describeKey(key)} has date "${key.date}"; expected YYYY-MM-DD.`);
+    }
+    let groups = FIELD_GROUPS.filter((group) => write[group] !== undefined);
+    for (let attempt = 1; groups.length > 0; attempt += 1) {
+      try {
+        await this.client.send(this.conditionalUpdate(key, write, groups, version, eventId));
+        return groups;
+      } catch (error) {
+        if (!isConditionalCheckFailure(error)) throw error;
+        const stored = error.Item ?? {};
+        groups = groups.filter((group) => isOlder(stored[`${group}Version`]?.S, version));
+        if (groups.length > 0 && attempt === MAX_WRITE_ATTEMPTS) {
+          throw new Error(
+            `Writing ${groups.join(', ')} of room night ${describeKey(key)} at version ${version} was refused ` +
+              `${attempt} times by concurrent newer writes; the event should be retried.`,
+            { cause: error },
+          );
+        }
+      }
+    }
+    return [];
+  }
+
+  private conditionalUpdate(
+    key: RoomNightKey,
+    write: NightWrite,
+    groups: readonly FieldGroup[],
+    version: Version,
+    eventId: string,
+  ): UpdateItemCommand {
+    const names: Record<string, string> = {};
+    const values: Item = { ':version': { S: version }, ':eventId': { S: eventId } };
+    const set: string[] = [];
+    for (const field of KEY_FIELDS) {
+      names[`#${field}`] = field;
+      values[`:${field}`] = { S: key[field] };
+      set.push(`#${field} = :${field}`);
+    }
+    const conditions: string[] = [];
+    for (const group of groups) {
+      names[`#${group}`] = group;
+      names[`#${group}Version`] = `${group}Version`;
+      names[`#${group}EventId`] = `${group}EventId`;
+      values[`:${group}`] = groupAttribute(group, write);
+      set.push(`#${group} = :${group}`, `#${group}Version = :version`, `#${group}EventId = :eventId`);
+      conditions.push(`(attribute_not_exists(#${group}Version) OR #${group}Version < :version)`);
+    }
+    return new UpdateItemCommand({
+      TableName: this.tableName,
+      Key: { pk: { S: partitionKey(key.propertyId) }, sk: { S: sortKey(key) } },
+      UpdateExpression: `SET ${set.join(', ')}`,
+      ConditionExpression: conditions.join(' AND '),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+  }
+
+  /**
+   * Nights of one property from `from` to `to` inclusive, in date order. Filters are applied by DynamoDB after
+   * reading, so a page is filled with further round trips (up to a bound) rather than coming back short; the
+   * cursor is the key of the last night returned.
+   */
+  async readNights(query: AriQuery): Promise<Page<RoomNightState>> {
+    assertQueryDate(query.from, '"from" date');
+    assertQueryDate(query.to, '"to" date');
+    if (query.from > query.to) {
+      throw new InvalidAriQueryError(
+        `The date range runs backwards ("from" ${query.from} is after "to" ${query.to}); swap them.`,
+      );
+    }
+    if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > MAX_PAGE_SIZE) {
+      throw new InvalidAriQueryError(
+        `The page size must be a whole number from 1 to ${MAX_PAGE_SIZE}; received ${query.limit}.`,
+      );
+    }
+    const pk = partitionKey(query.propertyId);
+    const upper = `${query.to}${AFTER_EVERY_SUFFIX}`;
+    let startKey = query.cursor === undefined ? undefined : decodeCursor(query.cursor, pk, query.from, upper);
+
+    const names: Record<string, string> = { '#pk': 'pk', '#sk': 'sk' };
+    const values: Item = { ':pk': { S: pk }, ':from': { S: query.from }, ':to': { S: upper } };
+    const filters: string[] = [];
+    for (const field of ['roomTypeId', 'ratePlanId'] as const) {
+      const wanted = query[field];
+      if (wanted === undefined) continue;
+      names[`#${field}`] = field;
+      values[`:${field}`] = { S: wanted };
+      filters.push(`#${field} = :${field}`);
+    }
+
+    const items: RoomNightState[] = [];
+    let lastKey: Item | undefined;
+    for (let trip = 0; trip < MAX_QUERY_ROUND_TRIPS && items.length < query.limit; trip += 1) {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
+          FilterExpression: filters.length > 0 ? filters.join(' AND ') : undefined,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ExclusiveStartKey: startKey,
+          Limit: query.limit,
+        }),
+      );
+      const matched = page.Items ?? [];
+      const room = query.limit - items.length;
+      for (const item of matched.slice(0, room)) items.push(toRoomNightState(item));
+      if (matched.length > room) {
+        // The page is full before this batch ends: resume after the last night returned, not after the batch.
+        const last = matched[room - 1];
+        lastKey = last === undefined ? undefined : { pk: { S: pk }, sk: { S: textOf(last, 'sk') } };
+        break;
+      }
+      lastKey = page.LastEvaluatedKey;
+      if (lastKey === undefined) break;
+      startKey = lastKey;
+    }
+    return lastKey === undefined ? { items } : { items, cursor: encodeCursor(lastKey) };
+  }
+}
+
+function partitionKey(propertyId: string): string {
+  return `P#${propertyId}`;
+}
+
+/** Ids are percent-encoded, so a '#' inside an id can never be mistaken for the separator. */
+function sortKey(key: RoomNightKey): string {
+  return [key.date, key.roomTypeId, key.ratePlanId, key.channel]
+    .map((part, index) => (index === 0 ? part : encodeURIComponent(part)))
+    .join('#');
+}
+
+function describeKey(key: RoomNightKey): string {
+  return `${key.propertyId}/${key.roomTypeId}/${key.ratePlanId}/${key.channel}/${key.date}`;
+}
+
+function assertQueryDate(value: string, what: string): void {
+  if (!ISO_DATE.test(value)) {
+    throw new InvalidAriQueryError(`The ${what} must be a date in the form YYYY-MM-DD; received "${value}".`);
+  }
+}
+
+/**
+ * Whether a stored version is older than `version` in DynamoDB's own order (UTF-8 bytes), which is what the
+ * condition used; JavaScript's `<` compares UTF-16 units and disagrees for some non-ASCII text, which would make
+ * the retry loop ask again for a write DynamoDB will keep refusing.
+ */
+function isOlder(stored: string | undefined, version: Version): boolean {
+  return stored === undefined || compareUtf8(stored, version) < 0;
+}
+
+const compareUtf8 = compareVersions;
+
+// By name rather than instanceof, so that a second copy of the SDK in the bundle cannot defeat the check.
+interface ConditionalCheckFailure extends Error {
+  readonly Item?: Item;
+}
+
+function isConditionalCheckFailure(error: unknown): error is ConditionalCheckFailure {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Cursors
+
+function encodeCursor(key: Item): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+/** Accepts only a key of this property's partition inside the queried range, in the form encodeCursor writes. */
+function decodeCursor(cursor: string, pk: string, lower: string, upper: string): Item {
+  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw new InvalidCursorError('it is not base64url text');
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new InvalidCursorError('it does not decode to JSON');
+  }
+  if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded)) {
+    throw new InvalidCursorError('it does not decode to a key');
+  }
+  const fields = Object.keys(decoded).sort();
+  if (fields.length !== 2 || fields[0] !== 'pk' || fields[1] !== 'sk') {
+    throw new InvalidCursorError('it does not decode to a key');
+  }
+  const { pk: cursorPk, sk: cursorSk } = decoded as Record<'pk' | 'sk', unknown>;
+  const cursorPkText = stringAttribute(cursorPk);
+  const cursorSkText = stringAttribute(cursorSk);
+  if (cursorPkText === undefined || cursorSkText === undefined) {
+    throw new InvalidCursorError('it does not decode to a key');
+  }
+  if (cursorPkText !== pk) throw new InvalidCursorError('it belongs to another property');
+  if (compareUtf8(cursorSkText, lower) < 0 || compareUtf8(cursorSkText, upper) > 0) {
+    throw new InvalidCursorError('it lies outside the requested date range');
+  }
+  return { pk: { S: cursorPkText }, sk: { S: cursorSkText } };
+}
+
+function stringAttribute(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const entries = Object.entries(value);
+  const [only] = entries;
+  return entries.length === 1 && only?.[0] === 'S' && typeof only[1] === 'string' ? only[1] : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Attribute mapping
+
+function groupAttribute(group: FieldGroup, write: NightWrite): AttributeValue {
+  switch (group) {
+    case 'rate': {
+      const rate = write.rate as Money;
+      return { M: { amountMinor: number(rate.amountMinor), currency: { S: rate.currency } } };
+    }
+    case 'availability': {
+      const availability = write.availability as AvailabilityValue;
+      const map: Item = { rooms: number(availability.rooms) };
+      if (availability.requested !== undefined) map.requested = number(availability.requested);
+      if (availability.cappedBy !== undefined) map.cappedBy = { S: availability.cappedBy };
+      return { M: map };
+    }
+    case 'restrictions': {
+      const restrictions = write.restrictions as Restrictions;
+      const map: Item = {};
+      for (const field of ['minLengthOfStay', 'maxLengthOfStay'] as const) {
+        const value = restrictions[field];
+        if (value !== undefined) map[field] = number(value);
+      }
+      for (const field of ['closedToArrival', 'closedToDeparture', 'stopSell'] as const) {
+        const value = restrictions[field];
+        if (value !== undefined) map[field] = { BOOL: value };
+      }
+      return { M: map };
+    }
+  }
+}
+
+function number(value: number): AttributeValue {
+  if (!Number.isFinite(value)) throw new Error(`Cannot store ${value} as a DynamoDB number`);
+  return { N: String(value) };
+}
+
+function textOf(item: Item, name: string): string {
+  const value = item[name]?.S;
+  if (value === undefined) {
+    throw new Error(`ARI item ${item.pk?.S ?? '(no pk)'} ${item.sk?.S ?? '(no sk)'} has no string "${name}"`);
+  }
+  return value;
+}
+
+function toRoomNightState(item: Item): RoomNightState {
+  const where = `ARI item ${item.pk?.S ?? '(no pk)'} ${item.sk?.S ?? '(no sk)'}`;
+  const key: RoomNightKey = {
+    propertyId: textOf(item, 'propertyId'),
+    roomTypeId: textOf(item, 'roomTypeId'),
+    ratePlanId: textOf(item, 'ratePlanId'),
+    channel: textOf(item, 'channel'),
+    date: textOf(item, 'date'),
+  };
+  const versioned = <T>(group: FieldGroup, parse: (map: Item) => T): VersionedGroup<T> | undefined => {
+    const map = item[group]?.M;
+    if (map === undefined) return undefined;
+    return {
+      value: parse(map),
+      version: textOf(item, `${group}Version`),
+      eventId: textOf(item, `${group}EventId`),
+    };
+  };
+  const requiredNumber = (map: Item, group: FieldGroup, field: string): number => {
+    const value = map[field]?.N;
+    if (value === undefined) throw new Error(`${where} has no number "${field}" in its ${group}`);
+    return Number(value);
+  };
+  const optionalNumber = (map: Item, field: string): number | undefined => {
+    const value = map[field]?.N;
+    return value === undefined ? undefined : Number(value);
+  };
+
+  const rate = versioned<Money>('rate', (map) => {
+    const currency = map.currency?.S;
+    if (currency === undefined) throw new Error(`${where} has no currency in its rate`);
+    return { amountMinor: requiredNumber(map, 'rate', 'amountMinor'), currency };
+  });
+  const availability = versioned<AvailabilityValue>('availability', (map) =>
+    withoutUndefined({
+      rooms: requiredNumber(map, 'availability', 'rooms'),
+      requested: optionalNumber(map, 'requested'),
+      cappedBy: map.cappedBy?.S,
+    }),
+  );
+  const restrictions = versioned<Restrictions>('restrictions', (map) =>
+    withoutUndefined({
+      minLengthOfStay: optionalNumber(map, 'minLengthOfStay'),
+      maxLengthOfStay: optionalNumber(map, 'maxLengthOfStay'),
+      closedToArrival: map.closedToArrival?.BOOL,
+      closedToDeparture: map.closedToDeparture?.BOOL,
+      stopSell: map.stopSell?.BOOL,
+    }),
+  );
+  return withoutUndefined({ key, rate, availability, restrictions });
+}
+
+/** Absent optional fields are left out rather than set to undefined, so states compare equal to what was written. */
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T;
+}
