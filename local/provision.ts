@@ -4,6 +4,7 @@ import {
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
   type DynamoDBClient,
+  type GlobalSecondaryIndex,
   type KeySchemaElement,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -15,7 +16,15 @@ import {
   SetQueueAttributesCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { localName, QUEUES, type QueueDefinition, TABLES, type TableDefinition } from '../lambdas/topology';
+import {
+  type IndexDefinition,
+  type KeyAttribute,
+  localName,
+  QUEUES,
+  type QueueDefinition,
+  TABLES,
+  type TableDefinition,
+} from '../lambdas/topology';
 
 export interface ProvisionTargets {
   readonly dynamodb: DynamoDBClient;
@@ -56,22 +65,37 @@ async function provisionTables({ dynamodb, prefix }: ProvisionTargets): Promise<
 }
 
 async function ensureTable(client: DynamoDBClient, name: string, definition: TableDefinition): Promise<void> {
-  const keys = [
-    { ...definition.partitionKey, role: 'HASH' as const },
-    ...(definition.sortKey ? [{ ...definition.sortKey, role: 'RANGE' as const }] : []),
-  ];
-  const attributeDefinitions: AttributeDefinition[] = keys.map((key) => ({
+  const indexes = definition.globalSecondaryIndexes ?? [];
+  const attributes = new Map<string, KeyAttribute>();
+  for (const key of [definition.partitionKey, definition.sortKey, ...indexes.flatMap(indexKeys)]) {
+    if (key === undefined) continue;
+    const known = attributes.get(key.name);
+    if (known !== undefined && known.type !== key.type) {
+      throw new Error(
+        `Table ${definition.id} uses attribute ${key.name} as both ${known.type} and ${key.type} in its keys ` +
+          '(lambdas/topology.ts): DynamoDB allows one type per attribute',
+      );
+    }
+    attributes.set(key.name, key);
+  }
+  const attributeDefinitions: AttributeDefinition[] = [...attributes.values()].map((key) => ({
     AttributeName: key.name,
     AttributeType: key.type,
   }));
-  const keySchema: KeySchemaElement[] = keys.map((key) => ({ AttributeName: key.name, KeyType: key.role }));
+  const globalSecondaryIndexes: GlobalSecondaryIndex[] = indexes.map((index) => ({
+    IndexName: index.indexName,
+    KeySchema: keySchema(index),
+    Projection: { ProjectionType: 'ALL' },
+  }));
   try {
     await client.send(
       new CreateTableCommand({
         TableName: name,
         AttributeDefinitions: attributeDefinitions,
-        KeySchema: keySchema,
+        KeySchema: keySchema(definition),
+        // On demand: indexes then take no provisioned throughput of their own either.
         BillingMode: 'PAY_PER_REQUEST',
+        ...(globalSecondaryIndexes.length > 0 ? { GlobalSecondaryIndexes: globalSecondaryIndexes } : {}),
       }),
     );
   } catch (error) {
@@ -83,12 +107,30 @@ async function ensureTable(client: DynamoDBClient, name: string, definition: Tab
   }
 }
 
+function indexKeys(index: IndexDefinition): readonly (KeyAttribute | undefined)[] {
+  return [index.partitionKey, index.sortKey];
+}
+
+function keySchema(keys: {
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+}): KeySchemaElement[] {
+  return [
+    { AttributeName: keys.partitionKey.name, KeyType: 'HASH' },
+    ...(keys.sortKey ? [{ AttributeName: keys.sortKey.name, KeyType: 'RANGE' as const }] : []),
+  ];
+}
+
 async function waitUntilActive(client: DynamoDBClient, name: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (true) {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
-    if (Table?.TableStatus === 'ACTIVE') return;
-    if (Date.now() > deadline) throw new Error(`Table ${name} is still ${Table?.TableStatus} after 30 s`);
+    const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every(
+      (index) => index.IndexStatus === 'ACTIVE',
+    );
+    if (Table?.TableStatus === 'ACTIVE' && indexesActive) return;
+    if (Date.now() > deadline)
+      throw new Error(`Table ${name} or one of its indexes is still not ACTIVE after 30 s`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

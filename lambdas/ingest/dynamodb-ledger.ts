@@ -4,6 +4,7 @@ import {
   GetItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import type { ApplyLedger } from '../apply/ports';
 import { SOURCE_KINDS, type SourceKind } from '../domain/canonical';
 import type { ClaimOutcome, DeliveryLedger, LedgerEntry, LedgerStatus } from './ports';
 
@@ -23,7 +24,7 @@ const LEDGER_STATUSES: readonly LedgerStatus[] = [
  * Attribute values are mapped by hand: the item shape is fixed and small, and it keeps the ingest bundle free of
  * marshalling libraries.
  */
-export class DynamoDbDeliveryLedger implements DeliveryLedger {
+export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
@@ -158,6 +159,69 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger {
       new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: eventId } }, ConsistentRead: true }),
     );
     return Item === undefined ? undefined : toLedgerEntry(Item);
+  }
+
+  async status(eventId: string): Promise<LedgerStatus | undefined> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: eventId } },
+        ProjectionExpression: '#status',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ConsistentRead: true,
+      }),
+    );
+    if (Item === undefined) return undefined;
+    const status = Item.status?.S;
+    if (status === undefined || !(LEDGER_STATUSES as readonly string[]).includes(status)) {
+      throw new Error(`Delivery ledger item ${eventId} has unknown status "${status ?? '(none)'}"`);
+    }
+    return status as LedgerStatus;
+  }
+
+  /**
+   * Records the apply pipeline's outcome once: an event still `received` (applied before the edge confirmed it),
+   * `enqueued`, or `parked` moves on; an applied or rejected one keeps its outcome, whatever redelivery asks.
+   * The condition also fails for an entry that no longer exists, so settling never recreates an expired entry
+   * (which would lack the fields the edge writes).
+   */
+  async settle(
+    eventId: string,
+    status: 'applied' | 'rejected' | 'parked',
+    at: string,
+    reason?: string,
+  ): Promise<boolean> {
+    const values: Item = {
+      ':status': { S: status },
+      ':at': { S: at },
+      ':received': { S: 'received' },
+      ':enqueued': { S: 'enqueued' },
+      ':parked': { S: 'parked' },
+    };
+    // The lease only matters while `received`; once settled, the edge has nothing left to take over.
+    let update = 'SET #status = :status, updatedAt = :at, settledAt = :at';
+    if (reason === undefined) {
+      update += ' REMOVE reason, leaseUntil';
+    } else {
+      update += ', reason = :reason REMOVE leaseUntil';
+      values[':reason'] = { S: reason };
+    }
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: eventId } },
+          UpdateExpression: update,
+          ConditionExpression: '#status IN (:received, :enqueued, :parked)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailure(error)) return false;
+      throw error;
+    }
   }
 
   private async ignoringConditionFailure(command: UpdateItemCommand): Promise<void> {

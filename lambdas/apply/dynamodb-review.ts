@@ -1,0 +1,161 @@
+import {
+  type AttributeValue,
+  DeleteItemCommand,
+  type DynamoDBClient,
+  PutItemCommand,
+  QueryCommand,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { CanonicalEvent } from '../domain/canonical';
+import { REVIEW } from '../topology';
+import { InvalidCursorError } from './dynamodb-ari-store';
+import type { Page, ParkedEvent, ReviewStore } from './ports';
+
+type Item = Record<string, AttributeValue>;
+
+const WAITING_FOR_INDEX = indexName('byWaitingFor');
+// A table key is a few hundred bytes at most; anything much longer was not issued by list().
+const MAX_CURSOR_LENGTH = 2048;
+
+/**
+ * Events parked until a mapping arrives, one item per event id. The GSI on `waitingFor` finds every event a new
+ * mapping releases. The event is kept as JSON text: it is only ever read back whole, and the text round-trips it
+ * exactly, with no attribute mapping to keep in step with the canonical types.
+ */
+export class DynamoDbReviewStore implements ReviewStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  /** Parking an event again replaces its entry, so the latest reason and mapping key are the ones kept. */
+  async park(entry: ParkedEvent): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: { S: entry.event.eventId },
+          event: { S: JSON.stringify(entry.event) },
+          reason: { S: entry.reason },
+          waitingFor: { S: entry.waitingFor },
+          parkedAt: { S: entry.parkedAt },
+          sourceId: { S: entry.event.sourceId },
+          eventType: { S: entry.event.type },
+        },
+      }),
+    );
+  }
+
+  async waitingFor(mappingKey: string): Promise<readonly ParkedEvent[]> {
+    const parked: ParkedEvent[] = [];
+    let startKey: Item | undefined;
+    do {
+      const { Items, LastEvaluatedKey } = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: WAITING_FOR_INDEX,
+          KeyConditionExpression: 'waitingFor = :waitingFor',
+          ExpressionAttributeValues: { ':waitingFor': { S: mappingKey } },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of Items ?? []) parked.push(toParkedEvent(item));
+      startKey = LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return parked;
+  }
+
+  async remove(eventId: string): Promise<void> {
+    await this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: { pk: { S: eventId } } }));
+  }
+
+  /**
+   * Reads one item beyond the page, so that a cursor is handed out only when another page really exists:
+   * DynamoDB alone answers a LastEvaluatedKey whenever the limit is reached, even at the very end.
+   */
+  async list(limit: number, cursor?: string): Promise<Page<ParkedEvent>> {
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      throw new RangeError(`The page size must be a positive integer, received ${limit}`);
+    }
+    const items: Item[] = [];
+    let startKey = cursor === undefined ? undefined : decodeCursor(cursor);
+    do {
+      const { Items, LastEvaluatedKey } = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          Limit: limit + 1 - items.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(Items ?? []));
+      startKey = LastEvaluatedKey;
+    } while (startKey !== undefined && items.length <= limit);
+
+    const page = items.slice(0, limit);
+    const lastKey = page.at(-1)?.pk?.S;
+    if (items.length <= limit || lastKey === undefined) return { items: page.map(toParkedEvent) };
+    return { items: page.map(toParkedEvent), cursor: encodeCursor(lastKey) };
+  }
+}
+
+function indexName(name: string): string {
+  const index = REVIEW.globalSecondaryIndexes?.find((candidate) => candidate.indexName === name);
+  if (index === undefined) throw new Error(`The Review table defines no index ${name} (lambdas/topology.ts)`);
+  return index.indexName;
+}
+
+function toParkedEvent(item: Item): ParkedEvent {
+  const key = item.pk?.S ?? '(no pk)';
+  const text = (name: string): string => {
+    const value = item[name]?.S;
+    if (value === undefined) throw new Error(`Review item ${key} has no string attribute "${name}"`);
+    return value;
+  };
+  let event: unknown;
+  try {
+    event = JSON.parse(text('event'));
+  } catch (error) {
+    throw new Error(`Review item ${key} holds an event that is not valid JSON`, { cause: error });
+  }
+  if (typeof event !== 'object' || event === null || (event as { eventId?: unknown }).eventId !== key) {
+    throw new Error(`Review item ${key} holds an event whose eventId does not match the item's key`);
+  }
+  return {
+    event: event as CanonicalEvent,
+    reason: text('reason'),
+    waitingFor: text('waitingFor'),
+    parkedAt: text('parkedAt'),
+  };
+}
+
+/** The opaque cursor of a page: the event id of its last item, as base64url of the ExclusiveStartKey JSON. */
+function encodeCursor(lastEventId: string): string {
+  return Buffer.from(JSON.stringify({ pk: { S: lastEventId } }), 'utf8').toString('base64url');
+}
+
+/** Accepts only what encodeCursor writes: a key naming exactly the table's `pk` as a string. */
+function decodeCursor(cursor: string): Item {
+  if (cursor.length > MAX_CURSOR_LENGTH) {
+    throw new InvalidCursorError(
+      `it is ${cursor.length} characters long, at most ${MAX_CURSOR_LENGTH} are issued`,
+    );
+  }
+  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw new InvalidCursorError('it is not base64url text');
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new InvalidCursorError('it does not decode to JSON');
+  }
+  if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded)) {
+    throw new InvalidCursorError('it does not decode to a key');
+  }
+  const names = Object.keys(decoded);
+  const pk = (decoded as { pk?: unknown }).pk;
+  const attribute = typeof pk === 'object' && pk !== null ? Object.entries(pk) : [];
+  const [only] = attribute;
+  if (names.length !== 1 || attribute.length !== 1 || only?.[0] !== 'S' || typeof only[1] !== 'string') {
+    throw new InvalidCursorError('it does not decode to a key of the review table');
+  }
+  return { pk: { S: only[1] } };
+}
