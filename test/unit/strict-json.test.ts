@@ -23,6 +23,25 @@ describe('parseStrictJson', () => {
     );
   });
 
+  it('rejects any object in which one key is written twice, however it nests', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), fc.jsonValue(), { minKeys: 1, maxKeys: 6 }),
+        fc.nat(),
+        fc.boolean(),
+        (record, pick, nest) => {
+          const keys = Object.keys(record);
+          fc.pre(!keys.some((k) => ['__proto__', 'constructor', 'prototype'].includes(k)));
+          fc.pre(!JSON.stringify(record).match(/"(__proto__|constructor|prototype)":/));
+          const key = keys[pick % keys.length] as string;
+          const inner = `{${JSON.stringify(key)}:0,${JSON.stringify(record).slice(1)}`;
+          const text = nest ? `{"wrapper":[${inner}]}` : inner;
+          expect(codeOf(() => parseStrictJson(text))).toBe('duplicate_key');
+        },
+      ),
+    );
+  });
+
   it.each([
     ['a repeated top-level key', '{"a":1,"a":2}'],
     ['a repeated nested key', '{"a":{"b":1,"c":[{"d":1,"d":1}]}}'],
@@ -38,6 +57,15 @@ describe('parseStrictJson', () => {
     ['constructor, nested', '{"a":[{"constructor":{"prototype":1}}]}'],
   ])('rejects the prototype key %s', (_what, text) => {
     expect(codeOf(() => parseStrictJson(text))).toBe('forbidden_key');
+  });
+
+  it('accepts keys written with spaces before the colon and values that contain quote-colon pairs', () => {
+    expect(parseStrictJson('{ "a" : 1, "b" :\n{ "c" : "x\\":y" } }')).toEqual({ a: 1, b: { c: 'x":y' } });
+    expect(parseStrictJson('{"a":"\\":\\":","b":["\\":"]}')).toEqual({ a: '":":', b: ['":'] });
+  });
+
+  it('still finds a repeat when the sender spaces its colons', () => {
+    expect(codeOf(() => parseStrictJson('{ "a" : 1, "a" : 2 }'))).toBe('duplicate_key');
   });
 
   it('allows the same key in sibling objects and as a string value', () => {
