@@ -68,6 +68,8 @@ export const REVIEW: TableDefinition = {
   id: 'Review',
   partitionKey: { name: 'pk', type: 'S' },
   globalSecondaryIndexes: [{ indexName: 'byWaitingFor', partitionKey: { name: 'waitingFor', type: 'S' } }],
+  // A parked reservation or guest event carries guest references until it is applied.
+  personalData: true,
 };
 
 /** One record per reservation, last-writer-wins on the provider's occurredAt. Guest references only. */

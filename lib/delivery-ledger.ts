@@ -30,6 +30,10 @@ export class DeliveryLedger extends Construct {
     'dynamodb:PutItem',
     'dynamodb:UpdateItem',
   ];
+  /** Actions the apply pipeline needs: read an entry's status, then move it on (applied, rejected, parked). */
+  static readonly SETTLE_ACTIONS: readonly string[] = ['dynamodb:GetItem', 'dynamodb:UpdateItem'];
+  /** Actions a reader of delivery outcomes needs: one entry by event id. */
+  static readonly READ_ACTIONS: readonly string[] = ['dynamodb:GetItem'];
 
   readonly table: dynamodb.TableV2;
 
@@ -63,9 +67,20 @@ export class DeliveryLedger extends Construct {
   grantDeduplicate(grantee: iam.IGrantable): iam.Grant {
     return this.table.grant(grantee, ...DeliveryLedger.DEDUPLICATE_ACTIONS);
   }
+
+  /** Lets the grantee read an entry and record its outcome; never create, delete, scan or query entries. */
+  grantSettle(grantee: iam.IGrantable): iam.Grant {
+    return this.table.grant(grantee, ...DeliveryLedger.SETTLE_ACTIONS);
+  }
+
+  /** Lets the grantee look up one entry by its event id, and nothing else. */
+  grantRead(grantee: iam.IGrantable): iam.Grant {
+    return this.table.grant(grantee, ...DeliveryLedger.READ_ACTIONS);
+  }
 }
 
-function attribute(key: TableDefinition['partitionKey']): dynamodb.Attribute {
+/** A topology key attribute as CDK describes it. */
+export function attribute(key: TableDefinition['partitionKey']): dynamodb.Attribute {
   return {
     name: key.name,
     type: key.type === 'S' ? dynamodb.AttributeType.STRING : dynamodb.AttributeType.NUMBER,

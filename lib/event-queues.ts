@@ -46,6 +46,15 @@ export class EventQueues extends Construct {
   grantEnqueue(grantee: iam.IGrantable): iam.Grant {
     return this.queue.grant(grantee, 'sqs:SendMessage');
   }
+
+  /**
+   * Lets the grantee put parked events back on the events queue once the mapping they wait for exists.
+   * The same single action as `grantEnqueue`, named for the consumer's and the operator API's purpose.
+   * Consuming is granted by the Lambda event source mapping itself.
+   */
+  grantRequeue(grantee: iam.IGrantable): iam.Grant {
+    return this.queue.grant(grantee, 'sqs:SendMessage');
+  }
 }
 
 function queueProps(definition: QueueDefinition): sqs.QueueProps {

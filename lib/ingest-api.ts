@@ -2,7 +2,6 @@ import * as path from 'node:path';
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -10,6 +9,9 @@ import { effectiveAllowedCidrs, type ParitySyncConfig } from '../lambdas/config/
 import type { DeliveryLedger } from './delivery-ledger';
 import { assertDeployableConfig, referencedSecrets, secretGrantTarget } from './deploy-config';
 import type { EventQueues } from './event-queues';
+import { COMMON_ENVIRONMENT, commonFunctionProps } from './lambda-bundling';
+
+export { bundledConfigJson } from './lambda-bundling';
 
 export interface IngestApiProps {
   /** The validated configuration. Only `secretsManager` secret references are accepted. */
@@ -71,9 +73,11 @@ export const GATEWAY_RESPONSES: ReadonlyArray<{
     type: apigateway.ResponseType.ACCESS_DENIED,
     statusCode: '403',
     error: 'sender_not_allowed',
+    // API Gateway raises the same response for a webhook sender outside a source's allowlist and for a read or
+    // admin caller whose IAM identity may not invoke the route, so the message names both causes.
     message:
-      '"Sender address $context.identity.sourceIp is outside the allowed address ranges of this source; ' +
-      'check allowedCidrs in the ParitySync configuration"',
+      '"Access denied for $context.identity.sourceIp: a webhook sender must be inside the source\'s allowedCidrs; ' +
+      'a read or admin caller needs execute-api:Invoke on the route"',
   },
   {
     id: 'RequestTooLarge',
@@ -95,7 +99,10 @@ export const GATEWAY_RESPONSES: ReadonlyArray<{
     type: apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN,
     statusCode: '404',
     error: 'route_not_found',
-    message: '"No route for $context.httpMethod $context.path; webhooks are POSTed to /webhooks/{sourceId}"',
+    // Also raised for an IAM-authorised route called without a SigV4 signature.
+    message:
+      '"No route for $context.httpMethod $context.path, or the route needs a SigV4-signed request; ' +
+      'webhooks are POSTed to /webhooks/{sourceId}"',
   },
   {
     id: 'Default4xx',
@@ -131,10 +138,8 @@ export class IngestApi extends Construct {
     const removalPolicy = (props.retainLogs ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
+      ...commonFunctionProps(props.config),
       entry: props.entry ?? path.join(__dirname, '..', 'lambdas', 'ingest', 'handler.ts'),
-      handler: 'handler',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
       memorySize: 512,
       timeout: Duration.seconds(10),
       logGroup: new logs.LogGroup(this, 'FunctionLogs', { retention, removalPolicy }),
@@ -142,25 +147,7 @@ export class IngestApi extends Construct {
         LEDGER_TABLE_NAME: props.ledger.table.tableName,
         EVENT_QUEUE_URL: props.queues.queue.queueUrl,
         POWERTOOLS_SERVICE_NAME: 'paritysync-ingest',
-        POWERTOOLS_LOG_LEVEL: 'INFO',
-        NODE_OPTIONS: '--enable-source-maps',
-      },
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        // Line mappings are enough for stack traces; embedded sources would only enlarge the asset.
-        sourcesContent: false,
-        format: nodejs.OutputFormat.ESM,
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        externalModules: ['@aws-sdk/*'],
-        // CommonJS dependencies bundled into an ES module still call require() for Node built-ins.
-        banner:
-          "import { createRequire as __paritysyncCreateRequire } from 'node:module';" +
-          'const require = __paritysyncCreateRequire(import.meta.url);',
-        // Compiled in rather than set as an environment variable: Lambda caps all variables at 4 KB together,
-        // which a deployment with many sources (and PEM public keys) exceeds. Secret references only.
-        define: { 'process.env.PARITYSYNC_CONFIG_JSON': JSON.stringify(bundledConfigJson(props.config)) },
+        ...COMMON_ENVIRONMENT,
       },
     });
 
@@ -239,29 +226,33 @@ export class IngestApi extends Construct {
   }
 }
 
-/**
- * The configuration as the function reads it back: already validated (defaults applied), without the
- * editor-only `$schema` pointer.
- */
-export function bundledConfigJson(config: ParitySyncConfig): string {
-  const { $schema: _schema, ...runtimeConfig } = config;
-  return JSON.stringify(runtimeConfig);
-}
+/** The resource-policy path of every webhook route, for any stage. */
+export const WEBHOOK_ROUTES_RESOURCE = 'execute-api:/*/POST/webhooks/*';
 
 /**
- * Everyone may invoke the API; a source with allowed address ranges (its own `allowedCidrs` or its kind's
- * published range) additionally gets a Deny for every other address on its route. An explicit Deny wins
- * over the Allow, so API Gateway answers 403 without invoking the function.
+ * Everyone may invoke the webhook route; a source with allowed address ranges (its own `allowedCidrs` or its
+ * kind's published range) additionally gets a Deny for every other address on its route. An explicit Deny
+ * wins over the Allow, so API Gateway answers 403 without invoking the function.
+ *
+ * The public Allow names the webhook route only, never `execute-api:/*`. The same API also serves
+ * IAM-authorised (SigV4) routes, and API Gateway combines a resource policy with IAM authorisation like this:
+ * a caller in the API's own account is allowed when its identity policy OR the resource policy allows it; a
+ * caller in another account only when both do. An Allow for every principal on every path would therefore
+ * let any principal of this account read guest-linked data without an identity policy granting
+ * `execute-api:Invoke`, and let any AWS account in the world call the routes by signing with its own
+ * credentials. With the Allow scoped to the webhook route, the resource policy says nothing about the other
+ * routes: callers in this account need an identity policy that allows `execute-api:Invoke` on them, and
+ * callers in other accounts are refused.
  */
 export function resourcePolicy(config: ParitySyncConfig): iam.PolicyDocument {
   const document = new iam.PolicyDocument({
     statements: [
       new iam.PolicyStatement({
-        sid: 'AllowInvoke',
+        sid: 'AllowWebhooks',
         effect: iam.Effect.ALLOW,
         principals: [new iam.AnyPrincipal()],
         actions: ['execute-api:Invoke'],
-        resources: ['execute-api:/*'],
+        resources: [WEBHOOK_ROUTES_RESOURCE],
       }),
     ],
   });

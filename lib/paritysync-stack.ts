@@ -3,16 +3,19 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
 import { DELIVERY_LEDGER } from '../lambdas/topology';
+import { ApplyPipeline } from './apply-pipeline';
 import { DeliveryLedger } from './delivery-ledger';
 import { EventQueues } from './event-queues';
 import { IngestApi } from './ingest-api';
+import { ReadApi } from './read-api';
+import { StateTables } from './state-tables';
 
 export interface ParitySyncStackProps extends StackProps {
   /** The validated configuration; every secret must be a `secretsManager` reference. */
   readonly config: ParitySyncConfig;
   /**
-   * Keep the ledger, the queues and the log groups when the stack is deleted, and turn on the table's
-   * deletion protection. Set `false` only for throw-away development stacks.
+   * Keep the ledger, the state tables and their key, the queues and the log groups when the stack is deleted,
+   * and turn on the tables' deletion protection. Set `false` only for throw-away development stacks.
    * @default true
    */
   readonly retainData?: boolean;
@@ -33,11 +36,17 @@ export interface ParitySyncStackProps extends StackProps {
   readonly throttlingBurstLimit?: number;
 }
 
-/** The ingest edge: webhook API and function, delivery ledger, and the canonical events queue with its DLQ. */
+/**
+ * The ingest edge (webhook API and function, delivery ledger, the canonical events queue with its DLQ), the
+ * apply pipeline that turns queued events into state, and the IAM-authorised read API on the same REST API.
+ */
 export class ParitySyncStack extends Stack {
   readonly ledger: DeliveryLedger;
   readonly queues: EventQueues;
   readonly ingest: IngestApi;
+  readonly state: StateTables;
+  readonly apply: ApplyPipeline;
+  readonly read: ReadApi;
 
   constructor(scope: Construct, id: string, props: ParitySyncStackProps) {
     super(scope, id, props);
@@ -59,6 +68,23 @@ export class ParitySyncStack extends Stack {
         : {}),
     });
 
+    this.state = new StateTables(this, 'StateTables', { retain });
+    this.apply = new ApplyPipeline(this, 'ApplyPipeline', {
+      config: props.config,
+      state: this.state,
+      ledger: this.ledger,
+      queues: this.queues,
+      retainLogs: retain,
+    });
+    this.read = new ReadApi(this, 'ReadApi', {
+      api: this.ingest.api,
+      config: props.config,
+      state: this.state,
+      ledger: this.ledger,
+      queues: this.queues,
+      retainLogs: retain,
+    });
+
     new CfnOutput(this, 'ApiUrl', {
       description: 'Base URL of the ParitySync webhook API (stage included)',
       value: this.ingest.api.url,
@@ -70,7 +96,16 @@ export class ParitySyncStack extends Stack {
         value: this.ingest.webhookUrl(source.id),
       });
     }
+    new CfnOutput(this, 'ReadApiUrl', {
+      description:
+        'Base URL of the read API (stage included): GET properties/{propertyId}/ari, reservations/{id}, ' +
+        'deliveries/{eventId}, review; PUT mappings/{scope}/{entity}/{externalId}. SigV4-signed requests only',
+      value: this.ingest.api.url,
+    });
     new CfnOutput(this, 'LedgerTableName', { value: this.ledger.table.tableName });
+    for (const definition of StateTables.DEFINITIONS) {
+      new CfnOutput(this, `${definition.id}TableName`, { value: this.state.table(definition).tableName });
+    }
     new CfnOutput(this, 'EventQueueUrl', { value: this.queues.queue.queueUrl });
     new CfnOutput(this, 'EventDeadLetterQueueUrl', { value: this.queues.deadLetterQueue.queueUrl });
   }

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
 import { parseConfig } from '../../lambdas/config/load';
 import type { ParitySyncConfig, ParitySyncConfigInput } from '../../lambdas/config/schema';
 import { ParitySyncStack, type ParitySyncStackProps } from '../../lib/paritysync-stack';
@@ -80,4 +81,10 @@ export function onlyResourceId(template: Template, type: string): string {
   const ids = Object.keys(template.findResources(type));
   if (ids.length !== 1) throw new Error(`expected exactly one ${type}, found ${ids.length}`);
   return ids[0] as string;
+}
+
+/** The logical id of a construct's CloudFormation resource (an L2 construct's default child). */
+export function logicalId(construct: IConstruct): string {
+  const element = (construct.node.defaultChild ?? construct) as CfnElement;
+  return Stack.of(construct).getLogicalId(element);
 }

@@ -15,19 +15,27 @@ beforeAll(() => {
 });
 
 describe('development stack', () => {
-  it('deletes the ledger, queues and log groups with the stack', () => {
-    for (const type of ['AWS::DynamoDB::GlobalTable', 'AWS::SQS::Queue', 'AWS::Logs::LogGroup']) {
+  it('deletes the tables, their key, the queues and the log groups with the stack', () => {
+    for (const type of [
+      'AWS::DynamoDB::GlobalTable',
+      'AWS::KMS::Key',
+      'AWS::SQS::Queue',
+      'AWS::Logs::LogGroup',
+    ]) {
       const resources = Object.values(template.findResources(type)) as Array<{ DeletionPolicy?: string }>;
       expect(resources.length).toBeGreaterThan(0);
       expect(resources.map((r) => r.DeletionPolicy)).toEqual(resources.map(() => 'Delete'));
     }
   });
 
-  it('turns off the table deletion protection', () => {
-    const [table] = Object.values(template.findResources('AWS::DynamoDB::GlobalTable')) as Array<{
+  it('turns off the deletion protection of every table', () => {
+    const tables = Object.values(template.findResources('AWS::DynamoDB::GlobalTable')) as Array<{
       Properties: { Replicas: Array<{ DeletionProtectionEnabled: boolean }> };
     }>;
-    expect(table?.Properties.Replicas.map((r) => r.DeletionProtectionEnabled)).toEqual([false]);
+    expect(tables).toHaveLength(6);
+    for (const table of tables) {
+      expect(table.Properties.Replicas.map((r) => r.DeletionProtectionEnabled)).toEqual([false]);
+    }
   });
 
   it('creates the account-wide API Gateway logging role when asked', () => {

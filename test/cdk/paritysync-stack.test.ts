@@ -5,6 +5,7 @@ import type { ParitySyncStack } from '../../lib/paritysync-stack';
 import {
   ACCOUNT,
   COMPLETE_SECRET_ARN,
+  logicalId,
   onlyResourceId,
   PARTIAL_SECRET_ARN,
   PMS_CIDRS,
@@ -31,21 +32,11 @@ let apiId: string;
 
 beforeAll(() => {
   ({ stack, template } = synthStack());
-  tableId = onlyResourceId(template, 'AWS::DynamoDB::GlobalTable');
-  functionId = onlyResourceId(template, 'AWS::Lambda::Function');
-  apiId = onlyResourceId(template, 'AWS::ApiGateway::RestApi');
-  const queues = template.findResources('AWS::SQS::Queue');
-  const entries = Object.entries(queues);
-  const main = entries.find(
-    ([, queue]) => (queue as { Properties: Json }).Properties.RedrivePolicy !== undefined,
-  );
-  const dlq = entries.find(
-    ([, queue]) => (queue as { Properties: Json }).Properties.RedrivePolicy === undefined,
-  );
-  if (!main || !dlq || entries.length !== 2)
-    throw new Error('expected one queue with a redrive policy and one DLQ');
-  queueId = main[0];
-  dlqId = dlq[0];
+  tableId = logicalId(stack.ledger.table);
+  functionId = logicalId(stack.ingest.function);
+  apiId = logicalId(stack.ingest.api);
+  queueId = logicalId(stack.queues.queue);
+  dlqId = logicalId(stack.queues.deadLetterQueue);
 });
 
 function resource(id: string): { Properties: Json; DeletionPolicy?: string; UpdateReplacePolicy?: string } {
@@ -259,9 +250,9 @@ describe('webhook API', () => {
     expect(webhooks.ParentId).toEqual({ 'Fn::GetAtt': [apiId, 'RootResourceId'] });
     expect(sourceId.ParentId).toEqual({ Ref: webhooksId });
 
-    const methods = Object.values(template.findResources('AWS::ApiGateway::Method')) as Array<{
-      Properties: Json;
-    }>;
+    const methods = Object.values(
+      template.findResources('AWS::ApiGateway::Method', { Properties: { ResourceId: { Ref: sourceIdId } } }),
+    ) as Array<{ Properties: Json }>;
     expect(methods).toHaveLength(1);
     expect(methods[0]?.Properties).toMatchObject({
       HttpMethod: 'POST',
@@ -285,9 +276,11 @@ describe('webhook API', () => {
   });
 
   it('lets API Gateway invoke the function for that route only', () => {
-    const permissions = Object.values(template.findResources('AWS::Lambda::Permission')) as Array<{
-      Properties: Json;
-    }>;
+    const permissions = Object.values(
+      template.findResources('AWS::Lambda::Permission', {
+        Properties: { FunctionName: { 'Fn::GetAtt': [functionId, 'Arn'] } },
+      }),
+    ) as Array<{ Properties: Json }>;
     expect(permissions.length).toBeGreaterThan(0);
     for (const permission of permissions) {
       expect(permission.Properties).toMatchObject({
@@ -339,15 +332,16 @@ describe('API resource policy', () => {
       (s) => s.Effect === 'Deny' && s.Resource === `execute-api:/*/POST/webhooks/${sourceId}`,
     );
 
-  it('allows anyone to invoke the API', () => {
-    expect(policyStatements()).toContainEqual(
-      expect.objectContaining({
+  it('allows anyone to invoke the webhook route, and allows nothing else', () => {
+    expect(policyStatements().filter((s) => s.Effect === 'Allow')).toEqual([
+      {
+        Sid: 'AllowWebhooks',
         Effect: 'Allow',
         Principal: { AWS: '*' },
         Action: 'execute-api:Invoke',
-        Resource: 'execute-api:/*',
-      }),
-    );
+        Resource: 'execute-api:/*/POST/webhooks/*',
+      },
+    ]);
   });
 
   it("denies the hospitable source's route outside Hospitable's published range", () => {

@@ -1,0 +1,179 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { CanonicalEvent } from '../domain/canonical';
+import { type ApplyDependencies, type ApplyOutcome, type ApplySignal, applyEvent } from './apply';
+import { parseCanonicalMessage } from './canonical-schema';
+import type { FailureNotes } from './ledger-notes';
+
+export interface ConsumerDependencies extends ApplyDependencies {
+  /** Records why an attempt failed on the event's ledger entry, without changing its status. */
+  readonly failures: FailureNotes;
+  /** The events queue's receives before SQS moves a message to the DLQ (lambdas/topology.ts). */
+  readonly maxReceiveCount: number;
+}
+
+export type SqsBatchHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
+
+const OUTCOME_METRICS: Readonly<Record<ApplyOutcome['status'], string>> = {
+  applied: 'EventsApplied',
+  rejected: 'EventsRejected',
+  parked: 'EventsParked',
+  skipped: 'EventsSkipped',
+};
+
+/**
+ * The SQS consumer: applies each record's canonical event and reports the records that failed, so that SQS
+ * redelivers only those (partial batch response). One structured log line per record, with ids, outcome and
+ * timings; never the event's `data`. Transient errors fail the record; SQS retries it, and after the queue's
+ * maxReceiveCount moves it to the DLQ, by which time the ledger entry's `lastError` says why.
+ */
+export function createConsumer(
+  deps: ConsumerDependencies,
+  logger: Logger,
+  metrics: Metrics,
+): SqsBatchHandler {
+  const applyDeps: ApplyDependencies = {
+    ...deps,
+    signal: (signal) => {
+      recordSignal(signal, logger, metrics);
+      deps.signal?.(signal);
+    },
+  };
+
+  const processRecord = async (record: SQSRecord): Promise<void> => {
+    const started = deps.clock.now().getTime();
+    const receiveCount = Number(record.attributes?.ApproximateReceiveCount) || 1;
+    if (receiveCount > 1) metrics.addMetric('RetrySaturation', MetricUnit.Count, 1);
+    const base = { messageId: record.messageId, receiveCount };
+
+    const parsed = parseCanonicalMessage(record.body);
+    if (!parsed.ok) {
+      const eventId = parsed.eventId ?? record.messageAttributes?.eventId?.stringValue;
+      const reason = `malformed_message: ${parsed.problems.join('; ')}`;
+      // Settled before acknowledging: if the ledger is unreachable the record fails and is tried again.
+      if (eventId) await deps.ledger.settle(eventId, 'rejected', deps.clock.now().toISOString(), reason);
+      metrics.addMetric(OUTCOME_METRICS.rejected, MetricUnit.Count, 1);
+      logger.error('event', {
+        ...base,
+        correlation_id: eventId,
+        outcome: 'rejected',
+        error: 'malformed_message',
+        problems: parsed.problems,
+        latencyMs: deps.clock.now().getTime() - started,
+      });
+      return;
+    }
+
+    const { event } = parsed;
+    const common = () => {
+      const now = deps.clock.now().getTime();
+      return {
+        ...base,
+        correlation_id: event.eventId,
+        sourceId: event.sourceId,
+        kind: event.kind,
+        type: event.type,
+        latencyMs: now - started,
+        lagMs: now - Date.parse(event.occurredAt),
+      };
+    };
+    try {
+      const outcome = await applyEvent(event, applyDeps);
+      const fields = common();
+      metrics.addMetric(OUTCOME_METRICS[outcome.status], MetricUnit.Count, 1);
+      if (outcome.status === 'applied')
+        metrics.addMetric('EventLagMs', MetricUnit.Milliseconds, fields.lagMs);
+      logger.info('event', { ...fields, outcome: outcome.status, ...outcomeFields(outcome) });
+    } catch (error) {
+      await noteFailure(event, receiveCount, error);
+      throw error;
+    }
+
+    async function noteFailure(failed: CanonicalEvent, attempt: number, error: unknown): Promise<void> {
+      metrics.addMetric('ApplyFailures', MetricUnit.Count, 1);
+      const description = describeError(error);
+      const final = attempt >= deps.maxReceiveCount;
+      const reason = final
+        ? `dead-lettered after ${attempt} receives: ${description}`
+        : `receive ${attempt} of ${deps.maxReceiveCount} failed: ${description}`;
+      const noted = await deps.failures.note(failed.eventId, reason, deps.clock.now().toISOString()).then(
+        () => true,
+        (noteError: unknown) => {
+          logger.warn('could not record the failure on the ledger entry', {
+            correlation_id: failed.eventId,
+            error: describeError(noteError),
+          });
+          return false;
+        },
+      );
+      const log = final ? logger.error.bind(logger) : logger.warn.bind(logger);
+      log('event', {
+        ...common(),
+        outcome: final ? 'dead_lettered' : 'retrying',
+        error: description,
+        reason,
+        ledgerNoted: noted,
+      });
+    }
+  };
+
+  return async (event, context) => {
+    // A processor per invocation: it holds the batch's results, and a local runtime may run batches concurrently.
+    const processor = new BatchProcessor(EventType.SQS);
+    if (context) logger.addContext(context);
+    try {
+      return await processPartialResponse(event, processRecord, processor, {
+        ...(context ? { context } : {}),
+        // Every record failing is still a partial response listing them all, rather than an invocation error.
+        throwOnFullBatchFailure: false,
+      });
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}
+
+/** Why the outcome is what it is, in codes and ids only: reasons naming external ids stay in the ledger. */
+function outcomeFields(outcome: ApplyOutcome): Record<string, unknown> {
+  switch (outcome.status) {
+    case 'applied': {
+      const { roomNights, written } = outcome.detail;
+      return {
+        ...(typeof roomNights === 'number' ? { roomNights } : {}),
+        ...(written !== undefined && typeof written === 'object' ? { written } : {}),
+      };
+    }
+    case 'rejected':
+      return { reason: outcome.reason };
+    case 'parked':
+      return { waitingForEntity: outcome.waitingFor.split('|')[0] };
+    case 'skipped':
+      return { reason: outcome.reason };
+  }
+}
+
+function recordSignal(signal: ApplySignal, logger: Logger, metrics: Metrics): void {
+  switch (signal.kind) {
+    case 'service_notice': {
+      logger.warn('service notice', { sourceId: signal.sourceId, notice: signal.notice });
+      const single = metrics.singleMetric();
+      single.addDimension('notice', signal.notice);
+      single.addMetric('ServiceNotices', MetricUnit.Count, 1);
+      return;
+    }
+    case 'inventory_capped':
+      metrics.addMetric('InventoryCapped', MetricUnit.Count, 1);
+      return;
+    case 'parked_released':
+      metrics.addMetric('ParkedReleased', MetricUnit.Count, signal.count);
+      return;
+  }
+}
+
+/** Error name and message only: stacks add nothing for operators, and SDK errors can embed request details. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}

@@ -1,0 +1,59 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDbDeliveryLedger } from '../ingest/dynamodb-ledger';
+import { SqsEventQueue } from '../ingest/sqs-queue';
+import { systemClock } from '../shared/clock';
+import { EVENTS_QUEUE } from '../topology';
+import { type ConsumerDependencies, createConsumer } from './consumer';
+import { DynamoDbAriStore } from './dynamodb-ari-store';
+import { DynamoDbGuestStore } from './dynamodb-guests';
+import { DynamoDbMappingStore } from './dynamodb-mappings';
+import { DynamoDbReservationStore } from './dynamodb-reservations';
+import { DynamoDbReviewStore } from './dynamodb-review';
+import { readApplyEnvironment } from './env';
+import { DynamoDbLedgerFailureNotes } from './ledger-notes';
+import { MappingResolver } from './resolver';
+
+/** Room-night writes in flight per event: a year-long range finishes in a few round trips. */
+const NIGHT_CONCURRENCY = 16;
+
+// Everything below runs once per cold start. The configuration is compiled into the bundle in AWS
+// (the literal `process.env.PARITYSYNC_CONFIG_JSON` is replaced at build time) and set by the local runtime.
+const environment = readApplyEnvironment({
+  ...process.env,
+  PARITYSYNC_CONFIG_JSON: process.env.PARITYSYNC_CONFIG_JSON,
+});
+const { config, tables } = environment;
+const dynamodb = new DynamoDBClient({});
+const queue = new SqsEventQueue(new SQSClient({}), environment.eventQueueUrl);
+
+const logger = new Logger({ serviceName: environment.serviceName });
+const metrics = new Metrics({
+  namespace: environment.metricsNamespace,
+  serviceName: environment.serviceName,
+});
+
+const dependencies: ConsumerDependencies = {
+  ari: new DynamoDbAriStore(dynamodb, tables.ari),
+  mappings: new MappingResolver(
+    new DynamoDbMappingStore(dynamodb, tables.mappings),
+    config.mappings,
+    systemClock,
+  ),
+  review: new DynamoDbReviewStore(dynamodb, tables.review),
+  reservations: new DynamoDbReservationStore(dynamodb, tables.reservations),
+  guests: new DynamoDbGuestStore(dynamodb, tables.guests, systemClock),
+  ledger: new DynamoDbDeliveryLedger(dynamodb, tables.ledger),
+  failures: new DynamoDbLedgerFailureNotes(dynamodb, tables.ledger),
+  requeue: async (event) => {
+    await queue.enqueue(event);
+  },
+  properties: new Map(config.properties.map((settings) => [settings.propertyId, settings])),
+  clock: systemClock,
+  nightConcurrency: NIGHT_CONCURRENCY,
+  maxReceiveCount: EVENTS_QUEUE.maxReceiveCount ?? 1,
+};
+
+export const handler = createConsumer(dependencies, logger, metrics);

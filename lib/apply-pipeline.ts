@@ -1,0 +1,128 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { ParitySyncConfig } from '../lambdas/config/schema';
+import { EVENTS_QUEUE } from '../lambdas/topology';
+import type { DeliveryLedger } from './delivery-ledger';
+import type { EventQueues } from './event-queues';
+import { COMMON_ENVIRONMENT, commonFunctionProps } from './lambda-bundling';
+import type { StateTables } from './state-tables';
+
+/** The consumer's timeout. The events queue's visibility timeout in the topology is sized from it. */
+export const APPLY_TIMEOUT = Duration.seconds(30);
+
+/**
+ * AWS's rule for Lambda SQS event sources: a visibility timeout of at least six times the function timeout,
+ * so that a batch retried after throttling is not delivered a second time while still being processed.
+ */
+export const VISIBILITY_TO_TIMEOUT_RATIO = 6;
+
+/** Throws at synth when the queue's visibility timeout no longer covers the consumer's retries. */
+export function assertVisibilityCoversTimeout(visibilityTimeoutSeconds: number, timeout: Duration): void {
+  const timeoutSeconds = timeout.toSeconds();
+  const required = VISIBILITY_TO_TIMEOUT_RATIO * timeoutSeconds;
+  if (visibilityTimeoutSeconds < required) {
+    throw new Error(
+      `The events queue's visibility timeout (${visibilityTimeoutSeconds} s, lambdas/topology.ts ` +
+        `${EVENTS_QUEUE.id}.visibilityTimeoutSeconds) must be at least ${VISIBILITY_TO_TIMEOUT_RATIO} times the ` +
+        `apply consumer's timeout (${timeoutSeconds} s), i.e. at least ${required} s. Raise the visibility ` +
+        'timeout or lower the consumer timeout so that the two change together.',
+    );
+  }
+}
+
+export interface ApplyPipelineProps {
+  /** The validated configuration, compiled into the consumer (mapping seeds, property settings). */
+  readonly config: ParitySyncConfig;
+  readonly state: StateTables;
+  readonly ledger: DeliveryLedger;
+  readonly queues: EventQueues;
+  /**
+   * Messages per invocation (1-10 with a batching window of at most 1 s; up to 10,000 with a longer one).
+   * @default 10
+   */
+  readonly batchSize?: number;
+  /**
+   * How long Lambda gathers messages before invoking with a partial batch.
+   * @default Duration.seconds(1)
+   */
+  readonly maxBatchingWindow?: Duration;
+  /**
+   * Concurrent consumer invocations the event source may run (2-1000). Caps the write rate to the state tables
+   * and leaves account concurrency for the ingest edge.
+   * @default 5
+   */
+  readonly maxConcurrency?: number;
+  /**
+   * The consumer's timeout; the events queue's visibility timeout must be at least six times as long.
+   * @default APPLY_TIMEOUT (30 s)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Retention of the consumer's logs.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Keep the log group when the stack is deleted. Set `false` only for throw-away development stacks.
+   * @default true
+   */
+  readonly retainLogs?: boolean;
+  /**
+   * The consumer's handler module (must export `handler`).
+   * @default lambdas/apply/handler.ts in this project
+   */
+  readonly entry?: string;
+}
+
+/**
+ * Turns queued canonical events into state: an SQS event source feeds batches to the consumer, which applies
+ * each event, settles its ledger entry and reports the messages it could not apply, so that only those are
+ * retried (and, after the queue's maxReceiveCount, moved to the DLQ).
+ */
+export class ApplyPipeline extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly eventSource: lambdaEventSources.SqsEventSource;
+
+  constructor(scope: Construct, id: string, props: ApplyPipelineProps) {
+    super(scope, id);
+    const timeout = props.timeout ?? APPLY_TIMEOUT;
+    assertVisibilityCoversTimeout(EVENTS_QUEUE.visibilityTimeoutSeconds, timeout);
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      ...commonFunctionProps(props.config),
+      entry: props.entry ?? path.join(__dirname, '..', 'lambdas', 'apply', 'handler.ts'),
+      memorySize: 512,
+      timeout,
+      logGroup: new logs.LogGroup(this, 'FunctionLogs', {
+        retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+        removalPolicy: (props.retainLogs ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      }),
+      environment: {
+        LEDGER_TABLE_NAME: props.ledger.table.tableName,
+        ...props.state.environment(),
+        EVENT_QUEUE_URL: props.queues.queue.queueUrl,
+        POWERTOOLS_SERVICE_NAME: 'paritysync-apply',
+        POWERTOOLS_METRICS_NAMESPACE: 'ParitySync',
+        ...COMMON_ENVIRONMENT,
+      },
+    });
+
+    props.state.grantApply(this.function);
+    props.ledger.grantSettle(this.function);
+    // Parked events go back on the queue when the mapping they wait for arrives in a mapping event.
+    props.queues.grantRequeue(this.function);
+
+    this.eventSource = new lambdaEventSources.SqsEventSource(props.queues.queue, {
+      batchSize: props.batchSize ?? 10,
+      maxBatchingWindow: props.maxBatchingWindow ?? Duration.seconds(1),
+      maxConcurrency: props.maxConcurrency ?? 5,
+      // One failed event must not send its whole batch back for another attempt.
+      reportBatchItemFailures: true,
+    });
+    this.function.addEventSource(this.eventSource);
+  }
+}

@@ -1,0 +1,56 @@
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { ParitySyncConfig } from '../lambdas/config/schema';
+import { assertDeployableConfig } from './deploy-config';
+
+/**
+ * The configuration as a function reads it back: already validated (defaults applied), without the
+ * editor-only `$schema` pointer.
+ */
+export function bundledConfigJson(config: ParitySyncConfig): string {
+  const { $schema: _schema, ...runtimeConfig } = config;
+  return JSON.stringify(runtimeConfig);
+}
+
+/**
+ * esbuild options shared by every ParitySync function, with the configuration compiled in. Re-checks that the
+ * configuration is deployable: whatever is compiled in is readable by anyone who can read the asset.
+ */
+export function lambdaBundling(config: ParitySyncConfig): nodejs.BundlingOptions {
+  assertDeployableConfig(config);
+  return {
+    minify: true,
+    sourceMap: true,
+    // Line mappings are enough for stack traces; embedded sources would only enlarge the asset.
+    sourcesContent: false,
+    format: nodejs.OutputFormat.ESM,
+    target: 'node22',
+    mainFields: ['module', 'main'],
+    externalModules: ['@aws-sdk/*'],
+    // CommonJS dependencies bundled into an ES module still call require() for Node built-ins.
+    banner:
+      "import { createRequire as __paritysyncCreateRequire } from 'node:module';" +
+      'const require = __paritysyncCreateRequire(import.meta.url);',
+    // Compiled in rather than set as an environment variable: Lambda caps all variables at 4 KB together,
+    // which a deployment with many sources (PEM public keys, mapping seeds) exceeds. Secret references only.
+    define: { 'process.env.PARITYSYNC_CONFIG_JSON': JSON.stringify(bundledConfigJson(config)) },
+  };
+}
+
+/** Runtime, architecture, handler export and bundling that every ParitySync function shares. */
+export function commonFunctionProps(
+  config: ParitySyncConfig,
+): Pick<nodejs.NodejsFunctionProps, 'handler' | 'runtime' | 'architecture' | 'bundling'> {
+  return {
+    handler: 'handler',
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.ARM_64,
+    bundling: lambdaBundling(config),
+  };
+}
+
+/** Environment variables every ParitySync function sets besides its own. */
+export const COMMON_ENVIRONMENT: Readonly<Record<string, string>> = {
+  POWERTOOLS_LOG_LEVEL: 'INFO',
+  NODE_OPTIONS: '--enable-source-maps',
+};

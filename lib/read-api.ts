@@ -1,0 +1,121 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { ParitySyncConfig } from '../lambdas/config/schema';
+import { ARI_STATE, MAPPINGS, RESERVATIONS, REVIEW } from '../lambdas/topology';
+import type { DeliveryLedger } from './delivery-ledger';
+import type { EventQueues } from './event-queues';
+import { COMMON_ENVIRONMENT, commonFunctionProps } from './lambda-bundling';
+import type { StateTables } from './state-tables';
+
+export interface ReadRoute {
+  readonly method: 'GET' | 'PUT';
+  /** API Gateway resource path, `{name}` for a path parameter. */
+  readonly path: string;
+}
+
+/** The state read and operator routes, all served by one function and all requiring SigV4. */
+export const READ_ROUTES: readonly ReadRoute[] = [
+  { method: 'GET', path: '/properties/{propertyId}/ari' },
+  { method: 'GET', path: '/reservations/{id}' },
+  { method: 'GET', path: '/deliveries/{eventId}' },
+  { method: 'GET', path: '/review' },
+  { method: 'PUT', path: '/mappings/{scope}/{entity}/{externalId}' },
+];
+
+export interface ReadApiProps {
+  /** The REST API the webhooks are served from; the routes are added to it, on the same stage. */
+  readonly api: apigateway.RestApi;
+  /** The validated configuration, compiled into the function (source ids for mapping scopes, mapping seeds). */
+  readonly config: ParitySyncConfig;
+  readonly state: StateTables;
+  readonly ledger: DeliveryLedger;
+  readonly queues: EventQueues;
+  /**
+   * Retention of the function's logs.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Keep the log group when the stack is deleted. Set `false` only for throw-away development stacks.
+   * @default true
+   */
+  readonly retainLogs?: boolean;
+  /**
+   * The function's handler module (must export `handler`).
+   * @default lambdas/read/handler.ts in this project
+   */
+  readonly entry?: string;
+}
+
+/**
+ * Read access to the applied state, delivery outcomes and the review list, and the one operator write:
+ * adding a mapping, which re-queues the events parked waiting for it. Every route is IAM-authorised: the
+ * caller signs with SigV4 and needs `execute-api:Invoke` on the route in its own identity policy (see
+ * `grantInvoke`). The API's resource policy allows the public webhook route only, so it grants nothing here;
+ * see `resourcePolicy` in ingest-api.ts for how the two combine.
+ */
+export class ReadApi extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly methods: readonly apigateway.Method[];
+  private readonly api: apigateway.RestApi;
+
+  constructor(scope: Construct, id: string, props: ReadApiProps) {
+    super(scope, id);
+    this.api = props.api;
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      ...commonFunctionProps(props.config),
+      entry: props.entry ?? path.join(__dirname, '..', 'lambdas', 'read', 'handler.ts'),
+      memorySize: 256,
+      timeout: Duration.seconds(10),
+      logGroup: new logs.LogGroup(this, 'FunctionLogs', {
+        retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+        removalPolicy: (props.retainLogs ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      }),
+      environment: {
+        LEDGER_TABLE_NAME: props.ledger.table.tableName,
+        // Not the guest links: this function never reads them.
+        ...props.state.environment([ARI_STATE, MAPPINGS, REVIEW, RESERVATIONS]),
+        EVENT_QUEUE_URL: props.queues.queue.queueUrl,
+        POWERTOOLS_SERVICE_NAME: 'paritysync-read',
+        ...COMMON_ENVIRONMENT,
+      },
+    });
+
+    props.state.grantRead(this.function);
+    props.state.grantMappingAdmin(this.function);
+    props.ledger.grantRead(this.function);
+    // Events parked for a mapping go back on the queue once an operator adds it.
+    props.queues.grantRequeue(this.function);
+
+    const integration = new apigateway.LambdaIntegration(this.function, { proxy: true });
+    this.methods = READ_ROUTES.map((route) =>
+      props.api.root.resourceForPath(route.path).addMethod(route.method, integration, {
+        authorizationType: apigateway.AuthorizationType.IAM,
+      }),
+    );
+  }
+
+  /**
+   * Lets a principal of this account call the read routes on the deployed stage. The webhook route is not
+   * included: it is public and authenticated by the senders' signatures.
+   */
+  grantInvoke(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['execute-api:Invoke'],
+      resourceArns: READ_ROUTES.map((route) =>
+        this.api.arnForExecuteApi(
+          route.method,
+          route.path.replace(/\{[^}]+\}/g, '*'),
+          this.api.deploymentStage.stageName,
+        ),
+      ),
+    });
+  }
+}

@@ -1,0 +1,262 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import { ARI_STATE, GUESTS, MAPPINGS, RESERVATIONS, REVIEW, type TableDefinition } from '../lambdas/topology';
+import { attribute } from './delivery-ledger';
+
+export interface StateTablesProps {
+  /**
+   * Keep the tables and their key (and refuse table deletion through the API) when the stack is deleted or a
+   * table replaced. Set `false` only for throw-away development stacks.
+   * @default true
+   */
+  readonly retain?: boolean;
+  /**
+   * Days of point-in-time recovery history (1-35).
+   * @default 35
+   */
+  readonly pointInTimeRecoveryDays?: number;
+}
+
+/** A set of actions on one table, or on one of its indexes. */
+export interface TableAccess {
+  readonly table: TableDefinition;
+  /** A global secondary index of `table`; the actions then apply to that index only. */
+  readonly index?: string;
+  readonly actions: readonly string[];
+}
+
+const GET = 'dynamodb:GetItem';
+const PUT = 'dynamodb:PutItem';
+const UPDATE = 'dynamodb:UpdateItem';
+const DELETE = 'dynamodb:DeleteItem';
+const WRITE_ACTIONS: ReadonlySet<string> = new Set([PUT, UPDATE, DELETE]);
+const QUERY = 'dynamodb:Query';
+const SCAN = 'dynamodb:Scan';
+
+const REVIEW_BY_WAITING_FOR = indexOf(REVIEW, 'byWaitingFor');
+
+/**
+ * The apply pipeline's state: rate/availability per room night, id mappings, events parked for review,
+ * reservations and guest links. One DynamoDB table per topology definition, so the local runtime's tables have
+ * the same keys and indexes.
+ */
+export class StateTables extends Construct {
+  /** Every table this construct creates, in topology order. */
+  static readonly DEFINITIONS: readonly TableDefinition[] = [
+    ARI_STATE,
+    MAPPINGS,
+    REVIEW,
+    RESERVATIONS,
+    GUESTS,
+  ];
+
+  /** Environment variable through which a function learns each table's name. */
+  static readonly ENVIRONMENT_NAMES: Readonly<Record<string, string>> = {
+    [ARI_STATE.id]: 'ARI_TABLE_NAME',
+    [MAPPINGS.id]: 'MAPPINGS_TABLE_NAME',
+    [REVIEW.id]: 'REVIEW_TABLE_NAME',
+    [RESERVATIONS.id]: 'RESERVATIONS_TABLE_NAME',
+    [GUESTS.id]: 'GUESTS_TABLE_NAME',
+  };
+
+  /**
+   * The consumer: conditional last-writer-wins writes to room nights, mappings, reservations and guest links;
+   * parking events and finding those waiting for a mapping; erasing a guest. No scans, no batch or table
+   * operations.
+   */
+  static readonly APPLY_ACCESS: readonly TableAccess[] = [
+    { table: ARI_STATE, actions: [UPDATE] },
+    { table: MAPPINGS, actions: [GET, PUT] },
+    { table: RESERVATIONS, actions: [PUT, UPDATE] },
+    { table: GUESTS, actions: [UPDATE, DELETE] },
+    { table: REVIEW, actions: [PUT, DELETE] },
+    { table: REVIEW, index: REVIEW_BY_WAITING_FOR, actions: [QUERY] },
+  ];
+
+  /**
+   * The read API: a property's nights over a date range, one reservation, the review list. Guest links are
+   * never read through it.
+   */
+  static readonly READ_ACCESS: readonly TableAccess[] = [
+    { table: ARI_STATE, actions: [QUERY] },
+    { table: RESERVATIONS, actions: [GET] },
+    { table: REVIEW, actions: [SCAN] },
+  ];
+
+  /**
+   * An operator adding a mapping: write it, then find the events waiting for it (they are re-queued; the
+   * consumer clears them from review once applied).
+   */
+  static readonly MAPPING_ADMIN_ACCESS: readonly TableAccess[] = [
+    { table: MAPPINGS, actions: [PUT] },
+    { table: REVIEW, index: REVIEW_BY_WAITING_FOR, actions: [QUERY] },
+  ];
+
+  /**
+   * DynamoDB calls KMS with the caller's own credentials to unwrap a customer-managed table key, for writes
+   * as well as reads; a reader needs Decrypt only.
+   */
+  static readonly PERSONAL_DATA_KEY_WRITE_ACTIONS: readonly string[] = ['kms:Decrypt', 'kms:Encrypt'];
+  static readonly PERSONAL_DATA_KEY_READ_ACTIONS: readonly string[] = ['kms:Decrypt'];
+
+  /** Encrypts the tables that hold guest-linked data; absent when no table does. */
+  readonly personalDataKey?: kms.Key;
+  readonly ariState: dynamodb.TableV2;
+  readonly mappings: dynamodb.TableV2;
+  readonly review: dynamodb.TableV2;
+  readonly reservations: dynamodb.TableV2;
+  readonly guests: dynamodb.TableV2;
+
+  private readonly tablesById = new Map<string, dynamodb.TableV2>();
+
+  constructor(scope: Construct, id: string, props: StateTablesProps = {}) {
+    super(scope, id);
+    const retain = props.retain ?? true;
+    const removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    if (StateTables.DEFINITIONS.some((definition) => definition.personalData)) {
+      this.personalDataKey = new kms.Key(this, 'PersonalDataKey', {
+        description: `${Stack.of(this).stackName}: encrypts ParitySync tables holding guest-linked data`,
+        enableKeyRotation: true,
+        // A retained table is unreadable without its key, so the key lives at least as long as the tables.
+        removalPolicy,
+        pendingWindow: Duration.days(30),
+      });
+    }
+
+    for (const definition of StateTables.DEFINITIONS) {
+      const table = new dynamodb.TableV2(this, definition.id, {
+        partitionKey: attribute(definition.partitionKey),
+        ...(definition.sortKey ? { sortKey: attribute(definition.sortKey) } : {}),
+        ...(definition.timeToLiveAttribute ? { timeToLiveAttribute: definition.timeToLiveAttribute } : {}),
+        globalSecondaryIndexes: (definition.globalSecondaryIndexes ?? []).map((index) => ({
+          indexName: index.indexName,
+          partitionKey: attribute(index.partitionKey),
+          ...(index.sortKey ? { sortKey: attribute(index.sortKey) } : {}),
+          projectionType: dynamodb.ProjectionType.ALL,
+        })),
+        // Event traffic is bursty (bulk rate pushes, channel re-syncs); on-demand needs no capacity planning.
+        billing: dynamodb.Billing.onDemand(),
+        pointInTimeRecoverySpecification: {
+          pointInTimeRecoveryEnabled: true,
+          recoveryPeriodInDays: props.pointInTimeRecoveryDays ?? 35,
+        },
+        // Table-level SSE is the same for both keys; a customer-managed key is named on the replica below.
+        encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
+        deletionProtection: retain,
+        removalPolicy,
+      });
+      if (definition.personalData && this.personalDataKey) {
+        useCustomerManagedKey(table, this.personalDataKey);
+      }
+      this.tablesById.set(definition.id, table);
+    }
+
+    this.ariState = this.table(ARI_STATE);
+    this.mappings = this.table(MAPPINGS);
+    this.review = this.table(REVIEW);
+    this.reservations = this.table(RESERVATIONS);
+    this.guests = this.table(GUESTS);
+  }
+
+  /** The table built from a topology definition. */
+  table(definition: TableDefinition): dynamodb.TableV2 {
+    const table = this.tablesById.get(definition.id);
+    if (!table) throw new Error(`StateTables has no table for the topology definition "${definition.id}"`);
+    return table;
+  }
+
+  /** The tables' names under the environment variables the functions read them from. */
+  environment(definitions: readonly TableDefinition[] = StateTables.DEFINITIONS): Record<string, string> {
+    return Object.fromEntries(
+      definitions.map((definition) => [
+        StateTables.ENVIRONMENT_NAMES[definition.id] ?? missingEnvironmentName(definition),
+        this.table(definition).tableName,
+      ]),
+    );
+  }
+
+  /** What the apply consumer needs; see `APPLY_ACCESS`. */
+  grantApply(grantee: iam.IGrantable): iam.Grant {
+    return this.grantAccess(grantee, StateTables.APPLY_ACCESS);
+  }
+
+  /** What the read API needs; see `READ_ACCESS`. No writes. */
+  grantRead(grantee: iam.IGrantable): iam.Grant {
+    return this.grantAccess(grantee, StateTables.READ_ACCESS);
+  }
+
+  /** What adding a mapping through the operator API needs; see `MAPPING_ADMIN_ACCESS`. */
+  grantMappingAdmin(grantee: iam.IGrantable): iam.Grant {
+    return this.grantAccess(grantee, StateTables.MAPPING_ADMIN_ACCESS);
+  }
+
+  /**
+   * Grants exactly the listed actions on the listed tables and indexes (not `table.grant`, which adds every
+   * index to every action), plus use of the personal-data key when a table it encrypts is touched. The key
+   * can only be used through DynamoDB in this region, never to decrypt arbitrary ciphertext directly. Encrypt
+   * is granted only to a grantee that writes one of the tables the key protects.
+   */
+  private grantAccess(grantee: iam.IGrantable, accesses: readonly TableAccess[]): iam.Grant {
+    const grants = accesses.map((access) => {
+      const tableArn = this.table(access.table).tableArn;
+      return iam.Grant.addToPrincipal({
+        grantee,
+        actions: [...access.actions],
+        resourceArns: [access.index === undefined ? tableArn : `${tableArn}/index/${access.index}`],
+      });
+    });
+    const key = this.personalDataKey;
+    const personal = accesses.filter((access) => access.table.personalData);
+    if (key && personal.length > 0) {
+      const writes = personal.some((access) => access.actions.some((action) => WRITE_ACTIONS.has(action)));
+      const keyActions = writes
+        ? StateTables.PERSONAL_DATA_KEY_WRITE_ACTIONS
+        : StateTables.PERSONAL_DATA_KEY_READ_ACTIONS;
+      const stack = Stack.of(this);
+      grants.push(
+        iam.Grant.addToPrincipal({
+          grantee,
+          actions: [...keyActions],
+          resourceArns: [key.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${stack.region}.${stack.urlSuffix}` } },
+        }),
+      );
+    }
+    const [first, ...rest] = grants;
+    if (!first) throw new Error('StateTables: a grant must name at least one table');
+    return rest.reduce((combined, grant) => combined.combine(grant), first);
+  }
+}
+
+/**
+ * Encrypts the table's only replica with the key. This is the template `TableEncryptionV2.customerManagedKey`
+ * renders, which refuses a region-agnostic stack (it needs the deployment region to tell the replicas apart)
+ * and the app deploys to whatever region the CLI is pointed at.
+ *
+ * A key of our own for guest-linked data: its key policy and CloudTrail record who can decrypt it, and
+ * disabling it or scheduling its deletion makes the data unreadable everywhere at once (crypto-shredding).
+ * Rates, mappings and review entries stay on the AWS managed key (aws/dynamodb): operational data, for which
+ * a key of our own would add cost and a failure mode without protecting anything more, while every use of
+ * the AWS managed key is still visible in CloudTrail.
+ */
+function useCustomerManagedKey(table: dynamodb.TableV2, key: kms.IKey): void {
+  const cfnTable = table.node.defaultChild as dynamodb.CfnGlobalTable;
+  cfnTable.addPropertyOverride('Replicas.0.SSESpecification.KMSMasterKeyId', key.keyArn);
+}
+
+function indexOf(definition: TableDefinition, indexName: string): string {
+  if (!definition.globalSecondaryIndexes?.some((index) => index.indexName === indexName)) {
+    throw new Error(`topology: table ${definition.id} must define the global secondary index "${indexName}"`);
+  }
+  return indexName;
+}
+
+function missingEnvironmentName(definition: TableDefinition): never {
+  throw new Error(
+    `StateTables: no environment variable name for table "${definition.id}"; add it to ENVIRONMENT_NAMES`,
+  );
+}

@@ -1,0 +1,244 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ParitySyncStack } from '../../lib/paritysync-stack';
+import { READ_ROUTES } from '../../lib/read-api';
+import { ACCOUNT, logicalId, REGION, synthStack, TEST_CONFIG, testApp } from './app';
+import { arnOf, functionPermissions, indexArnOf, permission, toArray } from './iam';
+
+type Json = Record<string, unknown>;
+type MethodJson = { Properties: Json };
+
+let stack: ParitySyncStack;
+let template: Template;
+let readFunctionId: string;
+let apiId: string;
+
+beforeAll(() => {
+  ({ stack, template } = synthStack());
+  readFunctionId = logicalId(stack.read.function);
+  apiId = logicalId(stack.ingest.api);
+});
+
+function resource(id: string): { Properties: Json } {
+  return template.toJSON().Resources[id];
+}
+
+/** The full path of an API Gateway resource, rebuilt from its chain of parents. */
+function resourcePath(resourceId: string): string {
+  const props = resource(resourceId).Properties;
+  const parent = props.ParentId as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
+  const prefix = parent.Ref === undefined ? '' : resourcePath(parent.Ref);
+  if (parent.Ref === undefined) expect(parent).toEqual({ 'Fn::GetAtt': [apiId, 'RootResourceId'] });
+  return `${prefix}/${props.PathPart as string}`;
+}
+
+/** Every method of the API as `METHOD /path` → its properties. */
+function methodsByRoute(): Map<string, Json> {
+  const methods = Object.values(template.findResources('AWS::ApiGateway::Method')) as MethodJson[];
+  return new Map(
+    methods.map((method) => {
+      const resourceId = (method.Properties.ResourceId as { Ref: string }).Ref;
+      return [`${method.Properties.HttpMethod as string} ${resourcePath(resourceId)}`, method.Properties];
+    }),
+  );
+}
+
+const EXPECTED_READ_ROUTES = [
+  'GET /properties/{propertyId}/ari',
+  'GET /reservations/{id}',
+  'GET /deliveries/{eventId}',
+  'GET /review',
+  'PUT /mappings/{scope}/{entity}/{externalId}',
+];
+
+describe('read API routes', () => {
+  it('serves the read and mapping routes, next to the webhook route, on the same API', () => {
+    expect([...methodsByRoute().keys()].sort()).toEqual(
+      [...EXPECTED_READ_ROUTES, 'POST /webhooks/{sourceId}'].sort(),
+    );
+    template.resourceCountIs('AWS::ApiGateway::RestApi', 1);
+    template.resourceCountIs('AWS::ApiGateway::Stage', 1);
+  });
+
+  it('requires IAM (SigV4) authorisation on every read route', () => {
+    const methods = methodsByRoute();
+    for (const route of EXPECTED_READ_ROUTES) {
+      expect(methods.get(route)?.AuthorizationType, route).toBe('AWS_IAM');
+    }
+  });
+
+  it('keeps the webhook route open to signed provider deliveries, without IAM', () => {
+    expect(methodsByRoute().get('POST /webhooks/{sourceId}')?.AuthorizationType).toBe('NONE');
+  });
+
+  it('proxies every read route to the read function', () => {
+    const methods = methodsByRoute();
+    for (const route of EXPECTED_READ_ROUTES) {
+      expect(methods.get(route)?.Integration, route).toMatchObject({
+        Type: 'AWS_PROXY',
+        IntegrationHttpMethod: 'POST',
+        Uri: {
+          'Fn::Join': [
+            '',
+            [
+              `arn:aws:apigateway:${REGION}:lambda:path/2015-03-31/functions/`,
+              arnOf(readFunctionId),
+              '/invocations',
+            ],
+          ],
+        },
+      });
+    }
+  });
+
+  it('lets API Gateway invoke the read function for the read routes only', () => {
+    const permissions = Object.values(
+      template.findResources('AWS::Lambda::Permission', {
+        Properties: { FunctionName: arnOf(readFunctionId) },
+      }),
+    ) as Array<{ Properties: Json }>;
+    const sourcePaths = permissions.map((p) => {
+      const parts = (p.Properties.SourceArn as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+      return parts.at(-1) as string;
+    });
+    for (const route of READ_ROUTES) {
+      const path = route.path.replace(/\{[^}]+\}/g, '*');
+      expect(sourcePaths, route.path).toContain(`/${route.method}${path}`);
+    }
+    expect(sourcePaths.every((p) => !p.includes('webhooks'))).toBe(true);
+  });
+
+  it('adds no Allow to the resource policy that would let unauthorised principals reach the read routes', () => {
+    const statements = (resource(apiId).Properties.Policy as { Statement: Json[] }).Statement;
+    const allowed = statements
+      .filter((s) => s.Effect === 'Allow')
+      .flatMap((s) => toArray(s.Resource as string | string[]));
+    expect(allowed).toEqual(['execute-api:/*/POST/webhooks/*']);
+  });
+});
+
+describe('read function', () => {
+  it('runs Node.js 24 on arm64 with 256 MB and a 10 s timeout', () => {
+    expect(resource(readFunctionId).Properties).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      MemorySize: 256,
+      Timeout: 10,
+      Handler: 'index.handler',
+    });
+  });
+
+  it('gets the names of the tables it reads (not guest links), the queue URL and its service name', () => {
+    const ref = (construct: Parameters<typeof logicalId>[0]) => ({ Ref: logicalId(construct) });
+    expect((resource(readFunctionId).Properties.Environment as Json).Variables).toEqual({
+      LEDGER_TABLE_NAME: ref(stack.ledger.table),
+      ARI_TABLE_NAME: ref(stack.state.ariState),
+      MAPPINGS_TABLE_NAME: ref(stack.state.mappings),
+      REVIEW_TABLE_NAME: ref(stack.state.review),
+      RESERVATIONS_TABLE_NAME: ref(stack.state.reservations),
+      EVENT_QUEUE_URL: ref(stack.queues.queue),
+      POWERTOOLS_SERVICE_NAME: 'paritysync-read',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+});
+
+describe('read function permissions', () => {
+  const dynamo = (actions: string[], resource: Json) =>
+    actions.map((a) => permission(`dynamodb:${a}`, resource));
+  const table = (construct: Parameters<typeof logicalId>[0]) => arnOf(logicalId(construct));
+
+  it('has exactly the read, mapping and re-queue actions the routes need', () => {
+    const { state } = stack;
+    const keyId = state.personalDataKey ? logicalId(state.personalDataKey) : 'missing';
+    const expected = [
+      ...dynamo(['Query'], table(state.ariState)),
+      ...dynamo(['GetItem'], table(state.reservations)),
+      ...dynamo(['Scan'], table(state.review)),
+      ...dynamo(['GetItem'], table(stack.ledger.table)),
+      // Adding a mapping: write it, find the events parked for it and queue them again.
+      ...dynamo(['PutItem'], table(state.mappings)),
+      ...dynamo(['Query'], indexArnOf(logicalId(state.review), 'byWaitingFor')),
+      permission('sqs:SendMessage', arnOf(logicalId(stack.queues.queue))),
+      permission('kms:Decrypt', arnOf(keyId), {
+        StringEquals: {
+          'kms:ViaService': { 'Fn::Join': ['', [`dynamodb.${REGION}.`, { Ref: 'AWS::URLSuffix' }]] },
+        },
+      }),
+    ].sort();
+    expect(functionPermissions(template, readFunctionId)).toEqual(expected);
+  });
+
+  it('cannot write rates, reservations, guest links or the ledger, nor read guest links at all', () => {
+    const granted = functionPermissions(template, readFunctionId);
+    const onTable = (construct: Parameters<typeof logicalId>[0]) =>
+      granted.filter((p) => p.includes(JSON.stringify(table(construct))));
+    for (const construct of [stack.state.ariState, stack.state.reservations, stack.ledger.table]) {
+      expect(onTable(construct).filter((p) => /Put|Update|Delete|Write/.test(p))).toEqual([]);
+    }
+    expect(granted.filter((p) => p.includes(logicalId(stack.state.guests)))).toEqual([]);
+    expect(granted.filter((p) => p.startsWith('kms:') && !p.startsWith('kms:Decrypt '))).toEqual([]);
+  });
+});
+
+describe('read API access for operators', () => {
+  it('grants execute-api:Invoke on the read routes of the deployed stage, and not on the webhook route', () => {
+    const app = testApp();
+    const withOperator = new ParitySyncStack(app, 'WithOperator', {
+      config: TEST_CONFIG,
+      env: { account: ACCOUNT, region: REGION },
+    });
+    const operator = new iam.Role(withOperator, 'Operator', { assumedBy: new iam.AccountRootPrincipal() });
+    withOperator.read.grantInvoke(operator);
+    const policies = Object.values(
+      Template.fromStack(withOperator).findResources('AWS::IAM::Policy'),
+    ) as Array<{
+      Properties: { Roles: Array<{ Ref: string }>; PolicyDocument: { Statement: Json[] } };
+    }>;
+    const operatorRoleId = logicalId(operator);
+    const statements = policies
+      .filter((p) => p.Properties.Roles.some((r) => r.Ref === operatorRoleId))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement);
+    expect(statements).toHaveLength(1);
+    expect(statements[0]?.Action).toBe('execute-api:Invoke');
+    const stageId = logicalId(withOperator.ingest.api.deploymentStage);
+    const suffixes = toArray(statements[0]?.Resource as Json[]).map((arn) => {
+      const parts = (arn['Fn::Join'] as [string, unknown[]])[1];
+      expect(parts).toContainEqual({ Ref: logicalId(withOperator.ingest.api) });
+      expect(parts).toContainEqual({ Ref: stageId });
+      return parts.at(-1);
+    });
+    expect(suffixes.sort()).toEqual(
+      [
+        '/GET/properties/*/ari',
+        '/GET/reservations/*',
+        '/GET/deliveries/*',
+        '/GET/review',
+        '/PUT/mappings/*/*/*',
+      ].sort(),
+    );
+  });
+});
+
+describe('read API output', () => {
+  it('publishes the base URL of the read routes, stage included', () => {
+    template.hasOutput('ReadApiUrl', {
+      Value: {
+        'Fn::Join': [
+          '',
+          [
+            'https://',
+            { Ref: apiId },
+            `.execute-api.${REGION}.`,
+            { Ref: 'AWS::URLSuffix' },
+            '/',
+            { Ref: logicalId(stack.ingest.api.deploymentStage) },
+            '/',
+          ],
+        ],
+      },
+    });
+  });
+});
