@@ -56,6 +56,47 @@ program
     if (failures > 0) process.exitCode = 1;
   });
 
+const mappings = program.command('mappings').description('Id mappings, through the read / admin API');
+
+mappings
+  .command('put')
+  .description(
+    'Map a provider’s external id to an internal id, then re-queue the events parked for want of it',
+  )
+  .argument('<scope>', 'a source id, or * for a mapping every source shares')
+  .argument('<entity>', 'property, roomType or ratePlan')
+  .argument('<externalId>', 'the id the provider sends')
+  .argument('<internalId>', 'the internal id it stands for')
+  .option(
+    '-p, --property <propertyId>',
+    'for a room type whose events name no property: its internal property',
+  )
+  .option('-u, --url <baseUrl>', 'base URL of the API', `http://127.0.0.1:${process.env.PORT ?? '3000'}`)
+  .action(async (scope: string, entity: string, externalId: string, internalId: string, options) => {
+    const path = [scope, entity, externalId].map(encodeURIComponent).join('/');
+    const response = await fetch(`${String(options.url).replace(/\/$/, '')}/mappings/${path}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ internalId, ...(options.property ? { propertyId: options.property } : {}) }),
+    });
+    const body = (await response.json()) as {
+      error?: string;
+      message?: string;
+      fields?: { path: string; message: string }[];
+      released?: number;
+    };
+    if (!response.ok) {
+      console.error(`${response.status} ${body.error}: ${body.message}`);
+      for (const field of body.fields ?? []) console.error(`  - ${field.path}: ${field.message}`);
+      process.exitCode = 1;
+      return;
+    }
+    console.log(
+      `Mapped ${entity} ${JSON.stringify(externalId)} (scope ${scope}) to ${JSON.stringify(internalId)}; ` +
+        `${body.released} parked event(s) queued again.`,
+    );
+  });
+
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof ConfigurationError) console.error(error.message);
   else if (

@@ -3,11 +3,22 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
 import { formatPath, loadConfigFile } from '../lambdas/config/load';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
+import { READ_API_ROUTES } from '../lambdas/read/routes';
 import { ConfigurationError } from '../lambdas/shared/errors';
-import { DELIVERY_LEDGER, EVENTS_QUEUE } from '../lambdas/topology';
+import {
+  ARI_STATE,
+  DELIVERY_LEDGER,
+  EVENTS_DLQ,
+  EVENTS_QUEUE,
+  GUESTS,
+  MAPPINGS,
+  RESERVATIONS,
+  REVIEW,
+} from '../lambdas/topology';
 import { type Emulators, LocalEnvironmentError, startEmulators } from './emulators';
+import { type SqsConsumer, startSqsPoller } from './poller';
 import { type ProvisionedTopology, provision } from './provision';
-import { type LocalApi, type ProxyHandler, startLocalApi } from './server';
+import { type LocalApi, type LocalRoute, type ProxyHandler, startLocalApi } from './server';
 
 const DEFAULT_CONFIG_PATH = 'config/local.example.json';
 const DEFAULT_PORT = 3000;
@@ -30,6 +41,22 @@ export interface LocalStackOptions {
   readonly prefix?: string;
   /** Loads the ingest function; the real handler module unless a test substitutes one. */
   readonly loadIngestHandler?: () => Promise<{ readonly handler: ProxyHandler }>;
+  /** Loads the read / admin API function; the real handler module unless a test substitutes one. */
+  readonly loadReadHandler?: () => Promise<{ readonly handler: ProxyHandler }>;
+  /**
+   * Runs the apply pipeline: the consumer function behind a local stand-in for the Lambda SQS event source.
+   * @default true
+   */
+  readonly consumer?: boolean;
+  /** Loads the consumer function; the real handler module unless a test substitutes one. */
+  readonly loadConsumerHandler?: () => Promise<{ readonly handler: SqsConsumer }>;
+  /** Wraps the consumer the event source invokes, e.g. to inject failures in a test. */
+  readonly wrapConsumer?: (consumer: SqsConsumer) => SqsConsumer;
+  /**
+   * Visibility timeout the local event source asks for on each receive, so that a failed record is retried
+   * within seconds; the queue keeps the topology's own timeout. @default 2
+   */
+  readonly pollVisibilitySeconds?: number;
   readonly logError?: (message: string, error: unknown) => void;
 }
 
@@ -39,14 +66,23 @@ export interface LocalStack {
   readonly config: ParitySyncConfig;
   readonly endpoints: EmulatorEndpoints;
   readonly topology: ProvisionedTopology;
-  /** Stops the API and, if the stack started them, the emulators; restores the environment variables it set. */
+  /** Whether the consumer is polling the events queue. */
+  readonly consumer: boolean;
+  /** Stops the consumer, the API and, if the stack started them, the emulators; restores the environment. */
   stop(): Promise<void>;
 }
 
+const SERVICE_NAMES = {
+  ingest: 'paritysync-ingest',
+  read: 'paritysync-read',
+  apply: 'paritysync-apply',
+} as const;
+
 /**
- * The whole edge on this machine: emulators, the topology of lambdas/topology.ts, and the ingest function behind
- * a local stand-in for API Gateway. The ingest function reads its settings from process.env at load time, exactly
- * as in Lambda, so this sets them process-wide; a process should run one stack at a time.
+ * The whole pipeline on this machine: emulators, the topology of lambdas/topology.ts, the ingest and read API
+ * functions behind a local stand-in for API Gateway, and the consumer behind a local stand-in for the Lambda SQS
+ * event source. The functions read their settings from process.env at load time, exactly as in Lambda, so this
+ * sets them process-wide; a process should run one stack at a time.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   assertRunsLocally(options.config);
@@ -56,13 +92,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
   try {
     // The port is bound first, so that a port clash fails in milliseconds rather than after the emulators boot.
-    let resolveHandler: (handler: ProxyHandler) => void = () => undefined;
-    const ingestHandler = new Promise<ProxyHandler>((resolve) => {
-      resolveHandler = resolve;
-    });
-    const api = await listenOrExplain(options, (event, context) =>
-      ingestHandler.then((handler) => handler(event, context)),
-    );
+    const ingest = deferredHandler();
+    const read = deferredHandler();
+    const api = await listenOrExplain(options, [
+      { method: 'POST', resource: '/webhooks/{sourceId}', handler: ingest.handler },
+      ...READ_API_ROUTES.map((route) => ({ ...route, handler: read.handler })),
+    ]);
     cleanup.push(() => api.close());
 
     let endpoints: EmulatorEndpoints;
@@ -91,26 +126,81 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       },
     );
 
-    const restoreEnvironment = setEnvironment(ingestEnvironment(options.config, endpoints, topology));
+    const restoreEnvironment = setEnvironment(functionEnvironment(options.config, endpoints, topology));
     cleanup.push(async () => restoreEnvironment());
 
-    const load = options.loadIngestHandler ?? (() => import('../lambdas/ingest/handler'));
-    resolveHandler((await load()).handler);
+    const loadIngest = options.loadIngestHandler ?? (() => import('../lambdas/ingest/handler'));
+    ingest.resolve((await asService(SERVICE_NAMES.ingest, loadIngest)).handler);
+    const loadRead = options.loadReadHandler ?? (() => import('../lambdas/read/handler'));
+    read.resolve((await asService(SERVICE_NAMES.read, loadRead)).handler);
 
-    return { url: api.url, config: options.config, endpoints, topology, stop };
+    const runConsumer = options.consumer ?? true;
+    if (runConsumer) {
+      const loadConsumer = options.loadConsumerHandler ?? (() => import('../lambdas/apply/handler'));
+      const { handler } = await asService(SERVICE_NAMES.apply, loadConsumer);
+      const eventsQueue = topology.queues[EVENTS_QUEUE.id];
+      if (eventsQueue === undefined) throw new Error('Provisioning did not create the events queue');
+      const pollerSqs = new SQSClient({
+        endpoint: endpoints.sqsEndpoint,
+        region: REGION,
+        credentials: LOCAL_CREDENTIALS,
+      });
+      const poller = startSqsPoller({
+        sqs: pollerSqs,
+        queueUrl: eventsQueue.url,
+        queueArn: eventsQueue.arn,
+        region: REGION,
+        consumer: options.wrapConsumer ? options.wrapConsumer(handler) : handler,
+        visibilityTimeoutSeconds: options.pollVisibilitySeconds ?? 2,
+        // Lambda runs several batches at once; two loops keep that concurrency visible locally.
+        concurrency: 2,
+        ...(options.logError ? { logError: options.logError } : {}),
+      });
+      // Registered last, so it runs first on stop: nothing is consumed once the rest starts to go away.
+      cleanup.push(async () => {
+        await poller.stop();
+        pollerSqs.destroy();
+      });
+    }
+
+    return { url: api.url, config: options.config, endpoints, topology, consumer: runConsumer, stop };
   } catch (error) {
     await stop();
     throw error;
   }
 }
 
-async function listenOrExplain(options: LocalStackOptions, handler: ProxyHandler): Promise<LocalApi> {
+/** A handler the server can route to before the function module has loaded; calls wait for it. */
+function deferredHandler(): { handler: ProxyHandler; resolve: (handler: ProxyHandler) => void } {
+  let resolve: (handler: ProxyHandler) => void = () => undefined;
+  const loaded = new Promise<ProxyHandler>((done) => {
+    resolve = done;
+  });
+  return { handler: (event, context) => loaded.then((handler) => handler(event, context)), resolve };
+}
+
+/**
+ * Loads a function module with its own POWERTOOLS_SERVICE_NAME, which Powertools reads when the module builds
+ * its logger, so that each function's log lines name it although all of them share this process's environment.
+ */
+async function asService<T>(serviceName: string, load: () => Promise<T>): Promise<T> {
+  const previous = process.env.POWERTOOLS_SERVICE_NAME;
+  process.env.POWERTOOLS_SERVICE_NAME = serviceName;
+  try {
+    return await load();
+  } finally {
+    if (previous === undefined) delete process.env.POWERTOOLS_SERVICE_NAME;
+    else process.env.POWERTOOLS_SERVICE_NAME = previous;
+  }
+}
+
+async function listenOrExplain(options: LocalStackOptions, routes: readonly LocalRoute[]): Promise<LocalApi> {
   const port = options.port ?? 0;
   try {
     return await startLocalApi({
       port,
       host: '127.0.0.1',
-      routes: [{ method: 'POST', resource: '/webhooks/{sourceId}', handler }],
+      routes,
       ...(options.logError ? { logError: options.logError } : {}),
     });
   } catch (error) {
@@ -144,26 +234,36 @@ function assertRunsLocally(config: ParitySyncConfig): void {
   }
 }
 
-function ingestEnvironment(
+/** The environment of every function: the stack sets the same variables on each of them in AWS. */
+function functionEnvironment(
   config: ParitySyncConfig,
   endpoints: EmulatorEndpoints,
   topology: ProvisionedTopology,
 ): Record<string, string> {
-  const ledgerTable = topology.tables[DELIVERY_LEDGER.id];
+  const table = (definition: { readonly id: string }) => {
+    const name = topology.tables[definition.id];
+    if (name === undefined) throw new Error(`Provisioning did not create the ${definition.id} table`);
+    return name;
+  };
   const eventQueue = topology.queues[EVENTS_QUEUE.id];
-  if (ledgerTable === undefined || eventQueue === undefined) {
-    throw new Error('Provisioning did not create the delivery ledger table and the events queue');
-  }
+  if (eventQueue === undefined) throw new Error('Provisioning did not create the events queue');
   return {
     PARITYSYNC_CONFIG_JSON: JSON.stringify(config),
-    LEDGER_TABLE_NAME: ledgerTable,
+    LEDGER_TABLE_NAME: table(DELIVERY_LEDGER),
+    ARI_TABLE_NAME: table(ARI_STATE),
+    MAPPINGS_TABLE_NAME: table(MAPPINGS),
+    REVIEW_TABLE_NAME: table(REVIEW),
+    RESERVATIONS_TABLE_NAME: table(RESERVATIONS),
+    GUESTS_TABLE_NAME: table(GUESTS),
     EVENT_QUEUE_URL: eventQueue.url,
+    // No CloudWatch reads the metrics locally, and their JSON lines would bury the log; set it to false to see them.
+    POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
     AWS_REGION: REGION,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodbEndpoint,
     AWS_ENDPOINT_URL_SQS: endpoints.sqsEndpoint,
-    POWERTOOLS_SERVICE_NAME: 'paritysync-ingest',
+    POWERTOOLS_SERVICE_NAME: SERVICE_NAMES.ingest,
   };
 }
 
@@ -231,10 +331,18 @@ export function describeStack(stack: LocalStack, configPath: string): string {
     line(header),
     ...rows.map(line),
     '',
+    'Read / admin API (open to anyone on this machine: locally there is no IAM in front of it):',
+    ...READ_API_ROUTES.map((route) => `  ${route.method.padEnd(4)} ${stack.url}${route.resource}`),
+    '',
     `Delivery ledger: table ${stack.topology.tables[DELIVERY_LEDGER.id]} in DynamoDB Local at ${stack.endpoints.dynamodbEndpoint}`,
     `Events queue:    ${stack.topology.queues[EVENTS_QUEUE.id]?.url}`,
+    `Dead letters:    ${stack.topology.queues[EVENTS_DLQ.id]?.url}`,
+    stack.consumer
+      ? 'Apply pipeline:  consuming the events queue (locally a failed record is retried within seconds)'
+      : 'Apply pipeline:  not running',
     '',
     ...(first ? [`Send a signed sample event:  npm run send -- ${first.id}`] : []),
+    ...(first ? [`Then follow it:              curl ${stack.url}/deliveries/<the eventId it answered>`] : []),
     'Stop with Ctrl+C.',
   ].join('\n');
 }

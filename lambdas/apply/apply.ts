@@ -88,7 +88,11 @@ export async function applyEvent(event: CanonicalEvent, deps: ApplyDependencies)
   const at = deps.clock.now().toISOString();
   try {
     const detail = await dispatch(event, deps);
-    await deps.ledger.settle(event.eventId, 'applied', at);
+    // A concurrent delivery of the same event may have settled first: its writes and ours were the same
+    // conditional writes, so only the count differs, and only one of the two reports `applied`.
+    if (!(await deps.ledger.settle(event.eventId, 'applied', at))) {
+      return { status: 'skipped', reason: 'applied concurrently' };
+    }
     if (status === 'parked') await deps.review.remove(event.eventId);
     return { status: 'applied', detail };
   } catch (error) {

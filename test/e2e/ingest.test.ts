@@ -31,7 +31,8 @@ const clients = () => localClients();
 beforeAll(async () => {
   config = await loadConfigFile('config/local.example.json');
   prefix = `e2e${randomBytes(4).toString('hex')}`;
-  stack = await startLocalStack({ config, emulators: emulatorEndpoints(), prefix });
+  // No consumer: these tests read the events queue themselves.
+  stack = await startLocalStack({ config, emulators: emulatorEndpoints(), prefix, consumer: false });
 });
 
 afterAll(async () => {

@@ -351,6 +351,7 @@ describe('startLocalStack', () => {
       config,
       emulators: emulators(),
       prefix: `s${Date.now().toString(36)}`,
+      consumer: false,
       loadIngestHandler: async () => ({
         handler: async () => {
           seen = { ...process.env };
@@ -389,10 +390,12 @@ describe('startLocalStack', () => {
   describe('with the real ingest function', () => {
     let stack: LocalStack;
     beforeAll(async () => {
+      // No consumer: the test reads the events queue itself.
       stack = await startLocalStack({
         config,
         emulators: emulators(),
         prefix: `r${Date.now().toString(36)}`,
+        consumer: false,
       });
     });
     afterAll(() => stack.stop());
