@@ -106,7 +106,14 @@ export const EVENTS_QUEUE: QueueDefinition = {
   deadLetterQueue: EVENTS_DLQ.id,
 };
 
-export const TABLES: readonly TableDefinition[] = [DELIVERY_LEDGER, ARI_STATE, MAPPINGS, REVIEW, RESERVATIONS, GUESTS];
+export const TABLES: readonly TableDefinition[] = [
+  DELIVERY_LEDGER,
+  ARI_STATE,
+  MAPPINGS,
+  REVIEW,
+  RESERVATIONS,
+  GUESTS,
+];
 /** Dead-letter queues first, so that a queue's redrive target exists when it is created. */
 export const QUEUES: readonly QueueDefinition[] = [EVENTS_DLQ, EVENTS_QUEUE];
 

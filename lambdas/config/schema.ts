@@ -149,7 +149,10 @@ export const MappingSeedSchema = z.strictObject({
   roomTypes: z._default(
     z.record(
       z.string().check(z.minLength(1), z.maxLength(200)),
-      z.union([InternalIdSchema, z.strictObject({ propertyId: InternalIdSchema, roomTypeId: InternalIdSchema })]),
+      z.union([
+        InternalIdSchema,
+        z.strictObject({ propertyId: InternalIdSchema, roomTypeId: InternalIdSchema }),
+      ]),
     ),
     {},
   ),
