@@ -121,3 +121,15 @@ export const QUEUES: readonly QueueDefinition[] = [EVENTS_DLQ, EVENTS_QUEUE];
 export function localName(definition: { readonly id: string }, prefix = 'paritysync'): string {
   return `${prefix}-${definition.id.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}`;
 }
+
+/**
+ * The read and mapping-admin routes: added to the REST API by the stack (IAM-authorised) and served on loopback
+ * by the local runtime, both from this list.
+ */
+export const READ_API_ROUTES = [
+  { method: 'GET', resource: '/properties/{propertyId}/ari' },
+  { method: 'GET', resource: '/reservations/{id}' },
+  { method: 'GET', resource: '/deliveries/{eventId}' },
+  { method: 'GET', resource: '/review' },
+  { method: 'PUT', resource: '/mappings/{scope}/{entity}/{externalId}' },
+] as const;

@@ -6,7 +6,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
-import { ARI_STATE, MAPPINGS, RESERVATIONS, REVIEW } from '../lambdas/topology';
+import { ARI_STATE, MAPPINGS, READ_API_ROUTES, RESERVATIONS, REVIEW } from '../lambdas/topology';
 import type { DeliveryLedger } from './delivery-ledger';
 import type { EventQueues } from './event-queues';
 import { COMMON_ENVIRONMENT, commonFunctionProps } from './lambda-bundling';
@@ -19,13 +19,11 @@ export interface ReadRoute {
 }
 
 /** The state read and operator routes, all served by one function and all requiring SigV4. */
-export const READ_ROUTES: readonly ReadRoute[] = [
-  { method: 'GET', path: '/properties/{propertyId}/ari' },
-  { method: 'GET', path: '/reservations/{id}' },
-  { method: 'GET', path: '/deliveries/{eventId}' },
-  { method: 'GET', path: '/review' },
-  { method: 'PUT', path: '/mappings/{scope}/{entity}/{externalId}' },
-];
+/** The routes the read function serves; the same list the local runtime serves them from. */
+export const READ_ROUTES: readonly ReadRoute[] = READ_API_ROUTES.map((route) => ({
+  method: route.method,
+  path: route.resource,
+}));
 
 export interface ReadApiProps {
   /** The REST API the webhooks are served from; the routes are added to it, on the same stage. */

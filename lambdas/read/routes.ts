@@ -20,6 +20,7 @@ import type { LedgerEntry } from '../ingest/ports';
 import type { Clock } from '../shared/clock';
 import { BadRequestError, type FieldProblem, MethodNotAllowedError, ParitySyncError } from '../shared/errors';
 import { decodeUtf8, parseStrictJson } from '../shared/strict-json';
+import { READ_API_ROUTES } from '../topology';
 
 // Messages that say what was expected, whichever module configured zod first.
 z.config(en());
@@ -28,13 +29,7 @@ z.config(en());
  * The read / admin API's routes, as API Gateway resources. The stack and the local runtime both build their
  * routes from this list, so that the two cannot drift.
  */
-export const READ_API_ROUTES = [
-  { method: 'GET', resource: '/properties/{propertyId}/ari' },
-  { method: 'GET', resource: '/reservations/{id}' },
-  { method: 'GET', resource: '/deliveries/{eventId}' },
-  { method: 'GET', resource: '/review' },
-  { method: 'PUT', resource: '/mappings/{scope}/{entity}/{externalId}' },
-] as const;
+export { READ_API_ROUTES };
 
 export type ReadApiResource = (typeof READ_API_ROUTES)[number]['resource'];
 
