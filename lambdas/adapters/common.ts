@@ -102,6 +102,21 @@ export function anyHmacMatches(
   return matched;
 }
 
+/**
+ * The scheme the OTA, PMS and property-platform senders share: a hex HMAC-SHA256 of the raw body, in either
+ * case, in one header, with no timestamp.
+ */
+export function verifyHexBodyHmac(
+  request: DeliveryRequest,
+  context: VerificationContext,
+  header: string,
+): void {
+  const candidate = decodeHex(signatureHeader(request, header), 32);
+  if (candidate === undefined || !anyHmacMatches(context, [candidate], [request.rawBody])) {
+    throw invalidSignature(header);
+  }
+}
+
 export function invalidSignature(header: string): AuthenticationError {
   return new AuthenticationError(
     'invalid_signature',

@@ -1,15 +1,7 @@
 import * as z from 'zod/mini';
 import type { PropertyChange, ReservationChange, ReservationStatus } from '../domain/canonical';
 import { IsoDateTimeSchema, isCalendarDate, isIsoDateTime, parseIsoDateTime } from '../domain/dates';
-import {
-  anyHmacMatches,
-  decodeHex,
-  invalidSignature,
-  jitObject,
-  parseWithSchema,
-  signatureHeader,
-  unknownEventType,
-} from './common';
+import { jitObject, parseWithSchema, unknownEventType, verifyHexBodyHmac } from './common';
 import type { ProviderAdapter } from './types';
 
 /**
@@ -196,11 +188,7 @@ export const hospitableAdapter: ProviderAdapter = {
   signsTimestamp: false,
 
   verify(request, context) {
-    const header = signatureHeader(request, SIGNATURE_HEADER);
-    const candidate = decodeHex(header, 32);
-    if (candidate === undefined || !anyHmacMatches(context, [candidate], [request.rawBody])) {
-      throw invalidSignature(SIGNATURE_HEADER);
-    }
+    verifyHexBodyHmac(request, context, SIGNATURE_HEADER);
     return {};
   },
 

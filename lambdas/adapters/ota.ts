@@ -1,14 +1,7 @@
 import * as z from 'zod/mini';
 import type { AriUpdate } from '../domain/canonical';
 import { IsoDateSchema, IsoInstantSchema } from '../domain/dates';
-import {
-  anyHmacMatches,
-  decodeHex,
-  invalidSignature,
-  jitObject,
-  parseWithSchema,
-  signatureHeader,
-} from './common';
+import { jitObject, parseWithSchema, verifyHexBodyHmac } from './common';
 import { AmountSchema, CurrencySchema, ExternalIdSchema, positiveMinorUnits } from './rate-fields';
 import type { ProviderAdapter } from './types';
 
@@ -61,10 +54,7 @@ export const otaAdapter: ProviderAdapter = {
   signsTimestamp: false,
 
   verify(request, context) {
-    const candidate = decodeHex(signatureHeader(request, SIGNATURE_HEADER), 32);
-    if (candidate === undefined || !anyHmacMatches(context, [candidate], [request.rawBody])) {
-      throw invalidSignature(SIGNATURE_HEADER);
-    }
+    verifyHexBodyHmac(request, context, SIGNATURE_HEADER);
     return {};
   },
 

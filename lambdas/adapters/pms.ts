@@ -6,15 +6,7 @@ import type {
   ReservationStatus,
 } from '../domain/canonical';
 import { daysBetween, IsoDateSchema, IsoInstantSchema } from '../domain/dates';
-import {
-  anyHmacMatches,
-  decodeHex,
-  invalidSignature,
-  jitObject,
-  parseWithSchema,
-  signatureHeader,
-  unknownEventType,
-} from './common';
+import { jitObject, parseWithSchema, unknownEventType, verifyHexBodyHmac } from './common';
 import { ExternalIdSchema } from './rate-fields';
 import type { ProviderAdapter } from './types';
 
@@ -219,10 +211,7 @@ export const pmsAdapter: ProviderAdapter = {
   signsTimestamp: false,
 
   verify(request, context) {
-    const candidate = decodeHex(signatureHeader(request, SIGNATURE_HEADER), 32);
-    if (candidate === undefined || !anyHmacMatches(context, [candidate], [request.rawBody])) {
-      throw invalidSignature(SIGNATURE_HEADER);
-    }
+    verifyHexBodyHmac(request, context, SIGNATURE_HEADER);
     return {};
   },
 

@@ -7,6 +7,7 @@ import {
 import type { Restrictions } from '../domain/canonical';
 import type { Money } from '../domain/money';
 import { BadRequestError } from '../shared/errors';
+import { decodeCursor, encodeCursor, InvalidCursorError } from './cursor';
 import {
   type AvailabilityValue,
   compareVersions,
@@ -20,18 +21,9 @@ import {
 } from './model';
 import type { AriQuery, AriStore, Page } from './ports';
 
-type Item = Record<string, AttributeValue>;
+export { InvalidCursorError };
 
-/** A read cursor that this store did not issue for this query: malformed, tampered with, or another property's. */
-export class InvalidCursorError extends BadRequestError {
-  constructor(reason: string) {
-    super(
-      'invalid_cursor',
-      `The cursor is not valid for this query (${reason}). Pass back the cursor of the previous page unchanged, ` +
-        'with the same property and date range, or omit it to start from the first page.',
-    );
-  }
-}
+type Item = Record<string, AttributeValue>;
 
 /** A read whose date range or page size cannot be served. */
 export class InvalidAriQueryError extends BadRequestError {
@@ -158,7 +150,8 @@ export class DynamoDbAriStore implements AriStore {
     }
     const pk = partitionKey(query.propertyId);
     const upper = `${query.to}${AFTER_EVERY_SUFFIX}`;
-    let startKey = query.cursor === undefined ? undefined : decodeCursor(query.cursor, pk, query.from, upper);
+    let startKey =
+      query.cursor === undefined ? undefined : decodeAriCursor(query.cursor, pk, query.from, upper);
 
     const names: Record<string, string> = { '#pk': 'pk', '#sk': 'sk' };
     const values: Item = { ':pk': { S: pk }, ':from': { S: query.from }, ':to': { S: upper } };
@@ -198,7 +191,9 @@ export class DynamoDbAriStore implements AriStore {
       if (lastKey === undefined) break;
       startKey = lastKey;
     }
-    return lastKey === undefined ? { items } : { items, cursor: encodeCursor(lastKey) };
+    if (lastKey === undefined) return { items };
+    // The key of a table item is always the two string attributes pk and sk.
+    return { items, cursor: encodeCursor({ pk: lastKey.pk?.S ?? '', sk: lastKey.sk?.S ?? '' }) };
   }
 }
 
@@ -246,44 +241,14 @@ function isConditionalCheckFailure(error: unknown): error is ConditionalCheckFai
 // ---------------------------------------------------------------------------------------------------------
 // Cursors
 
-function encodeCursor(key: Item): string {
-  return Buffer.from(JSON.stringify(key)).toString('base64url');
-}
-
 /** Accepts only a key of this property's partition inside the queried range, in the form encodeCursor writes. */
-function decodeCursor(cursor: string, pk: string, lower: string, upper: string): Item {
-  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw new InvalidCursorError('it is not base64url text');
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw new InvalidCursorError('it does not decode to JSON');
-  }
-  if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded)) {
-    throw new InvalidCursorError('it does not decode to a key');
-  }
-  const fields = Object.keys(decoded).sort();
-  if (fields.length !== 2 || fields[0] !== 'pk' || fields[1] !== 'sk') {
-    throw new InvalidCursorError('it does not decode to a key');
-  }
-  const { pk: cursorPk, sk: cursorSk } = decoded as Record<'pk' | 'sk', unknown>;
-  const cursorPkText = stringAttribute(cursorPk);
-  const cursorSkText = stringAttribute(cursorSk);
-  if (cursorPkText === undefined || cursorSkText === undefined) {
-    throw new InvalidCursorError('it does not decode to a key');
-  }
-  if (cursorPkText !== pk) throw new InvalidCursorError('it belongs to another property');
-  if (compareUtf8(cursorSkText, lower) < 0 || compareUtf8(cursorSkText, upper) > 0) {
+function decodeAriCursor(cursor: string, pk: string, lower: string, upper: string): Item {
+  const key = decodeCursor(cursor, ['pk', 'sk']);
+  if (key.pk !== pk) throw new InvalidCursorError('it belongs to another property');
+  if (compareUtf8(key.sk, lower) < 0 || compareUtf8(key.sk, upper) > 0) {
     throw new InvalidCursorError('it lies outside the requested date range');
   }
-  return { pk: { S: cursorPkText }, sk: { S: cursorSkText } };
-}
-
-function stringAttribute(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const entries = Object.entries(value);
-  const [only] = entries;
-  return entries.length === 1 && only?.[0] === 'S' && typeof only[1] === 'string' ? only[1] : undefined;
+  return { pk: { S: key.pk }, sk: { S: key.sk } };
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { CanonicalEvent } from '../domain/canonical';
 import { REVIEW } from '../topology';
-import { InvalidCursorError } from './dynamodb-ari-store';
+import { decodeCursor, encodeCursor } from './cursor';
 import type { Page, ParkedEvent, ReviewStore } from './ports';
 
 type Item = Record<string, AttributeValue>;
@@ -78,7 +78,8 @@ export class DynamoDbReviewStore implements ReviewStore {
       throw new RangeError(`The page size must be a positive integer, received ${limit}`);
     }
     const items: Item[] = [];
-    let startKey = cursor === undefined ? undefined : decodeCursor(cursor);
+    let startKey: Item | undefined =
+      cursor === undefined ? undefined : { pk: { S: decodeCursor(cursor, ['pk'], MAX_CURSOR_LENGTH).pk } };
     do {
       const { Items, LastEvaluatedKey } = await this.client.send(
         new ScanCommand({
@@ -94,7 +95,7 @@ export class DynamoDbReviewStore implements ReviewStore {
     const page = items.slice(0, limit);
     const lastKey = page.at(-1)?.pk?.S;
     if (items.length <= limit || lastKey === undefined) return { items: page.map(toParkedEvent) };
-    return { items: page.map(toParkedEvent), cursor: encodeCursor(lastKey) };
+    return { items: page.map(toParkedEvent), cursor: encodeCursor({ pk: lastKey }) };
   }
 }
 
@@ -126,36 +127,4 @@ function toParkedEvent(item: Item): ParkedEvent {
     waitingFor: text('waitingFor'),
     parkedAt: text('parkedAt'),
   };
-}
-
-/** The opaque cursor of a page: the event id of its last item, as base64url of the ExclusiveStartKey JSON. */
-function encodeCursor(lastEventId: string): string {
-  return Buffer.from(JSON.stringify({ pk: { S: lastEventId } }), 'utf8').toString('base64url');
-}
-
-/** Accepts only what encodeCursor writes: a key naming exactly the table's `pk` as a string. */
-function decodeCursor(cursor: string): Item {
-  if (cursor.length > MAX_CURSOR_LENGTH) {
-    throw new InvalidCursorError(
-      `it is ${cursor.length} characters long, at most ${MAX_CURSOR_LENGTH} are issued`,
-    );
-  }
-  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw new InvalidCursorError('it is not base64url text');
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw new InvalidCursorError('it does not decode to JSON');
-  }
-  if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded)) {
-    throw new InvalidCursorError('it does not decode to a key');
-  }
-  const names = Object.keys(decoded);
-  const pk = (decoded as { pk?: unknown }).pk;
-  const attribute = typeof pk === 'object' && pk !== null ? Object.entries(pk) : [];
-  const [only] = attribute;
-  if (names.length !== 1 || attribute.length !== 1 || only?.[0] !== 'S' || typeof only[1] !== 'string') {
-    throw new InvalidCursorError('it does not decode to a key of the review table');
-  }
-  return { pk: { S: only[1] } };
 }

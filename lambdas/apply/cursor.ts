@@ -1,0 +1,60 @@
+import { BadRequestError } from '../shared/errors';
+
+/**
+ * Read cursors are DynamoDB ExclusiveStartKeys made opaque: base64url of the key's JSON. Every store decodes a
+ * cursor back to string key attributes only, and checks them against its own query, so a client cannot steer a
+ * read outside what it asked for.
+ */
+
+/** A read cursor that the store did not issue for this query: malformed, tampered with, or from another query. */
+export class InvalidCursorError extends BadRequestError {
+  constructor(reason: string) {
+    super(
+      'invalid_cursor',
+      `The cursor is not valid for this query (${reason}). Pass back the previous page's cursor unchanged, ` +
+        'with the same query, or omit it to start from the first page.',
+    );
+  }
+}
+
+export function encodeCursor(key: Readonly<Record<string, string>>): string {
+  const attributes = Object.fromEntries(Object.entries(key).map(([name, value]) => [name, { S: value }]));
+  return Buffer.from(JSON.stringify(attributes), 'utf8').toString('base64url');
+}
+
+/** The key a cursor encodes, as plain strings, provided it names exactly `names` as string attributes. */
+export function decodeCursor<const N extends string>(
+  cursor: string,
+  names: readonly N[],
+  maxLength = 2048,
+): Record<N, string> {
+  if (cursor.length > maxLength) {
+    throw new InvalidCursorError(`it is ${cursor.length} characters long, at most ${maxLength} are issued`);
+  }
+  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw new InvalidCursorError('it is not base64url text');
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new InvalidCursorError('it does not decode to JSON');
+  }
+  if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded)) {
+    throw new InvalidCursorError('it does not decode to a key');
+  }
+  const fields = Object.keys(decoded).sort();
+  const expected = [...names].sort();
+  if (fields.length !== expected.length || fields.some((field, i) => field !== expected[i])) {
+    throw new InvalidCursorError('it does not decode to a key of this table');
+  }
+  const key = {} as Record<N, string>;
+  for (const name of names) {
+    const attribute = (decoded as Record<string, unknown>)[name];
+    const entries = typeof attribute === 'object' && attribute !== null ? Object.entries(attribute) : [];
+    const [only] = entries;
+    if (entries.length !== 1 || only?.[0] !== 'S' || typeof only[1] !== 'string') {
+      throw new InvalidCursorError('it does not decode to a key of this table');
+    }
+    key[name] = only[1];
+  }
+  return key;
+}
