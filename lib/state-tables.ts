@@ -71,7 +71,7 @@ export class StateTables extends Construct {
     { table: ARI_STATE, actions: [UPDATE] },
     { table: MAPPINGS, actions: [GET, PUT] },
     { table: RESERVATIONS, actions: [PUT, UPDATE] },
-    { table: GUESTS, actions: [UPDATE, DELETE] },
+    { table: GUESTS, actions: [UPDATE] },
     { table: REVIEW, actions: [PUT, DELETE] },
     { table: REVIEW, index: REVIEW_BY_WAITING_FOR, actions: [QUERY] },
   ];

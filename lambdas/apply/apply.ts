@@ -265,15 +265,18 @@ async function applyReservation(event: CanonicalEvent, change: ReservationChange
     version: versionOf(event),
     eventId: event.eventId,
   });
+  // Linking after storing closes every interleaving with an erasure: an erasure that ran first refuses the link
+  // (and the reference just stored is removed); one that runs later finds the link and removes it itself.
   if (change.guestExternalId) {
-    await deps.guests.link(event.sourceId, change.guestExternalId, id, versionOf(event));
+    const linked = await deps.guests.link(event.sourceId, change.guestExternalId, id, versionOf(event));
+    if (!linked) await deps.reservations.forgetGuest([id], change.guestExternalId);
   }
   return { reservationId: id, written };
 }
 
 async function applyGuest(event: CanonicalEvent, change: GuestChange, deps: ApplyDependencies) {
   if (change.change === 'deleted') {
-    const reservationIds = await deps.guests.erase(event.sourceId, change.guestExternalId);
+    const reservationIds = await deps.guests.erase(event.sourceId, change.guestExternalId, versionOf(event));
     await deps.reservations.forgetGuest(reservationIds, change.guestExternalId);
     return { erased: true, reservationsUnlinked: reservationIds.length };
   }

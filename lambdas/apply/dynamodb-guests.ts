@@ -1,9 +1,4 @@
-import {
-  type AttributeValue,
-  DeleteItemCommand,
-  type DynamoDBClient,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Clock } from '../shared/clock';
 import type { Version } from './model';
 import type { GuestStore } from './ports';
@@ -15,7 +10,9 @@ export function guestItemKey(sourceId: string, guestExternalId: string): string 
 
 /**
  * Guest id → the reservations it is linked to, so that an erasure request can reach every reservation. Holds
- * references only: names, contact details and dates of birth never reach this table.
+ * references only: names, contact details and dates of birth never reach this table. An erased guest keeps a
+ * tombstone (its id and the erasure's version, nothing else), so that a late event older than the erasure
+ * cannot link the guest again.
  */
 export class DynamoDbGuestStore implements GuestStore {
   constructor(
@@ -30,7 +27,7 @@ export class DynamoDbGuestStore implements GuestStore {
     guestExternalId: string,
     reservationId: string | undefined,
     version: Version,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const values: Record<string, AttributeValue> = {
       ':updatedAt': { S: this.clock.now().toISOString() },
       ':version': { S: version },
@@ -40,22 +37,36 @@ export class DynamoDbGuestStore implements GuestStore {
       update += ' ADD reservationIds :reservationIds';
       values[':reservationIds'] = { SS: [reservationId] };
     }
-    await this.client.send(
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: guestItemKey(sourceId, guestExternalId) } },
+          UpdateExpression: update,
+          ConditionExpression: 'attribute_not_exists(erasedVersion) OR erasedVersion < :version',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
+  async erase(sourceId: string, guestExternalId: string, version: Version): Promise<readonly string[]> {
+    const { Attributes } = await this.client.send(
       new UpdateItemCommand({
         TableName: this.tableName,
         Key: { pk: { S: guestItemKey(sourceId, guestExternalId) } },
-        UpdateExpression: update,
+        UpdateExpression:
+          'SET erasedVersion = :version, updatedAt = :updatedAt REMOVE reservationIds, #version',
         ExpressionAttributeNames: { '#version': 'version' },
-        ExpressionAttributeValues: values,
-      }),
-    );
-  }
-
-  async erase(sourceId: string, guestExternalId: string): Promise<readonly string[]> {
-    const { Attributes } = await this.client.send(
-      new DeleteItemCommand({
-        TableName: this.tableName,
-        Key: { pk: { S: guestItemKey(sourceId, guestExternalId) } },
+        ExpressionAttributeValues: {
+          ':version': { S: version },
+          ':updatedAt': { S: this.clock.now().toISOString() },
+        },
         ReturnValues: 'ALL_OLD',
       }),
     );

@@ -96,14 +96,21 @@ export interface ReservationStore {
 }
 
 export interface GuestStore {
+  /**
+   * Links the guest to a reservation. Refused (false) when the guest was erased by an event at least as new:
+   * a late, older event must not bring an erased guest back.
+   */
   link(
     sourceId: string,
     guestExternalId: string,
     reservationId: string | undefined,
     version: Version,
-  ): Promise<void>;
-  /** Deletes the guest and returns the reservations it was linked to. */
-  erase(sourceId: string, guestExternalId: string): Promise<readonly string[]>;
+  ): Promise<boolean>;
+  /**
+   * Erases the guest as of `version`, leaving only a tombstone of its id, and returns the reservations it was
+   * linked to.
+   */
+  erase(sourceId: string, guestExternalId: string, version: Version): Promise<readonly string[]>;
 }
 
 /** The ledger's side of applying: records the outcome exactly once per event. */

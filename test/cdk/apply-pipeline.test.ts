@@ -155,7 +155,7 @@ describe('apply consumer permissions', () => {
       ...dynamo(['UpdateItem'], table(state.ariState)),
       ...dynamo(['GetItem', 'PutItem'], table(state.mappings)),
       ...dynamo(['PutItem', 'UpdateItem'], table(state.reservations)),
-      ...dynamo(['UpdateItem', 'DeleteItem'], table(state.guests)),
+      ...dynamo(['UpdateItem'], table(state.guests)),
       ...dynamo(['PutItem', 'DeleteItem'], table(state.review)),
       ...dynamo(['Query'], indexArnOf(logicalId(state.review), 'byWaitingFor')),
       ...dynamo(['GetItem', 'UpdateItem'], table(stack.ledger.table)),

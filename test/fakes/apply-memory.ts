@@ -113,16 +113,21 @@ export class InMemoryReservationStore implements ReservationStore {
 
 export class InMemoryGuestStore implements GuestStore {
   readonly guests = new Map<string, Set<string>>();
-  async link(sourceId: string, guestExternalId: string, reservationId: string | undefined) {
+  readonly erased = new Map<string, Version>();
+  async link(sourceId: string, guestExternalId: string, reservationId: string | undefined, version: Version) {
     const key = `${sourceId}|${guestExternalId}`;
+    const erasedAt = this.erased.get(key);
+    if (erasedAt !== undefined && erasedAt >= version) return false;
     const links = this.guests.get(key) ?? new Set<string>();
     if (reservationId) links.add(reservationId);
     this.guests.set(key, links);
+    return true;
   }
-  async erase(sourceId: string, guestExternalId: string) {
+  async erase(sourceId: string, guestExternalId: string, version: Version) {
     const key = `${sourceId}|${guestExternalId}`;
     const links = [...(this.guests.get(key) ?? [])];
     this.guests.delete(key);
+    this.erased.set(key, version);
     return links;
   }
 }

@@ -463,8 +463,45 @@ describe('DynamoDbGuestStore', () => {
     const item = await rawItem(topology, GUESTS, `pms-demo|${guestId}`);
     expect(item).toBeDefined();
     expect(item).not.toHaveProperty('reservationIds');
-    expect(await guests.erase('pms-demo', guestId)).toEqual([]);
-    expect(await rawItem(topology, GUESTS, `pms-demo|${guestId}`)).toBeUndefined();
+    expect(
+      await guests.erase('pms-demo', guestId, versionOf({ occurredAt: T2, idempotencyKey: 'd' })),
+    ).toEqual([]);
+    // What is left is a tombstone: the guest id and when it was erased, nothing else.
+    const tombstone = await rawItem(topology, GUESTS, `pms-demo|${guestId}`);
+    expect(Object.keys(tombstone ?? {}).sort()).toEqual(['erasedVersion', 'pk', 'updatedAt']);
+  });
+
+  it('refuses a link from an event older than the erasure and accepts one from a newer event', async () => {
+    const guestId = `G-${randomUUID()}`;
+    await guests.link(
+      'pms-demo',
+      guestId,
+      'pms-demo:R-1',
+      versionOf({ occurredAt: T1, idempotencyKey: 'a' }),
+    );
+    expect(
+      await guests.erase('pms-demo', guestId, versionOf({ occurredAt: T2, idempotencyKey: 'x' })),
+    ).toEqual(['pms-demo:R-1']);
+    const late = await guests.link(
+      'pms-demo',
+      guestId,
+      'pms-demo:R-2',
+      versionOf({ occurredAt: T1, idempotencyKey: 'b' }),
+    );
+    expect(late).toBe(false);
+    const tombstone = await rawItem(topology, GUESTS, `pms-demo|${guestId}`);
+    expect(tombstone).not.toHaveProperty('reservationIds');
+    const T3 = new Date(Date.parse(T2) + 60_000).toISOString();
+    const newer = await guests.link(
+      'pms-demo',
+      guestId,
+      'pms-demo:R-3',
+      versionOf({ occurredAt: T3, idempotencyKey: 'c' }),
+    );
+    expect(newer).toBe(true);
+    expect((await rawItem(topology, GUESTS, `pms-demo|${guestId}`))?.reservationIds?.SS).toEqual([
+      'pms-demo:R-3',
+    ]);
   });
 
   it('keeps guests of different sources apart', async () => {
@@ -472,8 +509,8 @@ describe('DynamoDbGuestStore', () => {
     await guests.link('pms-a', guestId, 'pms-a:R-1', 'v');
     await guests.link('pms-b', guestId, 'pms-b:R-9', 'v');
 
-    expect(await guests.erase('pms-a', guestId)).toEqual(['pms-a:R-1']);
-    expect(await guests.erase('pms-b', guestId)).toEqual(['pms-b:R-9']);
+    expect(await guests.erase('pms-a', guestId, 'w')).toEqual(['pms-a:R-1']);
+    expect(await guests.erase('pms-b', guestId, 'w')).toEqual(['pms-b:R-9']);
   });
 
   it('erases a guest and, with the returned ids, the link from every reservation', async () => {
@@ -489,7 +526,11 @@ describe('DynamoDbGuestStore', () => {
       await guests.link('pms-demo', guestId, record.id, record.version);
     }
 
-    const linked = await guests.erase('pms-demo', guestId);
+    const linked = await guests.erase(
+      'pms-demo',
+      guestId,
+      versionOf({ occurredAt: T2, idempotencyKey: 'e' }),
+    );
     expect([...linked].sort()).toEqual(booked.map((record) => record.id).sort());
     await reservations.forgetGuest(linked, guestId);
 
@@ -499,7 +540,9 @@ describe('DynamoDbGuestStore', () => {
       expect(stored).not.toHaveProperty('guestExternalId');
       expect(stored?.roomNumber).toBe(record.roomNumber);
     }
-    expect(await rawItem(topology, GUESTS, `pms-demo|${guestId}`)).toBeUndefined();
-    expect(await guests.erase('pms-demo', guestId)).toEqual([]);
+    expect(await rawItem(topology, GUESTS, `pms-demo|${guestId}`)).not.toHaveProperty('reservationIds');
+    expect(
+      await guests.erase('pms-demo', guestId, versionOf({ occurredAt: T2, idempotencyKey: 'f' })),
+    ).toEqual([]);
   });
 });

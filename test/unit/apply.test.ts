@@ -330,6 +330,14 @@ describe('applyEvent: reservations, guests, mappings, notices', () => {
     });
     expect(h.guests.guests.size).toBe(0);
     expect((await h.reservations.get('pms:R-1'))?.guestExternalId).toBeUndefined();
+
+    // A reservation event older than the erasure, arriving after it, must not bring the guest back.
+    await applyEvent(
+      reservationEvent({ reservationExternalId: 'R-2', guestExternalId: 'G-9' }, '2026-06-01T11:00:00.000Z'),
+      h.deps,
+    );
+    expect((await h.reservations.get('pms:R-2'))?.guestExternalId).toBeUndefined();
+    expect(h.guests.guests.size).toBe(0);
   });
 
   it('maps a partner hotel globally on mapping.error.resolved and releases events parked on it', async () => {
