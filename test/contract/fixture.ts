@@ -65,3 +65,12 @@ export interface Breakage {
   /** For 422: field paths the error body must name. */
   readonly fields?: readonly string[];
 }
+
+/** A body the kind's schema refuses (422 schema_violation), naming the fields the error must list. */
+export const schemaBreak = (name: string, body: Record<string, unknown>, fields: string[]): Breakage => ({
+  name,
+  body,
+  status: 422,
+  code: 'schema_violation',
+  fields,
+});

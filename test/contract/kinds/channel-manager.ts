@@ -1,5 +1,5 @@
 import { createHmac, generateKeyPairSync, sign as rsaSign } from 'node:crypto';
-import type { Breakage, KindFixture, Sample } from '../fixture';
+import { type Breakage, type KindFixture, type Sample, schemaBreak } from '../fixture';
 
 const SECRETS = ['cm-shared-secret-current-4f9c2e', 'cm-shared-secret-next-b81d07'] as const;
 
@@ -123,14 +123,6 @@ const samples: readonly Sample[] = [
     },
   },
 ];
-
-const schemaBreak = (name: string, body: Record<string, unknown>, fields: string[]): Breakage => ({
-  name,
-  body,
-  status: 422,
-  code: 'schema_violation',
-  fields,
-});
 
 const breakages: readonly Breakage[] = [
   schemaBreak('rate_plan_code missing', withField('rate_plan_code', undefined), ['rate_plan_code']),

@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import type { Breakage, KindFixture } from '../fixture';
+import { type KindFixture, schemaBreak } from '../fixture';
 
 const SECRETS = ['ota-shared-secret-current-2a6e91', 'ota-shared-secret-next-c07f3d'] as const;
 
@@ -37,14 +37,6 @@ const MINIMAL_EVENT_BODY = JSON.stringify({
   currency: 'GBP',
   effective_date: '2027-01-15',
   event_timestamp: SENT_AT_PLUS_TWO,
-});
-
-const schemaBreak = (name: string, body: Record<string, unknown>, fields: string[]): Breakage => ({
-  name,
-  body,
-  status: 422,
-  code: 'schema_violation',
-  fields,
 });
 
 export const fixture: KindFixture = {

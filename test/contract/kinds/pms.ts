@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import type { Breakage, KindFixture, Sample } from '../fixture';
+import { type KindFixture, type Sample, schemaBreak } from '../fixture';
 
 const SECRETS = ['pms-webhook-secret-current-5d13aa', 'pms-webhook-secret-next-e9402b'] as const;
 
@@ -115,14 +115,6 @@ const VALID_RESERVATION = {
     departureDate: '2026-12-23',
   },
 };
-
-const schemaBreak = (name: string, body: Record<string, unknown>, fields: string[]): Breakage => ({
-  name,
-  body,
-  status: 422,
-  code: 'schema_violation',
-  fields,
-});
 
 export const fixture: KindFixture = {
   kind: 'pms',
