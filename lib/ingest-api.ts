@@ -147,6 +147,7 @@ export class IngestApi extends Construct {
         LEDGER_TABLE_NAME: props.ledger.table.tableName,
         EVENT_QUEUE_URL: props.queues.queue.queueUrl,
         POWERTOOLS_SERVICE_NAME: 'paritysync-ingest',
+        POWERTOOLS_METRICS_NAMESPACE: 'ParitySync',
         ...COMMON_ENVIRONMENT,
       },
     });

@@ -7,6 +7,7 @@ import { ApplyPipeline } from './apply-pipeline';
 import { DeliveryLedger } from './delivery-ledger';
 import { EventQueues } from './event-queues';
 import { IngestApi } from './ingest-api';
+import { type AlarmThresholds, Observability } from './observability';
 import { ReadApi } from './read-api';
 import { StateTables } from './state-tables';
 
@@ -34,6 +35,13 @@ export interface ParitySyncStackProps extends StackProps {
    * @default 2000
    */
   readonly throttlingBurstLimit?: number;
+  /**
+   * An SNS topic the alarms notify (into and out of ALARM).
+   * @default no alarm actions: the alarms show on the dashboard and in the CloudWatch console only
+   */
+  readonly alarmTopicArn?: string;
+  /** @default see `AlarmThresholds` */
+  readonly alarmThresholds?: AlarmThresholds;
 }
 
 /**
@@ -47,6 +55,7 @@ export class ParitySyncStack extends Stack {
   readonly state: StateTables;
   readonly apply: ApplyPipeline;
   readonly read: ReadApi;
+  readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: ParitySyncStackProps) {
     super(scope, id, props);
@@ -85,6 +94,14 @@ export class ParitySyncStack extends Stack {
       retainLogs: retain,
     });
 
+    this.observability = new Observability(this, 'Observability', {
+      api: this.ingest.api,
+      functions: { ingest: this.ingest.function, apply: this.apply.function, read: this.read.function },
+      queues: this.queues,
+      ...(props.alarmTopicArn !== undefined ? { alarmTopicArn: props.alarmTopicArn } : {}),
+      ...(props.alarmThresholds !== undefined ? { thresholds: props.alarmThresholds } : {}),
+    });
+
     new CfnOutput(this, 'ApiUrl', {
       description: 'Base URL of the ParitySync webhook API (stage included)',
       value: this.ingest.api.url,
@@ -108,6 +125,7 @@ export class ParitySyncStack extends Stack {
     }
     new CfnOutput(this, 'EventQueueUrl', { value: this.queues.queue.queueUrl });
     new CfnOutput(this, 'EventDeadLetterQueueUrl', { value: this.queues.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
   }
 }
 

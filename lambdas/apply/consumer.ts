@@ -3,6 +3,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { CanonicalEvent } from '../domain/canonical';
+import { APPLY_METRICS, METRIC_DIMENSIONS } from '../shared/metric-names';
 import { type ApplyDependencies, type ApplyOutcome, type ApplySignal, applyEvent } from './apply';
 import { parseCanonicalMessage } from './canonical-schema';
 import type { FailureNotes } from './ledger-notes';
@@ -17,10 +18,10 @@ export interface ConsumerDependencies extends ApplyDependencies {
 export type SqsBatchHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
 
 const OUTCOME_METRICS: Readonly<Record<ApplyOutcome['status'], string>> = {
-  applied: 'EventsApplied',
-  rejected: 'EventsRejected',
-  parked: 'EventsParked',
-  skipped: 'EventsSkipped',
+  applied: APPLY_METRICS.applied,
+  rejected: APPLY_METRICS.rejected,
+  parked: APPLY_METRICS.parked,
+  skipped: APPLY_METRICS.skipped,
 };
 
 /**
@@ -45,7 +46,7 @@ export function createConsumer(
   const processRecord = async (record: SQSRecord): Promise<void> => {
     const started = deps.clock.now().getTime();
     const receiveCount = Number(record.attributes?.ApproximateReceiveCount) || 1;
-    if (receiveCount > 1) metrics.addMetric('RetrySaturation', MetricUnit.Count, 1);
+    if (receiveCount > 1) metrics.addMetric(APPLY_METRICS.retrySaturation, MetricUnit.Count, 1);
     const base = { messageId: record.messageId, receiveCount };
 
     const parsed = parseCanonicalMessage(record.body);
@@ -84,7 +85,7 @@ export function createConsumer(
       const fields = common();
       metrics.addMetric(OUTCOME_METRICS[outcome.status], MetricUnit.Count, 1);
       if (outcome.status === 'applied')
-        metrics.addMetric('EventLagMs', MetricUnit.Milliseconds, fields.lagMs);
+        metrics.addMetric(APPLY_METRICS.lag, MetricUnit.Milliseconds, fields.lagMs);
       logger.info('event', { ...fields, outcome: outcome.status, ...outcomeFields(outcome) });
     } catch (error) {
       await noteFailure(event, receiveCount, error);
@@ -92,7 +93,7 @@ export function createConsumer(
     }
 
     async function noteFailure(failed: CanonicalEvent, attempt: number, error: unknown): Promise<void> {
-      metrics.addMetric('ApplyFailures', MetricUnit.Count, 1);
+      metrics.addMetric(APPLY_METRICS.failures, MetricUnit.Count, 1);
       const description = describeError(error);
       const final = attempt >= deps.maxReceiveCount;
       const reason = final
@@ -159,15 +160,15 @@ function recordSignal(signal: ApplySignal, logger: Logger, metrics: Metrics): vo
     case 'service_notice': {
       logger.warn('service notice', { sourceId: signal.sourceId, notice: signal.notice });
       const single = metrics.singleMetric();
-      single.addDimension('notice', signal.notice);
-      single.addMetric('ServiceNotices', MetricUnit.Count, 1);
+      single.addDimension(METRIC_DIMENSIONS.notice, signal.notice);
+      single.addMetric(APPLY_METRICS.serviceNotices, MetricUnit.Count, 1);
       return;
     }
     case 'inventory_capped':
-      metrics.addMetric('InventoryCapped', MetricUnit.Count, 1);
+      metrics.addMetric(APPLY_METRICS.inventoryCapped, MetricUnit.Count, 1);
       return;
     case 'parked_released':
-      metrics.addMetric('ParkedReleased', MetricUnit.Count, signal.count);
+      metrics.addMetric(APPLY_METRICS.parkedReleased, MetricUnit.Count, signal.count);
       return;
   }
 }

@@ -1,4 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -6,9 +7,10 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { adapterFor } from '../adapters';
 import { systemClock } from '../shared/clock';
 import { nodeCrypto } from '../shared/crypto';
+import { DEFAULT_METRICS_NAMESPACE } from '../shared/metric-names';
 import { DynamoDbDeliveryLedger } from './dynamodb-ledger';
 import { readIngestEnvironment } from './env';
-import { createIngestHttpHandler } from './http';
+import { createIngestHttpHandler, powertoolsIngestMetrics } from './http';
 import { createSecretResolver } from './secrets';
 import { prepareSources } from './sources';
 import { SqsEventQueue } from './sqs-queue';
@@ -26,6 +28,10 @@ const environment = readIngestEnvironment({
 });
 const { config } = environment;
 const logger = new Logger();
+// The service dimension is POWERTOOLS_SERVICE_NAME, as for the logger.
+const metrics = new Metrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || DEFAULT_METRICS_NAMESPACE,
+});
 
 const usesSecretsManager = config.sources.some((source) =>
   source.secrets.some((ref) => 'secretsManager' in ref),
@@ -53,4 +59,5 @@ export const handler = createIngestHttpHandler(
     },
   },
   logger,
+  powertoolsIngestMetrics(metrics),
 );

@@ -1,7 +1,15 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { Clock } from '../shared/clock';
 import { ParitySyncError } from '../shared/errors';
+import {
+  INGEST_METRICS,
+  INGEST_REJECTION_REASONS,
+  type IngestRejectionReason,
+  METRIC_DIMENSIONS,
+  SIGNATURE_FAILURE_CODES,
+} from '../shared/metric-names';
 import { type IngestDependencies, type IngestResult, type IngestTrace, ingest } from './ingest';
 
 const JSON_HEADERS = { 'content-type': 'application/json' } as const;
@@ -44,17 +52,103 @@ function rawBodyOf(event: APIGatewayProxyEvent): Buffer {
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
 }
 
+export type IngestMetricUnit = 'Count' | 'Milliseconds';
+
+/** Where the edge's metrics go: Powertools in Lambda (see `powertoolsIngestMetrics`), a recorder in tests. */
+export interface IngestMetrics {
+  addMetric(
+    name: string,
+    unit: IngestMetricUnit,
+    value: number,
+    dimensions?: Readonly<Record<string, string>>,
+  ): void;
+  /** Flushes what the invocation added. Called once per delivery, after the answer is decided. */
+  publish(): void;
+}
+
+const NO_METRICS: IngestMetrics = { addMetric: () => {}, publish: () => {} };
+
+const KNOWN_REASONS: ReadonlySet<string> = new Set(INGEST_REJECTION_REASONS);
+
+/** The error code as a metric dimension, folded into `other` if unlisted so that cardinality stays bounded. */
+export function rejectionReason(code: string): IngestRejectionReason {
+  return KNOWN_REASONS.has(code) ? (code as IngestRejectionReason) : 'other';
+}
+
+function recordRefusal(metrics: IngestMetrics, code: string): void {
+  metrics.addMetric(INGEST_METRICS.rejected, 'Count', 1, {
+    [METRIC_DIMENSIONS.reason]: rejectionReason(code),
+  });
+  if (SIGNATURE_FAILURE_CODES.has(code)) metrics.addMetric(INGEST_METRICS.signatureFailures, 'Count', 1);
+}
+
+/**
+ * Adapts Powertools Metrics. Metrics without dimensions share the instance's buffer; a metric with dimensions
+ * goes out as its own single metric, because dimensions added to the instance would apply to every metric in
+ * the buffer (EventsReceived would gain a `reason`). Those are held until `publish`, so one delivery writes
+ * its metrics together at the end.
+ */
+export function powertoolsIngestMetrics(
+  metrics: Pick<Metrics, 'addMetric' | 'singleMetric' | 'publishStoredMetrics'>,
+): IngestMetrics {
+  const dimensioned: Array<{
+    name: string;
+    unit: IngestMetricUnit;
+    value: number;
+    dimensions: Readonly<Record<string, string>>;
+  }> = [];
+  return {
+    addMetric(name, unit, value, dimensions) {
+      if (dimensions === undefined) metrics.addMetric(name, unit, value);
+      else dimensioned.push({ name, unit, value, dimensions });
+    },
+    publish() {
+      for (const metric of dimensioned.splice(0)) {
+        const single = metrics.singleMetric();
+        for (const [dimension, value] of Object.entries(metric.dimensions))
+          single.addDimension(dimension, value);
+        single.addMetric(metric.name, metric.unit, metric.value);
+      }
+      metrics.publishStoredMetrics();
+    },
+  };
+}
+
 /**
  * Maps an API Gateway proxy event to the ingest domain and its outcome to an HTTP answer, with one structured
- * log line per delivery. Logs carry ids, outcome and latency only: never secrets, signatures or payloads.
+ * log line and one set of metrics per delivery. Logs and metrics carry ids, codes, outcome and latency only:
+ * never secrets, signatures or payloads.
  */
 export function createIngestHttpHandler(
   deps: IngestDependencies,
   logger: Logger,
+  metrics: IngestMetrics = NO_METRICS,
   clock: Clock = deps.clock,
 ): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
   return async (event) => {
     const started = clock.now().getTime();
+    metrics.addMetric(INGEST_METRICS.received, 'Count', 1);
+    try {
+      return await handleDelivery(event, started);
+    } finally {
+      metrics.addMetric(INGEST_METRICS.latency, 'Milliseconds', clock.now().getTime() - started);
+      publishQuietly();
+    }
+  };
+
+  /** A metrics failure must never change the answer the sender gets. */
+  function publishQuietly(): void {
+    try {
+      metrics.publish();
+    } catch (error) {
+      logger.warn('could not publish metrics', { error: describeCause(error) });
+    }
+  }
+
+  async function handleDelivery(
+    event: APIGatewayProxyEvent,
+    started: number,
+  ): Promise<APIGatewayProxyResult> {
     const sourceId = event.pathParameters?.sourceId ?? '';
     const trace: IngestTrace = {};
     const request = {
@@ -75,6 +169,11 @@ export function createIngestHttpHandler(
     });
     try {
       const result = await ingest(request, deps, trace);
+      if (result.status === 'accepted') {
+        metrics.addMetric(INGEST_METRICS.accepted, 'Count', 1, { [METRIC_DIMENSIONS.action]: result.action });
+      } else if (result.status === 'duplicate') {
+        metrics.addMetric(INGEST_METRICS.duplicates, 'Count', 1);
+      }
       if (result.status === 'accepted' && !result.ledgerConfirmed) {
         logger.warn('event queued but ledger not confirmed; a later retry may queue it again', common());
       }
@@ -88,6 +187,7 @@ export function createIngestHttpHandler(
       return respond(200, bodyFor(result));
     } catch (error) {
       if (error instanceof ParitySyncError) {
+        recordRefusal(metrics, error.code);
         const log = error.status >= 500 ? logger.error.bind(logger) : logger.warn.bind(logger);
         log('delivery refused', {
           ...common(),
@@ -99,6 +199,7 @@ export function createIngestHttpHandler(
         });
         return respond(error.status, error.toBody());
       }
+      recordRefusal(metrics, 'internal_error');
       logger.error('delivery failed unexpectedly', {
         ...common(),
         outcome: 'error',
@@ -109,7 +210,7 @@ export function createIngestHttpHandler(
         message: 'The delivery could not be processed and was not accepted. Retry the delivery.',
       });
     }
-  };
+  }
 }
 
 /** Error name and message only: SDK errors can embed request details, and stacks add nothing for ops here. */

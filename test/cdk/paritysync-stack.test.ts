@@ -162,6 +162,7 @@ describe('ingest function', () => {
       LEDGER_TABLE_NAME: { Ref: tableId },
       EVENT_QUEUE_URL: { Ref: queueId },
       POWERTOOLS_SERVICE_NAME: 'paritysync-ingest',
+      POWERTOOLS_METRICS_NAMESPACE: 'ParitySync',
       POWERTOOLS_LOG_LEVEL: 'INFO',
       NODE_OPTIONS: '--enable-source-maps',
     });

@@ -1,0 +1,105 @@
+import type { ServiceNotice } from '../domain/canonical';
+
+/**
+ * The custom metrics ParitySync's functions emit, and the names the dashboard and alarms read them by: one list,
+ * so that a renamed metric cannot silently leave a widget or an alarm watching nothing.
+ */
+
+/** The CloudWatch namespace every function emits to unless POWERTOOLS_METRICS_NAMESPACE says otherwise. */
+export const DEFAULT_METRICS_NAMESPACE = 'ParitySync';
+
+/**
+ * The `service` dimension Powertools adds to every metric: each function's POWERTOOLS_SERVICE_NAME. The same
+ * metric name from two functions (EventsRejected) is told apart by it.
+ */
+export const METRIC_SERVICES = {
+  ingest: 'paritysync-ingest',
+  apply: 'paritysync-apply',
+  read: 'paritysync-read',
+} as const;
+
+/** What the ingest function emits, once per delivery. */
+export const INGEST_METRICS = {
+  /** Every delivery that reached the function. */
+  received: 'EventsReceived',
+  /** Newly accepted events, with the dimension `action` (`enqueued` or `recorded`). */
+  accepted: 'EventsAccepted',
+  /** Deliveries of an event the ledger already holds: answered 200, nothing queued again. */
+  duplicates: 'DuplicateDeliveries',
+  /** Refused deliveries, with the dimension `reason`: the error code the sender was answered with. */
+  rejected: 'EventsRejected',
+  /** Refusals because the signature was missing or wrong (a subset of EventsRejected). */
+  signatureFailures: 'SignatureFailures',
+  /** Time from the function receiving the delivery to its answer. */
+  latency: 'IngestLatencyMs',
+} as const;
+
+/** What the apply consumer emits, per event (EventLagMs for applied events only) or per signal. */
+export const APPLY_METRICS = {
+  applied: 'EventsApplied',
+  rejected: 'EventsRejected',
+  parked: 'EventsParked',
+  skipped: 'EventsSkipped',
+  failures: 'ApplyFailures',
+  /** Records received more than once: each is a retry of an earlier failed attempt. */
+  retrySaturation: 'RetrySaturation',
+  lag: 'EventLagMs',
+  /** Provider notices that need an operator, with the dimension `notice` (token_expired, access_revoked). */
+  serviceNotices: 'ServiceNotices',
+  inventoryCapped: 'InventoryCapped',
+  parkedReleased: 'ParkedReleased',
+} as const;
+
+/** The values of the `notice` dimension of ServiceNotices. */
+export const SERVICE_NOTICES = ['token_expired', 'access_revoked'] as const satisfies ReadonlyArray<
+  ServiceNotice['notice']
+>;
+
+/** Dimension names used next to `service`. */
+export const METRIC_DIMENSIONS = {
+  action: 'action',
+  reason: 'reason',
+  notice: 'notice',
+} as const;
+
+/**
+ * Every `reason` the ingest function may report on EventsRejected. Anything else is reported as `other`, so the
+ * dimension's cardinality (and the CloudWatch bill) stays bounded whatever an error carries.
+ */
+export const INGEST_REJECTION_REASONS = [
+  // 400
+  'invalid_json',
+  'invalid_encoding',
+  'duplicate_key',
+  'forbidden_key',
+  'missing_header',
+  'bad_header',
+  // 401
+  'missing_signature',
+  'missing_timestamp',
+  'invalid_signature',
+  'timestamp_out_of_tolerance',
+  'stale_event',
+  // 403, 404, 409, 413, 415, 422
+  'sender_not_allowed',
+  'unknown_source',
+  'delivery_in_progress',
+  'payload_too_large',
+  'unsupported_media_type',
+  'schema_violation',
+  'unknown_event_type',
+  // 5xx: the event was not made durable, or the function failed unexpectedly
+  'ledger_unavailable',
+  'enqueue_failed',
+  'secrets_unavailable',
+  'internal_error',
+  'other',
+] as const;
+
+export type IngestRejectionReason = (typeof INGEST_REJECTION_REASONS)[number];
+
+/** Codes that mean the signature could not be verified: counted as SignatureFailures as well. */
+export const SIGNATURE_FAILURE_CODES: ReadonlySet<string> = new Set([
+  'invalid_signature',
+  'missing_signature',
+]);

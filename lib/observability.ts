@@ -1,0 +1,377 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import {
+  APPLY_METRICS,
+  DEFAULT_METRICS_NAMESPACE,
+  INGEST_METRICS,
+  METRIC_DIMENSIONS,
+  METRIC_SERVICES,
+  SERVICE_NOTICES,
+} from '../lambdas/shared/metric-names';
+
+export interface AlarmThresholds {
+  /**
+   * Age in seconds of the oldest message on the events queue above which the apply pipeline is falling behind.
+   * @default 300
+   */
+  readonly oldestMessageAgeSeconds?: number;
+  /**
+   * Signature failures per 5 minutes above which a sender's secret is wrong or someone is probing the edge.
+   * @default 50
+   */
+  readonly signatureFailuresPer5Minutes?: number;
+  /**
+   * Failed apply attempts per 5 minutes above which the consumer needs a look (each failure is retried, so a
+   * few are normal during a transient outage of a dependency).
+   * @default 10
+   */
+  readonly applyFailuresPer5Minutes?: number;
+  /**
+   * Percentage of API requests answered with a 5xx, per 5 minutes, above which the edge is not making
+   * deliveries durable. Must hold for two consecutive periods.
+   * @default 1
+   */
+  readonly api5xxRatePercent?: number;
+}
+
+export interface ObservabilityProps {
+  /** The REST API serving the webhooks and the read routes. */
+  readonly api: apigateway.RestApiBase;
+  readonly functions: {
+    readonly ingest: lambda.IFunction;
+    readonly apply: lambda.IFunction;
+    readonly read: lambda.IFunction;
+  };
+  readonly queues: { readonly queue: sqs.IQueue; readonly deadLetterQueue: sqs.IQueue };
+  /**
+   * The namespace the functions emit their metrics to (POWERTOOLS_METRICS_NAMESPACE).
+   * @default 'ParitySync'
+   */
+  readonly namespace?: string;
+  /** @default see each threshold */
+  readonly thresholds?: AlarmThresholds;
+  /**
+   * An SNS topic every alarm notifies when it goes into and out of ALARM.
+   * @default no alarm actions
+   */
+  readonly alarmTopicArn?: string;
+  /**
+   * @default a name CloudFormation generates
+   */
+  readonly dashboardName?: string;
+}
+
+/** What an alarm watches and what ops should do when it fires; see `Observability.addAlarm`. */
+export interface AlarmSpec {
+  readonly metric: cloudwatch.IMetric;
+  readonly threshold: number;
+  readonly comparisonOperator: cloudwatch.ComparisonOperator;
+  /** @default 1 */
+  readonly evaluationPeriods?: number;
+  /** @default cloudwatch.TreatMissingData.NOT_BREACHING: no traffic is not a fault */
+  readonly treatMissingData?: cloudwatch.TreatMissingData;
+  /** What the alarm means and what to do about it. */
+  readonly description: string;
+}
+
+const FIVE_MINUTES = Duration.minutes(5);
+const ONE_MINUTE = Duration.minutes(1);
+const WIDGET_HEIGHT = 6;
+const WIDGET_WIDTH = 8;
+/** A dashboard row is 24 units wide. */
+const ROW_WIDTH = 24;
+
+/**
+ * One CloudWatch dashboard and the alarms ops act on: the edge (API Gateway, ingest function and its custom
+ * metrics), the queue between edge and consumer, and the apply consumer. Each alarm's description says what
+ * to do. Further sections (reconciliation, parity) are one `addSection` call and one `addAlarm` per alarm.
+ */
+export class Observability extends Construct {
+  readonly dashboard: cloudwatch.Dashboard;
+  readonly alarms: cloudwatch.Alarm[] = [];
+  readonly namespace: string;
+  private readonly alarmAction?: cloudwatch.IAlarmAction;
+
+  constructor(scope: Construct, id: string, props: ObservabilityProps) {
+    super(scope, id);
+    this.namespace = props.namespace ?? DEFAULT_METRICS_NAMESPACE;
+    if (props.alarmTopicArn !== undefined) {
+      this.alarmAction = new cloudwatchActions.SnsAction(
+        sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn),
+      );
+    }
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      ...(props.dashboardName !== undefined ? { dashboardName: props.dashboardName } : {}),
+      defaultInterval: Duration.hours(6),
+    });
+
+    this.addEdgeSection(props);
+    this.addQueueSection(props);
+    this.addApplySection();
+    this.addFunctionsSection(props);
+    this.addAlarms(props);
+  }
+
+  /** A custom metric one of the functions emits, with its `service` dimension. */
+  customMetric(
+    service: keyof typeof METRIC_SERVICES,
+    metricName: string,
+    options: {
+      dimensions?: Record<string, string>;
+      statistic?: string;
+      period?: Duration;
+      label?: string;
+    } = {},
+  ): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: this.namespace,
+      metricName,
+      dimensionsMap: { service: METRIC_SERVICES[service], ...options.dimensions },
+      statistic: options.statistic ?? cloudwatch.Stats.SUM,
+      period: options.period ?? FIVE_MINUTES,
+      ...(options.label !== undefined ? { label: options.label } : {}),
+    });
+  }
+
+  /** A titled section of widgets; a row wraps onto the next line when it is full. */
+  addSection(title: string, widgets: readonly cloudwatch.IWidget[]): void {
+    this.dashboard.addWidgets(
+      new cloudwatch.TextWidget({ markdown: `## ${title}`, width: ROW_WIDTH, height: 1 }),
+    );
+    this.dashboard.addWidgets(...widgets);
+  }
+
+  /** An alarm with the stack's alarm action (if any), listed in `alarms`. */
+  addAlarm(id: string, spec: AlarmSpec): cloudwatch.Alarm {
+    const alarm = new cloudwatch.Alarm(this, id, {
+      metric: spec.metric,
+      threshold: spec.threshold,
+      comparisonOperator: spec.comparisonOperator,
+      evaluationPeriods: spec.evaluationPeriods ?? 1,
+      treatMissingData: spec.treatMissingData ?? cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: spec.description,
+    });
+    if (this.alarmAction) {
+      alarm.addAlarmAction(this.alarmAction);
+      alarm.addOkAction(this.alarmAction);
+    }
+    this.alarms.push(alarm);
+    return alarm;
+  }
+
+  /** A time-series graph sized like the others, for `addSection`. */
+  graph(title: string, left: cloudwatch.IMetric[]): cloudwatch.GraphWidget {
+    return new cloudwatch.GraphWidget({ title, left, width: WIDGET_WIDTH, height: WIDGET_HEIGHT });
+  }
+
+  private addEdgeSection({ api }: ObservabilityProps): void {
+    const rejectedByReason = new cloudwatch.MathExpression({
+      // A search, so that every reason that occurs shows up without listing the codes here.
+      expression:
+        `SEARCH('{${this.namespace},${METRIC_DIMENSIONS.reason},service} MetricName="${INGEST_METRICS.rejected}" ` +
+        `service="${METRIC_SERVICES.ingest}"', 'Sum', 300)`,
+      usingMetrics: {},
+      label: 'Rejected',
+      period: FIVE_MINUTES,
+    });
+    this.addSection('Edge: webhook API and ingest', [
+      this.graph('API requests and errors', [
+        api.metricCount({ statistic: cloudwatch.Stats.SUM, period: FIVE_MINUTES }),
+        api.metricClientError({ period: FIVE_MINUTES }),
+        api.metricServerError({ period: FIVE_MINUTES }),
+      ]),
+      this.graph('API latency (ms)', [
+        api.metricLatency({ statistic: 'p50', period: FIVE_MINUTES }),
+        api.metricLatency({ statistic: 'p99', period: FIVE_MINUTES }),
+      ]),
+      this.graph('Deliveries', [
+        this.customMetric('ingest', INGEST_METRICS.received),
+        this.customMetric('ingest', INGEST_METRICS.accepted, {
+          dimensions: { [METRIC_DIMENSIONS.action]: 'enqueued' },
+          label: 'Accepted (enqueued)',
+        }),
+        this.customMetric('ingest', INGEST_METRICS.accepted, {
+          dimensions: { [METRIC_DIMENSIONS.action]: 'recorded' },
+          label: 'Accepted (recorded)',
+        }),
+        this.customMetric('ingest', INGEST_METRICS.duplicates),
+      ]),
+      this.graph('Rejected deliveries by reason', [rejectedByReason]),
+      this.graph('Signature failures', [this.customMetric('ingest', INGEST_METRICS.signatureFailures)]),
+      this.graph('Ingest latency (ms)', [
+        this.customMetric('ingest', INGEST_METRICS.latency, { statistic: 'p50' }),
+        this.customMetric('ingest', INGEST_METRICS.latency, { statistic: 'p99' }),
+      ]),
+    ]);
+  }
+
+  private addQueueSection({ queues }: ObservabilityProps): void {
+    this.addSection('Events queue', [
+      this.graph('Oldest message on the events queue (s)', [
+        queues.queue.metricApproximateAgeOfOldestMessage({
+          statistic: cloudwatch.Stats.MAXIMUM,
+          period: ONE_MINUTE,
+        }),
+      ]),
+      this.graph('Dead-letter queue depth', [
+        queues.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          statistic: cloudwatch.Stats.MAXIMUM,
+          period: ONE_MINUTE,
+        }),
+      ]),
+    ]);
+  }
+
+  private addApplySection(): void {
+    this.addSection('Apply pipeline', [
+      this.graph('Events applied', [
+        this.customMetric('apply', APPLY_METRICS.applied),
+        this.customMetric('apply', APPLY_METRICS.rejected),
+        this.customMetric('apply', APPLY_METRICS.parked),
+        this.customMetric('apply', APPLY_METRICS.skipped),
+      ]),
+      this.graph('Apply failures and retries', [
+        this.customMetric('apply', APPLY_METRICS.failures),
+        this.customMetric('apply', APPLY_METRICS.retrySaturation),
+      ]),
+      this.graph('Event lag, occurred to applied (ms)', [
+        this.customMetric('apply', APPLY_METRICS.lag, { statistic: 'p50' }),
+        this.customMetric('apply', APPLY_METRICS.lag, { statistic: 'p99' }),
+      ]),
+      this.graph('Service notices and capped inventory', [
+        ...SERVICE_NOTICES.map((notice) =>
+          this.customMetric('apply', APPLY_METRICS.serviceNotices, {
+            dimensions: { [METRIC_DIMENSIONS.notice]: notice },
+            label: `Service notice: ${notice}`,
+          }),
+        ),
+        this.customMetric('apply', APPLY_METRICS.inventoryCapped),
+      ]),
+    ]);
+  }
+
+  private addFunctionsSection({ functions }: ObservabilityProps): void {
+    const all = Object.entries(functions);
+    const labelled = (metric: cloudwatch.Metric, name: string) => metric.with({ label: name });
+    this.addSection('Functions', [
+      this.graph(
+        'Errors',
+        all.map(([name, fn]) => labelled(fn.metricErrors({ period: FIVE_MINUTES }), name)),
+      ),
+      this.graph(
+        'Throttles',
+        all.map(([name, fn]) => labelled(fn.metricThrottles({ period: FIVE_MINUTES }), name)),
+      ),
+      this.graph(
+        'Duration p99 (ms)',
+        all.map(([name, fn]) =>
+          labelled(fn.metricDuration({ statistic: 'p99', period: FIVE_MINUTES }), name),
+        ),
+      ),
+    ]);
+  }
+
+  private addAlarms({ api, queues, thresholds = {} }: ObservabilityProps): void {
+    this.addAlarm('DeadLetterQueueNotEmpty', {
+      metric: queues.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        statistic: cloudwatch.Stats.MAXIMUM,
+        period: ONE_MINUTE,
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      // SQS stops publishing for a queue idle for six hours even with messages in it: keep the last state.
+      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+      description:
+        'Events failed to apply after every retry and are in the dead-letter queue. For each message, read the ' +
+        'eventId attribute and inspect GET /deliveries/{eventId}: lastError says why. Fix the cause, then redrive ' +
+        'the DLQ to the events queue (SQS console "Start DLQ redrive"). Applying is idempotent.',
+    });
+
+    const maxAge = thresholds.oldestMessageAgeSeconds ?? 300;
+    this.addAlarm('EventsQueueBacklog', {
+      metric: queues.queue.metricApproximateAgeOfOldestMessage({
+        statistic: cloudwatch.Stats.MAXIMUM,
+        period: ONE_MINUTE,
+      }),
+      threshold: maxAge,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      description:
+        `The oldest event has waited more than ${maxAge} s on the events queue: applying is falling behind or ` +
+        'stopped. Check the apply function for errors and throttles on the dashboard and in its logs, and the ' +
+        'ApplyFailures metric. State served by the read API is stale until the backlog clears.',
+    });
+
+    const signatureFailures = thresholds.signatureFailuresPer5Minutes ?? 50;
+    this.addAlarm('SignatureFailureSpike', {
+      metric: this.customMetric('ingest', INGEST_METRICS.signatureFailures),
+      threshold: signatureFailures,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      description:
+        `More than ${signatureFailures} deliveries in 5 minutes failed signature verification. Query the ingest ` +
+        'logs for error = "invalid_signature" or "missing_signature" by sourceId. One source: its signing secret ' +
+        'was rotated at the provider but not here (see README, Rotating a signing secret). Many sources or ' +
+        'unknown senders: probing; consider allowedCidrs for the source.',
+    });
+
+    const applyFailures = thresholds.applyFailuresPer5Minutes ?? 10;
+    this.addAlarm('ApplyFailures', {
+      metric: this.customMetric('apply', APPLY_METRICS.failures),
+      threshold: applyFailures,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      description:
+        `More than ${applyFailures} apply attempts failed in 5 minutes; SQS is retrying them. Query the apply ` +
+        'logs for outcome = "retrying" or "dead_lettered" and read the error; GET /deliveries/{eventId} shows ' +
+        'lastError. A DynamoDB throttle or outage clears by itself; anything else needs a fix before the ' +
+        'events reach the dead-letter queue.',
+    });
+
+    for (const notice of SERVICE_NOTICES) {
+      this.addAlarm(`ServiceNotice${pascal(notice)}`, {
+        metric: this.customMetric('apply', APPLY_METRICS.serviceNotices, {
+          dimensions: { [METRIC_DIMENSIONS.notice]: notice },
+        }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        description:
+          `A provider sent the service notice ${notice}: it will stop sending (or accepting) updates for that ` +
+          'connection. Find the source in the apply logs ("service notice", sourceId) and re-authorise the ' +
+          'connection at the provider. Updates sent while it was broken may be missing from state.',
+      });
+    }
+
+    const api5xxRate = thresholds.api5xxRatePercent ?? 1;
+    this.addAlarm('Api5xxRate', {
+      metric: new cloudwatch.MathExpression({
+        expression: 'IF(requests > 0, 100 * errors / requests, 0)',
+        usingMetrics: {
+          errors: api.metricServerError({ period: FIVE_MINUTES }),
+          requests: api.metricCount({ statistic: cloudwatch.Stats.SUM, period: FIVE_MINUTES }),
+        },
+        label: 'API 5xx rate (%)',
+        period: FIVE_MINUTES,
+      }),
+      threshold: api5xxRate,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 2,
+      description:
+        `More than ${api5xxRate}% of API requests got a 5xx for 10 minutes. A webhook 503 means the event was ` +
+        'not made durable and the sender must retry. Query the ingest logs for status >= 500 and read error ' +
+        '(ledger_unavailable, enqueue_failed, secrets_unavailable) and cause; check the ingest function errors and ' +
+        'throttles and the DynamoDB and SQS health.',
+    });
+  }
+}
+
+function pascal(snake: string): string {
+  return snake
+    .split('_')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}

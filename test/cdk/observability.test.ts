@@ -1,0 +1,368 @@
+import type { Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  APPLY_METRICS,
+  INGEST_METRICS,
+  METRIC_SERVICES,
+  SERVICE_NOTICES,
+} from '../../lambdas/shared/metric-names';
+import type { ParitySyncStack } from '../../lib/paritysync-stack';
+import { logicalId, onlyResourceId, synthStack } from './app';
+
+type Json = Record<string, unknown>;
+
+interface Widget {
+  readonly type: string;
+  readonly properties: {
+    readonly title?: string;
+    readonly metrics?: ReadonlyArray<ReadonlyArray<unknown>>;
+  };
+}
+
+const TOPIC_ARN = 'arn:aws:sns:eu-west-1:111122223333:paritysync-alarms';
+
+let stack: ParitySyncStack;
+let template: Template;
+let widgets: Widget[];
+
+beforeAll(() => {
+  ({ stack, template } = synthStack());
+  widgets = dashboardWidgets(template);
+});
+
+/**
+ * The dashboard body is an Fn::Join of literal JSON and references (region, queue names). References become
+ * `{ref:<logical id>}` strings, so that a widget can be matched to the resource it shows.
+ */
+function dashboardWidgets(of: Template): Widget[] {
+  const id = onlyResourceId(of, 'AWS::CloudWatch::Dashboard');
+  const body = (of.toJSON().Resources[id].Properties as Json).DashboardBody as {
+    'Fn::Join': [string, unknown[]];
+  };
+  const [separator, parts] = body['Fn::Join'];
+  const text = parts
+    .map((part) => {
+      if (typeof part === 'string') return part;
+      const ref = part as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
+      return `{ref:${ref.Ref ?? ref['Fn::GetAtt']?.[0]}}`;
+    })
+    .join(separator);
+  return (JSON.parse(text) as { widgets: Widget[] }).widgets;
+}
+
+function widget(title: string): Widget {
+  const found = widgets.find((candidate) => candidate.properties.title === title);
+  if (!found) throw new Error(`no widget titled "${title}"`);
+  return found;
+}
+
+/** A widget's metric lines as `namespace/metric` plus their dimensions, without the rendering options. */
+function series(
+  title: string,
+): Array<{ metric: string; dimensions: Record<string, unknown>; stat?: unknown }> {
+  return (widget(title).properties.metrics ?? []).map((line) => {
+    const options = line[line.length - 1];
+    const hasOptions = typeof options === 'object' && options !== null;
+    const fields = hasOptions ? line.slice(0, -1) : line;
+    const [namespace, metricName, ...pairs] = fields as string[];
+    const dimensions: Record<string, unknown> = {};
+    for (let i = 0; i + 1 < pairs.length; i += 2) dimensions[pairs[i] as string] = pairs[i + 1];
+    return {
+      metric: `${namespace}/${metricName}`,
+      dimensions,
+      ...(hasOptions && 'stat' in options ? { stat: (options as Json).stat } : {}),
+    };
+  });
+}
+
+function expressions(title: string): string[] {
+  return (widget(title).properties.metrics ?? [])
+    .map((line) => line[0])
+    .filter((first): first is { expression: string } => typeof first === 'object' && first !== null)
+    .map((options) => options.expression);
+}
+
+function alarmsOf(of: Template): Record<string, { Properties: Json }> {
+  return of.findResources('AWS::CloudWatch::Alarm') as Record<string, { Properties: Json }>;
+}
+
+function alarm(of: Template, idPrefix: string): Json {
+  const matches = Object.entries(alarmsOf(of)).filter(([id]) => id.startsWith(`Observability${idPrefix}`));
+  if (matches.length !== 1) throw new Error(`expected one alarm ${idPrefix}, found ${matches.length}`);
+  return (matches[0] as [string, { Properties: Json }])[1].Properties;
+}
+
+const ingest = { service: METRIC_SERVICES.ingest };
+const apply = { service: METRIC_SERVICES.apply };
+
+describe('dashboard', () => {
+  it('exists once', () => {
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  it('shows API Gateway requests, 4xx and 5xx, and latency p50 and p99 of the webhook API', () => {
+    const apiName = `${stack.stackName}-webhooks`;
+    expect(series('API requests and errors')).toEqual([
+      { metric: 'AWS/ApiGateway/Count', dimensions: { ApiName: apiName }, stat: 'Sum' },
+      { metric: 'AWS/ApiGateway/4XXError', dimensions: { ApiName: apiName }, stat: 'Sum' },
+      { metric: 'AWS/ApiGateway/5XXError', dimensions: { ApiName: apiName }, stat: 'Sum' },
+    ]);
+    expect(series('API latency (ms)')).toEqual([
+      { metric: 'AWS/ApiGateway/Latency', dimensions: { ApiName: apiName }, stat: 'p50' },
+      { metric: 'AWS/ApiGateway/Latency', dimensions: { ApiName: apiName }, stat: 'p99' },
+    ]);
+  });
+
+  it('shows errors, throttles and duration of each function', () => {
+    const functionRefs = [stack.ingest.function, stack.apply.function, stack.read.function].map(
+      (fn) => `{ref:${logicalId(fn)}}`,
+    );
+    for (const [title, metric] of [
+      ['Errors', 'AWS/Lambda/Errors'],
+      ['Throttles', 'AWS/Lambda/Throttles'],
+      ['Duration p99 (ms)', 'AWS/Lambda/Duration'],
+    ] as const) {
+      const lines = series(title);
+      expect(lines.map((line) => line.metric)).toEqual([metric, metric, metric]);
+      expect(lines.map((line) => line.dimensions.FunctionName)).toEqual(functionRefs);
+    }
+  });
+
+  it('shows the age of the oldest queued event and the depth of the DLQ', () => {
+    expect(series('Oldest message on the events queue (s)')).toEqual([
+      {
+        metric: 'AWS/SQS/ApproximateAgeOfOldestMessage',
+        dimensions: { QueueName: `{ref:${logicalId(stack.queues.queue)}}` },
+        stat: 'Maximum',
+      },
+    ]);
+    expect(series('Dead-letter queue depth')).toEqual([
+      {
+        metric: 'AWS/SQS/ApproximateNumberOfMessagesVisible',
+        dimensions: { QueueName: `{ref:${logicalId(stack.queues.deadLetterQueue)}}` },
+        stat: 'Maximum',
+      },
+    ]);
+  });
+
+  it("shows the ingest function's delivery metrics under its service dimension", () => {
+    expect(series('Deliveries')).toEqual([
+      { metric: `ParitySync/${INGEST_METRICS.received}`, dimensions: ingest, stat: 'Sum' },
+      {
+        metric: `ParitySync/${INGEST_METRICS.accepted}`,
+        dimensions: { ...ingest, action: 'enqueued' },
+        stat: 'Sum',
+      },
+      {
+        metric: `ParitySync/${INGEST_METRICS.accepted}`,
+        dimensions: { ...ingest, action: 'recorded' },
+        stat: 'Sum',
+      },
+      { metric: `ParitySync/${INGEST_METRICS.duplicates}`, dimensions: ingest, stat: 'Sum' },
+    ]);
+    expect(series('Signature failures')).toEqual([
+      { metric: `ParitySync/${INGEST_METRICS.signatureFailures}`, dimensions: ingest, stat: 'Sum' },
+    ]);
+    expect(series('Ingest latency (ms)').map((line) => [line.metric, line.stat])).toEqual([
+      [`ParitySync/${INGEST_METRICS.latency}`, 'p50'],
+      [`ParitySync/${INGEST_METRICS.latency}`, 'p99'],
+    ]);
+  });
+
+  it('breaks rejected deliveries down by every reason that occurs, with a search', () => {
+    expect(expressions('Rejected deliveries by reason')).toEqual([
+      `SEARCH('{ParitySync,reason,service} MetricName="${INGEST_METRICS.rejected}" ` +
+        `service="${METRIC_SERVICES.ingest}"', 'Sum', 300)`,
+    ]);
+  });
+
+  it("shows the apply consumer's outcome, failure, lag, notice and capping metrics", () => {
+    expect(series('Events applied').map((line) => [line.metric, line.dimensions])).toEqual(
+      [APPLY_METRICS.applied, APPLY_METRICS.rejected, APPLY_METRICS.parked, APPLY_METRICS.skipped].map(
+        (name) => [`ParitySync/${name}`, apply],
+      ),
+    );
+    expect(series('Apply failures and retries').map((line) => line.metric)).toEqual([
+      `ParitySync/${APPLY_METRICS.failures}`,
+      `ParitySync/${APPLY_METRICS.retrySaturation}`,
+    ]);
+    expect(series('Event lag, occurred to applied (ms)').map((line) => [line.metric, line.stat])).toEqual([
+      [`ParitySync/${APPLY_METRICS.lag}`, 'p50'],
+      [`ParitySync/${APPLY_METRICS.lag}`, 'p99'],
+    ]);
+    expect(series('Service notices and capped inventory')).toEqual([
+      ...SERVICE_NOTICES.map((notice) => ({
+        metric: `ParitySync/${APPLY_METRICS.serviceNotices}`,
+        dimensions: { ...apply, notice },
+        stat: 'Sum',
+      })),
+      { metric: `ParitySync/${APPLY_METRICS.inventoryCapped}`, dimensions: apply, stat: 'Sum' },
+    ]);
+  });
+});
+
+describe('alarms', () => {
+  it('alarms when the dead-letter queue holds any message, keeping the state while SQS stops reporting', () => {
+    expect(alarm(template, 'DeadLetterQueueNotEmpty')).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: { 'Fn::GetAtt': [logicalId(stack.queues.deadLetterQueue), 'QueueName'] },
+        },
+      ],
+      Statistic: 'Maximum',
+      Period: 60,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'ignore',
+    });
+  });
+
+  it('alarms when the oldest queued event is older than 300 s for 3 minutes', () => {
+    expect(alarm(template, 'EventsQueueBacklog')).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [
+        { Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(stack.queues.queue), 'QueueName'] } },
+      ],
+      Statistic: 'Maximum',
+      Period: 60,
+      Threshold: 300,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 3,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('alarms on more than 50 signature failures in 5 minutes', () => {
+    expect(alarm(template, 'SignatureFailureSpike')).toMatchObject({
+      Namespace: 'ParitySync',
+      MetricName: INGEST_METRICS.signatureFailures,
+      Dimensions: [{ Name: 'service', Value: METRIC_SERVICES.ingest }],
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 50,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('alarms on more than 10 failed apply attempts in 5 minutes', () => {
+    expect(alarm(template, 'ApplyFailures')).toMatchObject({
+      Namespace: 'ParitySync',
+      MetricName: APPLY_METRICS.failures,
+      Dimensions: [{ Name: 'service', Value: METRIC_SERVICES.apply }],
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 10,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it.each(
+    SERVICE_NOTICES.map((notice) => [notice, notice === 'token_expired' ? 'TokenExpired' : 'AccessRevoked']),
+  )('alarms on a single %s service notice', (notice, idPart) => {
+    expect(alarm(template, `ServiceNotice${idPart}`)).toMatchObject({
+      Namespace: 'ParitySync',
+      MetricName: APPLY_METRICS.serviceNotices,
+      Dimensions: [
+        { Name: 'notice', Value: notice },
+        { Name: 'service', Value: METRIC_SERVICES.apply },
+      ],
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('alarms when more than 1% of API requests get a 5xx for two 5-minute periods', () => {
+    const props = alarm(template, 'Api5xxRate');
+    expect(props).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 2,
+      TreatMissingData: 'notBreaching',
+    });
+    const metrics = props.Metrics as Array<Json & { Id: string }>;
+    const byId = Object.fromEntries(metrics.map((entry) => [entry.Id, entry]));
+    const expression = metrics.find((entry) => 'Expression' in entry);
+    expect(expression).toMatchObject({
+      Expression: 'IF(requests > 0, 100 * errors / requests, 0)',
+      ReturnData: true,
+    });
+    const apiName = `${stack.stackName}-webhooks`;
+    for (const [id, metricName] of [
+      ['errors', '5XXError'],
+      ['requests', 'Count'],
+    ] as const) {
+      expect(byId[id]).toMatchObject({
+        ReturnData: false,
+        MetricStat: {
+          Metric: {
+            Namespace: 'AWS/ApiGateway',
+            MetricName: metricName,
+            Dimensions: [{ Name: 'ApiName', Value: apiName }],
+          },
+          Period: 300,
+          Stat: 'Sum',
+        },
+      });
+    }
+  });
+
+  it('tells ops what to do in every alarm description', () => {
+    const descriptions = Object.values(alarmsOf(template)).map(
+      (resource) => resource.Properties.AlarmDescription as string,
+    );
+    expect(descriptions).toHaveLength(7);
+    for (const description of descriptions) expect(description.length).toBeGreaterThan(80);
+    expect(alarm(template, 'DeadLetterQueueNotEmpty').AlarmDescription).toMatch(
+      /GET \/deliveries\/\{eventId\}/,
+    );
+    expect(alarm(template, 'DeadLetterQueueNotEmpty').AlarmDescription).toMatch(/redrive/);
+    expect(alarm(template, 'SignatureFailureSpike').AlarmDescription).toMatch(/Rotating a signing secret/);
+    expect(alarm(template, 'ServiceNoticeAccessRevoked').AlarmDescription).toMatch(/re-authorise/);
+  });
+
+  it('has no actions when no topic is given', () => {
+    for (const resource of Object.values(alarmsOf(template))) {
+      expect(resource.Properties.AlarmActions).toBeUndefined();
+      expect(resource.Properties.OKActions).toBeUndefined();
+    }
+  });
+
+  it('notifies the given SNS topic from every alarm, into and out of ALARM', () => {
+    const { template: withTopic } = synthStack({ alarmTopicArn: TOPIC_ARN });
+    const alarms = Object.values(alarmsOf(withTopic));
+    expect(alarms).toHaveLength(7);
+    for (const resource of alarms) {
+      expect(resource.Properties.AlarmActions).toEqual([TOPIC_ARN]);
+      expect(resource.Properties.OKActions).toEqual([TOPIC_ARN]);
+    }
+  });
+
+  it('takes the thresholds it is given', () => {
+    const { template: tuned } = synthStack({
+      alarmThresholds: {
+        oldestMessageAgeSeconds: 120,
+        signatureFailuresPer5Minutes: 5,
+        applyFailuresPer5Minutes: 3,
+        api5xxRatePercent: 0.5,
+      },
+    });
+    expect(alarm(tuned, 'EventsQueueBacklog').Threshold).toBe(120);
+    expect(alarm(tuned, 'EventsQueueBacklog').AlarmDescription).toMatch(/more than 120 s/);
+    expect(alarm(tuned, 'SignatureFailureSpike').Threshold).toBe(5);
+    expect(alarm(tuned, 'ApplyFailures').Threshold).toBe(3);
+    expect(alarm(tuned, 'Api5xxRate').Threshold).toBe(0.5);
+  });
+});
