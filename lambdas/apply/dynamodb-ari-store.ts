@@ -1,5 +1,6 @@
 import {
   type AttributeValue,
+  BatchGetItemCommand,
   type DynamoDBClient,
   QueryCommand,
   UpdateItemCommand,
@@ -24,6 +25,10 @@ import type { AriQuery, AriStore, Page } from './ports';
 export { InvalidCursorError };
 
 type Item = Record<string, AttributeValue>;
+
+/** BatchGetItem's limit per request. */
+const BATCH_GET_LIMIT = 100;
+const MAX_BATCH_GET_ATTEMPTS = 8;
 
 /** A read whose date range or page size cannot be served. */
 export class InvalidAriQueryError extends BadRequestError {
@@ -135,6 +140,34 @@ export class DynamoDbAriStore implements AriStore {
    * reading, so a page is filled with further round trips (up to a bound) rather than coming back short; the
    * cursor is the key of the last night returned.
    */
+  async readNightsByKey(keys: readonly RoomNightKey[]): Promise<readonly RoomNightState[]> {
+    const states: RoomNightState[] = [];
+    const unique = new Map<string, Item>();
+    for (const key of keys) {
+      const item = { pk: { S: partitionKey(key.propertyId) }, sk: { S: sortKey(key) } };
+      unique.set(`${item.pk.S}\n${item.sk.S}`, item);
+    }
+    const all = [...unique.values()];
+    for (let start = 0; start < all.length; start += BATCH_GET_LIMIT) {
+      let pending: Item[] = all.slice(start, start + BATCH_GET_LIMIT);
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt >= MAX_BATCH_GET_ATTEMPTS) {
+          throw new Error(`DynamoDB left ${pending.length} keys unprocessed after ${attempt} attempts`);
+        }
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
+        const response = await this.client.send(
+          new BatchGetItemCommand({
+            RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
+          }),
+        );
+        for (const item of response.Responses?.[this.tableName] ?? []) states.push(toRoomNightState(item));
+        // Throttled or oversized batches come back as unprocessed keys, to be asked for again.
+        pending = (response.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Item[];
+      }
+    }
+    return states;
+  }
+
   async readNights(query: AriQuery): Promise<Page<RoomNightState>> {
     assertQueryDate(query.from, '"from" date');
     assertQueryDate(query.to, '"to" date');

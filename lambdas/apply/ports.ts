@@ -15,6 +15,11 @@ export interface AriStore {
     eventId: string,
   ): Promise<readonly FieldGroup[]>;
   readNights(query: AriQuery): Promise<Page<RoomNightState>>;
+  /**
+   * The stored state of exactly these room nights (absent ones are left out), one strongly consistent read
+   * per night: for callers whose keys are scattered over a property's calendar, such as reconciliation.
+   */
+  readNightsByKey(keys: readonly RoomNightKey[]): Promise<readonly RoomNightState[]>;
 }
 
 export interface AriQuery {

@@ -98,9 +98,6 @@ export interface DriftReport {
   readonly mismatches: readonly Mismatch[];
 }
 
-/** Reads are paged at the store's maximum page size, so a batch costs as few round trips as possible. */
-const READ_PAGE_SIZE = 1000;
-
 /**
  * Compares a batch of polled room nights with local state, measures drift per source and property, and, where
  * drift exceeds the threshold, overwrites local state with the provider's values.
@@ -442,40 +439,15 @@ function newestPerKey(batch: readonly PolledNight[]): PolledNight[] {
 }
 
 /**
- * Reads each property's nights once over the batch's date span (all channels come back; the ones not in the
- * batch are dropped), rather than one read per night: a poll batch is typically a contiguous window.
+ * Reads exactly the nights in the batch, by key. Provider pages are ordered by update time, not stay date, so a
+ * page's nights are scattered over the whole calendar: reading each property's date span instead would re-read
+ * most of the property for every page, and a full pass would cost pages × nights reads.
  */
 async function readLocalNights(
   ari: AriStore,
   keys: readonly RoomNightKey[],
 ): Promise<Map<string, RoomNightState>> {
-  const wanted = new Set(keys.map(nightId));
-  const spans = new Map<string, { from: string; to: string }>();
-  for (const key of keys) {
-    const span = spans.get(key.propertyId);
-    if (!span) spans.set(key.propertyId, { from: key.date, to: key.date });
-    else {
-      if (key.date < span.from) span.from = key.date;
-      if (key.date > span.to) span.to = key.date;
-    }
-  }
   const found = new Map<string, RoomNightState>();
-  for (const [propertyId, span] of spans) {
-    let cursor: string | undefined;
-    do {
-      const page = await ari.readNights({
-        propertyId,
-        from: span.from,
-        to: span.to,
-        limit: READ_PAGE_SIZE,
-        ...(cursor === undefined ? {} : { cursor }),
-      });
-      for (const state of page.items) {
-        const id = nightId(state.key);
-        if (wanted.has(id)) found.set(id, state);
-      }
-      cursor = page.cursor;
-    } while (cursor !== undefined);
-  }
+  for (const state of await ari.readNightsByKey(keys)) found.set(nightId(state.key), state);
   return found;
 }

@@ -45,6 +45,18 @@ export class InMemoryAriStore implements AriStore {
     return [...written];
   }
 
+  async readNightsByKey(keys: readonly RoomNightKey[]): Promise<RoomNightState[]> {
+    const ids = new Set(
+      keys.map((key) =>
+        JSON.stringify([key.propertyId, key.date, key.roomTypeId, key.ratePlanId, key.channel]),
+      ),
+    );
+    return [...ids].flatMap((id) => {
+      const state = this.nights.get(id);
+      return state ? [state] : [];
+    });
+  }
+
   async readNights(query: AriQuery): Promise<Page<RoomNightState>> {
     const items = [...this.nights.values()]
       .filter(

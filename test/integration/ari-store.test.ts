@@ -59,6 +59,38 @@ describe('DynamoDbAriStore against DynamoDB Local', () => {
     store = new DynamoDbAriStore(topology.dynamodb, tableName);
   });
 
+  it('reads exactly the requested nights by key, across batches, skipping absent and repeated keys', async () => {
+    const propertyId = `P-${randomUUID()}`;
+    const dates = Array.from({ length: 130 }, (_, day) =>
+      new Date(Date.UTC(2026, 6, 1 + day)).toISOString().slice(0, 10),
+    );
+    const stored = dates.map((date) => nightOf(propertyId, { date }));
+    for (let i = 0; i < stored.length; i += 16) {
+      await Promise.all(
+        stored
+          .slice(i, i + 16)
+          .map((key, offset) =>
+            store.writeNight(
+              key,
+              { availability: { rooms: (i + offset) % 9 } },
+              version(T1, `k${i + offset}`),
+              'evt',
+            ),
+          ),
+      );
+    }
+    const absent = nightOf(propertyId, { date: '2030-01-01' });
+    const otherChannel = nightOf(propertyId, { date: dates[0] as string, channel: 'ota-demo' });
+    const wanted = [...stored.slice(0, 120), absent, otherChannel, stored[5] as RoomNightKey];
+
+    const found = await store.readNightsByKey(wanted);
+    expect(sortedByKey(found).map((state) => state.key)).toEqual(
+      sortedByKey(stored.slice(0, 120).map((key) => ({ key }))).map((state) => state.key),
+    );
+    expect(found.find((state) => state.key.date === dates[7])?.availability?.value).toEqual({ rooms: 7 });
+    expect(await store.readNightsByKey([])).toEqual([]);
+  });
+
   afterEach(() => {
     vi.restoreAllMocks();
   });

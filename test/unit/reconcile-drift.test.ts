@@ -307,8 +307,9 @@ describe('correction above the threshold', () => {
     await seedLocal(inner, nightKey(0), { rate: { amountMinor: 100, currency: 'EUR' } }, LOCAL_AT, 'old');
     // A webhook newer than the poll lands between the read and the correction.
     const racing: AriStore = {
-      readNights: async (query: AriQuery) => {
-        const page = await inner.readNights(query);
+      readNights: (query: AriQuery) => inner.readNights(query),
+      readNightsByKey: async (keys) => {
+        const states = await inner.readNightsByKey(keys);
         await seedLocal(
           inner,
           nightKey(0),
@@ -316,7 +317,7 @@ describe('correction above the threshold', () => {
           LATER_AT,
           'late',
         );
-        return page;
+        return states;
       },
       writeNight: (key, write, version, eventId) => inner.writeNight(key, write, version, eventId),
     };

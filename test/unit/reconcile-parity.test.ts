@@ -225,6 +225,7 @@ describe('ParityOptionsSchema', () => {
 function pagedBy(size: number, store: AriStore): AriStore {
   return {
     writeNight: (key, write, version, eventId) => store.writeNight(key, write, version, eventId),
+    readNightsByKey: (keys) => store.readNightsByKey(keys),
     readNights: async (query: AriQuery): Promise<Page<RoomNightState>> => {
       const all = (await store.readNights({ ...query, cursor: undefined })).items;
       const start = query.cursor === undefined ? 0 : Number(query.cursor);
