@@ -139,7 +139,7 @@ export async function reconcileDrift(
 
   const scopeReports: ScopeReport[] = [];
   for (const scope of scopes.values()) {
-    const stats = statsOf(scope.tally);
+    const stats = driftStatsOf(scope.tally);
     const scopeMismatches = scope.nights.flatMap((night) => night.mismatches);
     let action: ScopeAction = 'in_sync';
     let correctedGroups = 0;
@@ -181,9 +181,9 @@ export async function reconcileDrift(
     at,
     thresholdPercent: options.thresholdPercent,
     dryRun: options.dryRun,
-    overall: statsOf(overall),
-    sources: [...bySource].map(([sourceId, tally]) => ({ sourceId, ...statsOf(tally) })),
-    properties: [...byProperty].map(([propertyId, tally]) => ({ propertyId, ...statsOf(tally) })),
+    overall: driftStatsOf(overall),
+    sources: [...bySource].map(([sourceId, tally]) => ({ sourceId, ...driftStatsOf(tally) })),
+    properties: [...byProperty].map(([propertyId, tally]) => ({ propertyId, ...driftStatsOf(tally) })),
     scopes: scopeReports,
     mismatches,
   };
@@ -348,14 +348,15 @@ function observedRecord(mismatch: Mismatch, runId: string, at: string): AuditRec
 // ---------------------------------------------------------------------------------------------------------
 // Tallies
 
-interface Tally {
+/** Counts summed across pages or scopes; `driftStatsOf` turns them into a report. */
+export interface Tally {
   compared: number;
   mismatched: number;
   silentMisses: number;
   classes: Record<FieldGroup, { compared: number; mismatched: number }>;
 }
 
-function emptyTally(): Tally {
+export function emptyTally(): Tally {
   return {
     compared: 0,
     mismatched: 0,
@@ -380,7 +381,10 @@ function addToTally(tally: Tally, compared: Compared): void {
   }
 }
 
-function mergeTally(into: Tally, from: Tally): void {
+export function mergeTally(
+  into: Tally,
+  from: Pick<DriftStats, 'compared' | 'mismatched' | 'silentMisses' | 'classes'>,
+): void {
   into.compared += from.compared;
   into.mismatched += from.mismatched;
   into.silentMisses += from.silentMisses;
@@ -396,7 +400,8 @@ function addScope(totals: Map<string, Tally>, id: string, tally: Tally): void {
   totals.set(id, total);
 }
 
-function statsOf(tally: Tally): DriftStats {
+/** Percentages come from summed counts: averaging per-page percentages would weight pages wrongly. */
+export function driftStatsOf(tally: Tally): DriftStats {
   return {
     compared: tally.compared,
     mismatched: tally.mismatched,
@@ -414,7 +419,7 @@ function statsOf(tally: Tally): DriftStats {
 // ---------------------------------------------------------------------------------------------------------
 // Keys and local reads
 
-function nightId(key: RoomNightKey): string {
+export function nightId(key: RoomNightKey): string {
   return JSON.stringify([key.propertyId, key.roomTypeId, key.ratePlanId, key.channel, key.date]);
 }
 

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { FIELD_GROUPS, type FieldGroup, type RoomNightKey } from '../apply/model';
+import type { RoomNightKey } from '../apply/model';
 import type { AriStore, MappingEntity } from '../apply/ports';
 import type { MappingResolver } from '../apply/resolver';
 import { IsoInstantSchema } from '../domain/dates';
@@ -10,8 +10,13 @@ import {
   DriftOptionsSchema,
   type DriftReport,
   type DriftStats,
+  driftStatsOf,
+  emptyTally,
+  mergeTally,
+  nightId,
   reconcileDrift,
   type ScopeAction,
+  type Tally,
 } from './drift';
 import type { PolledPage, PollingClient, PollingOutcome, ProviderNight } from './polling-client';
 import type { AuditLog, PolledNight } from './ports';
@@ -117,7 +122,7 @@ export interface ReconcileRunDeps {
 
 // ---------------------------------------------------------------------------------------------- summary
 
-export interface UnmappedCounts {
+export interface UnmappedTally {
   /** Nights skipped because at least one of their ids had no mapping. */
   readonly nights: number;
   /** Nights per entity that was missing (a night missing two mappings counts under both). */
@@ -144,7 +149,7 @@ export interface RunSummary {
   /** Malformed records the client left out. */
   readonly malformed: number;
   readonly mapped: number;
-  readonly unmapped: UnmappedCounts;
+  readonly unmapped: UnmappedTally;
   readonly requests: number;
   readonly throttled: number;
   readonly retries: number;
@@ -491,57 +496,6 @@ class DriftDecider {
   }
 }
 
-function nightId(key: RoomNightKey): string {
-  return JSON.stringify([key.propertyId, key.roomTypeId, key.ratePlanId, key.channel, key.date]);
-}
-
-// ------------------------------------------------------------------------------------------------ tally
-
-interface Counts {
-  compared: number;
-  mismatched: number;
-  silentMisses: number;
-  classes: Record<FieldGroup, { compared: number; mismatched: number }>;
-}
-
-function emptyCounts(): Counts {
-  return {
-    compared: 0,
-    mismatched: 0,
-    silentMisses: 0,
-    classes: {
-      rate: { compared: 0, mismatched: 0 },
-      availability: { compared: 0, mismatched: 0 },
-      restrictions: { compared: 0, mismatched: 0 },
-    },
-  };
-}
-
-function addCounts(into: Counts, from: DriftStats): void {
-  into.compared += from.compared;
-  into.mismatched += from.mismatched;
-  into.silentMisses += from.silentMisses;
-  for (const group of FIELD_GROUPS) {
-    into.classes[group].compared += from.classes[group].compared;
-    into.classes[group].mismatched += from.classes[group].mismatched;
-  }
-}
-
-/** Percentages are recomputed from summed counts: averaging per-page percentages would weight pages wrongly. */
-function statsOf(counts: Counts): DriftStats {
-  return {
-    compared: counts.compared,
-    mismatched: counts.mismatched,
-    driftPercent: counts.compared === 0 ? 0 : (counts.mismatched * 100) / counts.compared,
-    silentMisses: counts.silentMisses,
-    classes: {
-      rate: { ...counts.classes.rate },
-      availability: { ...counts.classes.availability },
-      restrictions: { ...counts.classes.restrictions },
-    },
-  };
-}
-
 class RunTally {
   pages = 0;
   nightsPolled = 0;
@@ -553,8 +507,8 @@ class RunTally {
   correctedGroups = 0;
   skippedCorrections = 0;
   readonly unmapped = { nights: 0, property: 0, roomType: 0, ratePlan: 0 };
-  readonly overall = emptyCounts();
-  readonly properties = new Map<string, Counts>();
+  readonly overall = emptyTally();
+  readonly properties = new Map<string, Tally>();
 
   addPage(page: PolledPage): void {
     this.pages += 1;
@@ -571,18 +525,18 @@ class RunTally {
   }
 
   addDrift(propertyId: string, stats: DriftStats): void {
-    addCounts(this.overall, stats);
+    mergeTally(this.overall, stats);
     let counts = this.properties.get(propertyId);
     if (!counts) {
-      counts = emptyCounts();
+      counts = emptyTally();
       this.properties.set(propertyId, counts);
     }
-    addCounts(counts, stats);
+    mergeTally(counts, stats);
   }
 
   driftPercentOf(propertyId: string): number {
     const counts = this.properties.get(propertyId);
-    return counts ? statsOf(counts).driftPercent : 0;
+    return counts ? driftStatsOf(counts).driftPercent : 0;
   }
 
   progress(): RunProgress {
@@ -590,7 +544,7 @@ class RunTally {
       pages: this.pages,
       nights: this.nightsPolled,
       skipped: this.malformed + this.unmapped.nights,
-      drift: statsOf(this.overall).driftPercent,
+      drift: driftStatsOf(this.overall).driftPercent,
     };
   }
 
@@ -612,9 +566,9 @@ class RunTally {
       throttled: this.throttled,
       retries: this.retries,
       drift: {
-        overall: statsOf(this.overall),
+        overall: driftStatsOf(this.overall),
         properties: [...this.properties].map(([propertyId, counts]) => {
-          const stats = statsOf(counts);
+          const stats = driftStatsOf(counts);
           return { propertyId, ...stats, action: decider.actionOf(propertyId, stats) };
         }),
       },
