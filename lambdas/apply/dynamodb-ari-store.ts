@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { Restrictions } from '../domain/canonical';
 import type { Money } from '../domain/money';
+import { isConditionalCheckFailure } from '../shared/dynamodb';
 import { BadRequestError } from '../shared/errors';
 import { decodeCursor, encodeCursor, InvalidCursorError } from './cursor';
 import {
@@ -263,13 +264,6 @@ function isOlder(stored: string | undefined, version: Version): boolean {
 const compareUtf8 = compareVersions;
 
 // By name rather than instanceof, so that a second copy of the SDK in the bundle cannot defeat the check.
-interface ConditionalCheckFailure extends Error {
-  readonly Item?: Item;
-}
-
-function isConditionalCheckFailure(error: unknown): error is ConditionalCheckFailure {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Cursors

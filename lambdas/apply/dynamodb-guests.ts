@@ -1,5 +1,6 @@
 import { type AttributeValue, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Clock } from '../shared/clock';
+import { isConditionalCheckFailure } from '../shared/dynamodb';
 import type { Version } from './model';
 import type { GuestStore } from './ports';
 
@@ -50,7 +51,7 @@ export class DynamoDbGuestStore implements GuestStore {
       );
       return true;
     } catch (error) {
-      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      if (isConditionalCheckFailure(error)) return false;
       throw error;
     }
   }

@@ -6,6 +6,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { ReservationStatus } from '../domain/canonical';
+import { isConditionalCheckFailure } from '../shared/dynamodb';
 import type { ReservationRecord, ReservationStore } from './ports';
 
 type Item = Record<string, AttributeValue>;
@@ -158,9 +159,4 @@ function toRecord(item: Item): ReservationRecord {
     throw new Error(`Reservation item ${key} has a total that is not integer minor units and a currency`);
   }
   return { ...record, total: { amountMinor, currency } };
-}
-
-// By name rather than instanceof, so that a second copy of the SDK in the bundle cannot defeat the check.
-function isConditionalCheckFailure(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }

@@ -1,4 +1,5 @@
 import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { isConditionalCheckFailure } from '../shared/dynamodb';
 
 /** Long enough for an SDK error's name and message; the ledger item stays small. */
 const MAX_NOTE_LENGTH = 1000;
@@ -39,7 +40,7 @@ export class DynamoDbLedgerFailureNotes implements FailureNotes {
         }),
       );
     } catch (error) {
-      if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
+      if (!isConditionalCheckFailure(error)) throw error;
     }
   }
 

@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { ApplyLedger } from '../apply/ports';
 import { SOURCE_KINDS, type SourceKind } from '../domain/canonical';
+import { isConditionalCheckFailure } from '../shared/dynamodb';
 import type { ClaimOutcome, DeliveryLedger, LedgerEntry, LedgerStatus } from './ports';
 
 type Item = Record<string, AttributeValue>;
@@ -231,15 +232,6 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger {
       if (!isConditionalCheckFailure(error)) throw error;
     }
   }
-}
-
-interface ConditionalCheckFailure extends Error {
-  readonly Item?: Item;
-}
-
-// By name rather than instanceof, so that a second copy of the SDK in the bundle cannot defeat the check.
-function isConditionalCheckFailure(error: unknown): error is ConditionalCheckFailure {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 
 function toLedgerEntry(item: Item): LedgerEntry {
