@@ -127,10 +127,11 @@ export async function ingest(
   const body = parseStrictJson(decodeUtf8(request.rawBody));
   const normalised = source.adapter.normalise(body, delivery, verified, context);
   trace.providerEventType = normalised.providerEventType;
-  trace.eventId = eventIdFor(deps.crypto, source.config.id, normalised.idempotencyKey);
+  const eventId = eventIdFor(deps.crypto, source.config.id, normalised.idempotencyKey);
+  trace.eventId = eventId;
   if (!source.adapter.signsTimestamp) assertFreshPayload(normalised, deps, source);
 
-  return makeDurable(normalised, source, verified.deliveryId, deps);
+  return makeDurable(eventId, normalised, source, verified.deliveryId, deps);
 }
 
 async function resolveSecrets(deps: IngestDependencies, source: PreparedSource): Promise<readonly string[]> {
@@ -192,6 +193,7 @@ export function eventIdFor(crypto: Crypto, sourceId: string, idempotencyKey: str
 }
 
 async function makeDurable(
+  eventId: string,
   normalised: Normalised,
   source: PreparedSource,
   deliveryId: string | undefined,
@@ -199,7 +201,6 @@ async function makeDurable(
 ): Promise<IngestResult> {
   const now = deps.clock.now();
   const nowIso = now.toISOString();
-  const eventId = eventIdFor(deps.crypto, source.config.id, normalised.idempotencyKey);
   const canonicalType = normalised.disposition === 'apply' ? normalised.payload.type : undefined;
 
   let claim: Awaited<ReturnType<DeliveryLedger['claim']>>;
