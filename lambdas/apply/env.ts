@@ -1,7 +1,6 @@
 import * as z from 'zod/mini';
-import { parseConfig } from '../config/load';
+import { parseConfigJson, validateEnvironment } from '../config/environment';
 import type { ParitySyncConfig } from '../config/schema';
-import { ConfigurationError } from '../shared/errors';
 
 const TableNameSchema = z.string().check(z.minLength(3), z.maxLength(255));
 
@@ -57,7 +56,7 @@ export interface ReadApiEnvironment extends CommonEnvironment {
 }
 
 export function readApplyEnvironment(env: NodeJS.ProcessEnv = process.env): ApplyEnvironment {
-  const data = validate(ApplyEnvSchema, env, 'apply');
+  const data = validateEnvironment(ApplyEnvSchema, env, 'apply');
   return {
     ...common(data),
     tables: { ...sharedTables(data), guests: data.GUESTS_TABLE_NAME },
@@ -65,7 +64,7 @@ export function readApplyEnvironment(env: NodeJS.ProcessEnv = process.env): Appl
 }
 
 export function readReadApiEnvironment(env: NodeJS.ProcessEnv = process.env): ReadApiEnvironment {
-  const data = validate(ReadApiEnvSchema, env, 'read API');
+  const data = validateEnvironment(ReadApiEnvSchema, env, 'read API');
   return { ...common(data), tables: sharedTables(data) };
 }
 
@@ -82,27 +81,10 @@ function sharedTables(data: SharedEnv): ReadApiEnvironment['tables'] {
 }
 
 function common(data: SharedEnv): CommonEnvironment {
-  let rawConfig: unknown;
-  try {
-    rawConfig = JSON.parse(data.PARITYSYNC_CONFIG_JSON);
-  } catch (cause) {
-    throw new ConfigurationError('PARITYSYNC_CONFIG_JSON is not valid JSON', [], { cause });
-  }
   return {
-    config: parseConfig(rawConfig, 'configuration in PARITYSYNC_CONFIG_JSON'),
+    config: parseConfigJson(data.PARITYSYNC_CONFIG_JSON),
     eventQueueUrl: data.EVENT_QUEUE_URL,
     metricsNamespace: data.POWERTOOLS_METRICS_NAMESPACE,
     serviceName: data.POWERTOOLS_SERVICE_NAME,
   };
-}
-
-function validate<S extends z.ZodMiniType>(schema: S, env: NodeJS.ProcessEnv, what: string): z.output<S> {
-  const result = z.safeParse(schema, env);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => ({
-    path: String(issue.path[0] ?? '(environment)'),
-    message: issue.message,
-  }));
-  const lines = problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n');
-  throw new ConfigurationError(`Invalid ${what} environment:\n${lines}`, problems);
 }

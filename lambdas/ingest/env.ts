@@ -1,7 +1,6 @@
 import * as z from 'zod/mini';
-import { parseConfig } from '../config/load';
+import { parseConfigJson, validateEnvironment } from '../config/environment';
 import type { ParitySyncConfig } from '../config/schema';
-import { ConfigurationError } from '../shared/errors';
 
 /**
  * The ingest function's environment, validated once at cold start. In AWS the stack sets these; locally the
@@ -22,24 +21,10 @@ export interface IngestEnvironment {
 }
 
 export function readIngestEnvironment(env: NodeJS.ProcessEnv = process.env): IngestEnvironment {
-  const result = IngestEnvSchema.safeParse(env);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => ({
-      path: String(issue.path[0] ?? '(environment)'),
-      message: issue.message,
-    }));
-    const lines = problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n');
-    throw new ConfigurationError(`Invalid ingest environment:\n${lines}`, problems);
-  }
-  let rawConfig: unknown;
-  try {
-    rawConfig = JSON.parse(result.data.PARITYSYNC_CONFIG_JSON);
-  } catch (cause) {
-    throw new ConfigurationError('PARITYSYNC_CONFIG_JSON is not valid JSON', [], { cause });
-  }
+  const data = validateEnvironment(IngestEnvSchema, env, 'ingest');
   return {
-    config: parseConfig(rawConfig, 'configuration in PARITYSYNC_CONFIG_JSON'),
-    ledgerTableName: result.data.LEDGER_TABLE_NAME,
-    eventQueueUrl: result.data.EVENT_QUEUE_URL,
+    config: parseConfigJson(data.PARITYSYNC_CONFIG_JSON),
+    ledgerTableName: data.LEDGER_TABLE_NAME,
+    eventQueueUrl: data.EVENT_QUEUE_URL,
   };
 }

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { readApplyEnvironment, readReadApiEnvironment } from '../../lambdas/apply/env';
+import { readIngestEnvironment } from '../../lambdas/ingest/env';
+import { ConfigurationError } from '../../lambdas/shared/errors';
+
+const CONFIG = JSON.stringify({
+  version: 1,
+  sources: [{ id: 'ota-1', kind: 'ota', secrets: [{ secretsManager: 'paritysync/ota-1/webhook-signing' }] }],
+});
+const TABLES = {
+  LEDGER_TABLE_NAME: 'ledger',
+  ARI_TABLE_NAME: 'ari',
+  MAPPINGS_TABLE_NAME: 'mappings',
+  REVIEW_TABLE_NAME: 'review',
+  RESERVATIONS_TABLE_NAME: 'reservations',
+  GUESTS_TABLE_NAME: 'guests',
+};
+const QUEUE = 'http://127.0.0.1:4566/000000000000/paritysync-events';
+
+function problemsOf(read: () => unknown): string[] {
+  try {
+    read();
+  } catch (error) {
+    if (error instanceof ConfigurationError) return [error.message, ...error.problems.map((p) => p.path)];
+    throw error;
+  }
+  throw new Error('expected a ConfigurationError');
+}
+
+describe('function environments, validated at cold start', () => {
+  it('reads the ingest environment and the configuration compiled into it', () => {
+    const environment = readIngestEnvironment({
+      PARITYSYNC_CONFIG_JSON: CONFIG,
+      LEDGER_TABLE_NAME: 'ledger',
+      EVENT_QUEUE_URL: QUEUE,
+    });
+    expect(environment.ledgerTableName).toBe('ledger');
+    expect(environment.config.sources.map((s) => s.id)).toEqual(['ota-1']);
+  });
+
+  it('names every missing variable', () => {
+    const problems = problemsOf(() => readIngestEnvironment({ PARITYSYNC_CONFIG_JSON: CONFIG }));
+    expect(problems[0]).toMatch(/^Invalid ingest environment/);
+    expect(problems).toEqual(expect.arrayContaining(['LEDGER_TABLE_NAME', 'EVENT_QUEUE_URL']));
+    expect(problemsOf(() => readApplyEnvironment({ ...TABLES, PARITYSYNC_CONFIG_JSON: CONFIG }))).toContain(
+      'EVENT_QUEUE_URL',
+    );
+  });
+
+  it('refuses a configuration that is not JSON, or not valid, naming the field', () => {
+    expect(
+      problemsOf(() =>
+        readIngestEnvironment({
+          PARITYSYNC_CONFIG_JSON: '{oops',
+          LEDGER_TABLE_NAME: 'l',
+          EVENT_QUEUE_URL: QUEUE,
+        }),
+      )[0],
+    ).toBe('PARITYSYNC_CONFIG_JSON is not valid JSON');
+    const invalid = JSON.stringify({ version: 1, sources: [{ id: 'Bad Id', kind: 'ota' }] });
+    expect(
+      problemsOf(() =>
+        readReadApiEnvironment({ ...TABLES, PARITYSYNC_CONFIG_JSON: invalid, EVENT_QUEUE_URL: QUEUE }),
+      ),
+    ).toContain('sources[0].id');
+  });
+
+  it('gives the apply function the guest table and the read function none', () => {
+    const apply = readApplyEnvironment({ ...TABLES, PARITYSYNC_CONFIG_JSON: CONFIG, EVENT_QUEUE_URL: QUEUE });
+    const read = readReadApiEnvironment({
+      ...TABLES,
+      PARITYSYNC_CONFIG_JSON: CONFIG,
+      EVENT_QUEUE_URL: QUEUE,
+    });
+    expect(apply.tables.guests).toBe('guests');
+    expect(read.tables).not.toHaveProperty('guests');
+    expect([apply.serviceName, read.serviceName]).toEqual(['paritysync-apply', 'paritysync-read']);
+  });
+});
