@@ -86,6 +86,35 @@ export const GUESTS: TableDefinition = {
   personalData: true,
 };
 
+/** Where each polled source's next reconciliation run starts: one item per source id. */
+export const RECONCILE_CHECKPOINTS: TableDefinition = {
+  id: 'ReconcileCheckpoints',
+  partitionKey: { name: 'pk', type: 'S' },
+};
+
+/**
+ * What reconciliation overwrote (or saw and left alone) per room night: one partition per internal property,
+ * sorted by night and then time, so an operator reads a night's history with one Query. Expires after the
+ * configured audit retention.
+ */
+export const RECONCILE_AUDIT: TableDefinition = {
+  id: 'ReconcileAudit',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  timeToLiveAttribute: 'expiresAt',
+};
+
+/**
+ * Current rate-parity findings per room night, one partition per internal property sorted by stay date, for
+ * `GET /parity`. A night that became clean is deleted; past nights expire.
+ */
+export const PARITY_FINDINGS: TableDefinition = {
+  id: 'ParityFindings',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  timeToLiveAttribute: 'expiresAt',
+};
+
 const FOURTEEN_DAYS = 14 * 24 * 3600;
 
 export const EVENTS_DLQ: QueueDefinition = {
@@ -106,6 +135,24 @@ export const EVENTS_QUEUE: QueueDefinition = {
   deadLetterQueue: EVENTS_DLQ.id,
 };
 
+/**
+ * Scheduled reconciliation runs that failed (the function threw or timed out after its retries): the event that
+ * started the run, kept for an operator to look at. Nothing consumes it automatically.
+ */
+export const RECONCILE_DLQ: QueueDefinition = {
+  id: 'ReconcileDlq',
+  maximumMessageSizeBytes: 262_144,
+  retentionSeconds: FOURTEEN_DAYS,
+  visibilityTimeoutSeconds: 30,
+};
+
+/** The reconciliation's own tables: created by the Reconciliation construct, not by StateTables. */
+export const RECONCILE_TABLES: readonly TableDefinition[] = [
+  RECONCILE_CHECKPOINTS,
+  RECONCILE_AUDIT,
+  PARITY_FINDINGS,
+];
+
 export const TABLES: readonly TableDefinition[] = [
   DELIVERY_LEDGER,
   ARI_STATE,
@@ -113,9 +160,10 @@ export const TABLES: readonly TableDefinition[] = [
   REVIEW,
   RESERVATIONS,
   GUESTS,
+  ...RECONCILE_TABLES,
 ];
 /** Dead-letter queues first, so that a queue's redrive target exists when it is created. */
-export const QUEUES: readonly QueueDefinition[] = [EVENTS_DLQ, EVENTS_QUEUE];
+export const QUEUES: readonly QueueDefinition[] = [EVENTS_DLQ, EVENTS_QUEUE, RECONCILE_DLQ];
 
 /** Names used in the local runtime; in AWS, CloudFormation names the resources. */
 export function localName(definition: { readonly id: string }, prefix = 'paritysync'): string {
@@ -132,4 +180,5 @@ export const READ_API_ROUTES = [
   { method: 'GET', resource: '/deliveries/{eventId}' },
   { method: 'GET', resource: '/review' },
   { method: 'PUT', resource: '/mappings/{scope}/{entity}/{externalId}' },
+  { method: 'GET', resource: '/parity' },
 ] as const;

@@ -8,32 +8,52 @@ import { ConfigurationError, type FieldProblem } from '../lambdas/shared/errors'
  */
 export function assertDeployableConfig(config: ParitySyncConfig): void {
   const problems: FieldProblem[] = [];
-  config.sources.forEach((source, sourceIndex) => {
-    source.secrets.forEach((ref, secretIndex) => {
-      const path = `sources[${sourceIndex}].secrets[${secretIndex}]`;
-      if ('secretsManager' in ref) {
-        if (isMalformedSecretArn(ref.secretsManager)) {
-          problems.push({
-            path,
-            message:
-              `"${ref.secretsManager}" is not a Secrets Manager secret ARN ` +
-              '(arn:<partition>:secretsmanager:<region>:<account>:secret:<name>); give the ARN or the secret name',
-          });
-        }
-        return;
+  for (const { path, ref, sourceId, purpose } of secretReferences(config)) {
+    if ('secretsManager' in ref) {
+      if (isMalformedSecretArn(ref.secretsManager)) {
+        problems.push({
+          path,
+          message:
+            `"${ref.secretsManager}" is not a Secrets Manager secret ARN ` +
+            '(arn:<partition>:secretsmanager:<region>:<account>:secret:<name>); give the ARN or the secret name',
+        });
       }
-      problems.push({
-        path,
-        message:
-          `source "${source.id}" uses ${describeLocalRef(ref)}, which is for local runs only. In AWS use ` +
-          `{ "secretsManager": "paritysync/${source.id}/signing-secret" } (a Secrets Manager secret name or ARN) ` +
-          'so that no secret value is written into the template or the function bundle',
-      });
+      continue;
+    }
+    problems.push({
+      path,
+      message:
+        `source "${sourceId}" uses ${describeLocalRef(ref)}, which is for local runs only. In AWS use ` +
+        `{ "secretsManager": "paritysync/${sourceId}/${purpose}" } (a Secrets Manager secret name or ARN) ` +
+        'so that no secret value is written into the template or the function bundle',
     });
-  });
+  }
   if (problems.length === 0) return;
   const lines = problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n');
   throw new ConfigurationError(`ParitySync configuration cannot be deployed to AWS:\n${lines}`, problems);
+}
+
+interface SecretReference {
+  readonly path: string;
+  readonly ref: SecretRef;
+  readonly sourceId: string;
+  readonly purpose: 'signing-secret' | 'polling-token';
+}
+
+/** Every secret reference in the configuration: signing secrets, then polling tokens, with their paths. */
+export function secretReferences(config: ParitySyncConfig): readonly SecretReference[] {
+  const references: SecretReference[] = [];
+  config.sources.forEach((source, sourceIndex) => {
+    source.secrets.forEach((ref, secretIndex) => {
+      const path = `sources[${sourceIndex}].secrets[${secretIndex}]`;
+      references.push({ path, ref, sourceId: source.id, purpose: 'signing-secret' });
+    });
+    if (source.polling) {
+      const path = `sources[${sourceIndex}].polling.token`;
+      references.push({ path, ref: source.polling.token, sourceId: source.id, purpose: 'polling-token' });
+    }
+  });
+  return references;
 }
 
 /** Names the kind of reference without ever repeating an inline secret value. */
@@ -79,11 +99,18 @@ function isMalformedSecretArn(reference: string): boolean {
   return reference.startsWith('arn:') && !SECRET_ARN.test(reference);
 }
 
-/** Every distinct Secrets Manager reference in the configuration, in first-seen order. */
+/** Every distinct Secrets Manager reference among the signing secrets, in first-seen order: what ingest reads. */
 export function referencedSecrets(config: ParitySyncConfig): readonly string[] {
+  return distinctSecretsManagerNames(secretReferences(config).filter((r) => r.purpose === 'signing-secret'));
+}
+
+/** Every distinct Secrets Manager reference among the polling tokens: what reconciliation reads, and only it. */
+export function referencedPollingTokens(config: ParitySyncConfig): readonly string[] {
+  return distinctSecretsManagerNames(secretReferences(config).filter((r) => r.purpose === 'polling-token'));
+}
+
+function distinctSecretsManagerNames(references: readonly SecretReference[]): readonly string[] {
   const seen = new Set<string>();
-  for (const source of config.sources) {
-    for (const ref of source.secrets) if ('secretsManager' in ref) seen.add(ref.secretsManager);
-  }
+  for (const { ref } of references) if ('secretsManager' in ref) seen.add(ref.secretsManager);
   return [...seen];
 }

@@ -27,9 +27,13 @@ const ApplyEnvSchema = z.object({
   POWERTOOLS_SERVICE_NAME: z._default(z.string(), 'paritysync-apply'),
 });
 
-/** The read / admin API function's environment: the same tables, less the guest links it never reads. */
+/**
+ * The read / admin API function's environment: the same tables, less the guest links it never reads, plus the
+ * parity findings it serves.
+ */
 const ReadApiEnvSchema = z.object({
   ...SharedEnvFields,
+  PARITY_TABLE_NAME: TableNameSchema,
   POWERTOOLS_SERVICE_NAME: z._default(z.string(), 'paritysync-read'),
 });
 
@@ -51,8 +55,10 @@ export interface ApplyEnvironment extends CommonEnvironment {
   };
 }
 
+type SharedTables = Omit<ApplyEnvironment['tables'], 'guests'>;
+
 export interface ReadApiEnvironment extends CommonEnvironment {
-  readonly tables: Omit<ApplyEnvironment['tables'], 'guests'>;
+  readonly tables: SharedTables & { readonly parity: string };
 }
 
 export function readApplyEnvironment(env: NodeJS.ProcessEnv = process.env): ApplyEnvironment {
@@ -65,12 +71,12 @@ export function readApplyEnvironment(env: NodeJS.ProcessEnv = process.env): Appl
 
 export function readReadApiEnvironment(env: NodeJS.ProcessEnv = process.env): ReadApiEnvironment {
   const data = validateEnvironment(ReadApiEnvSchema, env, 'read API');
-  return { ...common(data), tables: sharedTables(data) };
+  return { ...common(data), tables: { ...sharedTables(data), parity: data.PARITY_TABLE_NAME } };
 }
 
 type SharedEnv = z.infer<z.ZodMiniObject<typeof SharedEnvFields>> & { POWERTOOLS_SERVICE_NAME: string };
 
-function sharedTables(data: SharedEnv): ReadApiEnvironment['tables'] {
+function sharedTables(data: SharedEnv): SharedTables {
   return {
     ledger: data.LEDGER_TABLE_NAME,
     ari: data.ARI_TABLE_NAME,

@@ -3,7 +3,8 @@ import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
-import { ConfigurationError, type FieldProblem } from '../shared/errors';
+import { ConfigurationError } from '../shared/errors';
+import { formatPath, zodProblems } from '../shared/problems';
 import { type ParitySyncConfig, ParitySyncConfigSchema } from './schema';
 
 // zod/mini ships without messages: every issue would read "Invalid input". English is what the full zod
@@ -12,18 +13,8 @@ import { type ParitySyncConfig, ParitySyncConfigSchema } from './schema';
 // order in which schema modules load does not matter.
 z.config(en());
 
-export function formatPath(path: readonly PropertyKey[]): string {
-  let text = '';
-  for (const part of path) {
-    if (typeof part === 'number') text += `[${part}]`;
-    else text += text === '' ? String(part) : `.${String(part)}`;
-  }
-  return text || '(root)';
-}
-
-export function zodProblems(error: z.core.$ZodError): FieldProblem[] {
-  return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
-}
+// Re-exported: most callers reach them through the configuration loader.
+export { formatPath, zodProblems };
 
 /** Validates an already-read configuration object; the error names every offending field. */
 export function parseConfig(input: unknown, origin = 'configuration'): ParitySyncConfig {

@@ -1,6 +1,9 @@
 import { BlockList, isIP } from 'node:net';
 import * as z from 'zod/mini';
 import { SOURCE_KINDS, type SourceKind } from '../domain/canonical';
+import { DriftOptionsSchema } from '../reconcile/drift';
+import { ParityOptionsSchema } from '../reconcile/parity';
+import { PollingOptionsSchema } from '../reconcile/polling-client';
 
 /**
  * Where a secret comes from. In AWS only `secretsManager` is allowed (synth fails otherwise), so that no
@@ -63,6 +66,29 @@ const commonSourceFields = {
   toleranceSeconds: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(86_400))),
   /** Sender address ranges. Omitted: the kind's published range if it has one, otherwise any address. */
   allowedCidrs: z.optional(z.array(CidrSchema)),
+  /** The provider's REST inventory API, polled on a schedule to find and correct drift. Omitted: not polled. */
+  polling: z.optional(
+    z.strictObject({
+      ...PollingOptionsSchema.shape,
+      /** Bearer token for the API; like signing secrets, only a Secrets Manager reference in AWS. */
+      token: SecretRefSchema,
+      /**
+       * The channel polled rates are stored under: the source id, or `<sourceId>:<channelId>` when a channel
+       * manager reports one channel's view. Webhooks and polls of the same channel must meet in one item.
+       * @default the source id
+       */
+      channel: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
+      /** Re-read this far before the last watermark, so a record the provider made visible late is not missed. @default 300 */
+      watermarkOverlapSeconds: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(86_400)), 300),
+      /** How often a run polls the whole window instead of only what changed. @default 24 */
+      fullPassEveryHours: z._default(z.number().check(z.positive(), z.maximum(24 * 366)), 24),
+      /**
+       * How far back a full pass reaches: records the provider updated within this many days.
+       * @default no limit: everything the provider returns
+       */
+      fullPassWindowDays: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(3660))),
+    }),
+  ),
 };
 
 const PublicKeysSchema = z.array(z.string().check(z.minLength(1))).check(z.minLength(1));
@@ -199,6 +225,33 @@ export const PropertySettingsSchema = z.strictObject({
 });
 export type PropertySettings = z.infer<typeof PropertySettingsSchema>;
 
+const DEFAULT_DRIFT = { thresholdPercent: 0.5, dryRun: false, recordObserved: true };
+
+/** When and how the scheduled reconciliation runs. */
+export const ReconciliationSettingsSchema = z._default(
+  z.strictObject({
+    /**
+     * Minutes between scheduled runs (EventBridge in AWS, a timer locally). At most 480, so that the alarm on
+     * three missed runs fits CloudWatch's one-day evaluation window. @default 15
+     */
+    scheduleMinutes: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(480)), 15),
+    /**
+     * Time one run may spend, all sources together, in seconds. A run that uses it up saves a cursor and the
+     * next run resumes there; the function's timeout is this plus a margin. At most 840 (Lambda's limit is
+     * 900). @default 600
+     */
+    budgetSeconds: z._default(z.number().check(z.int(), z.minimum(10), z.maximum(840)), 600),
+    /** Drift threshold and dry-run. @default thresholdPercent 0.5, dryRun false, recordObserved true */
+    drift: z._default(DriftOptionsSchema, DEFAULT_DRIFT),
+    /** Stay dates from today up to this many days ahead are checked for rate parity after each run. @default 365 */
+    parityHorizonDays: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(730)), 365),
+    /** Days an audit record of a correction is kept. @default 90 */
+    auditRetentionDays: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(3650)), 90),
+  }),
+  { scheduleMinutes: 15, budgetSeconds: 600, drift: DEFAULT_DRIFT, parityHorizonDays: 365, auditRetentionDays: 90 },
+);
+export type ReconciliationSettings = z.infer<typeof ReconciliationSettingsSchema>;
+
 export const ParitySyncConfigSchema = z
   .strictObject({
     $schema: z.optional(z.string()),
@@ -207,6 +260,9 @@ export const ParitySyncConfigSchema = z
     ingest: IngestSettingsSchema,
     mappings: z._default(z.array(MappingSeedSchema), []),
     properties: z._default(z.array(PropertySettingsSchema), []),
+    reconciliation: ReconciliationSettingsSchema,
+    /** Rate parity: each property's source of truth and the difference it tolerates. */
+    parity: z._default(ParityOptionsSchema, { properties: [], defaultTolerance: {} }),
   })
   .check(
     z.superRefine((config, ctx) => {
@@ -235,6 +291,16 @@ export const ParitySyncConfigSchema = z
             message: 'rsa-sha256 needs at least one PEM public key',
           });
         }
+        if (source.polling) {
+          const channel = source.polling.channel ?? source.id;
+          if (channel !== source.id && !channel.startsWith(`${source.id}:`)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['sources', index, 'polling', 'channel'],
+              message: `must be "${source.id}" or "${source.id}:<channelId>", so that polled and webhook values of one channel meet`,
+            });
+          }
+        }
         if (!usesPublicKeys && source.secrets.length === 0) {
           ctx.addIssue({
             code: 'custom',
@@ -243,8 +309,21 @@ export const ParitySyncConfigSchema = z
           });
         }
       });
+      config.parity.properties.forEach((property, index) => {
+        const sourceId = property.sourceOfTruth.split(':')[0] ?? '';
+        if (!seen.has(sourceId)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['parity', 'properties', index, 'sourceOfTruth'],
+            message: `names no configured source: "${property.sourceOfTruth}" must be a source id (or "<sourceId>:<channelId>"); known: ${[...seen.keys()].join(', ')}`,
+          });
+        }
+      });
     }),
   );
+
+/** Where a polled source's token and run options come from: the source's `polling` block. */
+export type PollingSourceConfig = NonNullable<SourceConfig['polling']>;
 
 export type ParitySyncConfig = z.infer<typeof ParitySyncConfigSchema>;
 export type ParitySyncConfigInput = z.input<typeof ParitySyncConfigSchema>;

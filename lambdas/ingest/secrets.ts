@@ -3,6 +3,8 @@ import type { SecretRef, SourceConfig } from '../config/schema';
 /** Resolves a source's secret references to the values that verify its signatures. */
 export interface SecretResolver {
   secretsFor(source: SourceConfig): Promise<readonly string[]>;
+  /** One reference, e.g. a polling token. */
+  resolve(ref: SecretRef): Promise<string>;
 }
 
 /** Fetches one Secrets Manager secret; caching is the fetcher's concern (Powertools caches with a max age). */
@@ -62,5 +64,6 @@ export function createSecretResolver(options: {
 
   return {
     secretsFor: (source) => Promise.all(source.secrets.map(resolve)),
+    resolve,
   };
 }

@@ -10,6 +10,7 @@ import { DynamoDbLedgerFailureNotes } from '../apply/ledger-notes';
 import { MappingResolver } from '../apply/resolver';
 import { DynamoDbDeliveryLedger } from '../ingest/dynamodb-ledger';
 import { SqsEventQueue } from '../ingest/sqs-queue';
+import { DynamoDbParityStore } from '../reconcile/dynamodb-parity';
 import { systemClock } from '../shared/clock';
 import { createReadApiHandler } from './routes';
 
@@ -35,6 +36,7 @@ export const handler = createReadApiHandler(
       },
     },
     review: new DynamoDbReviewStore(dynamodb, tables.review),
+    parity: new DynamoDbParityStore(dynamodb, tables.parity),
     mappings: new MappingResolver(
       new DynamoDbMappingStore(dynamodb, tables.mappings),
       config.mappings,

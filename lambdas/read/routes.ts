@@ -17,6 +17,7 @@ import { type MappingResolver, mappingKey } from '../apply/resolver';
 import { daysBetween, IsoDateSchema } from '../domain/dates';
 import { formatMinorUnits, type Money } from '../domain/money';
 import type { LedgerEntry } from '../ingest/ports';
+import type { ParityFinding, ParityRecord, ParityStore } from '../reconcile/ports';
 import type { Clock } from '../shared/clock';
 import { BadRequestError, type FieldProblem, MethodNotAllowedError, ParitySyncError } from '../shared/errors';
 import { decodeUtf8, parseStrictJson } from '../shared/strict-json';
@@ -45,6 +46,8 @@ export interface ReadApiDependencies {
   readonly reservations: Pick<ReservationStore, 'get'>;
   readonly deliveries: { get(eventId: string): Promise<DeliveryRecord | undefined> };
   readonly review: ReviewStore;
+  /** Current rate-parity findings per room night, as the reconciliation's parity check left them. */
+  readonly parity: Pick<ParityStore, 'list'>;
   readonly mappings: Pick<MappingResolver, 'put'>;
   readonly requeue: ApplyDependencies['requeue'];
   readonly clock: Clock;
@@ -115,6 +118,25 @@ const LimitSchema = z._default(
   DEFAULT_PAGE_SIZE,
 );
 
+/** An inclusive `from`..`to` range of stay dates, at most MAX_ARI_DATES long. */
+const dateRangeCheck = z.superRefine((query: { from: string; to: string }, ctx) => {
+  // NaN when either date is invalid: those fields already carry their own issue.
+  const span = daysBetween(query.from, query.to);
+  if (span < 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['to'],
+      message: `must not be before from (${query.from}); the range is inclusive, so from = to reads one date`,
+    });
+  } else if (span + 1 > MAX_ARI_DATES) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['to'],
+      message: `the range covers ${span + 1} dates; at most ${MAX_ARI_DATES} are read at once, split it`,
+    });
+  }
+});
+
 const AriQuerySchema = z
   .strictObject({
     from: IsoDateSchema,
@@ -124,25 +146,17 @@ const AriQuerySchema = z
     limit: LimitSchema,
     cursor: z.optional(CursorSchema),
   })
-  .check(
-    z.superRefine((query, ctx) => {
-      // NaN when either date is invalid: those fields already carry their own issue.
-      const span = daysBetween(query.from, query.to);
-      if (span < 0) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['to'],
-          message: `must not be before from (${query.from}); the range is inclusive, so from = to reads one date`,
-        });
-      } else if (span + 1 > MAX_ARI_DATES) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['to'],
-          message: `the range covers ${span + 1} dates; at most ${MAX_ARI_DATES} are read at once, split it`,
-        });
-      }
-    }),
-  );
+  .check(dateRangeCheck);
+
+const ParityQuerySchema = z
+  .strictObject({
+    propertyId: InternalIdSchema,
+    from: IsoDateSchema,
+    to: IsoDateSchema,
+    limit: LimitSchema,
+    cursor: z.optional(CursorSchema),
+  })
+  .check(dateRangeCheck);
 
 const PageQuerySchema = z.strictObject({ limit: LimitSchema, cursor: z.optional(CursorSchema) });
 
@@ -220,6 +234,8 @@ export async function handleReadRequest(
       return readReview(request, deps);
     case '/mappings/{scope}/{entity}/{externalId}':
       return putMapping(request, deps);
+    case '/parity':
+      return readParity(request, deps);
   }
 }
 
@@ -241,6 +257,25 @@ async function readAri(request: ReadRequest, deps: ReadApiDependencies): Promise
     ...(query.cursor ? { cursor: query.cursor } : {}),
   });
   return ok({ items: page.items.map(nightView), nextCursor: page.cursor ?? null });
+}
+
+/** Nights of one property with parity findings, in date order; clean nights are not listed. */
+async function readParity(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadResponse> {
+  const query = validate(ParityQuerySchema, request.query, 'invalid_query', 'query parameter');
+  const page = await deps.parity.list({
+    propertyId: query.propertyId,
+    from: query.from,
+    to: query.to,
+    limit: query.limit,
+    ...(query.cursor ? { cursor: query.cursor } : {}),
+  });
+  return ok({
+    propertyId: query.propertyId,
+    from: query.from,
+    to: query.to,
+    nights: page.items.map(parityNightView),
+    ...(page.cursor === undefined ? {} : { cursor: page.cursor }),
+  });
 }
 
 async function readReservation(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadResponse> {
@@ -324,6 +359,44 @@ function ok(body: Record<string, unknown>): ReadResponse {
 
 export function moneyView(money: Money) {
   return { amountMinor: money.amountMinor, currency: money.currency, amount: formatMinorUnits(money) };
+}
+
+/** Like moneyView, for an amount that may be negative (formatMinorUnits expects a non-negative one). */
+function signedMoneyView(money: Money) {
+  const magnitude = formatMinorUnits({ ...money, amountMinor: Math.abs(money.amountMinor) });
+  return {
+    amountMinor: money.amountMinor,
+    currency: money.currency,
+    amount: money.amountMinor < 0 ? `-${magnitude}` : magnitude,
+  };
+}
+
+function parityNightView(record: ParityRecord) {
+  return {
+    date: record.key.date,
+    roomTypeId: record.key.roomTypeId,
+    ratePlanId: record.key.ratePlanId,
+    checkedAt: record.checkedAt,
+    findings: record.findings.map(parityFindingView),
+  };
+}
+
+/** Field by field, without the night's key (the night carries it once). */
+function parityFindingView(finding: ParityFinding) {
+  const common = {
+    kind: finding.kind,
+    truthChannel: finding.truthChannel,
+    channel: finding.channel,
+    truthRate: moneyView(finding.truthRate),
+    channelRate: moneyView(finding.channelRate),
+  };
+  if (finding.kind === 'currency_mismatch') return common;
+  return withoutUndefined({
+    ...common,
+    // channel − truth, in the truth's currency: negative when the channel undercuts it.
+    difference: signedMoneyView({ amountMinor: finding.difference, currency: finding.truthRate.currency }),
+    percent: finding.percent,
+  });
 }
 
 function versioned<T, V>(group: VersionedGroup<T> | undefined, view: (value: T) => V) {

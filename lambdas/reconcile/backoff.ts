@@ -8,7 +8,7 @@ import * as z from 'zod/mini';
  * when it will accept us again, and replaces the computed delay.
  */
 
-export const BackoffSchema = z.object({
+export const BackoffSchema = z.strictObject({
   baseMs: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(60_000)), 200),
   capMs: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(900_000)), 20_000),
 });

@@ -25,7 +25,7 @@ export interface CircuitStateChange {
 
 export type CircuitListener = (change: CircuitStateChange) => void;
 
-export const CircuitBreakerSchema = z.object({
+export const CircuitBreakerSchema = z.strictObject({
   failureThreshold: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(1000)), 5),
   coolDownMs: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(86_400_000)), 60_000),
 });

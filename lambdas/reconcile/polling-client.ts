@@ -1,11 +1,11 @@
 import * as z from 'zod/mini';
 import { AmountSchema, CurrencySchema, ExternalIdSchema, positiveMinorUnits } from '../adapters/rate-fields';
-import { formatPath } from '../config/load';
 import type { IsoDate, Restrictions } from '../domain/canonical';
 import { IsoDateSchema, IsoInstantSchema } from '../domain/dates';
 import type { Money } from '../domain/money';
 import type { Clock } from '../shared/clock';
 import { type FieldProblem, ParitySyncError } from '../shared/errors';
+import { formatPath } from '../shared/problems';
 import { parseStrictJson } from '../shared/strict-json';
 import { BackoffSchema, fullJitterDelayMs, retryAfterMs } from './backoff';
 import { CircuitBreaker, CircuitBreakerSchema } from './circuit-breaker';
@@ -23,7 +23,7 @@ import { RateLimiter, RateLimitSchema } from './rate-limit';
 
 // ---------------------------------------------------------------------------------------------- options
 
-export const PollingOptionsSchema = z.object({
+export const PollingOptionsSchema = z.strictObject({
   baseUrl: z.url({
     protocol: /^https?$/,
     error: 'must be an http(s) URL such as https://api.example.com/v2',

@@ -82,7 +82,7 @@ export class TokenBucket {
   }
 }
 
-export const RateLimitSchema = z.object({
+export const RateLimitSchema = z.strictObject({
   /** Sustained requests per second to one source. */
   requestsPerSecond: z.number().check(z.positive(), z.maximum(1000)),
   /** Requests that may go out back to back after an idle spell. */

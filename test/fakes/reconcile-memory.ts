@@ -1,4 +1,6 @@
+import { compareVersions } from '../../lambdas/apply/model';
 import type { Page } from '../../lambdas/apply/ports';
+import { paritySortKey } from '../../lambdas/reconcile/dynamodb-parity';
 import type {
   AuditLog,
   AuditRecord,
@@ -6,8 +8,9 @@ import type {
   ParityRecord,
   ParityStore,
 } from '../../lambdas/reconcile/ports';
+import type { Checkpoint, CheckpointStore } from '../../lambdas/reconcile/run';
 
-/** In-memory reconciliation ports with the contracts described in lambdas/reconcile/ports.ts. */
+/** In-memory reconciliation ports with the contracts described in lambdas/reconcile/ports.ts and run.ts. */
 export class InMemoryAuditLog implements AuditLog {
   readonly records: AuditRecord[] = [];
   async append(records: readonly AuditRecord[]): Promise<void> {
@@ -15,31 +18,45 @@ export class InMemoryAuditLog implements AuditLog {
   }
 }
 
+/** Like the DynamoDB store, `put` replaces the whole checkpoint. */
+export class InMemoryCheckpointStore implements CheckpointStore {
+  readonly saved = new Map<string, Checkpoint>();
+  async get(sourceId: string): Promise<Checkpoint | undefined> {
+    return this.saved.get(sourceId);
+  }
+  async put(sourceId: string, checkpoint: Checkpoint): Promise<void> {
+    this.saved.set(sourceId, checkpoint);
+  }
+}
+
+/**
+ * Behaves as DynamoDbParityStore does: a night put with no findings is removed, nights are listed in the same
+ * sort-key order (date, then room type, then rate plan), and the cursor is the sort key of the last night
+ * returned, handed out only when another night follows.
+ */
 export class InMemoryParityStore implements ParityStore {
-  readonly nights = new Map<string, ParityRecord>();
+  /** Nights with findings, by property and then sort key. */
+  readonly nights = new Map<string, Map<string, ParityRecord>>();
   puts = 0;
 
   async putNight(record: ParityRecord): Promise<void> {
     this.puts += 1;
-    const { propertyId, date, roomTypeId, ratePlanId } = record.key;
-    this.nights.set(JSON.stringify([propertyId, date, roomTypeId, ratePlanId]), record);
+    const property = this.nights.get(record.key.propertyId) ?? new Map<string, ParityRecord>();
+    const sk = paritySortKey(record.key);
+    if (record.findings.length === 0) property.delete(sk);
+    else property.set(sk, record);
+    this.nights.set(record.key.propertyId, property);
   }
 
-  /** The cursor is the position after the last record returned, which is stable while nothing is written. */
   async list(query: ParityQuery): Promise<Page<ParityRecord>> {
-    const matching = [...this.nights.entries()]
-      .filter(
-        ([, record]) =>
-          record.findings.length > 0 &&
-          record.key.propertyId === query.propertyId &&
-          record.key.date >= query.from &&
-          record.key.date <= query.to,
-      )
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([, record]) => record);
-    const start = query.cursor === undefined ? 0 : Number(query.cursor);
-    const items = matching.slice(start, start + query.limit);
-    const next = start + items.length;
-    return next < matching.length ? { items, cursor: String(next) } : { items };
+    const property = this.nights.get(query.propertyId) ?? new Map<string, ParityRecord>();
+    const matching = [...property.entries()]
+      .filter(([, record]) => record.key.date >= query.from && record.key.date <= query.to)
+      .filter(([sk]) => query.cursor === undefined || compareVersions(sk, query.cursor) > 0)
+      .sort(([a], [b]) => compareVersions(a, b));
+    const page = matching.slice(0, query.limit);
+    const last = page.at(-1);
+    const items = page.map(([, record]) => record);
+    return matching.length > query.limit && last !== undefined ? { items, cursor: last[0] } : { items };
   }
 }

@@ -14,6 +14,7 @@ const TABLES = {
   REVIEW_TABLE_NAME: 'review',
   RESERVATIONS_TABLE_NAME: 'reservations',
   GUESTS_TABLE_NAME: 'guests',
+  PARITY_TABLE_NAME: 'parity',
 };
 const QUEUE = 'http://127.0.0.1:4566/000000000000/paritysync-events';
 
@@ -63,6 +64,27 @@ describe('function environments, validated at cold start', () => {
         readReadApiEnvironment({ ...TABLES, PARITYSYNC_CONFIG_JSON: invalid, EVENT_QUEUE_URL: QUEUE }),
       ),
     ).toContain('sources[0].id');
+  });
+
+  it('gives the read function the parity table, and refuses to start it without one', () => {
+    const { PARITY_TABLE_NAME: _parity, ...withoutParity } = TABLES;
+    const problems = problemsOf(() =>
+      readReadApiEnvironment({ ...withoutParity, PARITYSYNC_CONFIG_JSON: CONFIG, EVENT_QUEUE_URL: QUEUE }),
+    );
+    expect(problems[0]).toMatch(/^Invalid read API environment/);
+    expect(problems.slice(1)).toEqual(['PARITY_TABLE_NAME']);
+    const read = readReadApiEnvironment({
+      ...TABLES,
+      PARITYSYNC_CONFIG_JSON: CONFIG,
+      EVENT_QUEUE_URL: QUEUE,
+    });
+    expect(read.tables.parity).toBe('parity');
+    const apply = readApplyEnvironment({
+      ...withoutParity,
+      PARITYSYNC_CONFIG_JSON: CONFIG,
+      EVENT_QUEUE_URL: QUEUE,
+    });
+    expect(apply.tables).not.toHaveProperty('parity');
   });
 
   it('gives the apply function the guest table and the read function none', () => {

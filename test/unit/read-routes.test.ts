@@ -10,6 +10,7 @@ import {
   type DeliveryRecord,
   type ReadApiDependencies,
 } from '../../lambdas/read/routes';
+import type { ParityFinding, ParityNightKey, ParityQuery } from '../../lambdas/reconcile/ports';
 import { fixedClock } from '../../lambdas/shared/clock';
 import {
   InMemoryAriStore,
@@ -17,6 +18,7 @@ import {
   InMemoryReservationStore,
   InMemoryReviewStore,
 } from '../fakes/apply-memory';
+import { InMemoryParityStore } from '../fakes/reconcile-memory';
 
 const clock = fixedClock('2026-06-01T12:00:00.000Z');
 
@@ -30,6 +32,15 @@ class PagedAriStore extends InMemoryAriStore {
     return next < items.length
       ? { items: page, cursor: Buffer.from(String(next)).toString('base64url') }
       : { items: page };
+  }
+}
+
+/** Remembers every query, so a test can see what the route passed on. */
+class RecordingParityStore extends InMemoryParityStore {
+  readonly queries: ParityQuery[] = [];
+  override async list(query: ParityQuery) {
+    this.queries.push(query);
+    return super.list(query);
   }
 }
 
@@ -72,6 +83,7 @@ function parkedAri(eventId: string, roomType: string): ParkedEvent {
 
 let ari: PagedAriStore;
 let review: PagedReviewStore;
+let parity: RecordingParityStore;
 let reservations: InMemoryReservationStore;
 let mappingStore: InMemoryMappingStore;
 let deliveries: Map<string, DeliveryRecord>;
@@ -81,6 +93,7 @@ let handler: ReturnType<typeof createReadApiHandler>;
 beforeEach(() => {
   ari = new PagedAriStore();
   review = new PagedReviewStore();
+  parity = new RecordingParityStore();
   reservations = new InMemoryReservationStore();
   mappingStore = new InMemoryMappingStore();
   deliveries = new Map();
@@ -90,6 +103,7 @@ beforeEach(() => {
     reservations,
     deliveries: { get: async (eventId) => deliveries.get(eventId) },
     review,
+    parity,
     mappings: new MappingResolver(mappingStore, [], clock),
     requeue: async (event) => {
       requeued.push(event);
@@ -372,6 +386,168 @@ describe('GET /reservations/{id} and /deliveries/{eventId}', () => {
       status: 405,
       json: { error: 'method_not_allowed' },
     });
+  });
+});
+
+describe('GET /parity', () => {
+  const nightKey = (date: string, roomTypeId = 'dbl'): ParityNightKey => ({
+    propertyId: 'lisbon-01',
+    roomTypeId,
+    ratePlanId: 'bar',
+    date,
+  });
+  const undercut = (key: ParityNightKey, channelMinor: number): ParityFinding => ({
+    kind: 'price',
+    key,
+    truthChannel: 'pms-demo',
+    channel: 'cm-demo:booking',
+    truthRate: { amountMinor: 13_000, currency: 'EUR' },
+    channelRate: { amountMinor: channelMinor, currency: 'EUR' },
+    difference: channelMinor - 13_000,
+    percent: (Math.abs(channelMinor - 13_000) / 13_000) * 100,
+  });
+  async function putNights(dates: readonly string[]) {
+    for (const date of dates) {
+      const key = nightKey(date);
+      await parity.putNight({
+        key,
+        findings: [undercut(key, 12_350)],
+        checkedAt: '2026-06-01T11:45:00.000Z',
+      });
+    }
+  }
+
+  it('answers the nights with findings, money as minor units, currency and a decimal amount', async () => {
+    const key = nightKey('2026-07-02');
+    await parity.putNight({
+      key,
+      findings: [
+        undercut(key, 12_995),
+        {
+          kind: 'currency_mismatch',
+          key,
+          truthChannel: 'pms-demo',
+          channel: 'cm-demo:jp',
+          truthRate: { amountMinor: 13_000, currency: 'EUR' },
+          channelRate: { amountMinor: 21_000, currency: 'JPY' },
+        },
+      ],
+      checkedAt: '2026-06-01T11:45:00.000Z',
+    });
+    await parity.putNight({
+      key: nightKey('2026-07-03'),
+      findings: [],
+      checkedAt: '2026-06-01T11:45:00.000Z',
+    });
+    await parity.putNight({
+      key: { ...nightKey('2026-07-02'), propertyId: 'porto-01' },
+      findings: [undercut({ ...key, propertyId: 'porto-01' }, 1)],
+      checkedAt: '2026-06-01T11:45:00.000Z',
+    });
+
+    const { status, json } = await call('GET', '/parity', {
+      propertyId: 'lisbon-01',
+      from: '2026-07-01',
+      to: '2026-07-31',
+    });
+    expect(status).toBe(200);
+    expect(json).toEqual({
+      propertyId: 'lisbon-01',
+      from: '2026-07-01',
+      to: '2026-07-31',
+      nights: [
+        {
+          date: '2026-07-02',
+          roomTypeId: 'dbl',
+          ratePlanId: 'bar',
+          checkedAt: '2026-06-01T11:45:00.000Z',
+          findings: [
+            {
+              kind: 'price',
+              truthChannel: 'pms-demo',
+              channel: 'cm-demo:booking',
+              truthRate: { amountMinor: 13_000, currency: 'EUR', amount: '130.00' },
+              channelRate: { amountMinor: 12_995, currency: 'EUR', amount: '129.95' },
+              difference: { amountMinor: -5, currency: 'EUR', amount: '-0.05' },
+              percent: (5 / 13_000) * 100,
+            },
+            {
+              kind: 'currency_mismatch',
+              truthChannel: 'pms-demo',
+              channel: 'cm-demo:jp',
+              truthRate: { amountMinor: 13_000, currency: 'EUR', amount: '130.00' },
+              channelRate: { amountMinor: 21_000, currency: 'JPY', amount: '21000' },
+            },
+          ],
+        },
+      ],
+    });
+    expect(parity.queries).toEqual([
+      { propertyId: 'lisbon-01', from: '2026-07-01', to: '2026-07-31', limit: 100 },
+    ]);
+  });
+
+  it('pages with limit and passes the cursor it handed out back to the store, omitting it on the last page', async () => {
+    await putNights(['2026-07-01', '2026-07-02', '2026-07-03']);
+    const query = { propertyId: 'lisbon-01', from: '2026-07-01', to: '2026-07-03', limit: '2' };
+    const first = await call('GET', '/parity', query);
+    expect((first.json.nights as { date: string }[]).map((n) => n.date)).toEqual([
+      '2026-07-01',
+      '2026-07-02',
+    ]);
+    expect(first.json.cursor).toEqual(expect.any(String));
+
+    const second = await call('GET', '/parity', { ...query, cursor: String(first.json.cursor) });
+    expect(second.status).toBe(200);
+    expect((second.json.nights as { date: string }[]).map((n) => n.date)).toEqual(['2026-07-03']);
+    expect(second.json).not.toHaveProperty('cursor');
+    expect(parity.queries[1]).toEqual({ ...query, limit: 2, cursor: first.json.cursor });
+  });
+
+  it('answers an empty list for a property without findings', async () => {
+    const { status, json } = await call('GET', '/parity', {
+      propertyId: 'p',
+      from: '2026-07-01',
+      to: '2026-07-01',
+    });
+    expect(status).toBe(200);
+    expect(json).toEqual({ propertyId: 'p', from: '2026-07-01', to: '2026-07-01', nights: [] });
+  });
+
+  it.each([
+    [{ from: '2026-07-01', to: '2026-07-02' }, 'propertyId'],
+    [{ propertyId: '', from: '2026-07-01', to: '2026-07-02' }, 'propertyId'],
+    [{ propertyId: 'p', to: '2026-07-01' }, 'from'],
+    [{ propertyId: 'p', from: '2026-07-01' }, 'to'],
+    [{ propertyId: 'p', from: '2026-02-30', to: '2026-03-01' }, 'from'],
+    [{ propertyId: 'p', from: '2026-07-01', to: '07/02/2026' }, 'to'],
+    [{ propertyId: 'p', from: '2026-07-02', to: '2026-07-01' }, 'to'],
+    [{ propertyId: 'p', from: '2026-01-01', to: '2027-01-02' }, 'to'],
+    [{ propertyId: 'p', from: '2026-07-01', to: '2026-07-02', limit: '0' }, 'limit'],
+    [{ propertyId: 'p', from: '2026-07-01', to: '2026-07-02', limit: '501' }, 'limit'],
+    [{ propertyId: 'p', from: '2026-07-01', to: '2026-07-02', limit: 'ten' }, 'limit'],
+    [{ propertyId: 'p', from: '2026-07-01', to: '2026-07-02', cursor: '' }, 'cursor'],
+    [{ propertyId: 'p', from: '2026-07-01', to: '2026-07-02', roomType: 'dbl' }, 'roomType'],
+  ])('answers 400 naming the parameter for %j', async (query, parameter) => {
+    const { status, json } = await call('GET', '/parity', query);
+    expect(status).toBe(400);
+    expect(json.error).toBe('invalid_query');
+    expect(json.message).toEqual(expect.stringContaining(parameter));
+    expect(fieldPaths(json)).toEqual([parameter]);
+    expect(parity.queries).toEqual([]);
+  });
+
+  it('accepts 366 dates and refuses 367 with the same message as the ARI route', async () => {
+    const accepted = await call('GET', '/parity', { propertyId: 'p', from: '2028-01-01', to: '2028-12-31' });
+    expect(accepted.status).toBe(200);
+    const refused = await call('GET', '/parity', { propertyId: 'p', from: '2028-01-01', to: '2029-01-01' });
+    expect(refused.json.fields).toEqual([
+      { path: 'to', message: 'the range covers 367 dates; at most 366 are read at once, split it' },
+    ]);
+  });
+
+  it('answers 405 for a method other than GET', async () => {
+    expect((await call('POST', '/parity', {}, '{}')).status).toBe(405);
   });
 });
 
