@@ -225,6 +225,9 @@ export const PropertySettingsSchema = z.strictObject({
 });
 export type PropertySettings = z.infer<typeof PropertySettingsSchema>;
 
+/** Time a reconciliation function keeps after its budget, to save the checkpoint and publish metrics. */
+export const RECONCILE_TIMEOUT_MARGIN_SECONDS = 60;
+
 const DEFAULT_DRIFT = { thresholdPercent: 0.5, dryRun: false, recordObserved: true };
 
 /** When and how the scheduled reconciliation runs. */
@@ -237,8 +240,8 @@ export const ReconciliationSettingsSchema = z._default(
     scheduleMinutes: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(480)), 15),
     /**
      * Time one run may spend, all sources together, in seconds. A run that uses it up saves a cursor and the
-     * next run resumes there; the function's timeout is this plus a margin. At most 840 (Lambda's limit is
-     * 900). @default 600
+     * next run resumes there; the function's timeout is this plus 60 s, which must end before the next run is
+     * due. At most 840 (Lambda's limit is 900). @default 600
      */
     budgetSeconds: z._default(z.number().check(z.int(), z.minimum(10), z.maximum(840)), 600),
     /** Drift threshold and dry-run. @default thresholdPercent 0.5, dryRun false, recordObserved true */
@@ -248,7 +251,13 @@ export const ReconciliationSettingsSchema = z._default(
     /** Days an audit record of a correction is kept. @default 90 */
     auditRetentionDays: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(3650)), 90),
   }),
-  { scheduleMinutes: 15, budgetSeconds: 600, drift: DEFAULT_DRIFT, parityHorizonDays: 365, auditRetentionDays: 90 },
+  {
+    scheduleMinutes: 15,
+    budgetSeconds: 600,
+    drift: DEFAULT_DRIFT,
+    parityHorizonDays: 365,
+    auditRetentionDays: 90,
+  },
 );
 export type ReconciliationSettings = z.infer<typeof ReconciliationSettingsSchema>;
 
@@ -309,6 +318,17 @@ export const ParitySyncConfigSchema = z
           });
         }
       });
+      const { budgetSeconds, scheduleMinutes } = config.reconciliation;
+      if (budgetSeconds + RECONCILE_TIMEOUT_MARGIN_SECONDS > scheduleMinutes * 60) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['reconciliation', 'budgetSeconds'],
+          message:
+            `a run of ${budgetSeconds} s (plus ${RECONCILE_TIMEOUT_MARGIN_SECONDS} s to save its checkpoint) does not ` +
+            `end before the next one is due every ${scheduleMinutes} minute(s); lower budgetSeconds to at most ` +
+            `${scheduleMinutes * 60 - RECONCILE_TIMEOUT_MARGIN_SECONDS} or raise scheduleMinutes`,
+        });
+      }
       config.parity.properties.forEach((property, index) => {
         const sourceId = property.sourceOfTruth.split(':')[0] ?? '';
         if (!seen.has(sourceId)) {

@@ -16,6 +16,7 @@ export const METRIC_SERVICES = {
   ingest: 'paritysync-ingest',
   apply: 'paritysync-apply',
   read: 'paritysync-read',
+  reconcile: 'paritysync-reconcile',
 } as const;
 
 /** What the ingest function emits, once per delivery. */
@@ -50,6 +51,39 @@ export const APPLY_METRICS = {
   parkedReleased: 'ParkedReleased',
 } as const;
 
+/**
+ * What the reconciliation function emits once per run: per polled source (dimension `source`) and per parity
+ * property (dimension `property`). Both are bounded by the configuration, so their cardinality is too.
+ */
+export const RECONCILE_METRICS = {
+  /** Source runs, with the dimension `outcome` (`reconciled` or `failed`). */
+  runs: 'ReconcileRuns',
+  /** Runs that stopped at their time budget and will resume from a cursor. */
+  budgetExhausted: 'ReconcileBudgetExhausted',
+  /** Mismatched / compared field groups of the run, in percent. */
+  driftPercent: 'DriftPercent',
+  comparedFields: 'ComparedFields',
+  mismatchedFields: 'MismatchedFields',
+  /** Mismatches the provider changed after our last write: webhooks that never reached us. */
+  silentMisses: 'SilentMisses',
+  correctedFields: 'CorrectedFields',
+  nightsPolled: 'NightsPolled',
+  /** Polled nights left out: malformed records and ids without a mapping. */
+  nightsSkipped: 'NightsSkipped',
+  pages: 'ReconcilePages',
+  requests: 'ReconcileRequests',
+  /** 429 answers from the provider. */
+  throttled: 'ReconcileThrottled',
+  retries: 'ReconcileRetries',
+  /** 1 while the source's circuit breaker is open or half-open after the run, 0 when closed. */
+  circuitOpen: 'CircuitOpen',
+  /** Source runs that failed, with the dimension `reason` (circuit_open, provider_auth_failed, ...). */
+  failures: 'ReconcileFailures',
+  parityViolations: 'ParityViolations',
+  parityCurrencyMismatches: 'ParityCurrencyMismatches',
+  parityNightsChecked: 'ParityNightsChecked',
+} as const;
+
 /** The values of the `notice` dimension of ServiceNotices. */
 export const SERVICE_NOTICES = ['token_expired', 'access_revoked'] as const satisfies ReadonlyArray<
   ServiceNotice['notice']
@@ -60,6 +94,9 @@ export const METRIC_DIMENSIONS = {
   action: 'action',
   reason: 'reason',
   notice: 'notice',
+  source: 'source',
+  property: 'property',
+  outcome: 'outcome',
 } as const;
 
 /**

@@ -102,3 +102,124 @@ describe('allowlists', () => {
     expect(isCidr(text)).toBe(valid);
   });
 });
+
+const polling = {
+  baseUrl: 'https://api.example.com/v2',
+  token: { value: 'polling-token' },
+  rateLimit: { requestsPerSecond: 5, burst: 10 },
+};
+
+describe('reconciliation configuration', () => {
+  it('fills the schedule, budget, drift and parity defaults', () => {
+    const config = parseConfig({ version: 1, sources: [hmacSource] });
+    expect(config.reconciliation).toEqual({
+      scheduleMinutes: 15,
+      budgetSeconds: 600,
+      drift: { thresholdPercent: 0.5, dryRun: false, recordObserved: true },
+      parityHorizonDays: 365,
+      auditRetentionDays: 90,
+    });
+    expect(config.parity).toEqual({ properties: [], defaultTolerance: {} });
+  });
+
+  it('fills a polling block with the client and run defaults and leaves the channel to the source id', () => {
+    const config = parseConfig({ version: 1, sources: [{ ...hmacSource, polling }] });
+    expect(config.sources[0]?.polling).toEqual({
+      ...polling,
+      pageSize: 200,
+      maxAttempts: 6,
+      backoff: { baseMs: 200, capMs: 20_000 },
+      requestTimeoutMs: 10_000,
+      breaker: { failureThreshold: 5, coolDownMs: 60_000 },
+      watermarkOverlapSeconds: 300,
+      fullPassEveryHours: 24,
+    });
+  });
+
+  it.each([
+    [{ ...polling, baseUrl: 'ftp://api.example.com' }, 'sources[0].polling.baseUrl'],
+    [{ ...polling, token: undefined }, 'sources[0].polling.token'],
+    [{ ...polling, rateLimit: { requestsPerSecond: 5 } }, 'sources[0].polling.rateLimit.burst'],
+    // Strict all the way down: a misspelt nested option is an error, not a silently ignored key.
+    [
+      { ...polling, rateLimit: { ...polling.rateLimit, perPropertyPerMinite: 10 } },
+      'sources[0].polling.rateLimit',
+    ],
+    [{ ...polling, pageSize: 5000 }, 'sources[0].polling.pageSize'],
+    [{ ...polling, channel: 'other-source:CH1' }, 'sources[0].polling.channel'],
+    [{ ...polling, fullPassWindowDays: 0 }, 'sources[0].polling.fullPassWindowDays'],
+  ])('names the offending polling field (%#: %s)', (block, path) => {
+    const problems = problemsOf({ version: 1, sources: [{ ...hmacSource, polling: block }] });
+    expect(
+      problems.some((p) => p.startsWith(`${path}:`)),
+      problems.join('\n'),
+    ).toBe(true);
+  });
+
+  it('accepts a channel of the polled source, such as a channel manager channel', () => {
+    const config = parseConfig({
+      version: 1,
+      sources: [{ ...hmacSource, polling: { ...polling, channel: 'cm-1:CH9' } }],
+    });
+    expect(config.sources[0]?.polling?.channel).toBe('cm-1:CH9');
+  });
+
+  it.each([
+    [{ reconciliation: { scheduleMinutes: 481 } }, 'reconciliation.scheduleMinutes'],
+    [{ reconciliation: { budgetSeconds: 900 } }, 'reconciliation.budgetSeconds'],
+    [{ reconciliation: { drift: { thresholdPercent: 101 } } }, 'reconciliation.drift.thresholdPercent'],
+    [
+      { parity: { properties: [{ propertyId: 'h1', sourceOfTruth: 'nobody' }] } },
+      'parity.properties[0].sourceOfTruth',
+    ],
+    [
+      {
+        parity: {
+          properties: [
+            { propertyId: 'h1', sourceOfTruth: 'cm-1' },
+            { propertyId: 'h1', sourceOfTruth: 'cm-1:CH1' },
+          ],
+        },
+      },
+      'parity',
+    ],
+    [{ parity: { defaultTolerance: { percent: -1 } } }, 'parity.defaultTolerance.percent'],
+  ])('names the offending reconciliation or parity field (%#: %s)', (section, path) => {
+    const problems = problemsOf({ version: 1, sources: [hmacSource], ...section });
+    expect(
+      problems.some((p) => p.startsWith(`${path}:`)),
+      problems.join('\n'),
+    ).toBe(true);
+  });
+
+  it('names the configured sources when a parity source of truth names none of them', () => {
+    const problems = problemsOf({
+      version: 1,
+      sources: [hmacSource],
+      parity: { properties: [{ propertyId: 'h1', sourceOfTruth: 'cm-2' }] },
+    });
+    expect(problems.join('\n')).toContain('known: cm-1');
+  });
+});
+
+describe('reconciliation schedule', () => {
+  it('refuses a budget whose run would not end before the next one is due, naming both settings', () => {
+    const problems = problemsOf({
+      version: 1,
+      sources: [hmacSource],
+      reconciliation: { scheduleMinutes: 5, budgetSeconds: 600 },
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(/^reconciliation\.budgetSeconds: .*at most 240 or raise scheduleMinutes/),
+    ]);
+  });
+
+  it('accepts a budget that ends, with its margin, exactly when the next run is due', () => {
+    const config = parseConfig({
+      version: 1,
+      sources: [hmacSource],
+      reconciliation: { scheduleMinutes: 5, budgetSeconds: 240 },
+    });
+    expect(config.reconciliation.budgetSeconds).toBe(240);
+  });
+});

@@ -1,0 +1,50 @@
+import * as z from 'zod/mini';
+import { BadRequestError, type FieldProblem } from '../shared/errors';
+import { zodProblems } from '../shared/problems';
+import type { ReconcileRequest } from './service';
+
+/**
+ * What the reconciliation function accepts: the schedule's fixed input `{ "trigger": "schedule" }`, or a manual
+ * invocation naming what to do. Strict, so a misspelt option fails loudly instead of reconciling everything.
+ */
+export const ReconcileInvocationSchema = z.strictObject({
+  trigger: z._default(z.enum(['schedule', 'manual']), 'manual'),
+  /** Only these polled sources. @default every polled source */
+  sourceIds: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
+  /** Measure only. @default the configuration's reconciliation.drift.dryRun */
+  dryRun: z.optional(z.boolean()),
+  /** Check rate parity after the sources. @default true */
+  parity: z.optional(z.boolean()),
+});
+
+/** 400: the invocation payload is not one the function understands. */
+export class InvalidInvocationError extends BadRequestError {
+  constructor(
+    message: string,
+    readonly fields: readonly FieldProblem[],
+  ) {
+    super('invalid_invocation', message);
+  }
+
+  override toBody(): Record<string, unknown> {
+    return { ...super.toBody(), fields: this.fields };
+  }
+}
+
+export function parseInvocation(payload: unknown): ReconcileRequest {
+  const result = z.safeParse(ReconcileInvocationSchema, payload ?? {});
+  if (!result.success) {
+    const fields = zodProblems(result.error);
+    throw new InvalidInvocationError(
+      `The reconciliation payload is invalid (${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}). ` +
+        'Send {} or { "sourceIds": ["<source id>"], "dryRun": true, "parity": false }.',
+      fields,
+    );
+  }
+  const { sourceIds, dryRun, parity } = result.data;
+  return {
+    ...(sourceIds === undefined ? {} : { sourceIds }),
+    ...(dryRun === undefined ? {} : { dryRun }),
+    ...(parity === undefined ? {} : { parity }),
+  };
+}

@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { constrainAvailability, PermanentApplyError } from '../apply/apply';
+import { DynamoDbAriStore } from '../apply/dynamodb-ari-store';
+import { DynamoDbMappingStore } from '../apply/dynamodb-mappings';
+import { MappingResolver } from '../apply/resolver';
+import type { ParitySyncConfig, PollingSourceConfig, PropertySettings } from '../config/schema';
+import type { SecretResolver } from '../ingest/secrets';
+import { type Clock, systemClock } from '../shared/clock';
+import type { DriftDependencies } from './drift';
+import { DynamoDbAuditLog } from './dynamodb-audit';
+import { DynamoDbCheckpointStore } from './dynamodb-checkpoints';
+import { DynamoDbParityStore } from './dynamodb-parity';
+import { type FetchLike, PollingClient, type PollingOptions } from './polling-client';
+import type { ReconcileDependencies, SourceClient } from './service';
+
+export interface ReconcileTables {
+  readonly ari: string;
+  readonly mappings: string;
+  readonly checkpoints: string;
+  readonly audit: string;
+  readonly parity: string;
+}
+
+export interface ReconcileRuntimeOptions {
+  readonly config: ParitySyncConfig;
+  readonly tables: ReconcileTables;
+  readonly dynamodb: DynamoDBClient;
+  /** Resolves polling tokens: Secrets Manager (cached) in AWS, values or variables locally. */
+  readonly secrets: Pick<SecretResolver, 'resolve'>;
+  readonly clock?: Clock;
+  readonly fetch?: FetchLike;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+  readonly newRunId?: () => string;
+}
+
+export type ReconcileRuntime = (onProgress?: ReconcileDependencies['onProgress']) => ReconcileDependencies;
+
+/**
+ * Builds the reconciliation's real dependencies once (per Lambda container, or per local runtime) and hands out
+ * a dependency set per run. Polling clients are kept per source across runs, so that a provider's rate limit
+ * and circuit breaker outlive a single run: a breaker opened by one run still protects the provider in the
+ * next, as long as the container lives.
+ */
+export function createReconcileRuntime(options: ReconcileRuntimeOptions): ReconcileRuntime {
+  const { config, tables, dynamodb } = options;
+  const clock = options.clock ?? systemClock;
+  const fetchLike: FetchLike = options.fetch ?? ((url, init) => fetch(url, init));
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((done) => setTimeout(done, ms)));
+  const random = options.random ?? Math.random;
+  const clients = new Map<string, SourceClient>();
+  const resolver = new MappingResolver(
+    new DynamoDbMappingStore(dynamodb, tables.mappings),
+    config.mappings,
+    clock,
+  );
+  const ari = new DynamoDbAriStore(dynamodb, tables.ari);
+  const audit = new DynamoDbAuditLog(dynamodb, tables.audit, {
+    retentionDays: config.reconciliation.auditRetentionDays,
+    clock,
+  });
+  const checkpoints = new DynamoDbCheckpointStore(dynamodb, tables.checkpoints);
+  const parity = new DynamoDbParityStore(dynamodb, tables.parity);
+  const availabilityFor = availabilityPolicy(config.properties);
+
+  const clientFor: ReconcileDependencies['clientFor'] = (source) => {
+    let entry = clients.get(source.id);
+    if (!entry) {
+      const { token } = source.polling;
+      const client = new PollingClient(pollingOptionsOf(source.polling), {
+        sourceId: source.id,
+        fetch: fetchLike,
+        clock,
+        sleep,
+        random,
+        token: () => options.secrets.resolve(token),
+      });
+      entry = { client, circuitState: () => client.breaker.state };
+      clients.set(source.id, entry);
+    }
+    return entry;
+  };
+
+  return (onProgress) => ({
+    config,
+    clientFor,
+    resolver,
+    ari,
+    audit,
+    checkpoints,
+    parity,
+    clock,
+    newRunId: options.newRunId ?? (() => randomUUID()),
+    availabilityFor,
+    ...(onProgress ? { onProgress } : {}),
+  });
+}
+
+/** The client's part of a polling block; the rest are run options. Picked by name: the client schema is strict. */
+function pollingOptionsOf(polling: PollingSourceConfig): PollingOptions {
+  const { baseUrl, pageSize, rateLimit, maxAttempts, backoff, requestTimeoutMs, breaker } = polling;
+  return { baseUrl, pageSize, rateLimit, maxAttempts, backoff, requestTimeoutMs, breaker };
+}
+
+/**
+ * A correction obeys the same inventory constraints as a webhook: the provider's availability is capped by
+ * physical rooms and allotments, and a property whose policy rejects over-allotment keeps its value.
+ */
+function availabilityPolicy(properties: readonly PropertySettings[]): DriftDependencies['availabilityFor'] {
+  const settings = new Map(properties.map((property) => [property.propertyId, property]));
+  return (key, requested) => {
+    const sourceId = key.channel.split(':')[0] ?? key.channel;
+    try {
+      return constrainAvailability(
+        requested,
+        settings.get(key.propertyId),
+        key.roomTypeId,
+        key.channel,
+        sourceId,
+      );
+    } catch (error) {
+      if (error instanceof PermanentApplyError) return undefined;
+      throw error;
+    }
+  };
+}

@@ -1,0 +1,282 @@
+import type { AriStore } from '../apply/ports';
+import type { MappingResolver } from '../apply/resolver';
+import type { ParitySyncConfig, PollingSourceConfig, SourceConfig } from '../config/schema';
+import type { IsoDate } from '../domain/canonical';
+import { addDays } from '../domain/dates';
+import type { Clock } from '../shared/clock';
+import { ParitySyncError } from '../shared/errors';
+import type { CircuitState } from './circuit-breaker';
+import { CircuitOpenError } from './circuit-breaker';
+import type { DriftDependencies } from './drift';
+import { checkPropertyParity, type ParityCounts } from './parity';
+import type { PollingClient } from './polling-client';
+import type { AuditLog, ParityStore } from './ports';
+import {
+  type CheckpointStore,
+  type ReconcileRunOptions,
+  ReconcileRunOptionsSchema,
+  type RunProgress,
+  type RunSummary,
+  runReconciliation,
+} from './run';
+
+/**
+ * One scheduled reconciliation: every polled source in turn (sharing the run's time budget), then the rate
+ * parity check of every configured property over the coming stay dates. The Lambda handler, the local timer and
+ * the `reconcile` CLI command all call this; it knows nothing of where it runs.
+ *
+ * A provider that fails (credentials refused, circuit open, retries exhausted) is reported and the run moves
+ * on: one provider's outage must not stop the others from being reconciled, and the next scheduled run tries
+ * again. Anything else (local state unreachable, a bug) is thrown once every other step had its chance, so the
+ * invocation fails and the scheduler's retry and dead-letter queue take over.
+ */
+
+export interface ReconcileRequest {
+  /** Reconcile only these sources. @default every source with `polling` configured */
+  readonly sourceIds?: readonly string[];
+  /** Measure and report only, whatever the configuration says. @default the configuration's drift.dryRun */
+  readonly dryRun?: boolean;
+  /** Run the parity check after the sources. @default true */
+  readonly parity?: boolean;
+  /** Overrides the configured budget, e.g. for a CLI run. */
+  readonly budgetMs?: number;
+}
+
+/** A polled source's client, built once per source and kept across runs so its limiter and breaker persist. */
+export interface SourceClient {
+  readonly client: Pick<PollingClient, 'pages'>;
+  readonly circuitState: () => CircuitState;
+}
+
+export type ProgressEvent =
+  | {
+      readonly type: 'plan';
+      readonly sources: readonly string[];
+      readonly parityProperties: readonly string[];
+    }
+  | { readonly type: 'page'; readonly sourceId: string; readonly progress: RunProgress }
+  | { readonly type: 'source'; readonly result: SourceResult }
+  | { readonly type: 'parity'; readonly result: ParityResult };
+
+export interface ReconcileDependencies {
+  readonly config: ParitySyncConfig;
+  readonly clientFor: (source: SourceConfig & { readonly polling: PollingSourceConfig }) => SourceClient;
+  readonly resolver: Pick<MappingResolver, 'resolve'>;
+  readonly ari: AriStore;
+  readonly audit: AuditLog;
+  readonly checkpoints: CheckpointStore;
+  readonly parity: ParityStore;
+  readonly clock: Clock;
+  /** A fresh id per run: it versions corrections and names the run in the audit log. */
+  readonly newRunId: () => string;
+  readonly availabilityFor?: DriftDependencies['availabilityFor'];
+  readonly onProgress?: (event: ProgressEvent) => void;
+}
+
+export type SourceResult =
+  | ({ readonly outcome: 'reconciled'; readonly circuit: CircuitState } & RunSummary)
+  | {
+      readonly outcome: 'failed';
+      readonly sourceId: string;
+      readonly runId: string;
+      /** `circuit_open`, `provider_auth_failed`, a provider error code, or `internal_error`. */
+      readonly error: string;
+      readonly message: string;
+      readonly circuit: CircuitState;
+    };
+
+export interface ParityResult {
+  readonly propertyId: string;
+  readonly from: IsoDate;
+  readonly to: IsoDate;
+  readonly counts: ParityCounts;
+}
+
+export interface ReconcileReport {
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly dryRun: boolean;
+  readonly sources: readonly SourceResult[];
+  readonly parity: readonly ParityResult[];
+}
+
+/** Thrown after the run when a step failed for a reason that is not the provider's: the report is attached. */
+export class ReconciliationFailedError extends ParitySyncError {
+  readonly status = 500;
+  constructor(
+    message: string,
+    readonly report: ReconcileReport,
+    readonly failures: readonly unknown[],
+  ) {
+    super('reconciliation_failed', message, { cause: failures[0] });
+  }
+}
+
+/** Sources `request.sourceIds` may name: the configured ones with a polling block. */
+export function polledSources(
+  config: ParitySyncConfig,
+): (SourceConfig & { readonly polling: PollingSourceConfig })[] {
+  return config.sources.filter(
+    (source): source is SourceConfig & { readonly polling: PollingSourceConfig } =>
+      source.polling !== undefined,
+  );
+}
+
+/** The run options of one source from its polling block and the reconciliation settings. */
+export function runOptionsFor(
+  source: SourceConfig & { readonly polling: PollingSourceConfig },
+  config: ParitySyncConfig,
+  budgetMs: number,
+  now: Date,
+  dryRun: boolean,
+): ReconcileRunOptions {
+  const { polling } = source;
+  const windowStart =
+    polling.fullPassWindowDays === undefined
+      ? new Date(0)
+      : new Date(now.getTime() - polling.fullPassWindowDays * 86_400_000);
+  return ReconcileRunOptionsSchema.parse({
+    sourceId: source.id,
+    channel: polling.channel ?? source.id,
+    budgetMs,
+    watermarkOverlapSeconds: polling.watermarkOverlapSeconds,
+    fullPassEveryHours: polling.fullPassEveryHours,
+    windowStart: windowStart.toISOString(),
+    drift: { ...config.reconciliation.drift, dryRun },
+  });
+}
+
+export async function reconcile(
+  request: ReconcileRequest,
+  deps: ReconcileDependencies,
+): Promise<ReconcileReport> {
+  const { config, clock } = deps;
+  const started = clock.now();
+  const deadline = started.getTime() + (request.budgetMs ?? config.reconciliation.budgetSeconds * 1000);
+  const dryRun = request.dryRun ?? config.reconciliation.drift.dryRun;
+  const sources = selectSources(config, request.sourceIds);
+  const parityProperties =
+    (request.parity ?? true) ? config.parity.properties.map((property) => property.propertyId) : [];
+  deps.onProgress?.({ type: 'plan', sources: sources.map((s) => s.id), parityProperties });
+
+  const failures: unknown[] = [];
+  const results: SourceResult[] = [];
+  for (const [index, source] of sources.entries()) {
+    // An equal share of what is left: a source that finishes early leaves its time to the ones after it, and
+    // none can starve the rest by never finishing.
+    const remainingMs = deadline - clock.now().getTime();
+    const budgetMs = Math.max(1, Math.floor(remainingMs / (sources.length - index)));
+    const result = await reconcileSource(source, budgetMs, dryRun, deps, failures);
+    results.push(result);
+    deps.onProgress?.({ type: 'source', result });
+  }
+
+  const parity: ParityResult[] = [];
+  const today = started.toISOString().slice(0, 10);
+  const to = addDays(today, config.reconciliation.parityHorizonDays - 1);
+  for (const propertyId of parityProperties) {
+    try {
+      const report = await checkPropertyParity(
+        { propertyId, from: today, to },
+        { ari: deps.ari, store: deps.parity, clock },
+        config.parity,
+      );
+      const result = { propertyId, from: today, to, counts: report.counts };
+      parity.push(result);
+      deps.onProgress?.({ type: 'parity', result });
+    } catch (error) {
+      failures.push(error);
+    }
+  }
+
+  const report: ReconcileReport = {
+    startedAt: started.toISOString(),
+    finishedAt: clock.now().toISOString(),
+    dryRun,
+    sources: results,
+    parity,
+  };
+  if (failures.length > 0) {
+    const first = failures[0];
+    throw new ReconciliationFailedError(
+      `${failures.length} reconciliation step(s) failed for a reason other than the provider; the first: ${
+        first instanceof Error ? first.message : String(first)
+      }`,
+      report,
+      failures,
+    );
+  }
+  return report;
+}
+
+function selectSources(config: ParitySyncConfig, sourceIds: readonly string[] | undefined) {
+  const polled = polledSources(config);
+  if (sourceIds === undefined) return polled;
+  const byId = new Map(polled.map((source) => [source.id, source]));
+  return sourceIds.map((id) => {
+    const source = byId.get(id);
+    if (!source) {
+      const configured = config.sources.some((candidate) => candidate.id === id);
+      throw new UnknownPolledSourceError(
+        configured
+          ? `source "${id}" has no polling block in the configuration, so there is nothing to reconcile it against`
+          : `no source "${id}" is configured; polled sources: ${[...byId.keys()].join(', ') || '(none)'}`,
+      );
+    }
+    return source;
+  });
+}
+
+/** 400: a reconciliation was asked for a source that is not configured or not polled. */
+export class UnknownPolledSourceError extends ParitySyncError {
+  readonly status = 400;
+  constructor(message: string) {
+    super('unknown_polled_source', message);
+  }
+}
+
+async function reconcileSource(
+  source: SourceConfig & { readonly polling: PollingSourceConfig },
+  budgetMs: number,
+  dryRun: boolean,
+  deps: ReconcileDependencies,
+  failures: unknown[],
+): Promise<SourceResult> {
+  const runId = deps.newRunId();
+  const { client, circuitState } = deps.clientFor(source);
+  try {
+    const summary = await runReconciliation(
+      runOptionsFor(source, deps.config, budgetMs, deps.clock.now(), dryRun),
+      {
+        client,
+        resolver: deps.resolver,
+        ari: deps.ari,
+        audit: deps.audit,
+        checkpoints: deps.checkpoints,
+        clock: deps.clock,
+        runId,
+        ...(deps.availabilityFor ? { availabilityFor: deps.availabilityFor } : {}),
+        onPage: (progress) => deps.onProgress?.({ type: 'page', sourceId: source.id, progress }),
+      },
+    );
+    return { outcome: 'reconciled', circuit: circuitState(), ...summary };
+  } catch (error) {
+    const providerCode = providerFailureCode(error);
+    if (providerCode === undefined) failures.push(error);
+    return {
+      outcome: 'failed',
+      sourceId: source.id,
+      runId,
+      error: providerCode ?? 'internal_error',
+      message: error instanceof Error ? error.message : String(error),
+      circuit: circuitState(),
+    };
+  }
+}
+
+/** The code of a failure that is the provider's (reported, not thrown); undefined for anything else. */
+function providerFailureCode(error: unknown): string | undefined {
+  if (error instanceof CircuitOpenError) return error.code;
+  if (error instanceof ParitySyncError && error.status === 502) return error.code;
+  return undefined;
+}
