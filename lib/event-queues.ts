@@ -57,7 +57,8 @@ export class EventQueues extends Construct {
   }
 }
 
-function queueProps(definition: QueueDefinition): sqs.QueueProps {
+/** Queue settings from a topology definition, shared by every construct that owns a queue. */
+export function queueProps(definition: QueueDefinition): sqs.QueueProps {
   return {
     maxMessageSizeBytes: definition.maximumMessageSizeBytes,
     retentionPeriod: Duration.seconds(definition.retentionSeconds),

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -7,9 +7,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { effectiveAllowedCidrs, type ParitySyncConfig } from '../lambdas/config/schema';
 import type { DeliveryLedger } from './delivery-ledger';
-import { assertDeployableConfig, referencedSecrets, secretGrantTarget } from './deploy-config';
+import { assertDeployableConfig, referencedSecrets } from './deploy-config';
 import type { EventQueues } from './event-queues';
 import { COMMON_ENVIRONMENT, commonFunctionProps } from './lambda-bundling';
+import { grantSecretValues } from './secret-grants';
 
 export { bundledConfigJson } from './lambda-bundling';
 
@@ -154,7 +155,7 @@ export class IngestApi extends Construct {
 
     props.ledger.grantDeduplicate(this.function);
     props.queues.grantEnqueue(this.function);
-    this.grantReferencedSecrets(props.config);
+    grantSecretValues(this.function, referencedSecrets(props.config));
 
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention, removalPolicy });
 
@@ -198,32 +199,6 @@ export class IngestApi extends Construct {
   /** The URL a source's provider is configured to deliver to. */
   webhookUrl(sourceId: string): string {
     return this.api.urlForPath(`/webhooks/${sourceId}`);
-  }
-
-  /**
-   * `secretsmanager:GetSecretValue` on exactly the secrets the configuration references (see
-   * `secretGrantTarget`). Not `Secret.grantRead`: that adds DescribeSecret, which reading a value never needs.
-   * Secrets encrypted with a customer-managed KMS key also need kms:Decrypt, granted on that key.
-   */
-  private grantReferencedSecrets(config: ParitySyncConfig): void {
-    const resourceArns = referencedSecrets(config).flatMap((reference) => {
-      const target = secretGrantTarget(reference);
-      if (target.by === 'arn') return target.resourceArns;
-      return [
-        Stack.of(this).formatArn({
-          service: 'secretsmanager',
-          resource: 'secret',
-          resourceName: `${target.name}-??????`,
-          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        }),
-      ];
-    });
-    if (resourceArns.length === 0) return;
-    iam.Grant.addToPrincipal({
-      grantee: this.function,
-      actions: ['secretsmanager:GetSecretValue'],
-      resourceArns,
-    });
   }
 }
 

@@ -6,14 +6,17 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { ParitySyncConfig } from '../lambdas/config/schema';
 import {
   APPLY_METRICS,
   DEFAULT_METRICS_NAMESPACE,
   INGEST_METRICS,
   METRIC_DIMENSIONS,
   METRIC_SERVICES,
+  RECONCILE_METRICS,
   SERVICE_NOTICES,
 } from '../lambdas/shared/metric-names';
+import { logicalIds } from './logical-ids';
 
 export interface AlarmThresholds {
   /**
@@ -38,6 +41,12 @@ export interface AlarmThresholds {
    * @default 1
    */
   readonly api5xxRatePercent?: number;
+  /**
+   * Scheduled runs in a row without a reconciled outcome for a source before it alarms (provider down, circuit
+   * open, the schedule not running).
+   * @default 3
+   */
+  readonly reconcileMissedRuns?: number;
 }
 
 export interface ObservabilityProps {
@@ -47,8 +56,17 @@ export interface ObservabilityProps {
     readonly ingest: lambda.IFunction;
     readonly apply: lambda.IFunction;
     readonly read: lambda.IFunction;
+    readonly reconcile?: lambda.IFunction;
   };
   readonly queues: { readonly queue: sqs.IQueue; readonly deadLetterQueue: sqs.IQueue };
+  /**
+   * The reconciliation section and its alarms: one line and alarm per polled source and per parity property.
+   * @default no reconciliation section
+   */
+  readonly reconciliation?: {
+    readonly config: ParitySyncConfig;
+    readonly deadLetterQueue: sqs.IQueue;
+  };
   /**
    * The namespace the functions emit their metrics to (POWERTOOLS_METRICS_NAMESPACE).
    * @default 'ParitySync'
@@ -114,8 +132,10 @@ export class Observability extends Construct {
     this.addEdgeSection(props);
     this.addQueueSection(props);
     this.addApplySection();
+    if (props.reconciliation) this.addReconciliationSection(props.reconciliation, props.functions.reconcile);
     this.addFunctionsSection(props);
     this.addAlarms(props);
+    if (props.reconciliation) this.addReconciliationAlarms(props.reconciliation, props.thresholds ?? {});
   }
 
   /** A custom metric one of the functions emits, with its `service` dimension. */
@@ -256,8 +276,187 @@ export class Observability extends Construct {
     ]);
   }
 
+  private addReconciliationSection(
+    { config, deadLetterQueue }: NonNullable<ObservabilityProps['reconciliation']>,
+    fn: lambda.IFunction | undefined,
+  ): void {
+    const period = runPeriod(config);
+    const sources = polledSourceIds(config);
+    const perSource = (metricName: string, statistic: string = cloudwatch.Stats.SUM, what = '') =>
+      sources.map((source) =>
+        this.customMetric('reconcile', metricName, {
+          dimensions: { [METRIC_DIMENSIONS.source]: source },
+          statistic,
+          period,
+          label: what ? `${source} ${what}` : source,
+        }),
+      );
+    const properties = config.parity.properties.map((property) => property.propertyId);
+    const failuresByReason = new cloudwatch.MathExpression({
+      expression:
+        `SEARCH('{${this.namespace},${METRIC_DIMENSIONS.reason},${METRIC_DIMENSIONS.source},service} ` +
+        `MetricName="${RECONCILE_METRICS.failures}" service="${METRIC_SERVICES.reconcile}"', 'Sum', ${period.toSeconds()})`,
+      usingMetrics: {},
+      label: 'Failed',
+      period,
+    });
+    this.addSection('Reconciliation and parity', [
+      new cloudwatch.GraphWidget({
+        title: 'Drift by source (%)',
+        left: perSource(RECONCILE_METRICS.driftPercent, cloudwatch.Stats.MAXIMUM),
+        leftAnnotations: [
+          { value: config.reconciliation.drift.thresholdPercent, label: 'Correction threshold' },
+        ],
+        width: WIDGET_WIDTH,
+        height: WIDGET_HEIGHT,
+      }),
+      this.graph('Silent misses and corrected fields', [
+        ...perSource(RECONCILE_METRICS.silentMisses, cloudwatch.Stats.SUM, 'silent misses'),
+        ...perSource(RECONCILE_METRICS.correctedFields, cloudwatch.Stats.SUM, 'corrected'),
+      ]),
+      this.graph('Rate parity violations by property', [
+        ...properties.map((property) =>
+          this.customMetric('reconcile', RECONCILE_METRICS.parityViolations, {
+            dimensions: { [METRIC_DIMENSIONS.property]: property },
+            statistic: cloudwatch.Stats.MAXIMUM,
+            period,
+            label: property,
+          }),
+        ),
+      ]),
+      this.graph('Polling: pages, requests, 429s, retries', [
+        ...perSource(RECONCILE_METRICS.pages, cloudwatch.Stats.SUM, 'pages'),
+        ...perSource(RECONCILE_METRICS.requests, cloudwatch.Stats.SUM, 'requests'),
+        ...perSource(RECONCILE_METRICS.throttled, cloudwatch.Stats.SUM, '429s'),
+        ...perSource(RECONCILE_METRICS.retries, cloudwatch.Stats.SUM, 'retries'),
+      ]),
+      this.graph(
+        'Circuit open (1) by source',
+        perSource(RECONCILE_METRICS.circuitOpen, cloudwatch.Stats.MAXIMUM),
+      ),
+      this.graph('Failed source runs by reason', [failuresByReason]),
+      this.graph('Nights polled and skipped', [
+        ...perSource(RECONCILE_METRICS.nightsPolled, cloudwatch.Stats.SUM, 'polled'),
+        ...perSource(RECONCILE_METRICS.nightsSkipped, cloudwatch.Stats.SUM, 'skipped'),
+      ]),
+      this.graph('Failed runs (dead-letter queue depth)', [
+        deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          statistic: cloudwatch.Stats.MAXIMUM,
+          period: ONE_MINUTE,
+        }),
+        ...(fn ? [fn.metricErrors({ period }).with({ label: 'Function errors' })] : []),
+      ]),
+    ]);
+  }
+
+  private addReconciliationAlarms(
+    { config, deadLetterQueue }: NonNullable<ObservabilityProps['reconciliation']>,
+    thresholds: AlarmThresholds,
+  ): void {
+    const period = runPeriod(config);
+    const sources = polledSourceIds(config);
+    const threshold = config.reconciliation.drift.thresholdPercent;
+    const sourceIds = logicalIds('', sources);
+    for (const source of sources) {
+      const suffix = sourceIds.get(source) ?? source;
+      const dimensions = { [METRIC_DIMENSIONS.source]: source };
+      this.addAlarm(`DriftAboveThreshold${suffix}`, {
+        metric: this.customMetric('reconcile', RECONCILE_METRICS.driftPercent, {
+          dimensions,
+          statistic: cloudwatch.Stats.MAXIMUM,
+          period,
+        }),
+        threshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        description:
+          `Reconciliation of source ${source} measured drift above ${threshold}%: local state disagreed with the ` +
+          'provider on that share of fields, and was corrected (unless dryRun is on). Webhooks are being lost: check ' +
+          'the SilentMisses metric, the provider webhook delivery log and the edge rejections for this source. The ' +
+          'audit table lists every overwritten field.',
+      });
+      this.addAlarm(`CircuitOpen${suffix}`, {
+        metric: this.customMetric('reconcile', RECONCILE_METRICS.circuitOpen, {
+          dimensions,
+          statistic: cloudwatch.Stats.MAXIMUM,
+          period,
+        }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 2,
+        description:
+          `Polling of source ${source} has stopped: its circuit breaker stayed open for two runs after repeated ` +
+          "failures. Check the provider's status page and the reconcile logs (sourceId, error). Runs retry by " +
+          'themselves after the cool-down; drift is not being measured meanwhile.',
+      });
+      this.addAlarm(`PollingTokenRejected${suffix}`, {
+        metric: this.customMetric('reconcile', RECONCILE_METRICS.failures, {
+          dimensions: { ...dimensions, [METRIC_DIMENSIONS.reason]: 'provider_auth_failed' },
+          period,
+        }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        description:
+          `The provider of source ${source} refused the polling token (401/403): it expired or access was ` +
+          'revoked. Put a new token in the Secrets Manager secret named by polling.token; the function re-reads it ' +
+          'within 5 minutes.',
+      });
+      const missedRuns = thresholds.reconcileMissedRuns ?? 3;
+      this.addAlarm(`ReconcileStalled${suffix}`, {
+        metric: this.customMetric('reconcile', RECONCILE_METRICS.runs, {
+          dimensions: { ...dimensions, [METRIC_DIMENSIONS.outcome]: 'reconciled' },
+          period,
+        }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: missedRuns,
+        // No datapoint means no run reconciled this source: the schedule stopped or every run failed.
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        description:
+          `Source ${source} has not been reconciled in ${missedRuns} scheduled runs. Check that the schedule ` +
+          'rule is enabled, the reconcile function errors and throttles, its dead-letter queue, and the failure ' +
+          'reason in the reconcile logs.',
+      });
+    }
+
+    const propertyIds = logicalIds(
+      '',
+      config.parity.properties.map((property) => property.propertyId),
+    );
+    for (const { propertyId, sourceOfTruth } of config.parity.properties) {
+      this.addAlarm(`ParityViolations${propertyIds.get(propertyId) ?? propertyId}`, {
+        metric: this.customMetric('reconcile', RECONCILE_METRICS.parityViolations, {
+          dimensions: { [METRIC_DIMENSIONS.property]: propertyId },
+          statistic: cloudwatch.Stats.MAXIMUM,
+          period,
+        }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        description:
+          `Property ${propertyId} has room nights where a channel's rate differs from ${sourceOfTruth} by more ` +
+          `than the tolerance. List them with GET /parity?propertyId=${propertyId}&from=<today>&to=<date>, then fix ` +
+          'the rate at the channel or in the channel manager mapping.',
+      });
+    }
+
+    this.addAlarm('ReconcileDeadLetterQueueNotEmpty', {
+      metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        statistic: cloudwatch.Stats.MAXIMUM,
+        period: ONE_MINUTE,
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+      description:
+        'A reconciliation run failed after its retries (local state unreachable, a bug, or a timeout). Read the ' +
+        'reconcile function logs around the message time for "Reconciliation failed". Nothing is lost: the next ' +
+        'run resumes from the saved checkpoint. Delete the message once understood.',
+    });
+  }
+
   private addFunctionsSection({ functions }: ObservabilityProps): void {
-    const all = Object.entries(functions);
+    const all = Object.entries(functions).filter(
+      (entry): entry is [string, lambda.IFunction] => entry[1] !== undefined,
+    );
     const labelled = (metric: cloudwatch.Metric, name: string) => metric.with({ label: name });
     this.addSection('Functions', [
       this.graph(
@@ -367,6 +566,15 @@ export class Observability extends Construct {
         'throttles and the DynamoDB and SQS health.',
     });
   }
+}
+
+/** One datapoint per run: the schedule's rate, at least a minute (CloudWatch periods are whole minutes). */
+function runPeriod(config: ParitySyncConfig): Duration {
+  return Duration.minutes(Math.max(1, config.reconciliation.scheduleMinutes));
+}
+
+function polledSourceIds(config: ParitySyncConfig): string[] {
+  return config.sources.filter((source) => source.polling !== undefined).map((source) => source.id);
 }
 
 function pascal(snake: string): string {

@@ -1,14 +1,15 @@
-import { createHash } from 'node:crypto';
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
-import { DELIVERY_LEDGER } from '../lambdas/topology';
+import { DELIVERY_LEDGER, RECONCILE_TABLES } from '../lambdas/topology';
 import { ApplyPipeline } from './apply-pipeline';
 import { DeliveryLedger } from './delivery-ledger';
 import { EventQueues } from './event-queues';
 import { IngestApi } from './ingest-api';
+import { logicalIds } from './logical-ids';
 import { type AlarmThresholds, Observability } from './observability';
 import { ReadApi } from './read-api';
+import { Reconciliation } from './reconciliation';
 import { StateTables } from './state-tables';
 
 export interface ParitySyncStackProps extends StackProps {
@@ -42,6 +43,11 @@ export interface ParitySyncStackProps extends StackProps {
   readonly alarmTopicArn?: string;
   /** @default see `AlarmThresholds` */
   readonly alarmThresholds?: AlarmThresholds;
+  /**
+   * Whether the reconciliation schedule starts enabled.
+   * @default true
+   */
+  readonly reconciliationScheduleEnabled?: boolean;
 }
 
 /**
@@ -55,6 +61,7 @@ export class ParitySyncStack extends Stack {
   readonly state: StateTables;
   readonly apply: ApplyPipeline;
   readonly read: ReadApi;
+  readonly reconciliation: Reconciliation;
   readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: ParitySyncStackProps) {
@@ -85,18 +92,36 @@ export class ParitySyncStack extends Stack {
       queues: this.queues,
       retainLogs: retain,
     });
+    this.reconciliation = new Reconciliation(this, 'Reconciliation', {
+      config: props.config,
+      state: this.state,
+      retain,
+      ...(props.reconciliationScheduleEnabled !== undefined
+        ? { scheduleEnabled: props.reconciliationScheduleEnabled }
+        : {}),
+    });
     this.read = new ReadApi(this, 'ReadApi', {
       api: this.ingest.api,
       config: props.config,
       state: this.state,
       ledger: this.ledger,
       queues: this.queues,
+      reconciliation: this.reconciliation,
       retainLogs: retain,
     });
 
     this.observability = new Observability(this, 'Observability', {
       api: this.ingest.api,
-      functions: { ingest: this.ingest.function, apply: this.apply.function, read: this.read.function },
+      functions: {
+        ingest: this.ingest.function,
+        apply: this.apply.function,
+        read: this.read.function,
+        reconcile: this.reconciliation.function,
+      },
+      reconciliation: {
+        config: props.config,
+        deadLetterQueue: this.reconciliation.deadLetterQueue,
+      },
       queues: this.queues,
       ...(props.alarmTopicArn !== undefined ? { alarmTopicArn: props.alarmTopicArn } : {}),
       ...(props.alarmThresholds !== undefined ? { thresholds: props.alarmThresholds } : {}),
@@ -116,7 +141,7 @@ export class ParitySyncStack extends Stack {
     new CfnOutput(this, 'ReadApiUrl', {
       description:
         'Base URL of the read API (stage included): GET properties/{propertyId}/ari, reservations/{id}, ' +
-        'deliveries/{eventId}, review; PUT mappings/{scope}/{entity}/{externalId}. SigV4-signed requests only',
+        'deliveries/{eventId}, review, parity; PUT mappings/{scope}/{entity}/{externalId}. SigV4-signed requests only',
       value: this.ingest.api.url,
     });
     new CfnOutput(this, 'LedgerTableName', { value: this.ledger.table.tableName });
@@ -125,31 +150,23 @@ export class ParitySyncStack extends Stack {
     }
     new CfnOutput(this, 'EventQueueUrl', { value: this.queues.queue.queueUrl });
     new CfnOutput(this, 'EventDeadLetterQueueUrl', { value: this.queues.deadLetterQueue.queueUrl });
+    for (const definition of RECONCILE_TABLES) {
+      new CfnOutput(this, `${definition.id}TableName`, {
+        value: this.reconciliation.table(definition).tableName,
+      });
+    }
+    new CfnOutput(this, 'ReconcileFunctionName', {
+      description: 'Invoke with {} (or { "sourceIds": [...], "dryRun": true }) to reconcile now',
+      value: this.reconciliation.function.functionName,
+    });
+    new CfnOutput(this, 'ReconcileDeadLetterQueueUrl', {
+      value: this.reconciliation.deadLetterQueue.queueUrl,
+    });
     new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
   }
 }
 
-/**
- * Output ids (which become CloudFormation logical ids, alphanumeric only) derived from source ids alone, so
- * they stay put when sources are reordered: `hospitable-main` → `WebhookUrlHospitableMain`. Two ids that
- * collapse to the same form (`a-1`, `a1`) both get a suffix hashed from the full source id.
- */
+/** Output ids per webhook source: `hospitable-main` → `WebhookUrlHospitableMain`; see `logicalIds`. */
 export function webhookOutputIds(sourceIds: readonly string[]): ReadonlyMap<string, string> {
-  const base = (id: string) =>
-    `WebhookUrl${id
-      .split('-')
-      .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
-      .join('')}`;
-  const counts = new Map<string, number>();
-  for (const id of sourceIds) counts.set(base(id), (counts.get(base(id)) ?? 0) + 1);
-  return new Map(
-    sourceIds.map((id) => {
-      const plain = base(id);
-      const unique =
-        (counts.get(plain) ?? 0) > 1
-          ? `${plain}${createHash('sha256').update(id).digest('hex').slice(0, 8)}`
-          : plain;
-      return [id, unique];
-    }),
-  );
+  return logicalIds('WebhookUrl', sourceIds);
 }

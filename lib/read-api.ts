@@ -6,10 +6,18 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
-import { ARI_STATE, MAPPINGS, READ_API_ROUTES, RESERVATIONS, REVIEW } from '../lambdas/topology';
+import {
+  ARI_STATE,
+  MAPPINGS,
+  PARITY_FINDINGS,
+  READ_API_ROUTES,
+  RESERVATIONS,
+  REVIEW,
+} from '../lambdas/topology';
 import type { DeliveryLedger } from './delivery-ledger';
 import type { EventQueues } from './event-queues';
 import { COMMON_ENVIRONMENT, commonFunctionProps } from './lambda-bundling';
+import type { Reconciliation } from './reconciliation';
 import type { StateTables } from './state-tables';
 
 export interface ReadRoute {
@@ -18,8 +26,10 @@ export interface ReadRoute {
   readonly path: string;
 }
 
-/** The state read and operator routes, all served by one function and all requiring SigV4. */
-/** The routes the read function serves; the same list the local runtime serves them from. */
+/**
+ * The state read and operator routes, all served by one function and all requiring SigV4: the same list the
+ * local runtime serves them from.
+ */
 export const READ_ROUTES: readonly ReadRoute[] = READ_API_ROUTES.map((route) => ({
   method: route.method,
   path: route.resource,
@@ -33,6 +43,8 @@ export interface ReadApiProps {
   readonly state: StateTables;
   readonly ledger: DeliveryLedger;
   readonly queues: EventQueues;
+  /** Owns the parity findings `GET /parity` reads. */
+  readonly reconciliation: Reconciliation;
   /**
    * Retention of the function's logs.
    * @default logs.RetentionDays.ONE_MONTH
@@ -79,6 +91,7 @@ export class ReadApi extends Construct {
         LEDGER_TABLE_NAME: props.ledger.table.tableName,
         // Not the guest links: this function never reads them.
         ...props.state.environment([ARI_STATE, MAPPINGS, REVIEW, RESERVATIONS]),
+        ...props.reconciliation.environment([PARITY_FINDINGS]),
         EVENT_QUEUE_URL: props.queues.queue.queueUrl,
         POWERTOOLS_SERVICE_NAME: 'paritysync-read',
         ...COMMON_ENVIRONMENT,
@@ -88,6 +101,7 @@ export class ReadApi extends Construct {
     props.state.grantRead(this.function);
     props.state.grantMappingAdmin(this.function);
     props.ledger.grantRead(this.function);
+    props.reconciliation.grantReadParity(this.function);
     // Events parked for a mapping go back on the queue once an operator adds it.
     props.queues.grantRequeue(this.function);
 

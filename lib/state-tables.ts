@@ -35,6 +35,7 @@ const DELETE = 'dynamodb:DeleteItem';
 const WRITE_ACTIONS: ReadonlySet<string> = new Set([PUT, UPDATE, DELETE]);
 const QUERY = 'dynamodb:Query';
 const SCAN = 'dynamodb:Scan';
+const BATCH_GET = 'dynamodb:BatchGetItem';
 
 const REVIEW_BY_WAITING_FOR = indexOf(REVIEW, 'byWaitingFor');
 
@@ -96,6 +97,15 @@ export class StateTables extends Construct {
   ];
 
   /**
+   * Reconciliation: read the polled nights by key and correct them with the apply pipeline's conditional
+   * write, read a property's nights for the parity check, and resolve external ids. Nothing guest-linked.
+   */
+  static readonly RECONCILE_ACCESS: readonly TableAccess[] = [
+    { table: ARI_STATE, actions: [BATCH_GET, QUERY, UPDATE] },
+    { table: MAPPINGS, actions: [GET] },
+  ];
+
+  /**
    * DynamoDB calls KMS with the caller's own credentials to unwrap a customer-managed table key, for writes
    * as well as reads; a reader needs Decrypt only.
    */
@@ -128,26 +138,11 @@ export class StateTables extends Construct {
     }
 
     for (const definition of StateTables.DEFINITIONS) {
-      const table = new dynamodb.TableV2(this, definition.id, {
-        partitionKey: attribute(definition.partitionKey),
-        ...(definition.sortKey ? { sortKey: attribute(definition.sortKey) } : {}),
-        ...(definition.timeToLiveAttribute ? { timeToLiveAttribute: definition.timeToLiveAttribute } : {}),
-        globalSecondaryIndexes: (definition.globalSecondaryIndexes ?? []).map((index) => ({
-          indexName: index.indexName,
-          partitionKey: attribute(index.partitionKey),
-          ...(index.sortKey ? { sortKey: attribute(index.sortKey) } : {}),
-          projectionType: dynamodb.ProjectionType.ALL,
-        })),
-        // Event traffic is bursty (bulk rate pushes, channel re-syncs); on-demand needs no capacity planning.
-        billing: dynamodb.Billing.onDemand(),
-        pointInTimeRecoverySpecification: {
-          pointInTimeRecoveryEnabled: true,
-          recoveryPeriodInDays: props.pointInTimeRecoveryDays ?? 35,
-        },
-        // Table-level SSE is the same for both keys; a customer-managed key is named on the replica below.
-        encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
-        deletionProtection: retain,
-        removalPolicy,
+      const table = topologyTable(this, definition, {
+        retain,
+        ...(props.pointInTimeRecoveryDays === undefined
+          ? {}
+          : { pointInTimeRecoveryDays: props.pointInTimeRecoveryDays }),
       });
       if (definition.personalData && this.personalDataKey) {
         useCustomerManagedKey(table, this.personalDataKey);
@@ -187,6 +182,11 @@ export class StateTables extends Construct {
   /** What the read API needs; see `READ_ACCESS`. No writes. */
   grantRead(grantee: iam.IGrantable): iam.Grant {
     return this.grantAccess(grantee, StateTables.READ_ACCESS);
+  }
+
+  /** What the reconciliation function needs; see `RECONCILE_ACCESS`. */
+  grantReconcile(grantee: iam.IGrantable): iam.Grant {
+    return this.grantAccess(grantee, StateTables.RECONCILE_ACCESS);
   }
 
   /** What adding a mapping through the operator API needs; see `MAPPING_ADMIN_ACCESS`. */
@@ -230,6 +230,46 @@ export class StateTables extends Construct {
     if (!first) throw new Error('StateTables: a grant must name at least one table');
     return rest.reduce((combined, grant) => combined.combine(grant), first);
   }
+}
+
+export interface TopologyTableOptions {
+  /** Retain the table (and turn on deletion protection) when the stack is deleted. */
+  readonly retain: boolean;
+  /** @default 35 */
+  readonly pointInTimeRecoveryDays?: number;
+}
+
+/**
+ * A DynamoDB table exactly as its topology definition describes it, with the settings every ParitySync table
+ * shares: on-demand billing, point-in-time recovery and encryption at rest. Every construct that owns tables
+ * builds them through this, so a table in AWS has the keys, indexes and TTL the local runtime creates.
+ */
+export function topologyTable(
+  scope: Construct,
+  definition: TableDefinition,
+  options: TopologyTableOptions,
+): dynamodb.TableV2 {
+  return new dynamodb.TableV2(scope, definition.id, {
+    partitionKey: attribute(definition.partitionKey),
+    ...(definition.sortKey ? { sortKey: attribute(definition.sortKey) } : {}),
+    ...(definition.timeToLiveAttribute ? { timeToLiveAttribute: definition.timeToLiveAttribute } : {}),
+    globalSecondaryIndexes: (definition.globalSecondaryIndexes ?? []).map((index) => ({
+      indexName: index.indexName,
+      partitionKey: attribute(index.partitionKey),
+      ...(index.sortKey ? { sortKey: attribute(index.sortKey) } : {}),
+      projectionType: dynamodb.ProjectionType.ALL,
+    })),
+    // Event traffic is bursty (bulk rate pushes, channel re-syncs); on-demand needs no capacity planning.
+    billing: dynamodb.Billing.onDemand(),
+    pointInTimeRecoverySpecification: {
+      pointInTimeRecoveryEnabled: true,
+      recoveryPeriodInDays: options.pointInTimeRecoveryDays ?? 35,
+    },
+    // Table-level SSE is the same for both keys; a customer-managed key is named on the replica where needed.
+    encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
+    deletionProtection: options.retain,
+    removalPolicy: options.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+  });
 }
 
 /**

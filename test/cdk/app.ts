@@ -28,8 +28,18 @@ export const REGION = 'eu-west-1';
 export const COMPLETE_SECRET_ARN = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:paritysync/ota/signing-AbC123`;
 export const PARTIAL_SECRET_ARN = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:paritysync/mapping/signing`;
 export const PMS_CIDRS = ['203.0.113.0/24', '2001:db8::/32'];
+export const PMS_POLLING_TOKEN = 'paritysync/pms/polling-token';
+export const OTA_POLLING_TOKEN_ARN = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:paritysync/ota/polling`;
 
-/** Sources covering every allowlist and secret-reference case the stack handles. */
+/** Settings away from the defaults, so that a test sees them reach the template. */
+export const TEST_RECONCILIATION = { scheduleMinutes: 10, budgetSeconds: 300, driftThresholdPercent: 2 };
+
+const POLLING_LIMITS = { rateLimit: { requestsPerSecond: 5, burst: 10 } };
+
+/**
+ * Sources covering every allowlist and secret-reference case the stack handles, two of them polled (token by
+ * name and by ARN), and parity checked for two properties.
+ */
 export const TEST_CONFIG_INPUT: ParitySyncConfigInput = {
   version: 1,
   sources: [
@@ -45,12 +55,24 @@ export const TEST_CONFIG_INPUT: ParitySyncConfigInput = {
       kind: 'pms',
       secrets: [{ secretsManager: 'paritysync/pms/signing-secret' }],
       allowedCidrs: PMS_CIDRS,
+      // Polled, token by secret name.
+      polling: {
+        baseUrl: 'https://pms.example.com/v1',
+        ...POLLING_LIMITS,
+        token: { secretsManager: PMS_POLLING_TOKEN },
+      },
     },
     // No allowlist at all; secret by complete ARN, and a second secret shared with another source.
     {
       id: 'ota',
       kind: 'ota',
       secrets: [{ secretsManager: COMPLETE_SECRET_ARN }, { secretsManager: 'paritysync/shared/rotation' }],
+      // Polled, token by partial ARN.
+      polling: {
+        baseUrl: 'https://ota.example.com/api',
+        ...POLLING_LIMITS,
+        token: { secretsManager: OTA_POLLING_TOKEN_ARN },
+      },
     },
     {
       id: 'mapping',
@@ -58,6 +80,17 @@ export const TEST_CONFIG_INPUT: ParitySyncConfigInput = {
       secrets: [{ secretsManager: PARTIAL_SECRET_ARN }, { secretsManager: 'paritysync/shared/rotation' }],
     },
   ],
+  reconciliation: {
+    scheduleMinutes: TEST_RECONCILIATION.scheduleMinutes,
+    budgetSeconds: TEST_RECONCILIATION.budgetSeconds,
+    drift: { thresholdPercent: TEST_RECONCILIATION.driftThresholdPercent },
+  },
+  parity: {
+    properties: [
+      { propertyId: 'hotel-berlin', sourceOfTruth: 'pms-main' },
+      { propertyId: 'hotel-lisbon', sourceOfTruth: 'pms-main', tolerance: { absoluteMinor: 100 } },
+    ],
+  },
 };
 
 export const TEST_CONFIG: ParitySyncConfig = parseConfig(TEST_CONFIG_INPUT);

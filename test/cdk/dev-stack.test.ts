@@ -1,5 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { TABLES } from '../../lambdas/topology';
 import { synthStack } from './app';
 
 /** The same stack as a throw-away development deployment in a fresh account. */
@@ -32,7 +33,7 @@ describe('development stack', () => {
     const tables = Object.values(template.findResources('AWS::DynamoDB::GlobalTable')) as Array<{
       Properties: { Replicas: Array<{ DeletionProtectionEnabled: boolean }> };
     }>;
-    expect(tables).toHaveLength(6);
+    expect(tables).toHaveLength(TABLES.length);
     for (const table of tables) {
       expect(table.Properties.Replicas.map((r) => r.DeletionProtectionEnabled)).toEqual([false]);
     }

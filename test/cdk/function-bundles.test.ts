@@ -10,12 +10,14 @@ import { DeliveryLedger } from '../../lib/delivery-ledger';
 import { EventQueues } from '../../lib/event-queues';
 import { bundledConfigJson } from '../../lib/lambda-bundling';
 import { ReadApi } from '../../lib/read-api';
+import { Reconciliation } from '../../lib/reconciliation';
 import { StateTables } from '../../lib/state-tables';
 import { TEST_CONFIG } from './app';
 
 /**
- * Bundles a stand-in handler with the apply consumer's and the read function's real bundling options
- * (esbuild, local) and runs it, to show both get the same compiled-in configuration as the ingest function.
+ * Bundles a stand-in handler with the apply consumer's, the read function's and the reconcile function's real
+ * bundling options (esbuild, local) and runs it, to show each gets the same compiled-in configuration as the
+ * ingest function.
  */
 const ECHO_HANDLER = join(__dirname, 'fixtures', 'config-echo-handler.ts');
 const outdirs: string[] = [];
@@ -39,8 +41,23 @@ const builds: ReadonlyArray<readonly [string, Build]> = [
     'read function',
     (stack, parts) => {
       const api = new apigateway.RestApi(stack, 'Api');
-      new ReadApi(stack, 'Read', { api, config: TEST_CONFIG, ...parts, entry: ECHO_HANDLER });
+      // Same entry and options: one asset serves both functions.
+      const reconciliation = new Reconciliation(stack, 'Reconcile', {
+        config: TEST_CONFIG,
+        state: parts.state,
+        entry: ECHO_HANDLER,
+      });
+      new ReadApi(stack, 'Read', { api, config: TEST_CONFIG, ...parts, reconciliation, entry: ECHO_HANDLER });
     },
+  ],
+  [
+    'reconcile function',
+    (stack, parts) =>
+      new Reconciliation(stack, 'Reconcile', {
+        config: TEST_CONFIG,
+        state: parts.state,
+        entry: ECHO_HANDLER,
+      }),
   ],
 ];
 

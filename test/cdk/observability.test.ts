@@ -1,13 +1,22 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../lambdas/config/load';
 import {
   APPLY_METRICS,
   INGEST_METRICS,
   METRIC_SERVICES,
+  RECONCILE_METRICS,
   SERVICE_NOTICES,
 } from '../../lambdas/shared/metric-names';
 import type { ParitySyncStack } from '../../lib/paritysync-stack';
-import { logicalId, onlyResourceId, synthStack } from './app';
+import {
+  logicalId,
+  onlyResourceId,
+  synthStack,
+  TEST_CONFIG,
+  TEST_CONFIG_INPUT,
+  TEST_RECONCILIATION,
+} from './app';
 
 type Json = Record<string, unknown>;
 
@@ -16,6 +25,8 @@ interface Widget {
   readonly properties: {
     readonly title?: string;
     readonly metrics?: ReadonlyArray<ReadonlyArray<unknown>>;
+    readonly annotations?: { readonly horizontal?: ReadonlyArray<Json> };
+    readonly markdown?: string;
   };
 }
 
@@ -75,6 +86,11 @@ function series(
   });
 }
 
+/** The rendering options (period, stat, label) of a widget's metric lines. */
+function lineOptions(title: string): Json[] {
+  return (widget(title).properties.metrics ?? []).map((line) => line[line.length - 1] as Json);
+}
+
 function expressions(title: string): string[] {
   return (widget(title).properties.metrics ?? [])
     .map((line) => line[0])
@@ -92,8 +108,28 @@ function alarm(of: Template, idPrefix: string): Json {
   return (matches[0] as [string, { Properties: Json }])[1].Properties;
 }
 
+const POLLED_SOURCES = TEST_CONFIG.sources.filter((source) => source.polling).map((source) => source.id);
+const PARITY_PROPERTIES = TEST_CONFIG.parity.properties.map((property) => property.propertyId);
+/**
+ * Edge, queue and apply alarms (DLQ, backlog, signature failures, apply failures, two service notices, 5xx
+ * rate); four per polled source; one per parity property; the reconcile dead-letter queue.
+ */
+const ALARM_COUNT = 7 + 4 * POLLED_SOURCES.length + PARITY_PROPERTIES.length + 1;
+
 const ingest = { service: METRIC_SERVICES.ingest };
 const apply = { service: METRIC_SERVICES.apply };
+const reconcile = { service: METRIC_SERVICES.reconcile };
+/** One datapoint per scheduled run. */
+const RUN_PERIOD_SECONDS = TEST_RECONCILIATION.scheduleMinutes * 60;
+/** The polled sources' ids as they appear in alarm ids. */
+const SOURCE_ID_PARTS: ReadonlyArray<readonly [string, string]> = [
+  ['pms-main', 'PmsMain'],
+  ['ota', 'Ota'],
+];
+const PROPERTY_ID_PARTS: ReadonlyArray<readonly [string, string]> = [
+  ['hotel-berlin', 'HotelBerlin'],
+  ['hotel-lisbon', 'HotelLisbon'],
+];
 
 describe('dashboard', () => {
   it('exists once', () => {
@@ -114,16 +150,19 @@ describe('dashboard', () => {
   });
 
   it('shows errors, throttles and duration of each function', () => {
-    const functionRefs = [stack.ingest.function, stack.apply.function, stack.read.function].map(
-      (fn) => `{ref:${logicalId(fn)}}`,
-    );
+    const functionRefs = [
+      stack.ingest.function,
+      stack.apply.function,
+      stack.read.function,
+      stack.reconciliation.function,
+    ].map((fn) => `{ref:${logicalId(fn)}}`);
     for (const [title, metric] of [
       ['Errors', 'AWS/Lambda/Errors'],
       ['Throttles', 'AWS/Lambda/Throttles'],
       ['Duration p99 (ms)', 'AWS/Lambda/Duration'],
     ] as const) {
       const lines = series(title);
-      expect(lines.map((line) => line.metric)).toEqual([metric, metric, metric]);
+      expect(lines.map((line) => line.metric)).toEqual(functionRefs.map(() => metric));
       expect(lines.map((line) => line.dimensions.FunctionName)).toEqual(functionRefs);
     }
   });
@@ -323,7 +362,7 @@ describe('alarms', () => {
     const descriptions = Object.values(alarmsOf(template)).map(
       (resource) => resource.Properties.AlarmDescription as string,
     );
-    expect(descriptions).toHaveLength(7);
+    expect(descriptions).toHaveLength(ALARM_COUNT);
     for (const description of descriptions) expect(description.length).toBeGreaterThan(80);
     expect(alarm(template, 'DeadLetterQueueNotEmpty').AlarmDescription).toMatch(
       /GET \/deliveries\/\{eventId\}/,
@@ -343,7 +382,7 @@ describe('alarms', () => {
   it('notifies the given SNS topic from every alarm, into and out of ALARM', () => {
     const { template: withTopic } = synthStack({ alarmTopicArn: TOPIC_ARN });
     const alarms = Object.values(alarmsOf(withTopic));
-    expect(alarms).toHaveLength(7);
+    expect(alarms).toHaveLength(ALARM_COUNT);
     for (const resource of alarms) {
       expect(resource.Properties.AlarmActions).toEqual([TOPIC_ARN]);
       expect(resource.Properties.OKActions).toEqual([TOPIC_ARN]);
@@ -364,5 +403,273 @@ describe('alarms', () => {
     expect(alarm(tuned, 'SignatureFailureSpike').Threshold).toBe(5);
     expect(alarm(tuned, 'ApplyFailures').Threshold).toBe(3);
     expect(alarm(tuned, 'Api5xxRate').Threshold).toBe(0.5);
+  });
+});
+
+describe('reconciliation and parity dashboard section', () => {
+  const perSource = (metricName: string, stat: string) =>
+    POLLED_SOURCES.map((source) => ({
+      metric: `ParitySync/${metricName}`,
+      dimensions: { ...reconcile, source },
+      stat,
+    }));
+
+  it('has its own titled section', () => {
+    expect(widgets.map((w) => w.properties.markdown)).toContain('## Reconciliation and parity');
+  });
+
+  it('shows the highest drift per polled source per run, against the correction threshold', () => {
+    expect(POLLED_SOURCES).toEqual(SOURCE_ID_PARTS.map(([source]) => source));
+    expect(series('Drift by source (%)')).toEqual(perSource(RECONCILE_METRICS.driftPercent, 'Maximum'));
+    expect(lineOptions('Drift by source (%)').map((options) => options.period)).toEqual(
+      POLLED_SOURCES.map(() => RUN_PERIOD_SECONDS),
+    );
+    expect(widget('Drift by source (%)').properties.annotations?.horizontal).toEqual([
+      { value: TEST_RECONCILIATION.driftThresholdPercent, label: 'Correction threshold', yAxis: 'left' },
+    ]);
+  });
+
+  it('shows parity violations per configured property', () => {
+    expect(series('Rate parity violations by property')).toEqual(
+      PARITY_PROPERTIES.map((property) => ({
+        metric: `ParitySync/${RECONCILE_METRICS.parityViolations}`,
+        dimensions: { ...reconcile, property },
+        stat: 'Maximum',
+      })),
+    );
+  });
+
+  it('shows the circuit state per polled source', () => {
+    expect(series('Circuit open (1) by source')).toEqual(perSource(RECONCILE_METRICS.circuitOpen, 'Maximum'));
+  });
+
+  it("shows each source's polling pages, requests, 429s and retries", () => {
+    expect(series('Polling: pages, requests, 429s, retries')).toEqual([
+      ...perSource(RECONCILE_METRICS.pages, 'Sum'),
+      ...perSource(RECONCILE_METRICS.requests, 'Sum'),
+      ...perSource(RECONCILE_METRICS.throttled, 'Sum'),
+      ...perSource(RECONCILE_METRICS.retries, 'Sum'),
+    ]);
+    expect(
+      lineOptions('Polling: pages, requests, 429s, retries')
+        .map((options) => options.label)
+        .filter((label) => String(label).endsWith('429s')),
+    ).toEqual(POLLED_SOURCES.map((source) => `${source} 429s`));
+  });
+
+  it('shows silent misses and corrected fields per source', () => {
+    expect(series('Silent misses and corrected fields')).toEqual([
+      ...perSource(RECONCILE_METRICS.silentMisses, 'Sum'),
+      ...perSource(RECONCILE_METRICS.correctedFields, 'Sum'),
+    ]);
+  });
+
+  it('breaks failed source runs down by every reason that occurs, per run', () => {
+    expect(expressions('Failed source runs by reason')).toEqual([
+      `SEARCH('{ParitySync,reason,source,service} MetricName="${RECONCILE_METRICS.failures}" ` +
+        `service="${METRIC_SERVICES.reconcile}"', 'Sum', ${RUN_PERIOD_SECONDS})`,
+    ]);
+  });
+
+  it('shows the reconcile DLQ depth next to the function errors', () => {
+    expect(series('Failed runs (dead-letter queue depth)')).toEqual([
+      {
+        metric: 'AWS/SQS/ApproximateNumberOfMessagesVisible',
+        dimensions: { QueueName: `{ref:${logicalId(stack.reconciliation.deadLetterQueue)}}` },
+        stat: 'Maximum',
+      },
+      {
+        metric: 'AWS/Lambda/Errors',
+        dimensions: { FunctionName: `{ref:${logicalId(stack.reconciliation.function)}}` },
+        stat: 'Sum',
+      },
+    ]);
+  });
+});
+
+describe('reconciliation alarms', () => {
+  const sourceDimensions = (source: string, extra: Array<{ Name: string; Value: string }> = []) =>
+    [...extra, { Name: 'service', Value: METRIC_SERVICES.reconcile }, { Name: 'source', Value: source }].sort(
+      (a, b) => a.Name.localeCompare(b.Name),
+    );
+
+  it.each(SOURCE_ID_PARTS)(
+    'alarms when drift of %s exceeds the configured threshold in a run',
+    (source, part) => {
+      const props = alarm(template, `DriftAboveThreshold${part}`);
+      expect(props).toMatchObject({
+        Namespace: 'ParitySync',
+        MetricName: RECONCILE_METRICS.driftPercent,
+        Dimensions: sourceDimensions(source),
+        Statistic: 'Maximum',
+        Period: RUN_PERIOD_SECONDS,
+        Threshold: TEST_RECONCILIATION.driftThresholdPercent,
+        ComparisonOperator: 'GreaterThanThreshold',
+        EvaluationPeriods: 1,
+        TreatMissingData: 'notBreaching',
+      });
+      expect(props.AlarmDescription).toContain(`source ${source}`);
+      expect(props.AlarmDescription).toMatch(/SilentMisses.*audit table/);
+    },
+  );
+
+  it.each(SOURCE_ID_PARTS)("alarms when %s's circuit stays open for two runs", (source, part) => {
+    const props = alarm(template, `CircuitOpen${part}`);
+    expect(props).toMatchObject({
+      Namespace: 'ParitySync',
+      MetricName: RECONCILE_METRICS.circuitOpen,
+      Dimensions: sourceDimensions(source),
+      Statistic: 'Maximum',
+      Period: RUN_PERIOD_SECONDS,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 2,
+      TreatMissingData: 'notBreaching',
+    });
+    expect(props.AlarmDescription).toMatch(/status page.*reconcile logs/);
+  });
+
+  it.each(SOURCE_ID_PARTS)('alarms on a single rejection of the polling token of %s', (source, part) => {
+    const props = alarm(template, `PollingTokenRejected${part}`);
+    expect(props).toMatchObject({
+      Namespace: 'ParitySync',
+      MetricName: RECONCILE_METRICS.failures,
+      Dimensions: sourceDimensions(source, [{ Name: 'reason', Value: 'provider_auth_failed' }]),
+      Statistic: 'Sum',
+      Period: RUN_PERIOD_SECONDS,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    });
+    expect(props.AlarmDescription).toMatch(/new token in the Secrets Manager secret named by polling\.token/);
+  });
+
+  it.each(SOURCE_ID_PARTS)(
+    'alarms when %s has no reconciled run in three scheduled runs, a missing datapoint counting as missed',
+    (source, part) => {
+      const props = alarm(template, `ReconcileStalled${part}`);
+      expect(props).toMatchObject({
+        Namespace: 'ParitySync',
+        MetricName: RECONCILE_METRICS.runs,
+        Dimensions: sourceDimensions(source, [{ Name: 'outcome', Value: 'reconciled' }]),
+        Statistic: 'Sum',
+        Period: RUN_PERIOD_SECONDS,
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        EvaluationPeriods: 3,
+        TreatMissingData: 'breaching',
+      });
+      expect(props.AlarmDescription).toMatch(/schedule rule is enabled/);
+    },
+  );
+
+  it('waits the configured number of missed runs before a source counts as stalled', () => {
+    const { template: tuned } = synthStack({ alarmThresholds: { reconcileMissedRuns: 5 } });
+    const props = alarm(tuned, 'ReconcileStalledPmsMain');
+    expect(props.EvaluationPeriods).toBe(5);
+    expect(props.AlarmDescription).toMatch(/in 5 scheduled runs/);
+  });
+
+  it.each(PROPERTY_ID_PARTS)(
+    'alarms on any parity violation of %s, pointing at GET /parity',
+    (property, part) => {
+      const props = alarm(template, `ParityViolations${part}`);
+      expect(props).toMatchObject({
+        Namespace: 'ParitySync',
+        MetricName: RECONCILE_METRICS.parityViolations,
+        Dimensions: [
+          { Name: 'property', Value: property },
+          { Name: 'service', Value: METRIC_SERVICES.reconcile },
+        ],
+        Statistic: 'Maximum',
+        Period: RUN_PERIOD_SECONDS,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        EvaluationPeriods: 1,
+        TreatMissingData: 'notBreaching',
+      });
+      expect(props.AlarmDescription).toContain(`GET /parity?propertyId=${property}`);
+      expect(props.AlarmDescription).toContain('pms-main');
+    },
+  );
+
+  it('alarms when the reconcile DLQ holds any message, keeping the state while SQS stops reporting', () => {
+    const props = alarm(template, 'ReconcileDeadLetterQueueNotEmpty');
+    expect(props).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: { 'Fn::GetAtt': [logicalId(stack.reconciliation.deadLetterQueue), 'QueueName'] },
+        },
+      ],
+      Statistic: 'Maximum',
+      Period: 60,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'ignore',
+    });
+    expect(props.AlarmDescription).toMatch(/"Reconciliation failed".*checkpoint/);
+  });
+
+  it('keeps the alarms of sources and properties whose ids collapse to the same form apart', () => {
+    const colliding = parseConfig({
+      ...TEST_CONFIG_INPUT,
+      sources: ['a-1', 'a1'].map((id) => ({
+        id,
+        kind: 'pms' as const,
+        secrets: [{ secretsManager: `paritysync/${id}/signing-secret` }],
+        polling: {
+          baseUrl: 'https://pms.example.com/v1',
+          rateLimit: { requestsPerSecond: 5, burst: 10 },
+          token: { secretsManager: `paritysync/${id}/polling-token` },
+        },
+      })),
+      parity: {
+        properties: [
+          { propertyId: 'p-1', sourceOfTruth: 'a-1' },
+          { propertyId: 'p1', sourceOfTruth: 'a1' },
+        ],
+      },
+    });
+    const { template: collided } = synthStack({ config: colliding });
+    const alarms = Object.entries(alarmsOf(collided));
+    for (const [kind, dimension, ids] of [
+      ['DriftAboveThreshold', 'source', ['a-1', 'a1']],
+      ['CircuitOpen', 'source', ['a-1', 'a1']],
+      ['PollingTokenRejected', 'source', ['a-1', 'a1']],
+      ['ReconcileStalled', 'source', ['a-1', 'a1']],
+      ['ParityViolations', 'property', ['p-1', 'p1']],
+    ] as const) {
+      const ofKind = alarms.filter(
+        ([id]) => id.startsWith(`Observability${kind}A1`) || id.startsWith(`Observability${kind}P1`),
+      );
+      expect(ofKind, kind).toHaveLength(2);
+      expect(new Set(ofKind.map(([id]) => id)).size, kind).toBe(2);
+      const watched = ofKind.map(
+        ([, resource]) =>
+          (resource.Properties.Dimensions as Array<{ Name: string; Value: string }>).find(
+            (d) => d.Name === dimension,
+          )?.Value,
+      );
+      expect(watched.sort(), kind).toEqual([...ids]);
+    }
+  });
+
+  it('adds no per-source or per-property alarm when nothing is polled or checked', () => {
+    const unpolled = parseConfig({
+      ...TEST_CONFIG_INPUT,
+      sources: TEST_CONFIG_INPUT.sources.map(({ polling: _polling, ...source }) => source),
+      parity: { properties: [] },
+    } as typeof TEST_CONFIG_INPUT);
+    const { template: quiet } = synthStack({ config: unpolled });
+    const ids = Object.keys(alarmsOf(quiet));
+    expect(ids).toHaveLength(7 + 1);
+    expect(ids.filter((id) => id.startsWith('ObservabilityReconcile'))).toEqual([
+      expect.stringMatching(/^ObservabilityReconcileDeadLetterQueueNotEmpty/),
+    ]);
   });
 });

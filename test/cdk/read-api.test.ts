@@ -50,6 +50,7 @@ const EXPECTED_READ_ROUTES = [
   'GET /deliveries/{eventId}',
   'GET /review',
   'PUT /mappings/{scope}/{entity}/{externalId}',
+  'GET /parity',
 ];
 
 describe('read API routes', () => {
@@ -129,7 +130,7 @@ describe('read function', () => {
     });
   });
 
-  it('gets the names of the tables it reads (not guest links), the queue URL and its service name', () => {
+  it('gets the names of the tables it reads (not guest links), parity findings included, the queue URL and its service name', () => {
     const ref = (construct: Parameters<typeof logicalId>[0]) => ({ Ref: logicalId(construct) });
     expect((resource(readFunctionId).Properties.Environment as Json).Variables).toEqual({
       LEDGER_TABLE_NAME: ref(stack.ledger.table),
@@ -137,6 +138,7 @@ describe('read function', () => {
       MAPPINGS_TABLE_NAME: ref(stack.state.mappings),
       REVIEW_TABLE_NAME: ref(stack.state.review),
       RESERVATIONS_TABLE_NAME: ref(stack.state.reservations),
+      PARITY_TABLE_NAME: ref(stack.reconciliation.parityFindings),
       EVENT_QUEUE_URL: ref(stack.queues.queue),
       POWERTOOLS_SERVICE_NAME: 'paritysync-read',
       POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -158,6 +160,8 @@ describe('read function permissions', () => {
       ...dynamo(['GetItem'], table(state.reservations)),
       ...dynamo(['Scan'], table(state.review)),
       ...dynamo(['GetItem'], table(stack.ledger.table)),
+      // GET /parity: one property's findings over a date range.
+      ...dynamo(['Query'], table(stack.reconciliation.parityFindings)),
       // Adding a mapping: write it, find the events parked for it and queue them again.
       ...dynamo(['PutItem'], table(state.mappings)),
       ...dynamo(['Query'], indexArnOf(logicalId(state.review), 'byWaitingFor')),
@@ -171,11 +175,16 @@ describe('read function permissions', () => {
     expect(functionPermissions(template, readFunctionId)).toEqual(expected);
   });
 
-  it('cannot write rates, reservations, guest links or the ledger, nor read guest links at all', () => {
+  it('cannot write rates, reservations, parity findings, guest links or the ledger, nor read guest links at all', () => {
     const granted = functionPermissions(template, readFunctionId);
     const onTable = (construct: Parameters<typeof logicalId>[0]) =>
       granted.filter((p) => p.includes(JSON.stringify(table(construct))));
-    for (const construct of [stack.state.ariState, stack.state.reservations, stack.ledger.table]) {
+    for (const construct of [
+      stack.state.ariState,
+      stack.state.reservations,
+      stack.ledger.table,
+      stack.reconciliation.parityFindings,
+    ]) {
       expect(onTable(construct).filter((p) => /Put|Update|Delete|Write/.test(p))).toEqual([]);
     }
     expect(granted.filter((p) => p.includes(logicalId(stack.state.guests)))).toEqual([]);
@@ -217,6 +226,7 @@ describe('read API access for operators', () => {
         '/GET/deliveries/*',
         '/GET/review',
         '/PUT/mappings/*/*/*',
+        '/GET/parity',
       ].sort(),
     );
   });

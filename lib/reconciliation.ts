@@ -1,0 +1,190 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { type ParitySyncConfig, RECONCILE_TIMEOUT_MARGIN_SECONDS } from '../lambdas/config/schema';
+import { METRIC_SERVICES } from '../lambdas/shared/metric-names';
+import {
+  ARI_STATE,
+  MAPPINGS,
+  PARITY_FINDINGS,
+  RECONCILE_AUDIT,
+  RECONCILE_CHECKPOINTS,
+  RECONCILE_DLQ,
+  RECONCILE_TABLES,
+  type TableDefinition,
+} from '../lambdas/topology';
+import { referencedPollingTokens } from './deploy-config';
+import { queueProps } from './event-queues';
+import { COMMON_ENVIRONMENT, commonFunctionProps } from './lambda-bundling';
+import { grantSecretValues } from './secret-grants';
+import { type StateTables, topologyTable } from './state-tables';
+
+/** Time the function keeps after the run's budget: to save the checkpoint and publish metrics. */
+export const RECONCILE_TIMEOUT_MARGIN = Duration.seconds(RECONCILE_TIMEOUT_MARGIN_SECONDS);
+
+export interface ReconciliationProps {
+  /** The validated configuration: polled sources, the schedule, drift and parity settings. */
+  readonly config: ParitySyncConfig;
+  readonly state: StateTables;
+  /**
+   * Keep the tables, the dead-letter queue and the log group when the stack is deleted. Set `false` only for
+   * throw-away development stacks.
+   * @default true
+   */
+  readonly retain?: boolean;
+  /**
+   * Retention of the function's logs.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Whether the schedule starts enabled. Disable it to deploy first and reconcile by hand.
+   * @default true
+   */
+  readonly scheduleEnabled?: boolean;
+  /**
+   * The function's handler module (must export `handler`).
+   * @default lambdas/reconcile/handler.ts in this project
+   */
+  readonly entry?: string;
+}
+
+/**
+ * Scheduled reconciliation: an EventBridge rule invokes the function every `reconciliation.scheduleMinutes`;
+ * it polls each source's inventory API, measures and corrects drift, and checks rate parity. Reserved
+ * concurrency 1 means two runs never overlap. The configuration is refused unless the function's timeout
+ * (budget + margin) ends before the next run is due, so runs normally do not even meet; if one is delayed, the
+ * next scheduled invocation waits in Lambda's asynchronous queue and runs after it. An invocation that fails
+ * after its retry lands on the dead-letter queue with the event that started it, as does an event EventBridge
+ * could not hand to Lambda.
+ */
+export class Reconciliation extends Construct {
+  static readonly ENVIRONMENT_NAMES: Readonly<Record<string, string>> = {
+    [RECONCILE_CHECKPOINTS.id]: 'CHECKPOINTS_TABLE_NAME',
+    [RECONCILE_AUDIT.id]: 'AUDIT_TABLE_NAME',
+    [PARITY_FINDINGS.id]: 'PARITY_TABLE_NAME',
+  };
+
+  readonly function: nodejs.NodejsFunction;
+  readonly schedule: events.Rule;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly checkpoints: dynamodb.TableV2;
+  readonly audit: dynamodb.TableV2;
+  readonly parityFindings: dynamodb.TableV2;
+  private readonly tablesById = new Map<string, dynamodb.TableV2>();
+
+  constructor(scope: Construct, id: string, props: ReconciliationProps) {
+    super(scope, id);
+    const retain = props.retain ?? true;
+    const settings = props.config.reconciliation;
+
+    for (const definition of RECONCILE_TABLES) {
+      this.tablesById.set(definition.id, topologyTable(this, definition, { retain }));
+    }
+    this.checkpoints = this.table(RECONCILE_CHECKPOINTS);
+    this.audit = this.table(RECONCILE_AUDIT);
+    this.parityFindings = this.table(PARITY_FINDINGS);
+
+    this.deadLetterQueue = new sqs.Queue(this, RECONCILE_DLQ.id, {
+      ...queueProps(RECONCILE_DLQ),
+      removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      ...commonFunctionProps(props.config),
+      entry: props.entry ?? path.join(__dirname, '..', 'lambdas', 'reconcile', 'handler.ts'),
+      memorySize: 1024,
+      timeout: Duration.seconds(settings.budgetSeconds).plus(RECONCILE_TIMEOUT_MARGIN),
+      reservedConcurrentExecutions: 1,
+      // Asynchronous invocations (the schedule's) that still fail after Lambda's own retries.
+      deadLetterQueue: this.deadLetterQueue,
+      retryAttempts: 1,
+      logGroup: new logs.LogGroup(this, 'FunctionLogs', {
+        retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+        removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      }),
+      environment: {
+        ...props.state.environment([ARI_STATE, MAPPINGS]),
+        ...this.environment(),
+        POWERTOOLS_SERVICE_NAME: METRIC_SERVICES.reconcile,
+        POWERTOOLS_METRICS_NAMESPACE: 'ParitySync',
+        ...COMMON_ENVIRONMENT,
+      },
+    });
+
+    props.state.grantReconcile(this.function);
+    this.grantOwnTables(this.function);
+    grantSecretValues(this.function, referencedPollingTokens(props.config));
+
+    this.schedule = new events.Rule(this, 'Schedule', {
+      description: `ParitySync reconciliation every ${settings.scheduleMinutes} minute(s)`,
+      schedule: events.Schedule.rate(Duration.minutes(settings.scheduleMinutes)),
+      enabled: props.scheduleEnabled ?? true,
+      targets: [
+        new targets.LambdaFunction(this.function, {
+          event: events.RuleTargetInput.fromObject({ trigger: 'schedule' }),
+          // EventBridge's own delivery failures (throttled past its retry window) land in the same queue.
+          deadLetterQueue: this.deadLetterQueue,
+          retryAttempts: 2,
+          maxEventAge: Duration.minutes(settings.scheduleMinutes),
+        }),
+      ],
+    });
+  }
+
+  table(definition: TableDefinition): dynamodb.TableV2 {
+    const table = this.tablesById.get(definition.id);
+    if (!table) throw new Error(`Reconciliation has no table for the topology definition "${definition.id}"`);
+    return table;
+  }
+
+  /** The reconciliation tables' names under the environment variables the functions read them from. */
+  environment(definitions: readonly TableDefinition[] = RECONCILE_TABLES): Record<string, string> {
+    return Object.fromEntries(
+      definitions.map((definition) => {
+        const name = Reconciliation.ENVIRONMENT_NAMES[definition.id];
+        if (name === undefined)
+          throw new Error(`Reconciliation: no environment variable for ${definition.id}`);
+        return [name, this.table(definition).tableName];
+      }),
+    );
+  }
+
+  /** Reading a property's parity findings, for the read API's `GET /parity`. */
+  grantReadParity(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:Query'],
+      resourceArns: [this.parityFindings.tableArn],
+    });
+  }
+
+  /**
+   * Checkpoints are read and overwritten, audit records appended in batches, parity findings replaced or
+   * deleted per night and queried per property. No scans, no table operations.
+   */
+  private grantOwnTables(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      resourceArns: [this.checkpoints.tableArn],
+    });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:BatchWriteItem'],
+      resourceArns: [this.audit.tableArn],
+    });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+      resourceArns: [this.parityFindings.tableArn],
+    });
+  }
+}
