@@ -10,6 +10,7 @@ import { ParitySyncStack } from '../lib/paritysync-stack';
  * - `paritysync:stackName`: stack name (default ParitySync)
  * - `paritysync:retainData`: `false` for throw-away development stacks (default true)
  * - `paritysync:createApiGatewayAccountLogRole`: `true` in a region whose API Gateway has no logging role yet
+ * - `paritysync:reconciliationSchedule`: `false` deploys the reconciliation schedule disabled (default true)
  */
 async function main(): Promise<void> {
   const app = new App();
@@ -21,7 +22,9 @@ async function main(): Promise<void> {
     config,
     retainData: contextBoolean(app, 'paritysync:retainData') ?? true,
     createApiGatewayAccountLogRole: contextBoolean(app, 'paritysync:createApiGatewayAccountLogRole') ?? false,
-    description: 'ParitySync: signed hospitality webhooks in, deduplicated canonical events out',
+    reconciliationScheduleEnabled: contextBoolean(app, 'paritysync:reconciliationSchedule') ?? true,
+    description:
+      'ParitySync: signed hospitality webhooks in, applied exactly once, reconciled against providers, parity watched',
   });
   app.synth();
 }

@@ -50,4 +50,10 @@ describe('bin/app.ts', () => {
     expect(stderr).toContain('Cannot read ParitySync configuration');
     expect(stderr).toContain('missing.json');
   });
+
+  it('refuses a reconciliation schedule switch that is neither true nor false, naming the key', () => {
+    const { status, stderr } = runApp({ 'paritysync:reconciliationSchedule': 'sometimes' });
+    expect(status).toBe(1);
+    expect(stderr).toContain('paritysync:reconciliationSchedule must be true or false');
+  });
 });

@@ -120,4 +120,61 @@ describe('PollingClient against the provider simulator', () => {
     expect(retries).toBe(simulator.stats().faults);
     expect(new Set(nights.map(keyOf)).size).toBe(400);
   });
+
+  it('opens its circuit on a failing provider, stops calling it, and closes again once it recovers', async () => {
+    const dataset = generateDataset({ seed: 14, nights: 120 });
+    simulator = await startSimulator({
+      port: 0,
+      host: '127.0.0.1',
+      dataset,
+      token: TOKEN,
+      random: seededRandom(4),
+      faults: { errorRate: 1 },
+    });
+    let nowMs = Date.now();
+    const clock = { now: () => new Date(nowMs) };
+    const client = new PollingClient(
+      PollingOptionsSchema.parse({
+        baseUrl: simulator.url,
+        pageSize: 60,
+        rateLimit: { requestsPerSecond: 1_000, burst: 100 },
+        maxAttempts: 2,
+        backoff: { baseMs: 1, capMs: 2 },
+        requestTimeoutMs: 2_000,
+        breaker: { failureThreshold: 3, coolDownMs: 30_000 },
+      }),
+      {
+        sourceId: 'ota-sim',
+        fetch: (url, init) => fetch(url, init),
+        clock,
+        sleep: async () => undefined,
+        random: seededRandom(8),
+        token: async () => TOKEN,
+      },
+    );
+    const drain = async () => {
+      const nights: ProviderNight[] = [];
+      for await (const page of client.pages({ updatedAfter: new Date(0), deadline: nowMs + 60_000 }))
+        nights.push(...page.nights);
+      return nights;
+    };
+
+    // Two runs of two failed attempts each: the third consecutive failure opens the circuit.
+    await expect(drain()).rejects.toMatchObject({ code: 'provider_unavailable' });
+    await expect(drain()).rejects.toMatchObject({ code: expect.any(String) });
+    expect(client.breaker.state).toBe('open');
+    const requestsWhenOpened = simulator.stats().requests;
+
+    // Open: the next run fails fast without reaching the provider.
+    await expect(drain()).rejects.toMatchObject({ code: 'circuit_open' });
+    expect(simulator.stats().requests).toBe(requestsWhenOpened);
+
+    // The provider recovers; after the cool-down one probe goes through, succeeds and closes the circuit.
+    simulator.setFaults(undefined);
+    nowMs += 30_000;
+    const nights = await drain();
+    expect(client.breaker.state).toBe('closed');
+    expect(new Set(nights.map(keyOf)).size).toBe(120);
+    expect(simulator.stats().requests).toBe(requestsWhenOpened + 2);
+  });
 });
