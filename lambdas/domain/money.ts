@@ -63,6 +63,8 @@ export function toMinorUnits(value: number | string, currency: string): number |
 export function formatMinorUnits(money: Money): string {
   const digits = minorUnitDigits(money.currency);
   if (digits === 0) return String(money.amountMinor);
-  const text = String(money.amountMinor).padStart(digits + 1, '0');
-  return `${text.slice(0, -digits)}.${text.slice(-digits)}`;
+  // Differences (a parity finding's) are negative: pad the magnitude, then put the sign back in front.
+  const sign = money.amountMinor < 0 ? '-' : '';
+  const text = String(Math.abs(money.amountMinor)).padStart(digits + 1, '0');
+  return `${sign}${text.slice(0, -digits)}.${text.slice(-digits)}`;
 }

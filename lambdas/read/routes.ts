@@ -361,15 +361,6 @@ export function moneyView(money: Money) {
   return { amountMinor: money.amountMinor, currency: money.currency, amount: formatMinorUnits(money) };
 }
 
-/** Like moneyView, for an amount that may be negative (formatMinorUnits expects a non-negative one). */
-function signedMoneyView(money: Money) {
-  const magnitude = formatMinorUnits({ ...money, amountMinor: Math.abs(money.amountMinor) });
-  return {
-    amountMinor: money.amountMinor,
-    currency: money.currency,
-    amount: money.amountMinor < 0 ? `-${magnitude}` : magnitude,
-  };
-}
 
 function parityNightView(record: ParityRecord) {
   return {
@@ -394,7 +385,7 @@ function parityFindingView(finding: ParityFinding) {
   return withoutUndefined({
     ...common,
     // channel − truth, in the truth's currency: negative when the channel undercuts it.
-    difference: signedMoneyView({ amountMinor: finding.difference, currency: finding.truthRate.currency }),
+    difference: moneyView({ amountMinor: finding.difference, currency: finding.truthRate.currency }),
     percent: finding.percent,
   });
 }

@@ -43,6 +43,9 @@ describe('toMinorUnits', () => {
     expect(minorUnitDigits('BHD')).toBe(3);
     expect(minorUnitDigits('EUR')).toBe(2);
     expect(formatMinorUnits({ amountMinor: 5, currency: 'EUR' })).toBe('0.05');
+    expect(formatMinorUnits({ amountMinor: -5, currency: 'EUR' })).toBe('-0.05');
+    expect(formatMinorUnits({ amountMinor: -12_950, currency: 'EUR' })).toBe('-129.50');
+    expect(formatMinorUnits({ amountMinor: -7, currency: 'JPY' })).toBe('-7');
     expect(formatMinorUnits({ amountMinor: 1234, currency: 'KWD' })).toBe('1.234');
   });
 });
