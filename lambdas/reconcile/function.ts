@@ -1,7 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { parseInvocation } from './invocation';
-import { reconcileMetrics } from './metrics';
+import { type MetricPoint, reconcileMetrics } from './metrics';
 import type { ReconcileRuntime } from './runtime';
 import { type ReconcileReport, ReconciliationFailedError, reconcile } from './service';
 
@@ -10,10 +9,19 @@ import { type ReconcileReport, ReconciliationFailedError, reconcile } from './se
  * the report. A run that failed for a reason other than a provider's is logged, measured and rethrown, so the
  * invocation fails and the schedule's retries and dead-letter queue see it.
  */
+/** The part of Powertools Metrics the function uses, so that a test can pass a recorder. */
+export interface MetricsSink {
+  singleMetric(): {
+    addDimension(name: string, value: string): unknown;
+    addMetric(name: string, unit: MetricPoint['unit'], value: number): unknown;
+  };
+  publishStoredMetrics(): unknown;
+}
+
 export function createReconcileFunction(
   runtime: ReconcileRuntime,
-  logger: Logger,
-  metrics: Pick<Metrics, 'singleMetric' | 'publishStoredMetrics'>,
+  logger: Pick<Logger, 'info' | 'error'>,
+  metrics: MetricsSink,
 ): (payload: unknown) => Promise<ReconcileReport> {
   return async (payload) => {
     const request = parseInvocation(payload);

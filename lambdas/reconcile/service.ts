@@ -213,17 +213,23 @@ function selectSources(config: ParitySyncConfig, sourceIds: readonly string[] | 
   const polled = polledSources(config);
   if (sourceIds === undefined) return polled;
   const byId = new Map(polled.map((source) => [source.id, source]));
-  return sourceIds.map((id) => {
+  // Every bad id is named at once, so a CLI user fixes the list in one go.
+  const problems = sourceIds
+    .filter((id) => !byId.has(id))
+    .map((id) =>
+      config.sources.some((candidate) => candidate.id === id)
+        ? `source "${id}" has no polling block in the configuration, so there is nothing to reconcile it against`
+        : `no source "${id}" is configured`,
+    );
+  if (problems.length > 0) {
+    throw new UnknownPolledSourceError(
+      `${problems.join('; ')}. Polled sources: ${[...byId.keys()].join(', ') || '(none)'}`,
+    );
+  }
+  // A source named twice is reconciled once: a second pass in the same run would only spend budget.
+  return [...new Set(sourceIds)].flatMap((id) => {
     const source = byId.get(id);
-    if (!source) {
-      const configured = config.sources.some((candidate) => candidate.id === id);
-      throw new UnknownPolledSourceError(
-        configured
-          ? `source "${id}" has no polling block in the configuration, so there is nothing to reconcile it against`
-          : `no source "${id}" is configured; polled sources: ${[...byId.keys()].join(', ') || '(none)'}`,
-      );
-    }
-    return source;
+    return source ? [source] : [];
   });
 }
 
@@ -243,8 +249,12 @@ async function reconcileSource(
   failures: unknown[],
 ): Promise<SourceResult> {
   const runId = deps.newRunId();
-  const { client, circuitState } = deps.clientFor(source);
+  let circuitState: SourceClient['circuitState'] = () => 'closed';
   try {
+    // Inside the try: a source whose client cannot be built is reported like any other failed source.
+    const sourceClient = deps.clientFor(source);
+    const { client } = sourceClient;
+    circuitState = sourceClient.circuitState;
     const summary = await runReconciliation(
       runOptionsFor(source, deps.config, budgetMs, deps.clock.now(), dryRun),
       {
