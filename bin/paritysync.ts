@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { loadConfigFile } from '../lambdas/config/load';
 import { ConfigurationError } from '../lambdas/shared/errors';
+import { formatReport, reconcileNow } from '../local/reconcile-client';
 import { sendSample } from '../local/send';
 import { senderFor } from '../local/senders';
 
@@ -95,6 +96,34 @@ mappings
       `Mapped ${entity} ${JSON.stringify(externalId)} (scope ${scope}) to ${JSON.stringify(internalId)}; ` +
         `${body.released} parked event(s) queued again.`,
     );
+  });
+
+program
+  .command('reconcile')
+  .description(
+    'Run one reconciliation now on the local runtime (poll, measure and correct drift, check parity), with a progress bar',
+  )
+  .option('-s, --source <sourceId...>', 'only these polled sources (default: every polled source)')
+  .option('--dry-run', 'measure and report drift without writing anything')
+  .option('--no-parity', 'skip the rate parity check')
+  .option('--json', 'print the full report as JSON instead of the summary')
+  .option(
+    '-u, --url <baseUrl>',
+    'base URL of the local runtime',
+    `http://127.0.0.1:${process.env.PORT ?? '3000'}`,
+  )
+  .action(async (options) => {
+    const report = await reconcileNow(
+      options.url,
+      {
+        ...(options.source ? { sourceIds: options.source } : {}),
+        ...(options.dryRun ? { dryRun: true } : {}),
+        parity: options.parity,
+      },
+      { progress: !options.json },
+    );
+    console.log(options.json ? JSON.stringify(report, null, 2) : formatReport(report));
+    if (report.sources.some((source) => source.outcome === 'failed')) process.exitCode = 1;
   });
 
 program.parseAsync().catch((error: unknown) => {

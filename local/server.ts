@@ -14,12 +14,23 @@ export interface LocalRoute {
   readonly handler: ProxyHandler;
 }
 
+/**
+ * A route of the local runtime itself, not of API Gateway: it gets the raw request and response (to stream,
+ * for instance). Matched on the exact path before the proxy routes.
+ */
+export interface ControlRoute {
+  readonly method: string;
+  readonly path: string;
+  handle(request: IncomingMessage, response: ServerResponse): Promise<void>;
+}
+
 export interface LocalApiOptions {
   /** 0 picks a free port. */
   readonly port: number;
   /** Loopback only: the local API has no authentication in front of it. @default '127.0.0.1' */
   readonly host?: '127.0.0.1' | '::1';
   readonly routes: readonly LocalRoute[];
+  readonly controlRoutes?: readonly ControlRoute[];
   /** Where handler failures are reported. @default console.error */
   readonly logError?: (message: string, error: unknown) => void;
   /** How long a handler may run, reported to it through `getRemainingTimeInMillis`. @default 29000 */
@@ -51,8 +62,17 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
   const logError = options.logError ?? ((message, error) => console.error(message, error));
   const timeoutMs = options.timeoutMs ?? 29_000;
 
+  const controlRoutes = options.controlRoutes ?? [];
   const onRequest = (request: IncomingMessage, response: ServerResponse) => {
-    handleRequest(request, response, routes, logError, timeoutMs).catch((error: unknown) => {
+    const path = new URL(request.url ?? '/', 'http://local').pathname;
+    const control = controlRoutes.find(
+      (route) =>
+        route.path === path && route.method.toUpperCase() === (request.method ?? 'GET').toUpperCase(),
+    );
+    const handled = control
+      ? control.handle(request, response)
+      : handleRequest(request, response, routes, logError, timeoutMs);
+    handled.catch((error: unknown) => {
       logError('Local API failed to answer a request', error);
       if (!response.headersSent) sendJson(response, 500, { error: 'local_api_error' });
       else response.destroy();

@@ -1,8 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
-import { formatPath, loadConfigFile } from '../lambdas/config/load';
+import { loadConfigFile } from '../lambdas/config/load';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
+import { createSecretResolver } from '../lambdas/ingest/secrets';
 import { READ_API_ROUTES } from '../lambdas/read/routes';
 import { ConfigurationError } from '../lambdas/shared/errors';
 import {
@@ -12,16 +13,29 @@ import {
   EVENTS_QUEUE,
   GUESTS,
   MAPPINGS,
+  PARITY_FINDINGS,
+  RECONCILE_AUDIT,
+  RECONCILE_CHECKPOINTS,
   RESERVATIONS,
   REVIEW,
 } from '../lambdas/topology';
+import { secretReferences } from '../lib/deploy-config';
+import { type Demo, type DemoReport, startDemo } from './demo';
 import { type Emulators, LocalEnvironmentError, startEmulators } from './emulators';
 import { type SqsConsumer, startSqsPoller } from './poller';
 import { type ProvisionedTopology, provision } from './provision';
-import { type LocalApi, type LocalRoute, type ProxyHandler, startLocalApi } from './server';
+import { type LocalReconciler, RECONCILE_NOW_PATH, startLocalReconciler } from './reconciler';
+import {
+  type ControlRoute,
+  type LocalApi,
+  type LocalRoute,
+  type ProxyHandler,
+  startLocalApi,
+} from './server';
 
 const DEFAULT_CONFIG_PATH = 'config/local.example.json';
 const DEFAULT_PORT = 3000;
+const DEFAULT_SIMULATOR_PORT = 3100;
 const REGION = 'us-east-1';
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
@@ -57,8 +71,18 @@ export interface LocalStackOptions {
    * within seconds; the queue keeps the topology's own timeout. @default 2
    */
   readonly pollVisibilitySeconds?: number;
+  /**
+   * Milliseconds between scheduled reconciliation runs; 0 turns the timer off (runs can still be asked for).
+   * @default the configuration's reconciliation.scheduleMinutes
+   */
+  readonly reconcileIntervalMs?: number;
+  /** Loads the reconcile function; the real handler module unless a test substitutes one. */
+  readonly loadReconcileHandler?: () => Promise<ReconcileModule>;
   readonly logError?: (message: string, error: unknown) => void;
+  readonly log?: (message: string) => void;
 }
+
+type ReconcileModule = Pick<typeof import('../lambdas/reconcile/handler'), 'handler' | 'reconcileRuntime'>;
 
 export interface LocalStack {
   /** Base URL of the local API, e.g. `http://127.0.0.1:3000`. */
@@ -68,6 +92,8 @@ export interface LocalStack {
   readonly topology: ProvisionedTopology;
   /** Whether the consumer is polling the events queue. */
   readonly consumer: boolean;
+  /** The scheduled reconciliation and "reconcile now". */
+  readonly reconciler: LocalReconciler;
   /** Stops the consumer, the API and, if the stack started them, the emulators; restores the environment. */
   stop(): Promise<void>;
 }
@@ -76,13 +102,16 @@ const SERVICE_NAMES = {
   ingest: 'paritysync-ingest',
   read: 'paritysync-read',
   apply: 'paritysync-apply',
+  reconcile: 'paritysync-reconcile',
 } as const;
 
 /**
  * The whole pipeline on this machine: emulators, the topology of lambdas/topology.ts, the ingest and read API
  * functions behind a local stand-in for API Gateway, and the consumer behind a local stand-in for the Lambda SQS
  * event source. The functions read their settings from process.env at load time, exactly as in Lambda, so this
- * sets them process-wide; a process should run one stack at a time.
+ * sets them process-wide; a process should run one stack at a time. The function modules are imported once
+ * and keep the environment they loaded with, so a second stack in the same process (even after the first one
+ * stopped) needs a fresh module registry (vitest: `vi.resetModules()`), or it reuses the first one's tables.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   assertRunsLocally(options.config);
@@ -94,10 +123,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // The port is bound first, so that a port clash fails in milliseconds rather than after the emulators boot.
     const ingest = deferredHandler();
     const read = deferredHandler();
-    const api = await listenOrExplain(options, [
-      { method: 'POST', resource: '/webhooks/{sourceId}', handler: ingest.handler },
-      ...READ_API_ROUTES.map((route) => ({ ...route, handler: read.handler })),
-    ]);
+    const reconciler = deferred<LocalReconciler>();
+    const api = await listenOrExplain(
+      options,
+      [
+        { method: 'POST', resource: '/webhooks/{sourceId}', handler: ingest.handler },
+        ...READ_API_ROUTES.map((route) => ({ ...route, handler: read.handler })),
+      ],
+      [
+        {
+          method: 'POST',
+          path: RECONCILE_NOW_PATH,
+          handle: async (request, response) =>
+            (await reconciler.value).controlRoute.handle(request, response),
+        },
+      ],
+    );
     cleanup.push(() => api.close());
 
     let endpoints: EmulatorEndpoints;
@@ -134,6 +175,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const loadRead = options.loadReadHandler ?? (() => import('../lambdas/read/handler'));
     read.resolve((await asService(SERVICE_NAMES.read, loadRead)).handler);
 
+    const loadReconcile = options.loadReconcileHandler ?? (() => import('../lambdas/reconcile/handler'));
+    const reconcileModule = await asService(SERVICE_NAMES.reconcile, loadReconcile);
+    const localReconciler = startLocalReconciler({
+      handler: reconcileModule.handler,
+      runtime: reconcileModule.reconcileRuntime,
+      intervalMs: options.reconcileIntervalMs ?? options.config.reconciliation.scheduleMinutes * 60_000,
+      ...(options.log ? { log: options.log } : {}),
+      ...(options.logError ? { logError: options.logError } : {}),
+    });
+    cleanup.push(() => localReconciler.stop());
+    reconciler.resolve(localReconciler);
+
     const runConsumer = options.consumer ?? true;
     if (runConsumer) {
       const loadConsumer = options.loadConsumerHandler ?? (() => import('../lambdas/apply/handler'));
@@ -163,11 +216,27 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       });
     }
 
-    return { url: api.url, config: options.config, endpoints, topology, consumer: runConsumer, stop };
+    return {
+      url: api.url,
+      config: options.config,
+      endpoints,
+      topology,
+      consumer: runConsumer,
+      reconciler: localReconciler,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+function deferred<T>(): { value: Promise<T>; resolve: (value: T) => void } {
+  let resolve: (value: T) => void = () => undefined;
+  const value = new Promise<T>((done) => {
+    resolve = done;
+  });
+  return { value, resolve };
 }
 
 /** A handler the server can route to before the function module has loaded; calls wait for it. */
@@ -194,13 +263,18 @@ async function asService<T>(serviceName: string, load: () => Promise<T>): Promis
   }
 }
 
-async function listenOrExplain(options: LocalStackOptions, routes: readonly LocalRoute[]): Promise<LocalApi> {
+async function listenOrExplain(
+  options: LocalStackOptions,
+  routes: readonly LocalRoute[],
+  controlRoutes: readonly ControlRoute[],
+): Promise<LocalApi> {
   const port = options.port ?? 0;
   try {
     return await startLocalApi({
       port,
       host: '127.0.0.1',
       routes,
+      controlRoutes,
       ...(options.logError ? { logError: options.logError } : {}),
     });
   } catch (error) {
@@ -216,17 +290,15 @@ async function listenOrExplain(options: LocalStackOptions, routes: readonly Loca
 
 /** No Secrets Manager runs locally, and nothing here may reach real AWS: such references cannot be resolved. */
 function assertRunsLocally(config: ParitySyncConfig): void {
-  const problems = config.sources.flatMap((source, sourceIndex) =>
-    source.secrets.flatMap((ref, secretIndex) =>
-      'secretsManager' in ref
-        ? [
-            {
-              path: formatPath(['sources', sourceIndex, 'secrets', secretIndex]),
-              message: `source ${source.id} reads its secret from Secrets Manager, which the local runtime does not have; use { "value": "…" } or { "env": "VARIABLE" } locally`,
-            },
-          ]
-        : [],
-    ),
+  const problems = secretReferences(config).flatMap(({ path, ref, sourceId, purpose }) =>
+    'secretsManager' in ref
+      ? [
+          {
+            path,
+            message: `source ${sourceId} reads its ${purpose === 'polling-token' ? 'polling token' : 'signing secret'} from Secrets Manager, which the local runtime does not have; use { "value": "…" } or { "env": "VARIABLE" } locally`,
+          },
+        ]
+      : [],
   );
   if (problems.length > 0) {
     const lines = problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n');
@@ -255,6 +327,9 @@ function functionEnvironment(
     REVIEW_TABLE_NAME: table(REVIEW),
     RESERVATIONS_TABLE_NAME: table(RESERVATIONS),
     GUESTS_TABLE_NAME: table(GUESTS),
+    CHECKPOINTS_TABLE_NAME: table(RECONCILE_CHECKPOINTS),
+    AUDIT_TABLE_NAME: table(RECONCILE_AUDIT),
+    PARITY_TABLE_NAME: table(PARITY_FINDINGS),
     EVENT_QUEUE_URL: eventQueue.url,
     // No CloudWatch reads the metrics locally, and their JSON lines would bury the log; set it to false to see them.
     POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
@@ -281,23 +356,38 @@ function setEnvironment(values: Record<string, string>): () => void {
 // ---------------------------------------------------------------------------------------------------------
 // `npm start`
 
+const PortSchema = z
+  .string()
+  .regex(/^\d{1,5}$/, 'must be a port number between 1 and 65535')
+  .transform(Number)
+  .pipe(
+    z.number().int().min(1, 'must be a port number between 1 and 65535').max(65_535, 'must be at most 65535'),
+  );
+
 const StartEnvironmentSchema = z.object({
   PARITYSYNC_CONFIG: z.string().min(1, 'must be a path to a configuration file').default(DEFAULT_CONFIG_PATH),
-  PORT: z
+  PORT: PortSchema.default(DEFAULT_PORT),
+  /** Where the provider simulator listens; sources polling http://127.0.0.1:<this port> are simulated. */
+  SIMULATOR_PORT: PortSchema.default(DEFAULT_SIMULATOR_PORT),
+  /** `off` runs neither the simulator nor the demo webhooks. */
+  PARITYSYNC_DEMO: z.enum(['on', 'off'], { message: 'must be "on" or "off"' }).default('on'),
+  /** Seconds between scheduled reconciliation runs, overriding reconciliation.scheduleMinutes; 0 turns them off. */
+  PARITYSYNC_RECONCILE_SECONDS: z
     .string()
-    .regex(/^\d{1,5}$/, 'must be a port number between 1 and 65535')
+    .regex(/^\d{1,6}$/, 'must be a whole number of seconds (0 turns the schedule off)')
     .transform(Number)
-    .pipe(
-      z
-        .number()
-        .int()
-        .min(1, 'must be a port number between 1 and 65535')
-        .max(65_535, 'must be at most 65535'),
-    )
-    .default(DEFAULT_PORT),
+    .optional(),
 });
 
-export function readStartEnvironment(env: NodeJS.ProcessEnv): { configPath: string; port: number } {
+export interface StartEnvironment {
+  readonly configPath: string;
+  readonly port: number;
+  readonly simulatorPort: number;
+  readonly demo: boolean;
+  readonly reconcileSeconds?: number;
+}
+
+export function readStartEnvironment(env: NodeJS.ProcessEnv): StartEnvironment {
   const result = StartEnvironmentSchema.safeParse(env);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => ({
@@ -309,7 +399,16 @@ export function readStartEnvironment(env: NodeJS.ProcessEnv): { configPath: stri
       .join('\n');
     throw new ConfigurationError(`Invalid environment for the local runtime:\n${lines}`, problems);
   }
-  return { configPath: result.data.PARITYSYNC_CONFIG, port: result.data.PORT };
+  const data = result.data;
+  return {
+    configPath: data.PARITYSYNC_CONFIG,
+    port: data.PORT,
+    simulatorPort: data.SIMULATOR_PORT,
+    demo: data.PARITYSYNC_DEMO === 'on',
+    ...(data.PARITYSYNC_RECONCILE_SECONDS === undefined
+      ? {}
+      : { reconcileSeconds: data.PARITYSYNC_RECONCILE_SECONDS }),
+  };
 }
 
 export function describeStack(stack: LocalStack, configPath: string): string {
@@ -340,6 +439,7 @@ export function describeStack(stack: LocalStack, configPath: string): string {
     stack.consumer
       ? 'Apply pipeline:  consuming the events queue (locally a failed record is retried within seconds)'
       : 'Apply pipeline:  not running',
+    `Reconciliation:  ${describeSchedule(stack)}`,
     '',
     ...(first ? [`Send a signed sample event:  npm run send -- ${first.id}`] : []),
     ...(first ? [`Then follow it:              curl ${stack.url}/deliveries/<the eventId it answered>`] : []),
@@ -349,18 +449,77 @@ export function describeStack(stack: LocalStack, configPath: string): string {
 
 async function main(): Promise<void> {
   let stack: LocalStack | undefined;
+  let demo: Demo | undefined;
   const shutdown = () => {
     // Before the stack is up there is nothing graceful to do: exiting kills DynamoDB Local through its exit hook.
-    void (stack?.stop() ?? Promise.resolve()).finally(() => process.exit(0));
+    void (demo?.stop() ?? Promise.resolve()).then(() => stack?.stop()).finally(() => process.exit(0));
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
 
-  const { configPath, port } = readStartEnvironment(process.env);
-  const config = await loadConfigFile(configPath);
+  const environment = readStartEnvironment(process.env);
+  const config = await loadConfigFile(environment.configPath);
   console.log('Starting DynamoDB Local and the SQS emulator…');
-  stack = await startLocalStack({ config, port });
-  console.log(describeStack(stack, configPath));
+  stack = await startLocalStack({
+    config,
+    port: environment.port,
+    ...(environment.reconcileSeconds === undefined
+      ? {}
+      : { reconcileIntervalMs: environment.reconcileSeconds * 1000 }),
+  });
+  console.log(describeStack(stack, environment.configPath));
+  if (!environment.demo) return;
+  demo = await startDemo({
+    config,
+    edgeUrl: stack.url,
+    port: environment.simulatorPort,
+    secrets: createSecretResolver({}),
+    now: new Date(),
+  });
+  if (!demo) {
+    console.log(
+      `\nNo source polls http://127.0.0.1:${environment.simulatorPort}, so the provider simulator is not running.`,
+    );
+    return;
+  }
+  const report = await demo.seeded;
+  console.log(describeDemo(report, stack.url));
+}
+
+function describeSchedule(stack: LocalStack): string {
+  const polled = stack.config.sources.filter((source) => source.polling).map((source) => source.id);
+  const parity = stack.config.parity.properties.map((property) => property.propertyId);
+  const what =
+    `${polled.length > 0 ? `polls ${polled.join(', ')}` : 'no polled sources'}; ` +
+    `${parity.length > 0 ? `parity for ${parity.join(', ')}` : 'no parity properties'}`;
+  const every = stack.reconciler.intervalMs;
+  const when = every > 0 ? `every ${Math.round(every / 1000)} s` : 'schedule off';
+  return `${what} (${when}; run it now: npm run cli -- reconcile)`;
+}
+
+/** What the demo did, and how to watch reconciliation and parity find it. */
+export function describeDemo(report: DemoReport, url: string): string {
+  const lines = [
+    '',
+    `Provider simulator on ${report.simulatorUrl} (polled by ${report.simulatedSources.join(', ')}): ${report.nights} room nights.`,
+  ];
+  for (const delivery of report.deliveries) {
+    lines.push(
+      `  ${delivery.sourceId}: ${delivery.sent} webhooks delivered, ${delivery.dropped} deliberately lost` +
+        `${delivery.failed > 0 ? `, ${delivery.failed} refused (see the log)` : ''}: that is the drift to find.`,
+    );
+  }
+  if (report.parity) {
+    lines.push(
+      `  ${report.parity.sourceId}: ${report.parity.sent} OTA rates sent, ${report.parity.offByMore} of them above the parity tolerance.`,
+    );
+  }
+  lines.push(
+    '',
+    'Reconcile now, with a progress bar:  npm run cli -- reconcile',
+    `Then list parity violations:          curl '${url}/parity?propertyId=<id>&from=<date>&to=<date>'`,
+  );
+  return lines.join('\n');
 }
 
 if (typeof module !== 'undefined' && require.main === module) {

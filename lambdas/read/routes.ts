@@ -361,7 +361,6 @@ export function moneyView(money: Money) {
   return { amountMinor: money.amountMinor, currency: money.currency, amount: formatMinorUnits(money) };
 }
 
-
 function parityNightView(record: ParityRecord) {
   return {
     date: record.key.date,

@@ -315,12 +315,39 @@ describe('config/local.example.json', () => {
 });
 
 describe('npm start environment', () => {
-  it('defaults to the example configuration on port 3000', () => {
-    expect(readStartEnvironment({})).toEqual({ configPath: 'config/local.example.json', port: 3000 });
-    expect(readStartEnvironment({ PORT: '8080', PARITYSYNC_CONFIG: 'my.json' })).toEqual({
-      configPath: 'my.json',
-      port: 8080,
+  it('defaults to the example configuration on port 3000, the simulator on 3100 and the demo on', () => {
+    expect(readStartEnvironment({})).toEqual({
+      configPath: 'config/local.example.json',
+      port: 3000,
+      simulatorPort: 3100,
+      demo: true,
     });
+    expect(
+      readStartEnvironment({
+        PORT: '8080',
+        PARITYSYNC_CONFIG: 'my.json',
+        SIMULATOR_PORT: '9100',
+        PARITYSYNC_DEMO: 'off',
+        PARITYSYNC_RECONCILE_SECONDS: '60',
+      }),
+    ).toEqual({ configPath: 'my.json', port: 8080, simulatorPort: 9100, demo: false, reconcileSeconds: 60 });
+  });
+
+  it('names each offending variable of the simulator, the demo and the schedule', () => {
+    for (const [name, value] of [
+      ['SIMULATOR_PORT', '0x10'],
+      ['PARITYSYNC_DEMO', 'yes'],
+      ['PARITYSYNC_RECONCILE_SECONDS', '-5'],
+    ] as const) {
+      let error: unknown;
+      try {
+        readStartEnvironment({ [name]: value });
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect((error as ConfigurationError).problems.map((p) => p.path)).toEqual([name]);
+    }
   });
 
   it('names the offending variable', () => {

@@ -1,0 +1,133 @@
+import { SingleBar } from 'cli-progress';
+import type { ReconcileReport, ReconcileRequest } from '../lambdas/reconcile/service';
+import { RECONCILE_NOW_PATH, type ReconcileStreamLine } from './reconciler';
+
+/**
+ * The CLI side of "reconcile now": asks the local runtime for a run, follows its progress stream with a
+ * progress bar (one step per source, then one per parity property), and returns the final report.
+ */
+export async function reconcileNow(
+  baseUrl: string,
+  request: ReconcileRequest,
+  options: { readonly progress?: boolean; readonly stream?: NodeJS.WriteStream } = {},
+): Promise<ReconcileReport> {
+  const response = await fetch(`${baseUrl.replace(/\/+$/, '')}${RECONCILE_NOW_PATH}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(request),
+  });
+  if (!response.ok || !response.body) {
+    const body = (await response.json().catch(() => ({}))) as { error?: string; message?: string };
+    throw new Error(`${response.status} ${body.error ?? 'error'}: ${body.message ?? response.statusText}`);
+  }
+
+  const bar = new SingleBar({
+    format: ' {bar} {value}/{total} steps | {step} | {detail}',
+    hideCursor: true,
+    clearOnComplete: false,
+    stream: options.stream ?? process.stderr,
+    noTTYOutput: false,
+  });
+  const show = options.progress ?? true;
+  let report: ReconcileReport | undefined;
+  let failure: { error: string; message: string } | undefined;
+  let done = 0;
+  const handle = (line: ReconcileStreamLine) => {
+    switch (line.type) {
+      case 'plan':
+        if (show) {
+          bar.start(Math.max(1, line.sources.length + line.parityProperties.length), 0, {
+            step: line.sources[0] ?? line.parityProperties[0] ?? '-',
+            detail: 'starting',
+          });
+        }
+        break;
+      case 'page':
+        bar.update(done, {
+          step: line.sourceId,
+          detail:
+            `${line.progress.pages} pages, ${line.progress.nights} nights, ` +
+            `drift ${line.progress.drift.toFixed(2)}%`,
+        });
+        break;
+      case 'source':
+        done++;
+        bar.update(done, {
+          step: line.result.sourceId,
+          detail: line.result.outcome === 'failed' ? `failed: ${line.result.error}` : line.result.status,
+        });
+        break;
+      case 'parity':
+        done++;
+        bar.update(done, {
+          step: `parity ${line.result.propertyId}`,
+          detail: `${line.result.counts.violations} violation(s)`,
+        });
+        break;
+      case 'report':
+        report = line.report;
+        break;
+      case 'error':
+        failure = line;
+        break;
+    }
+  };
+
+  const decoder = new TextDecoder();
+  let buffered = '';
+  for await (const chunk of response.body) {
+    buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+    let newline = buffered.indexOf('\n');
+    while (newline >= 0) {
+      const text = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      if (text.trim() !== '') handle(JSON.parse(text) as ReconcileStreamLine);
+      newline = buffered.indexOf('\n');
+    }
+  }
+  if (show) bar.stop();
+  if (failure) throw new Error(`${failure.error}: ${failure.message}`);
+  if (!report) throw new Error('The local runtime ended the run without a report; see its log.');
+  return report;
+}
+
+/** The summary the CLI prints: one row per source and per parity property. */
+export function formatReport(report: ReconcileReport): string {
+  const lines = [
+    `Reconciliation ${report.dryRun ? '(dry run) ' : ''}from ${report.startedAt} to ${report.finishedAt}`,
+  ];
+  if (report.sources.length === 0) lines.push('  No polled sources.');
+  for (const source of report.sources) {
+    if (source.outcome === 'failed') {
+      lines.push(
+        `  ${source.sourceId}: FAILED ${source.error}: ${source.message} (circuit ${source.circuit})`,
+      );
+      continue;
+    }
+    const drift = source.drift.overall;
+    lines.push(
+      `  ${source.sourceId}: ${source.status}${source.fullPass ? ', full pass' : ''}; ${source.nightsPolled} nights ` +
+        `in ${source.pages} pages (${source.requests} requests, ${source.throttled} throttled, ${source.retries} retried)`,
+      `    drift ${drift.driftPercent.toFixed(3)}% (${drift.mismatched} of ${drift.compared} fields), ` +
+        `${drift.silentMisses} silent misses, ${source.correctedGroups} corrected, ${source.skippedCorrections} skipped`,
+    );
+    for (const property of source.drift.properties) {
+      lines.push(`    ${property.propertyId}: ${property.driftPercent.toFixed(3)}% → ${property.action}`);
+    }
+    if (source.unmapped.nights > 0) {
+      const ids = Object.entries(source.unmapped.ids)
+        .filter(([, values]) => values.length > 0)
+        .map(([entity, values]) => `${entity} ${values.join(', ')}`)
+        .join('; ');
+      lines.push(`    ${source.unmapped.nights} nights skipped for want of a mapping (${ids})`);
+    }
+  }
+  for (const property of report.parity) {
+    const counts = property.counts;
+    lines.push(
+      `  parity ${property.propertyId} ${property.from}..${property.to}: ${counts.violations} violation(s), ` +
+        `${counts.currencyMismatches} currency mismatch(es) over ${counts.nightsChecked} nights`,
+    );
+  }
+  return lines.join('\n');
+}
