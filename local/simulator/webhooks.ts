@@ -1,16 +1,23 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import * as z from 'zod/mini';
 import { formatPath } from '../../lambdas/config/load';
+import type { SourceKind } from '../../lambdas/domain/canonical';
 import { type Clock, systemClock } from '../../lambdas/shared/clock';
-import { channelManagerSender } from '../senders/channel-manager';
+import { senderFor } from '../senders';
 import { nightKey, type RandomSource, type RoomNight } from './dataset';
 
 /**
- * Pushes the simulator's changes to a ParitySync edge as a channel manager would (signed `rate_update`
- * deliveries, one per changed night) while deliberately losing a seeded share of them. The data set then
- * holds values the edge never heard about: real drift, of a known size and on known keys, for
- * reconciliation to find and correct.
+ * Pushes the simulator's changes to a ParitySync edge as a provider would (signed deliveries, one per changed
+ * night, as a channel manager's `rate_update`, an OTA's rate event or a Standard Webhooks `ari.updated`)
+ * while deliberately losing a seeded share of them. The data set then holds values the edge never heard
+ * about: real drift, of a known size and on known keys, for reconciliation to find and correct.
+ * `sendSampleEvents` drives any kind, including those that never carry room nights, as a stream of its
+ * sample events with the same seeded losses.
  */
+
+/** The kinds whose deliveries carry a room night's rate, availability and restrictions. */
+export const ARI_DELIVERY_KINDS = ['channel-manager', 'ota', 'standard-webhooks'] as const;
+export type AriDeliveryKind = (typeof ARI_DELIVERY_KINDS)[number];
 
 export const DeliverySettingsSchema = z.object({
   /** Share of changes never sent, as if the provider's delivery had been lost for good. */
@@ -27,7 +34,15 @@ export type DeliverySettings = z.input<typeof DeliverySettingsSchema>;
 export interface DeliverySource {
   /** The source id in ParitySync's configuration: deliveries go to `/webhooks/<id>`. */
   readonly id: string;
-  /** The channel manager's HMAC secret (or RSA private key PEM), as configured for that source. */
+  /**
+   * The source's kind in ParitySync's configuration, which decides the payload and the signature.
+   * @default 'channel-manager'
+   */
+  readonly kind?: AriDeliveryKind;
+  /**
+   * The signing secret as configured for that source: the channel manager's HMAC secret (or RSA private key
+   * PEM), the OTA's HMAC secret, or the Standard Webhooks `whsec_` secret.
+   */
   readonly secret: string;
 }
 
@@ -38,11 +53,15 @@ export interface SendDeliveriesOptions extends DeliverySettings {
   readonly changes: readonly RoomNight[];
   /** One draw per change, in the order given: below `dropRate` means dropped. Seeded, so drops replay. */
   readonly random: RandomSource;
-  /** The send time in X-Channel-Timestamp, which the edge bounds against its own clock. @default systemClock */
+  /**
+   * The send time (X-Channel-Timestamp, the OTA's event_timestamp, webhook-timestamp), which the edge bounds
+   * against its own clock. @default systemClock
+   */
   readonly clock?: Clock;
 }
 
 export interface DeliveryFailure {
+  /** The night's key for room-night deliveries; the event's id for sample events. */
   readonly key: string;
   /** The edge's status, absent when no answer came (refused connection, timeout). */
   readonly status?: number;
@@ -99,20 +118,87 @@ export function toRateUpdate(night: RoomNight, channelId: string): Record<string
   };
 }
 
-async function deliver(
-  url: string,
+/**
+ * An OTA's rate event for one stay date. The event time is the send time, as a channel manager's
+ * X-Channel-Timestamp is: the edge refuses a payload dated beyond its replay window, and a data set may be
+ * older than that. The event id still names the change, so a re-send is a duplicate.
+ */
+export function toOtaRateEvent(night: RoomNight, sentAt: Date): Record<string, unknown> {
+  return {
+    event_id: eventIdFor(night),
+    property_id: night.propertyId,
+    rate_plan_code: night.ratePlanCode,
+    room_type_code: night.roomTypeCode,
+    // The decimal string itself: the edge reads it exactly, with no number round trip to reason about.
+    base_rate: night.baseRate,
+    currency: night.currency,
+    effective_date: night.date,
+    event_timestamp: sentAt.toISOString(),
+    availability: night.availability,
+  };
+}
+
+/**
+ * A Standard Webhooks `ari.updated` in ParitySync's own vocabulary for one stay date. The idempotency key
+ * is the `webhook-id` header (see `eventIdFor`), not part of the payload.
+ */
+export function toAriUpdated(night: RoomNight, channelId: string, sentAt: Date): Record<string, unknown> {
+  const { restrictions } = night;
+  return {
+    type: 'ari.updated',
+    timestamp: sentAt.toISOString(),
+    data: {
+      channelId,
+      propertyId: night.propertyId,
+      roomTypeId: night.roomTypeCode,
+      ratePlanId: night.ratePlanCode,
+      dateFrom: night.date,
+      dateTo: night.date,
+      rate: { amount: night.baseRate, currency: night.currency },
+      availability: night.availability,
+      restrictions: {
+        minLengthOfStay: restrictions.minLengthOfStay,
+        ...(restrictions.maxLengthOfStay === undefined
+          ? {}
+          : { maxLengthOfStay: restrictions.maxLengthOfStay }),
+        closedToArrival: restrictions.closedToArrival,
+        closedToDeparture: restrictions.closedToDeparture,
+        stopSell: restrictions.stopSell,
+      },
+    },
+  };
+}
+
+function nightPayload(
+  kind: AriDeliveryKind,
   night: RoomNight,
-  options: { source: DeliverySource; channelId: string; clock: Clock; timeoutMs: number },
+  channelId: string,
+  sentAt: Date,
+): Record<string, unknown> {
+  switch (kind) {
+    case 'channel-manager':
+      return toRateUpdate(night, channelId);
+    case 'ota':
+      return toOtaRateEvent(night, sentAt);
+    case 'standard-webhooks':
+      return toAriUpdated(night, channelId, sentAt);
+  }
+}
+
+/** Posts signed bytes; undefined when the edge accepted them (2xx). */
+async function post(
+  url: string,
+  key: string,
+  body: Buffer,
+  headers: Record<string, string>,
+  timeoutMs: number,
 ): Promise<DeliveryFailure | undefined> {
-  const key = nightKey(night);
-  const body = Buffer.from(JSON.stringify(toRateUpdate(night, options.channelId)));
-  const headers = channelManagerSender.sign(body, { secret: options.source.secret, at: options.clock.now() });
   try {
     const response = await fetch(url, {
       method: 'POST',
       headers,
       body,
-      signal: AbortSignal.timeout(options.timeoutMs),
+      signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await response.text();
     if (response.ok) return undefined;
@@ -122,14 +208,56 @@ async function deliver(
   }
 }
 
+function deliverNight(
+  url: string,
+  night: RoomNight,
+  options: { kind: AriDeliveryKind; secret: string; channelId: string; clock: Clock; timeoutMs: number },
+): Promise<DeliveryFailure | undefined> {
+  const at = options.clock.now();
+  const body = Buffer.from(JSON.stringify(nightPayload(options.kind, night, options.channelId, at)));
+  // The id only reaches schemes that send one (Standard Webhooks' webhook-id, the idempotency key there).
+  const headers = senderFor(options.kind).sign(body, { secret: options.secret, at, id: eventIdFor(night) });
+  return post(url, nightKey(night), body, headers, options.timeoutMs);
+}
+
+function parseSettings<T extends z.core.$ZodType>(schema: T, input: unknown, what: string): z.output<T> {
+  const parsed = z.safeParse(schema, input);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+  throw new RangeError(`Invalid ${what}: ${problems.join('; ')}`);
+}
+
+function webhookUrl(edgeUrl: string, sourceId: string): string {
+  return `${edgeUrl.replace(/\/+$/, '')}/webhooks/${encodeURIComponent(sourceId)}`;
+}
+
+/** Runs `send` over `items` with at most `concurrency` in flight; returns the failures. */
+async function sendAll<T>(
+  items: readonly T[],
+  concurrency: number,
+  send: (item: T) => Promise<DeliveryFailure | undefined>,
+): Promise<DeliveryFailure[]> {
+  const failures: DeliveryFailure[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const failure = await send(items[next++] as T);
+      if (failure) failures.push(failure);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return failures;
+}
+
 export async function sendDeliveries(options: SendDeliveriesOptions): Promise<DeliveryReport> {
-  const parsed = z.safeParse(DeliverySettingsSchema, options);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
-    throw new RangeError(`Invalid delivery options: ${problems.join('; ')}`);
+  const settings = parseSettings(DeliverySettingsSchema, options, 'delivery options');
+  const kind = options.source.kind ?? 'channel-manager';
+  if (!(ARI_DELIVERY_KINDS as readonly string[]).includes(kind)) {
+    throw new RangeError(
+      `A ${kind} source cannot carry room nights; use ${ARI_DELIVERY_KINDS.join(', ')}, or sendSampleEvents.`,
+    );
   }
-  const settings = parsed.data;
-  const url = `${options.edgeUrl.replace(/\/+$/, '')}/webhooks/${encodeURIComponent(options.source.id)}`;
+  const url = webhookUrl(options.edgeUrl, options.source.id);
   const clock = options.clock ?? systemClock;
 
   // Drops are decided up front, in order, so they depend on the seed alone and not on delivery timing.
@@ -140,27 +268,109 @@ export async function sendDeliveries(options: SendDeliveriesOptions): Promise<De
     else toSend.push(night);
   }
 
-  const failures: DeliveryFailure[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < toSend.length) {
-      const night = toSend[next++] as RoomNight;
-      const failure = await deliver(url, night, {
-        source: options.source,
-        channelId: settings.channelId,
-        clock,
-        timeoutMs: settings.timeoutMs,
-      });
-      if (failure) failures.push(failure);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(settings.concurrency, toSend.length) }, worker));
+  const failures = await sendAll(toSend, settings.concurrency, (night) =>
+    deliverNight(url, night, {
+      kind,
+      secret: options.source.secret,
+      channelId: settings.channelId,
+      clock,
+      timeoutMs: settings.timeoutMs,
+    }),
+  );
 
   return {
     sent: toSend.length - failures.length,
     dropped: droppedKeys.length,
     failed: failures.length,
     droppedKeys,
+    failures,
+  };
+}
+
+export const SampleEventSettingsSchema = z.object({
+  /** How many events to produce, dropped ones included. */
+  count: z.int().check(z.minimum(0), z.maximum(100_000)),
+  /** Share of events never sent. */
+  dropRate: z.number().check(z.minimum(0), z.maximum(1)),
+  /** Event types in the provider's vocabulary, used in turn; the sender's whole list when absent. */
+  types: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(100))).check(z.minLength(1))),
+  concurrency: z._default(z.int().check(z.minimum(1), z.maximum(64)), 4),
+  timeoutMs: z._default(z.int().check(z.minimum(1), z.maximum(120_000)), 10_000),
+});
+export type SampleEventSettings = z.input<typeof SampleEventSettingsSchema>;
+
+export interface SampleEventSource {
+  readonly id: string;
+  readonly kind: SourceKind;
+  /** The signing secret (or private key PEM) as configured for that source. */
+  readonly secret: string;
+}
+
+export interface SendSampleEventsOptions extends SampleEventSettings {
+  readonly edgeUrl: string;
+  readonly source: SampleEventSource;
+  /** One draw per event, in order: below `dropRate` means dropped. Seeded, so drops replay. */
+  readonly random: RandomSource;
+  /** Sample timestamps and signing time. @default systemClock */
+  readonly clock?: Clock;
+  /** The id of each event, in order. @default `sim-<random UUID>`, so a new run never repeats an event */
+  readonly eventId?: () => string;
+}
+
+export interface SampleEventReport {
+  readonly sent: number;
+  readonly dropped: number;
+  readonly failed: number;
+  /** Ids of the events deliberately not sent, in order. */
+  readonly droppedEventIds: readonly string[];
+  /** Ids of the events sent (accepted or failed), in order. */
+  readonly sentEventIds: readonly string[];
+  /** `key` is the event's id. */
+  readonly failures: readonly DeliveryFailure[];
+}
+
+/**
+ * Sends `count` signed sample events of the source's kind, its types in turn, losing a seeded share. Each
+ * event has one id, which fills every id its sample draws and, for schemes that send one, the delivery or
+ * message id header, so an event can be traced (or shown missing) on the edge's side.
+ */
+export async function sendSampleEvents(options: SendSampleEventsOptions): Promise<SampleEventReport> {
+  const settings = parseSettings(SampleEventSettingsSchema, options, 'sample event options');
+  const sender = senderFor(options.source.kind);
+  const types = settings.types ?? sender.sampleTypes;
+  const unknown = types.filter((type) => !sender.sampleTypes.includes(type));
+  if (unknown.length > 0) {
+    throw new RangeError(
+      `A ${options.source.kind} source sends ${sender.sampleTypes.join(', ')}; ` +
+        `${unknown.map((type) => JSON.stringify(type)).join(', ')} is not one of them.`,
+    );
+  }
+  const url = webhookUrl(options.edgeUrl, options.source.id);
+  const clock = options.clock ?? systemClock;
+  const nextEventId = options.eventId ?? (() => `sim-${randomUUID()}`);
+
+  // As for room nights: every drop is decided before anything is sent.
+  const droppedEventIds: string[] = [];
+  const toSend: { id: string; type: string }[] = [];
+  for (let index = 0; index < settings.count; index++) {
+    const event = { id: nextEventId(), type: types[index % types.length] as string };
+    if (options.random() < settings.dropRate) droppedEventIds.push(event.id);
+    else toSend.push(event);
+  }
+
+  const failures = await sendAll(toSend, settings.concurrency, async (event) => {
+    const at = clock.now();
+    const body = Buffer.from(JSON.stringify(sender.sample(event.type, at, () => event.id)));
+    const headers = sender.sign(body, { secret: options.source.secret, at, id: event.id });
+    return post(url, event.id, body, headers, settings.timeoutMs);
+  });
+
+  return {
+    sent: toSend.length - failures.length,
+    dropped: droppedEventIds.length,
+    failed: failures.length,
+    droppedEventIds,
+    sentEventIds: toSend.map((event) => event.id),
     failures,
   };
 }

@@ -2,22 +2,40 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { afterEach, describe, expect, it } from 'vitest';
+import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { channelManagerAdapter } from '../../lambdas/adapters/channel-manager';
+import { parseConfig } from '../../lambdas/config/load';
 import { SourceConfigSchema } from '../../lambdas/config/schema';
+import { type CanonicalEvent, SOURCE_KINDS, type SourceKind } from '../../lambdas/domain/canonical';
+import { toMinorUnits } from '../../lambdas/domain/money';
 import { fixedClock } from '../../lambdas/shared/clock';
 import { nodeCrypto } from '../../lambdas/shared/crypto';
+import { EVENTS_QUEUE } from '../../lambdas/topology';
+import { senderFor } from '../../local/senders';
 import {
   type DemoDataset,
   generateDataset,
   mutateShare,
   nightKey,
   type PollingRecord,
+  type RoomNight,
   seededRandom,
   toPollingRecord,
 } from '../../local/simulator/dataset';
 import { type InventoryPage, type Simulator, startSimulator } from '../../local/simulator/server';
-import { eventIdFor, sendDeliveries } from '../../local/simulator/webhooks';
+import {
+  ARI_DELIVERY_KINDS,
+  type AriDeliveryKind,
+  eventIdFor,
+  sendDeliveries,
+  sendSampleEvents,
+} from '../../local/simulator/webhooks';
+import { type LocalStack, startLocalStack } from '../../local/start';
+import { emulatorEndpoints, localClients } from '../support/aws';
+
+// One JSON log line per delivery would bury the test output; warnings and errors still show.
+process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 
 const TOKEN = 'simulator-test-token';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -459,5 +477,232 @@ describe('webhook deliveries', () => {
     expect(report).toMatchObject({ sent: 0, dropped: 0, failed: 10, droppedKeys: [] });
     expect(report.failures.every((failure) => failure.status === 401)).toBe(true);
     expect(edge.rejected).toBe(10);
+  });
+});
+
+describe('webhook deliveries of every kind to the real edge', () => {
+  const secretFor = (kind: SourceKind) =>
+    kind === 'standard-webhooks'
+      ? `whsec_${Buffer.from(`simulator-${kind}-test-key-bytes`).toString('base64')}`
+      : `simulator-${kind}-test-secret`;
+  const sourceId = (kind: SourceKind) => `${kind}-sim`;
+  let stack: LocalStack;
+  const { sqs } = localClients();
+
+  beforeAll(async () => {
+    const config = parseConfig({
+      version: 1,
+      sources: SOURCE_KINDS.map((kind) => ({
+        id: sourceId(kind),
+        kind,
+        secrets: [{ value: secretFor(kind) }],
+        // The platform's published ranges exclude loopback, where the local edge sees every sender.
+        ...(kind === 'hospitable' ? { allowedCidrs: ['127.0.0.1/32', '::1/128'] } : {}),
+      })),
+    });
+    // No consumer: the tests read the canonical events off the queue themselves.
+    stack = await startLocalStack({
+      config,
+      emulators: emulatorEndpoints(),
+      prefix: `sim${Date.now().toString(36)}`,
+      consumer: false,
+      reconcileIntervalMs: 0,
+      log: () => {},
+    });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    sqs.destroy();
+  });
+
+  /** Everything on the events queue now: the edge enqueues before it answers, so nothing is still coming. */
+  async function drainEvents(): Promise<CanonicalEvent[]> {
+    const queueUrl = stack.topology.queues[EVENTS_QUEUE.id]?.url;
+    const events: CanonicalEvent[] = [];
+    for (;;) {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+      );
+      if (Messages.length === 0) return events;
+      for (const message of Messages) {
+        events.push(JSON.parse(message.Body ?? '{}') as CanonicalEvent);
+        await sqs.send(
+          new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }),
+        );
+      }
+    }
+  }
+
+  it.each(ARI_DELIVERY_KINDS)(
+    'delivers room-night changes as %s: accepted, the seeded share dropped, rates in minor units',
+    async (kind: AriDeliveryKind) => {
+      const dataset = generateDataset({ seed: 31, nights: 40 });
+      const changes = mutateShare(dataset, {
+        share: 0.3,
+        at: new Date(dataset.latestUpdatedAtMs + 1000),
+        random: seededRandom(5),
+      });
+      const dropRate = 0.25;
+      const send = () =>
+        sendDeliveries({
+          edgeUrl: stack.url,
+          source: { id: sourceId(kind), kind, secret: secretFor(kind) },
+          changes,
+          dropRate,
+          random: seededRandom(13),
+        });
+      const report = await send();
+
+      const replay = seededRandom(13);
+      const expectedDropped = changes.filter(() => replay() < dropRate).map(nightKey);
+      expect(expectedDropped.length).toBeGreaterThan(0);
+      expect(expectedDropped.length).toBeLessThan(changes.length);
+      expect(report).toEqual({
+        sent: changes.length - expectedDropped.length,
+        dropped: expectedDropped.length,
+        failed: 0,
+        droppedKeys: expectedDropped,
+        failures: [],
+      });
+
+      const events = await drainEvents();
+      expect(events.every((event) => event.sourceId === sourceId(kind) && event.kind === kind)).toBe(true);
+      expect(events).toHaveLength(report.sent);
+      const byEventId = new Map(changes.map((night) => [eventIdFor(night), night]));
+      const deliveredKeys: string[] = [];
+      for (const event of events) {
+        const night = byEventId.get(event.idempotencyKey);
+        if (!night) throw new Error(`unexpected idempotency key ${event.idempotencyKey}`);
+        deliveredKeys.push(nightKey(night));
+        if (event.type !== 'ari.update') throw new Error(`expected an ari.update, got ${event.type}`);
+        expect(event.data).toMatchObject({
+          propertyExternalId: night.propertyId,
+          roomTypeExternalId: night.roomTypeCode,
+          ratePlanExternalId: night.ratePlanCode,
+          dateFrom: night.date,
+          dateTo: night.date,
+          rate: { amountMinor: toMinorUnits(night.baseRate, 'EUR'), currency: 'EUR' },
+          availability: night.availability,
+        });
+        expect(Number.isInteger(event.data.rate?.amountMinor)).toBe(true);
+        // The OTA's rate event has no restrictions; the other two carry the night's in full.
+        if (kind !== 'ota') {
+          const { restrictions } = night;
+          expect(event.data.restrictions).toEqual({
+            minLengthOfStay: restrictions.minLengthOfStay,
+            ...(restrictions.maxLengthOfStay === undefined
+              ? {}
+              : { maxLengthOfStay: restrictions.maxLengthOfStay }),
+            closedToArrival: restrictions.closedToArrival,
+            closedToDeparture: restrictions.closedToDeparture,
+            stopSell: restrictions.stopSell,
+          });
+        }
+      }
+      expect([...deliveredKeys, ...expectedDropped].sort()).toEqual(changes.map(nightKey).sort());
+
+      // The same seed drops the same nights, and the edge takes the re-sent changes as duplicates.
+      const again = await send();
+      expect(again).toEqual(report);
+      expect(await drainEvents()).toEqual([]);
+
+      // A later change of a delivered night is a new event.
+      const first = changes.find((night) => !expectedDropped.includes(nightKey(night))) as RoomNight;
+      const later = {
+        ...first,
+        baseRate: '321.09',
+        updatedAt: new Date(Date.parse(first.updatedAt) + 1000).toISOString(),
+      };
+      const laterReport = await sendDeliveries({
+        edgeUrl: stack.url,
+        source: { id: sourceId(kind), kind, secret: secretFor(kind) },
+        changes: [later],
+        dropRate: 0,
+        random: seededRandom(1),
+      });
+      expect(laterReport.sent).toBe(1);
+      const [newEvent, ...rest] = await drainEvents();
+      expect(rest).toEqual([]);
+      expect(newEvent).toMatchObject({
+        idempotencyKey: eventIdFor(later),
+        data: { rate: { amountMinor: 32109, currency: 'EUR' } },
+      });
+    },
+  );
+
+  it('refuses room nights for a kind that cannot carry them', async () => {
+    await expect(
+      sendDeliveries({
+        edgeUrl: stack.url,
+        source: { id: sourceId('pms'), kind: 'pms' as AriDeliveryKind, secret: secretFor('pms') },
+        changes: [],
+        dropRate: 0,
+        random: seededRandom(1),
+      }),
+    ).rejects.toThrow(/pms source cannot carry room nights/);
+  });
+
+  it.each(SOURCE_KINDS)(
+    'streams %s sample events: all accepted, the seeded share dropped and never seen',
+    async (kind: SourceKind) => {
+      const { sampleTypes } = senderFor(kind);
+      const count = Math.max(10, 2 * sampleTypes.length);
+      const dropRate = 0.3;
+      let serial = 0;
+      const report = await sendSampleEvents({
+        edgeUrl: stack.url,
+        source: { id: sourceId(kind), kind, secret: secretFor(kind) },
+        count,
+        dropRate,
+        random: seededRandom(17),
+        eventId: () => `sim-${kind}-${serial++}`,
+      });
+
+      const replay = seededRandom(17);
+      const plan = Array.from({ length: count }, (_, index) => ({
+        id: `sim-${kind}-${index}`,
+        type: sampleTypes[index % sampleTypes.length] as string,
+        dropped: replay() < dropRate,
+      }));
+      const dropped = plan.filter((event) => event.dropped).map((event) => event.id);
+      const sent = plan.filter((event) => !event.dropped);
+      expect(dropped.length).toBeGreaterThan(0);
+      expect(report).toEqual({
+        sent: count - dropped.length,
+        dropped: dropped.length,
+        failed: 0,
+        droppedEventIds: dropped,
+        sentEventIds: sent.map((event) => event.id),
+        failures: [],
+      });
+
+      const events = await drainEvents();
+      expect(events.length).toBeGreaterThan(0);
+      expect(events.length).toBeLessThanOrEqual(report.sent);
+      for (const event of events) {
+        expect(event.sourceId).toBe(sourceId(kind));
+        const text = JSON.stringify(event);
+        for (const id of dropped) expect(text).not.toContain(`"${id}"`);
+      }
+      // Where the provider's idempotency key is an id the sample draws (or the message id), the events on
+      // the queue are exactly the ones sent, less the types ParitySync only records.
+      if (kind !== 'pms' && kind !== 'hospitable') {
+        const applied = sent.filter((event) => event.type !== 'invoice.paid').map((event) => event.id);
+        expect(events.map((event) => event.idempotencyKey).sort()).toEqual(applied.sort());
+      }
+    },
+  );
+
+  it('refuses a type the kind does not send', async () => {
+    await expect(
+      sendSampleEvents({
+        edgeUrl: stack.url,
+        source: { id: sourceId('ota'), kind: 'ota', secret: secretFor('ota') },
+        count: 1,
+        types: ['reservation.created'],
+        dropRate: 0,
+        random: seededRandom(1),
+      }),
+    ).rejects.toThrow(/ota source sends rate_update; "reservation.created" is not one of them/);
   });
 });
