@@ -90,10 +90,11 @@ export async function applyEvent(event: CanonicalEvent, deps: ApplyDependencies)
     const detail = await dispatch(event, deps);
     // A concurrent delivery of the same event may have settled first: its writes and ours were the same
     // conditional writes, so only the count differs, and only one of the two reports `applied`.
-    if (!(await deps.ledger.settle(event.eventId, 'applied', at))) {
-      return { status: 'skipped', reason: 'applied concurrently' };
-    }
-    if (status === 'parked') await deps.review.remove(event.eventId);
+    const settled = await deps.ledger.settle(event.eventId, 'applied', at);
+    // A released event leaves review whichever delivery settled it, and also when its ledger entry expired
+    // while it waited (nothing to settle then), so that no stale review item outlives the event.
+    if (status === 'parked' || status === undefined) await deps.review.remove(event.eventId);
+    if (!settled && status !== undefined) return { status: 'skipped', reason: 'applied concurrently' };
     return { status: 'applied', detail };
   } catch (error) {
     if (error instanceof PermanentApplyError) {

@@ -146,10 +146,14 @@ export class InMemoryGuestStore implements GuestStore {
 
 export class InMemoryApplyLedger implements ApplyLedger {
   readonly statuses = new Map<string, { status: string; reason?: string }>();
+  /** Entries past the dedupe window: the table's TTL has removed them, so they read as absent. */
+  readonly expired = new Set<string>();
   async status(eventId: string) {
+    if (this.expired.has(eventId)) return undefined;
     return this.statuses.get(eventId)?.status ?? 'enqueued';
   }
   async settle(eventId: string, status: 'applied' | 'rejected' | 'parked', _at: string, reason?: string) {
+    if (this.expired.has(eventId)) return false;
     const current = this.statuses.get(eventId)?.status;
     if (current === 'applied' || current === 'rejected') return false;
     this.statuses.set(eventId, { status, ...(reason ? { reason } : {}) });

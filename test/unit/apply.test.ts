@@ -355,6 +355,22 @@ describe('applyEvent: reservations, guests, mappings, notices', () => {
     expect(h.requeued.map((e) => e.eventId)).toEqual([unmapped.eventId]);
   });
 
+  it('clears the review item of an event released after its ledger entry expired', async () => {
+    const h = harness();
+    const unmapped = ariEvent({ propertyExternalId: 'EXP-777', availability: 1 });
+    expect((await applyEvent(unmapped, h.deps)).status).toBe('parked');
+    expect(h.review.parked.has(unmapped.eventId)).toBe(true);
+    // The event waited in review longer than the dedupe window: the ledger no longer knows it.
+    h.ledger.expired.add(unmapped.eventId);
+    await h.mappingStore.put(
+      { scope: '*', entity: 'property', externalId: 'EXP-777' },
+      { internalId: 'LIS' },
+    );
+
+    expect((await applyEvent(unmapped, h.deps)).status).toBe('applied');
+    expect(h.review.parked.has(unmapped.eventId)).toBe(false);
+  });
+
   it('points merged property ids at the surviving property', async () => {
     const h = harness();
     const merge: CanonicalEvent = {
