@@ -1,3 +1,4 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   type AttributeValue,
   DeleteItemCommand,
@@ -14,6 +15,13 @@ import type { Page, ParkedEvent, ReviewStore } from './ports';
 type Item = Record<string, AttributeValue>;
 
 const WAITING_FOR_INDEX = indexName('byWaitingFor');
+/**
+ * DynamoDB caps an item at 400 KB, names and index copies included, while the queue accepts events up to 1 MiB.
+ * Events above this size are stored gzip-compressed (canonical JSON compresses several-fold); one that still
+ * does not fit is refused with an error that says so, and goes to the DLQ with its reason noted.
+ */
+const COMPRESS_ABOVE_BYTES = 64 * 1024;
+const MAX_STORED_EVENT_BYTES = 350 * 1024;
 // A table key is a few hundred bytes at most; anything much longer was not issued by list().
 const MAX_CURSOR_LENGTH = 2048;
 
@@ -35,7 +43,7 @@ export class DynamoDbReviewStore implements ReviewStore {
         TableName: this.tableName,
         Item: {
           pk: { S: entry.event.eventId },
-          event: { S: JSON.stringify(entry.event) },
+          ...storedEvent(entry.event, entry.waitingFor),
           reason: { S: entry.reason },
           waitingFor: { S: entry.waitingFor },
           parkedAt: { S: entry.parkedAt },
@@ -105,6 +113,21 @@ function indexName(name: string): string {
   return index.indexName;
 }
 
+function storedEvent(event: CanonicalEvent, waitingFor: string): Item {
+  const json = JSON.stringify(event);
+  const bytes = Buffer.byteLength(json);
+  if (bytes <= COMPRESS_ABOVE_BYTES) return { event: { S: json } };
+  const compressed = gzipSync(json);
+  if (compressed.length > MAX_STORED_EVENT_BYTES) {
+    throw new Error(
+      `Event ${event.eventId} cannot be parked for review: it is ${bytes} bytes (${compressed.length} compressed), ` +
+        `over what a DynamoDB item holds. It stays on the queue and reaches the DLQ; add the mapping it waits ` +
+        `for (${waitingFor}), then redrive the DLQ.`,
+    );
+  }
+  return { eventGzip: { B: compressed } };
+}
+
 function toParkedEvent(item: Item): ParkedEvent {
   const key = item.pk?.S ?? '(no pk)';
   const text = (name: string): string => {
@@ -114,7 +137,8 @@ function toParkedEvent(item: Item): ParkedEvent {
   };
   let event: unknown;
   try {
-    event = JSON.parse(text('event'));
+    const compressed = item.eventGzip?.B;
+    event = JSON.parse(compressed === undefined ? text('event') : gunzipSync(compressed).toString('utf8'));
   } catch (error) {
     throw new Error(`Review item ${key} holds an event that is not valid JSON`, { cause: error });
   }

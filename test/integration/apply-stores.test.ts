@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { DescribeTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InvalidCursorError } from '../../lambdas/apply/dynamodb-ari-store';
@@ -241,9 +241,10 @@ describe('DynamoDbReviewStore', () => {
 
   it('follows the index past DynamoDB’s 1 MB page when many large events wait for one key', async () => {
     const waitingFor = `property|${randomUUID()}`;
-    // Five events of about 300 KB: more than one 1 MB query page, each under the 400 KB item limit.
+    // Five events of about 300 KB of incompressible text: stored compressed they are still about 230 KB each,
+    // more than one 1 MB query page together, each under the 400 KB item limit.
     const events = Array.from({ length: 5 }, () =>
-      reservationEvent(`evt_${randomUUID()}`, { note: `R-${'x'.repeat(300_000)}` }),
+      reservationEvent(`evt_${randomUUID()}`, { note: `R-${randomBytes(225_000).toString('base64')}` }),
     );
     for (const event of events) await store.park(parked(event, waitingFor));
 
@@ -251,6 +252,40 @@ describe('DynamoDbReviewStore', () => {
     expect(found.map((entry) => entry.event.eventId).sort()).toEqual(
       events.map((event) => event.eventId).sort(),
     );
+  });
+});
+
+describe('DynamoDbReviewStore with events larger than a DynamoDB item', () => {
+  let store: DynamoDbReviewStore;
+
+  beforeAll(() => {
+    store = new DynamoDbReviewStore(topology.dynamodb, tableOf(topology, REVIEW));
+  });
+
+  it('parks a 900 KB event compressed and reads it back exactly', async () => {
+    const event = reservationEvent(`evt_${randomUUID()}`, { note: `R-${'night '.repeat(150_000)}` });
+    const waitingFor = `property|${randomUUID()}`;
+    expect(Buffer.byteLength(JSON.stringify(event))).toBeGreaterThan(900_000);
+    await store.park(parked(event, waitingFor));
+
+    expect(await store.waitingFor(waitingFor)).toEqual([parked(event, waitingFor)]);
+    const item = await rawItem(topology, REVIEW, event.eventId);
+    expect(item?.event).toBeUndefined();
+    expect(item?.eventGzip?.B?.length).toBeLessThan(400_000);
+    expect((await store.list(500)).items.map((entry) => entry.event.eventId)).toContain(event.eventId);
+  });
+
+  it('refuses an event that does not fit even compressed, naming it and the mapping it waits for', async () => {
+    const event = reservationEvent(`evt_${randomUUID()}`, {
+      note: `R-${randomBytes(450_000).toString('base64')}`,
+    });
+    const waitingFor = `ratePlan|${randomUUID()}`;
+    await expect(store.park(parked(event, waitingFor))).rejects.toThrow(
+      new RegExp(
+        `Event ${event.eventId} cannot be parked for review.*waits for \\(${waitingFor.replace('|', '\\|')}\\)`,
+      ),
+    );
+    expect(await rawItem(topology, REVIEW, event.eventId)).toBeUndefined();
   });
 });
 
