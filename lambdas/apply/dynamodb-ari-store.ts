@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { Restrictions } from '../domain/canonical';
 import type { Money } from '../domain/money';
-import { isConditionalCheckFailure } from '../shared/dynamodb';
+import { isConditionalCheckFailure, requiredString } from '../shared/dynamodb';
 import { BadRequestError } from '../shared/errors';
 import { decodeCursor, encodeCursor, InvalidCursorError } from './cursor';
 import {
@@ -316,11 +316,7 @@ function number(value: number): AttributeValue {
 }
 
 function textOf(item: Item, name: string): string {
-  const value = item[name]?.S;
-  if (value === undefined) {
-    throw new Error(`ARI item ${item.pk?.S ?? '(no pk)'} ${item.sk?.S ?? '(no sk)'} has no string "${name}"`);
-  }
-  return value;
+  return requiredString(item, name, 'ARI');
 }
 
 function toRoomNightState(item: Item): RoomNightState {

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { FIELD_GROUPS, type FieldGroup } from '../apply/model';
 import type { Clock } from '../shared/clock';
+import { requiredString } from '../shared/dynamodb';
 import { keyPart } from './dynamodb-parity';
 import type { AuditAction, AuditLog, AuditRecord } from './ports';
 
@@ -175,13 +176,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 function textOf(item: Item, name: string): string {
-  const value = item[name]?.S;
-  if (value === undefined) {
-    throw new Error(
-      `Audit item ${item.pk?.S ?? '(no pk)'} ${item.sk?.S ?? '(no sk)'} has no string "${name}"`,
-    );
-  }
-  return value;
+  return requiredString(item, name, 'Audit');
 }
 
 function fromItem(item: Item): StoredAuditRecord {

@@ -9,6 +9,7 @@ import { decodeCursor, encodeCursor, InvalidCursorError } from '../apply/cursor'
 import { compareVersions } from '../apply/model';
 import type { Page } from '../apply/ports';
 import { addDays, isCalendarDate } from '../domain/dates';
+import { requiredString } from '../shared/dynamodb';
 import { BadRequestError } from '../shared/errors';
 import type { ParityFinding, ParityNightKey, ParityQuery, ParityRecord, ParityStore } from './ports';
 
@@ -169,13 +170,7 @@ function decodeParityCursor(cursor: string, pk: string, lower: string, upper: st
 }
 
 function textOf(item: Item, name: string): string {
-  const value = item[name]?.S;
-  if (value === undefined) {
-    throw new Error(
-      `Parity item ${item.pk?.S ?? '(no pk)'} ${item.sk?.S ?? '(no sk)'} has no string "${name}"`,
-    );
-  }
-  return value;
+  return requiredString(item, name, 'Parity');
 }
 
 function toParityRecord(item: Item): ParityRecord {

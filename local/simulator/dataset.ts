@@ -1,7 +1,9 @@
 import * as z from 'zod/mini';
+import type { NightWrite } from '../../lambdas/apply/model';
 import { formatPath } from '../../lambdas/config/load';
-import type { IsoDate } from '../../lambdas/domain/canonical';
+import type { IsoDate, Restrictions } from '../../lambdas/domain/canonical';
 import { addDays, IsoDateSchema, parseIsoDateTime } from '../../lambdas/domain/dates';
+import { toMinorUnits } from '../../lambdas/domain/money';
 
 /**
  * The demo inventory behind the provider simulator: room nights (property × room type × rate plan × stay
@@ -39,6 +41,30 @@ export interface NightRestrictions {
   readonly closedToArrival: boolean;
   readonly closedToDeparture: boolean;
   readonly stopSell: boolean;
+}
+
+/** A night's restrictions in canonical form (the names ParitySync and Standard Webhooks senders use). */
+export function canonicalRestrictions(
+  restrictions: NightRestrictions,
+): Required<Omit<Restrictions, 'maxLengthOfStay'>> & Pick<Restrictions, 'maxLengthOfStay'> {
+  return {
+    minLengthOfStay: restrictions.minLengthOfStay,
+    ...(restrictions.maxLengthOfStay === undefined ? {} : { maxLengthOfStay: restrictions.maxLengthOfStay }),
+    closedToArrival: restrictions.closedToArrival,
+    closedToDeparture: restrictions.closedToDeparture,
+    stopSell: restrictions.stopSell,
+  };
+}
+
+/** The provider's values for a night as a webhook carrying them would have stored them. */
+export function canonicalValues(night: RoomNight): Required<NightWrite> {
+  const amountMinor = toMinorUnits(night.baseRate, night.currency);
+  if (typeof amountMinor === 'string') throw new Error(amountMinor);
+  return {
+    rate: { amountMinor, currency: night.currency },
+    availability: { rooms: night.availability },
+    restrictions: canonicalRestrictions(night.restrictions),
+  };
 }
 
 export interface RoomNight {

@@ -4,7 +4,7 @@ import { formatPath } from '../../lambdas/config/load';
 import type { SourceKind } from '../../lambdas/domain/canonical';
 import { type Clock, systemClock } from '../../lambdas/shared/clock';
 import { senderFor } from '../senders';
-import { nightKey, type RandomSource, type RoomNight } from './dataset';
+import { canonicalRestrictions, nightKey, type RandomSource, type RoomNight } from './dataset';
 
 /**
  * Pushes the simulator's changes to a ParitySync edge as a provider would (signed deliveries, one per changed
@@ -156,15 +156,7 @@ export function toAriUpdated(night: RoomNight, channelId: string, sentAt: Date):
       dateTo: night.date,
       rate: { amount: night.baseRate, currency: night.currency },
       availability: night.availability,
-      restrictions: {
-        minLengthOfStay: restrictions.minLengthOfStay,
-        ...(restrictions.maxLengthOfStay === undefined
-          ? {}
-          : { maxLengthOfStay: restrictions.maxLengthOfStay }),
-        closedToArrival: restrictions.closedToArrival,
-        closedToDeparture: restrictions.closedToDeparture,
-        stopSell: restrictions.stopSell,
-      },
+      restrictions: canonicalRestrictions(restrictions),
     },
   };
 }

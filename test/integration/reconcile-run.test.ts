@@ -3,7 +3,6 @@ import { DynamoDbAriStore } from '../../lambdas/apply/dynamodb-ari-store';
 import type { NightWrite, RoomNightKey, RoomNightState } from '../../lambdas/apply/model';
 import { MappingResolver } from '../../lambdas/apply/resolver';
 import type { Restrictions } from '../../lambdas/domain/canonical';
-import { toMinorUnits } from '../../lambdas/domain/money';
 import {
   PollingClient,
   PollingOptionsSchema,
@@ -19,6 +18,7 @@ import {
 import { type Clock, systemClock } from '../../lambdas/shared/clock';
 import { ARI_STATE } from '../../lambdas/topology';
 import {
+  canonicalValues,
   type DatasetOptions,
   type DemoDataset,
   generateDataset,
@@ -120,26 +120,6 @@ function keyOf(tag: string, night: RoomNight): RoomNightKey {
     ratePlanId: internalId(tag, night.ratePlanCode),
     channel: SOURCE,
     date: night.date,
-  };
-}
-
-/** The provider's values in canonical form, as a webhook carrying them would have stored them. */
-function providerValues(night: RoomNight): Required<NightWrite> {
-  const amountMinor = toMinorUnits(night.baseRate, night.currency);
-  if (typeof amountMinor === 'string') throw new Error(amountMinor);
-  const { restrictions } = night;
-  return {
-    rate: { amountMinor, currency: night.currency },
-    availability: { rooms: night.availability },
-    restrictions: {
-      minLengthOfStay: restrictions.minLengthOfStay,
-      ...(restrictions.maxLengthOfStay === undefined
-        ? {}
-        : { maxLengthOfStay: restrictions.maxLengthOfStay }),
-      closedToArrival: restrictions.closedToArrival,
-      closedToDeparture: restrictions.closedToDeparture,
-      stopSell: restrictions.stopSell,
-    },
   };
 }
 
@@ -278,7 +258,7 @@ describe('runReconciliation against the simulator and DynamoDB Local', () => {
     await inParallel(nights, 16, async (night, index) => {
       const kind = kindOf.get(index);
       if (kind === 'missing') return;
-      const values = providerValues(night);
+      const values = canonicalValues(night);
       const write: NightWrite =
         kind === undefined
           ? values
@@ -344,7 +324,7 @@ describe('runReconciliation against the simulator and DynamoDB Local', () => {
     expect(stored.size).toBe(10_000);
     for (const night of nights) {
       const state = stored.get(keyText(keyOf(tag, night)));
-      const expected = providerValues(night);
+      const expected = canonicalValues(night);
       expect(state?.rate?.value).toEqual(expected.rate);
       expect(state?.availability?.value.rooms).toBe(expected.availability.rooms);
       expect(normalRestrictions(state?.restrictions?.value)).toEqual(
@@ -367,7 +347,7 @@ describe('runReconciliation against the simulator and DynamoDB Local', () => {
       if (withinProperty % 167 === 83) staleIndexes.add(index);
     });
     await inParallel(mapped, 32, async ({ night }, index) => {
-      const values = providerValues(night);
+      const values = canonicalValues(night);
       const write = staleIndexes.has(index)
         ? { ...values, rate: { ...values.rate, amountMinor: values.rate.amountMinor + 1 } }
         : values;
@@ -417,7 +397,7 @@ describe('runReconciliation against the simulator and DynamoDB Local', () => {
     for (const index of staleIndexes) {
       const night = (mapped[index] as { night: RoomNight }).night;
       expect(stored.get(keyText(keyOf(tag, night)))?.rate?.value.amountMinor).toBe(
-        providerValues(night).rate.amountMinor + 1,
+        canonicalValues(night).rate.amountMinor + 1,
       );
     }
   });

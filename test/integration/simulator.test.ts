@@ -14,6 +14,7 @@ import { nodeCrypto } from '../../lambdas/shared/crypto';
 import { EVENTS_QUEUE } from '../../lambdas/topology';
 import { senderFor } from '../../local/senders';
 import {
+  canonicalRestrictions,
   type DemoDataset,
   generateDataset,
   mutateShare,
@@ -588,15 +589,7 @@ describe('webhook deliveries of every kind to the real edge', () => {
         // The OTA's rate event has no restrictions; the other two carry the night's in full.
         if (kind !== 'ota') {
           const { restrictions } = night;
-          expect(event.data.restrictions).toEqual({
-            minLengthOfStay: restrictions.minLengthOfStay,
-            ...(restrictions.maxLengthOfStay === undefined
-              ? {}
-              : { maxLengthOfStay: restrictions.maxLengthOfStay }),
-            closedToArrival: restrictions.closedToArrival,
-            closedToDeparture: restrictions.closedToDeparture,
-            stopSell: restrictions.stopSell,
-          });
+          expect(event.data.restrictions).toEqual(canonicalRestrictions(restrictions));
         }
       }
       expect([...deliveredKeys, ...expectedDropped].sort()).toEqual(changes.map(nightKey).sort());
