@@ -6,6 +6,9 @@ import {
   checkUnixTimestamp,
   decodeHex,
   invalidSignature,
+  isIntInRange,
+  isRecord,
+  isStringOfLength,
   jitObject,
   parseWithSchema,
   signatureHeader,
@@ -93,29 +96,125 @@ const RateUpdateSchema = z.pipe(
       });
     }
     if (ctx.issues.length > 0 || typeof amountMinor === 'string') return z.NEVER;
-
-    const canonicalRestrictions: { -readonly [K in keyof Restrictions]: Restrictions[K] } = {
-      minLengthOfStay: restrictions.min_length_of_stay,
-      closedToArrival: restrictions.closed_to_arrival,
-      closedToDeparture: restrictions.closed_to_departure,
-    };
-    if (max !== undefined) canonicalRestrictions.maxLengthOfStay = max;
-    if (restrictions.stop_sell !== undefined) canonicalRestrictions.stopSell = restrictions.stop_sell;
-
-    const data: { -readonly [K in keyof AriUpdate]: AriUpdate[K] } = {
-      channelId: update.channel_id,
-      roomTypeExternalId: update.room_type_external_id,
-      ratePlanExternalId: update.rate_plan_code,
-      dateFrom,
-      dateTo,
-      rate: { amountMinor, currency: update.currency },
-      availability: update.inventory_count,
-      restrictions: canonicalRestrictions,
-    };
-    if (update.property_id !== undefined) data.propertyExternalId = update.property_id;
-    return { eventId: update.event_id, data: data as AriUpdate };
+    return rateUpdate(update, amountMinor);
   }),
 );
+
+interface RateUpdateFields {
+  readonly event_id?: string | undefined;
+  readonly channel_id: string;
+  readonly property_id?: string | undefined;
+  readonly rate_plan_code: string;
+  readonly room_type_external_id: string;
+  readonly date_range: readonly [string, string];
+  readonly currency: string;
+  readonly inventory_count: number;
+  readonly restrictions: {
+    readonly min_length_of_stay: number;
+    readonly max_length_of_stay?: number | undefined;
+    readonly closed_to_arrival: boolean;
+    readonly closed_to_departure: boolean;
+    readonly stop_sell?: boolean | undefined;
+  };
+}
+
+interface RateUpdate {
+  readonly eventId: string | undefined;
+  readonly data: AriUpdate;
+}
+
+/** The canonical update from validated fields. */
+function rateUpdate(update: RateUpdateFields, amountMinor: number): RateUpdate {
+  const { restrictions } = update;
+  const canonicalRestrictions: { -readonly [K in keyof Restrictions]: Restrictions[K] } = {
+    minLengthOfStay: restrictions.min_length_of_stay,
+    closedToArrival: restrictions.closed_to_arrival,
+    closedToDeparture: restrictions.closed_to_departure,
+  };
+  if (restrictions.max_length_of_stay !== undefined) {
+    canonicalRestrictions.maxLengthOfStay = restrictions.max_length_of_stay;
+  }
+  if (restrictions.stop_sell !== undefined) canonicalRestrictions.stopSell = restrictions.stop_sell;
+
+  const data: { -readonly [K in keyof AriUpdate]: AriUpdate[K] } = {
+    channelId: update.channel_id,
+    roomTypeExternalId: update.room_type_external_id,
+    ratePlanExternalId: update.rate_plan_code,
+    dateFrom: update.date_range[0],
+    dateTo: update.date_range[1],
+    rate: { amountMinor, currency: update.currency },
+    availability: update.inventory_count,
+    restrictions: canonicalRestrictions,
+  };
+  if (update.property_id !== undefined) data.propertyExternalId = update.property_id;
+  return { eventId: update.event_id, data: data as AriUpdate };
+}
+
+// The fast path (see common.ts): the same rules as RateUpdateSchema, without zod.
+
+const CURRENCY = /^[A-Z]{3}$/;
+const isExternalId = (value: unknown): value is string => isStringOfLength(value, 1, 200);
+const isOptionalBoolean = (value: unknown): value is boolean | undefined =>
+  value === undefined || typeof value === 'boolean';
+
+function fastRateUpdate(body: unknown): RateUpdate | undefined {
+  if (!isRecord(body)) return undefined;
+  const { event_id, property_id, date_range, currency, base_rate, inventory_count, restrictions } = body;
+  if (
+    !isExternalId(body.channel_id) ||
+    !isExternalId(body.rate_plan_code) ||
+    !isExternalId(body.room_type_external_id) ||
+    (event_id !== undefined && !isStringOfLength(event_id, 1, 200)) ||
+    (property_id !== undefined && !isExternalId(property_id)) ||
+    !Array.isArray(date_range) ||
+    date_range.length !== 2 ||
+    typeof date_range[0] !== 'string' ||
+    typeof date_range[1] !== 'string' ||
+    typeof currency !== 'string' ||
+    !CURRENCY.test(currency) ||
+    (typeof base_rate !== 'number' && typeof base_rate !== 'string') ||
+    !isIntInRange(inventory_count, 0, Number.MAX_SAFE_INTEGER) ||
+    !isRecord(restrictions)
+  ) {
+    return undefined;
+  }
+  const min = restrictions.min_length_of_stay;
+  const max = restrictions.max_length_of_stay;
+  if (
+    !isIntInRange(min, 1, Number.MAX_SAFE_INTEGER) ||
+    (max !== undefined && !(isIntInRange(max, 1, Number.MAX_SAFE_INTEGER) && max >= min)) ||
+    typeof restrictions.closed_to_arrival !== 'boolean' ||
+    typeof restrictions.closed_to_departure !== 'boolean' ||
+    !isOptionalBoolean(restrictions.stop_sell)
+  ) {
+    return undefined;
+  }
+  // NaN, and refused, unless both are calendar dates.
+  const nights = nightsInclusive(date_range[0], date_range[1]);
+  if (!(nights >= 1 && nights <= MAX_RANGE_NIGHTS)) return undefined;
+  const amountMinor = positiveMinorUnits(base_rate, currency);
+  if (typeof amountMinor === 'string') return undefined;
+  return rateUpdate(
+    {
+      event_id,
+      channel_id: body.channel_id,
+      property_id,
+      rate_plan_code: body.rate_plan_code,
+      room_type_external_id: body.room_type_external_id,
+      date_range: [date_range[0], date_range[1]],
+      currency,
+      inventory_count,
+      restrictions: {
+        min_length_of_stay: min,
+        max_length_of_stay: max,
+        closed_to_arrival: restrictions.closed_to_arrival,
+        closed_to_departure: restrictions.closed_to_departure,
+        stop_sell: restrictions.stop_sell,
+      },
+    },
+    amountMinor,
+  );
+}
 
 function rsaSignatureMatches(signature: string, context: VerificationContext, body: Buffer): boolean {
   const options = context.source.kind === 'channel-manager' ? context.source.options : undefined;
@@ -157,7 +256,7 @@ export const channelManagerAdapter: ProviderAdapter = {
   },
 
   normalise(body, request, verified, context) {
-    const update = parseWithSchema(RateUpdateSchema, body, 'rate update');
+    const update = fastRateUpdate(body) ?? parseWithSchema(RateUpdateSchema, body, 'rate update');
     const occurredAt = verified.signedAt ?? context.clock.now();
     // Without an event id a retry cannot be told from a deliberate re-send of the same values. Keying on the
     // send time never swallows a re-send as a duplicate of an older change; a retry applied twice is harmless

@@ -1,7 +1,14 @@
 import * as z from 'zod/mini';
 import type { PropertyChange, ReservationChange, ReservationStatus } from '../domain/canonical';
-import { IsoDateTimeSchema, isCalendarDate, isIsoDateTime, parseIsoDateTime } from '../domain/dates';
-import { jitObject, parseWithSchema, unknownEventType, verifyHexBodyHmac } from './common';
+import { IsoInstantSchema, isCalendarDate, isIsoDateTime, parseIsoDateTime } from '../domain/dates';
+import {
+  isRecord,
+  isStringOfLength,
+  jitObject,
+  parseWithSchema,
+  unknownEventType,
+  verifyHexBodyHmac,
+} from './common';
 import type { ProviderAdapter } from './types';
 
 /**
@@ -26,25 +33,24 @@ const Id = z.string().check(z.minLength(1), z.maxLength(200));
 // The platform writes null for a value it does not have; that means "absent", not "invalid".
 const OptionalId = z.nullish(Id);
 
-// The refinement has already proven the text parses, so the fallback is never taken.
-const Instant = z.pipe(
-  IsoDateTimeSchema,
-  z.transform((text: string) => parseIsoDateTime(text) ?? new Date(Number.NaN)),
-);
-
 const LOCAL_DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?$/;
 
 /**
  * A stay date, sent either as a date or as the check-in/out time in the property's zone. The date as
  * written is the stay date; converting the time to UTC first could move it to the neighbouring day.
  */
+function stayDate(text: string): string | undefined {
+  const date = text.slice(0, 10);
+  const wellFormed =
+    isCalendarDate(date) && (text.length === 10 || isIsoDateTime(text) || LOCAL_DATE_TIME.test(text));
+  return wellFormed ? date : undefined;
+}
+
 const StayDate = z.pipe(
   z.string(),
   z.transform((text: string, ctx) => {
-    const date = text.slice(0, 10);
-    const wellFormed =
-      isCalendarDate(date) && (text.length === 10 || isIsoDateTime(text) || LOCAL_DATE_TIME.test(text));
-    if (!wellFormed) {
+    const date = stayDate(text);
+    if (date === undefined) {
       ctx.issues.push({
         code: 'custom',
         message: 'must be a date YYYY-MM-DD or an ISO-8601 date-time',
@@ -130,7 +136,7 @@ function envelope<T extends z.core.$ZodType>(action: HospitableEventType, data: 
         ),
       action: z.literal(action),
       data,
-      created: Instant,
+      created: IsoInstantSchema,
       version: z.string().check(z.minLength(1), z.maxLength(20)),
     }),
   );
@@ -145,6 +151,82 @@ const ReviewCreated = envelope('review.created', AnyData);
 const AnyEnvelope = jitObject(z.object({ action: z.enum(EVENT_TYPES) }));
 
 type ReservationFields = z.output<typeof ReservationData>;
+
+// Fast path (see common.ts): the same rules as ReservationCreated and ReservationUpdated, without zod.
+
+const isId = (value: unknown): value is string => isStringOfLength(value, 1, 200);
+const isNullishId = (value: unknown): value is string | null | undefined => value == null || isId(value);
+const isStatusText = (value: unknown): value is string | null | undefined =>
+  value == null || isStringOfLength(value, 0, 100);
+
+/** StayDate's output; null and absent pass through; `false` when it would refuse the value. */
+function fastNullishStayDate(value: unknown): string | null | undefined | false {
+  if (value == null) return value;
+  return (typeof value === 'string' && stayDate(value)) || false;
+}
+
+function fastReservationData(value: unknown): ReservationFields | undefined {
+  if (!isRecord(value)) return undefined;
+  const { id, property_id, properties, reservation_status, status, platform } = value;
+  const arrivalDate = fastNullishStayDate(value.arrival_date);
+  const departureDate = fastNullishStayDate(value.departure_date);
+  if (
+    !isId(id) ||
+    !isNullishId(property_id) ||
+    arrivalDate === false ||
+    departureDate === false ||
+    !isStatusText(status) ||
+    (platform != null && !isStringOfLength(platform, 1, 50))
+  ) {
+    return undefined;
+  }
+  let propertyRefs: { id: string | null | undefined }[] | null | undefined;
+  if (properties == null) {
+    propertyRefs = properties;
+  } else {
+    if (!Array.isArray(properties)) return undefined;
+    propertyRefs = [];
+    for (const property of properties) {
+      if (!isRecord(property) || !isNullishId(property.id)) return undefined;
+      propertyRefs.push({ id: property.id });
+    }
+  }
+  let reservationStatus: ReservationFields['reservation_status'];
+  if (reservation_status == null) {
+    reservationStatus = reservation_status;
+  } else {
+    if (!isRecord(reservation_status)) return undefined;
+    const { current } = reservation_status;
+    if (current == null || typeof current === 'string') {
+      if (typeof current === 'string' && current.length > 100) return undefined;
+      reservationStatus = { current };
+    } else {
+      if (!isRecord(current) || !isStatusText(current.category) || !isStatusText(current.sub_category)) {
+        return undefined;
+      }
+      reservationStatus = { current: { category: current.category, sub_category: current.sub_category } };
+    }
+  }
+  if (arrivalDate && departureDate && departureDate < arrivalDate) return undefined;
+  return {
+    id,
+    property_id,
+    properties: propertyRefs,
+    arrival_date: arrivalDate,
+    departure_date: departureDate,
+    reservation_status: reservationStatus,
+    status,
+    platform,
+  };
+}
+
+/** The envelope's own fields hold: its key (the ULID) and send time. */
+function fastEnvelope(body: Record<string, unknown>): { id: string; created: Date } | undefined {
+  const { id, created, version } = body;
+  if (typeof id !== 'string' || !ULID.test(id) || !isStringOfLength(version, 1, 20)) return undefined;
+  const at = typeof created === 'string' ? parseIsoDateTime(created) : undefined;
+  return at === undefined ? undefined : { id, created: at };
+}
 
 // A request that was declined, withdrawn or expired never holds the dates, like a cancellation.
 const RELEASED = /cancel|declin|denied|expired|reject|withdrawn|not[ _-]?accepted/;
@@ -203,11 +285,15 @@ export const hospitableAdapter: ProviderAdapter = {
     switch (action) {
       case 'reservation.created':
       case 'reservation.updated': {
-        const event = parseWithSchema(
-          action === 'reservation.created' ? ReservationCreated : ReservationUpdated,
-          body,
-          what,
-        );
+        const envelope = fastEnvelope(body as Record<string, unknown>);
+        const fast = envelope && fastReservationData((body as Record<string, unknown>).data);
+        const event = fast
+          ? { id: envelope.id, created: envelope.created, data: fast }
+          : parseWithSchema(
+              action === 'reservation.created' ? ReservationCreated : ReservationUpdated,
+              body,
+              what,
+            );
         return {
           disposition: 'apply',
           providerEventType: action,

@@ -1,7 +1,14 @@
 import * as z from 'zod/mini';
 import type { AriUpdate } from '../domain/canonical';
-import { IsoDateSchema, IsoInstantSchema } from '../domain/dates';
-import { jitObject, parseWithSchema, verifyHexBodyHmac } from './common';
+import { IsoDateSchema, IsoInstantSchema, isCalendarDate, parseIsoDateTime } from '../domain/dates';
+import {
+  isIntInRange,
+  isRecord,
+  isStringOfLength,
+  jitObject,
+  parseWithSchema,
+  verifyHexBodyHmac,
+} from './common';
 import { AmountSchema, CurrencySchema, ExternalIdSchema, positiveMinorUnits } from './rate-fields';
 import type { ProviderAdapter } from './types';
 
@@ -35,18 +42,90 @@ const RateEventSchema = z.pipe(
       ctx.issues.push({ code: 'custom', path: ['base_rate'], message: amountMinor, input: event.base_rate });
       return z.NEVER;
     }
-    const data: { -readonly [K in keyof AriUpdate]: AriUpdate[K] } = {
-      propertyExternalId: event.property_id,
-      ratePlanExternalId: event.rate_plan_code,
-      dateFrom: event.effective_date,
-      dateTo: event.effective_date,
-      rate: { amountMinor, currency: event.currency },
-    };
-    if (event.room_type_code !== undefined) data.roomTypeExternalId = event.room_type_code;
-    if (event.availability !== undefined) data.availability = event.availability;
-    return { eventId: event.event_id, occurredAt: event.event_timestamp, data: data as AriUpdate };
+    return rateEvent(event, amountMinor);
   }),
 );
+
+interface RateEventFields {
+  readonly event_id?: string | undefined;
+  readonly property_id: string;
+  readonly rate_plan_code: string;
+  readonly room_type_code?: string | undefined;
+  readonly currency: string;
+  readonly effective_date: string;
+  readonly event_timestamp: Date;
+  readonly availability?: number | undefined;
+}
+
+interface RateEvent {
+  readonly eventId: string | undefined;
+  readonly occurredAt: Date;
+  readonly data: AriUpdate;
+}
+
+function rateEvent(event: RateEventFields, amountMinor: number): RateEvent {
+  const data: { -readonly [K in keyof AriUpdate]: AriUpdate[K] } = {
+    propertyExternalId: event.property_id,
+    ratePlanExternalId: event.rate_plan_code,
+    dateFrom: event.effective_date,
+    dateTo: event.effective_date,
+    rate: { amountMinor, currency: event.currency },
+  };
+  if (event.room_type_code !== undefined) data.roomTypeExternalId = event.room_type_code;
+  if (event.availability !== undefined) data.availability = event.availability;
+  return { eventId: event.event_id, occurredAt: event.event_timestamp, data: data as AriUpdate };
+}
+
+// The fast path (see common.ts): the same rules as RateEventSchema, without zod.
+
+const CURRENCY = /^[A-Z]{3}$/;
+const isExternalId = (value: unknown): value is string => isStringOfLength(value, 1, 200);
+
+function fastRateEvent(body: unknown): RateEvent | undefined {
+  if (!isRecord(body)) return undefined;
+  const {
+    event_id,
+    property_id,
+    rate_plan_code,
+    room_type_code,
+    base_rate,
+    currency,
+    effective_date,
+    event_timestamp,
+    availability,
+  } = body;
+  if (
+    (event_id !== undefined && !isStringOfLength(event_id, 1, 200)) ||
+    !isExternalId(property_id) ||
+    !isExternalId(rate_plan_code) ||
+    (room_type_code !== undefined && !isExternalId(room_type_code)) ||
+    (typeof base_rate !== 'number' && typeof base_rate !== 'string') ||
+    typeof currency !== 'string' ||
+    !CURRENCY.test(currency) ||
+    typeof effective_date !== 'string' ||
+    !isCalendarDate(effective_date) ||
+    typeof event_timestamp !== 'string' ||
+    (availability !== undefined && !isIntInRange(availability, 0, Number.MAX_SAFE_INTEGER))
+  ) {
+    return undefined;
+  }
+  const occurredAt = parseIsoDateTime(event_timestamp);
+  const amountMinor = positiveMinorUnits(base_rate, currency);
+  if (occurredAt === undefined || typeof amountMinor === 'string') return undefined;
+  return rateEvent(
+    {
+      event_id,
+      property_id,
+      rate_plan_code,
+      room_type_code,
+      currency,
+      effective_date,
+      event_timestamp: occurredAt,
+      availability,
+    },
+    amountMinor,
+  );
+}
 
 export const otaAdapter: ProviderAdapter = {
   kind: 'ota',
@@ -59,7 +138,7 @@ export const otaAdapter: ProviderAdapter = {
   },
 
   normalise(body, request, _verified, context) {
-    const event = parseWithSchema(RateEventSchema, body, 'OTA rate event');
+    const event = fastRateEvent(body) ?? parseWithSchema(RateEventSchema, body, 'OTA rate event');
     return {
       disposition: 'apply',
       providerEventType: EVENT_TYPE,

@@ -5,8 +5,22 @@ import type {
   ReservationChange,
   ReservationStatus,
 } from '../domain/canonical';
-import { daysBetween, IsoDateSchema, IsoInstantSchema } from '../domain/dates';
-import { jitObject, parseWithSchema, unknownEventType, verifyHexBodyHmac } from './common';
+import {
+  daysBetween,
+  IsoDateSchema,
+  IsoInstantSchema,
+  isCalendarDate,
+  parseIsoDateTime,
+} from '../domain/dates';
+import {
+  isIntInRange,
+  isRecord,
+  isStringOfLength,
+  jitObject,
+  parseWithSchema,
+  unknownEventType,
+  verifyHexBodyHmac,
+} from './common';
 import { ExternalIdSchema } from './rate-fields';
 import type { ProviderAdapter } from './types';
 
@@ -121,8 +135,94 @@ interface Parsed {
   readonly payload: CanonicalPayload;
 }
 
+// Fast paths (see common.ts): the same rules as the envelopes, without zod.
+
+type Fields<T extends z.core.$ZodType> = { -readonly [K in keyof z.output<T>]: z.output<T>[K] };
+
+const isExternalId = (value: unknown): value is string => isStringOfLength(value, 1, 200);
+const isNullishDate = (value: unknown): value is string | null | undefined =>
+  value == null || (typeof value === 'string' && isCalendarDate(value));
+
+/** What ReferenceSchema outputs for `value`, or undefined when it would refuse it. */
+function fastReference(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.length >= 1 && value.length <= 200 ? value : undefined;
+  return isIntInRange(value, 0, Number.MAX_SAFE_INTEGER) ? String(value) : undefined;
+}
+
+/** z.nullish(ReferenceSchema): null and absent pass through; `false` when it would refuse the value. */
+function fastNullishReference(value: unknown): string | null | undefined | false {
+  return value == null ? value : (fastReference(value) ?? false);
+}
+
+/** The envelope's own fields; the data object when they hold, with the send time. */
+function fastEnvelope(body: unknown): { timestamp: Date; data: Record<string, unknown> } | undefined {
+  if (!isRecord(body)) return undefined;
+  const { timestamp, data, metadata } = body;
+  if (typeof body.event !== 'string' || typeof timestamp !== 'string' || !isRecord(data)) return undefined;
+  if (metadata != null && !isRecord(metadata)) return undefined;
+  const at = parseIsoDateTime(timestamp);
+  return at === undefined ? undefined : { timestamp: at, data };
+}
+
+function fastGuestData(data: Record<string, unknown>): Fields<typeof GuestDataSchema> | undefined {
+  const reservationId = fastReference(data.reservationId);
+  const guest = data.guest;
+  const guestId = isRecord(guest) ? fastReference(guest.id) : undefined;
+  if (!isExternalId(data.hotelCode) || reservationId === undefined || guestId === undefined) return undefined;
+  return { hotelCode: data.hotelCode, reservationId, guest: { id: guestId } };
+}
+
+function fastGuestDeletedData(
+  data: Record<string, unknown>,
+): Fields<typeof GuestDeletedDataSchema> | undefined {
+  const reservationId = fastNullishReference(data.reservationId);
+  const guestId = fastReference(data.guestId);
+  if (!isExternalId(data.hotelCode) || reservationId === false || guestId === undefined) return undefined;
+  return { hotelCode: data.hotelCode, reservationId, guestId };
+}
+
+function fastReservationData(
+  data: Record<string, unknown>,
+): Fields<typeof ReservationDataSchema> | undefined {
+  const { hotelCode, arrivalDate, departureDate, roomType, channel, guest } = data;
+  const reservationId = fastReference(data.reservationId);
+  const roomNumber = fastNullishReference(data.roomNumber);
+  const guestId = fastNullishReference(data.guestId);
+  if (
+    !isExternalId(hotelCode) ||
+    reservationId === undefined ||
+    !isNullishDate(arrivalDate) ||
+    !isNullishDate(departureDate) ||
+    (roomType != null && !isExternalId(roomType)) ||
+    roomNumber === false ||
+    (channel != null && !isExternalId(channel)) ||
+    guestId === false ||
+    (guest != null && !isRecord(guest))
+  ) {
+    return undefined;
+  }
+  const embeddedGuestId = guest == null ? undefined : fastNullishReference(guest.id);
+  if (embeddedGuestId === false) return undefined;
+  if (arrivalDate && departureDate && daysBetween(arrivalDate, departureDate) < 0) return undefined;
+  return {
+    hotelCode,
+    reservationId,
+    arrivalDate,
+    departureDate,
+    roomType,
+    roomNumber,
+    channel,
+    guestId,
+    guest: guest == null ? guest : { id: embeddedGuestId },
+  };
+}
+
 function guestChange(body: unknown, type: PmsEventType, change: 'created' | 'updated'): Parsed {
-  const event = parseWithSchema(GuestEnvelope, body, `${type} delivery`);
+  const envelope = fastEnvelope(body);
+  const fast = envelope && fastGuestData(envelope.data);
+  const event = fast
+    ? { timestamp: envelope.timestamp, data: fast }
+    : parseWithSchema(GuestEnvelope, body, `${type} delivery`);
   const data: GuestChange = {
     guestExternalId: event.data.guest.id,
     change,
@@ -133,7 +233,11 @@ function guestChange(body: unknown, type: PmsEventType, change: 'created' | 'upd
 }
 
 function guestDeleted(body: unknown): Parsed {
-  const event = parseWithSchema(GuestDeletedEnvelope, body, 'guest.deleted delivery');
+  const envelope = fastEnvelope(body);
+  const fast = envelope && fastGuestDeletedData(envelope.data);
+  const event = fast
+    ? { timestamp: envelope.timestamp, data: fast }
+    : parseWithSchema(GuestDeletedEnvelope, body, 'guest.deleted delivery');
   const data: { -readonly [K in keyof GuestChange]: GuestChange[K] } = {
     guestExternalId: event.data.guestId,
     change: 'deleted',
@@ -144,7 +248,11 @@ function guestDeleted(body: unknown): Parsed {
 }
 
 function reservationChange(body: unknown, type: keyof typeof STATUS_BY_TYPE): Parsed {
-  const event = parseWithSchema(ReservationEnvelope, body, `${type} delivery`);
+  const envelope = fastEnvelope(body);
+  const fast = envelope && fastReservationData(envelope.data);
+  const event = fast
+    ? { timestamp: envelope.timestamp, data: fast }
+    : parseWithSchema(ReservationEnvelope, body, `${type} delivery`);
   const source = event.data;
   const data: { -readonly [K in keyof ReservationChange]: ReservationChange[K] } = {
     reservationExternalId: source.reservationId,

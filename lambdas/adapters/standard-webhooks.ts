@@ -1,8 +1,9 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import * as z from 'zod/mini';
 import type { AriUpdate, ReservationChange, ReservationStatus } from '../domain/canonical';
 import {
   IsoDateSchema,
-  IsoDateTimeSchema,
+  IsoInstantSchema,
   isCalendarDate,
   nightsInclusive,
   parseIsoDateTime,
@@ -13,7 +14,12 @@ import {
   anyHmacMatches,
   checkUnixTimestamp,
   decodeBase64,
+  hasOnlyKeys,
   invalidSignature,
+  isIntInRange,
+  isPrintableToken,
+  isRecord,
+  isStringOfLength,
   jitObject,
   parseWithSchema,
   requiredHeader,
@@ -47,16 +53,19 @@ const RESERVATION_STATUS = new Map<string, ReservationStatus>([
 const EVENT_TYPES = ['ari.updated', ...RESERVATION_STATUS.keys()];
 
 /** The message id becomes the idempotency key: printable ASCII without spaces, bounded. */
-const MESSAGE_ID = /^[\x21-\x7e]{1,256}$/;
+const MAX_MESSAGE_ID_LENGTH = 256;
 
-// Decoding a secret costs more than the HMAC it keys, and secrets change only on redeploy.
-const secretKeys = new Map<string, Buffer>();
+// Decoding a secret and importing it as a key cost more than the HMAC it keys, and secrets change only on
+// redeploy or rotation (past the bound, the cache starts over).
+const secretKeys = new Map<string, KeyObject>();
+const MAX_CACHED_SECRET_KEYS = 64;
 
 /** `whsec_<base64>` as the specification writes it, or the bare base64. */
-function secretKey(secret: string): Buffer {
+function secretKey(secret: string): KeyObject {
   let key = secretKeys.get(secret);
   if (key === undefined) {
-    key = Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
+    if (secretKeys.size >= MAX_CACHED_SECRET_KEYS) secretKeys.clear();
+    key = createSecretKey(Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64'));
     secretKeys.set(secret, key);
   }
   return key;
@@ -137,8 +146,9 @@ const AriData = jitObject(
         message: 'must carry at least one of rate, availability or restrictions',
       });
     }
-    if (!isCalendarDate(data.dateFrom) || !isCalendarDate(data.dateTo)) return;
+    // NaN when either date is not a calendar date: its own issue already says so.
     const nights = nightsInclusive(data.dateFrom, data.dateTo);
+    if (Number.isNaN(nights)) return;
     if (nights < 1) {
       ctx.addIssue({
         code: 'custom',
@@ -179,29 +189,204 @@ const ReservationData = jitObject(
   }),
 );
 
-// The refinement has already proven the text parses, so the fallback is never taken.
-const Instant = z.pipe(
-  IsoDateTimeSchema,
-  z.transform((text: string) => parseIsoDateTime(text) ?? new Date(Number.NaN)),
-);
-
 const EventType = z
   .string()
   .check(
     z.regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'must be 1-100 characters of letters, digits, "_", ".", ":" and "-"'),
   );
 
-const AriPayload = jitObject(z.object({ type: z.literal('ari.updated'), timestamp: Instant, data: AriData }));
+const AriPayload = jitObject(
+  z.object({ type: z.literal('ari.updated'), timestamp: IsoInstantSchema, data: AriData }),
+);
 const ReservationPayload = jitObject(
-  z.object({ type: EventType, timestamp: Instant, data: ReservationData }),
+  z.object({ type: EventType, timestamp: IsoInstantSchema, data: ReservationData }),
 );
 const GenericPayload = jitObject(
   z.object({
     type: EventType,
-    timestamp: Instant,
+    timestamp: IsoInstantSchema,
     data: z.record(z.string(), z.unknown()),
   }),
 );
+
+// Fast paths (see common.ts): the same rules as AriPayload and ReservationPayload, without zod.
+
+type AriFields = { -readonly [K in keyof z.output<typeof AriData>]: z.output<typeof AriData>[K] };
+type RestrictionFields = {
+  -readonly [K in keyof z.output<typeof Restrictions>]: z.output<typeof Restrictions>[K];
+};
+type ReservationFields = {
+  -readonly [K in keyof z.output<typeof ReservationData>]: z.output<typeof ReservationData>[K];
+};
+
+const CURRENCY = /^[A-Z]{3}$/;
+const MONEY_KEYS: ReadonlySet<string> = new Set(['amount', 'currency']);
+const RESTRICTION_KEYS: ReadonlySet<string> = new Set([
+  'minLengthOfStay',
+  'maxLengthOfStay',
+  'closedToArrival',
+  'closedToDeparture',
+  'stopSell',
+]);
+const ARI_DATA_KEYS: ReadonlySet<string> = new Set([
+  'channelId',
+  'propertyId',
+  'roomTypeId',
+  'ratePlanId',
+  'dateFrom',
+  'dateTo',
+  'rate',
+  'availability',
+  'restrictions',
+]);
+const RESERVATION_DATA_KEYS: ReadonlySet<string> = new Set([
+  'reservationId',
+  'propertyId',
+  'arrivalDate',
+  'departureDate',
+  'roomTypeId',
+  'channel',
+  'total',
+]);
+
+const isRef = (value: unknown): value is string =>
+  typeof value === 'string' && value.length >= 1 && value.length <= 200;
+const isDate = (value: unknown): value is string => typeof value === 'string' && isCalendarDate(value);
+
+function fastMoney(value: unknown, positive: boolean): Money | undefined {
+  if (!isRecord(value) || !hasOnlyKeys(value, MONEY_KEYS)) return undefined;
+  const { amount, currency } = value;
+  if (typeof amount !== 'string' && typeof amount !== 'number') return undefined;
+  if (typeof currency !== 'string' || !CURRENCY.test(currency)) return undefined;
+  const minor = toMinorUnits(amount, currency);
+  if (typeof minor !== 'number' || (positive && !(minor > 0))) return undefined;
+  return { amountMinor: minor, currency };
+}
+
+function fastRestrictions(value: unknown): RestrictionFields | undefined {
+  if (!isRecord(value) || !hasOnlyKeys(value, RESTRICTION_KEYS)) return undefined;
+  const { minLengthOfStay, maxLengthOfStay, closedToArrival, closedToDeparture, stopSell } = value;
+  // Keys in schema order, as zod writes its output.
+  const restrictions: RestrictionFields = {};
+  if (minLengthOfStay !== undefined) {
+    if (!isIntInRange(minLengthOfStay, 1, 3660)) return undefined;
+    restrictions.minLengthOfStay = minLengthOfStay;
+  }
+  if (maxLengthOfStay !== undefined) {
+    if (!isIntInRange(maxLengthOfStay, 1, 3660)) return undefined;
+    restrictions.maxLengthOfStay = maxLengthOfStay;
+  }
+  if (closedToArrival !== undefined) {
+    if (typeof closedToArrival !== 'boolean') return undefined;
+    restrictions.closedToArrival = closedToArrival;
+  }
+  if (closedToDeparture !== undefined) {
+    if (typeof closedToDeparture !== 'boolean') return undefined;
+    restrictions.closedToDeparture = closedToDeparture;
+  }
+  if (stopSell !== undefined) {
+    if (typeof stopSell !== 'boolean') return undefined;
+    restrictions.stopSell = stopSell;
+  }
+  if (Object.keys(restrictions).length === 0) return undefined;
+  if (
+    restrictions.minLengthOfStay !== undefined &&
+    restrictions.maxLengthOfStay !== undefined &&
+    restrictions.minLengthOfStay > restrictions.maxLengthOfStay
+  ) {
+    return undefined;
+  }
+  return restrictions;
+}
+
+function fastAriData(value: unknown): AriFields | undefined {
+  if (!isRecord(value) || !hasOnlyKeys(value, ARI_DATA_KEYS)) return undefined;
+  const {
+    channelId,
+    propertyId,
+    roomTypeId,
+    ratePlanId,
+    dateFrom,
+    dateTo,
+    rate,
+    availability,
+    restrictions,
+  } = value;
+  if (!isRef(ratePlanId) || typeof dateFrom !== 'string' || typeof dateTo !== 'string') return undefined;
+  // NaN, and refused, unless both are calendar dates.
+  const nights = nightsInclusive(dateFrom, dateTo);
+  if (!(nights >= 1 && nights <= MAX_NIGHTS)) return undefined;
+  if (rate === undefined && availability === undefined && restrictions === undefined) return undefined;
+  const data: AriFields = { ratePlanId, dateFrom, dateTo };
+  if (channelId !== undefined) {
+    if (!isRef(channelId)) return undefined;
+    data.channelId = channelId;
+  }
+  if (propertyId !== undefined) {
+    if (!isRef(propertyId)) return undefined;
+    data.propertyId = propertyId;
+  }
+  if (roomTypeId !== undefined) {
+    if (!isRef(roomTypeId)) return undefined;
+    data.roomTypeId = roomTypeId;
+  }
+  if (rate !== undefined) {
+    const money = fastMoney(rate, true);
+    if (money === undefined) return undefined;
+    data.rate = money;
+  }
+  if (availability !== undefined) {
+    if (!isIntInRange(availability, 0, Number.MAX_SAFE_INTEGER)) return undefined;
+    data.availability = availability;
+  }
+  if (restrictions !== undefined) {
+    const checked = fastRestrictions(restrictions);
+    if (checked === undefined) return undefined;
+    data.restrictions = checked;
+  }
+  return data;
+}
+
+function fastReservationData(value: unknown): ReservationFields | undefined {
+  if (!isRecord(value) || !hasOnlyKeys(value, RESERVATION_DATA_KEYS)) return undefined;
+  const { reservationId, propertyId, arrivalDate, departureDate, roomTypeId, channel, total } = value;
+  if (!isRef(reservationId)) return undefined;
+  const data: ReservationFields = { reservationId };
+  if (propertyId !== undefined) {
+    if (!isRef(propertyId)) return undefined;
+    data.propertyId = propertyId;
+  }
+  if (arrivalDate !== undefined) {
+    if (!isDate(arrivalDate)) return undefined;
+    data.arrivalDate = arrivalDate;
+  }
+  if (departureDate !== undefined) {
+    if (!isDate(departureDate)) return undefined;
+    data.departureDate = departureDate;
+  }
+  if (arrivalDate !== undefined && departureDate !== undefined && departureDate <= arrivalDate)
+    return undefined;
+  if (roomTypeId !== undefined) {
+    if (!isRef(roomTypeId)) return undefined;
+    data.roomTypeId = roomTypeId;
+  }
+  if (channel !== undefined) {
+    if (!isStringOfLength(channel, 1, 50)) return undefined;
+    data.channel = channel;
+  }
+  if (total !== undefined) {
+    const money = fastMoney(total, false);
+    if (money === undefined) return undefined;
+    data.total = money;
+  }
+  return data;
+}
+
+/** The payload's send time, when it is a string in the accepted format. */
+function fastTimestamp(body: Record<string, unknown>): Date | undefined {
+  const { timestamp } = body;
+  return typeof timestamp === 'string' ? parseIsoDateTime(timestamp) : undefined;
+}
 
 function ariUpdate(data: z.output<typeof AriData>): AriUpdate {
   const update: { -readonly [K in keyof AriUpdate]: AriUpdate[K] } = {
@@ -244,7 +429,7 @@ export const standardWebhooksAdapter: ProviderAdapter = {
     const messageId = requiredHeader(request, ID_HEADER);
     const timestamp = timestampHeader(request, TIMESTAMP_HEADER);
     const header = signatureHeader(request, SIGNATURE_HEADER);
-    if (!MESSAGE_ID.test(messageId)) {
+    if (!isPrintableToken(messageId, MAX_MESSAGE_ID_LENGTH)) {
       throw new BadRequestError(
         'bad_header',
         `The ${ID_HEADER} header must be 1-256 printable ASCII characters without spaces; ` +
@@ -256,18 +441,22 @@ export const standardWebhooksAdapter: ProviderAdapter = {
 
     const hmacs: Buffer[] = [];
     const ed25519: Buffer[] = [];
-    for (const entry of header.split(' ')) {
-      const comma = entry.indexOf(',');
-      if (comma <= 0) continue;
-      const version = entry.slice(0, comma);
-      // Versions this adapter does not know are skipped, as the specification requires.
-      if (version === 'v1') {
-        const bytes = decodeBase64(entry.slice(comma + 1), 32);
-        if (bytes) hmacs.push(bytes);
-      } else if (version === 'v1a') {
-        const bytes = decodeBase64(entry.slice(comma + 1), 64);
-        if (bytes) ed25519.push(bytes);
+    // Space-separated `<version>,<base64>` entries, walked in place rather than split: this runs on every
+    // delivery. Versions this adapter does not know are skipped, as the specification requires.
+    for (let start = 0; start <= header.length; ) {
+      let end = header.indexOf(' ', start);
+      if (end === -1) end = header.length;
+      const comma = header.indexOf(',', start);
+      if (comma > start && comma < end) {
+        if (comma - start === 2 && header.startsWith('v1', start)) {
+          const bytes = decodeBase64(header.slice(comma + 1, end), 32);
+          if (bytes) hmacs.push(bytes);
+        } else if (comma - start === 3 && header.startsWith('v1a', start)) {
+          const bytes = decodeBase64(header.slice(comma + 1, end), 64);
+          if (bytes) ed25519.push(bytes);
+        }
       }
+      start = end + 1;
     }
 
     const prefix = `${messageId}.${timestamp}.`;
@@ -290,7 +479,12 @@ export const standardWebhooksAdapter: ProviderAdapter = {
     const type = typeof body === 'object' && body !== null ? (body as { type?: unknown }).type : undefined;
 
     if (type === 'ari.updated') {
-      const event = parseWithSchema(AriPayload, body, 'ari.updated payload');
+      const record = body as Record<string, unknown>;
+      const timestamp = fastTimestamp(record);
+      const fast = timestamp && fastAriData(record.data);
+      const event = fast
+        ? { timestamp, data: fast }
+        : parseWithSchema(AriPayload, body, 'ari.updated payload');
       return {
         disposition: 'apply',
         providerEventType: type,
@@ -301,11 +495,16 @@ export const standardWebhooksAdapter: ProviderAdapter = {
     }
 
     const status = typeof type === 'string' ? RESERVATION_STATUS.get(type) : undefined;
-    if (status !== undefined) {
-      const event = parseWithSchema(ReservationPayload, body, `${type} payload`);
+    if (status !== undefined && typeof type === 'string') {
+      const record = body as Record<string, unknown>;
+      const timestamp = fastTimestamp(record);
+      const fast = timestamp && fastReservationData(record.data);
+      const event = fast
+        ? { timestamp, data: fast }
+        : parseWithSchema(ReservationPayload, body, `${type} payload`);
       return {
         disposition: 'apply',
-        providerEventType: event.type,
+        providerEventType: type,
         idempotencyKey,
         occurredAt: event.timestamp,
         payload: { type: 'reservation.change', data: reservationChange(event.data, status) },

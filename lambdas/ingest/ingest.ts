@@ -189,7 +189,8 @@ function assertFreshPayload(normalised: Normalised, deps: IngestDependencies, so
 
 /** Deterministic, so every retry of an event is answered with the same id; URL-safe for the read API. */
 export function eventIdFor(crypto: Crypto, sourceId: string, idempotencyKey: string): string {
-  return `evt_${crypto.sha256Hex(sourceId, '\n', idempotencyKey).slice(0, 32)}`;
+  // One string, one argument: the port's one-shot digest path, without joining parts.
+  return `evt_${crypto.sha256Hex(`${sourceId}\n${idempotencyKey}`).slice(0, 32)}`;
 }
 
 async function makeDurable(

@@ -2,6 +2,7 @@ import {
   createHash,
   createHmac,
   createPublicKey,
+  createSecretKey,
   type KeyObject,
   hash as oneShotHash,
   timingSafeEqual,
@@ -15,7 +16,8 @@ export type Bytes = string | Uint8Array;
  * replace them. Every comparison of secret-derived bytes goes through `constantTimeEqual`.
  */
 export interface Crypto {
-  hmacSha256(key: Bytes, ...parts: Bytes[]): Buffer;
+  /** A KeyObject key is used as is; callers that derive a key from a secret can prepare it once. */
+  hmacSha256(key: Bytes | KeyObject, ...parts: Bytes[]): Buffer;
   sha256Hex(...parts: Bytes[]): string;
   /** Constant-time for equal lengths; different lengths return false without comparing. */
   constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean;
@@ -34,7 +36,22 @@ function toPublicKey(material: string): KeyObject {
   return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
 }
 
+/** Beyond this many distinct HMAC keys (rotations over a long-lived process), the cache starts over. */
+const MAX_CACHED_SECRET_KEYS = 64;
+
 export function createNodeCrypto(): Crypto {
+  // Importing a string key on every createHmac costs more than hashing a small body; secrets change rarely.
+  const secretKeys = new Map<string, KeyObject>();
+  const secretKeyFor = (secret: string): KeyObject => {
+    let key = secretKeys.get(secret);
+    if (key === undefined) {
+      if (secretKeys.size >= MAX_CACHED_SECRET_KEYS) secretKeys.clear();
+      key = createSecretKey(Buffer.from(secret, 'utf8'));
+      secretKeys.set(secret, key);
+    }
+    return key;
+  };
+
   // Parsing a PEM costs more than the verification itself, and keys change only on redeploy.
   const keys = new Map<string, KeyObject>();
   const keyFor = (material: string): KeyObject => {
@@ -48,8 +65,8 @@ export function createNodeCrypto(): Crypto {
 
   return {
     hmacSha256(key, ...parts) {
-      const mac = createHmac('sha256', key);
-      for (const part of parts) mac.update(part);
+      const mac = createHmac('sha256', typeof key === 'string' ? secretKeyFor(key) : key);
+      for (let i = 0; i < parts.length; i++) mac.update(parts[i] as Bytes);
       return mac.digest();
     },
     sha256Hex(...parts) {

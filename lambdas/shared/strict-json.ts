@@ -51,9 +51,9 @@ export function parseStrictJson(text: string): unknown {
   if (value !== null && typeof value === 'object') {
     const keys = countKeysInValue(value);
     // Every key is followed by `":` unless the sender puts spaces before its colons, and a string value can hold
-    // `":` only behind an escaped quote, so this native count is never below the real key count. Equal counts
+    // `":` only behind an escaped quote, so this quick count is never below the real key count. Equal counts
     // therefore prove there is no repeat; any difference, rare for real senders, gets the exact scan.
-    if (countOccurrences(text, '":') !== keys && countKeysInText(text) !== keys) {
+    if (countQuoteColons(text) !== keys && countKeysInText(text) !== keys) {
       assertUniqueSafeKeys(text);
       throw new BadRequestError(
         'duplicate_key',
@@ -64,16 +64,22 @@ export function parseStrictJson(text: string): unknown {
   return value;
 }
 
-/** Own keys of every object in the tree, refusing prototype-polluting names on the way. */
+/**
+ * Own keys of every object in the tree, refusing prototype-polluting names on the way. `for...in` rather than
+ * Object.keys: it allocates no key array, and a JSON.parse result inherits nothing enumerable (if something
+ * ever made Object.prototype enumerable, the count would exceed the text's and the body would be refused).
+ */
 function countKeysInValue(value: object): number {
+  let count = 0;
   if (Array.isArray(value)) {
-    let count = 0;
-    for (const item of value) if (item !== null && typeof item === 'object') count += countKeysInValue(item);
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (item !== null && typeof item === 'object') count += countKeysInValue(item);
+    }
     return count;
   }
   const record = value as Record<string, unknown>;
-  let count = 0;
-  for (const key of Object.keys(record)) {
+  for (const key in record) {
     if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
       throw new BadRequestError(
         'forbidden_key',
@@ -87,9 +93,12 @@ function countKeysInValue(value: object): number {
   return count;
 }
 
-function countOccurrences(text: string, needle: string): number {
+/** Occurrences of `":`. Searching for the colon alone and looking back is about twice as fast as for the pair. */
+function countQuoteColons(text: string): number {
   let count = 0;
-  for (let at = text.indexOf(needle); at !== -1; at = text.indexOf(needle, at + needle.length)) count++;
+  for (let at = text.indexOf(':'); at !== -1; at = text.indexOf(':', at + 1)) {
+    if (text.charCodeAt(at - 1) === QUOTE) count++;
+  }
   return count;
 }
 
