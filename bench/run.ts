@@ -19,6 +19,7 @@ import { nodeCrypto } from '../lambdas/shared/crypto';
 import { decodeUtf8, parseStrictJson } from '../lambdas/shared/strict-json';
 import { senderFor } from '../local/senders';
 import { APPLY_TARGET_RATIO, applyThroughput } from './apply';
+import { reconcileThroughput } from './reconcile';
 import { VISIBILITY_TARGET_MS, visibilityLatency } from './visibility';
 
 const TARGET_RATIO_AT_1KB = 0.5;
@@ -241,6 +242,14 @@ async function bundle(): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
+  // BENCH_ONLY=reconcile runs the reconciliation bench alone: it needs no emulators either.
+  if (process.env.BENCH_ONLY === 'reconcile') {
+    const reconcile = await reconcileThroughput();
+    console.log(
+      `\nReconciliation time grows ${reconcile.linear ? 'linearly' : 'FASTER THAN LINEARLY'} with room nights.`,
+    );
+    return;
+  }
   const hot = hotPath();
   // BENCH_ONLY=ingest stops after the in-process hot path, which needs no emulators and takes seconds.
   if (process.env.BENCH_ONLY === 'ingest') {
@@ -250,10 +259,15 @@ async function main(): Promise<void> {
   const small = await bundle();
   const apply = await applyThroughput();
   const visibility = await visibilityLatency();
+  const reconcile = await reconcileThroughput();
+  const growth = reconcile.growth[0];
+  const largest = reconcile.sizes.at(-1);
   console.log(
     `\nHot path at 1 KB ${hot ? 'meets' : 'is BELOW'} the ${TARGET_RATIO_AT_1KB}× target; bundle ${small ? 'meets' : 'EXCEEDS'} ${BUNDLE_TARGET_KB} KB; ` +
       `apply writes at ${apply.ratio.toFixed(2)}× a plain PutItem ${apply.meetsTarget ? 'meet' : 'are BELOW'} the ${APPLY_TARGET_RATIO}× target; ` +
-      `a delivery is readable after ${Math.round(visibility.medianMs)} ms (median; p95 ${visibility.meetsTarget ? 'within' : 'OVER'} ${VISIBILITY_TARGET_MS} ms).`,
+      `a delivery is readable after ${Math.round(visibility.medianMs)} ms (median; p95 ${visibility.meetsTarget ? 'within' : 'OVER'} ${VISIBILITY_TARGET_MS} ms); ` +
+      `reconciliation compares ${Math.round(largest?.runNightsPerSecond ?? 0)} room nights/s and its time grows ` +
+      `${growth?.timeRatio.toFixed(1)}× for ${growth?.linearRatio}× the nights (${reconcile.linear ? 'linear' : 'SUPERLINEAR'}).`,
   );
 }
 
