@@ -244,6 +244,27 @@ export function unknownEventType(
 // change with its schema: strict key lists are written out rather than read from the schema, so that a field
 // added to the schema alone sends deliveries carrying it to the schema instead of past an unchecked value.
 
+/**
+ * A fast path beside the schema path it must agree with, exported so that tests hold the two to it: whenever
+ * `fast` returns a value, `schema` accepts the same body and returns an equal one. Both return the value the
+ * adapter builds its canonical event from; `schema` answers undefined where the schema refuses.
+ */
+export interface FastPath {
+  readonly name: string;
+  readonly fast: (body: unknown) => unknown;
+  readonly schema: (body: unknown) => unknown;
+}
+
+/** The schema path of a FastPath: `pick` of the schema's output, or undefined when the schema refuses. */
+export function schemaOutput<T extends z.core.$ZodType, O>(
+  schema: T,
+  body: unknown,
+  pick: (output: z.output<T>) => O,
+): O | undefined {
+  const result = z.safeParse(schema, body);
+  return result.success ? pick(result.data) : undefined;
+}
+
 /** zod's notion of an object: not null, not an array. */
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

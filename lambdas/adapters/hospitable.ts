@@ -2,10 +2,12 @@ import * as z from 'zod/mini';
 import type { PropertyChange, ReservationChange, ReservationStatus } from '../domain/canonical';
 import { IsoInstantSchema, isCalendarDate, isIsoDateTime, parseIsoDateTime } from '../domain/dates';
 import {
+  type FastPath,
   isRecord,
   isStringOfLength,
   jitObject,
   parseWithSchema,
+  schemaOutput,
   unknownEventType,
   verifyHexBodyHmac,
 } from './common';
@@ -228,6 +230,42 @@ function fastEnvelope(body: Record<string, unknown>): { id: string; created: Dat
   return at === undefined ? undefined : { id, created: at };
 }
 
+interface ReservationEvent {
+  readonly id: string;
+  readonly created: Date;
+  readonly data: ReservationFields;
+}
+
+function fastReservationEvent(body: Record<string, unknown>): ReservationEvent | undefined {
+  const envelope = fastEnvelope(body);
+  const data = envelope && fastReservationData(body.data);
+  return data && { id: envelope.id, created: envelope.created, data };
+}
+
+/** What the adapter reads of an envelope; the action and version are not part of the output. */
+const reservationEvent = (event: ReservationEvent): ReservationEvent => ({
+  id: event.id,
+  created: event.created,
+  data: event.data,
+});
+
+/** The fast paths beside their schema paths, for the tests that hold them to agreement. */
+export const FAST_PATHS: readonly FastPath[] = [
+  {
+    name: 'hospitable reservation.created',
+    // The adapter takes the fast path only for the action the body names.
+    fast: (body) =>
+      isRecord(body) && body.action === 'reservation.created' ? fastReservationEvent(body) : undefined,
+    schema: (body) => schemaOutput(ReservationCreated, body, reservationEvent),
+  },
+  {
+    name: 'hospitable reservation.updated',
+    fast: (body) =>
+      isRecord(body) && body.action === 'reservation.updated' ? fastReservationEvent(body) : undefined,
+    schema: (body) => schemaOutput(ReservationUpdated, body, reservationEvent),
+  },
+];
+
 // A request that was declined, withdrawn or expired never holds the dates, like a cancellation.
 const RELEASED = /cancel|declin|denied|expired|reject|withdrawn|not[ _-]?accepted/;
 
@@ -285,15 +323,13 @@ export const hospitableAdapter: ProviderAdapter = {
     switch (action) {
       case 'reservation.created':
       case 'reservation.updated': {
-        const envelope = fastEnvelope(body as Record<string, unknown>);
-        const fast = envelope && fastReservationData((body as Record<string, unknown>).data);
-        const event = fast
-          ? { id: envelope.id, created: envelope.created, data: fast }
-          : parseWithSchema(
-              action === 'reservation.created' ? ReservationCreated : ReservationUpdated,
-              body,
-              what,
-            );
+        const event =
+          fastReservationEvent(body as Record<string, unknown>) ??
+          parseWithSchema(
+            action === 'reservation.created' ? ReservationCreated : ReservationUpdated,
+            body,
+            what,
+          );
         return {
           disposition: 'apply',
           providerEventType: action,

@@ -2,11 +2,13 @@ import * as z from 'zod/mini';
 import type { AriUpdate } from '../domain/canonical';
 import { IsoDateSchema, IsoInstantSchema, isCalendarDate, parseIsoDateTime } from '../domain/dates';
 import {
+  type FastPath,
   isIntInRange,
   isRecord,
   isStringOfLength,
   jitObject,
   parseWithSchema,
+  schemaOutput,
   verifyHexBodyHmac,
 } from './common';
 import { AmountSchema, CurrencySchema, ExternalIdSchema, positiveMinorUnits } from './rate-fields';
@@ -126,6 +128,15 @@ function fastRateEvent(body: unknown): RateEvent | undefined {
     amountMinor,
   );
 }
+
+/** The fast path beside its schema path, for the tests that hold them to agreement. */
+export const FAST_PATHS: readonly FastPath[] = [
+  {
+    name: 'ota rate_update',
+    fast: fastRateEvent,
+    schema: (body) => schemaOutput(RateEventSchema, body, (event) => event),
+  },
+];
 
 export const otaAdapter: ProviderAdapter = {
   kind: 'ota',
