@@ -44,7 +44,7 @@ export async function reconcileNow(
         break;
       case 'page':
         bar.update(done, {
-          step: line.sourceId,
+          step: line.propertyId === undefined ? line.sourceId : `${line.sourceId} ${line.propertyId}`,
           detail:
             `${line.progress.pages} pages, ${line.progress.nights} nights, ` +
             `drift ${line.progress.drift.toFixed(2)}%`,
@@ -53,7 +53,7 @@ export async function reconcileNow(
       case 'source':
         done++;
         bar.update(done, {
-          step: line.result.sourceId,
+          step: scanName(line.result),
           detail: line.result.outcome === 'failed' ? `failed: ${line.result.error}` : line.result.status,
         });
         break;
@@ -106,7 +106,7 @@ export function formatReport(report: ReconcileReport): string {
     }
     const drift = source.drift.overall;
     lines.push(
-      `  ${source.sourceId}: ${source.status}${source.fullPass ? ', full pass' : ''}; ${source.nightsPolled} nights ` +
+      `  ${scanName(source)}: ${source.status}${source.fullPass ? ', full pass' : ''}; ${source.nightsPolled} nights ` +
         `in ${source.pages} pages (${source.requests} requests, ${source.throttled} throttled, ${source.retries} retried)`,
       `    drift ${drift.driftPercent.toFixed(3)}% (${drift.mismatched} of ${drift.compared} fields), ` +
         `${drift.silentMisses} silent misses, ${source.correctedGroups} corrected, ${source.skippedCorrections} skipped`,
@@ -130,4 +130,11 @@ export function formatReport(report: ReconcileReport): string {
     );
   }
   return lines.join('\n');
+}
+
+/** A source, or a source and the provider property it was polled for. */
+function scanName(result: { readonly sourceId: string; readonly propertyId?: string }): string {
+  return result.propertyId === undefined
+    ? result.sourceId
+    : `${result.sourceId} (property ${result.propertyId})`;
 }

@@ -146,8 +146,8 @@ async function streamRun(
 export function describeReport(report: ReconcileReport): string {
   const sources = report.sources.map((source) =>
     source.outcome === 'failed'
-      ? `${source.sourceId} failed (${source.error})`
-      : `${source.sourceId} ${source.nightsPolled} nights, drift ${source.drift.overall.driftPercent.toFixed(2)}%, ` +
+      ? `${scanName(source)} failed (${source.error})`
+      : `${scanName(source)} ${source.nightsPolled} nights, drift ${source.drift.overall.driftPercent.toFixed(2)}%, ` +
         `${source.correctedGroups} corrected${source.status === 'budget_exhausted' ? ', budget used up' : ''}`,
   );
   const parity = report.parity.map(
@@ -156,4 +156,8 @@ export function describeReport(report: ReconcileReport): string {
   return (
     [...sources, ...parity].join('; ') || 'nothing to reconcile (no polled sources, no parity properties)'
   );
+}
+
+function scanName(result: { readonly sourceId: string; readonly propertyId?: string }): string {
+  return result.propertyId === undefined ? result.sourceId : `${result.sourceId}/${result.propertyId}`;
 }

@@ -78,6 +78,20 @@ const commonSourceFields = {
        * @default the source id
        */
       channel: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
+      /**
+       * Poll property by property (the provider's property ids, sent as `property_id`) instead of in one scan:
+       * for providers that limit requests per property (`rateLimit.perPropertyPerMinute`). Each property has
+       * its own checkpoint and its own share of the run's budget.
+       * @default one scan over every property
+       */
+      propertyIds: z.optional(
+        z
+          .array(z.string().check(z.minLength(1), z.maxLength(200)))
+          .check(
+            z.minLength(1),
+            z.refine((ids) => new Set(ids).size === ids.length, 'must not name a property twice'),
+          ),
+      ),
       /** Re-read this far before the last watermark, so a record the provider made visible late is not missed. @default 300 */
       watermarkOverlapSeconds: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(86_400)), 300),
       /** How often a run polls the whole window instead of only what changed. @default 24 */
@@ -302,6 +316,15 @@ export const ParitySyncConfigSchema = z
         }
         if (source.polling) {
           const channel = source.polling.channel ?? source.id;
+          if (source.polling.rateLimit.perPropertyPerMinute !== undefined && !source.polling.propertyIds) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['sources', index, 'polling', 'propertyIds'],
+              message:
+                'is required with rateLimit.perPropertyPerMinute: a per-property quota can only be kept when ' +
+                "each property is polled on its own; list the provider's property ids",
+            });
+          }
           if (channel !== source.id && !channel.startsWith(`${source.id}:`)) {
             ctx.addIssue({
               code: 'custom',

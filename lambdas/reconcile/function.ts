@@ -53,12 +53,14 @@ export function createReconcileFunction(
         source.outcome === 'failed'
           ? {
               sourceId: source.sourceId,
+              propertyId: source.propertyId,
               outcome: source.outcome,
               error: source.error,
               message: source.message,
             }
           : {
               sourceId: source.sourceId,
+              propertyId: source.propertyId,
               outcome: source.outcome,
               status: source.status,
               fullPass: source.fullPass,

@@ -51,6 +51,11 @@ const SourceIdSchema = z
 export const ReconcileRunOptionsSchema = z
   .object({
     sourceId: SourceIdSchema,
+    /**
+     * Poll only this property (the provider's id, sent as `property_id`), for providers that limit requests per
+     * property: its pages are charged to that property's bucket and it keeps a checkpoint of its own.
+     */
+    propertyId: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
     /** key.channel of the polled nights: the source id, or `<sourceId>:<channelId>` for a channel manager. */
     channel: z.string().check(z.minLength(1), z.maxLength(200)),
     /** Time the run may spend polling; the client stops before a request that could not finish within it. */
@@ -92,9 +97,17 @@ export interface Checkpoint {
   readonly lastFullPassAt?: string;
 }
 
+/** Keyed by `checkpointKeyOf`: the source id, or the source and property for a per-property scan. */
 export interface CheckpointStore {
-  get(sourceId: string): Promise<Checkpoint | undefined>;
-  put(sourceId: string, checkpoint: Checkpoint): Promise<void>;
+  get(key: string): Promise<Checkpoint | undefined>;
+  put(key: string, checkpoint: Checkpoint): Promise<void>;
+}
+
+/** Where a scan's checkpoint is kept: per source, or per source and property when polled property by property. */
+export function checkpointKeyOf(options: Pick<ReconcileRunOptions, 'sourceId' | 'propertyId'>): string {
+  return options.propertyId === undefined
+    ? options.sourceId
+    : `${options.sourceId}#property=${encodeURIComponent(options.propertyId)}`;
 }
 
 export interface RunProgress {
@@ -136,6 +149,8 @@ export interface UnmappedTally {
 export interface RunSummary {
   readonly runId: string;
   readonly sourceId: string;
+  /** The provider property polled, for a per-property scan. */
+  readonly propertyId?: string;
   readonly status: 'complete' | 'budget_exhausted';
   /** Whether this run's scan covers the whole window (a full pass, possibly resumed). */
   readonly fullPass: boolean;
@@ -177,7 +192,8 @@ export async function runReconciliation(
   deps: ReconcileRunDeps,
 ): Promise<RunSummary> {
   const startedAt = deps.clock.now();
-  const previous = await deps.checkpoints.get(options.sourceId);
+  const checkpointKey = checkpointKeyOf(options);
+  const previous = await deps.checkpoints.get(checkpointKey);
   const scan = planScan(options, previous, startedAt);
   const tally = new RunTally();
   const mapper = new NightMapper(deps.resolver, options);
@@ -189,6 +205,7 @@ export async function runReconciliation(
   const pages = deps.client.pages({
     updatedAfter: scan.updatedAfter,
     ...(scan.cursor === undefined ? {} : { cursor: scan.cursor }),
+    ...(options.propertyId === undefined ? {} : { propertyId: options.propertyId }),
     deadline: startedAt.getTime() + options.budgetMs,
   });
   let outcome: PollingOutcome;
@@ -211,7 +228,7 @@ export async function runReconciliation(
     // Keep the pages already reconciled: the next run resumes after them instead of polling them again.
     if (tally.pages > 0 && handledCursor !== undefined) {
       await deps.checkpoints.put(
-        options.sourceId,
+        checkpointKey,
         resumeCheckpoint(previous, maxUpdatedAtMs, handledCursor, scan.updatedAfter),
       );
     }
@@ -234,11 +251,12 @@ export async function runReconciliation(
       ...(previous?.lastFullPassAt === undefined ? {} : { lastFullPassAt: previous.lastFullPassAt }),
     };
   }
-  await deps.checkpoints.put(options.sourceId, checkpoint);
+  await deps.checkpoints.put(checkpointKey, checkpoint);
 
   return {
     runId: deps.runId,
     sourceId: options.sourceId,
+    ...(options.propertyId === undefined ? {} : { propertyId: options.propertyId }),
     status: outcome.status === 'complete' ? 'complete' : 'budget_exhausted',
     fullPass: scan.fullPass,
     resumed: scan.cursor !== undefined,
@@ -262,9 +280,10 @@ interface ScanPlan {
 function planScan(options: ReconcileRunOptions, previous: Checkpoint | undefined, now: Date): ScanPlan {
   const windowStartMs = options.windowStart.getTime();
   if (!previous) return { updatedAfter: options.windowStart, fullPass: true, watermarkMs: windowStartMs };
-  const watermarkMs = instantOf(previous.watermark, 'watermark', options.sourceId);
+  const scanName = checkpointKeyOf(options);
+  const watermarkMs = instantOf(previous.watermark, 'watermark', scanName);
   if (previous.resumeCursor !== undefined && previous.resumeUpdatedAfter !== undefined) {
-    const updatedAfterMs = instantOf(previous.resumeUpdatedAfter, 'resumeUpdatedAfter', options.sourceId);
+    const updatedAfterMs = instantOf(previous.resumeUpdatedAfter, 'resumeUpdatedAfter', scanName);
     return {
       updatedAfter: new Date(updatedAfterMs),
       cursor: previous.resumeCursor,
@@ -276,7 +295,7 @@ function planScan(options: ReconcileRunOptions, previous: Checkpoint | undefined
   const lastFullPassMs =
     previous.lastFullPassAt === undefined
       ? undefined
-      : instantOf(previous.lastFullPassAt, 'lastFullPassAt', options.sourceId);
+      : instantOf(previous.lastFullPassAt, 'lastFullPassAt', scanName);
   const fullPassDue =
     lastFullPassMs === undefined || now.getTime() - lastFullPassMs >= options.fullPassEveryHours * 3_600_000;
   const incrementalFromMs = watermarkMs - options.watermarkOverlapSeconds * 1000;
@@ -300,11 +319,11 @@ function resumeCheckpoint(
   };
 }
 
-function instantOf(text: string, field: keyof Checkpoint, sourceId: string): number {
+function instantOf(text: string, field: keyof Checkpoint, checkpointKey: string): number {
   const ms = Date.parse(text);
   if (Number.isNaN(ms)) {
     throw new Error(
-      `The reconciliation checkpoint of source ${JSON.stringify(sourceId)} has ${field} ` +
+      `The reconciliation checkpoint ${JSON.stringify(checkpointKey)} has ${field} ` +
         `${JSON.stringify(text)}, which is not an ISO-8601 instant; delete the checkpoint to start a full pass.`,
     );
   }

@@ -51,10 +51,16 @@ export interface SourceClient {
 export type ProgressEvent =
   | {
       readonly type: 'plan';
+      /** One entry per scan: a source id, or `<sourceId> <propertyId>` for a source polled per property. */
       readonly sources: readonly string[];
       readonly parityProperties: readonly string[];
     }
-  | { readonly type: 'page'; readonly sourceId: string; readonly progress: RunProgress }
+  | {
+      readonly type: 'page';
+      readonly sourceId: string;
+      readonly propertyId?: string;
+      readonly progress: RunProgress;
+    }
   | { readonly type: 'source'; readonly result: SourceResult }
   | { readonly type: 'parity'; readonly result: ParityResult };
 
@@ -78,6 +84,8 @@ export type SourceResult =
   | {
       readonly outcome: 'failed';
       readonly sourceId: string;
+      /** The provider property of a per-property scan. */
+      readonly propertyId?: string;
       readonly runId: string;
       /** `circuit_open`, `provider_auth_failed`, a provider error code, or `internal_error`. */
       readonly error: string;
@@ -122,13 +130,32 @@ export function polledSources(
   );
 }
 
-/** The run options of one source from its polling block and the reconciliation settings. */
+/** One scan of a run: a polled source, or one property of a source polled property by property. */
+interface Scan {
+  readonly source: SourceConfig & { readonly polling: PollingSourceConfig };
+  readonly propertyId?: string;
+}
+
+function scansOf(sources: readonly (SourceConfig & { readonly polling: PollingSourceConfig })[]): Scan[] {
+  return sources.flatMap((source) =>
+    source.polling.propertyIds === undefined
+      ? [{ source }]
+      : source.polling.propertyIds.map((propertyId) => ({ source, propertyId })),
+  );
+}
+
+function scanLabel(scan: Scan): string {
+  return scan.propertyId === undefined ? scan.source.id : `${scan.source.id} ${scan.propertyId}`;
+}
+
+/** The run options of one source (or one of its properties) from its polling block and the settings. */
 export function runOptionsFor(
   source: SourceConfig & { readonly polling: PollingSourceConfig },
   config: ParitySyncConfig,
   budgetMs: number,
   now: Date,
   dryRun: boolean,
+  propertyId?: string,
 ): ReconcileRunOptions {
   const { polling } = source;
   const windowStart =
@@ -137,6 +164,7 @@ export function runOptionsFor(
       : new Date(now.getTime() - polling.fullPassWindowDays * 86_400_000);
   return ReconcileRunOptionsSchema.parse({
     sourceId: source.id,
+    ...(propertyId === undefined ? {} : { propertyId }),
     channel: polling.channel ?? source.id,
     budgetMs,
     watermarkOverlapSeconds: polling.watermarkOverlapSeconds,
@@ -154,19 +182,19 @@ export async function reconcile(
   const started = clock.now();
   const deadline = started.getTime() + (request.budgetMs ?? config.reconciliation.budgetSeconds * 1000);
   const dryRun = request.dryRun ?? config.reconciliation.drift.dryRun;
-  const sources = selectSources(config, request.sourceIds);
+  const scans = scansOf(selectSources(config, request.sourceIds));
   const parityProperties =
     (request.parity ?? true) ? config.parity.properties.map((property) => property.propertyId) : [];
-  deps.onProgress?.({ type: 'plan', sources: sources.map((s) => s.id), parityProperties });
+  deps.onProgress?.({ type: 'plan', sources: scans.map(scanLabel), parityProperties });
 
   const failures: unknown[] = [];
   const results: SourceResult[] = [];
-  for (const [index, source] of sources.entries()) {
-    // An equal share of what is left: a source that finishes early leaves its time to the ones after it, and
+  for (const [index, scan] of scans.entries()) {
+    // An equal share of what is left: a scan that finishes early leaves its time to the ones after it, and
     // none can starve the rest by never finishing.
     const remainingMs = deadline - clock.now().getTime();
-    const budgetMs = Math.max(1, Math.floor(remainingMs / (sources.length - index)));
-    const result = await reconcileSource(source, budgetMs, dryRun, deps, failures);
+    const budgetMs = Math.max(1, Math.floor(remainingMs / (scans.length - index)));
+    const result = await reconcileScan(scan, budgetMs, dryRun, deps, failures);
     results.push(result);
     deps.onProgress?.({ type: 'source', result });
   }
@@ -241,8 +269,8 @@ export class UnknownPolledSourceError extends ParitySyncError {
   }
 }
 
-async function reconcileSource(
-  source: SourceConfig & { readonly polling: PollingSourceConfig },
+async function reconcileScan(
+  { source, propertyId }: Scan,
   budgetMs: number,
   dryRun: boolean,
   deps: ReconcileDependencies,
@@ -256,7 +284,7 @@ async function reconcileSource(
     const { client } = sourceClient;
     circuitState = sourceClient.circuitState;
     const summary = await runReconciliation(
-      runOptionsFor(source, deps.config, budgetMs, deps.clock.now(), dryRun),
+      runOptionsFor(source, deps.config, budgetMs, deps.clock.now(), dryRun, propertyId),
       {
         client,
         resolver: deps.resolver,
@@ -266,7 +294,13 @@ async function reconcileSource(
         clock: deps.clock,
         runId,
         ...(deps.availabilityFor ? { availabilityFor: deps.availabilityFor } : {}),
-        onPage: (progress) => deps.onProgress?.({ type: 'page', sourceId: source.id, progress }),
+        onPage: (progress) =>
+          deps.onProgress?.({
+            type: 'page',
+            sourceId: source.id,
+            ...(propertyId === undefined ? {} : { propertyId }),
+            progress,
+          }),
       },
     );
     return { outcome: 'reconciled', circuit: circuitState(), ...summary };
@@ -276,6 +310,7 @@ async function reconcileSource(
     return {
       outcome: 'failed',
       sourceId: source.id,
+      ...(propertyId === undefined ? {} : { propertyId }),
       runId,
       error: providerCode ?? 'internal_error',
       message: error instanceof Error ? error.message : String(error),

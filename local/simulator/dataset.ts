@@ -195,6 +195,7 @@ export function compareUpdatePosition(
 export class DemoDataset {
   readonly #nights = new Map<string, RoomNight>();
   #byUpdate: readonly IndexedNight[] | undefined;
+  readonly #byUpdateOfProperty = new Map<string, readonly IndexedNight[]>();
   #latestUpdatedAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(nights: Iterable<RoomNight>) {
@@ -220,14 +221,20 @@ export class DemoDataset {
   }
 
   /**
-   * Every night ordered by (updated_at, key). Sorted once per change rather than once per request, so a
-   * scan with a small page size stays linear in the number of pages.
+   * Every night (or one property's) ordered by (updated_at, key). Sorted once per change rather than once per
+   * request, so a scan with a small page size stays linear in the number of pages.
    */
-  byUpdate(): readonly IndexedNight[] {
+  byUpdate(propertyId?: string): readonly IndexedNight[] {
     this.#byUpdate ??= [...this.#nights.entries()]
       .map(([key, night]) => ({ updatedAtMs: Date.parse(night.updatedAt), key, night }))
       .sort(compareUpdatePosition);
-    return this.#byUpdate;
+    if (propertyId === undefined) return this.#byUpdate;
+    let ofProperty = this.#byUpdateOfProperty.get(propertyId);
+    if (!ofProperty) {
+      ofProperty = this.#byUpdate.filter((entry) => entry.night.propertyId === propertyId);
+      this.#byUpdateOfProperty.set(propertyId, ofProperty);
+    }
+    return ofProperty;
   }
 
   /** Replaces nights that already exist. Package-internal: use `mutateShare` or `mutateNights`. */
@@ -243,6 +250,7 @@ export class DemoDataset {
     this.#nights.set(nightKey(night), night);
     this.#latestUpdatedAtMs = Math.max(this.#latestUpdatedAtMs, Date.parse(night.updatedAt));
     this.#byUpdate = undefined;
+    this.#byUpdateOfProperty.clear();
   }
 }
 

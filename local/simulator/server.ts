@@ -38,6 +38,12 @@ export const SimulatorRateLimitSchema = z.object({
   requestsPerSecond: z.number().check(z.positive(), z.maximum(100_000)),
   /** Bucket size: how many requests may arrive at once after a quiet spell. */
   burst: z.int().check(z.minimum(1), z.maximum(100_000)),
+  /**
+   * A quota per property on top, for requests that name one (`property_id`): this many a minute.
+   */
+  perPropertyPerMinute: z.optional(z.int().check(z.minimum(1), z.maximum(600_000))),
+  /** Requests a property may make at once after a quiet spell. @default perPropertyPerMinute */
+  perPropertyBurst: z.optional(z.int().check(z.minimum(1), z.maximum(600_000))),
 });
 export type SimulatorRateLimit = z.infer<typeof SimulatorRateLimitSchema>;
 
@@ -172,6 +178,8 @@ const QuerySchema = z.object({
   limit: z.optional(z.pipe(LimitSchema, z.number().check(z.minimum(1), z.maximum(MAX_PAGE_SIZE)))),
   updated_after: z.optional(IsoInstantSchema),
   cursor: z.optional(z.string()),
+  /** Only this property's records, as providers that page per property offer. */
+  property_id: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
 });
 
 /** Index of the first entry for which `isAfter` holds; entries are sorted so that it holds for a suffix. */
@@ -224,6 +232,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const { dataset, random } = options;
   const clock = options.clock ?? systemClock;
   let faults: SimulatorFaults = settings.faults ?? {};
+  let currentRateLimit = settings.rateLimit;
   let bucket = settings.rateLimit ? new TokenBucket(settings.rateLimit, clock) : undefined;
   const counters = {
     requests: 0,
@@ -250,6 +259,35 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       pendingDelays.add(entry);
     });
 
+  const propertyBuckets = new Map<string, TokenBucket>();
+  /** Charges a request naming a property to that property's quota; answers 429 itself when it is spent. */
+  const admitProperty = (propertyId: string, response: ServerResponse): boolean => {
+    const perMinute = currentRateLimit?.perPropertyPerMinute;
+    if (perMinute === undefined) return true;
+    let propertyBucket = propertyBuckets.get(propertyId);
+    if (!propertyBucket) {
+      propertyBucket = new TokenBucket(
+        { requestsPerSecond: perMinute / 60, burst: currentRateLimit?.perPropertyBurst ?? perMinute },
+        clock,
+      );
+      propertyBuckets.set(propertyId, propertyBucket);
+    }
+    const admission = propertyBucket.take();
+    if (admission.allowed) return true;
+    counters.rateLimited++;
+    sendJson(
+      response,
+      429,
+      {
+        error: 'rate_limited',
+        message: `Property ${propertyId} exceeded ${perMinute} requests a minute; retry after ${admission.retryAfterSeconds} s.`,
+        retry_after_seconds: admission.retryAfterSeconds,
+      },
+      { 'retry-after': String(admission.retryAfterSeconds) },
+    );
+    return false;
+  };
+
   const badRequest = (response: ServerResponse, message: string) => {
     counters.badRequests++;
     sendJson(response, 400, { error: 'bad_request', message });
@@ -271,8 +309,10 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       badRequest(response, `Invalid query: ${problems.join('; ')}.`);
       return;
     }
+    const propertyId = query.data.property_id;
+    if (propertyId !== undefined && !admitProperty(propertyId, response)) return;
     const limit = query.data.limit ?? DEFAULT_PAGE_SIZE;
-    const ordered = dataset.byUpdate();
+    const ordered = dataset.byUpdate(propertyId);
     let start = 0;
     if (query.data.updated_after !== undefined) {
       const afterMs = query.data.updated_after.getTime();
@@ -410,10 +450,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       faults = next === undefined ? {} : parseSettings(SimulatorFaultsSchema, next, 'simulator faults');
     },
     setRateLimit(next) {
-      bucket =
+      currentRateLimit =
         next === undefined
           ? undefined
-          : new TokenBucket(parseSettings(SimulatorRateLimitSchema, next, 'simulator rate limit'), clock);
+          : parseSettings(SimulatorRateLimitSchema, next, 'simulator rate limit');
+      bucket = currentRateLimit ? new TokenBucket(currentRateLimit, clock) : undefined;
+      propertyBuckets.clear();
     },
   };
 }

@@ -313,6 +313,53 @@ describe('polling API', () => {
     expect(simulator.stats()).toMatchObject({ rateLimited: 3, pagesServed: 6 });
   });
 
+  it('pages one property when asked for property_id, in the same order, missing nothing', async () => {
+    const dataset = generateDataset({ seed: 3, nights: 240, properties: ['H1', 'H2', 'H3'] });
+    const simulator = await start({ dataset });
+    const records: PollingRecord[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: Record<string, string> = { limit: '25', property_id: 'H2' };
+      if (cursor !== null) query.cursor = cursor;
+      const { status, body } = await getPage(simulator, query);
+      expect(status).toBe(200);
+      const page = body as unknown as InventoryPage;
+      records.push(...page.results);
+      cursor = page.next_cursor;
+    } while (cursor !== null);
+
+    const expected = dataset
+      .byUpdate()
+      .filter((entry) => entry.night.propertyId === 'H2')
+      .map((entry) => toPollingRecord(entry.night));
+    expect(expected.length).toBeGreaterThan(0);
+    expect(expected.length).toBeLessThan(dataset.size);
+    expect(records).toEqual(expected);
+  });
+
+  it('answers 429 once a property has used its quota for the minute, without touching the others', async () => {
+    let nowMs = Date.parse('2026-05-01T00:00:00Z');
+    const clock = { now: () => new Date(nowMs) };
+    const simulator = await start({
+      dataset: generateDataset({ seed: 1, nights: 20, properties: ['H1', 'H2'] }),
+      rateLimit: { requestsPerSecond: 1000, burst: 1000, perPropertyPerMinute: 2 },
+      clock,
+    });
+    const statusOf = async (property: string) => (await getPage(simulator, { property_id: property })).status;
+    expect([await statusOf('H1'), await statusOf('H1')]).toEqual([200, 200]);
+    const limited = await getPage(simulator, { property_id: 'H1' });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('30');
+    expect(limited.body).toMatchObject({ error: 'rate_limited', retry_after_seconds: 30 });
+    expect(await statusOf('H2')).toBe(200);
+    // Requests that name no property are charged to the source-wide bucket only.
+    expect((await getPage(simulator, {})).status).toBe(200);
+
+    nowMs += 30_000; // half a minute at 2 a minute refills one request
+    expect(await statusOf('H1')).toBe(200);
+    expect(await statusOf('H1')).toBe(429);
+  });
+
   it('injects 500/503 faults at the configured rate, replayably for a seed', async () => {
     const dataset = generateDataset({ seed: 1, nights: 5 });
     const errorRate = 0.2;

@@ -148,12 +148,36 @@ describe('reconciliation configuration', () => {
     [{ ...polling, pageSize: 5000 }, 'sources[0].polling.pageSize'],
     [{ ...polling, channel: 'other-source:CH1' }, 'sources[0].polling.channel'],
     [{ ...polling, fullPassWindowDays: 0 }, 'sources[0].polling.fullPassWindowDays'],
+    [{ ...polling, propertyIds: [] }, 'sources[0].polling.propertyIds'],
+    [{ ...polling, propertyIds: ['H1', 'H1'] }, 'sources[0].polling.propertyIds'],
+    // A per-property quota can only be kept by polling property by property.
+    [
+      { ...polling, rateLimit: { ...polling.rateLimit, perPropertyPerMinute: 10 } },
+      'sources[0].polling.propertyIds',
+    ],
   ])('names the offending polling field (%#: %s)', (block, path) => {
     const problems = problemsOf({ version: 1, sources: [{ ...hmacSource, polling: block }] });
     expect(
       problems.some((p) => p.startsWith(`${path}:`)),
       problems.join('\n'),
     ).toBe(true);
+  });
+
+  it('accepts a per-property quota with the properties to poll one by one', () => {
+    const config = parseConfig({
+      version: 1,
+      sources: [
+        {
+          ...hmacSource,
+          polling: {
+            ...polling,
+            rateLimit: { ...polling.rateLimit, perPropertyPerMinute: 10 },
+            propertyIds: ['H1'],
+          },
+        },
+      ],
+    });
+    expect(config.sources[0]?.polling?.propertyIds).toEqual(['H1']);
   });
 
   it('accepts a channel of the polled source, such as a channel manager channel', () => {

@@ -220,6 +220,37 @@ describe('reconcile: sources and their time budget', () => {
     expect(report.finishedAt).toBe(new Date(START + 16_000).toISOString());
   });
 
+  it('polls a source with propertyIds one property at a time, each a scan with its share and checkpoint', async () => {
+    const base = buildConfig();
+    const config = buildConfig({
+      sources: base.sources.map((source) =>
+        source.id === 'ota-b'
+          ? {
+              ...source,
+              polling: {
+                ...source.polling,
+                rateLimit: { requestsPerSecond: 100, burst: 10, perPropertyPerMinute: 10 },
+                propertyIds: ['H1', 'H2'],
+              },
+            }
+          : source,
+      ),
+    });
+    const h = harness({ config });
+    const report = await reconcile({ sourceIds: ['ota-b', 'cm'], parity: false }, h.deps);
+
+    expect(h.events[0]).toMatchObject({ type: 'plan', sources: ['ota-b H1', 'ota-b H2', 'cm'] });
+    expect(h.source('ota-b').calls.map((call) => call.propertyId)).toEqual(['H1', 'H2']);
+    expect(report.sources.map((source) => [source.sourceId, source.propertyId])).toEqual([
+      ['ota-b', 'H1'],
+      ['ota-b', 'H2'],
+      ['cm', undefined],
+    ]);
+    // Three scans share the budget: the first property gets a third of it.
+    expect(h.source('ota-b').calls[0]?.deadline).toBe(START + 100_000);
+    expect([...h.checkpoints.saved.keys()]).toEqual(['ota-b#property=H1', 'ota-b#property=H2', 'cm']);
+  });
+
   it('takes the request budget over the configured one', async () => {
     const h = harness();
     await reconcile({ parity: false, budgetMs: 9_000 }, h.deps);
