@@ -85,12 +85,10 @@ const commonSourceFields = {
        * @default one scan over every property
        */
       propertyIds: z.optional(
-        z
-          .array(z.string().check(z.minLength(1), z.maxLength(200)))
-          .check(
-            z.minLength(1),
-            z.refine((ids) => new Set(ids).size === ids.length, 'must not name a property twice'),
-          ),
+        z.array(z.string().check(z.minLength(1), z.maxLength(200))).check(
+          z.minLength(1),
+          z.refine((ids) => new Set(ids).size === ids.length, 'must not name a property twice'),
+        ),
       ),
       /** Re-read this far before the last watermark, so a record the provider made visible late is not missed. @default 300 */
       watermarkOverlapSeconds: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(86_400)), 300),
