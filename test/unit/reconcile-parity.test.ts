@@ -271,7 +271,8 @@ describe('checkPropertyParity', () => {
       violations: 2,
       withoutTruthRate: 0,
     });
-    expect(store.puts).toBe(4);
+    // Only the two nights out of parity are written; the clean ones had nothing stored to clear.
+    expect(store.puts).toBe(2);
 
     const first = await store.list({ propertyId: 'prop-1', from: '2026-06-01', to: '2026-06-30', limit: 1 });
     expect(first.items.map((record) => record.key.date)).toEqual(['2026-06-02']);
@@ -300,8 +301,11 @@ describe('checkPropertyParity', () => {
       date: '2026-06-02',
     };
     await ari.writeNight(fixedKey, { rate: eur(10_000) }, '2026-03-05T00:00:00.000Z#fix', 'fix');
+    const putsBefore = store.puts;
     await checkPropertyParity(check, { ari, store, clock }, settings);
     const page = await store.list({ ...check, limit: 10 });
     expect(page.items.map((record) => record.key.date)).toEqual(['2026-06-04']);
+    // The night that was cleared and the one still out of parity; the two clean nights cost nothing.
+    expect(store.puts - putsBefore).toBe(2);
   });
 });
