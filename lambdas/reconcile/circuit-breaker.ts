@@ -48,6 +48,18 @@ export class CircuitOpenError extends ParitySyncError {
   }
 }
 
+/**
+ * What a breaker must remember between runs that may not share a process (a scheduled Lambda is often cold):
+ * without it every run would start closed and spend `failureThreshold` requests on a provider known to be down.
+ */
+export interface CircuitSnapshot {
+  /** A half-open breaker is saved as open: its probe belongs to the run that made it. */
+  readonly state: 'closed' | 'open';
+  readonly failures: number;
+  /** When it last opened, ISO-8601; present when open. */
+  readonly openedAt?: string;
+}
+
 export class CircuitBreaker {
   readonly source: string;
   readonly #options: CircuitBreakerOptions;
@@ -112,6 +124,25 @@ export class CircuitBreaker {
     ) {
       this.#openedAtMs = this.#clock.now().getTime();
       this.#transition('open');
+    }
+  }
+
+  snapshot(): CircuitSnapshot {
+    if (this.#state === 'closed') return { state: 'closed', failures: this.#failures };
+    return { state: 'open', failures: this.#failures, openedAt: new Date(this.#openedAtMs).toISOString() };
+  }
+
+  /** Takes up where a saved breaker left off; a snapshot that cannot be read leaves the breaker closed. */
+  restore(snapshot: CircuitSnapshot): void {
+    this.#probeInFlight = false;
+    this.#failures =
+      Number.isSafeInteger(snapshot.failures) && snapshot.failures >= 0 ? snapshot.failures : 0;
+    const openedAtMs = snapshot.openedAt === undefined ? Number.NaN : Date.parse(snapshot.openedAt);
+    if (snapshot.state === 'open' && !Number.isNaN(openedAtMs)) {
+      this.#openedAtMs = openedAtMs;
+      if (this.#state !== 'open') this.#transition('open');
+    } else if (this.#state !== 'closed') {
+      this.#transition('closed');
     }
   }
 

@@ -4,6 +4,7 @@ import {
   GetItemCommand,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import type { CircuitSnapshot } from './circuit-breaker';
 import type { Checkpoint, CheckpointStore } from './run';
 
 type Item = Record<string, AttributeValue>;
@@ -53,4 +54,53 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
     }
     await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item }));
   }
+}
+
+/** Where a source's circuit breaker is saved between runs. */
+export interface CircuitStateStore {
+  get(sourceId: string): Promise<CircuitSnapshot | undefined>;
+  put(sourceId: string, snapshot: CircuitSnapshot): Promise<void>;
+}
+
+/**
+ * Circuit breakers in the checkpoint table, one item per source under `circuit#<sourceId>`. A checkpoint key is
+ * a source id (letters, digits, "-") or `<sourceId>#property=<id>`, and a source id holds no "=", so the two
+ * kinds of key never meet.
+ */
+export class DynamoDbCircuitStateStore implements CircuitStateStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  async get(sourceId: string): Promise<CircuitSnapshot | undefined> {
+    const { Item: item } = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: circuitKey(sourceId) } },
+        ConsistentRead: true,
+      }),
+    );
+    if (item === undefined) return undefined;
+    const state = item.state?.S;
+    const failures = Number(item.failures?.N);
+    // An unreadable item is ignored rather than thrown: the breaker then starts closed, as it would unsaved.
+    if ((state !== 'open' && state !== 'closed') || !Number.isSafeInteger(failures)) return undefined;
+    const openedAt = item.openedAt?.S;
+    return { state, failures, ...(openedAt === undefined ? {} : { openedAt }) };
+  }
+
+  async put(sourceId: string, snapshot: CircuitSnapshot): Promise<void> {
+    const item: Item = {
+      pk: { S: circuitKey(sourceId) },
+      state: { S: snapshot.state },
+      failures: { N: String(snapshot.failures) },
+    };
+    if (snapshot.openedAt !== undefined) item.openedAt = { S: snapshot.openedAt };
+    await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item }));
+  }
+}
+
+function circuitKey(sourceId: string): string {
+  return `circuit#${sourceId}`;
 }

@@ -9,7 +9,7 @@ import type { SecretResolver } from '../ingest/secrets';
 import { type Clock, systemClock } from '../shared/clock';
 import type { DriftDependencies } from './drift';
 import { DynamoDbAuditLog } from './dynamodb-audit';
-import { DynamoDbCheckpointStore } from './dynamodb-checkpoints';
+import { DynamoDbCheckpointStore, DynamoDbCircuitStateStore } from './dynamodb-checkpoints';
 import { DynamoDbParityStore } from './dynamodb-parity';
 import { type FetchLike, PollingClient, type PollingOptions } from './polling-client';
 import type { ReconcileDependencies, SourceClient } from './service';
@@ -61,6 +61,7 @@ export function createReconcileRuntime(options: ReconcileRuntimeOptions): Reconc
     clock,
   });
   const checkpoints = new DynamoDbCheckpointStore(dynamodb, tables.checkpoints);
+  const circuits = new DynamoDbCircuitStateStore(dynamodb, tables.checkpoints);
   const parity = new DynamoDbParityStore(dynamodb, tables.parity);
   const availabilityFor = availabilityPolicy(config.properties);
 
@@ -76,7 +77,7 @@ export function createReconcileRuntime(options: ReconcileRuntimeOptions): Reconc
         random,
         token: () => options.secrets.resolve(token),
       });
-      entry = { client, circuitState: () => client.breaker.state };
+      entry = { client, circuitState: () => client.breaker.state, breaker: client.breaker };
       clients.set(source.id, entry);
     }
     return entry;
@@ -89,6 +90,7 @@ export function createReconcileRuntime(options: ReconcileRuntimeOptions): Reconc
     ari,
     audit,
     checkpoints,
+    circuits,
     parity,
     clock,
     newRunId: options.newRunId ?? (() => randomUUID()),

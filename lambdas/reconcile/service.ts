@@ -6,8 +6,9 @@ import { addDays } from '../domain/dates';
 import type { Clock } from '../shared/clock';
 import { ParitySyncError } from '../shared/errors';
 import type { CircuitState } from './circuit-breaker';
-import { CircuitOpenError } from './circuit-breaker';
+import { type CircuitBreaker, CircuitOpenError } from './circuit-breaker';
 import type { DriftDependencies } from './drift';
+import type { CircuitStateStore } from './dynamodb-checkpoints';
 import { checkPropertyParity, type ParityCounts } from './parity';
 import type { PollingClient } from './polling-client';
 import type { AuditLog, ParityStore } from './ports';
@@ -46,6 +47,8 @@ export interface ReconcileRequest {
 export interface SourceClient {
   readonly client: Pick<PollingClient, 'pages'>;
   readonly circuitState: () => CircuitState;
+  /** The breaker itself, so its state can be saved after a run and taken up by the next. */
+  readonly breaker?: Pick<CircuitBreaker, 'snapshot' | 'restore'>;
 }
 
 export type ProgressEvent =
@@ -71,6 +74,8 @@ export interface ReconcileDependencies {
   readonly ari: AriStore;
   readonly audit: AuditLog;
   readonly checkpoints: CheckpointStore;
+  /** Saves each polled source's circuit breaker between runs that may not share a process. */
+  readonly circuits?: CircuitStateStore;
   readonly parity: ParityStore;
   readonly clock: Clock;
   /** A fresh id per run: it versions corrections and names the run in the audit log. */
@@ -189,7 +194,9 @@ export async function reconcile(
 
   const failures: unknown[] = [];
   const results: SourceResult[] = [];
+  const circuits = new CircuitKeeper(deps, failures);
   for (const [index, scan] of scans.entries()) {
+    await circuits.takeUp(scan.source);
     // An equal share of what is left: a scan that finishes early leaves its time to the ones after it, and
     // none can starve the rest by never finishing.
     const remainingMs = deadline - clock.now().getTime();
@@ -198,6 +205,7 @@ export async function reconcile(
     results.push(result);
     deps.onProgress?.({ type: 'source', result });
   }
+  await circuits.saveAll();
 
   const parity: ParityResult[] = [];
   const today = started.toISOString().slice(0, 10);
@@ -316,6 +324,48 @@ async function reconcileScan(
       message: error instanceof Error ? error.message : String(error),
       circuit: circuitState(),
     };
+  }
+}
+
+/**
+ * Takes up each source's saved breaker before its first scan of the run and saves them all afterwards. A warm
+ * container's breaker already holds the same state; a cold one would otherwise start closed. Failing to read or
+ * save a breaker is collected like any other failure that is not the provider's.
+ */
+class CircuitKeeper {
+  readonly #deps: ReconcileDependencies;
+  readonly #failures: unknown[];
+  readonly #taken = new Map<string, NonNullable<SourceClient['breaker']>>();
+
+  constructor(deps: ReconcileDependencies, failures: unknown[]) {
+    this.#deps = deps;
+    this.#failures = failures;
+  }
+
+  async takeUp(source: SourceConfig & { readonly polling: PollingSourceConfig }): Promise<void> {
+    const store = this.#deps.circuits;
+    if (!store || this.#taken.has(source.id)) return;
+    try {
+      const breaker = this.#deps.clientFor(source).breaker;
+      if (!breaker) return;
+      this.#taken.set(source.id, breaker);
+      const saved = await store.get(source.id);
+      if (saved) breaker.restore(saved);
+    } catch (error) {
+      this.#failures.push(error);
+    }
+  }
+
+  async saveAll(): Promise<void> {
+    const store = this.#deps.circuits;
+    if (!store) return;
+    for (const [sourceId, breaker] of this.#taken) {
+      try {
+        await store.put(sourceId, breaker.snapshot());
+      } catch (error) {
+        this.#failures.push(error);
+      }
+    }
   }
 }
 

@@ -1,5 +1,7 @@
 import { compareVersions } from '../../lambdas/apply/model';
 import type { Page } from '../../lambdas/apply/ports';
+import type { CircuitSnapshot } from '../../lambdas/reconcile/circuit-breaker';
+import type { CircuitStateStore } from '../../lambdas/reconcile/dynamodb-checkpoints';
 import { paritySortKey } from '../../lambdas/reconcile/dynamodb-parity';
 import type {
   AuditLog,
@@ -58,5 +60,15 @@ export class InMemoryParityStore implements ParityStore {
     const last = page.at(-1);
     const items = page.map(([, record]) => record);
     return matching.length > query.limit && last !== undefined ? { items, cursor: last[0] } : { items };
+  }
+}
+
+export class InMemoryCircuitStateStore implements CircuitStateStore {
+  readonly saved = new Map<string, CircuitSnapshot>();
+  async get(sourceId: string) {
+    return this.saved.get(sourceId);
+  }
+  async put(sourceId: string, snapshot: CircuitSnapshot) {
+    this.saved.set(sourceId, snapshot);
   }
 }

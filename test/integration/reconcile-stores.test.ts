@@ -4,12 +4,16 @@ import {
   type BatchWriteItemCommandOutput,
   type DynamoDBClient,
   GetItemCommand,
+  PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InvalidCursorError } from '../../lambdas/apply/cursor';
 import type { FieldGroup } from '../../lambdas/apply/model';
 import { DynamoDbAuditLog } from '../../lambdas/reconcile/dynamodb-audit';
-import { DynamoDbCheckpointStore } from '../../lambdas/reconcile/dynamodb-checkpoints';
+import {
+  DynamoDbCheckpointStore,
+  DynamoDbCircuitStateStore,
+} from '../../lambdas/reconcile/dynamodb-checkpoints';
 import { DynamoDbParityStore, InvalidParityQueryError } from '../../lambdas/reconcile/dynamodb-parity';
 import type {
   AuditRecord,
@@ -112,6 +116,44 @@ describe('DynamoDbCheckpointStore items', () => {
       watermark: { S: '2031-01-01T01:00:00.000Z' },
       lastFullPassAt: { S: '2031-01-01T00:00:00.000Z' },
     });
+  });
+});
+
+describe('DynamoDbCircuitStateStore', () => {
+  it('saves a breaker under its own key, next to the source checkpoint, and reads it back', async () => {
+    const circuits = new DynamoDbCircuitStateStore(topology.dynamodb, tableOf(RECONCILE_CHECKPOINTS));
+    const checkpoints = new DynamoDbCheckpointStore(topology.dynamodb, tableOf(RECONCILE_CHECKPOINTS));
+    const source = `src-${randomUUID()}`;
+    expect(await circuits.get(source)).toBeUndefined();
+
+    await checkpoints.put(source, { watermark: '2031-01-01T01:00:00.000Z' });
+    await circuits.put(source, { state: 'open', failures: 5, openedAt: '2031-01-01T02:00:00.000Z' });
+    expect(await circuits.get(source)).toEqual({
+      state: 'open',
+      failures: 5,
+      openedAt: '2031-01-01T02:00:00.000Z',
+    });
+    expect(await checkpoints.get(source)).toEqual({ watermark: '2031-01-01T01:00:00.000Z' });
+
+    await circuits.put(source, { state: 'closed', failures: 0 });
+    expect(await circuits.get(source)).toEqual({ state: 'closed', failures: 0 });
+    expect(await rawItem(RECONCILE_CHECKPOINTS, { pk: `circuit#${source}` })).toEqual({
+      pk: { S: `circuit#${source}` },
+      state: { S: 'closed' },
+      failures: { N: '0' },
+    });
+  });
+
+  it('ignores an item it cannot read, so the breaker starts closed as if nothing was saved', async () => {
+    const circuits = new DynamoDbCircuitStateStore(topology.dynamodb, tableOf(RECONCILE_CHECKPOINTS));
+    const source = `src-${randomUUID()}`;
+    await topology.dynamodb.send(
+      new PutItemCommand({
+        TableName: tableOf(RECONCILE_CHECKPOINTS),
+        Item: { pk: { S: `circuit#${source}` }, state: { S: 'ajar' }, failures: { N: '1' } },
+      }),
+    );
+    expect(await circuits.get(source)).toBeUndefined();
   });
 });
 

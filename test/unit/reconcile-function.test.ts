@@ -14,7 +14,12 @@ import {
 } from '../../lambdas/reconcile/service';
 import type { Clock } from '../../lambdas/shared/clock';
 import { InMemoryAriStore, InMemoryMappingStore } from '../fakes/apply-memory';
-import { InMemoryAuditLog, InMemoryCheckpointStore, InMemoryParityStore } from '../fakes/reconcile-memory';
+import {
+  InMemoryAuditLog,
+  InMemoryCheckpointStore,
+  InMemoryCircuitStateStore,
+  InMemoryParityStore,
+} from '../fakes/reconcile-memory';
 
 const TOKEN = 'super-secret-token';
 const NOW = new Date('2026-05-02T10:00:00.000Z');
@@ -115,6 +120,7 @@ function fakeRuntime(options: { ari?: InMemoryAriStore } = {}) {
       ari,
       audit: new InMemoryAuditLog(),
       checkpoints: new InMemoryCheckpointStore(),
+      circuits: new InMemoryCircuitStateStore(),
       parity: new InMemoryParityStore(),
     };
   };

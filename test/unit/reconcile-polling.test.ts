@@ -562,6 +562,38 @@ describe('CircuitBreaker', () => {
     expect(breaker.state).toBe('half-open');
   });
 
+  it('takes up a saved state: open with its cool-down running, or closed with its count of failures', () => {
+    const time = fakeTime();
+    const saved = new CircuitBreaker('ota', { failureThreshold: 2, coolDownMs: 1000 }, time.clock);
+    saved.recordFailure();
+    saved.recordFailure();
+    const openSnapshot = saved.snapshot();
+    expect(openSnapshot).toEqual({
+      state: 'open',
+      failures: 2,
+      openedAt: new Date(time.nowMs()).toISOString(),
+    });
+
+    time.advance(400);
+    const cold = new CircuitBreaker('ota', { failureThreshold: 2, coolDownMs: 1000 }, time.clock);
+    cold.restore(openSnapshot);
+    expect(() => cold.admit()).toThrow(CircuitOpenError);
+    time.advance(600);
+    expect(cold.state).toBe('half-open');
+    // A half-open breaker is saved as open: the probe belonged to the run that made it.
+    expect(cold.snapshot().state).toBe('open');
+
+    const counting = new CircuitBreaker('ota', { failureThreshold: 2, coolDownMs: 1000 }, time.clock);
+    counting.restore({ state: 'closed', failures: 1 });
+    counting.recordFailure();
+    expect(counting.state).toBe('open');
+
+    // Unreadable values leave the breaker closed with no failures.
+    const garbled = new CircuitBreaker('ota', { failureThreshold: 2, coolDownMs: 1000 }, time.clock);
+    garbled.restore({ state: 'open', failures: -3, openedAt: 'yesterday' });
+    expect(garbled.snapshot()).toEqual({ state: 'closed', failures: 0 });
+  });
+
   it('a failing listener does not change the outcome', () => {
     const time = fakeTime();
     const breaker = new CircuitBreaker('ota', { failureThreshold: 1, coolDownMs: 1000 }, time.clock);

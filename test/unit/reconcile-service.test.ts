@@ -29,7 +29,12 @@ import {
 } from '../../lambdas/reconcile/service';
 import type { Clock } from '../../lambdas/shared/clock';
 import { InMemoryAriStore, InMemoryMappingStore } from '../fakes/apply-memory';
-import { InMemoryAuditLog, InMemoryCheckpointStore, InMemoryParityStore } from '../fakes/reconcile-memory';
+import {
+  InMemoryAuditLog,
+  InMemoryCheckpointStore,
+  InMemoryCircuitStateStore,
+  InMemoryParityStore,
+} from '../fakes/reconcile-memory';
 
 /** Time that moves only when the test (or a fake provider "taking" time) says. */
 class ManualClock implements Clock {
@@ -661,6 +666,7 @@ describe('createReconcileRuntime', () => {
     const provider = scriptedFetch(() => status);
     const runtime = runtimeFor(runtimeConfig(), provider.fetchLike, clock);
     const checkpoints = new InMemoryCheckpointStore();
+    const circuits = new InMemoryCircuitStateStore();
     const run = () =>
       reconcile(
         { parity: false },
@@ -669,6 +675,7 @@ describe('createReconcileRuntime', () => {
           ari: new InMemoryAriStore(),
           audit: new InMemoryAuditLog(),
           checkpoints,
+          circuits,
           parity: new InMemoryParityStore(),
         },
       );
@@ -697,6 +704,39 @@ describe('createReconcileRuntime', () => {
     const third = await run();
     expect(third.sources[0]).toMatchObject({ outcome: 'reconciled', status: 'complete', circuit: 'closed' });
     expect(provider.requests).toHaveLength(3);
+  });
+
+  it('saves the breaker after a run, so a cold start takes it up open instead of calling a dead provider', async () => {
+    const clock = new ManualClock(START);
+    const provider = scriptedFetch(() => 503);
+    const circuits = new InMemoryCircuitStateStore();
+    const checkpoints = new InMemoryCheckpointStore();
+    // Each run in a container of its own: a fresh runtime, fresh clients, the same tables.
+    const coldRun = () =>
+      reconcile(
+        { parity: false },
+        {
+          ...runtimeFor(runtimeConfig(), provider.fetchLike, clock)(),
+          ari: new InMemoryAriStore(),
+          audit: new InMemoryAuditLog(),
+          checkpoints,
+          circuits,
+          parity: new InMemoryParityStore(),
+        },
+      );
+
+    expect((await coldRun()).sources[0]).toMatchObject({ outcome: 'failed', circuit: 'open' });
+    const [sourceId] = [...circuits.saved.keys()];
+    expect(circuits.saved.get(sourceId ?? '')).toEqual({
+      state: 'open',
+      failures: 2,
+      openedAt: new Date(START).toISOString(),
+    });
+    const requestsAfterFirst = provider.requests.length;
+
+    clock.advance(30_000);
+    expect((await coldRun()).sources[0]).toMatchObject({ outcome: 'failed', error: 'circuit_open' });
+    expect(provider.requests).toHaveLength(requestsAfterFirst);
   });
 
   it('constrains corrected availability by the property policy: capped, refused, or left as asked', () => {
