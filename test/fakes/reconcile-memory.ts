@@ -1,8 +1,11 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { compareVersions } from '../../lambdas/apply/model';
 import type { Page } from '../../lambdas/apply/ports';
+import type { ParitySyncConfig } from '../../lambdas/config/schema';
 import type { CircuitSnapshot } from '../../lambdas/reconcile/circuit-breaker';
 import type { CircuitStateStore } from '../../lambdas/reconcile/dynamodb-checkpoints';
 import { paritySortKey } from '../../lambdas/reconcile/dynamodb-parity';
+import type { FetchLike } from '../../lambdas/reconcile/polling-client';
 import type {
   AuditLog,
   AuditRecord,
@@ -11,6 +14,8 @@ import type {
   ParityStore,
 } from '../../lambdas/reconcile/ports';
 import type { Checkpoint, CheckpointStore } from '../../lambdas/reconcile/run';
+import { createReconcileRuntime, type ReconcileRuntime } from '../../lambdas/reconcile/runtime';
+import type { Clock } from '../../lambdas/shared/clock';
 
 /** In-memory reconciliation ports with the contracts described in lambdas/reconcile/ports.ts and run.ts. */
 export class InMemoryAuditLog implements AuditLog {
@@ -71,4 +76,42 @@ export class InMemoryCircuitStateStore implements CircuitStateStore {
   async put(sourceId: string, snapshot: CircuitSnapshot) {
     this.saved.set(sourceId, snapshot);
   }
+}
+
+/**
+ * The real reconciliation runtime (its polling clients, breakers and token handling) for tests that replace its
+ * stores with in-memory ones: the DynamoDB client points at a closed port, so a store left in place fails loudly.
+ */
+export function offlineReconcileRuntime(options: {
+  readonly config: ParitySyncConfig;
+  readonly fetch: FetchLike;
+  readonly clock: Clock;
+  readonly newRunId: () => string;
+}): ReconcileRuntime {
+  return createReconcileRuntime({
+    config: options.config,
+    tables: {
+      ari: 'ari',
+      mappings: 'mappings',
+      checkpoints: 'checkpoints',
+      audit: 'audit',
+      parity: 'parity',
+    },
+    dynamodb: new DynamoDBClient({
+      endpoint: 'http://127.0.0.1:9',
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' },
+    }),
+    secrets: {
+      resolve: async (ref) => {
+        if ('value' in ref) return ref.value;
+        throw new Error('only value references are configured here');
+      },
+    },
+    clock: options.clock,
+    fetch: options.fetch,
+    sleep: async () => undefined,
+    random: () => 0.5,
+    newRunId: options.newRunId,
+  });
 }

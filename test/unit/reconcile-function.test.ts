@@ -1,4 +1,3 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { MappingResolver } from '../../lambdas/apply/resolver';
 import { parseConfig } from '../../lambdas/config/load';
@@ -6,7 +5,7 @@ import { createReconcileFunction } from '../../lambdas/reconcile/function';
 import { InvalidInvocationError } from '../../lambdas/reconcile/invocation';
 import { reconcileMetrics } from '../../lambdas/reconcile/metrics';
 import type { FetchLike } from '../../lambdas/reconcile/polling-client';
-import { createReconcileRuntime, type ReconcileRuntime } from '../../lambdas/reconcile/runtime';
+import type { ReconcileRuntime } from '../../lambdas/reconcile/runtime';
 import {
   type ReconcileReport,
   ReconciliationFailedError,
@@ -19,6 +18,7 @@ import {
   InMemoryCheckpointStore,
   InMemoryCircuitStateStore,
   InMemoryParityStore,
+  offlineReconcileRuntime,
 } from '../fakes/reconcile-memory';
 
 const TOKEN = 'super-secret-token';
@@ -83,33 +83,7 @@ class ReadFailingAriStore extends InMemoryAriStore {
 
 /** The real runtime's polling clients (and so the real token handling) over in-memory stores. */
 function fakeRuntime(options: { ari?: InMemoryAriStore } = {}) {
-  const real = createReconcileRuntime({
-    config,
-    tables: {
-      ari: 'ari',
-      mappings: 'mappings',
-      checkpoints: 'checkpoints',
-      audit: 'audit',
-      parity: 'parity',
-    },
-    // Never called: every store is replaced below.
-    dynamodb: new DynamoDBClient({
-      endpoint: 'http://127.0.0.1:9',
-      region: 'eu-west-1',
-      credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' },
-    }),
-    secrets: {
-      resolve: async (ref) => {
-        if ('value' in ref) return ref.value;
-        throw new Error('only value references are configured here');
-      },
-    },
-    clock,
-    fetch: providerFetch,
-    sleep: async () => undefined,
-    random: () => 0.5,
-    newRunId: () => 'run-fn',
-  });
+  const real = offlineReconcileRuntime({ config, fetch: providerFetch, clock, newRunId: () => 'run-fn' });
   let calls = 0;
   const ari = options.ari ?? new InMemoryAriStore();
   const runtime: ReconcileRuntime = (onProgress) => {

@@ -1,4 +1,3 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import type { RoomNightKey } from '../../lambdas/apply/model';
 import { MappingResolver } from '../../lambdas/apply/resolver';
@@ -16,7 +15,6 @@ import {
   ProviderError,
   type ProviderNight,
 } from '../../lambdas/reconcile/polling-client';
-import { createReconcileRuntime } from '../../lambdas/reconcile/runtime';
 import {
   type ProgressEvent,
   polledSources,
@@ -34,6 +32,7 @@ import {
   InMemoryCheckpointStore,
   InMemoryCircuitStateStore,
   InMemoryParityStore,
+  offlineReconcileRuntime,
 } from '../fakes/reconcile-memory';
 
 /** Time that moves only when the test (or a fake provider "taking" time) says. */
@@ -630,33 +629,7 @@ function runtimeConfig(properties: unknown[] = []) {
 }
 
 function runtimeFor(config: ParitySyncConfig, fetchLike: FetchLike, clock: ManualClock) {
-  return createReconcileRuntime({
-    config,
-    tables: {
-      ari: 'ari',
-      mappings: 'mappings',
-      checkpoints: 'checkpoints',
-      audit: 'audit',
-      parity: 'parity',
-    },
-    // Never called: every store the tests reach is replaced by an in-memory one.
-    dynamodb: new DynamoDBClient({
-      endpoint: 'http://127.0.0.1:9',
-      region: 'eu-west-1',
-      credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' },
-    }),
-    secrets: {
-      resolve: async (ref) => {
-        if ('value' in ref) return ref.value;
-        throw new Error('only value references are configured here');
-      },
-    },
-    clock,
-    fetch: fetchLike,
-    sleep: async () => undefined,
-    random: () => 0.5,
-    newRunId: () => 'runtime-run',
-  });
+  return offlineReconcileRuntime({ config, fetch: fetchLike, clock, newRunId: () => 'runtime-run' });
 }
 
 describe('createReconcileRuntime', () => {
