@@ -88,12 +88,13 @@ export async function applyEvent(event: CanonicalEvent, deps: ApplyDependencies)
   const at = deps.clock.now().toISOString();
   try {
     const detail = await dispatch(event, deps);
+    // A released event leaves review before its ledger entry says applied, so that nobody reading `applied`
+    // still finds it listed; also when the entry expired while it waited (nothing to settle then). Should the
+    // settle below fail, SQS delivers the event again and it applies without a review item, as intended.
+    if (status === 'parked' || status === undefined) await deps.review.remove(event.eventId);
     // A concurrent delivery of the same event may have settled first: its writes and ours were the same
     // conditional writes, so only the count differs, and only one of the two reports `applied`.
     const settled = await deps.ledger.settle(event.eventId, 'applied', at);
-    // A released event leaves review whichever delivery settled it, and also when its ledger entry expired
-    // while it waited (nothing to settle then), so that no stale review item outlives the event.
-    if (status === 'parked' || status === undefined) await deps.review.remove(event.eventId);
     if (!settled && status !== undefined) return { status: 'skipped', reason: 'applied concurrently' };
     return { status: 'applied', detail };
   } catch (error) {

@@ -355,6 +355,30 @@ describe('applyEvent: reservations, guests, mappings, notices', () => {
     expect(h.requeued.map((e) => e.eventId)).toEqual([unmapped.eventId]);
   });
 
+  it('takes a released event off review before its ledger entry reads applied', async () => {
+    const h = harness();
+    const unmapped = ariEvent({ propertyExternalId: 'EXP-888', availability: 1 });
+    expect((await applyEvent(unmapped, h.deps)).status).toBe('parked');
+    await h.mappingStore.put(
+      { scope: '*', entity: 'property', externalId: 'EXP-888' },
+      { internalId: 'LIS' },
+    );
+    const order: string[] = [];
+    const remove = h.review.remove.bind(h.review);
+    const settle = h.ledger.settle.bind(h.ledger);
+    h.review.remove = async (eventId) => {
+      order.push('review removed');
+      await remove(eventId);
+    };
+    h.ledger.settle = async (eventId, status, at, reason) => {
+      order.push(`settled ${status}`);
+      return settle(eventId, status, at, reason);
+    };
+
+    expect((await applyEvent(unmapped, h.deps)).status).toBe('applied');
+    expect(order).toEqual(['review removed', 'settled applied']);
+  });
+
   it('clears the review item of an event released after its ledger entry expired', async () => {
     const h = harness();
     const unmapped = ariEvent({ propertyExternalId: 'EXP-777', availability: 1 });
