@@ -2,21 +2,27 @@ import * as z from 'zod/mini';
 import type { AriUpdate, Restrictions } from '../domain/canonical';
 import { IsoDateSchema, nightsInclusive } from '../domain/dates';
 import {
-  anyHmacMatches,
   checkUnixTimestamp,
-  decodeHex,
   type FastPath,
+  hexBodyHmacMatches,
   invalidSignature,
   isIntInRange,
   isRecord,
-  isStringOfLength,
   jitObject,
   parseWithSchema,
   schemaOutput,
   signatureHeader,
   timestampHeader,
 } from './common';
-import { AmountSchema, CurrencySchema, ExternalIdSchema, positiveMinorUnits } from './rate-fields';
+import {
+  AmountSchema,
+  CURRENCY_CODE,
+  CurrencySchema,
+  ExternalIdSchema,
+  isExternalId,
+  MAX_RANGE_NIGHTS,
+  positiveMinorUnits,
+} from './rate-fields';
 import type { ProviderAdapter, VerificationContext } from './types';
 
 /**
@@ -30,9 +36,6 @@ const SIGNATURE_HEADER = 'X-Channel-Signature';
 const TIMESTAMP_HEADER = 'X-Channel-Timestamp';
 const EVENT_TYPE = 'rate_update';
 const EVENT_TYPES = [EVENT_TYPE] as const;
-
-/** Two years of stay dates: enough for any published rate calendar, and bounds the per-date expansion. */
-export const MAX_RANGE_NIGHTS = 731;
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 // RSA signatures are as long as the modulus: 1024- to 8192-bit keys.
@@ -53,7 +56,7 @@ const RestrictionsSchema = jitObject(
 const RateUpdateSchema = z.pipe(
   jitObject(
     z.object({
-      event_id: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
+      event_id: z.optional(ExternalIdSchema),
       channel_id: ExternalIdSchema,
       property_id: z.optional(ExternalIdSchema),
       rate_plan_code: ExternalIdSchema,
@@ -154,8 +157,6 @@ function rateUpdate(update: RateUpdateFields, amountMinor: number): RateUpdate {
 
 // The fast path (see common.ts): the same rules as RateUpdateSchema, without zod.
 
-const CURRENCY = /^[A-Z]{3}$/;
-const isExternalId = (value: unknown): value is string => isStringOfLength(value, 1, 200);
 const isOptionalBoolean = (value: unknown): value is boolean | undefined =>
   value === undefined || typeof value === 'boolean';
 
@@ -166,14 +167,14 @@ function fastRateUpdate(body: unknown): RateUpdate | undefined {
     !isExternalId(body.channel_id) ||
     !isExternalId(body.rate_plan_code) ||
     !isExternalId(body.room_type_external_id) ||
-    (event_id !== undefined && !isStringOfLength(event_id, 1, 200)) ||
+    (event_id !== undefined && !isExternalId(event_id)) ||
     (property_id !== undefined && !isExternalId(property_id)) ||
     !Array.isArray(date_range) ||
     date_range.length !== 2 ||
     typeof date_range[0] !== 'string' ||
     typeof date_range[1] !== 'string' ||
     typeof currency !== 'string' ||
-    !CURRENCY.test(currency) ||
+    !CURRENCY_CODE.test(currency) ||
     (typeof base_rate !== 'number' && typeof base_rate !== 'string') ||
     !isIntInRange(inventory_count, 0, Number.MAX_SAFE_INTEGER) ||
     !isRecord(restrictions)
@@ -255,13 +256,9 @@ export const channelManagerAdapter: ProviderAdapter = {
     const timestamp = timestampHeader(request, TIMESTAMP_HEADER);
     // Stale or future deliveries are refused before spending a signature check on them.
     const signedAt = checkUnixTimestamp(timestamp, TIMESTAMP_HEADER, context);
-    let valid: boolean;
-    if (usesRsa(context)) {
-      valid = rsaSignatureMatches(signature, context, request.rawBody);
-    } else {
-      const candidate = decodeHex(signature, 32);
-      valid = candidate !== undefined && anyHmacMatches(context, [candidate], [request.rawBody]);
-    }
+    const valid = usesRsa(context)
+      ? rsaSignatureMatches(signature, context, request.rawBody)
+      : hexBodyHmacMatches(signature, request, context);
     if (!valid) throw invalidSignature(SIGNATURE_HEADER);
     return { signedAt };
   },

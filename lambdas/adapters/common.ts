@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import * as z from 'zod/mini';
 import { $constructor, $ZodObjectJIT } from 'zod/v4/core';
-import { formatPath } from '../config/load';
+import { zodProblems } from '../config/load';
 import { AuthenticationError, BadRequestError, SchemaViolationError } from '../shared/errors';
 import type { DeliveryRequest, VerificationContext } from './types';
 
@@ -34,6 +34,18 @@ export function isPrintableToken(text: string, maxLength: number): boolean {
     if (code < 0x21 || code > 0x7e) return false;
   }
   return true;
+}
+
+/** An id header's value that ends up in keys and logs: printable ASCII without spaces, bounded (else 400). */
+export function checkTokenHeader(value: string, name: string, maxLength: number): string {
+  if (!isPrintableToken(value, maxLength)) {
+    throw new BadRequestError(
+      'bad_header',
+      `The ${name} header must be 1-${maxLength} printable ASCII characters without spaces; ` +
+        `received ${value.length} characters.`,
+    );
+  }
+  return value;
 }
 
 /** A header the scheme needs but that is not itself a credential: missing is a malformed request (400). */
@@ -172,10 +184,17 @@ export function verifyHexBodyHmac(
   context: VerificationContext,
   header: string,
 ): void {
-  const candidate = decodeHex(signatureHeader(request, header), 32);
-  if (candidate === undefined || !anyHmacMatches(context, [candidate], [request.rawBody])) {
-    throw invalidSignature(header);
-  }
+  if (!hexBodyHmacMatches(signatureHeader(request, header), request, context)) throw invalidSignature(header);
+}
+
+/** True when `signature` is the hex HMAC-SHA256 of the raw body under any active secret. */
+export function hexBodyHmacMatches(
+  signature: string,
+  request: DeliveryRequest,
+  context: VerificationContext,
+): boolean {
+  const candidate = decodeHex(signature, 32);
+  return candidate !== undefined && anyHmacMatches(context, [candidate], [request.rawBody]);
 }
 
 export function invalidSignature(header: string): AuthenticationError {
@@ -212,10 +231,7 @@ export function parseWithSchema<T extends z.core.$ZodType>(
 ): z.output<T> {
   const result = z.safeParse(schema, body);
   if (result.success) return result.data;
-  const fields = result.error.issues.map((issue) => ({
-    path: formatPath(issue.path),
-    message: issue.message,
-  }));
+  const fields = zodProblems(result.error);
   const names = fields.map((f) => f.path).join(', ');
   throw new SchemaViolationError(
     'schema_violation',

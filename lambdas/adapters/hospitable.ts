@@ -11,6 +11,7 @@ import {
   unknownEventType,
   verifyHexBodyHmac,
 } from './common';
+import { ExternalIdSchema, isExternalId } from './rate-fields';
 import type { ProviderAdapter } from './types';
 
 /**
@@ -31,7 +32,7 @@ type HospitableEventType = (typeof EVENT_TYPES)[number];
 /** 26 Crockford base32 characters; the first is at most 7 because a ULID is 128 bits. */
 const ULID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/i;
 
-const Id = z.string().check(z.minLength(1), z.maxLength(200));
+const Id = ExternalIdSchema;
 // The platform writes null for a value it does not have; that means "absent", not "invalid".
 const OptionalId = z.nullish(Id);
 
@@ -156,8 +157,8 @@ type ReservationFields = z.output<typeof ReservationData>;
 
 // Fast path (see common.ts): the same rules as ReservationCreated and ReservationUpdated, without zod.
 
-const isId = (value: unknown): value is string => isStringOfLength(value, 1, 200);
-const isNullishId = (value: unknown): value is string | null | undefined => value == null || isId(value);
+const isNullishId = (value: unknown): value is string | null | undefined =>
+  value == null || isExternalId(value);
 const isStatusText = (value: unknown): value is string | null | undefined =>
   value == null || isStringOfLength(value, 0, 100);
 
@@ -173,7 +174,7 @@ function fastReservationData(value: unknown): ReservationFields | undefined {
   const arrivalDate = fastNullishStayDate(value.arrival_date);
   const departureDate = fastNullishStayDate(value.departure_date);
   if (
-    !isId(id) ||
+    !isExternalId(id) ||
     !isNullishId(property_id) ||
     arrivalDate === false ||
     departureDate === false ||

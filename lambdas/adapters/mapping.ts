@@ -4,11 +4,11 @@ import { IsoInstantSchema, parseIsoDateTime } from '../domain/dates';
 import { BadRequestError } from '../shared/errors';
 import {
   anyHmacMatches,
+  checkTokenHeader,
   checkUnixTimestamp,
   decodeHex,
   type FastPath,
   invalidSignature,
-  isPrintableToken,
   isRecord,
   isStringOfLength,
   jitObject,
@@ -18,6 +18,7 @@ import {
   signatureHeader,
   unknownEventType,
 } from './common';
+import { ExternalIdSchema, isExternalId } from './rate-fields';
 import type { ProviderAdapter } from './types';
 
 /**
@@ -42,7 +43,7 @@ const CHANGE_BY_TYPE: Record<MappingEventType, MappingChange['change']> = {
 /** Header values end up in canonical events and logs: printable ASCII, bounded. */
 const MAX_TOKEN_LENGTH = 200;
 
-const Id = z.string().check(z.minLength(1), z.maxLength(200));
+const Id = ExternalIdSchema;
 // The sender may write null for a reference it does not have; that means "absent", not "invalid".
 const OptionalId = z.nullish(Id);
 
@@ -106,8 +107,6 @@ const REQUIRED_REFERENCE: Record<MappingEventType, (typeof REFERENCE_FIELDS)[num
   'mapping.completed': undefined,
 };
 
-const isId = (value: unknown): value is string => isStringOfLength(value, 1, 200);
-
 interface FastEvent {
   readonly eventId: string;
   readonly occurredAt: Date;
@@ -116,9 +115,11 @@ interface FastEvent {
 
 function fastEvent(body: Record<string, unknown>, type: MappingEventType): FastEvent | undefined {
   const { id, eventId, apiVersion, organizationId, occurredAt, data } = body;
-  if (!isId(id) || !isId(eventId) || !isRecord(data) || typeof occurredAt !== 'string') return undefined;
+  if (!isExternalId(id) || !isExternalId(eventId) || !isRecord(data) || typeof occurredAt !== 'string') {
+    return undefined;
+  }
   if (apiVersion !== undefined && !isStringOfLength(apiVersion, 1, 50)) return undefined;
-  if (organizationId != null && !isId(organizationId)) return undefined;
+  if (organizationId != null && !isExternalId(organizationId)) return undefined;
   const required = REQUIRED_REFERENCE[type];
   for (const field of REFERENCE_FIELDS) {
     const value = data[field];
@@ -205,14 +206,7 @@ export function parseSignature(text: string): ParsedSignature {
 }
 
 function tokenHeader(request: Parameters<ProviderAdapter['verify']>[0], name: string): string {
-  const value = requiredHeader(request, name);
-  if (!isPrintableToken(value, MAX_TOKEN_LENGTH)) {
-    throw new BadRequestError(
-      'bad_header',
-      `The ${name} header must be 1-200 printable ASCII characters without spaces; received ${value.length} characters.`,
-    );
-  }
-  return value;
+  return checkTokenHeader(requiredHeader(request, name), name, MAX_TOKEN_LENGTH);
 }
 
 export const mappingAdapter: ProviderAdapter = {

@@ -5,13 +5,19 @@ import {
   type FastPath,
   isIntInRange,
   isRecord,
-  isStringOfLength,
   jitObject,
   parseWithSchema,
   schemaOutput,
   verifyHexBodyHmac,
 } from './common';
-import { AmountSchema, CurrencySchema, ExternalIdSchema, positiveMinorUnits } from './rate-fields';
+import {
+  AmountSchema,
+  CURRENCY_CODE,
+  CurrencySchema,
+  ExternalIdSchema,
+  isExternalId,
+  positiveMinorUnits,
+} from './rate-fields';
 import type { ProviderAdapter } from './types';
 
 /**
@@ -27,7 +33,7 @@ const EVENT_TYPES = [EVENT_TYPE] as const;
 const RateEventSchema = z.pipe(
   jitObject(
     z.object({
-      event_id: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
+      event_id: z.optional(ExternalIdSchema),
       property_id: ExternalIdSchema,
       rate_plan_code: ExternalIdSchema,
       room_type_code: z.optional(ExternalIdSchema),
@@ -80,9 +86,6 @@ function rateEvent(event: RateEventFields, amountMinor: number): RateEvent {
 
 // The fast path (see common.ts): the same rules as RateEventSchema, without zod.
 
-const CURRENCY = /^[A-Z]{3}$/;
-const isExternalId = (value: unknown): value is string => isStringOfLength(value, 1, 200);
-
 function fastRateEvent(body: unknown): RateEvent | undefined {
   if (!isRecord(body)) return undefined;
   const {
@@ -97,13 +100,13 @@ function fastRateEvent(body: unknown): RateEvent | undefined {
     availability,
   } = body;
   if (
-    (event_id !== undefined && !isStringOfLength(event_id, 1, 200)) ||
+    (event_id !== undefined && !isExternalId(event_id)) ||
     !isExternalId(property_id) ||
     !isExternalId(rate_plan_code) ||
     (room_type_code !== undefined && !isExternalId(room_type_code)) ||
     (typeof base_rate !== 'number' && typeof base_rate !== 'string') ||
     typeof currency !== 'string' ||
-    !CURRENCY.test(currency) ||
+    !CURRENCY_CODE.test(currency) ||
     typeof effective_date !== 'string' ||
     !isCalendarDate(effective_date) ||
     typeof event_timestamp !== 'string' ||

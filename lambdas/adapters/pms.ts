@@ -16,14 +16,13 @@ import {
   type FastPath,
   isIntInRange,
   isRecord,
-  isStringOfLength,
   jitObject,
   parseWithSchema,
   schemaOutput,
   unknownEventType,
   verifyHexBodyHmac,
 } from './common';
-import { ExternalIdSchema } from './rate-fields';
+import { ExternalIdSchema, isExternalId } from './rate-fields';
 import type { ProviderAdapter } from './types';
 
 /**
@@ -51,7 +50,7 @@ type PmsEventType = (typeof EVENT_TYPES)[number];
 
 /** The PMS writes ids as numbers in some payloads and strings in others; canonical ids are strings. */
 const ReferenceSchema = z.pipe(
-  z.union([z.string().check(z.minLength(1), z.maxLength(200)), z.int().check(z.minimum(0))], {
+  z.union([ExternalIdSchema, z.int().check(z.minimum(0))], {
     error: 'must be a non-empty string or an integer id',
   }),
   z.transform(String),
@@ -141,13 +140,12 @@ interface Parsed {
 
 type Fields<T extends z.core.$ZodType> = { -readonly [K in keyof z.output<T>]: z.output<T>[K] };
 
-const isExternalId = (value: unknown): value is string => isStringOfLength(value, 1, 200);
 const isNullishDate = (value: unknown): value is string | null | undefined =>
   value == null || (typeof value === 'string' && isCalendarDate(value));
 
 /** What ReferenceSchema outputs for `value`, or undefined when it would refuse it. */
 function fastReference(value: unknown): string | undefined {
-  if (typeof value === 'string') return value.length >= 1 && value.length <= 200 ? value : undefined;
+  if (typeof value === 'string') return isExternalId(value) ? value : undefined;
   return isIntInRange(value, 0, Number.MAX_SAFE_INTEGER) ? String(value) : undefined;
 }
 

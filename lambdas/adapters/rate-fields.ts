@@ -1,13 +1,15 @@
 import * as z from 'zod/mini';
 import { toMinorUnits } from '../domain/money';
 
-/** Schema pieces shared by the kinds that push rates as decimal amounts. */
+/** Schema pieces shared across adapters: external ids, and rates pushed as decimal amounts. */
 
 // Any well-formed code is accepted rather than a fixed list, so a currency the runtime's tables do not know
 // yet is not refused; the minor-unit digits default to 2 for codes outside money.ts's exceptions.
+export const CURRENCY_CODE = /^[A-Z]{3}$/;
+
 export const CurrencySchema = z
   .string()
-  .check(z.regex(/^[A-Z]{3}$/, 'must be an ISO 4217 currency code in upper case, e.g. EUR'));
+  .check(z.regex(CURRENCY_CODE, 'must be an ISO 4217 currency code in upper case, e.g. EUR'));
 
 export const AmountSchema = z.union([z.number(), z.string()], {
   error: 'must be a decimal amount: a JSON number such as 129.99 or a string such as "129.99"',
@@ -21,5 +23,14 @@ export function positiveMinorUnits(amount: number | string, currency: string): n
   return minor;
 }
 
+/** Two years of stay dates: enough for any published rate calendar, and bounds the per-date expansion. */
+export const MAX_RANGE_NIGHTS = 731;
+
 /** Strings that end up in canonical events, keys and logs: non-empty and bounded. */
 export const ExternalIdSchema = z.string().check(z.minLength(1), z.maxLength(200));
+
+/** ExternalIdSchema's rule, for the fast paths that must accept exactly what it accepts. */
+// Written out rather than imported from common.ts: the configuration schema imports this module (through the
+// polling client) and common.ts imports the configuration loader, so that import would close a cycle.
+export const isExternalId = (value: unknown): value is string =>
+  typeof value === 'string' && value.length >= 1 && value.length <= 200;

@@ -9,16 +9,15 @@ import {
   parseIsoDateTime,
 } from '../domain/dates';
 import { type Money, toMinorUnits } from '../domain/money';
-import { BadRequestError } from '../shared/errors';
 import {
   anyHmacMatches,
+  checkTokenHeader,
   checkUnixTimestamp,
   decodeBase64,
   type FastPath,
   hasOnlyKeys,
   invalidSignature,
   isIntInRange,
-  isPrintableToken,
   isRecord,
   isStringOfLength,
   jitObject,
@@ -28,6 +27,7 @@ import {
   signatureHeader,
   timestampHeader,
 } from './common';
+import { CURRENCY_CODE, ExternalIdSchema, isExternalId, MAX_RANGE_NIGHTS } from './rate-fields';
 import type { ProviderAdapter, VerificationContext } from './types';
 
 /**
@@ -41,8 +41,6 @@ import type { ProviderAdapter, VerificationContext } from './types';
 const ID_HEADER = 'webhook-id';
 const TIMESTAMP_HEADER = 'webhook-timestamp';
 const SIGNATURE_HEADER = 'webhook-signature';
-
-const MAX_NIGHTS = 731;
 
 const RESERVATION_STATUS = new Map<string, ReservationStatus>([
   ['reservation.created', 'confirmed'],
@@ -78,8 +76,8 @@ function publicKeysOf(context: VerificationContext): readonly string[] {
   return (keys ?? []).map((key) => (key.startsWith('whpk_') ? key.slice(5) : key));
 }
 
-const Ref = z.string().check(z.minLength(1), z.maxLength(200));
-const Currency = z.string().check(z.regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR'));
+const Ref = ExternalIdSchema;
+const Currency = z.string().check(z.regex(CURRENCY_CODE, 'must be an ISO 4217 code such as EUR'));
 
 function money(what: 'positive' | 'non-negative') {
   return z.pipe(
@@ -157,11 +155,11 @@ const AriData = jitObject(
         path: ['dateTo'],
         message: `must not be before dateFrom (${data.dateFrom}); received ${data.dateTo}`,
       });
-    } else if (nights > MAX_NIGHTS) {
+    } else if (nights > MAX_RANGE_NIGHTS) {
       ctx.addIssue({
         code: 'custom',
         path: ['dateTo'],
-        message: `the range covers ${nights} dates; at most ${MAX_NIGHTS} are accepted in one update`,
+        message: `the range covers ${nights} dates; at most ${MAX_RANGE_NIGHTS} are accepted in one update`,
       });
     }
   }),
@@ -221,7 +219,6 @@ type ReservationFields = {
   -readonly [K in keyof z.output<typeof ReservationData>]: z.output<typeof ReservationData>[K];
 };
 
-const CURRENCY = /^[A-Z]{3}$/;
 const MONEY_KEYS: ReadonlySet<string> = new Set(['amount', 'currency']);
 const RESTRICTION_KEYS: ReadonlySet<string> = new Set([
   'minLengthOfStay',
@@ -251,15 +248,13 @@ const RESERVATION_DATA_KEYS: ReadonlySet<string> = new Set([
   'total',
 ]);
 
-const isRef = (value: unknown): value is string =>
-  typeof value === 'string' && value.length >= 1 && value.length <= 200;
 const isDate = (value: unknown): value is string => typeof value === 'string' && isCalendarDate(value);
 
 function fastMoney(value: unknown, positive: boolean): Money | undefined {
   if (!isRecord(value) || !hasOnlyKeys(value, MONEY_KEYS)) return undefined;
   const { amount, currency } = value;
   if (typeof amount !== 'string' && typeof amount !== 'number') return undefined;
-  if (typeof currency !== 'string' || !CURRENCY.test(currency)) return undefined;
+  if (typeof currency !== 'string' || !CURRENCY_CODE.test(currency)) return undefined;
   const minor = toMinorUnits(amount, currency);
   if (typeof minor !== 'number' || (positive && !(minor > 0))) return undefined;
   return { amountMinor: minor, currency };
@@ -314,22 +309,23 @@ function fastAriData(value: unknown): AriFields | undefined {
     availability,
     restrictions,
   } = value;
-  if (!isRef(ratePlanId) || typeof dateFrom !== 'string' || typeof dateTo !== 'string') return undefined;
+  if (!isExternalId(ratePlanId) || typeof dateFrom !== 'string' || typeof dateTo !== 'string')
+    return undefined;
   // NaN, and refused, unless both are calendar dates.
   const nights = nightsInclusive(dateFrom, dateTo);
-  if (!(nights >= 1 && nights <= MAX_NIGHTS)) return undefined;
+  if (!(nights >= 1 && nights <= MAX_RANGE_NIGHTS)) return undefined;
   if (rate === undefined && availability === undefined && restrictions === undefined) return undefined;
   const data: AriFields = { ratePlanId, dateFrom, dateTo };
   if (channelId !== undefined) {
-    if (!isRef(channelId)) return undefined;
+    if (!isExternalId(channelId)) return undefined;
     data.channelId = channelId;
   }
   if (propertyId !== undefined) {
-    if (!isRef(propertyId)) return undefined;
+    if (!isExternalId(propertyId)) return undefined;
     data.propertyId = propertyId;
   }
   if (roomTypeId !== undefined) {
-    if (!isRef(roomTypeId)) return undefined;
+    if (!isExternalId(roomTypeId)) return undefined;
     data.roomTypeId = roomTypeId;
   }
   if (rate !== undefined) {
@@ -352,10 +348,10 @@ function fastAriData(value: unknown): AriFields | undefined {
 function fastReservationData(value: unknown): ReservationFields | undefined {
   if (!isRecord(value) || !hasOnlyKeys(value, RESERVATION_DATA_KEYS)) return undefined;
   const { reservationId, propertyId, arrivalDate, departureDate, roomTypeId, channel, total } = value;
-  if (!isRef(reservationId)) return undefined;
+  if (!isExternalId(reservationId)) return undefined;
   const data: ReservationFields = { reservationId };
   if (propertyId !== undefined) {
-    if (!isRef(propertyId)) return undefined;
+    if (!isExternalId(propertyId)) return undefined;
     data.propertyId = propertyId;
   }
   if (arrivalDate !== undefined) {
@@ -369,7 +365,7 @@ function fastReservationData(value: unknown): ReservationFields | undefined {
   if (arrivalDate !== undefined && departureDate !== undefined && departureDate <= arrivalDate)
     return undefined;
   if (roomTypeId !== undefined) {
-    if (!isRef(roomTypeId)) return undefined;
+    if (!isExternalId(roomTypeId)) return undefined;
     data.roomTypeId = roomTypeId;
   }
   if (channel !== undefined) {
@@ -503,13 +499,7 @@ export const standardWebhooksAdapter: ProviderAdapter = {
     const messageId = requiredHeader(request, ID_HEADER);
     const timestamp = timestampHeader(request, TIMESTAMP_HEADER);
     const header = signatureHeader(request, SIGNATURE_HEADER);
-    if (!isPrintableToken(messageId, MAX_MESSAGE_ID_LENGTH)) {
-      throw new BadRequestError(
-        'bad_header',
-        `The ${ID_HEADER} header must be 1-256 printable ASCII characters without spaces; ` +
-          `received ${messageId.length} characters.`,
-      );
-    }
+    checkTokenHeader(messageId, ID_HEADER, MAX_MESSAGE_ID_LENGTH);
     // Stale or future deliveries are refused before spending a signature check on them.
     const signedAt = checkUnixTimestamp(timestamp, `The ${TIMESTAMP_HEADER} header`, context);
 

@@ -202,6 +202,7 @@ async function makeDurable(
 ): Promise<IngestResult> {
   const now = deps.clock.now();
   const nowIso = now.toISOString();
+  const occurredAt = normalised.occurredAt.toISOString();
   const canonicalType = normalised.disposition === 'apply' ? normalised.payload.type : undefined;
 
   let claim: Awaited<ReturnType<DeliveryLedger['claim']>>;
@@ -215,7 +216,7 @@ async function makeDurable(
         providerEventType: normalised.providerEventType,
         ...(canonicalType ? { canonicalType } : {}),
         status: 'received',
-        occurredAt: normalised.occurredAt.toISOString(),
+        occurredAt,
         receivedAt: nowIso,
         updatedAt: nowIso,
         leaseUntil: now.getTime() + deps.settings.claimLeaseMs,
@@ -269,7 +270,7 @@ async function makeDurable(
     providerEventType: normalised.providerEventType,
     idempotencyKey: normalised.idempotencyKey,
     ...(deliveryId ? { deliveryId } : {}),
-    occurredAt: normalised.occurredAt.toISOString(),
+    occurredAt,
     receivedAt: claim.entry.receivedAt,
     ...normalised.payload,
   } as CanonicalEvent;
