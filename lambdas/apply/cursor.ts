@@ -1,4 +1,6 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { BadRequestError } from '../shared/errors';
+import { compareVersions } from './model';
 
 /**
  * Read cursors are DynamoDB ExclusiveStartKeys made opaque: base64url of the key's JSON. Every store decodes a
@@ -57,4 +59,23 @@ export function decodeCursor<const N extends string>(
     key[name] = only[1];
   }
   return key;
+}
+
+/**
+ * The `pk`/`sk` key a range read's cursor encodes, accepted only inside this partition and between `lower` and
+ * `upper` (the read's sort-key bounds), in the form encodeCursor writes.
+ */
+export function decodeRangeCursor(
+  cursor: string,
+  pk: string,
+  lower: string,
+  upper: string,
+): Record<string, AttributeValue> {
+  const key = decodeCursor(cursor, ['pk', 'sk']);
+  if (key.pk !== pk) throw new InvalidCursorError('it belongs to another property');
+  // DynamoDB orders strings by UTF-8 bytes, as compareVersions does; JavaScript's `<` does not.
+  if (compareVersions(key.sk, lower) < 0 || compareVersions(key.sk, upper) > 0) {
+    throw new InvalidCursorError('it lies outside the requested date range');
+  }
+  return { pk: { S: key.pk }, sk: { S: key.sk } };
 }

@@ -9,7 +9,7 @@ import type { Restrictions } from '../domain/canonical';
 import type { Money } from '../domain/money';
 import { isConditionalCheckFailure, requiredString } from '../shared/dynamodb';
 import { BadRequestError } from '../shared/errors';
-import { decodeCursor, encodeCursor, InvalidCursorError } from './cursor';
+import { decodeRangeCursor, encodeCursor, InvalidCursorError } from './cursor';
 import {
   type AvailabilityValue,
   compareVersions,
@@ -136,11 +136,6 @@ export class DynamoDbAriStore implements AriStore {
     });
   }
 
-  /**
-   * Nights of one property from `from` to `to` inclusive, in date order. Filters are applied by DynamoDB after
-   * reading, so a page is filled with further round trips (up to a bound) rather than coming back short; the
-   * cursor is the key of the last night returned.
-   */
   async readNightsByKey(keys: readonly RoomNightKey[]): Promise<readonly RoomNightState[]> {
     const states: RoomNightState[] = [];
     const unique = new Map<string, Item>();
@@ -169,6 +164,11 @@ export class DynamoDbAriStore implements AriStore {
     return states;
   }
 
+  /**
+   * Nights of one property from `from` to `to` inclusive, in date order. Filters are applied by DynamoDB after
+   * reading, so a page is filled with further round trips (up to a bound) rather than coming back short; the
+   * cursor is the key of the last night returned.
+   */
   async readNights(query: AriQuery): Promise<Page<RoomNightState>> {
     assertQueryDate(query.from, '"from" date');
     assertQueryDate(query.to, '"to" date');
@@ -185,7 +185,7 @@ export class DynamoDbAriStore implements AriStore {
     const pk = partitionKey(query.propertyId);
     const upper = `${query.to}${AFTER_EVERY_SUFFIX}`;
     let startKey =
-      query.cursor === undefined ? undefined : decodeAriCursor(query.cursor, pk, query.from, upper);
+      query.cursor === undefined ? undefined : decodeRangeCursor(query.cursor, pk, query.from, upper);
 
     const names: Record<string, string> = { '#pk': 'pk', '#sk': 'sk' };
     const values: Item = { ':pk': { S: pk }, ':from': { S: query.from }, ':to': { S: upper } };
@@ -258,24 +258,7 @@ function assertQueryDate(value: string, what: string): void {
  * the retry loop ask again for a write DynamoDB will keep refusing.
  */
 function isOlder(stored: string | undefined, version: Version): boolean {
-  return stored === undefined || compareUtf8(stored, version) < 0;
-}
-
-const compareUtf8 = compareVersions;
-
-// By name rather than instanceof, so that a second copy of the SDK in the bundle cannot defeat the check.
-
-// ---------------------------------------------------------------------------------------------------------
-// Cursors
-
-/** Accepts only a key of this property's partition inside the queried range, in the form encodeCursor writes. */
-function decodeAriCursor(cursor: string, pk: string, lower: string, upper: string): Item {
-  const key = decodeCursor(cursor, ['pk', 'sk']);
-  if (key.pk !== pk) throw new InvalidCursorError('it belongs to another property');
-  if (compareUtf8(key.sk, lower) < 0 || compareUtf8(key.sk, upper) > 0) {
-    throw new InvalidCursorError('it lies outside the requested date range');
-  }
-  return { pk: { S: key.pk }, sk: { S: key.sk } };
+  return stored === undefined || compareVersions(stored, version) < 0;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -5,8 +5,7 @@ import {
   PutItemCommand,
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
-import { decodeCursor, encodeCursor, InvalidCursorError } from '../apply/cursor';
-import { compareVersions } from '../apply/model';
+import { decodeRangeCursor, encodeCursor } from '../apply/cursor';
 import type { Page } from '../apply/ports';
 import { addDays, isCalendarDate } from '../domain/dates';
 import { requiredString } from '../shared/dynamodb';
@@ -126,7 +125,7 @@ export class DynamoDbParityStore implements ParityStore {
     const pk = query.propertyId;
     const upper = `${query.to}${AFTER_EVERY_SUFFIX}`;
     let startKey =
-      query.cursor === undefined ? undefined : decodeParityCursor(query.cursor, pk, query.from, upper);
+      query.cursor === undefined ? undefined : decodeRangeCursor(query.cursor, pk, query.from, upper);
     const items: Item[] = [];
     // More than one round trip only when DynamoDB stops at its 1 MB page size before the requested count.
     do {
@@ -156,17 +155,6 @@ function assertDate(value: string, what: string): void {
   if (!isCalendarDate(value)) {
     throw new InvalidParityQueryError(`The ${what} must be a calendar date YYYY-MM-DD; received "${value}".`);
   }
-}
-
-/** Accepts only a key of this property's partition inside the queried range, in the form encodeCursor writes. */
-function decodeParityCursor(cursor: string, pk: string, lower: string, upper: string): Item {
-  const key = decodeCursor(cursor, ['pk', 'sk']);
-  if (key.pk !== pk) throw new InvalidCursorError('it belongs to another property');
-  // DynamoDB orders strings by UTF-8 bytes, as compareVersions does.
-  if (compareVersions(key.sk, lower) < 0 || compareVersions(key.sk, upper) > 0) {
-    throw new InvalidCursorError('it lies outside the requested date range');
-  }
-  return { pk: { S: key.pk }, sk: { S: key.sk } };
 }
 
 function textOf(item: Item, name: string): string {
