@@ -15,8 +15,6 @@ import type { AriStore } from '../lambdas/apply/ports';
 import { MappingResolver } from '../lambdas/apply/resolver';
 import { PollingClient, PollingOptionsSchema } from '../lambdas/reconcile/polling-client';
 import {
-  type Checkpoint,
-  type CheckpointStore,
   type ReconcileRunDeps,
   ReconcileRunOptionsSchema,
   type RunSummary,
@@ -32,7 +30,7 @@ import {
 } from '../local/simulator/dataset';
 import { type Simulator, startSimulator } from '../local/simulator/server';
 import { InMemoryAriStore, InMemoryMappingStore } from '../test/fakes/apply-memory';
-import { InMemoryAuditLog } from '../test/fakes/reconcile-memory';
+import { InMemoryAuditLog, InMemoryCheckpointStore } from '../test/fakes/reconcile-memory';
 
 /** A time ratio within this factor of the size ratio reads as linear. */
 export const LINEAR_TOLERANCE = 1.3;
@@ -100,16 +98,6 @@ export interface ReconcileBenchResult {
 }
 
 // ----------------------------------------------------------------------------------------------- fixtures
-
-class InMemoryCheckpointStore implements CheckpointStore {
-  readonly #saved = new Map<string, Checkpoint>();
-  async get(sourceId: string) {
-    return this.#saved.get(sourceId);
-  }
-  async put(sourceId: string, checkpoint: Checkpoint) {
-    this.#saved.set(sourceId, checkpoint);
-  }
-}
 
 /** Wraps a store to add up the time spent in it; calls are sequential within a run, so the sum is exact. */
 class TimedAriStore implements AriStore {

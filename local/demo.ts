@@ -1,9 +1,11 @@
 import type { ParitySyncConfig, SourceConfig } from '../lambdas/config/schema';
 import { addDays } from '../lambdas/domain/dates';
+import { formatMinorUnits } from '../lambdas/domain/money';
 import type { SecretResolver } from '../lambdas/ingest/secrets';
 import { polledSources } from '../lambdas/reconcile/service';
 import { senderFor } from './senders';
 import {
+  baseRateMinor,
   type DemoDataset,
   generateDataset,
   nightKey,
@@ -145,7 +147,7 @@ async function sendParityDemo(
     .slice(0, PARITY_NIGHTS);
   let offByMore = 0;
   for (const [index, night] of line.entries()) {
-    const cents = Math.round(Number(night.baseRate) * 100) + (index % 5 === 0 ? PARITY_OFFSET_MINOR : 0);
+    const amountMinor = baseRateMinor(night) + (index % 5 === 0 ? PARITY_OFFSET_MINOR : 0);
     if (index % 5 === 0) offByMore++;
     const body = Buffer.from(
       JSON.stringify({
@@ -153,7 +155,7 @@ async function sendParityDemo(
         property_id: night.propertyId,
         rate_plan_code: night.ratePlanCode,
         room_type_code: night.roomTypeCode,
-        base_rate: `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`,
+        base_rate: formatMinorUnits({ amountMinor, currency: night.currency }),
         currency: night.currency,
         effective_date: night.date,
         event_timestamp: options.now.toISOString(),

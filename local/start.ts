@@ -241,11 +241,11 @@ function deferred<T>(): { value: Promise<T>; resolve: (value: T) => void } {
 
 /** A handler the server can route to before the function module has loaded; calls wait for it. */
 function deferredHandler(): { handler: ProxyHandler; resolve: (handler: ProxyHandler) => void } {
-  let resolve: (handler: ProxyHandler) => void = () => undefined;
-  const loaded = new Promise<ProxyHandler>((done) => {
-    resolve = done;
-  });
-  return { handler: (event, context) => loaded.then((handler) => handler(event, context)), resolve };
+  const loaded = deferred<ProxyHandler>();
+  return {
+    handler: (event, context) => loaded.value.then((handler) => handler(event, context)),
+    resolve: loaded.resolve,
+  };
 }
 
 /**

@@ -1,9 +1,9 @@
 import * as z from 'zod/mini';
 import type { NightWrite } from '../../lambdas/apply/model';
-import { formatPath } from '../../lambdas/config/load';
 import type { IsoDate, Restrictions } from '../../lambdas/domain/canonical';
 import { addDays, IsoDateSchema, parseIsoDateTime } from '../../lambdas/domain/dates';
-import { toMinorUnits } from '../../lambdas/domain/money';
+import { formatMinorUnits, toMinorUnits } from '../../lambdas/domain/money';
+import { formatPath } from '../../lambdas/shared/problems';
 
 /**
  * The demo inventory behind the provider simulator: room nights (property × room type × rate plan × stay
@@ -58,8 +58,7 @@ export function canonicalRestrictions(
 
 /** The provider's values for a night as a webhook carrying them would have stored them. */
 export function canonicalValues(night: RoomNight): Required<NightWrite> {
-  const amountMinor = toMinorUnits(night.baseRate, night.currency);
-  if (typeof amountMinor === 'string') throw new Error(amountMinor);
+  const amountMinor = baseRateMinor(night);
   return {
     rate: { amountMinor, currency: night.currency },
     availability: { rooms: night.availability },
@@ -107,8 +106,20 @@ export function nightKey(
   return `${night.propertyId}|${night.roomTypeCode}|${night.ratePlanCode}|${night.date}`;
 }
 
+/** A night's restrictions as the OTA polling API and channel managers name them (snake_case). */
+export function providerRestrictions(restrictions: NightRestrictions): PollingRecord['restrictions'] {
+  return {
+    min_length_of_stay: restrictions.minLengthOfStay,
+    ...(restrictions.maxLengthOfStay === undefined
+      ? {}
+      : { max_length_of_stay: restrictions.maxLengthOfStay }),
+    closed_to_arrival: restrictions.closedToArrival,
+    closed_to_departure: restrictions.closedToDeparture,
+    stop_sell: restrictions.stopSell,
+  };
+}
+
 export function toPollingRecord(night: RoomNight): PollingRecord {
-  const { restrictions } = night;
   return {
     property_id: night.propertyId,
     room_type_code: night.roomTypeCode,
@@ -117,15 +128,7 @@ export function toPollingRecord(night: RoomNight): PollingRecord {
     currency: night.currency,
     base_rate: night.baseRate,
     availability: night.availability,
-    restrictions: {
-      min_length_of_stay: restrictions.minLengthOfStay,
-      ...(restrictions.maxLengthOfStay === undefined
-        ? {}
-        : { max_length_of_stay: restrictions.maxLengthOfStay }),
-      closed_to_arrival: restrictions.closedToArrival,
-      closed_to_departure: restrictions.closedToDeparture,
-      stop_sell: restrictions.stopSell,
-    },
+    restrictions: providerRestrictions(night.restrictions),
     updated_at: night.updatedAt,
   };
 }
@@ -257,14 +260,16 @@ export class DemoDataset {
 const BASE_RATE_CENTS_BY_ROOM_TYPE_INDEX = [8_900, 11_900, 18_900, 24_900];
 const MAX_AVAILABILITY = 20;
 
-/** Money stays in integer cents until it is written as text. */
-function formatCents(cents: number): string {
-  return `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
+/** A night's base rate in minor units; the dataset only ever holds amounts toMinorUnits accepts. */
+export function baseRateMinor(night: Pick<RoomNight, 'baseRate' | 'currency'>): number {
+  const amountMinor = toMinorUnits(night.baseRate, night.currency);
+  if (typeof amountMinor === 'string') throw new Error(amountMinor);
+  return amountMinor;
 }
 
-function parseCents(rate: string): number {
-  const [whole = '0', fraction = ''] = rate.split('.');
-  return Number(whole) * 100 + Number(fraction.padEnd(2, '0'));
+/** Money stays in integer cents until it is written as text. */
+function formatCents(cents: number): string {
+  return formatMinorUnits({ amountMinor: cents, currency: 'EUR' });
 }
 
 function randomRestrictions(random: RandomSource): NightRestrictions {
@@ -327,7 +332,7 @@ export interface MutationOptions {
 
 /** New values for a night: the rate always moves, so every mutation is a visible difference. */
 function mutated(night: RoomNight, { at, random }: MutationOptions): RoomNight {
-  const oldCents = parseCents(night.baseRate);
+  const oldCents = baseRateMinor(night);
   const step = randomInt(random, 100, 2_000) * (random() < 0.5 ? -1 : 1);
   // Bounce off the floor instead of clamping, so the new rate is positive and never equal to the old one.
   const cents = oldCents + step > 0 ? oldCents + step : oldCents + Math.abs(step);

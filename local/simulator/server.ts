@@ -1,10 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as z from 'zod/mini';
-import { formatPath } from '../../lambdas/config/load';
 import { IsoInstantSchema } from '../../lambdas/domain/dates';
 import { type Clock, systemClock } from '../../lambdas/shared/clock';
+import { formatPath } from '../../lambdas/shared/problems';
+import { listen } from '../http';
 import {
   compareUpdatePosition,
   type DemoDataset,
@@ -209,16 +210,6 @@ function sendJson(
   response.setHeader('content-type', 'application/json');
   response.setHeader('content-length', bytes.length);
   response.end(bytes);
-}
-
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }
 
 /** Hashing both sides first makes the comparison constant-time whatever the lengths. */

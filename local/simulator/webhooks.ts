@@ -1,10 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto';
 import * as z from 'zod/mini';
-import { formatPath } from '../../lambdas/config/load';
 import type { SourceKind } from '../../lambdas/domain/canonical';
 import { type Clock, systemClock } from '../../lambdas/shared/clock';
+import { formatPath } from '../../lambdas/shared/problems';
 import { senderFor } from '../senders';
-import { canonicalRestrictions, nightKey, type RandomSource, type RoomNight } from './dataset';
+import {
+  canonicalRestrictions,
+  nightKey,
+  providerRestrictions,
+  type RandomSource,
+  type RoomNight,
+} from './dataset';
 
 /**
  * Pushes the simulator's changes to a ParitySync edge as a provider would (signed deliveries, one per changed
@@ -93,7 +99,6 @@ export function eventIdFor(night: RoomNight): string {
 
 /** A channel manager's `rate_update` for one stay date. */
 export function toRateUpdate(night: RoomNight, channelId: string): Record<string, unknown> {
-  const { restrictions } = night;
   return {
     event_id: eventIdFor(night),
     channel_id: channelId,
@@ -106,15 +111,7 @@ export function toRateUpdate(night: RoomNight, channelId: string): Record<string
     // (shortest round-trip form), so the edge, which reads numbers through that text, gets the exact amount.
     base_rate: Number(night.baseRate),
     inventory_count: night.availability,
-    restrictions: {
-      min_length_of_stay: restrictions.minLengthOfStay,
-      ...(restrictions.maxLengthOfStay === undefined
-        ? {}
-        : { max_length_of_stay: restrictions.maxLengthOfStay }),
-      closed_to_arrival: restrictions.closedToArrival,
-      closed_to_departure: restrictions.closedToDeparture,
-      stop_sell: restrictions.stopSell,
-    },
+    restrictions: providerRestrictions(night.restrictions),
   };
 }
 

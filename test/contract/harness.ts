@@ -7,8 +7,8 @@ import { createIngestHttpHandler } from '../../lambdas/ingest/http';
 import type { IngestSettings } from '../../lambdas/ingest/ingest';
 import { createSecretResolver } from '../../lambdas/ingest/secrets';
 import { prepareSources } from '../../lambdas/ingest/sources';
-import type { Clock } from '../../lambdas/shared/clock';
 import { nodeCrypto } from '../../lambdas/shared/crypto';
+import { ManualClock } from '../fakes/clock';
 import { InMemoryLedger, InMemoryQueue } from '../fakes/in-memory';
 
 export const DEFAULT_SETTINGS: IngestSettings = {
@@ -16,20 +16,6 @@ export const DEFAULT_SETTINGS: IngestSettings = {
   dedupeWindowSeconds: 30 * 86_400,
   claimLeaseMs: 15_000,
 };
-
-/** A clock the test moves explicitly. */
-export class ManualClock implements Clock {
-  constructor(private epochMs: number) {}
-  now(): Date {
-    return new Date(this.epochMs);
-  }
-  set(epochSeconds: number): void {
-    this.epochMs = epochSeconds * 1000;
-  }
-  get seconds(): number {
-    return Math.floor(this.epochMs / 1000);
-  }
-}
 
 export interface Delivery {
   readonly sourceId: string;

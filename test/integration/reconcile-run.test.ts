@@ -9,8 +9,6 @@ import {
   type ProviderNight,
 } from '../../lambdas/reconcile/polling-client';
 import {
-  type Checkpoint,
-  type CheckpointStore,
   type ReconcileRunDeps,
   ReconcileRunOptionsSchema,
   runReconciliation,
@@ -29,7 +27,8 @@ import {
 } from '../../local/simulator/dataset';
 import { type Simulator, startSimulator } from '../../local/simulator/server';
 import { InMemoryMappingStore } from '../fakes/apply-memory';
-import { InMemoryAuditLog } from '../fakes/reconcile-memory';
+import { ManualClock } from '../fakes/clock';
+import { InMemoryAuditLog, InMemoryCheckpointStore } from '../fakes/reconcile-memory';
 import { provisionIsolated } from '../support/aws';
 
 /**
@@ -41,27 +40,6 @@ import { provisionIsolated } from '../support/aws';
 const TOKEN = 'sim-token-0123456789';
 const SOURCE = 'ota-sim';
 const WEBHOOK_LAG_MS = 60_000;
-
-class InMemoryCheckpointStore implements CheckpointStore {
-  readonly saved = new Map<string, Checkpoint>();
-  async get(sourceId: string) {
-    return this.saved.get(sourceId);
-  }
-  async put(sourceId: string, checkpoint: Checkpoint) {
-    this.saved.set(sourceId, checkpoint);
-  }
-}
-
-/** Time that moves only when the test says, so a run's budget is spent exactly where the test wants. */
-class ManualClock implements Clock {
-  constructor(private ms: number) {}
-  now() {
-    return new Date(this.ms);
-  }
-  advance(ms: number) {
-    this.ms += ms;
-  }
-}
 
 let ari: DynamoDbAriStore;
 let simulator: Simulator | undefined;

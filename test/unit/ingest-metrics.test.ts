@@ -16,10 +16,11 @@ import { createSecretResolver } from '../../lambdas/ingest/secrets';
 import { prepareSources } from '../../lambdas/ingest/sources';
 import { type Crypto, nodeCrypto } from '../../lambdas/shared/crypto';
 import { INGEST_METRICS, INGEST_REJECTION_REASONS } from '../../lambdas/shared/metric-names';
-import { DEFAULT_SETTINGS, ManualClock } from '../contract/harness';
+import { DEFAULT_SETTINGS } from '../contract/harness';
 import { fixture as hospitable } from '../contract/kinds/hospitable';
 import { fixture as ota } from '../contract/kinds/ota';
 import { fixture as standardWebhooks } from '../contract/kinds/standard-webhooks';
+import { ManualClock } from '../fakes/clock';
 import { InMemoryLedger, InMemoryQueue } from '../fakes/in-memory';
 
 interface Recorded {

@@ -19,6 +19,7 @@ import {
 } from '../../lambdas/reconcile/polling-client';
 import { RateLimiter, TokenBucket } from '../../lambdas/reconcile/rate-limit';
 import type { Clock } from '../../lambdas/shared/clock';
+import { seededRandom } from '../../local/simulator/dataset';
 
 const START = Date.parse('2026-03-01T12:00:00.000Z');
 const TOKEN = 'tok_live_7Qx9SECRETzz41';
@@ -37,18 +38,6 @@ function fakeTime(startMs = START) {
     nowMs += ms;
   };
   return { clock, sleep, sleeps, nowMs: () => nowMs, advance };
-}
-
-/** mulberry32: a small seeded generator, so the jitter sequence can be replayed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 type Step =

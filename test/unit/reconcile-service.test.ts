@@ -25,8 +25,8 @@ import {
   type SourceClient,
   UnknownPolledSourceError,
 } from '../../lambdas/reconcile/service';
-import type { Clock } from '../../lambdas/shared/clock';
 import { InMemoryAriStore, InMemoryMappingStore } from '../fakes/apply-memory';
+import { ManualClock } from '../fakes/clock';
 import {
   InMemoryAuditLog,
   InMemoryCheckpointStore,
@@ -34,17 +34,6 @@ import {
   InMemoryParityStore,
   offlineReconcileRuntime,
 } from '../fakes/reconcile-memory';
-
-/** Time that moves only when the test (or a fake provider "taking" time) says. */
-class ManualClock implements Clock {
-  constructor(private ms: number) {}
-  now() {
-    return new Date(this.ms);
-  }
-  advance(ms: number) {
-    this.ms += ms;
-  }
-}
 
 const START = Date.parse('2026-05-02T10:00:00.000Z');
 const TODAY = '2026-05-02';
