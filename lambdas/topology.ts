@@ -20,6 +20,8 @@ export interface IndexDefinition {
 export interface TableDefinition {
   /** Construct id in the stack, and the table name locally (prefixed). */
   readonly id: string;
+  /** The environment variable through which a function learns the table's name, in AWS and locally. */
+  readonly environmentName: string;
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
   readonly timeToLiveAttribute?: string;
@@ -42,6 +44,7 @@ export interface QueueDefinition {
 
 export const DELIVERY_LEDGER: TableDefinition = {
   id: 'DeliveryLedger',
+  environmentName: 'LEDGER_TABLE_NAME',
   partitionKey: { name: 'pk', type: 'S' },
   timeToLiveAttribute: 'expiresAt',
 };
@@ -53,6 +56,7 @@ export const DELIVERY_LEDGER: TableDefinition = {
  */
 export const ARI_STATE: TableDefinition = {
   id: 'AriState',
+  environmentName: 'ARI_TABLE_NAME',
   partitionKey: { name: 'pk', type: 'S' },
   sortKey: { name: 'sk', type: 'S' },
 };
@@ -60,12 +64,14 @@ export const ARI_STATE: TableDefinition = {
 /** External ids (per source, or global) → internal property, room type and rate plan ids. */
 export const MAPPINGS: TableDefinition = {
   id: 'Mappings',
+  environmentName: 'MAPPINGS_TABLE_NAME',
   partitionKey: { name: 'pk', type: 'S' },
 };
 
 /** Events parked because an id did not map, indexed by the mapping key they wait for. */
 export const REVIEW: TableDefinition = {
   id: 'Review',
+  environmentName: 'REVIEW_TABLE_NAME',
   partitionKey: { name: 'pk', type: 'S' },
   globalSecondaryIndexes: [{ indexName: 'byWaitingFor', partitionKey: { name: 'waitingFor', type: 'S' } }],
   // A parked reservation or guest event carries guest references until it is applied.
@@ -75,6 +81,7 @@ export const REVIEW: TableDefinition = {
 /** One record per reservation, last-writer-wins on the provider's occurredAt. Guest references only. */
 export const RESERVATIONS: TableDefinition = {
   id: 'Reservations',
+  environmentName: 'RESERVATIONS_TABLE_NAME',
   partitionKey: { name: 'pk', type: 'S' },
   personalData: true,
 };
@@ -82,6 +89,7 @@ export const RESERVATIONS: TableDefinition = {
 /** Guest id → the reservations it is linked to, so that guest.deleted can erase every link. No names, no contacts. */
 export const GUESTS: TableDefinition = {
   id: 'Guests',
+  environmentName: 'GUESTS_TABLE_NAME',
   partitionKey: { name: 'pk', type: 'S' },
   personalData: true,
 };
@@ -89,6 +97,7 @@ export const GUESTS: TableDefinition = {
 /** Where each polled source's next reconciliation run starts: one item per source id. */
 export const RECONCILE_CHECKPOINTS: TableDefinition = {
   id: 'ReconcileCheckpoints',
+  environmentName: 'CHECKPOINTS_TABLE_NAME',
   partitionKey: { name: 'pk', type: 'S' },
 };
 
@@ -99,6 +108,7 @@ export const RECONCILE_CHECKPOINTS: TableDefinition = {
  */
 export const RECONCILE_AUDIT: TableDefinition = {
   id: 'ReconcileAudit',
+  environmentName: 'AUDIT_TABLE_NAME',
   partitionKey: { name: 'pk', type: 'S' },
   sortKey: { name: 'sk', type: 'S' },
   timeToLiveAttribute: 'expiresAt',
@@ -110,6 +120,7 @@ export const RECONCILE_AUDIT: TableDefinition = {
  */
 export const PARITY_FINDINGS: TableDefinition = {
   id: 'ParityFindings',
+  environmentName: 'PARITY_TABLE_NAME',
   partitionKey: { name: 'pk', type: 'S' },
   sortKey: { name: 'sk', type: 'S' },
   timeToLiveAttribute: 'expiresAt',

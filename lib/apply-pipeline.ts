@@ -5,7 +5,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
-import { EVENTS_QUEUE } from '../lambdas/topology';
+import { DELIVERY_LEDGER, EVENTS_QUEUE } from '../lambdas/topology';
 import type { DeliveryLedger } from './delivery-ledger';
 import type { EventQueues } from './event-queues';
 import { COMMON_ENVIRONMENT, commonFunctionProps } from './lambda-bundling';
@@ -102,7 +102,7 @@ export class ApplyPipeline extends Construct {
         removalPolicy: (props.retainLogs ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       }),
       environment: {
-        LEDGER_TABLE_NAME: props.ledger.table.tableName,
+        [DELIVERY_LEDGER.environmentName]: props.ledger.table.tableName,
         ...props.state.environment(),
         EVENT_QUEUE_URL: props.queues.queue.queueUrl,
         POWERTOOLS_SERVICE_NAME: 'paritysync-apply',

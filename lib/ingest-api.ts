@@ -6,6 +6,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { effectiveAllowedCidrs, type ParitySyncConfig } from '../lambdas/config/schema';
+import { DELIVERY_LEDGER } from '../lambdas/topology';
 import type { DeliveryLedger } from './delivery-ledger';
 import { assertDeployableConfig, referencedSecrets } from './deploy-config';
 import type { EventQueues } from './event-queues';
@@ -145,7 +146,7 @@ export class IngestApi extends Construct {
       timeout: Duration.seconds(10),
       logGroup: new logs.LogGroup(this, 'FunctionLogs', { retention, removalPolicy }),
       environment: {
-        LEDGER_TABLE_NAME: props.ledger.table.tableName,
+        [DELIVERY_LEDGER.environmentName]: props.ledger.table.tableName,
         EVENT_QUEUE_URL: props.queues.queue.queueUrl,
         POWERTOOLS_SERVICE_NAME: 'paritysync-ingest',
         POWERTOOLS_METRICS_NAMESPACE: 'ParitySync',

@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
 import {
   ARI_STATE,
+  DELIVERY_LEDGER,
   MAPPINGS,
   PARITY_FINDINGS,
   READ_API_ROUTES,
@@ -88,7 +89,7 @@ export class ReadApi extends Construct {
         removalPolicy: (props.retainLogs ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       }),
       environment: {
-        LEDGER_TABLE_NAME: props.ledger.table.tableName,
+        [DELIVERY_LEDGER.environmentName]: props.ledger.table.tableName,
         // Not the guest links: this function never reads them.
         ...props.state.environment([ARI_STATE, MAPPINGS, REVIEW, RESERVATIONS]),
         ...props.reconciliation.environment([PARITY_FINDINGS]),

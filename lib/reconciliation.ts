@@ -66,12 +66,6 @@ export interface ReconciliationProps {
  * could not hand to Lambda.
  */
 export class Reconciliation extends Construct {
-  static readonly ENVIRONMENT_NAMES: Readonly<Record<string, string>> = {
-    [RECONCILE_CHECKPOINTS.id]: 'CHECKPOINTS_TABLE_NAME',
-    [RECONCILE_AUDIT.id]: 'AUDIT_TABLE_NAME',
-    [PARITY_FINDINGS.id]: 'PARITY_TABLE_NAME',
-  };
-
   readonly function: nodejs.NodejsFunction;
   readonly schedule: events.Rule;
   readonly deadLetterQueue: sqs.Queue;
@@ -148,12 +142,7 @@ export class Reconciliation extends Construct {
   /** The reconciliation tables' names under the environment variables the functions read them from. */
   environment(definitions: readonly TableDefinition[] = RECONCILE_TABLES): Record<string, string> {
     return Object.fromEntries(
-      definitions.map((definition) => {
-        const name = Reconciliation.ENVIRONMENT_NAMES[definition.id];
-        if (name === undefined)
-          throw new Error(`Reconciliation: no environment variable for ${definition.id}`);
-        return [name, this.table(definition).tableName];
-      }),
+      definitions.map((definition) => [definition.environmentName, this.table(definition).tableName]),
     );
   }
 

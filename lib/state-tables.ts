@@ -54,15 +54,6 @@ export class StateTables extends Construct {
     GUESTS,
   ];
 
-  /** Environment variable through which a function learns each table's name. */
-  static readonly ENVIRONMENT_NAMES: Readonly<Record<string, string>> = {
-    [ARI_STATE.id]: 'ARI_TABLE_NAME',
-    [MAPPINGS.id]: 'MAPPINGS_TABLE_NAME',
-    [REVIEW.id]: 'REVIEW_TABLE_NAME',
-    [RESERVATIONS.id]: 'RESERVATIONS_TABLE_NAME',
-    [GUESTS.id]: 'GUESTS_TABLE_NAME',
-  };
-
   /**
    * The consumer: conditional last-writer-wins writes to room nights, mappings, reservations and guest links;
    * parking events and finding those waiting for a mapping; erasing a guest. No scans, no batch or table
@@ -167,10 +158,7 @@ export class StateTables extends Construct {
   /** The tables' names under the environment variables the functions read them from. */
   environment(definitions: readonly TableDefinition[] = StateTables.DEFINITIONS): Record<string, string> {
     return Object.fromEntries(
-      definitions.map((definition) => [
-        StateTables.ENVIRONMENT_NAMES[definition.id] ?? missingEnvironmentName(definition),
-        this.table(definition).tableName,
-      ]),
+      definitions.map((definition) => [definition.environmentName, this.table(definition).tableName]),
     );
   }
 
@@ -293,10 +281,4 @@ function indexOf(definition: TableDefinition, indexName: string): string {
     throw new Error(`topology: table ${definition.id} must define the global secondary index "${indexName}"`);
   }
   return indexName;
-}
-
-function missingEnvironmentName(definition: TableDefinition): never {
-  throw new Error(
-    `StateTables: no environment variable name for table "${definition.id}"; add it to ENVIRONMENT_NAMES`,
-  );
 }

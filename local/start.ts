@@ -6,19 +6,7 @@ import type { ParitySyncConfig } from '../lambdas/config/schema';
 import { createSecretResolver } from '../lambdas/ingest/secrets';
 import { READ_API_ROUTES } from '../lambdas/read/routes';
 import { ConfigurationError } from '../lambdas/shared/errors';
-import {
-  ARI_STATE,
-  DELIVERY_LEDGER,
-  EVENTS_DLQ,
-  EVENTS_QUEUE,
-  GUESTS,
-  MAPPINGS,
-  PARITY_FINDINGS,
-  RECONCILE_AUDIT,
-  RECONCILE_CHECKPOINTS,
-  RESERVATIONS,
-  REVIEW,
-} from '../lambdas/topology';
+import { DELIVERY_LEDGER, EVENTS_DLQ, EVENTS_QUEUE, TABLES } from '../lambdas/topology';
 import { secretReferences } from '../lib/deploy-config';
 import { type Demo, type DemoReport, startDemo } from './demo';
 import { type Emulators, LocalEnvironmentError, startEmulators } from './emulators';
@@ -321,15 +309,7 @@ function functionEnvironment(
   if (eventQueue === undefined) throw new Error('Provisioning did not create the events queue');
   return {
     PARITYSYNC_CONFIG_JSON: JSON.stringify(config),
-    LEDGER_TABLE_NAME: table(DELIVERY_LEDGER),
-    ARI_TABLE_NAME: table(ARI_STATE),
-    MAPPINGS_TABLE_NAME: table(MAPPINGS),
-    REVIEW_TABLE_NAME: table(REVIEW),
-    RESERVATIONS_TABLE_NAME: table(RESERVATIONS),
-    GUESTS_TABLE_NAME: table(GUESTS),
-    CHECKPOINTS_TABLE_NAME: table(RECONCILE_CHECKPOINTS),
-    AUDIT_TABLE_NAME: table(RECONCILE_AUDIT),
-    PARITY_TABLE_NAME: table(PARITY_FINDINGS),
+    ...Object.fromEntries(TABLES.map((definition) => [definition.environmentName, table(definition)])),
     EVENT_QUEUE_URL: eventQueue.url,
     // No CloudWatch reads the metrics locally, and their JSON lines would bury the log; set it to false to see them.
     POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
