@@ -1,12 +1,16 @@
 import * as z from 'zod/mini';
-import { parseConfigJson, validateEnvironment } from '../config/environment';
+import {
+  ConfigJsonSchema,
+  MetricsNamespaceSchema,
+  parseConfigJson,
+  TableNameSchema,
+  validateEnvironment,
+} from '../config/environment';
 import type { ParitySyncConfig } from '../config/schema';
-
-const TableNameSchema = z.string().check(z.minLength(3), z.maxLength(255));
 
 const SharedEnvFields = {
   /** The validated ParitySync configuration as JSON: mapping seeds and property settings are read from it. */
-  PARITYSYNC_CONFIG_JSON: z.string().check(z.minLength(2)),
+  PARITYSYNC_CONFIG_JSON: ConfigJsonSchema,
   LEDGER_TABLE_NAME: TableNameSchema,
   ARI_TABLE_NAME: TableNameSchema,
   MAPPINGS_TABLE_NAME: TableNameSchema,
@@ -14,7 +18,7 @@ const SharedEnvFields = {
   RESERVATIONS_TABLE_NAME: TableNameSchema,
   /** Where parked events go back once their mapping exists. */
   EVENT_QUEUE_URL: z.string().check(z.url()),
-  POWERTOOLS_METRICS_NAMESPACE: z._default(z.string().check(z.minLength(1)), 'ParitySync'),
+  POWERTOOLS_METRICS_NAMESPACE: MetricsNamespaceSchema,
 };
 
 /**

@@ -1,7 +1,14 @@
 import * as z from 'zod/mini';
 import { ConfigurationError } from '../shared/errors';
+import { DEFAULT_METRICS_NAMESPACE } from '../shared/metric-names';
 import { parseConfig } from './load';
 import type { ParitySyncConfig } from './schema';
+
+/** Fields several functions' environments share. */
+export const TableNameSchema = z.string().check(z.minLength(3), z.maxLength(255));
+/** The validated ParitySync configuration as JSON (compiled into the bundle in AWS, set locally). */
+export const ConfigJsonSchema = z.string().check(z.minLength(2));
+export const MetricsNamespaceSchema = z._default(z.string().check(z.minLength(1)), DEFAULT_METRICS_NAMESPACE);
 
 /** Validates a function's environment once at cold start; the error names every offending variable. */
 export function validateEnvironment<S extends z.ZodMiniType>(

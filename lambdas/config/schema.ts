@@ -47,7 +47,7 @@ export function buildAllowlist(cidrs: readonly string[]): (address: string) => b
   };
 }
 
-const SourceIdSchema = z
+export const SourceIdSchema = z
   .string()
   .check(
     z.regex(

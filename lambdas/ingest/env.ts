@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { parseConfigJson, validateEnvironment } from '../config/environment';
+import { ConfigJsonSchema, parseConfigJson, validateEnvironment } from '../config/environment';
 import type { ParitySyncConfig } from '../config/schema';
 
 /**
@@ -8,7 +8,7 @@ import type { ParitySyncConfig } from '../config/schema';
  */
 const IngestEnvSchema = z.object({
   /** The validated ParitySync configuration as JSON (source definitions and secret references, no secret values). */
-  PARITYSYNC_CONFIG_JSON: z.string().check(z.minLength(2)),
+  PARITYSYNC_CONFIG_JSON: ConfigJsonSchema,
   LEDGER_TABLE_NAME: z.string().check(z.minLength(1)),
   EVENT_QUEUE_URL: z.string().check(z.url()),
   POWERTOOLS_SERVICE_NAME: z._default(z.string(), 'paritysync-ingest'),

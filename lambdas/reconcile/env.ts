@@ -1,21 +1,25 @@
 import * as z from 'zod/mini';
-import { parseConfigJson, validateEnvironment } from '../config/environment';
+import {
+  ConfigJsonSchema,
+  MetricsNamespaceSchema,
+  parseConfigJson,
+  TableNameSchema,
+  validateEnvironment,
+} from '../config/environment';
 import type { ParitySyncConfig } from '../config/schema';
-
-const TableNameSchema = z.string().check(z.minLength(3), z.maxLength(255));
 
 /**
  * The reconciliation function's environment, validated once at cold start. It reads and corrects room nights
  * and reads mappings; it never sees the ledger, the queues, reservations or guests.
  */
 const ReconcileEnvSchema = z.object({
-  PARITYSYNC_CONFIG_JSON: z.string().check(z.minLength(2)),
+  PARITYSYNC_CONFIG_JSON: ConfigJsonSchema,
   ARI_TABLE_NAME: TableNameSchema,
   MAPPINGS_TABLE_NAME: TableNameSchema,
   CHECKPOINTS_TABLE_NAME: TableNameSchema,
   AUDIT_TABLE_NAME: TableNameSchema,
   PARITY_TABLE_NAME: TableNameSchema,
-  POWERTOOLS_METRICS_NAMESPACE: z._default(z.string().check(z.minLength(1)), 'ParitySync'),
+  POWERTOOLS_METRICS_NAMESPACE: MetricsNamespaceSchema,
   POWERTOOLS_SERVICE_NAME: z._default(z.string(), 'paritysync-reconcile'),
 });
 

@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import type { RoomNightKey } from '../apply/model';
 import type { AriStore, MappingEntity } from '../apply/ports';
 import type { MappingResolver } from '../apply/resolver';
+import { SourceIdSchema } from '../config/schema';
 import { IsoInstantSchema } from '../domain/dates';
 import type { Clock } from '../shared/clock';
 import {
@@ -38,15 +39,6 @@ import type { AuditLog, PolledNight } from './ports';
  */
 
 // ---------------------------------------------------------------------------------------------- options
-
-const SourceIdSchema = z
-  .string()
-  .check(
-    z.regex(
-      /^[a-z0-9][a-z0-9-]{0,62}$/,
-      'must be 1-63 characters of a-z, 0-9 and "-", starting with a letter or digit',
-    ),
-  );
 
 export const ReconcileRunOptionsSchema = z
   .object({
