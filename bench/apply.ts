@@ -9,7 +9,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbAriStore } from '../lambdas/apply/dynamodb-ari-store';
 import { type NightWrite, type RoomNightKey, versionOf } from '../lambdas/apply/model';
 import { ARI_STATE } from '../lambdas/topology';
-import { startEmulators } from '../local/emulators';
+import { LOCAL_AWS, startEmulators } from '../local/emulators';
 import { provision } from '../local/provision';
 
 export const APPLY_TARGET_RATIO = 0.6;
@@ -92,10 +92,7 @@ function median(values: number[]): number {
 export async function applyThroughput(): Promise<{ ratio: number; meetsTarget: boolean }> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const emulators = await startEmulators();
-  const clientOptions = {
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  };
+  const clientOptions = LOCAL_AWS;
   const dynamodb = new DynamoDBClient({ ...clientOptions, endpoint: emulators.dynamodbEndpoint });
   const sqs = new SQSClient({ ...clientOptions, endpoint: emulators.sqsEndpoint });
   try {

@@ -15,6 +15,7 @@ import {
 import { loadConfigFile } from '../lambdas/config/load';
 import type { SourceConfig } from '../lambdas/config/schema';
 import { addDays } from '../lambdas/domain/dates';
+import { LOCAL_AWS } from '../local/emulators';
 import { senderFor } from '../local/senders';
 import { startLocalStack } from '../local/start';
 
@@ -82,8 +83,7 @@ export async function visibilityLatency(): Promise<{ medianMs: number; meetsTarg
 
     const sqs = new SQSClient({
       endpoint: stack.endpoints.sqsEndpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      ...LOCAL_AWS,
     });
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `vis-floor-${randomUUID()}` }));
     const floor: number[] = [];

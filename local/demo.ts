@@ -184,3 +184,28 @@ async function firstSecret(source: SourceConfig, secrets: Pick<SecretResolver, '
 function originOf(url: string): string {
   return new URL(url).origin;
 }
+
+/** What the demo did, and how to watch reconciliation and parity find it. */
+export function describeDemo(report: DemoReport, url: string): string {
+  const lines = [
+    '',
+    `Provider simulator on ${report.simulatorUrl} (polled by ${report.simulatedSources.join(', ')}): ${report.nights} room nights.`,
+  ];
+  for (const delivery of report.deliveries) {
+    lines.push(
+      `  ${delivery.sourceId}: ${delivery.sent} webhooks delivered, ${delivery.dropped} deliberately lost` +
+        `${delivery.failed > 0 ? `, ${delivery.failed} refused (see the log)` : ''}: that is the drift to find.`,
+    );
+  }
+  if (report.parity) {
+    lines.push(
+      `  ${report.parity.sourceId}: ${report.parity.sent} OTA rates sent, ${report.parity.offByMore} of them above the parity tolerance.`,
+    );
+  }
+  lines.push(
+    '',
+    'Reconcile now, with a progress bar:  npm run cli -- reconcile',
+    `Then list parity violations:          curl '${url}/parity?propertyId=<id>&from=<date>&to=<date>'`,
+  );
+  return lines.join('\n');
+}

@@ -7,6 +7,15 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { BuildAppOptions } from 'fauxqs';
 
 /**
+ * What every SDK client talking to the emulators uses: a fixed region and placeholder credentials, which the
+ * emulators accept and which can never reach a real AWS account.
+ */
+export const LOCAL_AWS = {
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+} as const;
+
+/**
  * The local stand-ins for AWS: DynamoDB Local (Amazon's jar, run with Java) and fauxqs (SQS, in-process).
  * Both only ever receive traffic on 127.0.0.1; the endpoints returned here are what clients must use.
  */
@@ -195,8 +204,7 @@ async function waitForDynamoDb(
 ): Promise<void> {
   const client = new DynamoDBClient({
     endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    ...LOCAL_AWS,
     maxAttempts: 1,
   });
   let spawnError: Error | undefined;

@@ -8,8 +8,8 @@ import { READ_API_ROUTES } from '../lambdas/read/routes';
 import { ConfigurationError } from '../lambdas/shared/errors';
 import { DELIVERY_LEDGER, EVENTS_DLQ, EVENTS_QUEUE, TABLES } from '../lambdas/topology';
 import { secretReferences } from '../lib/deploy-config';
-import { type Demo, type DemoReport, startDemo } from './demo';
-import { type Emulators, LocalEnvironmentError, startEmulators } from './emulators';
+import { type Demo, describeDemo, startDemo } from './demo';
+import { type Emulators, LOCAL_AWS, LocalEnvironmentError, startEmulators } from './emulators';
 import { type SqsConsumer, startSqsPoller } from './poller';
 import { type ProvisionedTopology, provision } from './provision';
 import { type LocalReconciler, RECONCILE_NOW_PATH, startLocalReconciler } from './reconciler';
@@ -24,8 +24,8 @@ import {
 const DEFAULT_CONFIG_PATH = 'config/local.example.json';
 const DEFAULT_PORT = 3000;
 const DEFAULT_SIMULATOR_PORT = 3100;
-const REGION = 'us-east-1';
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+const REGION = LOCAL_AWS.region;
+const LOCAL_CREDENTIALS = LOCAL_AWS.credentials;
 
 export interface EmulatorEndpoints {
   readonly dynamodbEndpoint: string;
@@ -475,31 +475,6 @@ function describeSchedule(stack: LocalStack): string {
   const every = stack.reconciler.intervalMs;
   const when = every > 0 ? `every ${Math.round(every / 1000)} s` : 'schedule off';
   return `${what} (${when}; run it now: npm run cli -- reconcile)`;
-}
-
-/** What the demo did, and how to watch reconciliation and parity find it. */
-export function describeDemo(report: DemoReport, url: string): string {
-  const lines = [
-    '',
-    `Provider simulator on ${report.simulatorUrl} (polled by ${report.simulatedSources.join(', ')}): ${report.nights} room nights.`,
-  ];
-  for (const delivery of report.deliveries) {
-    lines.push(
-      `  ${delivery.sourceId}: ${delivery.sent} webhooks delivered, ${delivery.dropped} deliberately lost` +
-        `${delivery.failed > 0 ? `, ${delivery.failed} refused (see the log)` : ''}: that is the drift to find.`,
-    );
-  }
-  if (report.parity) {
-    lines.push(
-      `  ${report.parity.sourceId}: ${report.parity.sent} OTA rates sent, ${report.parity.offByMore} of them above the parity tolerance.`,
-    );
-  }
-  lines.push(
-    '',
-    'Reconcile now, with a progress bar:  npm run cli -- reconcile',
-    `Then list parity violations:          curl '${url}/parity?propertyId=<id>&from=<date>&to=<date>'`,
-  );
-  return lines.join('\n');
 }
 
 if (typeof module !== 'undefined' && require.main === module) {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { inject } from 'vitest';
+import { LOCAL_AWS } from '../../local/emulators';
 import { type ProvisionedTopology, provision } from '../../local/provision';
 
 export interface LocalClients {
@@ -9,8 +10,7 @@ export interface LocalClients {
   readonly sqs: SQSClient;
 }
 
-const region = 'us-east-1';
-const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+const { region, credentials } = LOCAL_AWS;
 
 /** The run's emulator endpoints, provided by global-setup.ts to the `emulators` test project. */
 export function emulatorEndpoints(): { dynamodbEndpoint: string; sqsEndpoint: string } {
