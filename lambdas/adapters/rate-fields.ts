@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { ApplicableIdSchema, MAX_RANGE_NIGHTS } from '../domain/applicable';
 import { toMinorUnits } from '../domain/money';
 
 /** Schema pieces shared across adapters: external ids, and rates pushed as decimal amounts. */
@@ -24,10 +25,10 @@ export function positiveMinorUnits(amount: number | string, currency: string): n
 }
 
 /** Two years of stay dates: enough for any published rate calendar, and bounds the per-date expansion. */
-export const MAX_RANGE_NIGHTS = 731;
+export { MAX_RANGE_NIGHTS };
 
-/** Strings that end up in canonical events, keys and logs: non-empty and bounded. */
-export const ExternalIdSchema = z.string().check(z.minLength(1), z.maxLength(200));
+/** Ids that end up in canonical events, keys and logs: the applicability contract's rule, in the provider's field. */
+export const ExternalIdSchema = ApplicableIdSchema;
 
 /** ExternalIdSchema's rule, for the fast paths that must accept exactly what it accepts. */
 // Written out rather than imported from common.ts: the configuration schema imports this module (through the

@@ -52,15 +52,17 @@ export function createConsumer(
     const parsed = parseCanonicalMessage(record.body);
     if (!parsed.ok) {
       const eventId = parsed.eventId ?? record.messageAttributes?.eventId?.stringValue;
-      const reason = `malformed_message: ${parsed.problems.join('; ')}`;
+      const reason = `${parsed.code}: ${parsed.problems.join('; ')}`;
       // Settled before acknowledging: if the ledger is unreachable the record fails and is tried again.
       if (eventId) await deps.ledger.settle(eventId, 'rejected', deps.clock.now().toISOString(), reason);
       metrics.addMetric(OUTCOME_METRICS.rejected, MetricUnit.Count, 1);
+      if (parsed.code === 'not_applicable')
+        metrics.addMetric(APPLY_METRICS.contractViolations, MetricUnit.Count, 1);
       logger.error('event', {
         ...base,
         correlation_id: eventId,
         outcome: 'rejected',
-        error: 'malformed_message',
+        error: parsed.code,
         problems: parsed.problems,
         latencyMs: deps.clock.now().getTime() - started,
       });

@@ -1,4 +1,5 @@
 import type { DeliveryRequest, Normalised, VerificationContext } from '../adapters/types';
+import { checkApplicable } from '../domain/applicable';
 import type { CanonicalEvent } from '../domain/canonical';
 import { CANONICAL_SCHEMA_VERSION } from '../domain/canonical';
 import type { Clock } from '../shared/clock';
@@ -9,6 +10,7 @@ import {
   ForbiddenSenderError,
   NotDurableError,
   PayloadTooLargeError,
+  SchemaViolationError,
   UnknownSourceError,
   UnsupportedMediaTypeError,
 } from '../shared/errors';
@@ -130,8 +132,52 @@ export async function ingest(
   const eventId = eventIdFor(deps.crypto, source.config.id, normalised.idempotencyKey);
   trace.eventId = eventId;
   if (!source.adapter.signsTimestamp) assertFreshPayload(normalised, deps, source);
+  const event =
+    normalised.disposition === 'apply'
+      ? applicableEvent(eventId, normalised, source, verified.deliveryId, deps)
+      : undefined;
 
-  return makeDurable(eventId, normalised, source, verified.deliveryId, deps);
+  return makeDurable(eventId, normalised, event, source, deps);
+}
+
+/**
+ * The canonical event as it will be queued, held to the applicability contract apply holds it to, so that
+ * nothing is accepted that apply cannot store. `receivedAt` is now; a retry that takes over an earlier claim
+ * queues it with the first delivery's time (see makeDurable).
+ */
+function applicableEvent(
+  eventId: string,
+  normalised: Normalised & { disposition: 'apply' },
+  source: PreparedSource,
+  deliveryId: string | undefined,
+  deps: IngestDependencies,
+): CanonicalEvent {
+  const event = {
+    schemaVersion: CANONICAL_SCHEMA_VERSION,
+    eventId,
+    sourceId: source.config.id,
+    kind: source.config.kind,
+    providerEventType: normalised.providerEventType,
+    idempotencyKey: normalised.idempotencyKey,
+    ...(deliveryId ? { deliveryId } : {}),
+    occurredAt: normalised.occurredAt.toISOString(),
+    receivedAt: deps.clock.now().toISOString(),
+    ...normalised.payload,
+  } as CanonicalEvent;
+  const result = checkApplicable(event, {
+    toleranceSeconds: source.toleranceSeconds,
+    dedupeWindowSeconds: deps.settings.dedupeWindowSeconds,
+  });
+  if (!result.ok) {
+    const names = result.problems.map((p) => p.path).join(', ');
+    throw new SchemaViolationError(
+      'not_applicable',
+      `The ${normalised.providerEventType} event is well formed but cannot be applied as sent (${names}); ` +
+        'fields are named as ParitySync stores them.',
+      result.problems,
+    );
+  }
+  return event;
 }
 
 async function resolveSecrets(deps: IngestDependencies, source: PreparedSource): Promise<readonly string[]> {
@@ -196,8 +242,8 @@ export function eventIdFor(crypto: Crypto, sourceId: string, idempotencyKey: str
 async function makeDurable(
   eventId: string,
   normalised: Normalised,
+  applicable: CanonicalEvent | undefined,
   source: PreparedSource,
-  deliveryId: string | undefined,
   deps: IngestDependencies,
 ): Promise<IngestResult> {
   const now = deps.clock.now();
@@ -250,7 +296,7 @@ async function makeDurable(
   }
 
   const recovered = claim.entry.deliveryCount > 1;
-  if (normalised.disposition === 'record') {
+  if (applicable === undefined) {
     await confirmOrRelease(deps, eventId, 'recorded', nowIso);
     return {
       status: 'accepted',
@@ -262,18 +308,10 @@ async function makeDurable(
     };
   }
 
-  const event = {
-    schemaVersion: CANONICAL_SCHEMA_VERSION,
-    eventId,
-    sourceId: source.config.id,
-    kind: source.config.kind,
-    providerEventType: normalised.providerEventType,
-    idempotencyKey: normalised.idempotencyKey,
-    ...(deliveryId ? { deliveryId } : {}),
-    occurredAt,
-    receivedAt: claim.entry.receivedAt,
-    ...normalised.payload,
-  } as CanonicalEvent;
+  const event =
+    claim.entry.receivedAt === applicable.receivedAt
+      ? applicable
+      : ({ ...applicable, receivedAt: claim.entry.receivedAt } as CanonicalEvent);
 
   let messageId: string;
   try {

@@ -1,12 +1,11 @@
+import type { FieldProblem } from '../domain/problems';
+
+export type { FieldProblem };
+
 /**
  * Every failure a sender can cause or observe maps to one of these. Each carries the HTTP status the edge
  * answers with and a stable machine-readable `code`; the message says what was received and how to fix it.
  */
-export interface FieldProblem {
-  readonly path: string;
-  readonly message: string;
-}
-
 export abstract class ParitySyncError extends Error {
   abstract readonly status: number;
   readonly code: string;

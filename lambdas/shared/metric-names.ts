@@ -49,6 +49,11 @@ export const APPLY_METRICS = {
   serviceNotices: 'ServiceNotices',
   inventoryCapped: 'InventoryCapped',
   parkedReleased: 'ParkedReleased',
+  /**
+   * Events that reached apply although they break the applicability contract the edge enforces: a bug class, not
+   * a sender error. Each is rejected with its problems on the ledger entry, never retried.
+   */
+  contractViolations: 'ContractViolations',
 } as const;
 
 /**
@@ -125,6 +130,7 @@ export const INGEST_REJECTION_REASONS = [
   'unsupported_media_type',
   'schema_violation',
   'unknown_event_type',
+  'not_applicable',
   // 5xx: the event was not made durable, or the function failed unexpectedly
   'ledger_unavailable',
   'enqueue_failed',

@@ -230,6 +230,43 @@ describe('the SQS consumer', () => {
     );
   });
 
+  it('rejects an event that breaks the applicability contract, counting it as a contract violation, never retrying it', async () => {
+    const { consumer, ledger, ari } = setup();
+    const farFuture = ariEvent(
+      { eventId: 'evt_year_9999' },
+      { dateFrom: '9999-12-31', dateTo: '9999-12-31' },
+    );
+    const loneSurrogate = ariEvent({ eventId: 'evt_surrogate' }, { channelId: 'X\ud800Y' });
+    const longId = ariEvent({ eventId: 'evt_long_id' }, { channelId: '中'.repeat(200) });
+    const frozen = ariEvent({ eventId: 'evt_2999', occurredAt: '2999-01-01T00:00:00.000Z' });
+
+    const response = await consumer({
+      Records: [farFuture, loneSurrogate, longId, frozen].map((event, i) => recordOf(event, `m${i}`)),
+    });
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(ari.nights.size).toBe(0);
+    const reason = (eventId: string) => ledger.statuses.get(eventId);
+    expect(reason('evt_year_9999')).toMatchObject({ status: 'rejected' });
+    expect(reason('evt_year_9999')?.reason).toMatch(/^not_applicable: data\.dateFrom: must lie between/);
+    expect(reason('evt_surrogate')?.reason).toMatch(
+      /^not_applicable: data\.channelId: .*lone UTF-16 surrogate/,
+    );
+    expect(reason('evt_long_id')?.reason).toMatch(/^not_applicable: data\.channelId: .*received 600/);
+    expect(reason('evt_2999')?.reason).toMatch(/^not_applicable: occurredAt: /);
+    expect(logLines().map((line) => [line.correlation_id, line.outcome, line.error])).toEqual(
+      ['evt_year_9999', 'evt_surrogate', 'evt_long_id', 'evt_2999'].map((id) => [
+        id,
+        'rejected',
+        'not_applicable',
+      ]),
+    );
+    const counted = metricLines().find((line) => 'ContractViolations' in line) ?? {};
+    expect([counted.ContractViolations].flat().reduce((sum: number, value) => sum + Number(value), 0)).toBe(
+      4,
+    );
+  });
+
   it('fails a record whose settlement cannot be written, so that the rejection is not lost', async () => {
     const { consumer, ledger } = setup();
     ledger.settle = async () => {

@@ -1,0 +1,371 @@
+import * as z from 'zod/mini';
+import {
+  type AriUpdate,
+  CANONICAL_SCHEMA_VERSION,
+  type CanonicalEvent,
+  type CanonicalEventType,
+  type CanonicalPayload,
+  SOURCE_KINDS,
+} from './canonical';
+import { addDays, isCalendarDate, isIsoDateTime, nightsInclusive } from './dates';
+import { type FieldProblem, formatPath } from './problems';
+
+/**
+ * The applicability contract: what a canonical event must satisfy for apply to store it. It is defined here
+ * once, and both sides use it: the edge refuses (422 `not_applicable`) an event that breaks it before anything is
+ * written, and apply checks it again before touching state. An event that passes can be applied, parked or
+ * rejected for a domain reason (an unmapped id, an inventory conflict), but never fails on its own values: key
+ * sizes, dates, timestamps, encodings and amounts are all settled here.
+ *
+ * Each rule is what a later stage needs:
+ * - Ids become parts of DynamoDB keys (percent-encoded in the room-night sort key, where each UTF-8 byte can
+ *   become three characters; the sort key may hold at most 1,024 bytes) and of log lines: well-formed Unicode
+ *   (a lone surrogate cannot be encoded as UTF-8 at all), no control characters, at most ID_MAX_BYTES bytes.
+ * - Every other string is well-formed Unicode and bounded.
+ * - Stay dates are calendar dates within a window around the day the event was received, so that a year 9999 or
+ *   0000 never reaches date arithmetic, and a rate for ten years ago is refused rather than stored.
+ * - `occurredAt` orders last-writer-wins: one in the future would freeze every later genuine update of the same
+ *   night, so it may be at most the source's clock tolerance after receipt, and no older than the dedupe window.
+ * - Money is integer minor units (a safe integer) in an ISO 4217 code.
+ */
+
+/** Bytes of UTF-8 an id may have: three of them, percent-encoded, fit one sort key with room to spare. */
+export const ID_MAX_BYTES = 100;
+/** UTF-16 units of free text (a reason, a notice's detail). */
+export const TEXT_MAX_LENGTH = 1_000;
+/** Stay dates may lie at most this many days before the day of receipt. */
+export const STAY_DAYS_BEFORE_RECEIPT = 366;
+/** Stay dates may lie at most this many days after the day of receipt (three years of rate calendar). */
+export const STAY_DAYS_AFTER_RECEIPT = 1_096;
+/** Stay dates one update may cover. */
+export const MAX_RANGE_NIGHTS = 731;
+/** Merged property ids one event may name. */
+export const MAX_MERGED_IDS = 100;
+
+/** The time bounds of `occurredAt`, relative to receipt: per source at the edge. */
+export interface ApplicabilityLimits {
+  /** How far after receipt `occurredAt` may lie (the source's clock tolerance). */
+  readonly toleranceSeconds: number;
+  /** How far before receipt `occurredAt` may lie (the dedupe window). */
+  readonly dedupeWindowSeconds: number;
+  /** Extra days either side of the stay-date window. 0 at the edge. */
+  readonly staySlackDays?: number;
+}
+
+/**
+ * The widest limits any valid configuration allows (tolerance up to a day, dedupe window up to 365 days), plus
+ * a day of slack on stay dates: apply checks against these, so that an event the edge accepted still passes when
+ * a retry's receipt time differs from the first delivery's, or the configuration was narrowed meanwhile.
+ */
+export const WIDEST_LIMITS: ApplicabilityLimits = {
+  toleranceSeconds: 86_400,
+  dedupeWindowSeconds: 365 * 86_400,
+  staySlackDays: 1,
+};
+
+const encoder = new TextEncoder();
+
+// In a `u` regular expression a surrogate pair is one code point, so only a lone surrogate is in category Cs.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** True when `text` can be encoded as UTF-8: it holds no lone UTF-16 surrogate. */
+export function isWellFormed(text: string): boolean {
+  return !LONE_SURROGATE.test(text);
+}
+
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return true;
+  }
+  return false;
+}
+
+/** Why `text` cannot serve as an id, or undefined when it can. */
+export function idProblem(text: string): string | undefined {
+  if (text.length === 0) return 'must not be empty';
+  if (!isWellFormed(text)) return 'must be well-formed Unicode (it holds a lone UTF-16 surrogate)';
+  if (hasControlCharacter(text)) return 'must not contain control characters';
+  // Only text that might be over the limit is encoded: 100 UTF-16 units are at most 300 bytes.
+  if (text.length * 3 > ID_MAX_BYTES) {
+    const bytes = encoder.encode(text).length;
+    if (bytes > ID_MAX_BYTES) return `must be at most ${ID_MAX_BYTES} bytes of UTF-8; received ${bytes}`;
+  }
+  return undefined;
+}
+
+/** An id as every key it becomes part of can hold it (see idProblem). */
+export const ApplicableIdSchema = z.string().check(
+  z.superRefine((text, ctx) => {
+    const problem = idProblem(text);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, input: text });
+  }),
+);
+
+/** Free text: well-formed Unicode, 1 to `max` UTF-16 units. */
+export function applicableText(max: number = TEXT_MAX_LENGTH) {
+  return z.string().check(
+    z.minLength(1),
+    z.maxLength(max),
+    z.refine(isWellFormed, {
+      message: 'must be well-formed Unicode (it holds a lone UTF-16 surrogate)',
+    }),
+  );
+}
+
+const CalendarDateSchema = z
+  .string()
+  .check(z.refine(isCalendarDate, { message: 'must be a calendar date YYYY-MM-DD' }));
+
+/** Exactly what Date.prototype.toISOString writes: versions compare `occurredAt` as text. */
+const FIXED_WIDTH_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const InstantSchema = z.string().check(
+  z.refine((text) => FIXED_WIDTH_INSTANT.test(text) && isIsoDateTime(text), {
+    message: 'must be a UTC instant in the form 2026-06-01T12:00:00.000Z',
+  }),
+);
+
+export const CURRENCY_CODE = /^[A-Z]{3}$/;
+
+function moneySchema(minimum: 0 | 1) {
+  return z.object({
+    amountMinor: z.number().check(z.int(), z.minimum(minimum), z.maximum(Number.MAX_SAFE_INTEGER)),
+    currency: z.string().check(z.regex(CURRENCY_CODE, 'must be an ISO 4217 currency code such as EUR')),
+  });
+}
+
+const Id = ApplicableIdSchema;
+const Text = applicableText();
+
+const RestrictionsSchema = z.object({
+  minLengthOfStay: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(3_660))),
+  maxLengthOfStay: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(3_660))),
+  closedToArrival: z.optional(z.boolean()),
+  closedToDeparture: z.optional(z.boolean()),
+  stopSell: z.optional(z.boolean()),
+});
+
+const AriUpdateSchema = z.object({
+  channelId: z.optional(Id),
+  propertyExternalId: z.optional(Id),
+  // Required: room nights are stored per room type.
+  roomTypeExternalId: Id,
+  ratePlanExternalId: Id,
+  dateFrom: CalendarDateSchema,
+  dateTo: CalendarDateSchema,
+  rate: z.optional(moneySchema(1)),
+  availability: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER))),
+  restrictions: z.optional(RestrictionsSchema),
+});
+
+const ReservationChangeSchema = z.object({
+  reservationExternalId: Id,
+  propertyExternalId: z.optional(Id),
+  status: z.enum(['confirmed', 'modified', 'cancelled', 'checked_in', 'checked_out']),
+  arrivalDate: z.optional(CalendarDateSchema),
+  departureDate: z.optional(CalendarDateSchema),
+  roomTypeExternalId: z.optional(Id),
+  roomNumber: z.optional(Text),
+  channel: z.optional(Text),
+  guestExternalId: z.optional(Id),
+  total: z.optional(moneySchema(0)),
+});
+
+const GuestChangeSchema = z.object({
+  guestExternalId: Id,
+  change: z.enum(['created', 'updated', 'deleted']),
+  propertyExternalId: z.optional(Id),
+  reservationExternalId: z.optional(Id),
+});
+
+const MappingChangeSchema = z.object({
+  change: z.enum(['error_resolved', 'duplicate_resolved', 'completed']),
+  partnerHotelId: z.optional(Id),
+  partnerInventoryId: z.optional(Id),
+  // Becomes an internal property id, part of every room-night key of that property.
+  referenceHotelId: z.optional(Id),
+  reportId: z.optional(Id),
+  resolution: z.optional(Text),
+});
+
+const PropertyChangeSchema = z.object({
+  change: z.enum(['updated', 'merged']),
+  propertyExternalId: Id,
+  mergedExternalIds: z.optional(z.array(Id).check(z.maxLength(MAX_MERGED_IDS))),
+});
+
+const ServiceNoticeSchema = z.object({
+  notice: z.enum(['token_expired', 'access_revoked']),
+  detail: z.optional(Text),
+});
+
+const envelope = {
+  schemaVersion: z.literal(CANONICAL_SCHEMA_VERSION),
+  eventId: Id,
+  sourceId: Id,
+  kind: z.enum(SOURCE_KINDS),
+  providerEventType: applicableText(512),
+  idempotencyKey: applicableText(512),
+  deliveryId: z.optional(applicableText(512)),
+  occurredAt: InstantSchema,
+  receivedAt: InstantSchema,
+};
+
+// A record rather than an array, so that adding a canonical type without listing it here fails to compile.
+const CANONICAL_TYPE_SET: Readonly<Record<CanonicalEventType, true>> = {
+  'ari.update': true,
+  'reservation.change': true,
+  'guest.change': true,
+  'mapping.change': true,
+  'property.change': true,
+  'service.notice': true,
+};
+export const CANONICAL_TYPES = Object.keys(CANONICAL_TYPE_SET) as [
+  CanonicalEventType,
+  ...CanonicalEventType[],
+];
+
+/**
+ * The envelope alone, with any object as `data`: what tells a message the edge wrote (which may still break the
+ * contract) from one that is not a canonical event at all.
+ */
+export const CanonicalEnvelopeSchema = z.object({
+  ...envelope,
+  type: z.enum(CANONICAL_TYPES),
+  data: z.record(z.string(), z.unknown()),
+});
+
+/** A canonical event's shape and absolute rules; the rules relative to receipt are in applicabilityProblems. */
+export const ApplicableEventSchema = z.discriminatedUnion('type', [
+  z.object({ ...envelope, type: z.literal('ari.update'), data: AriUpdateSchema }),
+  z.object({ ...envelope, type: z.literal('reservation.change'), data: ReservationChangeSchema }),
+  z.object({ ...envelope, type: z.literal('guest.change'), data: GuestChangeSchema }),
+  z.object({ ...envelope, type: z.literal('mapping.change'), data: MappingChangeSchema }),
+  z.object({ ...envelope, type: z.literal('property.change'), data: PropertyChangeSchema }),
+  z.object({ ...envelope, type: z.literal('service.notice'), data: ServiceNoticeSchema }),
+]);
+
+export type ApplicabilityResult =
+  | { readonly ok: true; readonly event: CanonicalEvent }
+  | { readonly ok: false; readonly problems: readonly FieldProblem[] };
+
+/**
+ * Checks an event against the whole contract. `receivedAt` anchors the relative rules: the edge passes the
+ * event as it will be queued, apply the event it received, with WIDEST_LIMITS.
+ */
+export function checkApplicable(candidate: unknown, limits: ApplicabilityLimits): ApplicabilityResult {
+  const result = ApplicableEventSchema.safeParse(candidate);
+  if (!result.success) {
+    return {
+      ok: false,
+      problems: result.error.issues.map((issue) => ({
+        path: formatPath(issue.path),
+        message: issue.message,
+      })),
+    };
+  }
+  const event = result.data as unknown as CanonicalEvent;
+  const problems = relativeProblems(event, limits);
+  return problems.length === 0 ? { ok: true, event } : { ok: false, problems };
+}
+
+/** Rules that depend on when the event was received, and rules across fields. */
+function relativeProblems(event: CanonicalEvent, limits: ApplicabilityLimits): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const receivedMs = Date.parse(event.receivedAt);
+  const occurredMs = Date.parse(event.occurredAt);
+  const ahead = (occurredMs - receivedMs) / 1000;
+  if (ahead > limits.toleranceSeconds) {
+    problems.push({
+      path: 'occurredAt',
+      message:
+        `is ${Math.round(ahead)} s after the event was received (${event.receivedAt}); at most ` +
+        `${limits.toleranceSeconds} s is accepted, since a future time would outrank every later update. ` +
+        'Check the sender clock.',
+    });
+  } else if (-ahead > limits.dedupeWindowSeconds) {
+    problems.push({
+      path: 'occurredAt',
+      message:
+        `is ${Math.round(-ahead / 86_400)} days before the event was received (${event.receivedAt}); at most ` +
+        `${Math.round(limits.dedupeWindowSeconds / 86_400)} days (the dedupe window) is accepted.`,
+    });
+  }
+  const window = stayWindow(event.receivedAt, limits.staySlackDays ?? 0);
+  const checkDate = (path: string, date: string | undefined) => {
+    if (date !== undefined && (date < window.first || date > window.last)) {
+      problems.push({
+        path,
+        message: `must lie between ${window.first} and ${window.last} (one year before to three years after the day received); received ${date}`,
+      });
+    }
+  };
+  const payload = event as CanonicalPayload;
+  switch (payload.type) {
+    case 'ari.update':
+      checkDate('data.dateFrom', payload.data.dateFrom);
+      checkDate('data.dateTo', payload.data.dateTo);
+      problems.push(...ariProblems(payload.data));
+      break;
+    case 'reservation.change': {
+      const { arrivalDate, departureDate } = payload.data;
+      checkDate('data.arrivalDate', arrivalDate);
+      checkDate('data.departureDate', departureDate);
+      if (arrivalDate !== undefined && departureDate !== undefined && departureDate <= arrivalDate) {
+        problems.push({
+          path: 'data.departureDate',
+          message: `must be after arrivalDate (${arrivalDate}); received ${departureDate}`,
+        });
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  return problems;
+}
+
+function ariProblems(data: AriUpdate): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  if (data.rate === undefined && data.availability === undefined && data.restrictions === undefined) {
+    problems.push({ path: 'data', message: 'must carry at least one of rate, availability or restrictions' });
+  }
+  const nights = nightsInclusive(data.dateFrom, data.dateTo);
+  if (nights < 1) {
+    problems.push({
+      path: 'data.dateTo',
+      message: `must not be before dateFrom (${data.dateFrom}); received ${data.dateTo}`,
+    });
+  } else if (nights > MAX_RANGE_NIGHTS) {
+    problems.push({
+      path: 'data.dateTo',
+      message: `the range covers ${nights} dates; at most ${MAX_RANGE_NIGHTS} are accepted in one update`,
+    });
+  }
+  const restrictions = data.restrictions;
+  if (restrictions !== undefined) {
+    if (Object.keys(restrictions).length === 0) {
+      problems.push({
+        path: 'data.restrictions',
+        message: 'must set at least one restriction, or be left out',
+      });
+    }
+    const { minLengthOfStay: min, maxLengthOfStay: max } = restrictions;
+    if (min !== undefined && max !== undefined && min > max) {
+      problems.push({
+        path: 'data.restrictions.maxLengthOfStay',
+        message: `must not be less than minLengthOfStay (${min}); received ${max}`,
+      });
+    }
+  }
+  return problems;
+}
+
+/** The first and last stay date accepted for an event received at `receivedAt`. */
+export function stayWindow(receivedAt: string, slackDays = 0): { first: string; last: string } {
+  const day = receivedAt.slice(0, 10);
+  return {
+    first: addDays(day, -STAY_DAYS_BEFORE_RECEIPT - slackDays),
+    last: addDays(day, STAY_DAYS_AFTER_RECEIPT + slackDays),
+  };
+}
