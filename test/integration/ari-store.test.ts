@@ -15,6 +15,7 @@ import {
   type Version,
   versionOf,
 } from '../../lambdas/apply/model';
+import { ID_MAX_BYTES, idProblem } from '../../lambdas/domain/applicable';
 import { ARI_STATE } from '../../lambdas/topology';
 import { type IsolatedTopology, provisionIsolated } from '../support/aws';
 
@@ -57,6 +58,21 @@ describe('DynamoDbAriStore against DynamoDB Local', () => {
     if (name === undefined) throw new Error('ARI state table was not provisioned');
     tableName = name;
     store = new DynamoDbAriStore(topology.dynamodb, tableName);
+  });
+
+  it('stores and reads a room night whose every id is as large as the applicability contract allows', async () => {
+    // Percent-encoding turns each of these bytes into three sort-key characters: the worst case per id.
+    const widest = `${'中'.repeat(33)}#`;
+    for (const id of [widest, '#'.repeat(ID_MAX_BYTES)]) expect(idProblem(id)).toBeUndefined();
+    const key = nightOf(widest, {
+      roomTypeId: widest,
+      ratePlanId: '#'.repeat(ID_MAX_BYTES),
+      channel: `${'s'.repeat(63)}:${widest}`,
+    });
+    const written = await store.writeNight(key, { rate: EUR(12_999) }, version(T1, 'widest'), 'evt_widest');
+    expect(written).toEqual(['rate']);
+    const page = await store.readNights({ propertyId: widest, from: key.date, to: key.date, limit: 10 });
+    expect(page.items.map((night) => night.key)).toEqual([key]);
   });
 
   it('reads exactly the requested nights by key, across batches, skipping absent and repeated keys', async () => {
