@@ -531,6 +531,17 @@ export class Observability extends Construct {
         'events reach the dead-letter queue.',
     });
 
+    this.addAlarm('ContractViolations', {
+      metric: this.customMetric('apply', APPLY_METRICS.contractViolations),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      description:
+        'An event reached apply although it breaks the applicability contract the edge enforces: a ParitySync ' +
+        'bug, not a sender error. It was rejected, not retried. Query the apply logs for error = ' +
+        '"not_applicable"; GET /deliveries/{eventId} shows which fields broke which rule. Report it with the ' +
+        'field problems (never the payload), then replay the event once fixed.',
+    });
+
     for (const notice of SERVICE_NOTICES) {
       this.addAlarm(`ServiceNotice${pascal(notice)}`, {
         metric: this.customMetric('apply', APPLY_METRICS.serviceNotices, {

@@ -111,10 +111,10 @@ function alarm(of: Template, idPrefix: string): Json {
 const POLLED_SOURCES = TEST_CONFIG.sources.filter((source) => source.polling).map((source) => source.id);
 const PARITY_PROPERTIES = TEST_CONFIG.parity.properties.map((property) => property.propertyId);
 /**
- * Edge, queue and apply alarms (DLQ, backlog, signature failures, apply failures, two service notices, 5xx
+ * Edge, queue and apply alarms (DLQ, backlog, signature failures, apply failures, contract violations, two service notices, 5xx
  * rate); four per polled source; one per parity property; the reconcile dead-letter queue.
  */
-const ALARM_COUNT = 7 + 4 * POLLED_SOURCES.length + PARITY_PROPERTIES.length + 1;
+const ALARM_COUNT = 8 + 4 * POLLED_SOURCES.length + PARITY_PROPERTIES.length + 1;
 
 const ingest = { service: METRIC_SERVICES.ingest };
 const apply = { service: METRIC_SERVICES.apply };
@@ -300,6 +300,19 @@ describe('alarms', () => {
       Threshold: 10,
       ComparisonOperator: 'GreaterThanThreshold',
       EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('alarms on a single event that reached apply breaking the applicability contract', () => {
+    expect(alarm(template, 'ContractViolations')).toMatchObject({
+      Namespace: 'ParitySync',
+      MetricName: APPLY_METRICS.contractViolations,
+      Dimensions: [{ Name: 'service', Value: METRIC_SERVICES.apply }],
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       TreatMissingData: 'notBreaching',
     });
   });
@@ -667,7 +680,7 @@ describe('reconciliation alarms', () => {
     } as typeof TEST_CONFIG_INPUT);
     const { template: quiet } = synthStack({ config: unpolled });
     const ids = Object.keys(alarmsOf(quiet));
-    expect(ids).toHaveLength(7 + 1);
+    expect(ids).toHaveLength(8 + 1);
     expect(ids.filter((id) => id.startsWith('ObservabilityReconcile'))).toEqual([
       expect.stringMatching(/^ObservabilityReconcileDeadLetterQueueNotEmpty/),
     ]);
