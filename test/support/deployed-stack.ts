@@ -1,0 +1,277 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { AssetManifestArtifact, CloudAssembly } from 'aws-cdk-lib/cx-api';
+
+const projectRoot = join(__dirname, '..', '..');
+const run = promisify(execFile);
+
+/** A CloudFormation template as `cdk synth` writes it. */
+export interface CfnTemplate {
+  readonly Resources: Readonly<Record<string, CfnResource>>;
+}
+
+export interface CfnResource {
+  readonly Type: string;
+  readonly Properties?: Readonly<Record<string, unknown>>;
+}
+
+/** One AWS::Lambda::Function of the template, with the asset directory its code is zipped from. */
+export interface DeployedFunction {
+  readonly logicalId: string;
+  /** The asset directory, exactly what is zipped and uploaded as the function's code. */
+  readonly codeDirectory: string;
+  /** `<module>.<export>`, as Lambda resolves it against the code directory. */
+  readonly handler: string;
+  readonly runtime: string;
+  readonly memorySize: number;
+  readonly timeoutSeconds: number;
+  /** Environment.Variables as the template has them: literals and intrinsic functions. */
+  readonly variables: Readonly<Record<string, unknown>>;
+}
+
+export interface DeployedStack {
+  readonly stackName: string;
+  readonly template: CfnTemplate;
+  readonly functions: readonly DeployedFunction[];
+}
+
+/**
+ * Runs the CDK app (bin/app.ts) the way `cdk synth` does: the cdk.json context plus the given keys through
+ * CDK_CONTEXT_JSON and the output directory through CDK_OUTDIR, with asset bundling on. The CLI itself is not
+ * used: it would look for AWS credentials to describe the default environment.
+ */
+export async function synthesize(options: {
+  readonly outdir: string;
+  readonly context: Readonly<Record<string, unknown>>;
+  readonly timeoutMs: number;
+}): Promise<DeployedStack> {
+  const cdkJson = JSON.parse(readFileSync(join(projectRoot, 'cdk.json'), 'utf8')) as {
+    context: Record<string, unknown>;
+  };
+  try {
+    await run(process.execPath, ['--import', 'tsx', 'bin/app.ts'], {
+      cwd: projectRoot,
+      env: {
+        ...process.env,
+        CDK_OUTDIR: options.outdir,
+        CDK_CONTEXT_JSON: JSON.stringify({ ...cdkJson.context, ...options.context }),
+      },
+      timeout: options.timeoutMs,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  } catch (error) {
+    const { stderr, stdout } = error as { stderr?: string; stdout?: string };
+    throw new Error(`Synthesising bin/app.ts failed:\n${stderr ?? ''}${stdout ?? ''}`, { cause: error });
+  }
+  return readDeployedStack(options.outdir);
+}
+
+/** The one stack of a cloud assembly, its functions and the asset directories their code comes from. */
+export function readDeployedStack(outdir: string): DeployedStack {
+  const assembly = new CloudAssembly(outdir);
+  const [stack, ...others] = assembly.stacks;
+  if (!stack || others.length > 0) {
+    throw new Error(`Expected one stack in ${outdir}, found ${assembly.stacks.map((s) => s.stackName)}`);
+  }
+  const template = stack.template as CfnTemplate;
+  const assetDirectories = new Map<string, string>();
+  for (const manifest of stack.dependencies.filter(AssetManifestArtifact.isAssetManifestArtifact)) {
+    for (const [id, asset] of Object.entries(manifest.contents.files ?? {})) {
+      const { path, packaging } = asset.source;
+      if (path === undefined) continue;
+      const directory = resolve(dirname(manifest.file), path);
+      for (const destination of Object.values(asset.destinations)) {
+        assetDirectories.set(destination.objectKey, packaging === 'zip' ? directory : `${id} (a plain file)`);
+      }
+    }
+  }
+
+  const functions = Object.entries(template.Resources)
+    .filter(([, resource]) => resource.Type === 'AWS::Lambda::Function')
+    .map(([logicalId, resource]): DeployedFunction => {
+      const props = resource.Properties ?? {};
+      const code = props.Code as { S3Key?: unknown; ZipFile?: unknown } | undefined;
+      if (typeof code?.S3Key !== 'string') {
+        throw new Error(`${logicalId} has no S3 asset as its code: ${JSON.stringify(code)}`);
+      }
+      const codeDirectory = assetDirectories.get(code.S3Key);
+      if (codeDirectory === undefined || !existsSync(codeDirectory)) {
+        throw new Error(
+          `${logicalId}'s code ${code.S3Key} is not a zipped directory asset of the assembly (${codeDirectory})`,
+        );
+      }
+      const environment = props.Environment as { Variables?: Record<string, unknown> } | undefined;
+      return {
+        logicalId,
+        codeDirectory,
+        handler: stringProperty(logicalId, props, 'Handler'),
+        runtime: stringProperty(logicalId, props, 'Runtime'),
+        // Lambda's defaults when the template leaves them out.
+        memorySize: typeof props.MemorySize === 'number' ? props.MemorySize : 128,
+        timeoutSeconds: typeof props.Timeout === 'number' ? props.Timeout : 3,
+        variables: environment?.Variables ?? {},
+      };
+    });
+  return { stackName: stack.stackName, template, functions };
+}
+
+function stringProperty(logicalId: string, props: Readonly<Record<string, unknown>>, name: string): string {
+  const value = props[name];
+  if (typeof value !== 'string')
+    throw new Error(`${logicalId}.${name} is not a string: ${JSON.stringify(value)}`);
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// What invokes a function, read from the template.
+
+/** A REST API method whose Lambda proxy integration invokes a function. */
+export interface ProxyRoute {
+  readonly httpMethod: string;
+  /** The resource path as API Gateway reports it in `event.resource`, e.g. `/webhooks/{sourceId}`. */
+  readonly resource: string;
+  readonly authorizationType: string;
+  readonly stageName: string;
+  /** The API delivers every body base64-encoded (binaryMediaTypes covers all content types). */
+  readonly binaryBodies: boolean;
+}
+
+export function proxyRoutes(template: CfnTemplate, functionId: string): ProxyRoute[] {
+  const routes: ProxyRoute[] = [];
+  for (const resource of Object.values(template.Resources)) {
+    if (resource.Type !== 'AWS::ApiGateway::Method') continue;
+    const props = resource.Properties ?? {};
+    const integration = props.Integration as { Type?: string; Uri?: unknown } | undefined;
+    if (integration?.Type !== 'AWS_PROXY' || !referencesArnOf(integration.Uri, functionId)) continue;
+    const restApiId = refTarget(props.RestApiId);
+    const api = restApiId === undefined ? undefined : template.Resources[restApiId];
+    const binaryMediaTypes = (api?.Properties?.BinaryMediaTypes ?? []) as string[];
+    routes.push({
+      httpMethod: String(props.HttpMethod),
+      resource: resourcePath(template, props.ResourceId),
+      authorizationType: String(props.AuthorizationType ?? 'NONE'),
+      stageName: stageNameOf(template, restApiId),
+      binaryBodies: binaryMediaTypes.includes('*/*'),
+    });
+  }
+  return routes;
+}
+
+/** The queue an SQS event source mapping feeds the function from, and how. */
+export interface QueueTrigger {
+  readonly queueId: string;
+  readonly batchSize: number;
+  readonly reportsBatchItemFailures: boolean;
+}
+
+export function queueTriggers(template: CfnTemplate, functionId: string): QueueTrigger[] {
+  return Object.values(template.Resources)
+    .filter(
+      (resource) =>
+        resource.Type === 'AWS::Lambda::EventSourceMapping' &&
+        refTarget(resource.Properties?.FunctionName) === functionId,
+    )
+    .map((resource) => {
+      const props = resource.Properties ?? {};
+      const source = props.EventSourceArn as { 'Fn::GetAtt'?: [string, string] } | undefined;
+      const queueId = source?.['Fn::GetAtt']?.[0];
+      if (queueId === undefined || template.Resources[queueId]?.Type !== 'AWS::SQS::Queue') {
+        throw new Error(`An event source mapping of ${functionId} reads from ${JSON.stringify(source)}`);
+      }
+      const responseTypes = (props.FunctionResponseTypes ?? []) as string[];
+      return {
+        queueId,
+        // Lambda's default for an SQS source.
+        batchSize: typeof props.BatchSize === 'number' ? props.BatchSize : 10,
+        reportsBatchItemFailures: responseTypes.includes('ReportBatchItemFailures'),
+      };
+    });
+}
+
+/** A schedule that invokes the function, and the payload EventBridge hands it. */
+export interface ScheduleTrigger {
+  readonly scheduleExpression: string;
+  readonly payload: unknown;
+}
+
+export function scheduleTriggers(
+  template: CfnTemplate,
+  functionId: string,
+  at: { readonly region: string; readonly account: string; readonly now: Date },
+): ScheduleTrigger[] {
+  const triggers: ScheduleTrigger[] = [];
+  for (const [ruleId, resource] of Object.entries(template.Resources)) {
+    if (resource.Type !== 'AWS::Events::Rule') continue;
+    const props = resource.Properties ?? {};
+    if (typeof props.ScheduleExpression !== 'string') continue;
+    for (const target of (props.Targets ?? []) as Array<Record<string, unknown>>) {
+      if (!referencesArnOf(target.Arn, functionId)) continue;
+      if (target.InputPath !== undefined || target.InputTransformer !== undefined) {
+        throw new Error(`${ruleId} transforms its input; only a constant Input or none is emulated here`);
+      }
+      triggers.push({
+        scheduleExpression: props.ScheduleExpression,
+        // A constant Input replaces the event entirely; without one the target receives the scheduled event.
+        payload:
+          typeof target.Input === 'string'
+            ? JSON.parse(target.Input)
+            : {
+                version: '0',
+                id: randomUUID(),
+                'detail-type': 'Scheduled Event',
+                source: 'aws.events',
+                account: at.account,
+                time: at.now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+                region: at.region,
+                resources: [`arn:aws:events:${at.region}:${at.account}:rule/${ruleId}`],
+                detail: {},
+              },
+      });
+    }
+  }
+  return triggers;
+}
+
+function referencesArnOf(value: unknown, logicalId: string): boolean {
+  if (Array.isArray(value)) return value.some((item) => referencesArnOf(item, logicalId));
+  if (value === null || typeof value !== 'object') return false;
+  const getAtt = (value as Record<string, unknown>)['Fn::GetAtt'];
+  if (Array.isArray(getAtt) && getAtt[0] === logicalId && getAtt[1] === 'Arn') return true;
+  return Object.values(value).some((item) => referencesArnOf(item, logicalId));
+}
+
+function refTarget(value: unknown): string | undefined {
+  const ref = (value as { Ref?: unknown } | undefined)?.Ref;
+  return typeof ref === 'string' ? ref : undefined;
+}
+
+/** `/a/{b}` from the chain of AWS::ApiGateway::Resource parents up to the API's root resource. */
+function resourcePath(template: CfnTemplate, resourceId: unknown): string {
+  const parts: string[] = [];
+  let current = resourceId;
+  for (;;) {
+    const id = refTarget(current);
+    if (id === undefined) break;
+    const resource = template.Resources[id];
+    if (resource?.Type !== 'AWS::ApiGateway::Resource') throw new Error(`${id} is not an API resource`);
+    parts.unshift(String(resource.Properties?.PathPart));
+    current = resource.Properties?.ParentId;
+  }
+  const root = (current as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt'];
+  if (root?.[1] !== 'RootResourceId')
+    throw new Error(`Unexpected API resource parent ${JSON.stringify(current)}`);
+  return `/${parts.join('/')}`;
+}
+
+function stageNameOf(template: CfnTemplate, restApiId: string | undefined): string {
+  const stage = Object.values(template.Resources).find(
+    (resource) =>
+      resource.Type === 'AWS::ApiGateway::Stage' && refTarget(resource.Properties?.RestApiId) === restApiId,
+  );
+  const name = stage?.Properties?.StageName;
+  if (typeof name !== 'string') throw new Error(`No stage found for the REST API ${restApiId}`);
+  return name;
+}
