@@ -109,6 +109,8 @@ export const INGEST_REJECTION_REASONS = [
   'invalid_encoding',
   'duplicate_key',
   'forbidden_key',
+  'too_deep',
+  'imprecise_number',
   'missing_header',
   'bad_header',
   // 401

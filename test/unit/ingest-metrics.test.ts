@@ -262,6 +262,22 @@ describe('ingest metrics: refusals', () => {
       run: send('ota-rates', raw('{"__proto__":{}}'), () => otaHeaders(raw('{"__proto__":{}}'))),
     },
     {
+      name: 'a body nested too deep',
+      status: 400,
+      reason: 'too_deep',
+      run: send('ota-rates', raw(`[${'['.repeat(100)}${']'.repeat(100)}]`), () =>
+        otaHeaders(raw(`[${'['.repeat(100)}${']'.repeat(100)}]`)),
+      ),
+    },
+    {
+      name: 'an amount a double cannot hold exactly',
+      status: 400,
+      reason: 'imprecise_number',
+      run: send('ota-rates', raw('{"base_rate":129.99000000000001}'), () =>
+        otaHeaders(raw('{"base_rate":129.99000000000001}')),
+      ),
+    },
+    {
       name: 'a missing webhook-id header',
       status: 400,
       reason: 'missing_header',

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { MAX_JSON_DEPTH } from '../../lambdas/shared/strict-json';
 import { createEdge } from '../contract/harness';
 
 /**
@@ -10,7 +11,11 @@ const SECRET = 'ota-secret-for-ingest-tests';
 const source = { id: 'ota-1', kind: 'ota' as const, secrets: [{ value: SECRET }] };
 
 function delivery(body: Record<string, unknown>) {
-  const raw = Buffer.from(JSON.stringify(body));
+  return signed(JSON.stringify(body));
+}
+
+function signed(text: string) {
+  const raw = Buffer.from(text);
   return {
     sourceId: 'ota-1',
     body: raw,
@@ -89,5 +94,31 @@ describe('ingest edge', () => {
     const answer = await edge.deliver(d);
     expect(answer.status).toBe(200);
     expect(edge.queue.messages[0]).toMatchObject({ data: { propertyExternalId: 'Hôtel-Zürich' } });
+  });
+
+  it('refuses a body nested too deep with 400 too_deep, however deep, instead of failing with 500', async () => {
+    const edge = createEdge([source]);
+    for (const depth of [MAX_JSON_DEPTH + 1, 10_000, 100_000]) {
+      const text = `{"nested":${'['.repeat(depth)}${']'.repeat(depth)},${JSON.stringify(rateEvent).slice(1)}`;
+      const answer = await edge.deliver(signed(text));
+      expect(answer.status).toBe(400);
+      expect(answer.json.error).toBe('too_deep');
+      expect(answer.json.message).toContain(String(MAX_JSON_DEPTH));
+    }
+    expect(edge.queue.messages).toHaveLength(0);
+  });
+
+  it('refuses an amount a double cannot hold exactly instead of storing it rounded', async () => {
+    const edge = createEdge([source]);
+    const text = JSON.stringify(rateEvent).replace('"base_rate":129.99', '"base_rate":129.99000000000001');
+    const answer = await edge.deliver(signed(text));
+    expect(answer.status).toBe(400);
+    expect(answer.json.error).toBe('imprecise_number');
+    expect(answer.json.message).toMatch(/129\.99000000000001.*send the amount as a string/);
+    expect(edge.queue.messages).toHaveLength(0);
+
+    const asString = await edge.deliver(signed(text.replace('129.99000000000001', '"129.99"')));
+    expect(asString.status).toBe(200);
+    expect(edge.queue.messages[0]).toMatchObject({ data: { rate: { amountMinor: 12_999 } } });
   });
 });
