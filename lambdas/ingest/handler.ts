@@ -5,6 +5,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { adapterFor } from '../adapters';
+import { awsClientConfig } from '../shared/aws-clients';
 import { systemClock } from '../shared/clock';
 import { nodeCrypto } from '../shared/crypto';
 import { DEFAULT_METRICS_NAMESPACE } from '../shared/metric-names';
@@ -37,7 +38,7 @@ const usesSecretsManager = config.sources.some((source) =>
   source.secrets.some((ref) => 'secretsManager' in ref),
 );
 const secretsProvider = usesSecretsManager
-  ? new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({}) })
+  ? new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient(awsClientConfig('ingest')) })
   : undefined;
 
 export const handler = createIngestHttpHandler(
@@ -48,8 +49,11 @@ export const handler = createIngestHttpHandler(
         ? { fetchSecretsManager: (id: string) => secretsProvider.get(id, { maxAge: SECRET_CACHE_SECONDS }) }
         : {}),
     }),
-    ledger: new DynamoDbDeliveryLedger(new DynamoDBClient({}), environment.ledgerTableName),
-    queue: new SqsEventQueue(new SQSClient({}), environment.eventQueueUrl),
+    ledger: new DynamoDbDeliveryLedger(
+      new DynamoDBClient(awsClientConfig('ingest')),
+      environment.ledgerTableName,
+    ),
+    queue: new SqsEventQueue(new SQSClient(awsClientConfig('ingest')), environment.eventQueueUrl),
     clock: systemClock,
     crypto: nodeCrypto,
     settings: {
