@@ -5,7 +5,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { adapterFor } from '../adapters';
-import { awsClientConfig } from '../shared/aws-clients';
+import { AWS_CLIENT_PROFILES, awsClientConfig, worstCaseCallMs } from '../shared/aws-clients';
 import { systemClock } from '../shared/clock';
 import { nodeCrypto } from '../shared/crypto';
 import { DEFAULT_METRICS_NAMESPACE } from '../shared/metric-names';
@@ -20,6 +20,8 @@ import { SqsEventQueue } from './sqs-queue';
 const SECRET_CACHE_SECONDS = 300;
 /** Longer than the function's 10 s timeout, so that a live request is never raced by a retry. */
 const CLAIM_LEASE_MS = 15_000;
+/** The enqueue (SQS) and its confirmation (DynamoDB), each at its clients' bound: 6 s of the 15 s lease. */
+const MIN_LEASE_LEFT_MS = 2 * worstCaseCallMs(AWS_CLIENT_PROFILES.ingest);
 
 // Everything below runs once per cold start. The configuration is compiled into the bundle in AWS
 // (the literal `process.env.PARITYSYNC_CONFIG_JSON` is replaced at build time) and set by the local runtime.
@@ -60,6 +62,7 @@ export const handler = createIngestHttpHandler(
       maxBodyBytes: config.ingest.maxBodyBytes,
       dedupeWindowSeconds: config.ingest.dedupeWindowDays * 86_400,
       claimLeaseMs: CLAIM_LEASE_MS,
+      minLeaseLeftMs: MIN_LEASE_LEFT_MS,
     },
   },
   logger,

@@ -129,6 +129,7 @@ export const INGEST_REJECTION_REASONS = [
   'unknown_event_type',
   // 5xx: the event was not made durable, or the function failed unexpectedly
   'ledger_unavailable',
+  'ledger_too_slow',
   'enqueue_failed',
   'secrets_unavailable',
   'internal_error',

@@ -394,6 +394,21 @@ describe('ingest metrics: refusals', () => {
       }),
     },
     {
+      name: 'the ledger claiming too late to queue safely',
+      status: 503,
+      reason: 'ledger_too_slow',
+      run: send('ota-rates', rate, () => otaHeaders(rate), {
+        prepare: (e) => {
+          const claim = e.ledger.claim.bind(e.ledger);
+          e.ledger.claim = async (entry, nowMs) => {
+            const outcome = await claim(entry, nowMs);
+            e.clock.advance(DEFAULT_SETTINGS.claimLeaseMs);
+            return outcome;
+          };
+        },
+      }),
+    },
+    {
       name: 'the queue refusing the event',
       status: 503,
       reason: 'enqueue_failed',

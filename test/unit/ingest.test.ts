@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import type { LedgerEntry } from '../../lambdas/ingest/ports';
 import { MAX_JSON_DEPTH } from '../../lambdas/shared/strict-json';
-import { createEdge } from '../contract/harness';
+import { type Answer, createEdge, DEFAULT_SETTINGS } from '../contract/harness';
 
 /**
  * Edge behaviours that do not depend on the provider kind, exercised through an OTA source (hex HMAC of the
@@ -120,5 +121,82 @@ describe('ingest edge', () => {
     const asString = await edge.deliver(signed(text.replace('129.99000000000001', '"129.99"')));
     expect(asString.status).toBe(200);
     expect(edge.queue.messages[0]).toMatchObject({ data: { rate: { amountMinor: 12_999 } } });
+  });
+
+  it('queues an event once when its claim lands after the lease ran out and a retry took it over', async () => {
+    const edge = createEdge([source]);
+    const claim = edge.ledger.claim.bind(edge.ledger);
+    let retry: Answer | undefined;
+    let stalled = false;
+    edge.ledger.claim = async (entry, nowMs) => {
+      if (stalled) return claim(entry, nowMs);
+      stalled = true;
+      // DynamoDB stalls past the lease: the write lands late, and the sender's retry arrives meanwhile.
+      edge.clock.advance(DEFAULT_SETTINGS.claimLeaseMs + 1_000);
+      const outcome = await claim(entry, nowMs);
+      edge.clock.advance(1_000);
+      retry = await edge.deliver(delivery(rateEvent));
+      return outcome;
+    };
+
+    const first = await edge.deliver(delivery(rateEvent));
+
+    expect(retry?.status).toBe(200);
+    expect(retry?.json).toMatchObject({ status: 'accepted', action: 'enqueued' });
+    expect(first.status).toBe(503);
+    expect(first.json.error).toBe('ledger_too_slow');
+    expect(first.headers['retry-after']).toMatch(/^\d+$/);
+    expect(edge.queue.messages).toHaveLength(1);
+    expect((await edge.ledger.get(retry?.json.eventId as string))?.status).toBe('enqueued');
+  });
+
+  it('does not queue an event when too little of the lease is left to enqueue and confirm it', async () => {
+    const edge = createEdge([source]);
+    const claim = edge.ledger.claim.bind(edge.ledger);
+    edge.ledger.claim = async (entry, nowMs) => {
+      const outcome = await claim(entry, nowMs);
+      edge.clock.advance(DEFAULT_SETTINGS.claimLeaseMs - DEFAULT_SETTINGS.minLeaseLeftMs + 1);
+      return outcome;
+    };
+    const slow = await edge.deliver(delivery(rateEvent));
+    expect(slow.status).toBe(503);
+    expect(slow.json.error).toBe('ledger_too_slow');
+    expect(edge.queue.messages).toHaveLength(0);
+
+    // The claim was given back, so the retry queues the event at once instead of waiting out the lease.
+    edge.ledger.claim = claim;
+    const retry = await edge.deliver(delivery(rateEvent));
+    expect(retry.status).toBe(200);
+    expect(edge.queue.messages).toHaveLength(1);
+  });
+
+  it('gives back only its own claim: a failed enqueue leaves the lease of a delivery that took over', async () => {
+    const edge = createEdge([source]);
+    let takeover: LedgerEntry | undefined;
+    const enqueue = edge.queue.enqueue.bind(edge.queue);
+    edge.queue.enqueue = async (event) => {
+      if (takeover !== undefined) return enqueue(event);
+      // SQS stalls past the lease; a retry claims the event meanwhile and is still queueing it.
+      edge.clock.advance(DEFAULT_SETTINGS.claimLeaseMs + 1_000);
+      const nowMs = edge.clock.now().getTime();
+      const current = await edge.ledger.get(event.eventId);
+      if (!current) throw new Error('no ledger entry');
+      const outcome = await edge.ledger.claim(
+        { ...current, leaseUntil: nowMs + DEFAULT_SETTINGS.claimLeaseMs },
+        nowMs,
+      );
+      takeover = outcome.entry;
+      throw new Error('RequestTimeout: injected');
+    };
+
+    const first = await edge.deliver(delivery(rateEvent));
+    expect(first.status).toBe(503);
+    expect(first.json.error).toBe('enqueue_failed');
+    expect(takeover?.deliveryCount).toBe(2);
+    expect((await edge.ledger.get(takeover?.eventId ?? ''))?.leaseUntil).toBe(takeover?.leaseUntil);
+
+    const third = await edge.deliver(delivery(rateEvent));
+    expect(third.status).toBe(409);
+    expect(edge.queue.messages).toHaveLength(0);
   });
 });
