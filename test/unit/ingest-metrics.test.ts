@@ -129,6 +129,7 @@ function edge(
     } as unknown as APIGatewayProxyEvent);
     return {
       status: result.statusCode,
+      headers: (result.headers ?? {}) as Record<string, string>,
       body: result.body,
       error: (JSON.parse(result.body) as { error?: string }).error,
     };
@@ -214,7 +215,12 @@ describe('ingest metrics: refusals', () => {
     readonly status: number;
     readonly reason: string;
     readonly signature?: boolean;
-    readonly run: () => Promise<{ status: number; error?: string | undefined; metrics: RecordingMetrics }>;
+    readonly run: () => Promise<{
+      status: number;
+      headers: Record<string, string>;
+      error?: string | undefined;
+      metrics: RecordingMetrics;
+    }>;
   };
 
   /** Sends one delivery to a fresh edge, after `prepare`, and returns the answer with the recorder. */
@@ -437,6 +443,14 @@ describe('ingest metrics: refusals', () => {
         rejected(reason),
         ...(signature ? [signatureFailure] : []),
       ]);
+    },
+  );
+
+  it.each(cases.filter((c) => c.status >= 500))(
+    'tells the sender when to retry after $name ($status)',
+    async ({ run }) => {
+      const answer = await run();
+      expect(Number(answer.headers['retry-after'])).toBeGreaterThan(0);
     },
   );
 
