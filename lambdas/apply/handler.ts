@@ -4,6 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbDeliveryLedger } from '../ingest/dynamodb-ledger';
 import { SqsEventQueue } from '../ingest/sqs-queue';
+import { awsClientConfig } from '../shared/aws-clients';
 import { systemClock } from '../shared/clock';
 import { EVENTS_QUEUE } from '../topology';
 import { type ConsumerDependencies, createConsumer } from './consumer';
@@ -26,8 +27,8 @@ const environment = readApplyEnvironment({
   PARITYSYNC_CONFIG_JSON: process.env.PARITYSYNC_CONFIG_JSON,
 });
 const { config, tables } = environment;
-const dynamodb = new DynamoDBClient({});
-const queue = new SqsEventQueue(new SQSClient({}), environment.eventQueueUrl);
+const dynamodb = new DynamoDBClient(awsClientConfig('apply'));
+const queue = new SqsEventQueue(new SQSClient(awsClientConfig('apply')), environment.eventQueueUrl);
 
 const logger = new Logger({ serviceName: environment.serviceName });
 const metrics = new Metrics({

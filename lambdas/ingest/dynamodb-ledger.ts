@@ -142,15 +142,20 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger {
     );
   }
 
-  async release(eventId: string): Promise<void> {
+  async release(eventId: string, leaseUntil: number): Promise<void> {
     await this.ignoringConditionFailure(
       new UpdateItemCommand({
         TableName: this.tableName,
         Key: { pk: { S: eventId } },
         UpdateExpression: 'SET leaseUntil = :expired',
-        ConditionExpression: '#status = :received',
+        // A takeover writes its own lease, so a stale release matches nothing.
+        ConditionExpression: '#status = :received AND leaseUntil = :lease',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':expired': { N: '0' }, ':received': { S: 'received' } },
+        ExpressionAttributeValues: {
+          ':expired': { N: '0' },
+          ':received': { S: 'received' },
+          ':lease': { N: String(leaseUntil) },
+        },
       }),
     );
   }

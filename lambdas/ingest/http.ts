@@ -14,11 +14,16 @@ import { type IngestDependencies, type IngestResult, type IngestTrace, ingest } 
 
 const JSON_HEADERS = { 'content-type': 'application/json' } as const;
 
-/** Seconds a sender should wait before retrying, per status, where waiting helps. */
-const RETRY_AFTER: Readonly<Record<number, string>> = { 409: '5', 503: '30' };
+/**
+ * Seconds a sender should wait before retrying: briefly while another delivery of the event is in flight, longer
+ * after any 5xx, where nothing was accepted and a retry is the sender's only way to deliver the event.
+ */
+const RETRY_AFTER_IN_PROGRESS = '5';
+const RETRY_AFTER_SERVER_ERROR = '30';
 
 function respond(statusCode: number, body: Record<string, unknown>): APIGatewayProxyResult {
-  const retryAfter = RETRY_AFTER[statusCode];
+  const retryAfter =
+    statusCode === 409 ? RETRY_AFTER_IN_PROGRESS : statusCode >= 500 ? RETRY_AFTER_SERVER_ERROR : undefined;
   return {
     statusCode,
     headers: retryAfter ? { ...JSON_HEADERS, 'retry-after': retryAfter } : JSON_HEADERS,

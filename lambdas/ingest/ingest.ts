@@ -28,6 +28,12 @@ export interface IngestSettings {
    * timeout, so that a live request is never raced; short enough that a sender's next retry succeeds.
    */
   readonly claimLeaseMs: number;
+  /**
+   * Lease a claim must still have when it returns for the event to be queued: the longest the enqueue and its
+   * confirmation can take. A claim that lands with less (the ledger stalled) is given back unqueued, because a
+   * retry may take it over once the lease runs out, and the event would be queued twice.
+   */
+  readonly minLeaseLeftMs: number;
 }
 
 export interface IngestDependencies {
@@ -248,8 +254,9 @@ async function makeDurable(
 ): Promise<IngestResult> {
   const now = deps.clock.now();
   const nowIso = now.toISOString();
-  const occurredAt = normalised.occurredAt.toISOString();
+  const occurredAt = applicable?.occurredAt ?? normalised.occurredAt.toISOString();
   const canonicalType = normalised.disposition === 'apply' ? normalised.payload.type : undefined;
+  const leaseUntil = now.getTime() + deps.settings.claimLeaseMs;
 
   let claim: Awaited<ReturnType<DeliveryLedger['claim']>>;
   try {
@@ -265,7 +272,7 @@ async function makeDurable(
         occurredAt,
         receivedAt: nowIso,
         updatedAt: nowIso,
-        leaseUntil: now.getTime() + deps.settings.claimLeaseMs,
+        leaseUntil,
         deliveryCount: 1,
         expiresAt: Math.floor(now.getTime() / 1000) + deps.settings.dedupeWindowSeconds,
       },
@@ -297,7 +304,8 @@ async function makeDurable(
 
   const recovered = claim.entry.deliveryCount > 1;
   if (applicable === undefined) {
-    await confirmOrRelease(deps, eventId, 'recorded', nowIso);
+    // No lease check: recording queues nothing, and a confirmation after a takeover changes nothing.
+    await confirmOrRelease(deps, eventId, leaseUntil, 'recorded', nowIso);
     return {
       status: 'accepted',
       action: 'recorded',
@@ -306,6 +314,18 @@ async function makeDurable(
       recovered,
       ledgerConfirmed: true,
     };
+  }
+
+  const claimedAt = deps.clock.now().getTime();
+  if (leaseUntil - claimedAt < deps.settings.minLeaseLeftMs) {
+    // The lease was set before the write and runs on regardless; give back what is left of it, if anything.
+    await deps.ledger.release(eventId, leaseUntil).catch(() => undefined);
+    throw new NotDurableError(
+      'ledger_too_slow',
+      `The delivery ledger took ${claimedAt - now.getTime()} ms to claim event ${eventId}, leaving less than the ` +
+        `${deps.settings.minLeaseLeftMs} ms of its ${deps.settings.claimLeaseMs} ms lease needed to queue it ` +
+        'safely, so it was not queued. Retry the delivery; it will not be duplicated.',
+    );
   }
 
   const event =
@@ -318,7 +338,7 @@ async function makeDurable(
     ({ messageId } = await deps.queue.enqueue(event));
   } catch (cause) {
     // Give the claim back so that the sender's retry enqueues at once instead of waiting out the lease.
-    await deps.ledger.release(eventId).catch(() => undefined);
+    await deps.ledger.release(eventId, leaseUntil).catch(() => undefined);
     throw new NotDurableError(
       'enqueue_failed',
       `Event ${eventId} could not be queued, so it was not accepted. Retry the delivery; it will not be duplicated.`,
@@ -345,13 +365,14 @@ async function makeDurable(
 async function confirmOrRelease(
   deps: IngestDependencies,
   eventId: string,
+  leaseUntil: number,
   status: 'recorded',
   at: string,
 ): Promise<void> {
   try {
     await deps.ledger.confirm(eventId, status, at);
   } catch (cause) {
-    await deps.ledger.release(eventId).catch(() => undefined);
+    await deps.ledger.release(eventId, leaseUntil).catch(() => undefined);
     throw new NotDurableError(
       'ledger_unavailable',
       'The delivery ledger could not be updated, so the event was not accepted. Retry the delivery.',

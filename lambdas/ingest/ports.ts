@@ -44,8 +44,11 @@ export interface DeliveryLedger {
   claim(entry: LedgerEntry, nowMs: number): Promise<ClaimOutcome>;
   /** `received` → `enqueued` (with the queue's message id) or `recorded`. */
   confirm(eventId: string, status: 'enqueued' | 'recorded', at: string, messageId?: string): Promise<void>;
-  /** Gives up the lease after a failed enqueue so the sender's immediate retry can take over. */
-  release(eventId: string): Promise<void>;
+  /**
+   * Gives up the lease after a failed enqueue so the sender's immediate retry can take over. Only the claim that
+   * set `leaseUntil` is released: once a later delivery has taken the event over, its lease stands.
+   */
+  release(eventId: string, leaseUntil: number): Promise<void>;
   get(eventId: string): Promise<LedgerEntry | undefined>;
 }
 

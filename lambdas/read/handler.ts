@@ -11,6 +11,7 @@ import { MappingResolver } from '../apply/resolver';
 import { DynamoDbDeliveryLedger } from '../ingest/dynamodb-ledger';
 import { SqsEventQueue } from '../ingest/sqs-queue';
 import { DynamoDbParityStore } from '../reconcile/dynamodb-parity';
+import { awsClientConfig } from '../shared/aws-clients';
 import { systemClock } from '../shared/clock';
 import { createReadApiHandler } from './routes';
 
@@ -20,8 +21,8 @@ const environment = readReadApiEnvironment({
   PARITYSYNC_CONFIG_JSON: process.env.PARITYSYNC_CONFIG_JSON,
 });
 const { config, tables } = environment;
-const dynamodb = new DynamoDBClient({});
-const queue = new SqsEventQueue(new SQSClient({}), environment.eventQueueUrl);
+const dynamodb = new DynamoDBClient(awsClientConfig('read'));
+const queue = new SqsEventQueue(new SQSClient(awsClientConfig('read')), environment.eventQueueUrl);
 const ledger = new DynamoDbDeliveryLedger(dynamodb, tables.ledger);
 const failureNotes = new DynamoDbLedgerFailureNotes(dynamodb, tables.ledger);
 

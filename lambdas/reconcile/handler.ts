@@ -4,6 +4,7 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createSecretResolver } from '../ingest/secrets';
+import { awsClientConfig } from '../shared/aws-clients';
 import { readReconcileEnvironment } from './env';
 import { createReconcileFunction } from './function';
 import { createReconcileRuntime } from './runtime';
@@ -21,14 +22,14 @@ const usesSecretsManager = config.sources.some(
   (source) => source.polling && 'secretsManager' in source.polling.token,
 );
 const secretsProvider = usesSecretsManager
-  ? new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({}) })
+  ? new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient(awsClientConfig('reconcile')) })
   : undefined;
 
 /** Shared by every invocation of this container: polling clients (limiters, breakers) live as long as it. */
 export const reconcileRuntime = createReconcileRuntime({
   config,
   tables: environment.tables,
-  dynamodb: new DynamoDBClient({}),
+  dynamodb: new DynamoDBClient(awsClientConfig('reconcile')),
   secrets: createSecretResolver({
     ...(secretsProvider
       ? { fetchSecretsManager: (id: string) => secretsProvider.get(id, { maxAge: TOKEN_CACHE_SECONDS }) }

@@ -114,6 +114,8 @@ export const INGEST_REJECTION_REASONS = [
   'invalid_encoding',
   'duplicate_key',
   'forbidden_key',
+  'too_deep',
+  'imprecise_number',
   'missing_header',
   'bad_header',
   // 401
@@ -133,6 +135,7 @@ export const INGEST_REJECTION_REASONS = [
   'not_applicable',
   // 5xx: the event was not made durable, or the function failed unexpectedly
   'ledger_unavailable',
+  'ledger_too_slow',
   'enqueue_failed',
   'secrets_unavailable',
   'internal_error',

@@ -14,6 +14,26 @@ const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const COMMA = 0x2c;
 const COLON = 0x3a;
+const MINUS = 0x2d;
+const ZERO = 0x30;
+const NINE = 0x39;
+
+/**
+ * Objects and arrays may nest this deep, the top-level value counting as one. Provider payloads nest a handful
+ * of levels; the limit keeps every later walk of the tree (the key count here, schema validation) far from the
+ * call-stack limit, which a body nested some 8,000 levels deep would otherwise reach.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * A number token that might not read back exactly: 16 or more digits, or an exponent. Anything shorter always
+ * round-trips through a double, so most bodies skip the precise scan. A number token always follows the start of
+ * the text, `:`, `,` or `[` (and optional whitespace); the same characters inside a string at worst cost a scan.
+ */
+const MAYBE_INEXACT_NUMBER = /(?:^|[:,[])\s*-?(?:(?:\d\.?){16}|[\d.]+[eE])/;
+const NUMBER_TOKEN = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+/** How much of a refused number the error quotes. */
+const QUOTED_NUMBER_CHARS = 40;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
@@ -33,8 +53,10 @@ export function decodeUtf8(raw: Uint8Array): string {
 }
 
 /**
- * JSON.parse, plus the two checks it does not make: a key repeated within one object (JSON.parse silently
- * keeps the last, so two readers of the same signed bytes could disagree) and prototype-polluting keys.
+ * JSON.parse, plus the checks it does not make: a key repeated within one object (JSON.parse silently keeps the
+ * last, so two readers of the same signed bytes could disagree), prototype-polluting keys, nesting deeper than
+ * MAX_JSON_DEPTH, and numbers that a double cannot hold exactly (JSON.parse silently rounds them, so
+ * `129.99000000000001` would be stored as 129.99).
  *
  * The check is cheap on the ingest path: JSON.parse collapses a repeated key, so the parsed tree holds fewer
  * keys than the text exactly when some key repeats. Counting keys in the text only needs a jump from quote to
@@ -49,7 +71,7 @@ export function parseStrictJson(text: string): unknown {
     throw new BadRequestError('invalid_json', `The body is not valid JSON (${detail}).`, { cause });
   }
   if (value !== null && typeof value === 'object') {
-    const keys = countKeysInValue(value);
+    const keys = countKeysInValue(value, 1);
     // Every key is followed by `":` unless the sender puts spaces before its colons, and a string value can hold
     // `":` only behind an escaped quote, so this quick count is never below the real key count. Equal counts
     // therefore prove there is no repeat; any difference, rare for real senders, gets the exact scan.
@@ -61,20 +83,29 @@ export function parseStrictJson(text: string): unknown {
       );
     }
   }
+  if (MAYBE_INEXACT_NUMBER.test(text)) assertExactNumbers(text);
   return value;
 }
 
 /**
- * Own keys of every object in the tree, refusing prototype-polluting names on the way. `for...in` rather than
- * Object.keys: it allocates no key array, and a JSON.parse result inherits nothing enumerable (if something
+ * Own keys of every object in the tree, refusing prototype-polluting names and too deep nesting on the way, so
+ * this walk never recurses further than MAX_JSON_DEPTH (JSON.parse itself does not recurse). `for...in` rather
+ * than Object.keys: it allocates no key array, and a JSON.parse result inherits nothing enumerable (if something
  * ever made Object.prototype enumerable, the count would exceed the text's and the body would be refused).
  */
-function countKeysInValue(value: object): number {
+function countKeysInValue(value: object, depth: number): number {
+  if (depth > MAX_JSON_DEPTH) {
+    throw new BadRequestError(
+      'too_deep',
+      `The body nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep, the most accepted. ` +
+        'Send a flatter payload.',
+    );
+  }
   let count = 0;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
-      if (item !== null && typeof item === 'object') count += countKeysInValue(item);
+      if (item !== null && typeof item === 'object') count += countKeysInValue(item, depth + 1);
     }
     return count;
   }
@@ -88,7 +119,7 @@ function countKeysInValue(value: object): number {
     }
     count++;
     const child = record[key];
-    if (child !== null && typeof child === 'object') count += countKeysInValue(child);
+    if (child !== null && typeof child === 'object') count += countKeysInValue(child, depth + 1);
   }
   return count;
 }
@@ -162,6 +193,60 @@ function assertUniqueSafeKeys(text: string): void {
       expectKey = stack[stack.length - 1] != null;
     }
   }
+}
+
+/** The precise scan: refuses the first number token, outside strings, that JSON.parse does not read exactly. */
+function assertExactNumbers(text: string): void {
+  const length = text.length;
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      i = endOfString(text, i);
+    } else if (c === MINUS || (c >= ZERO && c <= NINE)) {
+      // Outside strings, a minus or a digit can only start a number; the text is known to be valid JSON.
+      NUMBER_TOKEN.lastIndex = i;
+      const token = NUMBER_TOKEN.exec(text)?.[0] ?? '';
+      if (!readsBackExactly(token)) {
+        const quoted = token.length > QUOTED_NUMBER_CHARS ? `${token.slice(0, QUOTED_NUMBER_CHARS)}…` : token;
+        throw new BadRequestError(
+          'imprecise_number',
+          `The number ${quoted} cannot be read exactly as a JSON number (it would become ${Number(token)}); ` +
+            'send the amount as a string instead.',
+        );
+      }
+      i += token.length - 1;
+    }
+  }
+}
+
+/**
+ * True when the double JSON.parse makes of the token is the token's own value: its shortest round-trip form
+ * (what String gives) has the same significant digits at the same power of ten.
+ */
+function readsBackExactly(token: string): boolean {
+  // At most 15 digits without an exponent always round-trip.
+  if (token.length <= 15 && !/[eE]/.test(token)) return true;
+  const value = Number(token);
+  if (!Number.isFinite(value)) return false;
+  const written = decimalOf(token);
+  const read = decimalOf(String(Math.abs(value)));
+  return written.digits === read.digits && written.exponent === read.exponent;
+}
+
+/**
+ * A number as its significant digits (no leading or trailing zeros) and the power of ten of the last one, so
+ * that `129.990`, `12999e-2` and `1.2999E+2` compare equal. Zero has no digits.
+ */
+function decimalOf(text: string): { digits: string; exponent: number } {
+  const e = text.search(/[eE]/);
+  const mantissa = e === -1 ? text : text.slice(0, e);
+  let exponent = e === -1 ? 0 : Number(text.slice(e + 1));
+  const dot = mantissa.indexOf('.');
+  if (dot !== -1) exponent -= mantissa.length - dot - 1;
+  const significant = mantissa.replace(/[-.]/g, '').replace(/^0+/, '');
+  const digits = significant.replace(/0+$/, '');
+  if (digits === '') return { digits, exponent: 0 };
+  return { digits, exponent: exponent + significant.length - digits.length };
 }
 
 /** Index of the quote closing the string that opens at `start`; the text is known to be valid JSON. */

@@ -15,6 +15,7 @@ export const DEFAULT_SETTINGS: IngestSettings = {
   maxBodyBytes: 1_048_576,
   dedupeWindowSeconds: 30 * 86_400,
   claimLeaseMs: 15_000,
+  minLeaseLeftMs: 6_000,
 };
 
 export interface Delivery {

@@ -38,9 +38,11 @@ export class InMemoryLedger implements DeliveryLedger {
     this.entries.set(eventId, { ...rest, status, updatedAt: at, ...(messageId ? { messageId } : {}) });
   }
 
-  async release(eventId: string): Promise<void> {
+  async release(eventId: string, leaseUntil: number): Promise<void> {
     const existing = this.entries.get(eventId);
-    if (existing?.status === 'received') this.entries.set(eventId, { ...existing, leaseUntil: 0 });
+    if (existing?.status === 'received' && existing.leaseUntil === leaseUntil) {
+      this.entries.set(eventId, { ...existing, leaseUntil: 0 });
+    }
   }
 
   async get(eventId: string): Promise<LedgerEntry | undefined> {

@@ -115,12 +115,26 @@ describe('DynamoDbDeliveryLedger against DynamoDB Local', () => {
   it('lets an immediate retry take over after the lease is released', async () => {
     const first = entryAt(T0);
     await ledger.claim(first, T0);
-    await ledger.release(first.eventId);
+    await ledger.release(first.eventId, first.leaseUntil ?? 0);
     expect((await ledger.get(first.eventId))?.leaseUntil).toBe(0);
 
     const outcome = await ledger.claim(redeliveryAt(first, T0 + 100), T0 + 100);
     expect(outcome.outcome).toBe('claimed');
     expect(outcome.entry.deliveryCount).toBe(2);
+  });
+
+  it('releases only the claim that set the lease, never a later delivery that took the event over', async () => {
+    const first = entryAt(T0);
+    await ledger.claim(first, T0);
+    const retryAt = T0 + LEASE_MS + 1;
+    const retry = redeliveryAt(first, retryAt);
+    expect((await ledger.claim(retry, retryAt)).outcome).toBe('claimed');
+
+    // The first claimant's enqueue failed late; giving back its lease must not hand the retry's to a third.
+    await ledger.release(first.eventId, first.leaseUntil ?? 0);
+    expect((await ledger.get(first.eventId))?.leaseUntil).toBe(retry.leaseUntil);
+    const third = redeliveryAt(first, retryAt + 100);
+    expect((await ledger.claim(third, retryAt + 100)).outcome).toBe('in_progress');
   });
 
   it('ignores a confirmation for an entry that is no longer received', async () => {
@@ -134,7 +148,7 @@ describe('DynamoDbDeliveryLedger against DynamoDB Local', () => {
   it('does not create entries when confirming or releasing an unknown event', async () => {
     const eventId = `evt_${randomUUID()}`;
     await ledger.confirm(eventId, 'enqueued', new Date(T0).toISOString(), 'msg');
-    await ledger.release(eventId);
+    await ledger.release(eventId, T0 + LEASE_MS);
     expect(await ledger.get(eventId)).toBeUndefined();
   });
 

@@ -60,6 +60,23 @@ describe('SqsEventQueue against fauxqs', () => {
     });
   });
 
+  it('queues text outside the Basic Multilingual Plane as ASCII JSON that reads back exactly', async () => {
+    const emoji: CanonicalEvent = {
+      ...event,
+      eventId: 'evt_emoji',
+      data: { ...event.data, propertyExternalId: '🏨 Hôtel Zürich 東京', ratePlanExternalId: 'BAR\u2028🛏️' },
+    } as CanonicalEvent;
+    const { messageId } = await new SqsEventQueue(topology.sqs, queueUrl).enqueue(emoji);
+
+    const { Messages } = await topology.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
+    const message = Messages?.find((m) => m.MessageId === messageId);
+    expect(message?.Body).toMatch(/^[\x20-\x7e]*$/);
+    expect(message?.Body).toContain('\\ud83c\\udfe8');
+    expect(JSON.parse(message?.Body ?? 'null')).toEqual(emoji);
+  });
+
   it('provisions queue URLs on the emulator endpoint itself, so SDK clients configured from the environment reach them', () => {
     for (const queue of Object.values(topology.queues)) {
       expect(new URL(queue.url).origin).toBe(new URL(inject('sqsEndpoint')).origin);

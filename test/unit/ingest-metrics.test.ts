@@ -129,6 +129,7 @@ function edge(
     } as unknown as APIGatewayProxyEvent);
     return {
       status: result.statusCode,
+      headers: (result.headers ?? {}) as Record<string, string>,
       body: result.body,
       error: (JSON.parse(result.body) as { error?: string }).error,
     };
@@ -214,7 +215,12 @@ describe('ingest metrics: refusals', () => {
     readonly status: number;
     readonly reason: string;
     readonly signature?: boolean;
-    readonly run: () => Promise<{ status: number; error?: string | undefined; metrics: RecordingMetrics }>;
+    readonly run: () => Promise<{
+      status: number;
+      headers: Record<string, string>;
+      error?: string | undefined;
+      metrics: RecordingMetrics;
+    }>;
   };
 
   /** Sends one delivery to a fresh edge, after `prepare`, and returns the answer with the recorder. */
@@ -260,6 +266,22 @@ describe('ingest metrics: refusals', () => {
       status: 400,
       reason: 'forbidden_key',
       run: send('ota-rates', raw('{"__proto__":{}}'), () => otaHeaders(raw('{"__proto__":{}}'))),
+    },
+    {
+      name: 'a body nested too deep',
+      status: 400,
+      reason: 'too_deep',
+      run: send('ota-rates', raw(`[${'['.repeat(100)}${']'.repeat(100)}]`), () =>
+        otaHeaders(raw(`[${'['.repeat(100)}${']'.repeat(100)}]`)),
+      ),
+    },
+    {
+      name: 'an amount a double cannot hold exactly',
+      status: 400,
+      reason: 'imprecise_number',
+      run: send('ota-rates', raw('{"base_rate":129.99000000000001}'), () =>
+        otaHeaders(raw('{"base_rate":129.99000000000001}')),
+      ),
     },
     {
       name: 'a missing webhook-id header',
@@ -378,6 +400,21 @@ describe('ingest metrics: refusals', () => {
       }),
     },
     {
+      name: 'the ledger claiming too late to queue safely',
+      status: 503,
+      reason: 'ledger_too_slow',
+      run: send('ota-rates', rate, () => otaHeaders(rate), {
+        prepare: (e) => {
+          const claim = e.ledger.claim.bind(e.ledger);
+          e.ledger.claim = async (entry, nowMs) => {
+            const outcome = await claim(entry, nowMs);
+            e.clock.advance(DEFAULT_SETTINGS.claimLeaseMs);
+            return outcome;
+          };
+        },
+      }),
+    },
+    {
       name: 'the queue refusing the event',
       status: 503,
       reason: 'enqueue_failed',
@@ -406,6 +443,14 @@ describe('ingest metrics: refusals', () => {
         rejected(reason),
         ...(signature ? [signatureFailure] : []),
       ]);
+    },
+  );
+
+  it.each(cases.filter((c) => c.status >= 500))(
+    'tells the sender when to retry after $name ($status)',
+    async ({ run }) => {
+      const answer = await run();
+      expect(Number(answer.headers['retry-after'])).toBeGreaterThan(0);
     },
   );
 

@@ -1,6 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createEdge } from '../contract/harness';
+import type { LedgerEntry } from '../../lambdas/ingest/ports';
+import { MAX_JSON_DEPTH } from '../../lambdas/shared/strict-json';
+import { type Answer, createEdge, DEFAULT_SETTINGS } from '../contract/harness';
 
 /**
  * Edge behaviours that do not depend on the provider kind, exercised through an OTA source (hex HMAC of the
@@ -10,7 +12,11 @@ const SECRET = 'ota-secret-for-ingest-tests';
 const source = { id: 'ota-1', kind: 'ota' as const, secrets: [{ value: SECRET }] };
 
 function delivery(body: Record<string, unknown>) {
-  const raw = Buffer.from(JSON.stringify(body));
+  return signed(JSON.stringify(body));
+}
+
+function signed(text: string) {
+  const raw = Buffer.from(text);
   return {
     sourceId: 'ota-1',
     body: raw,
@@ -89,5 +95,108 @@ describe('ingest edge', () => {
     const answer = await edge.deliver(d);
     expect(answer.status).toBe(200);
     expect(edge.queue.messages[0]).toMatchObject({ data: { propertyExternalId: 'Hôtel-Zürich' } });
+  });
+
+  it('refuses a body nested too deep with 400 too_deep, however deep, instead of failing with 500', async () => {
+    const edge = createEdge([source]);
+    for (const depth of [MAX_JSON_DEPTH + 1, 10_000, 100_000]) {
+      const text = `{"nested":${'['.repeat(depth)}${']'.repeat(depth)},${JSON.stringify(rateEvent).slice(1)}`;
+      const answer = await edge.deliver(signed(text));
+      expect(answer.status).toBe(400);
+      expect(answer.json.error).toBe('too_deep');
+      expect(answer.json.message).toContain(String(MAX_JSON_DEPTH));
+    }
+    expect(edge.queue.messages).toHaveLength(0);
+  });
+
+  it('refuses an amount a double cannot hold exactly instead of storing it rounded', async () => {
+    const edge = createEdge([source]);
+    const text = JSON.stringify(rateEvent).replace('"base_rate":129.99', '"base_rate":129.99000000000001');
+    const answer = await edge.deliver(signed(text));
+    expect(answer.status).toBe(400);
+    expect(answer.json.error).toBe('imprecise_number');
+    expect(answer.json.message).toMatch(/129\.99000000000001.*send the amount as a string/);
+    expect(edge.queue.messages).toHaveLength(0);
+
+    const asString = await edge.deliver(signed(text.replace('129.99000000000001', '"129.99"')));
+    expect(asString.status).toBe(200);
+    expect(edge.queue.messages[0]).toMatchObject({ data: { rate: { amountMinor: 12_999 } } });
+  });
+
+  it('queues an event once when its claim lands after the lease ran out and a retry took it over', async () => {
+    const edge = createEdge([source]);
+    const claim = edge.ledger.claim.bind(edge.ledger);
+    let retry: Answer | undefined;
+    let stalled = false;
+    edge.ledger.claim = async (entry, nowMs) => {
+      if (stalled) return claim(entry, nowMs);
+      stalled = true;
+      // DynamoDB stalls past the lease: the write lands late, and the sender's retry arrives meanwhile.
+      edge.clock.advance(DEFAULT_SETTINGS.claimLeaseMs + 1_000);
+      const outcome = await claim(entry, nowMs);
+      edge.clock.advance(1_000);
+      retry = await edge.deliver(delivery(rateEvent));
+      return outcome;
+    };
+
+    const first = await edge.deliver(delivery(rateEvent));
+
+    expect(retry?.status).toBe(200);
+    expect(retry?.json).toMatchObject({ status: 'accepted', action: 'enqueued' });
+    expect(first.status).toBe(503);
+    expect(first.json.error).toBe('ledger_too_slow');
+    expect(first.headers['retry-after']).toMatch(/^\d+$/);
+    expect(edge.queue.messages).toHaveLength(1);
+    expect((await edge.ledger.get(retry?.json.eventId as string))?.status).toBe('enqueued');
+  });
+
+  it('does not queue an event when too little of the lease is left to enqueue and confirm it', async () => {
+    const edge = createEdge([source]);
+    const claim = edge.ledger.claim.bind(edge.ledger);
+    edge.ledger.claim = async (entry, nowMs) => {
+      const outcome = await claim(entry, nowMs);
+      edge.clock.advance(DEFAULT_SETTINGS.claimLeaseMs - DEFAULT_SETTINGS.minLeaseLeftMs + 1);
+      return outcome;
+    };
+    const slow = await edge.deliver(delivery(rateEvent));
+    expect(slow.status).toBe(503);
+    expect(slow.json.error).toBe('ledger_too_slow');
+    expect(edge.queue.messages).toHaveLength(0);
+
+    // The claim was given back, so the retry queues the event at once instead of waiting out the lease.
+    edge.ledger.claim = claim;
+    const retry = await edge.deliver(delivery(rateEvent));
+    expect(retry.status).toBe(200);
+    expect(edge.queue.messages).toHaveLength(1);
+  });
+
+  it('gives back only its own claim: a failed enqueue leaves the lease of a delivery that took over', async () => {
+    const edge = createEdge([source]);
+    let takeover: LedgerEntry | undefined;
+    const enqueue = edge.queue.enqueue.bind(edge.queue);
+    edge.queue.enqueue = async (event) => {
+      if (takeover !== undefined) return enqueue(event);
+      // SQS stalls past the lease; a retry claims the event meanwhile and is still queueing it.
+      edge.clock.advance(DEFAULT_SETTINGS.claimLeaseMs + 1_000);
+      const nowMs = edge.clock.now().getTime();
+      const current = await edge.ledger.get(event.eventId);
+      if (!current) throw new Error('no ledger entry');
+      const outcome = await edge.ledger.claim(
+        { ...current, leaseUntil: nowMs + DEFAULT_SETTINGS.claimLeaseMs },
+        nowMs,
+      );
+      takeover = outcome.entry;
+      throw new Error('RequestTimeout: injected');
+    };
+
+    const first = await edge.deliver(delivery(rateEvent));
+    expect(first.status).toBe(503);
+    expect(first.json.error).toBe('enqueue_failed');
+    expect(takeover?.deliveryCount).toBe(2);
+    expect((await edge.ledger.get(takeover?.eventId ?? ''))?.leaseUntil).toBe(takeover?.leaseUntil);
+
+    const third = await edge.deliver(delivery(rateEvent));
+    expect(third.status).toBe(409);
+    expect(edge.queue.messages).toHaveLength(0);
   });
 });
