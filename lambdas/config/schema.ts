@@ -4,21 +4,48 @@ import { SOURCE_KINDS, type SourceKind } from '../domain/canonical';
 import { DriftOptionsSchema } from '../reconcile/drift';
 import { ParityOptionsSchema } from '../reconcile/parity';
 import { PollingOptionsSchema } from '../reconcile/polling-client';
+import { ed25519PublicKeyProblem, rsaPublicKeyProblem, signingSecretProblem } from './secret-strength';
 
 /**
  * Where a secret comes from. In AWS only `secretsManager` is allowed (synth fails otherwise), so that no
  * secret value ever lands in a template, an environment variable or a log; locally any of the three works.
  */
-export const SecretRefSchema = z.union([
-  z.strictObject({
-    secretsManager: z.string().check(z.minLength(1), z.describe('Secrets Manager secret ARN or name')),
-  }),
-  z.strictObject({
-    env: z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')),
-  }),
-  z.strictObject({ value: z.string().check(z.minLength(1)) }),
-]);
+export const SecretRefSchema = secretRefSchema(z.string().check(z.minLength(1)));
 export type SecretRef = z.infer<typeof SecretRefSchema>;
+
+function secretRefSchema(value: z.ZodMiniString<string>) {
+  return z.union(
+    [
+      z.strictObject({
+        secretsManager: z.string().check(z.minLength(1), z.describe('Secrets Manager secret ARN or name')),
+      }),
+      z.strictObject({
+        env: z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')),
+      }),
+      z.strictObject({ value }),
+    ],
+    {
+      error:
+        'must be one of { "secretsManager": "<secret name or ARN>" }, { "env": "<VARIABLE>" } or { "value": "<secret>" }',
+    },
+  );
+}
+
+/**
+ * A signing secret of one kind: an inline value must meet the kind's strength rule here, at synth or start;
+ * values read from Secrets Manager or the environment meet the same rule when ingest resolves them.
+ */
+function signingSecretRefSchema(kind: SourceKind) {
+  return secretRefSchema(
+    z.string().check(
+      z.superRefine((secret, ctx) => {
+        const problem = signingSecretProblem(kind, secret);
+        // No `input`: the issue must not carry the secret, even for a caller that asks zod to report inputs.
+        if (problem) ctx.addIssue({ code: 'custom', message: problem, input: undefined });
+      }),
+    ),
+  );
+}
 
 const CidrSchema = z
   .string()
@@ -56,12 +83,14 @@ export const SourceIdSchema = z
     ),
   );
 
-const commonSourceFields = {
+/** The fields every kind shares; only the strength rule for signing secrets differs by kind. */
+const sourceFields = <K extends SourceKind>(kind: K) => ({
+  kind: z.literal(kind),
   id: SourceIdSchema,
   /** Human label for dashboards and the CLI. */
   displayName: z.optional(z.string().check(z.minLength(1), z.maxLength(120))),
   /** Active signing secrets. Any one of them verifies, which is how rotation works: add the new, then drop the old. */
-  secrets: z._default(z.array(SecretRefSchema), []),
+  secrets: z._default(z.array(signingSecretRefSchema(kind)), []),
   /** How far a signed timestamp may be from our clock, either way. @default 300 */
   toleranceSeconds: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(86_400))),
   /** Sender address ranges. Omitted: the kind's published range if it has one, otherwise any address. */
@@ -101,51 +130,44 @@ const commonSourceFields = {
       fullPassWindowDays: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(3660))),
     }),
   ),
-};
+});
 
-const PublicKeysSchema = z.array(z.string().check(z.minLength(1))).check(z.minLength(1));
+function publicKeysSchema(problemOf: (key: string) => string | undefined) {
+  return z
+    .array(
+      z.string().check(
+        z.superRefine((key, ctx) => {
+          const problem = problemOf(key);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem, input: undefined });
+        }),
+      ),
+    )
+    .check(z.minLength(1));
+}
 
 export const SourceConfigSchema = z.discriminatedUnion('kind', [
   z.strictObject({
-    ...commonSourceFields,
-    kind: z.literal('channel-manager'),
+    ...sourceFields('channel-manager'),
     options: z._default(
       z.strictObject({
         /** `hmac-sha256` signs with a shared secret; `rsa-sha256` with the channel manager's private key. */
         signature: z._default(z.enum(['hmac-sha256', 'rsa-sha256']), 'hmac-sha256'),
-        /** PEM public keys for `rsa-sha256`; any one verifies. */
-        publicKeys: z.optional(PublicKeysSchema),
+        /** PEM RSA public keys (at least 2048 bits) for `rsa-sha256`; any one verifies. */
+        publicKeys: z.optional(publicKeysSchema(rsaPublicKeyProblem)),
       }),
       { signature: 'hmac-sha256' },
     ),
   }),
+  z.strictObject({ ...sourceFields('ota'), options: z._default(z.strictObject({}), {}) }),
+  z.strictObject({ ...sourceFields('pms'), options: z._default(z.strictObject({}), {}) }),
+  z.strictObject({ ...sourceFields('mapping'), options: z._default(z.strictObject({}), {}) }),
+  z.strictObject({ ...sourceFields('hospitable'), options: z._default(z.strictObject({}), {}) }),
   z.strictObject({
-    ...commonSourceFields,
-    kind: z.literal('ota'),
-    options: z._default(z.strictObject({}), {}),
-  }),
-  z.strictObject({
-    ...commonSourceFields,
-    kind: z.literal('pms'),
-    options: z._default(z.strictObject({}), {}),
-  }),
-  z.strictObject({
-    ...commonSourceFields,
-    kind: z.literal('mapping'),
-    options: z._default(z.strictObject({}), {}),
-  }),
-  z.strictObject({
-    ...commonSourceFields,
-    kind: z.literal('hospitable'),
-    options: z._default(z.strictObject({}), {}),
-  }),
-  z.strictObject({
-    ...commonSourceFields,
-    kind: z.literal('standard-webhooks'),
+    ...sourceFields('standard-webhooks'),
     options: z._default(
       z.strictObject({
         /** Ed25519 public keys (`whpk_`-prefixed base64, raw base64 or PEM) for `v1a` signatures. */
-        publicKeys: z.optional(PublicKeysSchema),
+        publicKeys: z.optional(publicKeysSchema(ed25519PublicKeyProblem)),
       }),
       {},
     ),
