@@ -413,3 +413,70 @@ describe('signing secret strength', () => {
     ]);
   });
 });
+
+describe('every problem at once', () => {
+  it('reports four independent errors in one file: an unknown option, a weak secret, a bad tolerance, a duplicate id', () => {
+    const error = configurationError({
+      version: 1,
+      sources: [
+        {
+          id: 'cm',
+          kind: 'channel-manager',
+          secrets: [{ value: STRONG_SECRET }],
+          options: { signatur: 'rsa-sha256' },
+        },
+        { id: 'ota', kind: 'ota', secrets: [{ value: 'short' }] },
+        { id: 'pms', kind: 'pms', secrets: [{ value: STRONG_SECRET }], toleranceSeconds: 1.5 },
+        { id: 'cm', kind: 'mapping', secrets: [{ value: STRONG_SECRET }] },
+      ],
+    });
+    expect(error.problems.map((p) => p.path)).toEqual([
+      'sources[0].options',
+      'sources[1].secrets[0].value',
+      'sources[2].toleranceSeconds',
+      'sources[3].id',
+    ]);
+    expect(error.problems[2]?.message).toBe('must be a whole number; received 1.5');
+    for (const { path } of error.problems) expect(error.message).toContain(`  - ${path}: `);
+  });
+
+  it('still checks fields against each other when others have the wrong type or an unknown value', () => {
+    const problems = problemsOf({
+      version: 1,
+      sources: [
+        {
+          id: 'cm',
+          kind: 'channel-manager',
+          secrets: [{ value: STRONG_SECRET }],
+          options: { signature: 'ed25519' },
+        },
+        { id: 'pms', kind: 'pms', secrets: [{ value: STRONG_SECRET }], toleranceSeconds: '300' },
+        { id: 'cm', kind: 'fax' },
+        { id: 'ota', kind: 'ota', polling: { ...polling, channel: 'elsewhere' } },
+      ],
+      reconciliation: { scheduleMinutes: 5 },
+      parity: { properties: [{ propertyId: 'h1', sourceOfTruth: 'nobody' }] },
+    }).map((p) => p.slice(0, p.indexOf(':')));
+    expect(problems.sort()).toEqual(
+      [
+        'sources[0].options.signature',
+        'sources[1].toleranceSeconds',
+        'sources[2].kind',
+        'sources[2].id',
+        'sources[3].secrets',
+        'sources[3].polling.channel',
+        'reconciliation.budgetSeconds',
+        'parity.properties[0].sourceOfTruth',
+      ].sort(),
+    );
+  });
+
+  it('does not repeat a field in error as a cross-field problem', () => {
+    const problems = problemsOf({
+      version: 1,
+      sources: [hmacSource],
+      reconciliation: { scheduleMinutes: 5, budgetSeconds: 900 },
+    });
+    expect(problems).toEqual([expect.stringMatching(/^reconciliation\.budgetSeconds: Too big/)]);
+  });
+});
