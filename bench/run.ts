@@ -30,11 +30,11 @@ const ROUND_SECONDS = Number(process.env.BENCH_ROUND_SECONDS ?? 0.05);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 
 const SECRETS: Record<SourceKind, string> = {
-  'channel-manager': 'bench-channel-manager-secret',
-  ota: 'bench-ota-secret',
-  pms: 'bench-pms-secret',
-  mapping: 'bench-mapping-secret',
-  hospitable: 'bench-hospitable-secret',
+  'channel-manager': 'bench-channel-manager-secret-7Hq2Xv9LmT4',
+  ota: 'bench-ota-secret-Rk3Wz8PnV1cY6sJd0Qb5',
+  pms: 'bench-pms-secret-Fm6Tg2XhL9pZ4wNc8Ke1',
+  mapping: 'bench-mapping-secret-Ua5Yq0BvS7rD3jHm',
+  hospitable: 'bench-hospitable-secret-Gx4Nk8Cw2Pz6',
   'standard-webhooks': `whsec_${Buffer.from('bench-standard-webhooks-secret-32b').toString('base64')}`,
 };
 

@@ -4,21 +4,57 @@ import { SOURCE_KINDS, type SourceKind } from '../domain/canonical';
 import { DriftOptionsSchema } from '../reconcile/drift';
 import { ParityOptionsSchema } from '../reconcile/parity';
 import { PollingOptionsSchema } from '../reconcile/polling-client';
+import { ed25519PublicKeyProblem, rsaPublicKeyProblem, signingSecretProblem } from './secret-strength';
+
+/**
+ * zod's own `int` check marks its failure as final, and zod then skips every refinement above it: one
+ * fractional number anywhere hid the cross-field problems (a duplicate source id) of the whole file. This
+ * one only reports, so those are found in the same pass.
+ */
+export const wholeNumber = z.refine<number>((n) => Number.isSafeInteger(n), {
+  error: (issue) => `must be a whole number; received ${String(issue.input)}`,
+});
 
 /**
  * Where a secret comes from. In AWS only `secretsManager` is allowed (synth fails otherwise), so that no
  * secret value ever lands in a template, an environment variable or a log; locally any of the three works.
  */
-export const SecretRefSchema = z.union([
-  z.strictObject({
-    secretsManager: z.string().check(z.minLength(1), z.describe('Secrets Manager secret ARN or name')),
-  }),
-  z.strictObject({
-    env: z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')),
-  }),
-  z.strictObject({ value: z.string().check(z.minLength(1)) }),
-]);
+export const SecretRefSchema = secretRefSchema(z.string().check(z.minLength(1)));
 export type SecretRef = z.infer<typeof SecretRefSchema>;
+
+function secretRefSchema(value: z.ZodMiniString<string>) {
+  return z.union(
+    [
+      z.strictObject({
+        secretsManager: z.string().check(z.minLength(1), z.describe('Secrets Manager secret ARN or name')),
+      }),
+      z.strictObject({
+        env: z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')),
+      }),
+      z.strictObject({ value }),
+    ],
+    {
+      error:
+        'must be one of { "secretsManager": "<secret name or ARN>" }, { "env": "<VARIABLE>" } or { "value": "<secret>" }',
+    },
+  );
+}
+
+/**
+ * A signing secret of one kind: an inline value must meet the kind's strength rule here, at synth or start;
+ * values read from Secrets Manager or the environment meet the same rule when ingest resolves them.
+ */
+function signingSecretRefSchema(kind: SourceKind) {
+  return secretRefSchema(
+    z.string().check(
+      z.superRefine((secret, ctx) => {
+        const problem = signingSecretProblem(kind, secret);
+        // No `input`: the issue must not carry the secret, even for a caller that asks zod to report inputs.
+        if (problem) ctx.addIssue({ code: 'custom', message: problem, input: undefined });
+      }),
+    ),
+  );
+}
 
 const CidrSchema = z
   .string()
@@ -56,14 +92,16 @@ export const SourceIdSchema = z
     ),
   );
 
-const commonSourceFields = {
+/** The fields every kind shares; only the strength rule for signing secrets differs by kind. */
+const sourceFields = <K extends SourceKind>(kind: K) => ({
+  kind: z.literal(kind),
   id: SourceIdSchema,
   /** Human label for dashboards and the CLI. */
   displayName: z.optional(z.string().check(z.minLength(1), z.maxLength(120))),
   /** Active signing secrets. Any one of them verifies, which is how rotation works: add the new, then drop the old. */
-  secrets: z._default(z.array(SecretRefSchema), []),
+  secrets: z._default(z.array(signingSecretRefSchema(kind)), []),
   /** How far a signed timestamp may be from our clock, either way. @default 300 */
-  toleranceSeconds: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(86_400))),
+  toleranceSeconds: z.optional(z.number().check(wholeNumber, z.minimum(1), z.maximum(86_400))),
   /** Sender address ranges. Omitted: the kind's published range if it has one, otherwise any address. */
   allowedCidrs: z.optional(z.array(CidrSchema)),
   /** The provider's REST inventory API, polled on a schedule to find and correct drift. Omitted: not polled. */
@@ -91,61 +129,57 @@ const commonSourceFields = {
         ),
       ),
       /** Re-read this far before the last watermark, so a record the provider made visible late is not missed. @default 300 */
-      watermarkOverlapSeconds: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(86_400)), 300),
+      watermarkOverlapSeconds: z._default(
+        z.number().check(wholeNumber, z.minimum(0), z.maximum(86_400)),
+        300,
+      ),
       /** How often a run polls the whole window instead of only what changed. @default 24 */
       fullPassEveryHours: z._default(z.number().check(z.positive(), z.maximum(24 * 366)), 24),
       /**
        * How far back a full pass reaches: records the provider updated within this many days.
        * @default no limit: everything the provider returns
        */
-      fullPassWindowDays: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(3660))),
+      fullPassWindowDays: z.optional(z.number().check(wholeNumber, z.minimum(1), z.maximum(3660))),
     }),
   ),
-};
+});
 
-const PublicKeysSchema = z.array(z.string().check(z.minLength(1))).check(z.minLength(1));
+function publicKeysSchema(problemOf: (key: string) => string | undefined) {
+  return z
+    .array(
+      z.string().check(
+        z.superRefine((key, ctx) => {
+          const problem = problemOf(key);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem, input: undefined });
+        }),
+      ),
+    )
+    .check(z.minLength(1));
+}
 
 export const SourceConfigSchema = z.discriminatedUnion('kind', [
   z.strictObject({
-    ...commonSourceFields,
-    kind: z.literal('channel-manager'),
+    ...sourceFields('channel-manager'),
     options: z._default(
       z.strictObject({
         /** `hmac-sha256` signs with a shared secret; `rsa-sha256` with the channel manager's private key. */
         signature: z._default(z.enum(['hmac-sha256', 'rsa-sha256']), 'hmac-sha256'),
-        /** PEM public keys for `rsa-sha256`; any one verifies. */
-        publicKeys: z.optional(PublicKeysSchema),
+        /** PEM RSA public keys (at least 2048 bits) for `rsa-sha256`; any one verifies. */
+        publicKeys: z.optional(publicKeysSchema(rsaPublicKeyProblem)),
       }),
       { signature: 'hmac-sha256' },
     ),
   }),
+  z.strictObject({ ...sourceFields('ota'), options: z._default(z.strictObject({}), {}) }),
+  z.strictObject({ ...sourceFields('pms'), options: z._default(z.strictObject({}), {}) }),
+  z.strictObject({ ...sourceFields('mapping'), options: z._default(z.strictObject({}), {}) }),
+  z.strictObject({ ...sourceFields('hospitable'), options: z._default(z.strictObject({}), {}) }),
   z.strictObject({
-    ...commonSourceFields,
-    kind: z.literal('ota'),
-    options: z._default(z.strictObject({}), {}),
-  }),
-  z.strictObject({
-    ...commonSourceFields,
-    kind: z.literal('pms'),
-    options: z._default(z.strictObject({}), {}),
-  }),
-  z.strictObject({
-    ...commonSourceFields,
-    kind: z.literal('mapping'),
-    options: z._default(z.strictObject({}), {}),
-  }),
-  z.strictObject({
-    ...commonSourceFields,
-    kind: z.literal('hospitable'),
-    options: z._default(z.strictObject({}), {}),
-  }),
-  z.strictObject({
-    ...commonSourceFields,
-    kind: z.literal('standard-webhooks'),
+    ...sourceFields('standard-webhooks'),
     options: z._default(
       z.strictObject({
         /** Ed25519 public keys (`whpk_`-prefixed base64, raw base64 or PEM) for `v1a` signatures. */
-        publicKeys: z.optional(PublicKeysSchema),
+        publicKeys: z.optional(publicKeysSchema(ed25519PublicKeyProblem)),
       }),
       {},
     ),
@@ -160,14 +194,14 @@ export const IngestSettingsSchema = z._default(
      * (a third larger), and the whole invocation must fit Lambda's 6 MB payload limit. @default 1048576 (1 MiB)
      */
     maxBodyBytes: z._default(
-      z.number().check(z.int(), z.minimum(1024), z.maximum(4 * 1024 * 1024)),
+      z.number().check(wholeNumber, z.minimum(1024), z.maximum(4 * 1024 * 1024)),
       1_048_576,
     ),
     /**
      * How long the delivery ledger remembers an idempotency key, in days. A retry within this window is a
      * duplicate; a delivery whose own timestamp is older than this is refused as a replay. @default 30
      */
-    dedupeWindowDays: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(365)), 30),
+    dedupeWindowDays: z._default(z.number().check(wholeNumber, z.minimum(1), z.maximum(365)), 30),
   }),
   { maxBodyBytes: 1_048_576, dedupeWindowDays: 30 },
 );
@@ -210,7 +244,7 @@ export const PropertySettingsSchema = z.strictObject({
     z.array(
       z.strictObject({
         roomTypeId: InternalIdSchema,
-        physicalRooms: z.number().check(z.int(), z.minimum(0)),
+        physicalRooms: z.number().check(wholeNumber, z.minimum(0)),
       }),
     ),
     [],
@@ -221,7 +255,7 @@ export const PropertySettingsSchema = z.strictObject({
       z.strictObject({
         channel: z.string().check(z.minLength(1)),
         roomTypeId: InternalIdSchema,
-        rooms: z.number().check(z.int(), z.minimum(0)),
+        rooms: z.number().check(wholeNumber, z.minimum(0)),
       }),
     ),
     [],
@@ -249,19 +283,19 @@ export const ReconciliationSettingsSchema = z._default(
      * Minutes between scheduled runs (EventBridge in AWS, a timer locally). At most 480, so that the alarm on
      * three missed runs fits CloudWatch's one-day evaluation window. @default 15
      */
-    scheduleMinutes: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(480)), 15),
+    scheduleMinutes: z._default(z.number().check(wholeNumber, z.minimum(1), z.maximum(480)), 15),
     /**
      * Time one run may spend, all sources together, in seconds. A run that uses it up saves a cursor and the
      * next run resumes there; the function's timeout is this plus 60 s, which must end before the next run is
      * due. At most 840 (Lambda's limit is 900). @default 600
      */
-    budgetSeconds: z._default(z.number().check(z.int(), z.minimum(10), z.maximum(840)), 600),
+    budgetSeconds: z._default(z.number().check(wholeNumber, z.minimum(10), z.maximum(840)), 600),
     /** Drift threshold and dry-run. @default thresholdPercent 0.5, dryRun false, recordObserved true */
     drift: z._default(DriftOptionsSchema, DEFAULT_DRIFT),
     /** Stay dates from today up to this many days ahead are checked for rate parity after each run. @default 365 */
-    parityHorizonDays: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(730)), 365),
+    parityHorizonDays: z._default(z.number().check(wholeNumber, z.minimum(1), z.maximum(730)), 365),
     /** Days an audit record of a correction is kept. @default 90 */
-    auditRetentionDays: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(3650)), 90),
+    auditRetentionDays: z._default(z.number().check(wholeNumber, z.minimum(1), z.maximum(3650)), 90),
   }),
   {
     scheduleMinutes: 15,
@@ -272,6 +306,11 @@ export const ReconciliationSettingsSchema = z._default(
   },
 );
 export type ReconciliationSettings = z.infer<typeof ReconciliationSettingsSchema>;
+
+// zod skips a refinement once anything before it failed with a wrong type or an unknown enum value, so a
+// duplicate source id went unreported next to a misspelt option. These rules run whatever else failed, and
+// each reads only fields that parsed cleanly: one file reports every problem at once.
+const always = () => true;
 
 export const ParitySyncConfigSchema = z
   .strictObject({
@@ -285,83 +324,123 @@ export const ParitySyncConfigSchema = z
     /** Rate parity: each property's source of truth and the difference it tolerates. */
     parity: z._default(ParityOptionsSchema, { properties: [], defaultTolerance: {} }),
   })
-  .check(
-    z.superRefine((config, ctx) => {
-      const seen = new Map<string, number>();
-      config.sources.forEach((source, index) => {
-        const previous = seen.get(source.id);
-        if (previous !== undefined) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['sources', index, 'id'],
-            message: `duplicate source id "${source.id}" (also sources[${previous}].id)`,
-          });
-        }
-        seen.set(source.id, index);
-        const usesPublicKeys =
-          (source.kind === 'channel-manager' && source.options.signature === 'rsa-sha256') ||
-          (source.kind === 'standard-webhooks' && source.options.publicKeys !== undefined);
-        if (
-          source.kind === 'channel-manager' &&
-          source.options.signature === 'rsa-sha256' &&
-          !source.options.publicKeys
-        ) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['sources', index, 'options', 'publicKeys'],
-            message: 'rsa-sha256 needs at least one PEM public key',
-          });
-        }
-        if (source.polling) {
-          const channel = source.polling.channel ?? source.id;
-          if (source.polling.rateLimit.perPropertyPerMinute !== undefined && !source.polling.propertyIds) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['sources', index, 'polling', 'propertyIds'],
-              message:
-                'is required with rateLimit.perPropertyPerMinute: a per-property quota can only be kept when ' +
-                "each property is polled on its own; list the provider's property ids",
-            });
-          }
-          if (channel !== source.id && !channel.startsWith(`${source.id}:`)) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['sources', index, 'polling', 'channel'],
-              message: `must be "${source.id}" or "${source.id}:<channelId>", so that polled and webhook values of one channel meet`,
-            });
-          }
-        }
-        if (!usesPublicKeys && source.secrets.length === 0) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['sources', index, 'secrets'],
-            message: `a ${source.kind} source needs at least one secret to verify signatures`,
-          });
-        }
-      });
-      const { budgetSeconds, scheduleMinutes } = config.reconciliation;
-      if (budgetSeconds + RECONCILE_TIMEOUT_MARGIN_SECONDS > scheduleMinutes * 60) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['reconciliation', 'budgetSeconds'],
-          message:
-            `a run of ${budgetSeconds} s (plus ${RECONCILE_TIMEOUT_MARGIN_SECONDS} s to save its checkpoint) does not ` +
-            `end before the next one is due every ${scheduleMinutes} minute(s); lower budgetSeconds to at most ` +
-            `${scheduleMinutes * 60 - RECONCILE_TIMEOUT_MARGIN_SECONDS} or raise scheduleMinutes`,
-        });
-      }
-      config.parity.properties.forEach((property, index) => {
-        const sourceId = property.sourceOfTruth.split(':')[0] ?? '';
-        if (!seen.has(sourceId)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['parity', 'properties', index, 'sourceOfTruth'],
-            message: `names no configured source: "${property.sourceOfTruth}" must be a source id (or "<sourceId>:<channelId>"); known: ${[...seen.keys()].join(', ')}`,
-          });
-        }
-      });
-    }),
-  );
+  .check(z.superRefine((config, ctx) => checkAcrossFields(config, ctx), { when: always }));
+
+/** True when no issue so far sits on `path`, inside it, or on an object around it. */
+function intact(issues: readonly z.core.$ZodRawIssue[], path: readonly PropertyKey[]): boolean {
+  return !issues.some((issue) => {
+    // An unknown key is reported on its object but leaves the known fields beside it parsed.
+    if (issue.code === 'unrecognized_keys') return false;
+    const at = issue.path ?? [];
+    for (let i = 0; i < Math.min(at.length, path.length); i++) if (at[i] !== path[i]) return false;
+    return true;
+  });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The value here may be partly invalid: a source whose kind is unknown is still the raw input, and a field
+ * in error holds whatever was given. Each rule checks that the fields it reads are intact first.
+ */
+function checkAcrossFields(config: unknown, ctx: z.core.$RefinementCtx): void {
+  if (!isRecord(config)) return;
+  const prior = [...ctx.issues];
+  const ok = (...path: PropertyKey[]) => intact(prior, path);
+  const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+
+  const sources: readonly unknown[] = Array.isArray(config.sources) ? config.sources : [];
+  const firstWithId = new Map<string, number>();
+  sources.forEach((entry, index) => {
+    // Once its kind is known, a source parsed as that kind: each field is its parsed value or has its own issue.
+    if (ok('sources', index, 'kind')) checkSource(entry as SourceConfig, index, ok, issue);
+    // An id is compared even when the rest of its source failed: the duplicate is a problem of its own.
+    const id = isRecord(entry) ? entry.id : undefined;
+    if (typeof id !== 'string') return;
+    const previous = firstWithId.get(id);
+    if (previous === undefined) firstWithId.set(id, index);
+    else if (ok('sources', index, 'id'))
+      issue(['sources', index, 'id'], `duplicate source id "${id}" (also sources[${previous}].id)`);
+  });
+
+  const { reconciliation } = config;
+  if (
+    isRecord(reconciliation) &&
+    ok('reconciliation', 'budgetSeconds') &&
+    ok('reconciliation', 'scheduleMinutes')
+  ) {
+    const { budgetSeconds, scheduleMinutes } = reconciliation as ReconciliationSettings;
+    if (budgetSeconds + RECONCILE_TIMEOUT_MARGIN_SECONDS > scheduleMinutes * 60) {
+      issue(
+        ['reconciliation', 'budgetSeconds'],
+        `a run of ${budgetSeconds} s (plus ${RECONCILE_TIMEOUT_MARGIN_SECONDS} s to save its checkpoint) does not ` +
+          `end before the next one is due every ${scheduleMinutes} minute(s); lower budgetSeconds to at most ` +
+          `${scheduleMinutes * 60 - RECONCILE_TIMEOUT_MARGIN_SECONDS} or raise scheduleMinutes`,
+      );
+    }
+  }
+
+  // Only when every source has an id: otherwise "names no configured source" could be wrong.
+  const parityProperties = isRecord(config.parity) ? config.parity.properties : undefined;
+  if (!Array.isArray(parityProperties) || sources.length === 0) return;
+  if (!sources.every((entry) => isRecord(entry) && typeof entry.id === 'string')) return;
+  parityProperties.forEach((property: unknown, index) => {
+    const sourceOfTruth = isRecord(property) ? property.sourceOfTruth : undefined;
+    if (typeof sourceOfTruth !== 'string' || !ok('parity', 'properties', index, 'sourceOfTruth')) return;
+    if (firstWithId.has(sourceOfTruth.split(':')[0] ?? '')) return;
+    issue(
+      ['parity', 'properties', index, 'sourceOfTruth'],
+      `names no configured source: "${sourceOfTruth}" must be a source id (or "<sourceId>:<channelId>"); known: ${[...firstWithId.keys()].join(', ')}`,
+    );
+  });
+}
+
+function checkSource(
+  source: SourceConfig,
+  index: number,
+  ok: (...path: PropertyKey[]) => boolean,
+  issue: (path: PropertyKey[], message: string) => void,
+): void {
+  const at = (...path: PropertyKey[]) => ['sources', index, ...path];
+  const optionsOk = ok(...at('options'));
+  if (
+    optionsOk &&
+    source.kind === 'channel-manager' &&
+    source.options.signature === 'rsa-sha256' &&
+    !source.options.publicKeys
+  ) {
+    issue(at('options', 'publicKeys'), 'rsa-sha256 needs at least one PEM public key');
+  }
+  const { polling } = source;
+  if (polling && ok(...at('polling', 'rateLimit')) && ok(...at('polling', 'propertyIds'))) {
+    if (polling.rateLimit.perPropertyPerMinute !== undefined && !polling.propertyIds) {
+      issue(
+        at('polling', 'propertyIds'),
+        'is required with rateLimit.perPropertyPerMinute: a per-property quota can only be kept when ' +
+          "each property is polled on its own; list the provider's property ids",
+      );
+    }
+  }
+  if (polling && ok(...at('id')) && ok(...at('polling', 'channel'))) {
+    const channel = polling.channel ?? source.id;
+    if (channel !== source.id && !channel.startsWith(`${source.id}:`)) {
+      issue(
+        at('polling', 'channel'),
+        `must be "${source.id}" or "${source.id}:<channelId>", so that polled and webhook values of one channel meet`,
+      );
+    }
+  }
+  if (optionsOk && ok(...at('secrets'))) {
+    const usesPublicKeys =
+      (source.kind === 'channel-manager' && source.options.signature === 'rsa-sha256') ||
+      (source.kind === 'standard-webhooks' && source.options.publicKeys !== undefined);
+    if (!usesPublicKeys && source.secrets.length === 0) {
+      issue(at('secrets'), `a ${source.kind} source needs at least one secret to verify signatures`);
+    }
+  }
+}
 
 /** Where a polled source's token and run options come from: the source's `polling` block. */
 export type PollingSourceConfig = NonNullable<SourceConfig['polling']>;

@@ -1,4 +1,5 @@
 import type { SecretRef, SourceConfig } from '../config/schema';
+import { signingSecretProblem } from '../config/secret-strength';
 
 /** Resolves a source's secret references to the values that verify its signatures. */
 export interface SecretResolver {
@@ -62,8 +63,35 @@ export function createSecretResolver(options: {
     return value;
   };
 
+  // A weak secret fails the whole source rather than being skipped: a sender signing with it would be told
+  // 401 and might give up, while the edge's 503 makes it retry until the secret is replaced. The load-time
+  // check covers inline values; this one covers what Secrets Manager and the environment hold.
+  const resolveSigningSecret = async (source: SourceConfig, ref: SecretRef, index: number) => {
+    const value = await resolve(ref);
+    const problem = signingSecretProblem(source.kind, value);
+    if (problem) {
+      throw new SecretUnavailableError(
+        referenceOf(ref),
+        `the signing secret of source ${source.id} (secrets[${index}], ${describeRef(ref)}) ${problem}`,
+      );
+    }
+    return value;
+  };
+
   return {
-    secretsFor: (source) => Promise.all(source.secrets.map(resolve)),
+    secretsFor: (source) =>
+      Promise.all(source.secrets.map((ref, index) => resolveSigningSecret(source, ref, index))),
     resolve,
   };
+}
+
+function referenceOf(ref: SecretRef): string {
+  if ('secretsManager' in ref) return ref.secretsManager;
+  return 'env' in ref ? ref.env : '(inline value)';
+}
+
+/** Names where a secret came from, never the secret. */
+function describeRef(ref: SecretRef): string {
+  if ('secretsManager' in ref) return `Secrets Manager secret ${ref.secretsManager}`;
+  return 'env' in ref ? `environment variable ${ref.env}` : 'inline value';
 }

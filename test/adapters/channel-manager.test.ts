@@ -6,8 +6,8 @@ import { AuthenticationError, BadRequestError, SchemaViolationError } from '../.
 import { channelManagerSender } from '../../local/senders/channel-manager';
 import { contextFor, deliveryOf, fieldPaths, NOW, NOW_SECONDS, thrown } from './support';
 
-const SECRET = 'cm-unit-secret-a';
-const NEXT_SECRET = 'cm-unit-secret-b';
+const SECRET = 'NEbi/NxDBcDSLOfH+Fa3W9B4kzMClSLcMWqARMUo6KQ=';
+const NEXT_SECRET = 'vwx5j6ftatRqD89SIgMt91UtDQuz8erYLAG+W4BhTJ4=';
 
 const hmacHex = (secret: string, body: string) => createHmac('sha256', secret).update(body).digest('hex');
 

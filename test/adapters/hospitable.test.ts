@@ -9,7 +9,7 @@ import { type ParitySyncError, SchemaViolationError } from '../../lambdas/shared
 import { hospitableSender, ulid } from '../../local/senders/hospitable';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
-const SECRET = 'hospitable-partner-secret';
+const SECRET = 'w9lXXoB8tRS+SsLlKksTWpFgQ58yVph5AQGrsWlQCM8=';
 const PERSONAL_SECRET = Buffer.from('host@example.com').toString('base64');
 
 const source = SourceConfigSchema.parse({

@@ -11,8 +11,8 @@ import { SchemaViolationError } from '../../lambdas/shared/errors';
 import { mappingSender } from '../../local/senders/mapping';
 
 const NOW = 1_780_000_000;
-const SECRET = 'mapping-secret-current';
-const OLD_SECRET = 'mapping-secret-previous';
+const SECRET = '3oU28rBqxEHBNMZfYSkTpooHG8agEuB2ApucDxSOLrU=';
+const OLD_SECRET = 'MkEQOMThDBybk7DcHJ07egLfVsqz3bknvTNmgmnB2uc=';
 
 const source = SourceConfigSchema.parse({
   id: 'hotel-mapping',

@@ -5,8 +5,8 @@ import { AuthenticationError, SchemaViolationError } from '../../lambdas/shared/
 import { otaSender } from '../../local/senders/ota';
 import { contextFor, deliveryOf, fieldPaths, thrown } from './support';
 
-const SECRET = 'ota-unit-secret-a';
-const NEXT_SECRET = 'ota-unit-secret-b';
+const SECRET = 'Kx93/9R8+Nj2QVmOZW09evPSEQDyUuysTGGiJvh4rVU=';
+const NEXT_SECRET = 'FBXbpMRlzImFZfe+zF0SLoW7FSBEza86nA7eX8QtJh4=';
 
 const hmacHex = (secret: string, body: string | Buffer) =>
   createHmac('sha256', secret).update(body).digest('hex');

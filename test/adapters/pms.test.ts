@@ -5,8 +5,8 @@ import { AuthenticationError, SchemaViolationError } from '../../lambdas/shared/
 import { pmsSender } from '../../local/senders/pms';
 import { contextFor, deliveryOf, fieldPaths, thrown } from './support';
 
-const SECRET = 'pms-unit-secret-a';
-const NEXT_SECRET = 'pms-unit-secret-b';
+const SECRET = 'nDieONxsvEg1O5f67RYnMRdX6XAOjxWjKC4jpJWtDGg=';
+const NEXT_SECRET = '8qHMsQhN7uNycGJTuKFawxArivoblIP91tYgYWZkWHw=';
 
 const hmacHex = (secret: string, body: string) => createHmac('sha256', secret).update(body).digest('hex');
 

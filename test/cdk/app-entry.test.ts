@@ -33,12 +33,15 @@ describe('bin/app.ts', () => {
       configPath,
       JSON.stringify({
         version: 1,
-        sources: [{ id: 'ota', kind: 'ota', secrets: [{ value: 'do-not-print-me' }] }],
+        sources: [
+          { id: 'ota', kind: 'ota', secrets: [{ value: 'do-not-print-me-Q2hhbmdlIHRoaXMgc2VjcmV0' }] },
+        ],
       }),
     );
     const { status, stderr } = runApp({ 'paritysync:config': configPath });
     expect(status).toBe(1);
     expect(stderr).toContain('sources[0].secrets[0]');
+    expect(stderr).toContain('cannot be deployed to AWS');
     expect(stderr).not.toContain('do-not-print-me');
     // The message alone, not a stack trace.
     expect(stderr).not.toMatch(/\n\s+at /);

@@ -43,7 +43,7 @@ describe('assertDeployableConfig', () => {
 
   it('refuses an inline value, naming the field and never repeating the value', () => {
     const error = deployError(
-      configWith([{ secretsManager: 'paritysync/pms/a' }, { value: 'whsec_topsecret' }]),
+      configWith([{ secretsManager: 'paritysync/pms/a' }, { value: 'whsec_topsecret-9fQ2vX7bN4mK1pR8sT6' }]),
     );
     expect(error.problems.map((p) => p.path)).toEqual(['sources[1].secrets[1]']);
     expect(error.message).toContain('sources[1].secrets[1]');
@@ -59,7 +59,7 @@ describe('assertDeployableConfig', () => {
   });
 
   it('reports every offending secret at once', () => {
-    const error = deployError(configWith([{ env: 'A' }, { value: 'b' }]));
+    const error = deployError(configWith([{ env: 'A' }, { value: 'b'.repeat(32) }]));
     expect(error.problems.map((p) => p.path)).toEqual(['sources[1].secrets[0]', 'sources[1].secrets[1]']);
   });
 

@@ -16,6 +16,9 @@ import { canonicalValues, generateDataset, seededRandom } from '../../local/simu
 import { type Simulator, startSimulator } from '../../local/simulator/server';
 import { type IsolatedTopology, provisionIsolated } from '../support/aws';
 
+/** Reconciliation never reads signing secrets; the configuration still requires strong ones. */
+const SIGNING_SECRET = 'noW14haeZIwGXEM6hqY0dhjqqO1ZnFbrRp2CwPqqgMs=';
+
 /**
  * A provider that limits requests per property, polled property by property through the real runtime: the
  * simulator enforces the quota, the polling client keeps to it, and each property keeps its own checkpoint in
@@ -66,7 +69,7 @@ async function reconcileAgainstQuota(sourceId: string, rateLimit: Record<string,
       {
         id: sourceId,
         kind: 'channel-manager',
-        secrets: [{ value: 'signing-secret' }],
+        secrets: [{ value: SIGNING_SECRET }],
         polling: {
           baseUrl: simulator.url,
           token: { value: TOKEN },

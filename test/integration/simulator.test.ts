@@ -405,7 +405,7 @@ describe('polling API', () => {
 });
 
 describe('webhook deliveries', () => {
-  const SECRET = 'simulator-test-channel-secret';
+  const SECRET = 'maJeZpKSAw7K5Kok6D6C5q52K2xfrmrJ5JH5O3ebpg0=';
   let receiver: Server | undefined;
   afterEach(async () => {
     await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
@@ -532,7 +532,7 @@ describe('webhook deliveries of every kind to the real edge', () => {
   const secretFor = (kind: SourceKind) =>
     kind === 'standard-webhooks'
       ? `whsec_${Buffer.from(`simulator-${kind}-test-key-bytes`).toString('base64')}`
-      : `simulator-${kind}-test-secret`;
+      : `simulator-${kind}-test-secret-${'0123456789abcdef'.repeat(2)}`;
   const sourceId = (kind: SourceKind) => `${kind}-sim`;
   let stack: LocalStack;
   const { sqs } = localClients();

@@ -23,8 +23,12 @@ import {
 const config = parseConfig({
   version: 1,
   sources: [
-    { id: 'cm', kind: 'channel-manager', secrets: [{ value: 'x' }] },
-    { id: 'pms', kind: 'pms', secrets: [{ value: 'x' }] },
+    {
+      id: 'cm',
+      kind: 'channel-manager',
+      secrets: [{ value: '5Gn2F0JcrR4vzE/XZ57HXVzusOfEFg9uK+CZ1j3Rqlc=' }],
+    },
+    { id: 'pms', kind: 'pms', secrets: [{ value: 'JJ8S/EfTAurj9g2rCGi8rjheMIXBFKjg2CoQMaIaN5U=' }] },
   ],
   mappings: [
     {

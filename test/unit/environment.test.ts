@@ -49,21 +49,42 @@ describe('function environments, validated at cold start', () => {
   });
 
   it('refuses a configuration that is not JSON, or not valid, naming the field', () => {
-    expect(
-      problemsOf(() =>
-        readIngestEnvironment({
-          PARITYSYNC_CONFIG_JSON: '{oops',
-          LEDGER_TABLE_NAME: 'l',
-          EVENT_QUEUE_URL: QUEUE,
-        }),
-      )[0],
-    ).toBe('PARITYSYNC_CONFIG_JSON is not valid JSON');
+    const notJson = problemsOf(() =>
+      readIngestEnvironment({
+        PARITYSYNC_CONFIG_JSON: '{"secrets": [{"value": "oops',
+        LEDGER_TABLE_NAME: 'l',
+        EVENT_QUEUE_URL: QUEUE,
+      }),
+    );
+    expect(notJson[0]).toBe('Invalid ingest environment:\n  - PARITYSYNC_CONFIG_JSON: is not valid JSON');
     const invalid = JSON.stringify({ version: 1, sources: [{ id: 'Bad Id', kind: 'ota' }] });
     expect(
       problemsOf(() =>
         readReadApiEnvironment({ ...TABLES, PARITYSYNC_CONFIG_JSON: invalid, EVENT_QUEUE_URL: QUEUE }),
       ),
-    ).toContain('sources[0].id');
+    ).toContain('PARITYSYNC_CONFIG_JSON.sources[0].id');
+  });
+
+  it('names every offending variable and every configuration problem in one error', () => {
+    const weak = 'tiny-secret';
+    const invalid = JSON.stringify({
+      version: 1,
+      sources: [
+        { id: 'ota-1', kind: 'ota', secrets: [{ value: weak }] },
+        { id: 'ota-1', kind: 'ota', secrets: [{ secretsManager: 'paritysync/ota-1/webhook-signing' }] },
+      ],
+    });
+    const [message, ...paths] = problemsOf(() =>
+      readIngestEnvironment({ PARITYSYNC_CONFIG_JSON: invalid, EVENT_QUEUE_URL: 'not a url' }),
+    );
+    expect(paths).toEqual([
+      'PARITYSYNC_CONFIG_JSON.sources[0].secrets[0].value',
+      'PARITYSYNC_CONFIG_JSON.sources[1].id',
+      'LEDGER_TABLE_NAME',
+      'EVENT_QUEUE_URL',
+    ]);
+    expect(message).toContain('is 11 characters long');
+    expect(message).not.toContain(weak);
   });
 
   it('gives the read function the parity table, and refuses to start it without one', () => {

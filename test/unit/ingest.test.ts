@@ -1,14 +1,25 @@
 import { createHmac } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { describe, expect, it, vi } from 'vitest';
+import { adapterFor } from '../../lambdas/adapters';
+import { parseConfig } from '../../lambdas/config/load';
+import type { ParitySyncConfigInput } from '../../lambdas/config/schema';
+import { createIngestHttpHandler } from '../../lambdas/ingest/http';
 import type { LedgerEntry } from '../../lambdas/ingest/ports';
+import { createSecretResolver, SecretUnavailableError } from '../../lambdas/ingest/secrets';
+import { prepareSources } from '../../lambdas/ingest/sources';
+import { nodeCrypto } from '../../lambdas/shared/crypto';
 import { MAX_JSON_DEPTH } from '../../lambdas/shared/strict-json';
 import { type Answer, createEdge, DEFAULT_SETTINGS } from '../contract/harness';
+import { ManualClock } from '../fakes/clock';
+import { InMemoryLedger, InMemoryQueue } from '../fakes/in-memory';
 
 /**
  * Edge behaviours that do not depend on the provider kind, exercised through an OTA source (hex HMAC of the
  * body, no signed timestamp): leases between concurrent deliveries, recovery after a lost enqueue, handshakes.
  */
-const SECRET = 'ota-secret-for-ingest-tests';
+const SECRET = '/Ni74w2/Vt7pImw7NaIgGnU3JC3LFocm6JUdA62usgc=';
 const source = { id: 'ota-1', kind: 'ota' as const, secrets: [{ value: SECRET }] };
 
 function delivery(body: Record<string, unknown>) {
@@ -198,5 +209,119 @@ describe('ingest edge', () => {
     const third = await edge.deliver(delivery(rateEvent));
     expect(third.status).toBe(409);
     expect(edge.queue.messages).toHaveLength(0);
+  });
+});
+
+describe('signing secrets read at run time', () => {
+  const WEAK = 'tiny-secret';
+  const sourceWith = (secrets: ParitySyncConfigInput['sources'][number]['secrets'], kind = 'ota') => {
+    const [parsed] = parseConfig({ version: 1, sources: [{ id: 'src-1', kind, secrets }] }).sources;
+    if (!parsed) throw new Error('no source');
+    return parsed;
+  };
+
+  async function refusal(promise: Promise<unknown>): Promise<SecretUnavailableError> {
+    const error = await promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (!(error instanceof SecretUnavailableError))
+      throw new Error(`expected a refusal, got ${String(error)}`);
+    return error;
+  }
+
+  it('refuses a weak secret from Secrets Manager, naming the source and where it came from, never the value', async () => {
+    const secrets = createSecretResolver({ fetchSecretsManager: async () => WEAK });
+    const error = await refusal(
+      secrets.secretsFor(sourceWith([{ secretsManager: 'paritysync/src-1/signing' }])),
+    );
+    expect(error.reference).toBe('paritysync/src-1/signing');
+    expect(error.message).toMatch(
+      /^the signing secret of source src-1 \(secrets\[0\], Secrets Manager secret paritysync\/src-1\/signing\) is 11 characters long; .*at least 32/,
+    );
+    expect(error.message).not.toContain(WEAK);
+  });
+
+  it('reads a strong secret from Secrets Manager or the environment as it is', async () => {
+    const strong = '+F3yq8rVb1XlK0sZ5wT9mN2cD7hJ4pQ6aE1uG8iR0oY=';
+    const secrets = createSecretResolver({
+      fetchSecretsManager: async () => strong,
+      env: { OTA_SECRET: strong },
+    });
+    await expect(
+      secrets.secretsFor(sourceWith([{ secretsManager: 'paritysync/src-1/signing' }, { env: 'OTA_SECRET' }])),
+    ).resolves.toEqual([strong, strong]);
+  });
+
+  it("holds a standard-webhooks secret from the environment to the specification's whsec_ rule", async () => {
+    const source = sourceWith([{ env: 'SW_SECRET' }], 'standard-webhooks');
+    const short = createSecretResolver({
+      env: { SW_SECRET: `whsec_${Buffer.alloc(16, 7).toString('base64')}` },
+    });
+    expect((await refusal(short.secretsFor(source))).message).toMatch(
+      /\(secrets\[0\], environment variable SW_SECRET\) decodes to 16 bytes; .*at least 24 random bytes/,
+    );
+    const pasted = createSecretResolver({
+      env: { SW_SECRET: `whsec_${Buffer.alloc(32, 7).toString('base64')}\n` },
+    });
+    expect((await refusal(pasted.secretsFor(source))).message).toMatch(/is not "whsec_" followed by base64/);
+    const good = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+    await expect(createSecretResolver({ env: { SW_SECRET: good } }).secretsFor(source)).resolves.toEqual([
+      good,
+    ]);
+  });
+
+  it('answers a delivery signed with a weak secret 503 secrets_unavailable, accepts nothing and logs which source', async () => {
+    const config = parseConfig({
+      version: 1,
+      sources: [{ id: 'ota-1', kind: 'ota', secrets: [{ secretsManager: 'paritysync/ota-1/signing' }] }],
+    });
+    const ledger = new InMemoryLedger();
+    const queue = new InMemoryQueue();
+    const logger = new Logger({ logLevel: 'SILENT' });
+    const errors = vi.spyOn(logger, 'error');
+    const handle = createIngestHttpHandler(
+      {
+        sources: prepareSources(config, adapterFor),
+        secrets: createSecretResolver({ fetchSecretsManager: async () => WEAK }),
+        ledger,
+        queue,
+        clock: new ManualClock(Date.UTC(2026, 5, 1)),
+        crypto: nodeCrypto,
+        settings: DEFAULT_SETTINGS,
+      },
+      logger,
+    );
+    const body = Buffer.from(JSON.stringify(rateEvent));
+    const answer = await handle({
+      httpMethod: 'POST',
+      pathParameters: { sourceId: 'ota-1' },
+      headers: {
+        'content-type': 'application/json',
+        // Correctly signed with the weak secret: it must not verify anything.
+        'x-ota-signature': createHmac('sha256', WEAK).update(body).digest('hex'),
+      },
+      body: body.toString('base64'),
+      isBase64Encoded: true,
+      requestContext: { identity: { sourceIp: '203.0.113.9' } },
+    } as unknown as APIGatewayProxyEvent);
+
+    expect(answer.statusCode).toBe(503);
+    expect(answer.headers?.['retry-after']).toBe('30');
+    expect(JSON.parse(answer.body)).toMatchObject({ error: 'secrets_unavailable' });
+    expect(answer.body).not.toMatch(/weak|characters/);
+    expect(ledger.entries.size).toBe(0);
+    expect(queue.messages).toHaveLength(0);
+    expect(errors).toHaveBeenCalledWith(
+      'delivery refused',
+      expect.objectContaining({
+        sourceId: 'ota-1',
+        error: 'secrets_unavailable',
+        cause: expect.stringContaining(
+          'signing secret of source ota-1 (secrets[0], Secrets Manager secret paritysync/ota-1/signing) is 11 characters long',
+        ),
+      }),
+    );
+    expect(JSON.stringify(errors.mock.calls)).not.toContain(WEAK);
   });
 });

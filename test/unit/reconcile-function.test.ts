@@ -21,6 +21,9 @@ import {
   offlineReconcileRuntime,
 } from '../fakes/reconcile-memory';
 
+/** Reconciliation never reads signing secrets; the configuration still requires strong ones. */
+const SIGNING_SECRET = 'FtoV6tMKA9FJVshCHsJ8TpLRBrngV5ORc7ahYvroId4=';
+
 const TOKEN = 'super-secret-token';
 const NOW = new Date('2026-05-02T10:00:00.000Z');
 const clock: Clock = { now: () => NOW };
@@ -30,7 +33,7 @@ const config = parseConfig({
   sources: ['ota-a', 'ota-b'].map((id) => ({
     id,
     kind: 'ota',
-    secrets: [{ value: `whsec-${id}` }],
+    secrets: [{ value: SIGNING_SECRET }],
     polling: {
       baseUrl: `https://${id}.example.test/v1`,
       token: { value: TOKEN },

@@ -35,6 +35,9 @@ import {
   offlineReconcileRuntime,
 } from '../fakes/reconcile-memory';
 
+/** Reconciliation never reads signing secrets; the configuration still requires strong ones. */
+const SIGNING_SECRET = 'ipPHutSbhlfpN+tMohv4Ur2rD+tF8LncK2O20LqMSdk=';
+
 const START = Date.parse('2026-05-02T10:00:00.000Z');
 const TODAY = '2026-05-02';
 const PROVIDER_UPDATED_AT = new Date('2026-05-01T00:00:00.000Z');
@@ -53,15 +56,15 @@ function buildConfig(overrides: Record<string, unknown> = {}): ParitySyncConfig 
   return parseConfig({
     version: 1,
     sources: [
-      { id: 'ota-a', kind: 'ota', secrets: [{ value: 'whsec-a' }], polling: polling('a') },
-      { id: 'ota-b', kind: 'ota', secrets: [{ value: 'whsec-b' }], polling: polling('b') },
+      { id: 'ota-a', kind: 'ota', secrets: [{ value: SIGNING_SECRET }], polling: polling('a') },
+      { id: 'ota-b', kind: 'ota', secrets: [{ value: SIGNING_SECRET }], polling: polling('b') },
       {
         id: 'cm',
         kind: 'channel-manager',
-        secrets: [{ value: 'whsec-cm' }],
+        secrets: [{ value: SIGNING_SECRET }],
         polling: polling('cm', { channel: 'cm:booking', fullPassWindowDays: 30 }),
       },
-      { id: 'pms', kind: 'pms', secrets: [{ value: 'whsec-pms' }] },
+      { id: 'pms', kind: 'pms', secrets: [{ value: SIGNING_SECRET }] },
     ],
     mappings: [
       { scope: '*', properties: { H1: 'hotel-1' }, roomTypes: { DBL: 'dbl' }, ratePlans: { BAR: 'bar' } },
@@ -602,7 +605,7 @@ function runtimeConfig(properties: unknown[] = []) {
       {
         id: 'ota-a',
         kind: 'ota',
-        secrets: [{ value: 'whsec-a' }],
+        secrets: [{ value: SIGNING_SECRET }],
         polling: {
           baseUrl: 'https://a.example.test/v1',
           token: { value: 'super-secret-token' },

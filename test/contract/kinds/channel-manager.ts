@@ -1,7 +1,10 @@
 import { createHmac, generateKeyPairSync, sign as rsaSign } from 'node:crypto';
 import { type Breakage, type KindFixture, type Sample, schemaBreak } from '../fixture';
 
-const SECRETS = ['cm-shared-secret-current-4f9c2e', 'cm-shared-secret-next-b81d07'] as const;
+const SECRETS = [
+  '17BKFcYZAaVw9u7YXPsZ9QTnC0AnPjUylSGxeQkc1Z0=',
+  'uPgwvzMotdJYmMXJqBueI+AbKYcJXIYwPEMMzE+4wiw=',
+] as const;
 
 function hmacHex(secret: string, body: Buffer): string {
   return createHmac('sha256', secret).update(body).digest('hex');

@@ -1,9 +1,8 @@
 import { hospitableSender } from '../../../local/senders/hospitable';
 import type { KindFixture } from '../fixture';
 
-const CURRENT_SECRET = 'hospitable-partner-secret-2f8d61';
-// Personal accounts sign with their e-mail address in base64 (here: host@example.com).
-const NEXT_SECRET = 'aG9zdEBleGFtcGxlLmNvbQ==';
+const CURRENT_SECRET = '2ra8aE40PZSGaO4elOf8MlODqmYSTx9naEKwSIdsaDQ=';
+const NEXT_SECRET = 'p5NCEJ+o+YGsmeQDvjUJxXjh09IhhGU5el5s3696Pmc=';
 
 const guest = {
   first_name: 'Ada',

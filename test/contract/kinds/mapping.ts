@@ -1,8 +1,8 @@
 import { mappingSender } from '../../../local/senders/mapping';
 import type { KindFixture } from '../fixture';
 
-const CURRENT_SECRET = 'mapping-signing-secret-current-5f0c1e';
-const NEXT_SECRET = 'mapping-signing-secret-next-a93b27';
+const CURRENT_SECRET = '368aJIgCiAOZyjxvPya3XvlexNoj4dfpvxu/tulUiUY=';
+const NEXT_SECRET = 'MdctmhHMIrAthKhQWh2UnHtABBgxCeib7jAHSx4NysM=';
 
 const errorResolved = {
   id: '9a2c0f0a-7d1e-4b8c-9f3e-2a6b1c0d4e5f',

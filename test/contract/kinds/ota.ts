@@ -1,7 +1,10 @@
 import { createHash, createHmac } from 'node:crypto';
 import { type KindFixture, schemaBreak } from '../fixture';
 
-const SECRETS = ['ota-shared-secret-current-2a6e91', 'ota-shared-secret-next-c07f3d'] as const;
+const SECRETS = [
+  'v2/JWqvJswLuPZoGGA+9AYm4q7pCwvj8GxmBgVJAsgg=',
+  '1JbGz8H1+CkRKJCdxagZvFMTNFsImkgTdtmhZJFskmQ=',
+] as const;
 
 // The OTA signs no timestamp, so the edge bounds the payload's own event_timestamp against its clock: the
 // samples are dated a minute before the suite runs rather than at a fixed instant.

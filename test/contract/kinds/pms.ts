@@ -1,7 +1,10 @@
 import { createHash, createHmac } from 'node:crypto';
 import { type KindFixture, type Sample, schemaBreak } from '../fixture';
 
-const SECRETS = ['pms-webhook-secret-current-5d13aa', 'pms-webhook-secret-next-e9402b'] as const;
+const SECRETS = [
+  '6wr3IQZpH9n/DjDvunaUL6Yb4VdsqkqfM8+Mx9hCTWw=',
+  'g9K+86oqIo7kJVbp772x20i5vsHjPDKikGHb6X/y98o=',
+] as const;
 
 // The PMS signs no timestamp, so the edge bounds the envelope's own timestamp against its clock: the samples
 // are dated a minute before the suite runs rather than at a fixed instant.

@@ -339,9 +339,9 @@ export const fixture: KindFixture = {
   ],
 };
 
-// A sender that signs with Ed25519 (`v1a`) only. Each configured secret stands for one of its signing keys,
-// so the suite's rotation and wrong-secret checks exercise the key list; any other secret signs with a key
-// this source does not know.
+// A sender that signs with Ed25519 (`v1a`) only. Each configured secret (a `whsec_` secret, as this kind's
+// secrets must be) stands for one of its signing keys, so the suite's rotation and wrong-secret checks
+// exercise the key list; any other secret signs with a key this source does not know.
 function ed25519Pair(): { privateKey: KeyObject; raw: Buffer; pem: string } {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
@@ -351,8 +351,8 @@ function ed25519Pair(): { privateKey: KeyObject; raw: Buffer; pem: string } {
 const currentKey = ed25519Pair();
 const nextKey = ed25519Pair();
 const unknownKey = ed25519Pair();
-const ED_CURRENT = 'ed25519-signing-key-current';
-const ED_NEXT = 'ed25519-signing-key-next';
+const ED_CURRENT = 'whsec_URtg5rIrY22ALIcLcC8hrSMvPrERa16G';
+const ED_NEXT = 'whsec_RTl/eesZ93p7jXgXeiNcUA4Q70LXNZ4x';
 
 function signV1a(body: Buffer, at: number, secret: string | undefined): Record<string, string> {
   const key =
