@@ -1,5 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import * as z from 'zod/mini';
+import { ApplicableIdSchema, idProblem } from '../domain/applicable';
 import { SOURCE_KINDS, type SourceKind } from '../domain/canonical';
 import { DriftOptionsSchema } from '../reconcile/drift';
 import { ParityOptionsSchema } from '../reconcile/parity';
@@ -115,7 +116,26 @@ const sourceFields = <K extends SourceKind>(kind: K) => ({
        * manager reports one channel's view. Webhooks and polls of the same channel must meet in one item.
        * @default the source id
        */
-      channel: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
+      channel: z.optional(
+        z.string().check(
+          z.superRefine((channel, ctx) => {
+            // Part of every room-night key the poll writes: the same id rule as a webhook's channel.
+            const [sourceId = '', ...rest] = channel.split(':');
+            const problem = SourceIdSchema.safeParse(sourceId).success
+              ? rest.length === 0
+                ? undefined
+                : idProblem(rest.join(':'))
+              : 'must start with a source id';
+            if (problem !== undefined) {
+              ctx.addIssue({
+                code: 'custom',
+                message: `must be "<sourceId>" or "<sourceId>:<channelId>": ${problem}`,
+                input: channel,
+              });
+            }
+          }),
+        ),
+      ),
       /**
        * Poll property by property (the provider's property ids, sent as `property_id`) instead of in one scan:
        * for providers that limit requests per property (`rateLimit.perPropertyPerMinute`). Each property has
@@ -123,7 +143,7 @@ const sourceFields = <K extends SourceKind>(kind: K) => ({
        * @default one scan over every property
        */
       propertyIds: z.optional(
-        z.array(z.string().check(z.minLength(1), z.maxLength(200))).check(
+        z.array(ApplicableIdSchema).check(
           z.minLength(1),
           z.refine((ids) => new Set(ids).size === ids.length, 'must not name a property twice'),
         ),
@@ -206,8 +226,9 @@ export const IngestSettingsSchema = z._default(
   { maxBodyBytes: 1_048_576, dedupeWindowDays: 30 },
 );
 
-const InternalIdSchema = z.string().check(z.minLength(1), z.maxLength(120));
-const ExternalIdMapSchema = z.record(z.string().check(z.minLength(1), z.maxLength(200)), InternalIdSchema);
+// Internal ids are parts of the room-night keys, as external ids are: one rule for both.
+const InternalIdSchema = ApplicableIdSchema;
+const ExternalIdMapSchema = z.record(ApplicableIdSchema, InternalIdSchema);
 
 /**
  * Mapping seeds: a provider's external ids → ParitySync's internal ids. `scope` is a source id, or `*` for ids
@@ -220,7 +241,7 @@ export const MappingSeedSchema = z.strictObject({
   /** External room type → internal room type, or `{ propertyId, roomTypeId }` when events carry no property id. */
   roomTypes: z._default(
     z.record(
-      z.string().check(z.minLength(1), z.maxLength(200)),
+      ApplicableIdSchema,
       z.union([
         InternalIdSchema,
         z.strictObject({ propertyId: InternalIdSchema, roomTypeId: InternalIdSchema }),

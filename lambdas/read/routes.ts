@@ -14,6 +14,7 @@ import type {
   ReviewStore,
 } from '../apply/ports';
 import { type MappingResolver, mappingKey } from '../apply/resolver';
+import { ApplicableIdSchema } from '../domain/applicable';
 import { daysBetween, IsoDateSchema } from '../domain/dates';
 import { formatMinorUnits, type Money } from '../domain/money';
 import type { LedgerEntry } from '../ingest/ports';
@@ -96,7 +97,8 @@ export class NotFoundError extends ParitySyncError {
 // Request schemas
 
 const PathIdSchema = z.string().check(z.minLength(1), z.maxLength(512));
-const InternalIdSchema = z.string().check(z.minLength(1), z.maxLength(120));
+// Mapped ids become parts of room-night keys: the applicability contract's id rule.
+const InternalIdSchema = ApplicableIdSchema;
 const CursorSchema = z.string().check(z.minLength(1), z.maxLength(4096));
 
 const LimitSchema = z._default(
@@ -170,7 +172,7 @@ function mappingPathSchema(sourceIds: ReadonlySet<string>) {
       }),
     ),
     entity: z.enum(MAPPING_ENTITIES),
-    externalId: z.string().check(z.minLength(1), z.maxLength(200)),
+    externalId: ApplicableIdSchema,
   });
 }
 
