@@ -13,10 +13,10 @@ import { adapterFor } from '../lambdas/adapters';
 import { parseConfig } from '../lambdas/config/load';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
 import { SOURCE_KINDS, type SourceKind } from '../lambdas/domain/canonical';
-import { eventIdFor } from '../lambdas/ingest/ingest';
+import { type IngestSettings, prepareDelivery } from '../lambdas/ingest/ingest';
+import { prepareSources } from '../lambdas/ingest/sources';
 import { fixedClock } from '../lambdas/shared/clock';
 import { nodeCrypto } from '../lambdas/shared/crypto';
-import { decodeUtf8, parseStrictJson } from '../lambdas/shared/strict-json';
 import { senderFor } from '../local/senders';
 import { APPLY_TARGET_RATIO, applyThroughput } from './apply';
 import { reconcileThroughput } from './reconcile';
@@ -42,6 +42,13 @@ const config: ParitySyncConfig = parseConfig({
   version: 1,
   sources: SOURCE_KINDS.map((kind) => ({ id: `${kind}-bench`, kind, secrets: [{ value: SECRETS[kind] }] })),
 });
+const sources = prepareSources(config, adapterFor);
+const BENCH_SETTINGS: IngestSettings = {
+  maxBodyBytes: 1_048_576,
+  dedupeWindowSeconds: 30 * 86_400,
+  claimLeaseMs: 15_000,
+  minLeaseLeftMs: 6_000,
+};
 
 /**
  * Ways to grow a sample to about `bytes` with a field the kind's schema tolerates (providers add fields
@@ -88,25 +95,25 @@ function makeCase(kind: SourceKind, size: number, now: Date): Case {
 }
 
 /**
- * The work the edge does per delivery before any I/O: verify, decode, parse, validate, normalise (down to the
- * event id). Serialising the canonical event for SQS is part of enqueueing and is left out, as I/O is.
+ * The work the edge does per delivery before any I/O, as the edge itself runs it (prepareDelivery): verify,
+ * decode, parse, validate, normalise, the applicability contract, down to the canonical event. Serialising it
+ * for SQS is part of enqueueing and is left out, as I/O is.
  */
 function edgeWork(c: Case, now: Date): () => void {
-  const source = config.sources.find((s) => s.kind === c.kind);
+  const source = sources.get(`${c.kind}-bench`);
   if (!source) throw new Error(`no ${c.kind} source`);
-  const adapter = adapterFor(c.kind);
+  const clock = fixedClock(now);
   const context = {
-    source,
+    source: source.config,
     secrets: [c.secret],
-    toleranceSeconds: 300,
-    clock: fixedClock(now),
+    toleranceSeconds: source.toleranceSeconds,
+    clock,
     crypto: nodeCrypto,
   };
+  const deps = { clock, crypto: nodeCrypto, settings: BENCH_SETTINGS };
   const request = { headers: c.headers, rawBody: c.body };
   return () => {
-    const verified = adapter.verify(request, context);
-    const normalised = adapter.normalise(parseStrictJson(decodeUtf8(c.body)), request, verified, context);
-    eventIdFor(nodeCrypto, source.id, normalised.idempotencyKey);
+    prepareDelivery(request, source, context, deps);
   };
 }
 

@@ -128,22 +128,45 @@ export async function ingest(
   };
   if (source.adapter.isHandshake?.(delivery, context)) return { status: 'verified' };
 
-  assertJsonContentType(request.headers['content-type']);
+  const { eventId, normalised, event } = prepareDelivery(delivery, source, context, deps, trace);
+  return makeDurable(eventId, normalised, event, source, deps);
+}
+
+/** A delivery found authentic, well formed and applicable: all the edge needs to make it durable. */
+export interface PreparedDelivery {
+  readonly eventId: string;
+  readonly normalised: Normalised;
+  /** The canonical event to queue; absent for a type that is only recorded. */
+  readonly event?: CanonicalEvent;
+}
+
+/**
+ * Everything the edge does per delivery before any I/O: media type, signature, strict JSON, the kind's schema,
+ * replay bounds and the applicability contract. The benchmarks time exactly this.
+ */
+export function prepareDelivery(
+  delivery: DeliveryRequest,
+  source: PreparedSource,
+  context: VerificationContext,
+  deps: Pick<IngestDependencies, 'clock' | 'crypto' | 'settings'>,
+  trace: IngestTrace = {},
+): PreparedDelivery {
+  assertJsonContentType(delivery.headers['content-type']);
   trace.verified = false;
   const verified = source.adapter.verify(delivery, context);
   trace.verified = true;
-  const body = parseStrictJson(decodeUtf8(request.rawBody));
+  const body = parseStrictJson(decodeUtf8(delivery.rawBody));
   const normalised = source.adapter.normalise(body, delivery, verified, context);
   trace.providerEventType = normalised.providerEventType;
   const eventId = eventIdFor(deps.crypto, source.config.id, normalised.idempotencyKey);
   trace.eventId = eventId;
   if (!source.adapter.signsTimestamp) assertFreshPayload(normalised, deps, source);
-  const event =
-    normalised.disposition === 'apply'
-      ? applicableEvent(eventId, normalised, source, verified.deliveryId, deps)
-      : undefined;
-
-  return makeDurable(eventId, normalised, event, source, deps);
+  if (normalised.disposition === 'record') return { eventId, normalised };
+  return {
+    eventId,
+    normalised,
+    event: applicableEvent(eventId, normalised, source, verified.deliveryId, deps),
+  };
 }
 
 /**
@@ -156,7 +179,7 @@ function applicableEvent(
   normalised: Normalised & { disposition: 'apply' },
   source: PreparedSource,
   deliveryId: string | undefined,
-  deps: IngestDependencies,
+  deps: Pick<IngestDependencies, 'clock' | 'settings'>,
 ): CanonicalEvent {
   const event = {
     schemaVersion: CANONICAL_SCHEMA_VERSION,
@@ -220,7 +243,11 @@ function assertJsonContentType(header: string | undefined): void {
  * Kinds whose signature covers no timestamp can be replayed byte for byte. The ledger catches a replay while
  * it remembers the key; beyond that window, the payload's own timestamp must vouch for its age.
  */
-function assertFreshPayload(normalised: Normalised, deps: IngestDependencies, source: PreparedSource): void {
+function assertFreshPayload(
+  normalised: Normalised,
+  deps: Pick<IngestDependencies, 'clock' | 'settings'>,
+  source: PreparedSource,
+): void {
   const ageSeconds = (deps.clock.now().getTime() - normalised.occurredAt.getTime()) / 1000;
   if (ageSeconds > deps.settings.dedupeWindowSeconds) {
     throw new AuthenticationError(
