@@ -166,8 +166,8 @@ export function openQueueJournal(directory: string, onError: (error: unknown) =>
       app = target;
       target.addHook('onSend', async (request, reply, payload) => {
         if (fd === undefined || reply.statusCode !== 200) return payload;
-        const target = request.headers['x-amz-target'];
-        const action = typeof target === 'string' ? target.replace('AmazonSQS.', '') : '';
+        const amzTarget = request.headers['x-amz-target'];
+        const action = typeof amzTarget === 'string' ? amzTarget.replace('AmazonSQS.', '') : '';
         if (!MUTATING_ACTIONS.has(action)) return payload;
         if (action === 'SendMessage' || action === 'SendMessageBatch') {
           // A failed write fails the request: the sender retries, and a duplicate is harmless, a loss is not.
