@@ -1,10 +1,21 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { BuildAppOptions } from 'fauxqs';
+import { dataDirectoryLayout, lockDataDirectory } from './data-directory';
+import {
+  openQueueJournal,
+  type PersistedQueue,
+  type QueueJournal,
+  readQueues,
+  restoreQueues,
+  type SqsApp,
+} from './queue-journal';
 
 /**
  * What every SDK client talking to the emulators uses: a fixed region and placeholder credentials, which the
@@ -17,11 +28,16 @@ export const LOCAL_AWS = {
 
 /**
  * The local stand-ins for AWS: DynamoDB Local (Amazon's jar, run with Java) and fauxqs (SQS, in-process).
- * Both only ever receive traffic on 127.0.0.1; the endpoints returned here are what clients must use.
+ * Both only ever receive traffic on 127.0.0.1; the endpoints returned here are what clients must use. An
+ * emulator that stops unexpectedly is restarted on the same endpoint (see EmulatorSupervision).
  */
 export interface Emulators {
   readonly dynamodbEndpoint: string;
   readonly sqsEndpoint: string;
+  /** The process id of DynamoDB Local's Java process, while one runs. */
+  readonly dynamodbPid: number | undefined;
+  /** Resolves once both emulators answer: at once, or when the one being restarted is back. */
+  available(): Promise<void>;
   /** Stops both emulators; resolves once the Java process has exited. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -31,6 +47,31 @@ export interface EmulatorOptions {
   readonly dynamodbStartTimeoutMs?: number;
   /** The Java launcher. @default $JAVA_HOME/bin/java when JAVA_HOME is set, otherwise `java` from PATH */
   readonly javaCommand?: string;
+  /**
+   * A directory (created if missing) in which DynamoDB Local keeps its tables and the SQS emulator its queues and messages,
+   * so that both outlive this process; one process at a time may use it. In memory when absent.
+   */
+  readonly dataDirectory?: string;
+  readonly supervision?: EmulatorSupervision;
+}
+
+export type EmulatorName = 'DynamoDB Local' | 'the SQS emulator';
+
+/** What happens when an emulator stops unexpectedly: it is reported, restarted on its endpoint, or given up. */
+export interface EmulatorSupervision {
+  /** Where each line about an emulator stopping, restarting and coming back goes. @default console.error */
+  readonly report?: (line: string) => void;
+  /**
+   * Runs once a restarted emulator answers, before it counts as back; the local runtime re-provisions its tables
+   * and queues here. A failure counts as a failed restart.
+   */
+  readonly onRestarted?: (emulator: EmulatorName) => Promise<void>;
+  /** Restarting failed `restartAttempts` times in a row. @default reports the error's message */
+  readonly onGaveUp?: (error: LocalEnvironmentError) => void;
+  /** Restarts tried in a row before giving up; one that stays up for a minute starts the count afresh. @default 5 */
+  readonly restartAttempts?: number;
+  /** The wait before the second attempt, doubling for each one after; the first is immediate. @default 1000 */
+  readonly restartBackoffMs?: number;
 }
 
 /** The machine lacks something the local runtime needs; the message says what and how to install it. */
@@ -45,22 +86,41 @@ const MINIMUM_JAVA_MAJOR = 17;
 const LOOPBACK = '127.0.0.1';
 const OUTPUT_TAIL_BYTES = 4096;
 const PORT_CLASH_ATTEMPTS = 3;
+/** An emulator that ran this long before it stopped was healthy: its restart attempts count from one again. */
+const STABLE_AFTER_MS = 60_000;
 
 export async function startEmulators(options: EmulatorOptions = {}): Promise<Emulators> {
-  const [dynamodb, sqs] = await Promise.allSettled([startDynamoDbLocal(options), startSqs()]);
+  const layout = options.dataDirectory === undefined ? undefined : dataDirectoryLayout(options.dataDirectory);
+  if (layout !== undefined) mkdirSync(layout.root, { recursive: true });
+  const releaseLock = layout === undefined ? undefined : lockDataDirectory(layout.root);
+  const supervisor = createSupervisor(options.supervision ?? {});
+  const [dynamodb, sqs] = await Promise.allSettled([
+    startDynamoDbLocal(options, supervisor, layout?.dynamodb),
+    startSqs(supervisor, layout?.queues),
+  ]);
   if (dynamodb.status === 'rejected' || sqs.status === 'rejected') {
+    supervisor.stop();
     await Promise.all([
       dynamodb.status === 'fulfilled' ? dynamodb.value.stop() : undefined,
       sqs.status === 'fulfilled' ? sqs.value.stop() : undefined,
     ]);
+    releaseLock?.();
     throw dynamodb.status === 'rejected' ? dynamodb.reason : (sqs as PromiseRejectedResult).reason;
   }
   let stopping: Promise<void> | undefined;
   return {
     dynamodbEndpoint: dynamodb.value.endpoint,
     sqsEndpoint: sqs.value.endpoint,
+    get dynamodbPid() {
+      return dynamodb.value.pid();
+    },
+    available: () => supervisor.available(),
     stop() {
-      stopping ??= Promise.all([dynamodb.value.stop(), sqs.value.stop()]).then(() => undefined);
+      stopping ??= (async () => {
+        supervisor.stop();
+        await Promise.all([dynamodb.value.stop(), sqs.value.stop()]);
+        releaseLock?.();
+      })();
       return stopping;
     },
   };
@@ -72,15 +132,254 @@ interface RunningEmulator {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Supervision
+
+interface Supervisor {
+  /** Aborted once the emulators are being stopped: nothing is restarted after that. */
+  readonly signal: AbortSignal;
+  readonly report: (line: string) => void;
+  readonly onRestarted: (emulator: EmulatorName) => Promise<void>;
+  /**
+   * Takes `emulator` as down and runs `restart` until it succeeds, waiting longer before each attempt, and gives
+   * up after the configured number. `upSince` is when the failed instance started.
+   */
+  recover(
+    emulator: EmulatorName,
+    upSince: number,
+    restart: (attempt: string) => Promise<string | undefined>,
+  ): Promise<void>;
+  available(): Promise<void>;
+  stop(): void;
+}
+
+function createSupervisor(options: EmulatorSupervision): Supervisor {
+  const report = options.report ?? ((line: string) => console.error(line));
+  const attempts = options.restartAttempts ?? 5;
+  const backoffMs = options.restartBackoffMs ?? 1000;
+  const controller = new AbortController();
+  const failures = new Map<EmulatorName, number>();
+  const down = new Set<EmulatorName>();
+  let back: { promise: Promise<void>; resolve: () => void } | undefined;
+
+  return {
+    signal: controller.signal,
+    report,
+    onRestarted: async (emulator) => options.onRestarted?.(emulator),
+    async recover(emulator, upSince, restart) {
+      down.add(emulator);
+      if (back === undefined) {
+        let resolve = () => {};
+        const promise = new Promise<void>((done) => {
+          resolve = done;
+        });
+        back = { promise, resolve };
+      }
+      let failed = Date.now() - upSince >= STABLE_AFTER_MS ? 0 : (failures.get(emulator) ?? 0);
+      let lastError: unknown;
+      while (!controller.signal.aborted) {
+        failed += 1;
+        failures.set(emulator, failed);
+        if (failed > attempts) {
+          const error = new LocalEnvironmentError(
+            `${capitalise(emulator)} stopped and could not be restarted after ${attempts} attempts ` +
+              `(last: ${oneLine(lastError)}). The local runtime cannot work without it, so it stops here: ` +
+              'read the lines above for the cause (Java, memory, the port taken by another program), fix it, ' +
+              'and start it again.',
+            { cause: lastError },
+          );
+          (options.onGaveUp ?? ((gaveUp) => report(gaveUp.message)))(error);
+          return;
+        }
+        const delay = failed === 1 ? 0 : backoffMs * 2 ** (failed - 2);
+        if (delay > 0) await sleep(delay, controller.signal);
+        if (controller.signal.aborted) return;
+        try {
+          const backLine = await restart(`attempt ${failed} of ${attempts}`);
+          if (backLine === undefined) return;
+          report(backLine);
+          down.delete(emulator);
+          if (down.size === 0) {
+            back?.resolve();
+            back = undefined;
+          }
+          return;
+        } catch (error) {
+          lastError = error;
+          const next =
+            failed < attempts ? `next attempt in ${(backoffMs * 2 ** (failed - 1)) / 1000} s` : 'giving up';
+          report(
+            `Restarting ${emulator} failed (attempt ${failed} of ${attempts}): ${oneLine(error)}; ${next}.`,
+          );
+        }
+      }
+    },
+    available: () => back?.promise ?? Promise.resolve(),
+    stop() {
+      controller.abort();
+      // Nothing will come back now; whoever waits must not wait forever.
+      back?.resolve();
+    },
+  };
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** An error on one line for a report: its first line and, for a process's output, the output's last line. */
+function oneLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const lines = text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+  if (lines.length <= 2) return lines.join(' ');
+  return `${lines[0]} … ${lines.at(-1)}`;
+}
+
+function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal !== null ? `signal ${signal}` : `exit code ${code}`;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // SQS: fauxqs
 
-async function startSqs(): Promise<RunningEmulator> {
+/** The parts of fauxqs's app used here besides the journal's: fauxqs's declarations lose Fastify's types. */
+interface FauxqsApp extends SqsApp {
+  readonly server: Server;
+  listen(options: { port: number; host: string }): Promise<string>;
+  close(): Promise<void>;
+}
+
+async function startSqs(supervisor: Supervisor, directory: string | undefined): Promise<RunningEmulator> {
+  let journal: QueueJournal | undefined;
+  if (directory !== undefined) {
+    try {
+      journal = openQueueJournal(directory, (error) =>
+        supervisor.report(`Could not save the local queues to ${directory}: ${oneLine(error)}`),
+      );
+    } catch (error) {
+      throw new LocalEnvironmentError(oneLine(error), { cause: error });
+    }
+  }
+  let current = await listenSqs(0, journal);
+  const port = Number(new URL(current.endpoint).port);
+  let upSince = Date.now();
+  let stopped = false;
+  let recovering: Promise<void> | undefined;
+
+  if (journal !== undefined) {
+    const restored = await restoreInto(current.endpoint, journal.recovered);
+    // Recording starts here, with a snapshot of what was restored: the files it replaces go.
+    await journal.checkpoint();
+    if (restored > 0) supervisor.report(`Restored ${restored} queued messages from ${directory}.`);
+  }
+
+  const watch = (running: ListeningSqs) => {
+    const failed = (what: string) => {
+      if (stopped || running !== current || recovering !== undefined) return;
+      const recovery = recover(running, what).finally(() => {
+        if (recovering === recovery) recovering = undefined;
+      });
+      recovering = recovery;
+    };
+    running.app.server.on('error', (error) => failed(`its server failed: ${oneLine(error)}`));
+    running.app.server.on('close', () => failed('its server closed'));
+  };
+
+  const recover = async (failedApp: ListeningSqs, what: string) => {
+    // fauxqs keeps its queues in this process, so the failed server's messages can usually still be read.
+    const carried = await readQueues(failedApp.app).catch(() => journal?.saved());
+    const fate =
+      carried === undefined ? 'Its messages could not be read and are lost' : 'Its messages are carried over';
+    supervisor.report(
+      `The SQS emulator on ${failedApp.endpoint} stopped unexpectedly: ${what}. ${fate}. Until it is back, the ` +
+        'edge answers 503 and the consumer waits. Restarting it on the same port…',
+    );
+    await failedApp.close();
+    await supervisor.recover('the SQS emulator', upSince, async (attempt) => {
+      const next = await listenSqs(port, journal);
+      try {
+        const restored = await restoreInto(next.endpoint, carried ?? []);
+        await supervisor.onRestarted('the SQS emulator');
+        await journal?.checkpoint();
+        if (supervisor.signal.aborted || stopped) {
+          await next.close();
+          return undefined;
+        }
+        current = next;
+        upSince = Date.now();
+        watch(next);
+        return `The SQS emulator is back on ${next.endpoint} (${attempt}) with ${restored} messages carried over.`;
+      } catch (error) {
+        await next.close();
+        throw error;
+      }
+    });
+  };
+
+  watch(current);
+  return {
+    endpoint: current.endpoint,
+    async stop() {
+      stopped = true;
+      await recovering;
+      // A last snapshot, so that the next start replays no journal; the journal alone would restore the same.
+      await journal
+        ?.checkpoint()
+        .catch((error: unknown) =>
+          supervisor.report(`Could not save the local queues to ${directory}: ${oneLine(error)}`),
+        );
+      journal?.close();
+      await current.close();
+    },
+  };
+}
+
+interface ListeningSqs {
+  readonly app: FauxqsApp;
+  readonly endpoint: string;
+  close(): Promise<void>;
+}
+
+async function listenSqs(port: number, journal: QueueJournal | undefined): Promise<ListeningSqs> {
   // fauxqs is published as ESM only, so a CommonJS caller must load it with a dynamic import.
   const { buildApp } = await import('fauxqs');
   // startFauxqs always listens on 0.0.0.0; building the app and listening ourselves keeps it on loopback.
-  const app = buildApp(queueUrlsFromRequestHost({ logger: false }));
-  const endpoint = await app.listen({ port: 0, host: LOOPBACK });
-  return { endpoint, stop: () => app.close() };
+  const app: FauxqsApp = buildApp(queueUrlsFromRequestHost({ logger: false }));
+  journal?.attach(app);
+  const endpoint = await app.listen({ port, host: LOOPBACK });
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    endpoint,
+    close() {
+      closing ??= app.close().catch(() => undefined);
+      return closing;
+    },
+  };
+}
+
+async function restoreInto(endpoint: string, queues: readonly PersistedQueue[]): Promise<number> {
+  if (queues.length === 0) return 0;
+  const sqs = new SQSClient({ endpoint, ...LOCAL_AWS });
+  try {
+    return await restoreQueues(sqs, queues);
+  } finally {
+    sqs.destroy();
+  }
 }
 
 /**
@@ -105,20 +404,89 @@ function queueUrlsFromRequestHost(options: BuildAppOptions): BuildAppOptions {
 // ---------------------------------------------------------------------------------------------------------
 // DynamoDB Local
 
-async function startDynamoDbLocal(options: EmulatorOptions): Promise<RunningEmulator> {
+async function startDynamoDbLocal(
+  options: EmulatorOptions,
+  supervisor: Supervisor,
+  directory: string | undefined,
+): Promise<RunningEmulator & { pid(): number | undefined }> {
   const javaHome = process.env.JAVA_HOME;
   const java = options.javaCommand ?? (javaHome ? join(javaHome, 'bin', 'java') : 'java');
   const [, wrapper] = await Promise.all([assertJavaVersion(java), parentDeathWrapper()]);
   const timeoutMs = options.dynamodbStartTimeoutMs ?? 30_000;
-  for (let attempt = 1; ; attempt += 1) {
+  if (directory !== undefined) mkdirSync(directory, { recursive: true });
+  const launch = (port: number) => launchDynamoDbLocal(java, wrapper, port, timeoutMs, directory);
+
+  let current: LaunchedDynamoDb | undefined;
+  for (let attempt = 1; current === undefined; attempt += 1) {
     const port = await freeLoopbackPort();
     try {
-      return await launchDynamoDbLocal(java, wrapper, port, timeoutMs);
+      current = await launch(port);
     } catch (error) {
       // Another process may take the port between our probe and Java's bind; a fresh port fixes that.
       if (!(error instanceof PortTakenError) || attempt === PORT_CLASH_ATTEMPTS) throw error;
     }
   }
+  const { endpoint, port } = current;
+  let upSince = Date.now();
+  let stopped = false;
+  let recovering: Promise<void> | undefined;
+  const kept =
+    directory === undefined ? 'Its in-memory tables are lost' : `Its tables are kept in ${directory}`;
+
+  const watch = (running: LaunchedDynamoDb) => {
+    void running.exited.then(({ code, signal }) => {
+      if (stopped || running !== current) return;
+      supervisor.report(
+        `DynamoDB Local (pid ${running.child.pid}, ${endpoint}) exited unexpectedly with ${describeExit(code, signal)}. ` +
+          `${kept}. Until it is back, the edge answers 503 and the consumer waits. Restarting it on the same port…`,
+      );
+      const recovery = supervisor
+        .recover('DynamoDB Local', upSince, async (attempt) => {
+          const next = await launch(port).catch((error: unknown) => {
+            throw error instanceof PortTakenError
+              ? new LocalEnvironmentError(`port ${port} on ${LOOPBACK} is taken by another program`)
+              : error;
+          });
+          try {
+            await supervisor.onRestarted('DynamoDB Local');
+          } catch (error) {
+            await next.stop();
+            throw error;
+          }
+          if (stopped) {
+            await next.stop();
+            return undefined;
+          }
+          current = next;
+          upSince = Date.now();
+          watch(next);
+          return (
+            `DynamoDB Local is back on ${endpoint} (pid ${next.child.pid}, ${attempt})` +
+            (directory === undefined
+              ? ', its tables created again, empty.'
+              : `, with its tables from ${directory}.`)
+          );
+        })
+        .finally(() => {
+          if (recovering === recovery) recovering = undefined;
+        });
+      recovering = recovery;
+    });
+  };
+  watch(current);
+
+  return {
+    endpoint,
+    pid: () => {
+      const child = current?.child;
+      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
+    async stop() {
+      stopped = true;
+      await recovering;
+      await current?.stop();
+    },
+  };
 }
 
 class PortTakenError extends Error {}
@@ -137,12 +505,19 @@ function killChildrenOnExit(child: ChildProcess): void {
   });
 }
 
+interface LaunchedDynamoDb extends RunningEmulator {
+  readonly port: number;
+  readonly child: ChildProcess;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
 async function launchDynamoDbLocal(
   java: string,
   wrapper: readonly string[],
   port: number,
   timeoutMs: number,
-): Promise<RunningEmulator> {
+  directory: string | undefined,
+): Promise<LaunchedDynamoDb> {
   const jarDirectory = dynamoDbLocalDirectory();
   const args = [
     ...wrapper,
@@ -152,7 +527,7 @@ async function launchDynamoDbLocal(
     `-Djava.library.path=${join(jarDirectory, 'DynamoDBLocal_lib')}`,
     '-jar',
     join(jarDirectory, 'DynamoDBLocal.jar'),
-    '-inMemory',
+    ...(directory === undefined ? ['-inMemory'] : ['-dbPath', directory]),
     // One database for every access key and region, so that differently configured clients see the same tables.
     '-sharedDb',
     '-port',
@@ -171,9 +546,10 @@ async function launchDynamoDbLocal(
   };
   child.stdout?.on('data', keepTail);
   child.stderr?.on('data', keepTail);
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null)
+      resolve({ code: child.exitCode, signal: child.signalCode });
+    else child.once('exit', (code, signal) => resolve({ code, signal }));
   });
 
   const endpoint = `http://${LOOPBACK}:${port}`;
@@ -187,12 +563,18 @@ async function launchDynamoDbLocal(
   };
 
   try {
-    await waitForDynamoDb(endpoint, child, exited, timeoutMs, () => output);
+    await waitForDynamoDb(
+      endpoint,
+      child,
+      exited.then(() => undefined),
+      timeoutMs,
+      () => output,
+    );
   } catch (error) {
     await stop();
     throw error;
   }
-  return { endpoint, stop };
+  return { endpoint, port, child, exited, stop };
 }
 
 async function waitForDynamoDb(

@@ -39,6 +39,11 @@ export interface SqsPollerOptions {
   readonly timeoutMs?: number;
   /** Where poller and consumer failures are reported. @default console.error */
   readonly logError?: (message: string, error: unknown) => void;
+  /**
+   * Awaited before each receive: the local runtime holds the event source while an emulator restarts, so that
+   * records do not fail their way to the DLQ meanwhile.
+   */
+  readonly ready?: () => Promise<void>;
 }
 
 export interface SqsPoller {
@@ -78,6 +83,8 @@ async function pollLoop(
   logError: (message: string, error: unknown) => void,
 ): Promise<void> {
   while (!signal.aborted) {
+    if (options.ready) await readyOrAborted(options.ready(), signal);
+    if (signal.aborted) return;
     let messages: Message[];
     try {
       ({ Messages: messages = [] } = await options.sqs.send(
@@ -214,5 +221,16 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       resolve();
     }
     signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+function readyOrAborted(ready: Promise<void>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    ready.then(done, done);
   });
 }

@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
@@ -8,8 +9,15 @@ import { READ_API_ROUTES } from '../lambdas/read/routes';
 import { ConfigurationError } from '../lambdas/shared/errors';
 import { DELIVERY_LEDGER, EVENTS_DLQ, EVENTS_QUEUE, TABLES } from '../lambdas/topology';
 import { secretReferences } from '../lib/deploy-config';
+import { prepareDataDirectory } from './data-directory';
 import { type Demo, describeDemo, startDemo } from './demo';
-import { type Emulators, LOCAL_AWS, LocalEnvironmentError, startEmulators } from './emulators';
+import {
+  type EmulatorSupervision,
+  type Emulators,
+  LOCAL_AWS,
+  LocalEnvironmentError,
+  startEmulators,
+} from './emulators';
 import { type SqsConsumer, startSqsPoller } from './poller';
 import { type ProvisionedTopology, provision } from './provision';
 import { type LocalReconciler, RECONCILE_NOW_PATH, startLocalReconciler } from './reconciler';
@@ -39,6 +47,16 @@ export interface LocalStackOptions {
   readonly port?: number;
   /** Already-running emulators to use (and leave running on stop); started and stopped with the stack if absent. */
   readonly emulators?: EmulatorEndpoints;
+  /**
+   * A directory (see prepareDataDirectory) in which the emulators the stack starts keep their tables, queues and
+   * messages, so that a later stack on the same directory finds them. In memory when absent.
+   */
+  readonly dataDirectory?: string;
+  /**
+   * How the emulators the stack starts are watched. After a restart the stack provisions the topology again
+   * (idempotent), before the emulator counts as back.
+   */
+  readonly supervision?: Omit<EmulatorSupervision, 'onRestarted'>;
   /** Prefix of table and queue names, so that several stacks can share emulators. @default 'paritysync' */
   readonly prefix?: string;
   /** Loads the ingest function; the real handler module unless a test substitutes one. */
@@ -82,6 +100,10 @@ export interface LocalStack {
   readonly consumer: boolean;
   /** The scheduled reconciliation and "reconcile now". */
   readonly reconciler: LocalReconciler;
+  /** Where the emulators keep their state, if not in memory. */
+  readonly dataDirectory: string | undefined;
+  /** The process id of the DynamoDB Local the stack started and supervises, while it runs. */
+  dynamodbPid(): number | undefined;
   /** Stops the consumer, the API and, if the stack started them, the emulators; restores the environment. */
   stop(): Promise<void>;
 }
@@ -103,6 +125,10 @@ const SERVICE_NAMES = {
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   assertRunsLocally(options.config);
+  if (options.emulators && options.dataDirectory !== undefined) {
+    throw new Error('A data directory belongs to emulators the stack starts, not to emulators passed in');
+  }
+  const prefix = options.prefix ?? 'paritysync';
   const cleanup: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const step of cleanup.splice(0).reverse()) await step();
@@ -130,30 +156,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     cleanup.push(() => api.close());
 
     let endpoints: EmulatorEndpoints;
+    let emulators: Emulators | undefined;
     if (options.emulators) {
       endpoints = options.emulators;
     } else {
-      const emulators: Emulators = await startEmulators();
-      cleanup.push(() => emulators.stop());
-      endpoints = emulators;
+      const started = await startEmulators({
+        ...(options.dataDirectory === undefined ? {} : { dataDirectory: options.dataDirectory }),
+        supervision: {
+          ...options.supervision,
+          // A DynamoDB Local that ran in memory comes back without tables; with a data directory they exist.
+          onRestarted: async () => {
+            await provisionTopology(started, prefix);
+          },
+        },
+      });
+      cleanup.push(() => started.stop());
+      emulators = started;
+      endpoints = started;
     }
 
-    const dynamodb = new DynamoDBClient({
-      endpoint: endpoints.dynamodbEndpoint,
-      region: REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
-    const sqs = new SQSClient({
-      endpoint: endpoints.sqsEndpoint,
-      region: REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
-    const topology = await provision({ dynamodb, sqs, prefix: options.prefix ?? 'paritysync' }).finally(
-      () => {
-        dynamodb.destroy();
-        sqs.destroy();
-      },
-    );
+    const topology = await provisionTopology(endpoints, prefix);
 
     const restoreEnvironment = setEnvironment(functionEnvironment(options.config, endpoints, topology));
     cleanup.push(async () => restoreEnvironment());
@@ -192,6 +214,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         queueArn: eventsQueue.arn,
         region: REGION,
         consumer: options.wrapConsumer ? options.wrapConsumer(handler) : handler,
+        ...(emulators ? { ready: () => emulators.available() } : {}),
         visibilityTimeoutSeconds: options.pollVisibilitySeconds ?? 2,
         // Lambda runs several batches at once; two loops keep that concurrency visible locally.
         concurrency: 2,
@@ -211,11 +234,33 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       topology,
       consumer: runConsumer,
       reconciler: localReconciler,
+      dataDirectory: options.dataDirectory,
+      dynamodbPid: () => emulators?.dynamodbPid,
       stop,
     };
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+/** Creates the topology's tables and queues, or brings existing ones up to date. */
+async function provisionTopology(endpoints: EmulatorEndpoints, prefix: string): Promise<ProvisionedTopology> {
+  const dynamodb = new DynamoDBClient({
+    endpoint: endpoints.dynamodbEndpoint,
+    region: REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  const sqs = new SQSClient({
+    endpoint: endpoints.sqsEndpoint,
+    region: REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  try {
+    return await provision({ dynamodb, sqs, prefix });
+  } finally {
+    dynamodb.destroy();
+    sqs.destroy();
   }
 }
 
@@ -357,6 +402,8 @@ const StartEnvironmentSchema = z.object({
     .regex(/^\d{1,6}$/, 'must be a whole number of seconds (0 turns the schedule off)')
     .transform(Number)
     .optional(),
+  /** Keeps tables, queues and messages across restarts of `npm start`; `--data-dir` takes precedence. */
+  PARITYSYNC_DATA_DIR: z.string().optional(),
 });
 
 export interface StartEnvironment {
@@ -365,9 +412,15 @@ export interface StartEnvironment {
   readonly simulatorPort: number;
   readonly demo: boolean;
   readonly reconcileSeconds?: number;
+  /** Absolute, existing and writable (see prepareDataDirectory). */
+  readonly dataDirectory?: string;
 }
 
-export function readStartEnvironment(env: NodeJS.ProcessEnv): StartEnvironment {
+/**
+ * The environment and command line of `npm start`, validated at once. A data directory that does not exist yet
+ * is created here, so that a path that cannot be one fails now rather than after the emulators start.
+ */
+export function readStartEnvironment(env: NodeJS.ProcessEnv, argv: readonly string[] = []): StartEnvironment {
   const result = StartEnvironmentSchema.safeParse(env);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => ({
@@ -380,6 +433,7 @@ export function readStartEnvironment(env: NodeJS.ProcessEnv): StartEnvironment {
     throw new ConfigurationError(`Invalid environment for the local runtime:\n${lines}`, problems);
   }
   const data = result.data;
+  const dataDirectory = readDataDirectory(data.PARITYSYNC_DATA_DIR, argv);
   return {
     configPath: data.PARITYSYNC_CONFIG,
     port: data.PORT,
@@ -388,7 +442,24 @@ export function readStartEnvironment(env: NodeJS.ProcessEnv): StartEnvironment {
     ...(data.PARITYSYNC_RECONCILE_SECONDS === undefined
       ? {}
       : { reconcileSeconds: data.PARITYSYNC_RECONCILE_SECONDS }),
+    ...(dataDirectory === undefined ? {} : { dataDirectory }),
   };
+}
+
+function readDataDirectory(variable: string | undefined, argv: readonly string[]): string | undefined {
+  let flag: string | undefined;
+  try {
+    flag = parseArgs({ args: [...argv], options: { 'data-dir': { type: 'string' } }, strict: true }).values[
+      'data-dir'
+    ];
+  } catch (error) {
+    const message = `${(error as Error).message}. npm start takes one option: npm start -- --data-dir DIR`;
+    throw new ConfigurationError(`Invalid arguments for the local runtime:\n  - ${message}`, [
+      { path: 'arguments', message },
+    ]);
+  }
+  if (flag !== undefined) return prepareDataDirectory(flag, '--data-dir');
+  return variable === undefined ? undefined : prepareDataDirectory(variable, 'PARITYSYNC_DATA_DIR');
 }
 
 export function describeStack(stack: LocalStack, configPath: string): string {
@@ -420,6 +491,9 @@ export function describeStack(stack: LocalStack, configPath: string): string {
       ? 'Apply pipeline:  consuming the events queue (locally a failed record is retried within seconds)'
       : 'Apply pipeline:  not running',
     `Reconciliation:  ${describeSchedule(stack)}`,
+    stack.dataDirectory === undefined
+      ? 'State:           in memory, gone when this stops (keep it: npm start -- --data-dir .paritysync/data)'
+      : `State:           kept in ${stack.dataDirectory} across restarts`,
     '',
     ...(first ? [`Send a signed sample event:  npm run send -- ${first.id}`] : []),
     ...(first ? [`Then follow it:              curl ${stack.url}/deliveries/<the eventId it answered>`] : []),
@@ -430,14 +504,17 @@ export function describeStack(stack: LocalStack, configPath: string): string {
 async function main(): Promise<void> {
   let stack: LocalStack | undefined;
   let demo: Demo | undefined;
-  const shutdown = () => {
+  let shuttingDown = false;
+  const shutdown = (exitCode: number) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
     // Before the stack is up there is nothing graceful to do: exiting kills DynamoDB Local through its exit hook.
-    void (demo?.stop() ?? Promise.resolve()).then(() => stack?.stop()).finally(() => process.exit(0));
+    void (demo?.stop() ?? Promise.resolve()).then(() => stack?.stop()).finally(() => process.exit(exitCode));
   };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', () => shutdown(0));
+  process.once('SIGTERM', () => shutdown(0));
 
-  const environment = readStartEnvironment(process.env);
+  const environment = readStartEnvironment(process.env, process.argv.slice(2));
   const config = await loadConfigFile(environment.configPath);
   console.log('Starting DynamoDB Local and the SQS emulator…');
   stack = await startLocalStack({
@@ -446,6 +523,14 @@ async function main(): Promise<void> {
     ...(environment.reconcileSeconds === undefined
       ? {}
       : { reconcileIntervalMs: environment.reconcileSeconds * 1000 }),
+    ...(environment.dataDirectory === undefined ? {} : { dataDirectory: environment.dataDirectory }),
+    supervision: {
+      report: (line) => console.error(line),
+      onGaveUp: (error) => {
+        console.error(error.message);
+        shutdown(1);
+      },
+    },
   });
   console.log(describeStack(stack, environment.configPath));
   if (!environment.demo) return;

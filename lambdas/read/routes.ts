@@ -20,8 +20,15 @@ import { formatMinorUnits, type Money } from '../domain/money';
 import type { LedgerEntry } from '../ingest/ports';
 import type { ParityFinding, ParityRecord, ParityStore } from '../reconcile/ports';
 import type { Clock } from '../shared/clock';
-import { BadRequestError, type FieldProblem, MethodNotAllowedError, ParitySyncError } from '../shared/errors';
+import {
+  BadRequestError,
+  type FieldProblem,
+  MethodNotAllowedError,
+  ParitySyncError,
+  StoreUnavailableError,
+} from '../shared/errors';
 import { decodeUtf8, parseStrictJson } from '../shared/strict-json';
+import { isTransientAwsError } from '../shared/transient';
 import { READ_API_ROUTES } from '../topology';
 
 // Messages that say what was expected, whichever module configured zod first.
@@ -534,17 +541,23 @@ export function createReadApiHandler(
         deps,
       );
     } catch (error) {
-      if (error instanceof ParitySyncError) {
-        response = { status: error.status, body: error.toBody() };
+      const failure = error instanceof ParitySyncError ? error : storeUnavailable(error);
+      if (failure) {
+        if (failure instanceof StoreUnavailableError) {
+          logger.warn('read API store unavailable', describeFailure(event, route, error));
+        }
+        response = { status: failure.status, body: failure.toBody() };
       } else {
-        logger.error('read API request failed', {
-          method: event.httpMethod,
-          resource: route?.resource,
-          error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-        });
+        const requestId = event.requestContext?.requestId;
+        logger.error('read API request failed', { ...describeFailure(event, route, error), requestId });
         response = {
           status: 500,
-          body: { error: 'internal_error', message: 'The request could not be answered. Retry it.' },
+          body: {
+            error: 'internal_error',
+            message:
+              'The read API failed on this request: a fault in ParitySync, not in the request, so retrying will ' +
+              `not help. The error is in the read function's log${requestId ? ` under request id ${requestId}` : ''}.`,
+          },
         };
       }
     }
@@ -555,6 +568,36 @@ export function createReadApiHandler(
       ...(response.status >= 400 ? { error: response.body.error } : {}),
       latencyMs: deps.clock.now().getTime() - started,
     });
-    return { statusCode: response.status, headers: JSON_HEADERS, body: JSON.stringify(response.body) };
+    const headers =
+      response.status === 503 ? { ...JSON_HEADERS, 'retry-after': STORE_RETRY_AFTER_SECONDS } : JSON_HEADERS;
+    return { statusCode: response.status, headers, body: JSON.stringify(response.body) };
+  };
+}
+
+/** Long enough for throttling to ease or a restarting store to come back; short for an operator waiting. */
+const STORE_RETRY_AFTER_SECONDS = '5';
+
+function storeUnavailable(error: unknown): StoreUnavailableError | undefined {
+  if (!isTransientAwsError(error)) return undefined;
+  // The Node error code (ECONNREFUSED) says more than the name (Error) when there is one.
+  const what =
+    (error as Partial<NodeJS.ErrnoException>).code ?? (error as Partial<Error>).name ?? 'no answer';
+  return new StoreUnavailableError(
+    'store_unavailable',
+    `The state store did not answer this request (${what}), so it could not be served. ` +
+      `Retry it in ${STORE_RETRY_AFTER_SECONDS} seconds; repeating it is safe.`,
+    { cause: error },
+  );
+}
+
+function describeFailure(
+  event: APIGatewayProxyEvent,
+  route: { readonly resource: string } | undefined,
+  error: unknown,
+): Record<string, unknown> {
+  return {
+    method: event.httpMethod,
+    resource: route?.resource,
+    error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
   };
 }

@@ -82,6 +82,14 @@ export class NotDurableError extends ParitySyncError {
   readonly status = 503;
 }
 
+/**
+ * 503: a store the request needs (DynamoDB, SQS) did not answer or refused for now (timeout, connection
+ * failure, throttling). Nothing about the request is wrong; the same request is expected to succeed later.
+ */
+export class StoreUnavailableError extends ParitySyncError {
+  readonly status = 503;
+}
+
 /** Raised at synth or start-up for an invalid configuration or environment; never reaches a sender. */
 export class ConfigurationError extends Error {
   readonly problems: readonly FieldProblem[];

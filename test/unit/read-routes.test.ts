@@ -1,10 +1,14 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { versionOf } from '../../lambdas/apply/model';
 import type { AriQuery, ParkedEvent } from '../../lambdas/apply/ports';
 import { MappingResolver } from '../../lambdas/apply/resolver';
 import type { CanonicalEvent } from '../../lambdas/domain/canonical';
+import { DynamoDbDeliveryLedger } from '../../lambdas/ingest/dynamodb-ledger';
 import {
   createReadApiHandler,
   type DeliveryRecord,
@@ -643,5 +647,88 @@ describe('PUT /mappings/{scope}/{entity}/{externalId}', () => {
     expect(duplicate).toMatchObject({ status: 400, json: { error: 'duplicate_key' } });
     const missing = await call('PUT', '/mappings/cm-demo/property/X');
     expect(missing).toMatchObject({ status: 400, json: { error: 'invalid_body' } });
+  });
+});
+
+describe('when a store fails', () => {
+  const event = (path: string) =>
+    ({
+      httpMethod: 'GET',
+      resource: '/{proxy+}',
+      path,
+      pathParameters: { proxy: path.slice(1) },
+      queryStringParameters: null,
+      headers: {},
+      body: null,
+      isBase64Encoded: false,
+      requestContext: { requestId: 'req-7' },
+    }) as unknown as APIGatewayProxyEvent;
+
+  function handlerWith(deliveriesGet: (eventId: string) => Promise<DeliveryRecord | undefined>) {
+    const deps: ReadApiDependencies = {
+      ari,
+      reservations,
+      deliveries: { get: deliveriesGet },
+      review,
+      parity,
+      mappings: new MappingResolver(mappingStore, [], clock),
+      requeue: async () => {},
+      clock,
+      sourceIds: new Set(['cm-demo']),
+    };
+    return createReadApiHandler(deps, new Logger({ serviceName: 'read-test', logLevel: 'SILENT' }));
+  }
+
+  /** A port nothing listens on: DynamoDB there is as unreachable as a stopped DynamoDB Local. */
+  async function closedPort(): Promise<number> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    return port;
+  }
+
+  it('answers 503 store_unavailable with Retry-After when DynamoDB cannot be reached', async () => {
+    const dynamodb = new DynamoDBClient({
+      endpoint: `http://127.0.0.1:${await closedPort()}`,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      maxAttempts: 1,
+    });
+    const ledger = new DynamoDbDeliveryLedger(dynamodb, 'paritysync-delivery-ledger');
+    try {
+      const result = await handlerWith((eventId) => ledger.get(eventId))(event('/deliveries/evt_1'));
+      expect(result.statusCode).toBe(503);
+      expect(result.headers).toEqual({ 'content-type': 'application/json', 'retry-after': '5' });
+      const body = JSON.parse(result.body) as Record<string, unknown>;
+      expect(body.error).toBe('store_unavailable');
+      expect(String(body.message)).toMatch(/ECONNREFUSED.*Retry it in 5 seconds/);
+    } finally {
+      dynamodb.destroy();
+    }
+  });
+
+  it('answers 503 when DynamoDB throttles the read', async () => {
+    const throttled = new ProvisionedThroughputExceededException({
+      message: 'The level of configured provisioned throughput for the table was exceeded.',
+      $metadata: { httpStatusCode: 400 },
+    });
+    const result = await handlerWith(async () => {
+      throw throttled;
+    })(event('/deliveries/evt_1'));
+    expect(result.statusCode).toBe(503);
+    expect(result.headers?.['retry-after']).toBe('5');
+    expect(JSON.parse(result.body)).toMatchObject({ error: 'store_unavailable' });
+  });
+
+  it('keeps 500 for a fault in the code, naming the request id and without Retry-After', async () => {
+    const result = await handlerWith(async () => {
+      throw new TypeError("Cannot read properties of undefined (reading 'S')");
+    })(event('/deliveries/evt_1'));
+    expect(result.statusCode).toBe(500);
+    expect(result.headers).toEqual({ 'content-type': 'application/json' });
+    const body = JSON.parse(result.body) as Record<string, unknown>;
+    expect(body.error).toBe('internal_error');
+    expect(String(body.message)).toMatch(/retrying will not help.*request id req-7/);
   });
 });
