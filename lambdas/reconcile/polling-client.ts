@@ -423,10 +423,12 @@ export class PollingClient {
     let json: unknown;
     try {
       json = parseStrictJson(body);
-    } catch {
+    } catch (error) {
+      // Strict JSON's own reason (a repeated key, an imprecise number, nesting too deep) says what to report.
+      const detail = error instanceof ParitySyncError ? `: ${error.code}` : '';
       return {
         kind: 'retryable',
-        reason: `HTTP ${status} with a body that is not JSON`,
+        reason: `HTTP ${status} with a body that is not strict JSON${detail}`,
         retryAfterMs: undefined,
       };
     }
