@@ -28,9 +28,3 @@ export const MAX_RANGE_NIGHTS = 731;
 
 /** Strings that end up in canonical events, keys and logs: non-empty and bounded. */
 export const ExternalIdSchema = z.string().check(z.minLength(1), z.maxLength(200));
-
-/** ExternalIdSchema's rule, for the fast paths that must accept exactly what it accepts. */
-// Written out rather than imported from common.ts: the configuration schema imports this module (through the
-// polling client) and common.ts imports the configuration loader, so that import would close a cycle.
-export const isExternalId = (value: unknown): value is string =>
-  typeof value === 'string' && value.length >= 1 && value.length <= 200;

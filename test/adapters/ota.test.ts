@@ -135,6 +135,59 @@ describe('OTA normalisation', () => {
     ]);
   });
 
+  it.each([
+    [
+      'a leap day and a timestamp with microseconds and an offset',
+      {
+        property_id: 'P',
+        rate_plan_code: 'R',
+        room_type_code: 'X',
+        base_rate: 99.5,
+        currency: 'USD',
+        effective_date: '2028-02-29',
+        event_timestamp: '2026-11-01T13:00:00.123456+01:00',
+      },
+      '2026-11-01T12:00:00.123Z',
+      {
+        propertyExternalId: 'P',
+        roomTypeExternalId: 'X',
+        ratePlanExternalId: 'R',
+        dateFrom: '2028-02-29',
+        dateTo: '2028-02-29',
+        rate: { amountMinor: 9950, currency: 'USD' },
+      },
+    ],
+    [
+      'a yen rate as a string, no rooms left, a lower-case t and z, and unknown fields',
+      {
+        event_id: 'ota-2',
+        property_id: 'P',
+        rate_plan_code: 'R',
+        room_type_code: 'X',
+        base_rate: '12000',
+        currency: 'JPY',
+        effective_date: '2026-12-31',
+        event_timestamp: '2026-11-01t11:00:00z',
+        availability: 0,
+        extra: { nested: true },
+      },
+      '2026-11-01T11:00:00.000Z',
+      {
+        propertyExternalId: 'P',
+        roomTypeExternalId: 'X',
+        ratePlanExternalId: 'R',
+        dateFrom: '2026-12-31',
+        dateTo: '2026-12-31',
+        rate: { amountMinor: 12000, currency: 'JPY' },
+        availability: 0,
+      },
+    ],
+  ])('accepts %s', (_label, event, occurredAt, data) => {
+    const result = normaliseEvent(event);
+    expect(result.occurredAt.toISOString()).toBe(occurredAt);
+    expect(result.disposition === 'apply' && result.payload.data).toStrictEqual(data);
+  });
+
   it('reads event_timestamp with an offset as the same instant in UTC', () => {
     const result = normaliseEvent({ ...EVENT, event_timestamp: '2026-11-01T13:59:00.250+02:00' });
     expect(result.occurredAt.toISOString()).toBe('2026-11-01T11:59:00.250Z');

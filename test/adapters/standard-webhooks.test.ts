@@ -428,6 +428,53 @@ describe('standard-webhooks adapter: ari.updated', () => {
     });
   });
 
+  it.each([
+    [
+      'the longest range with availability alone, none left',
+      { roomTypeId: 'DBL', ratePlanId: 'BAR', dateFrom: '2026-01-01', dateTo: '2028-01-01', availability: 0 },
+      {
+        roomTypeExternalId: 'DBL',
+        ratePlanExternalId: 'BAR',
+        dateFrom: '2026-01-01',
+        dateTo: '2028-01-01',
+        availability: 0,
+      },
+    ],
+    [
+      'every restriction at its limit and a three-decimal rate as a number',
+      {
+        roomTypeId: 'DBL',
+        ratePlanId: 'BAR',
+        dateFrom: '2026-12-01',
+        dateTo: '2026-12-01',
+        restrictions: {
+          stopSell: true,
+          closedToDeparture: false,
+          closedToArrival: true,
+          maxLengthOfStay: 3660,
+          minLengthOfStay: 3660,
+        },
+        rate: { currency: 'BHD', amount: 0.125 },
+      },
+      {
+        roomTypeExternalId: 'DBL',
+        ratePlanExternalId: 'BAR',
+        dateFrom: '2026-12-01',
+        dateTo: '2026-12-01',
+        rate: { amountMinor: 125, currency: 'BHD' },
+        restrictions: {
+          minLengthOfStay: 3660,
+          maxLengthOfStay: 3660,
+          closedToArrival: true,
+          closedToDeparture: false,
+          stopSell: true,
+        },
+      },
+    ],
+  ])('accepts %s, ignoring unknown envelope fields', (_what, data, update) => {
+    expect(dataOf({ ...ari, extra: 'ignored', data })).toStrictEqual(update);
+  });
+
   it('accepts a range of exactly 731 dates and refuses 732', () => {
     expect(
       dataOf({ ...ari, data: { ...ari.data, dateFrom: '2026-01-01', dateTo: '2028-01-01' } }),
@@ -523,6 +570,38 @@ describe('standard-webhooks adapter: reservations and other types', () => {
         },
       },
     });
+  });
+
+  it.each([
+    ['reservation.cancelled', { reservationId: 'R' }, { reservationExternalId: 'R', status: 'cancelled' }],
+    [
+      'reservation.checked_in',
+      { reservationId: 'R', arrivalDate: '2028-02-28', departureDate: '2028-02-29' },
+      {
+        reservationExternalId: 'R',
+        status: 'checked_in',
+        arrivalDate: '2028-02-28',
+        departureDate: '2028-02-29',
+      },
+    ],
+    [
+      'reservation.updated',
+      {
+        reservationId: 'R',
+        arrivalDate: '2026-12-01',
+        channel: 'c'.repeat(50),
+        total: { amount: 0, currency: 'EUR' },
+      },
+      {
+        reservationExternalId: 'R',
+        status: 'modified',
+        arrivalDate: '2026-12-01',
+        channel: 'c'.repeat(50),
+        total: { amountMinor: 0, currency: 'EUR' },
+      },
+    ],
+  ])('accepts a sparse %s payload', (type, data, change) => {
+    expect(dataOf({ type, timestamp: '2026-11-01T12:00:00Z', data })).toStrictEqual(change);
   });
 
   it.each([
