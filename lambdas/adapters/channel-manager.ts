@@ -49,6 +49,7 @@ const RateUpdateFieldsSchema = z.object({
   channel_id: ExternalIdSchema,
   property_id: z.optional(ExternalIdSchema),
   rate_plan_code: ExternalIdSchema,
+  // Every ARI update is stored per room type: without one it could never apply.
   room_type_external_id: ExternalIdSchema,
   date_range: z.tuple([IsoDateSchema, IsoDateSchema]),
   currency: CurrencySchema,

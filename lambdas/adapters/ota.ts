@@ -19,7 +19,8 @@ const RateEventFieldsSchema = z.object({
   event_id: z.optional(ExternalIdSchema),
   property_id: ExternalIdSchema,
   rate_plan_code: ExternalIdSchema,
-  room_type_code: z.optional(ExternalIdSchema),
+  // Every ARI update is stored per room type: an event without one could never apply, so it is refused here.
+  room_type_code: ExternalIdSchema,
   base_rate: AmountSchema,
   currency: CurrencySchema,
   effective_date: IsoDateSchema,
@@ -49,12 +50,12 @@ interface RateEvent {
 function rateEvent(event: RateEventFields, amountMinor: number): RateEvent {
   const data: { -readonly [K in keyof AriUpdate]: AriUpdate[K] } = {
     propertyExternalId: event.property_id,
+    roomTypeExternalId: event.room_type_code,
     ratePlanExternalId: event.rate_plan_code,
     dateFrom: event.effective_date,
     dateTo: event.effective_date,
     rate: { amountMinor, currency: event.currency },
   };
-  if (event.room_type_code !== undefined) data.roomTypeExternalId = event.room_type_code;
   if (event.availability !== undefined) data.availability = event.availability;
   return { eventId: event.event_id, occurredAt: event.event_timestamp, data: data as AriUpdate };
 }

@@ -116,7 +116,8 @@ const AriData = z
   .strictObject({
     channelId: z.optional(Ref),
     propertyId: z.optional(Ref),
-    roomTypeId: z.optional(Ref),
+    // Every ARI update is stored per room type: an update without one could never apply.
+    roomTypeId: Ref,
     ratePlanId: Ref,
     dateFrom: IsoDateSchema,
     dateTo: IsoDateSchema,
@@ -215,13 +216,13 @@ export function signatureCandidates(header: string): { hmacs: Buffer[]; ed25519:
 
 function ariUpdate(data: z.output<typeof AriData>): AriUpdate {
   const update: { -readonly [K in keyof AriUpdate]: AriUpdate[K] } = {
+    roomTypeExternalId: data.roomTypeId,
     ratePlanExternalId: data.ratePlanId,
     dateFrom: data.dateFrom,
     dateTo: data.dateTo,
   };
   if (data.channelId !== undefined) update.channelId = data.channelId;
   if (data.propertyId !== undefined) update.propertyExternalId = data.propertyId;
-  if (data.roomTypeId !== undefined) update.roomTypeExternalId = data.roomTypeId;
   if (data.rate !== undefined) update.rate = data.rate;
   if (data.availability !== undefined) update.availability = data.availability;
   if (data.restrictions !== undefined) update.restrictions = data.restrictions;

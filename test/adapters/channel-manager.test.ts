@@ -383,6 +383,15 @@ describe('channel-manager normalisation', () => {
     expect(fieldPaths(schemaErrorFor(update))).toEqual(['rate_plan_code']);
   });
 
+  // Every ARI update is stored per room type, so apply could only ever reject one without it.
+  it('refuses an update without a room type with 422 naming room_type_external_id', () => {
+    const { room_type_external_id: _dropped, ...update } = UPDATE;
+    const error = schemaErrorFor(update);
+    expect(error.code).toBe('schema_violation');
+    expect(fieldPaths(error)).toEqual(['room_type_external_id']);
+    expect(error.message).toContain('room_type_external_id');
+  });
+
   it('names every broken field at once', () => {
     const error = schemaErrorFor({ ...UPDATE, currency: 'eur', inventory_count: -1, channel_id: '' });
     expect(fieldPaths(error).sort()).toEqual(['channel_id', 'currency', 'inventory_count']);

@@ -120,7 +120,7 @@ describe('OTA normalisation', () => {
   });
 
   it('keys an event without an id on the hash of the raw body, and omits absent optionals', () => {
-    const { event_id: _id, room_type_code: _room, availability: _availability, ...minimal } = EVENT;
+    const { event_id: _id, availability: _availability, ...minimal } = EVENT;
     const body = JSON.stringify(minimal);
     const request = signed(body);
     const context = otaContext();
@@ -132,6 +132,7 @@ describe('OTA normalisation', () => {
       'propertyExternalId',
       'rate',
       'ratePlanExternalId',
+      'roomTypeExternalId',
     ]);
   });
 
@@ -225,6 +226,8 @@ describe('OTA normalisation', () => {
     ['availability', 1.5],
     ['property_id', ''],
     ['room_type_code', 7],
+    ['room_type_code', ''],
+    ['room_type_code', null],
   ])('refuses %s = %j', (field, value) => {
     expect(fieldPaths(schemaErrorFor({ ...EVENT, [field]: value }))).toEqual([field]);
   });
@@ -237,6 +240,17 @@ describe('OTA normalisation', () => {
       expect(fieldPaths(schemaErrorFor(event))).toEqual([field]);
     },
   );
+});
+
+describe('OTA rate events without a room type', () => {
+  // Every ARI update is stored per room type, so apply could only ever reject one without it.
+  it('refuses them at the edge with 422 naming room_type_code', () => {
+    const { room_type_code: _room, ...event } = EVENT;
+    const error = schemaErrorFor(event);
+    expect([error.status, error.code]).toEqual([422, 'schema_violation']);
+    expect(fieldPaths(error)).toEqual(['room_type_code']);
+    expect(error.message).toContain('room_type_code');
+  });
 });
 
 describe('OTA sender', () => {

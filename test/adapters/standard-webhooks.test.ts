@@ -415,12 +415,14 @@ describe('standard-webhooks adapter: ari.updated', () => {
 
   it('accepts a partial update and omits what it does not carry', () => {
     const data = {
+      roomTypeId: 'DBL',
       ratePlanId: 'BAR',
       dateFrom: '2026-07-01',
       dateTo: '2026-07-01',
       restrictions: { stopSell: true },
     };
     expect(dataOf({ ...ari, data })).toStrictEqual({
+      roomTypeExternalId: 'DBL',
       ratePlanExternalId: 'BAR',
       dateFrom: '2026-07-01',
       dateTo: '2026-07-01',
@@ -508,6 +510,7 @@ describe('standard-webhooks adapter: ari.updated', () => {
     ['a date that does not exist', { dateTo: '2026-06-31' }, ['data.dateTo']],
     ['a date-time instead of a date', { dateFrom: '2026-07-01T00:00:00Z' }, ['data.dateFrom']],
     ['no rate plan', { ratePlanId: undefined }, ['data.ratePlanId']],
+    ['an empty room type', { roomTypeId: '' }, ['data.roomTypeId']],
     [
       'an empty restrictions object',
       { rate: undefined, availability: undefined, restrictions: {} },
@@ -526,6 +529,17 @@ describe('standard-webhooks adapter: ari.updated', () => {
 
   it('refuses a timestamp without a zone', () => {
     expect(fieldsOf({ ...ari, timestamp: '2026-06-01T10:00:00' })).toEqual(['timestamp']);
+  });
+});
+
+describe('standard-webhooks adapter: ari.updated without a room type', () => {
+  // Every ARI update is stored per room type, so apply could only ever reject one without it.
+  it('is refused at the edge with 422 naming data.roomTypeId, even when it carries nothing else wrong', () => {
+    const { roomTypeId: _room, ...data } = ari.data;
+    const error = refusal(() => normalise({ ...ari, data }));
+    expect([error.status, error.code]).toEqual([422, 'schema_violation']);
+    expect((error as SchemaViolationError).fields.map((f) => f.path)).toEqual(['data.roomTypeId']);
+    expect(error.message).toContain('data.roomTypeId');
   });
 });
 
