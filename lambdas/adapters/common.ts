@@ -1,6 +1,5 @@
 import type { KeyObject } from 'node:crypto';
 import * as z from 'zod/mini';
-import { $constructor, $ZodObjectJIT } from 'zod/v4/core';
 import { zodProblems } from '../config/load';
 import { AuthenticationError, BadRequestError, SchemaViolationError } from '../shared/errors';
 import type { DeliveryRequest, VerificationContext } from './types';
@@ -205,22 +204,20 @@ export function invalidSignature(header: string): AuthenticationError {
   );
 }
 
-// Full zod parses an object with a parser it generates for that object's shape; zod/mini, to stay small,
-// walks the shape generically, which made normalising a delivery a quarter to a third slower. Object parsing
-// is most of the validation on the ingest hot path, so payload objects get the generated parser back. It is
-// the one full zod uses, so results and issues are the same either way.
-const ZodMiniObject: z.core.$constructor<z.ZodMiniObject> = z.ZodMiniObject;
-const ZodMiniObjectJIT: z.core.$constructor<z.ZodMiniObject> = $constructor(
-  'ZodMiniObjectJIT',
-  (inst, def) => {
-    $ZodObjectJIT.init(inst, def);
-    ZodMiniObject.init(inst, def);
-  },
-);
+// Validation is most of the edge's own work per delivery, and zod's interpreted parse of a payload costs more
+// than verifying its signature. z.compile gives each schema a generated parser for valid input and falls back
+// to the interpreted one otherwise, so refusals and their issues are unchanged. Generating it costs
+// milliseconds, so each schema is compiled when it first parses a delivery rather than at cold start, where
+// every kind's schemas would be compiled whichever kinds the function receives.
+const compiledSchemas = new WeakMap<z.core.$ZodType, z.core.$ZodType>();
 
-/** The same object schema (shape, strictness, params), parsed by zod's generated per-shape parser. */
-export function jitObject<S extends z.ZodMiniObject>(schema: S): S {
-  return new ZodMiniObjectJIT(schema._zod.def) as S;
+function compiled<T extends z.core.$ZodType>(schema: T): T {
+  let parser = compiledSchemas.get(schema);
+  if (parser === undefined) {
+    parser = z.compile(schema);
+    compiledSchemas.set(schema, parser);
+  }
+  return parser as T;
 }
 
 /** Validates with zod and turns every issue into a named field (422). */
@@ -229,7 +226,7 @@ export function parseWithSchema<T extends z.core.$ZodType>(
   body: unknown,
   what: string,
 ): z.output<T> {
-  const result = z.safeParse(schema, body);
+  const result = z.safeParse(compiled(schema), body);
   if (result.success) return result.data;
   const fields = zodProblems(result.error);
   const names = fields.map((f) => f.path).join(', ');
@@ -251,53 +248,4 @@ export function unknownEventType(
     `The event type ${JSON.stringify(received)} is not one this source kind defines.`,
     [{ path: field, message: `expected one of ${known.join(', ')}` }],
   );
-}
-
-// Fast paths. Validating a well-formed delivery with zod costs more than verifying its signature, so the
-// common event types also get a direct check that accepts only what their schema accepts and builds the same
-// output. It answers undefined for anything it does not accept, and the schema then runs and names the
-// problem: refusals, their codes, messages and field paths always come from the schema. A fast path must
-// change with its schema: strict key lists are written out rather than read from the schema, so that a field
-// added to the schema alone sends deliveries carrying it to the schema instead of past an unchecked value.
-
-/**
- * A fast path beside the schema path it must agree with, exported so that tests hold the two to it: whenever
- * `fast` returns a value, `schema` accepts the same body and returns an equal one. Both return the value the
- * adapter builds its canonical event from; `schema` answers undefined where the schema refuses.
- */
-export interface FastPath {
-  readonly name: string;
-  readonly fast: (body: unknown) => unknown;
-  readonly schema: (body: unknown) => unknown;
-}
-
-/** The schema path of a FastPath: `pick` of the schema's output, or undefined when the schema refuses. */
-export function schemaOutput<T extends z.core.$ZodType, O>(
-  schema: T,
-  body: unknown,
-  pick: (output: z.output<T>) => O,
-): O | undefined {
-  const result = z.safeParse(schema, body);
-  return result.success ? pick(result.data) : undefined;
-}
-
-/** zod's notion of an object: not null, not an array. */
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** True when every own key of `record` is in `allowed`, as a strict object requires. */
-export function hasOnlyKeys(record: Record<string, unknown>, allowed: ReadonlySet<string>): boolean {
-  for (const key in record) if (!allowed.has(key)) return false;
-  return true;
-}
-
-/** A string of `min` to `max` UTF-16 code units, as z.string() with minLength and maxLength checks counts. */
-export function isStringOfLength(value: unknown, min: number, max: number): value is string {
-  return typeof value === 'string' && value.length >= min && value.length <= max;
-}
-
-/** z.int() with an inclusive range. */
-export function isIntInRange(value: unknown, min: number, max: number): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max;
 }

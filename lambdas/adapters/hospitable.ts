@@ -1,17 +1,8 @@
 import * as z from 'zod/mini';
 import type { PropertyChange, ReservationChange, ReservationStatus } from '../domain/canonical';
-import { IsoInstantSchema, isCalendarDate, isIsoDateTime, parseIsoDateTime } from '../domain/dates';
-import {
-  type FastPath,
-  isRecord,
-  isStringOfLength,
-  jitObject,
-  parseWithSchema,
-  schemaOutput,
-  unknownEventType,
-  verifyHexBodyHmac,
-} from './common';
-import { ExternalIdSchema, isExternalId } from './rate-fields';
+import { IsoInstantSchema, isCalendarDate, isIsoDateTime } from '../domain/dates';
+import { parseWithSchema, unknownEventType, verifyHexBodyHmac } from './common';
+import { ExternalIdSchema } from './rate-fields';
 import type { ProviderAdapter } from './types';
 
 /**
@@ -67,46 +58,44 @@ const StayDate = z.pipe(
 
 const StatusText = z.nullish(z.string().check(z.maxLength(100)));
 
-const ReservationData = jitObject(
-  z.object({
+const ReservationData = z
+  .object({
     id: Id,
     property_id: OptionalId,
-    properties: z.nullish(z.array(jitObject(z.object({ id: OptionalId })))),
+    properties: z.nullish(z.array(z.object({ id: OptionalId }))),
     arrival_date: z.nullish(StayDate),
     departure_date: z.nullish(StayDate),
     reservation_status: z.nullish(
-      jitObject(
-        z.object({
-          current: z.nullish(
-            z.union([
-              z.string().check(z.maxLength(100)),
-              jitObject(z.object({ category: StatusText, sub_category: StatusText })),
-            ]),
-          ),
-        }),
-      ),
+      z.object({
+        current: z.nullish(
+          z.union([
+            z.string().check(z.maxLength(100)),
+            z.object({ category: StatusText, sub_category: StatusText }),
+          ]),
+        ),
+      }),
     ),
     status: StatusText,
     platform: z.nullish(z.string().check(z.minLength(1), z.maxLength(50))),
-  }),
-).check(
-  z.superRefine((data, ctx) => {
-    if (data.arrival_date && data.departure_date && data.departure_date < data.arrival_date) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['departure_date'],
-        message: `must not be before arrival_date (${data.arrival_date}); received ${data.departure_date}`,
-      });
-    }
-  }),
-);
+  })
+  .check(
+    z.superRefine((data, ctx) => {
+      if (data.arrival_date && data.departure_date && data.departure_date < data.arrival_date) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['departure_date'],
+          message: `must not be before arrival_date (${data.arrival_date}); received ${data.departure_date}`,
+        });
+      }
+    }),
+  );
 
 const MERGED_FIELDS = ['merged_ids', 'merged_property_ids', 'merged'] as const;
-const MergedIds = z.nullish(z.array(z.union([Id, jitObject(z.object({ id: Id }))])));
+const MergedIds = z.nullish(z.array(z.union([Id, z.object({ id: Id })])));
 
-const PropertyData = jitObject(z.object({ id: Id }));
+const PropertyData = z.object({ id: Id });
 const MergedPropertyData = z.pipe(
-  jitObject(z.object({ id: Id, merged_ids: MergedIds, merged_property_ids: MergedIds, merged: MergedIds })),
+  z.object({ id: Id, merged_ids: MergedIds, merged_property_ids: MergedIds, merged: MergedIds }),
   z.transform((data, ctx) => {
     const merged = new Set<string>();
     for (const field of MERGED_FIELDS) {
@@ -130,19 +119,17 @@ const MergedPropertyData = z.pipe(
 const AnyData = z.union([z.record(z.string(), z.unknown()), z.array(z.unknown())]);
 
 function envelope<T extends z.core.$ZodType>(action: HospitableEventType, data: T) {
-  return jitObject(
-    z.object({
-      id: z
-        .string()
-        .check(
-          z.regex(ULID, 'must be a ULID: 26 Crockford base32 characters, e.g. 01GTKD6ZYFVQMR0RWP4HBBHNZC'),
-        ),
-      action: z.literal(action),
-      data,
-      created: IsoInstantSchema,
-      version: z.string().check(z.minLength(1), z.maxLength(20)),
-    }),
-  );
+  return z.object({
+    id: z
+      .string()
+      .check(
+        z.regex(ULID, 'must be a ULID: 26 Crockford base32 characters, e.g. 01GTKD6ZYFVQMR0RWP4HBBHNZC'),
+      ),
+    action: z.literal(action),
+    data,
+    created: IsoInstantSchema,
+    version: z.string().check(z.minLength(1), z.maxLength(20)),
+  });
 }
 
 const ReservationCreated = envelope('reservation.created', ReservationData);
@@ -151,121 +138,9 @@ const PropertyUpdated = envelope('property.updated', PropertyData);
 const PropertyMerged = envelope('property.merged', MergedPropertyData);
 const MessageCreated = envelope('message.created', AnyData);
 const ReviewCreated = envelope('review.created', AnyData);
-const AnyEnvelope = jitObject(z.object({ action: z.enum(EVENT_TYPES) }));
+const AnyEnvelope = z.object({ action: z.enum(EVENT_TYPES) });
 
 type ReservationFields = z.output<typeof ReservationData>;
-
-// Fast path (see common.ts): the same rules as ReservationCreated and ReservationUpdated, without zod.
-
-const isNullishId = (value: unknown): value is string | null | undefined =>
-  value == null || isExternalId(value);
-const isStatusText = (value: unknown): value is string | null | undefined =>
-  value == null || isStringOfLength(value, 0, 100);
-
-/** StayDate's output; null and absent pass through; `false` when it would refuse the value. */
-function fastNullishStayDate(value: unknown): string | null | undefined | false {
-  if (value == null) return value;
-  return (typeof value === 'string' && stayDate(value)) || false;
-}
-
-function fastReservationData(value: unknown): ReservationFields | undefined {
-  if (!isRecord(value)) return undefined;
-  const { id, property_id, properties, reservation_status, status, platform } = value;
-  const arrivalDate = fastNullishStayDate(value.arrival_date);
-  const departureDate = fastNullishStayDate(value.departure_date);
-  if (
-    !isExternalId(id) ||
-    !isNullishId(property_id) ||
-    arrivalDate === false ||
-    departureDate === false ||
-    !isStatusText(status) ||
-    (platform != null && !isStringOfLength(platform, 1, 50))
-  ) {
-    return undefined;
-  }
-  let propertyRefs: { id: string | null | undefined }[] | null | undefined;
-  if (properties == null) {
-    propertyRefs = properties;
-  } else {
-    if (!Array.isArray(properties)) return undefined;
-    propertyRefs = [];
-    for (const property of properties) {
-      if (!isRecord(property) || !isNullishId(property.id)) return undefined;
-      propertyRefs.push({ id: property.id });
-    }
-  }
-  let reservationStatus: ReservationFields['reservation_status'];
-  if (reservation_status == null) {
-    reservationStatus = reservation_status;
-  } else {
-    if (!isRecord(reservation_status)) return undefined;
-    const { current } = reservation_status;
-    if (current == null || typeof current === 'string') {
-      if (typeof current === 'string' && current.length > 100) return undefined;
-      reservationStatus = { current };
-    } else {
-      if (!isRecord(current) || !isStatusText(current.category) || !isStatusText(current.sub_category)) {
-        return undefined;
-      }
-      reservationStatus = { current: { category: current.category, sub_category: current.sub_category } };
-    }
-  }
-  if (arrivalDate && departureDate && departureDate < arrivalDate) return undefined;
-  return {
-    id,
-    property_id,
-    properties: propertyRefs,
-    arrival_date: arrivalDate,
-    departure_date: departureDate,
-    reservation_status: reservationStatus,
-    status,
-    platform,
-  };
-}
-
-/** The envelope's own fields hold: its key (the ULID) and send time. */
-function fastEnvelope(body: Record<string, unknown>): { id: string; created: Date } | undefined {
-  const { id, created, version } = body;
-  if (typeof id !== 'string' || !ULID.test(id) || !isStringOfLength(version, 1, 20)) return undefined;
-  const at = typeof created === 'string' ? parseIsoDateTime(created) : undefined;
-  return at === undefined ? undefined : { id, created: at };
-}
-
-interface ReservationEvent {
-  readonly id: string;
-  readonly created: Date;
-  readonly data: ReservationFields;
-}
-
-function fastReservationEvent(body: Record<string, unknown>): ReservationEvent | undefined {
-  const envelope = fastEnvelope(body);
-  const data = envelope && fastReservationData(body.data);
-  return data && { id: envelope.id, created: envelope.created, data };
-}
-
-/** What the adapter reads of an envelope; the action and version are not part of the output. */
-const reservationEvent = (event: ReservationEvent): ReservationEvent => ({
-  id: event.id,
-  created: event.created,
-  data: event.data,
-});
-
-/** The fast paths beside their schema paths, for the tests that hold them to agreement. */
-export const FAST_PATHS: readonly FastPath[] = [
-  {
-    name: 'hospitable reservation.created',
-    // The adapter takes the fast path only for the action the body names.
-    fast: (body) =>
-      isRecord(body) && body.action === 'reservation.created' ? fastReservationEvent(body) : undefined,
-    schema: (body) => schemaOutput(ReservationCreated, body, reservationEvent),
-  },
-  {
-    name: 'hospitable reservation.updated',
-    fast: (body) =>
-      isRecord(body) && body.action === 'reservation.updated' ? fastReservationEvent(body) : undefined,
-    schema: (body) => schemaOutput(ReservationUpdated, body, reservationEvent),
-  },
-];
 
 // A request that was declined, withdrawn or expired never holds the dates, like a cancellation.
 const RELEASED = /cancel|declin|denied|expired|reject|withdrawn|not[ _-]?accepted/;
@@ -324,13 +199,11 @@ export const hospitableAdapter: ProviderAdapter = {
     switch (action) {
       case 'reservation.created':
       case 'reservation.updated': {
-        const event =
-          fastReservationEvent(body as Record<string, unknown>) ??
-          parseWithSchema(
-            action === 'reservation.created' ? ReservationCreated : ReservationUpdated,
-            body,
-            what,
-          );
+        const event = parseWithSchema(
+          action === 'reservation.created' ? ReservationCreated : ReservationUpdated,
+          body,
+          what,
+        );
         return {
           disposition: 'apply',
           providerEventType: action,

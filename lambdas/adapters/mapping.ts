@@ -1,24 +1,19 @@
 import * as z from 'zod/mini';
 import type { MappingChange } from '../domain/canonical';
-import { IsoInstantSchema, parseIsoDateTime } from '../domain/dates';
+import { IsoInstantSchema } from '../domain/dates';
 import { BadRequestError } from '../shared/errors';
 import {
   anyHmacMatches,
   checkTokenHeader,
   checkUnixTimestamp,
   decodeHex,
-  type FastPath,
   invalidSignature,
-  isRecord,
-  isStringOfLength,
-  jitObject,
   parseWithSchema,
   requiredHeader,
-  schemaOutput,
   signatureHeader,
   unknownEventType,
 } from './common';
-import { ExternalIdSchema, isExternalId } from './rate-fields';
+import { ExternalIdSchema } from './rate-fields';
 import type { ProviderAdapter } from './types';
 
 /**
@@ -65,72 +60,35 @@ const referenceShape = {
 
 function envelope<T extends z.core.$ZodType>(type: MappingEventType, data: T) {
   // Unknown fields are dropped, not refused: the service adds fields over time (resolvedAt, for one).
-  return jitObject(
-    z.object({
-      id: Id,
-      eventId: Id,
-      type: z.literal(type),
-      // Not used for routing; tolerated when absent so that the older mapping.completed export still fits.
-      apiVersion: z.optional(z.string().check(z.minLength(1), z.maxLength(50))),
-      organizationId: OptionalId,
-      occurredAt: IsoInstantSchema,
-      data,
-    }),
-  );
+  return z.object({
+    id: Id,
+    eventId: Id,
+    type: z.literal(type),
+    // Not used for routing; tolerated when absent so that the older mapping.completed export still fits.
+    apiVersion: z.optional(z.string().check(z.minLength(1), z.maxLength(50))),
+    organizationId: OptionalId,
+    occurredAt: IsoInstantSchema,
+    data,
+  });
 }
 
 const ENVELOPES = {
   'mapping.error.resolved': envelope(
     'mapping.error.resolved',
-    jitObject(z.object({ ...referenceShape, partnerHotelId: Id })),
+    z.object({ ...referenceShape, partnerHotelId: Id }),
   ),
   // A resolved duplicate concerns a reference hotel: without its id nothing can be invalidated.
   'inventory.duplicate.resolved': envelope(
     'inventory.duplicate.resolved',
-    jitObject(z.object({ ...referenceShape, referenceHotelId: Id })),
+    z.object({ ...referenceShape, referenceHotelId: Id }),
   ),
-  'mapping.completed': envelope('mapping.completed', jitObject(z.object(referenceShape))),
+  'mapping.completed': envelope('mapping.completed', z.object(referenceShape)),
 };
 
-const AnyEnvelope = jitObject(z.object({ type: z.enum(EVENT_TYPES) }));
+const AnyEnvelope = z.object({ type: z.enum(EVENT_TYPES) });
 
 function isKnownType(type: string): type is MappingEventType {
   return Object.hasOwn(CHANGE_BY_TYPE, type);
-}
-
-// The fast path (see common.ts): the same rules as ENVELOPES, without zod.
-
-/** The key a type cannot do without, which the schema requires rather than tolerating null. */
-const REQUIRED_REFERENCE: Record<MappingEventType, (typeof REFERENCE_FIELDS)[number] | undefined> = {
-  'mapping.error.resolved': 'partnerHotelId',
-  'inventory.duplicate.resolved': 'referenceHotelId',
-  'mapping.completed': undefined,
-};
-
-interface FastEvent {
-  readonly eventId: string;
-  readonly occurredAt: Date;
-  readonly data: Record<string, unknown>;
-}
-
-function fastEvent(body: Record<string, unknown>, type: MappingEventType): FastEvent | undefined {
-  const { id, eventId, apiVersion, organizationId, occurredAt, data } = body;
-  if (!isExternalId(id) || !isExternalId(eventId) || !isRecord(data) || typeof occurredAt !== 'string') {
-    return undefined;
-  }
-  if (apiVersion !== undefined && !isStringOfLength(apiVersion, 1, 50)) return undefined;
-  if (organizationId != null && !isExternalId(organizationId)) return undefined;
-  const required = REQUIRED_REFERENCE[type];
-  for (const field of REFERENCE_FIELDS) {
-    const value = data[field];
-    if (value == null) {
-      if (field === required) return undefined;
-    } else if (!isStringOfLength(value, 1, field === 'resolution' ? 100 : 200)) {
-      return undefined;
-    }
-  }
-  const at = parseIsoDateTime(occurredAt);
-  return at === undefined ? undefined : { eventId, occurredAt: at, data };
 }
 
 /** The canonical change: the reference fields the event sets to a string. */
@@ -142,22 +100,6 @@ function mappingChange(type: MappingEventType, source: Readonly<Record<string, u
   }
   return data;
 }
-
-/** What the adapter reads of an event, fast or schema-parsed alike. */
-function changeOf(type: MappingEventType, event: FastEvent) {
-  return { eventId: event.eventId, occurredAt: event.occurredAt, change: mappingChange(type, event.data) };
-}
-
-/** The fast paths beside their schema paths, for the tests that hold them to agreement. */
-export const FAST_PATHS: readonly FastPath[] = /* @__PURE__ */ EVENT_TYPES.map((type) => ({
-  name: `mapping ${type}`,
-  fast: (body: unknown) => {
-    // The adapter takes the fast path only for the type the body names.
-    const event = isRecord(body) && body.type === type ? fastEvent(body, type) : undefined;
-    return event && changeOf(type, event);
-  },
-  schema: (body: unknown) => schemaOutput(ENVELOPES[type], body, (event) => changeOf(type, event)),
-}));
 
 function badSignatureHeader(problem: string): BadRequestError {
   return new BadRequestError(
@@ -245,9 +187,7 @@ export const mappingAdapter: ProviderAdapter = {
     }
     if (!isKnownType(type)) throw unknownEventType('type', type, EVENT_TYPES);
 
-    const event =
-      (isRecord(body) ? fastEvent(body, type) : undefined) ??
-      parseWithSchema(ENVELOPES[type], body, `${type} delivery`);
+    const event = parseWithSchema(ENVELOPES[type], body, `${type} delivery`);
     const data = mappingChange(type, event.data);
     return {
       disposition: 'apply',

@@ -5,24 +5,9 @@ import type {
   ReservationChange,
   ReservationStatus,
 } from '../domain/canonical';
-import {
-  daysBetween,
-  IsoDateSchema,
-  IsoInstantSchema,
-  isCalendarDate,
-  parseIsoDateTime,
-} from '../domain/dates';
-import {
-  type FastPath,
-  isIntInRange,
-  isRecord,
-  jitObject,
-  parseWithSchema,
-  schemaOutput,
-  unknownEventType,
-  verifyHexBodyHmac,
-} from './common';
-import { ExternalIdSchema, isExternalId } from './rate-fields';
+import { daysBetween, IsoDateSchema, IsoInstantSchema } from '../domain/dates';
+import { parseWithSchema, unknownEventType, verifyHexBodyHmac } from './common';
+import { ExternalIdSchema } from './rate-fields';
 import type { ProviderAdapter } from './types';
 
 /**
@@ -57,26 +42,22 @@ const ReferenceSchema = z.pipe(
 );
 
 // Loose objects throughout: the PMS adds fields, and unknown ones (personal data included) are dropped.
-const GuestDataSchema = jitObject(
-  z.object({
-    hotelCode: ExternalIdSchema,
-    reservationId: ReferenceSchema,
-    guest: jitObject(z.object({ id: ReferenceSchema })),
-  }),
-);
+const GuestDataSchema = z.object({
+  hotelCode: ExternalIdSchema,
+  reservationId: ReferenceSchema,
+  guest: z.object({ id: ReferenceSchema }),
+});
 
-const GuestDeletedDataSchema = jitObject(
-  z.object({
-    hotelCode: ExternalIdSchema,
-    reservationId: z.nullish(ReferenceSchema),
-    guestId: ReferenceSchema,
-  }),
-);
+const GuestDeletedDataSchema = z.object({
+  hotelCode: ExternalIdSchema,
+  reservationId: z.nullish(ReferenceSchema),
+  guestId: ReferenceSchema,
+});
 
 // Times of check-in and check-out are carried by the event's own timestamp; the fields are not needed.
 // Null stands for "not known yet" (no room assigned, say), the same as absent.
-const ReservationDataSchema = jitObject(
-  z.object({
+const ReservationDataSchema = z
+  .object({
     hotelCode: ExternalIdSchema,
     reservationId: ReferenceSchema,
     arrivalDate: z.nullish(IsoDateSchema),
@@ -86,36 +67,32 @@ const ReservationDataSchema = jitObject(
     channel: z.nullish(ExternalIdSchema),
     guestId: z.nullish(ReferenceSchema),
     // An embedded guest is read for its id only, and need not have one yet.
-    guest: z.nullish(jitObject(z.object({ id: z.nullish(ReferenceSchema) }))),
-  }),
-).check(
-  z.superRefine((data, ctx) => {
-    if (data.arrivalDate && data.departureDate && daysBetween(data.arrivalDate, data.departureDate) < 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['departureDate'],
-        message: `must not be before arrivalDate (${data.arrivalDate}), received ${data.departureDate}`,
-      });
-    }
-  }),
-);
-
-const ServiceDataSchema = jitObject(
-  z.object({ message: z.optional(z.unknown()), operation: z.optional(z.unknown()) }),
-);
-
-function envelope<T extends z.core.$ZodType>(data: T) {
-  return jitObject(
-    z.object({
-      event: z.string(),
-      timestamp: IsoInstantSchema,
-      data,
-      metadata: z.nullish(jitObject(z.looseObject({}))),
+    guest: z.nullish(z.object({ id: z.nullish(ReferenceSchema) })),
+  })
+  .check(
+    z.superRefine((data, ctx) => {
+      if (data.arrivalDate && data.departureDate && daysBetween(data.arrivalDate, data.departureDate) < 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['departureDate'],
+          message: `must not be before arrivalDate (${data.arrivalDate}), received ${data.departureDate}`,
+        });
+      }
     }),
   );
+
+const ServiceDataSchema = z.object({ message: z.optional(z.unknown()), operation: z.optional(z.unknown()) });
+
+function envelope<T extends z.core.$ZodType>(data: T) {
+  return z.object({
+    event: z.string(),
+    timestamp: IsoInstantSchema,
+    data,
+    metadata: z.nullish(z.looseObject({})),
+  });
 }
 
-const AnyEnvelope = envelope(jitObject(z.looseObject({})));
+const AnyEnvelope = envelope(z.looseObject({}));
 const GuestEnvelope = envelope(GuestDataSchema);
 const GuestDeletedEnvelope = envelope(GuestDeletedDataSchema);
 const ReservationEnvelope = envelope(ReservationDataSchema);
@@ -136,137 +113,8 @@ interface Parsed {
   readonly payload: CanonicalPayload;
 }
 
-// Fast paths (see common.ts): the same rules as the envelopes, without zod.
-
-type Fields<T extends z.core.$ZodType> = { -readonly [K in keyof z.output<T>]: z.output<T>[K] };
-
-const isNullishDate = (value: unknown): value is string | null | undefined =>
-  value == null || (typeof value === 'string' && isCalendarDate(value));
-
-/** What ReferenceSchema outputs for `value`, or undefined when it would refuse it. */
-function fastReference(value: unknown): string | undefined {
-  if (typeof value === 'string') return isExternalId(value) ? value : undefined;
-  return isIntInRange(value, 0, Number.MAX_SAFE_INTEGER) ? String(value) : undefined;
-}
-
-/** z.nullish(ReferenceSchema): null and absent pass through; `false` when it would refuse the value. */
-function fastNullishReference(value: unknown): string | null | undefined | false {
-  return value == null ? value : (fastReference(value) ?? false);
-}
-
-/** The envelope's own fields; the data object when they hold, with the send time. */
-function fastEnvelope(body: unknown): { timestamp: Date; data: Record<string, unknown> } | undefined {
-  if (!isRecord(body)) return undefined;
-  const { timestamp, data, metadata } = body;
-  if (typeof body.event !== 'string' || typeof timestamp !== 'string' || !isRecord(data)) return undefined;
-  if (metadata != null && !isRecord(metadata)) return undefined;
-  const at = parseIsoDateTime(timestamp);
-  return at === undefined ? undefined : { timestamp: at, data };
-}
-
-function fastGuestData(data: Record<string, unknown>): Fields<typeof GuestDataSchema> | undefined {
-  const reservationId = fastReference(data.reservationId);
-  const guest = data.guest;
-  const guestId = isRecord(guest) ? fastReference(guest.id) : undefined;
-  if (!isExternalId(data.hotelCode) || reservationId === undefined || guestId === undefined) return undefined;
-  return { hotelCode: data.hotelCode, reservationId, guest: { id: guestId } };
-}
-
-function fastGuestDeletedData(
-  data: Record<string, unknown>,
-): Fields<typeof GuestDeletedDataSchema> | undefined {
-  const reservationId = fastNullishReference(data.reservationId);
-  const guestId = fastReference(data.guestId);
-  if (!isExternalId(data.hotelCode) || reservationId === false || guestId === undefined) return undefined;
-  return { hotelCode: data.hotelCode, reservationId, guestId };
-}
-
-function fastReservationData(
-  data: Record<string, unknown>,
-): Fields<typeof ReservationDataSchema> | undefined {
-  const { hotelCode, arrivalDate, departureDate, roomType, channel, guest } = data;
-  const reservationId = fastReference(data.reservationId);
-  const roomNumber = fastNullishReference(data.roomNumber);
-  const guestId = fastNullishReference(data.guestId);
-  if (
-    !isExternalId(hotelCode) ||
-    reservationId === undefined ||
-    !isNullishDate(arrivalDate) ||
-    !isNullishDate(departureDate) ||
-    (roomType != null && !isExternalId(roomType)) ||
-    roomNumber === false ||
-    (channel != null && !isExternalId(channel)) ||
-    guestId === false ||
-    (guest != null && !isRecord(guest))
-  ) {
-    return undefined;
-  }
-  const embeddedGuestId = guest == null ? undefined : fastNullishReference(guest.id);
-  if (embeddedGuestId === false) return undefined;
-  if (arrivalDate && departureDate && daysBetween(arrivalDate, departureDate) < 0) return undefined;
-  return {
-    hotelCode,
-    reservationId,
-    arrivalDate,
-    departureDate,
-    roomType,
-    roomNumber,
-    channel,
-    guestId,
-    guest: guest == null ? guest : { id: embeddedGuestId },
-  };
-}
-
-interface FastEvent<T extends z.core.$ZodType> {
-  readonly timestamp: Date;
-  readonly data: Fields<T>;
-}
-
-function fastGuestEvent(body: unknown): FastEvent<typeof GuestDataSchema> | undefined {
-  const envelope = fastEnvelope(body);
-  const data = envelope && fastGuestData(envelope.data);
-  return data && { timestamp: envelope.timestamp, data };
-}
-
-function fastGuestDeletedEvent(body: unknown): FastEvent<typeof GuestDeletedDataSchema> | undefined {
-  const envelope = fastEnvelope(body);
-  const data = envelope && fastGuestDeletedData(envelope.data);
-  return data && { timestamp: envelope.timestamp, data };
-}
-
-function fastReservationEvent(body: unknown): FastEvent<typeof ReservationDataSchema> | undefined {
-  const envelope = fastEnvelope(body);
-  const data = envelope && fastReservationData(envelope.data);
-  return data && { timestamp: envelope.timestamp, data };
-}
-
-/** What the adapter reads of an envelope; the event name and metadata are not part of the output. */
-const timestampAndData = <D>(event: { timestamp: Date; data: D }) => ({
-  timestamp: event.timestamp,
-  data: event.data,
-});
-
-/** The fast paths beside their schema paths, for the tests that hold them to agreement. */
-export const FAST_PATHS: readonly FastPath[] = [
-  {
-    name: 'pms guest.created and guest.updated',
-    fast: fastGuestEvent,
-    schema: (body) => schemaOutput(GuestEnvelope, body, timestampAndData),
-  },
-  {
-    name: 'pms guest.deleted',
-    fast: fastGuestDeletedEvent,
-    schema: (body) => schemaOutput(GuestDeletedEnvelope, body, timestampAndData),
-  },
-  {
-    name: 'pms reservation.*',
-    fast: fastReservationEvent,
-    schema: (body) => schemaOutput(ReservationEnvelope, body, timestampAndData),
-  },
-];
-
 function guestChange(body: unknown, type: PmsEventType, change: 'created' | 'updated'): Parsed {
-  const event = fastGuestEvent(body) ?? parseWithSchema(GuestEnvelope, body, `${type} delivery`);
+  const event = parseWithSchema(GuestEnvelope, body, `${type} delivery`);
   const data: GuestChange = {
     guestExternalId: event.data.guest.id,
     change,
@@ -277,8 +125,7 @@ function guestChange(body: unknown, type: PmsEventType, change: 'created' | 'upd
 }
 
 function guestDeleted(body: unknown): Parsed {
-  const event =
-    fastGuestDeletedEvent(body) ?? parseWithSchema(GuestDeletedEnvelope, body, 'guest.deleted delivery');
+  const event = parseWithSchema(GuestDeletedEnvelope, body, 'guest.deleted delivery');
   const data: { -readonly [K in keyof GuestChange]: GuestChange[K] } = {
     guestExternalId: event.data.guestId,
     change: 'deleted',
@@ -289,7 +136,7 @@ function guestDeleted(body: unknown): Parsed {
 }
 
 function reservationChange(body: unknown, type: keyof typeof STATUS_BY_TYPE): Parsed {
-  const event = fastReservationEvent(body) ?? parseWithSchema(ReservationEnvelope, body, `${type} delivery`);
+  const event = parseWithSchema(ReservationEnvelope, body, `${type} delivery`);
   const source = event.data;
   const data: { -readonly [K in keyof ReservationChange]: ReservationChange[K] } = {
     reservationExternalId: source.reservationId,

@@ -29,9 +29,3 @@ export { MAX_RANGE_NIGHTS };
 
 /** Ids that end up in canonical events, keys and logs: the applicability contract's rule, in the provider's field. */
 export const ExternalIdSchema = ApplicableIdSchema;
-
-/** ExternalIdSchema's rule, for the fast paths that must accept exactly what it accepts. */
-// Written out rather than imported from common.ts: the configuration schema imports this module (through the
-// polling client) and common.ts imports the configuration loader, so that import would close a cycle.
-export const isExternalId = (value: unknown): value is string =>
-  typeof value === 'string' && value.length >= 1 && value.length <= 200;

@@ -1,33 +1,20 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import * as z from 'zod/mini';
 import type { AriUpdate, ReservationChange, ReservationStatus } from '../domain/canonical';
-import {
-  IsoDateSchema,
-  IsoInstantSchema,
-  isCalendarDate,
-  nightsInclusive,
-  parseIsoDateTime,
-} from '../domain/dates';
+import { IsoDateSchema, IsoInstantSchema, isCalendarDate, nightsInclusive } from '../domain/dates';
 import { type Money, toMinorUnits } from '../domain/money';
 import {
   anyHmacMatches,
   checkTokenHeader,
   checkUnixTimestamp,
   decodeBase64,
-  type FastPath,
-  hasOnlyKeys,
   invalidSignature,
-  isIntInRange,
-  isRecord,
-  isStringOfLength,
-  jitObject,
   parseWithSchema,
   requiredHeader,
-  schemaOutput,
   signatureHeader,
   timestampHeader,
 } from './common';
-import { CURRENCY_CODE, ExternalIdSchema, isExternalId, MAX_RANGE_NIGHTS } from './rate-fields';
+import { CURRENCY_CODE, ExternalIdSchema, MAX_RANGE_NIGHTS } from './rate-fields';
 import type { ProviderAdapter, VerificationContext } from './types';
 
 /**
@@ -81,7 +68,7 @@ const Currency = z.string().check(z.regex(CURRENCY_CODE, 'must be an ISO 4217 co
 
 function money(what: 'positive' | 'non-negative') {
   return z.pipe(
-    jitObject(z.strictObject({ amount: z.union([z.string(), z.number()]), currency: Currency })),
+    z.strictObject({ amount: z.union([z.string(), z.number()]), currency: Currency }),
     z.transform((value, ctx): Money => {
       const minor = toMinorUnits(value.amount, value.currency);
       if (typeof minor === 'number' && (minor > 0 || what === 'non-negative')) {
@@ -96,17 +83,19 @@ function money(what: 'positive' | 'non-negative') {
 
 const LengthOfStay = z.number().check(z.int(), z.minimum(1), z.maximum(3660));
 
-const Restrictions = jitObject(
-  z.strictObject({
+const Restrictions = z
+  .strictObject({
     minLengthOfStay: z.optional(LengthOfStay),
     maxLengthOfStay: z.optional(LengthOfStay),
     closedToArrival: z.optional(z.boolean()),
     closedToDeparture: z.optional(z.boolean()),
     stopSell: z.optional(z.boolean()),
-  }),
-).check(
-  z.superRefine(
-    (restrictions, ctx) => {
+  })
+  .check(
+    z.superRefine((restrictions, ctx) => {
+      // A misspelt key already explains an object that looks empty once it is set aside. Checked here rather
+      // than with a `when` condition, which zod cannot compile: the whole object would be parsed the slow way.
+      if (ctx.issues.length > 0) return;
       if (Object.keys(restrictions).length === 0) {
         ctx.addIssue({ code: 'custom', message: 'must set at least one restriction, or be left out' });
       }
@@ -118,55 +107,53 @@ const Restrictions = jitObject(
           message: `must not be less than minLengthOfStay (${min}); received ${max}`,
         });
       }
-    },
-    // A misspelt key already explains an object that looks empty once it is set aside.
-    { when: (payload) => payload.issues.length === 0 },
-  ),
-);
+    }),
+  );
 
 // Strict objects: in ParitySync's own vocabulary a misspelt field (say `closedToArrivals`) must be refused,
 // not silently dropped while the rest of the update is applied.
-const AriData = jitObject(
-  z.strictObject({
+const AriData = z
+  .strictObject({
     channelId: z.optional(Ref),
     propertyId: z.optional(Ref),
-    roomTypeId: z.optional(Ref),
+    // Every ARI update is stored per room type: an update without one could never apply.
+    roomTypeId: Ref,
     ratePlanId: Ref,
     dateFrom: IsoDateSchema,
     dateTo: IsoDateSchema,
     rate: z.optional(money('positive')),
     availability: z.optional(z.number().check(z.int(), z.minimum(0))),
     restrictions: z.optional(Restrictions),
-  }),
-).check(
-  z.superRefine((data, ctx) => {
-    if (data.rate === undefined && data.availability === undefined && data.restrictions === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'must carry at least one of rate, availability or restrictions',
-      });
-    }
-    // NaN when either date is not a calendar date: its own issue already says so.
-    const nights = nightsInclusive(data.dateFrom, data.dateTo);
-    if (Number.isNaN(nights)) return;
-    if (nights < 1) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['dateTo'],
-        message: `must not be before dateFrom (${data.dateFrom}); received ${data.dateTo}`,
-      });
-    } else if (nights > MAX_RANGE_NIGHTS) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['dateTo'],
-        message: `the range covers ${nights} dates; at most ${MAX_RANGE_NIGHTS} are accepted in one update`,
-      });
-    }
-  }),
-);
+  })
+  .check(
+    z.superRefine((data, ctx) => {
+      if (data.rate === undefined && data.availability === undefined && data.restrictions === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must carry at least one of rate, availability or restrictions',
+        });
+      }
+      // NaN when either date is not a calendar date: its own issue already says so.
+      const nights = nightsInclusive(data.dateFrom, data.dateTo);
+      if (Number.isNaN(nights)) return;
+      if (nights < 1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['dateTo'],
+          message: `must not be before dateFrom (${data.dateFrom}); received ${data.dateTo}`,
+        });
+      } else if (nights > MAX_RANGE_NIGHTS) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['dateTo'],
+          message: `the range covers ${nights} dates; at most ${MAX_RANGE_NIGHTS} are accepted in one update`,
+        });
+      }
+    }),
+  );
 
-const ReservationData = jitObject(
-  z.strictObject({
+const ReservationData = z
+  .strictObject({
     reservationId: Ref,
     propertyId: z.optional(Ref),
     arrivalDate: z.optional(IsoDateSchema),
@@ -174,20 +161,20 @@ const ReservationData = jitObject(
     roomTypeId: z.optional(Ref),
     channel: z.optional(z.string().check(z.minLength(1), z.maxLength(50))),
     total: z.optional(money('non-negative')),
-  }),
-).check(
-  z.superRefine((data, ctx) => {
-    const { arrivalDate, departureDate } = data;
-    if (arrivalDate === undefined || departureDate === undefined) return;
-    if (isCalendarDate(arrivalDate) && isCalendarDate(departureDate) && departureDate <= arrivalDate) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['departureDate'],
-        message: `must be after arrivalDate (${arrivalDate}); received ${departureDate}`,
-      });
-    }
-  }),
-);
+  })
+  .check(
+    z.superRefine((data, ctx) => {
+      const { arrivalDate, departureDate } = data;
+      if (arrivalDate === undefined || departureDate === undefined) return;
+      if (isCalendarDate(arrivalDate) && isCalendarDate(departureDate) && departureDate <= arrivalDate) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['departureDate'],
+          message: `must be after arrivalDate (${arrivalDate}); received ${departureDate}`,
+        });
+      }
+    }),
+  );
 
 const EventType = z
   .string()
@@ -195,213 +182,13 @@ const EventType = z
     z.regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'must be 1-100 characters of letters, digits, "_", ".", ":" and "-"'),
   );
 
-const AriPayload = jitObject(
-  z.object({ type: z.literal('ari.updated'), timestamp: IsoInstantSchema, data: AriData }),
-);
-const ReservationPayload = jitObject(
-  z.object({ type: EventType, timestamp: IsoInstantSchema, data: ReservationData }),
-);
-const GenericPayload = jitObject(
-  z.object({
-    type: EventType,
-    timestamp: IsoInstantSchema,
-    data: z.record(z.string(), z.unknown()),
-  }),
-);
-
-// Fast paths (see common.ts): the same rules as AriPayload and ReservationPayload, without zod.
-
-type AriFields = { -readonly [K in keyof z.output<typeof AriData>]: z.output<typeof AriData>[K] };
-type RestrictionFields = {
-  -readonly [K in keyof z.output<typeof Restrictions>]: z.output<typeof Restrictions>[K];
-};
-type ReservationFields = {
-  -readonly [K in keyof z.output<typeof ReservationData>]: z.output<typeof ReservationData>[K];
-};
-
-const MONEY_KEYS: ReadonlySet<string> = new Set(['amount', 'currency']);
-const RESTRICTION_KEYS: ReadonlySet<string> = new Set([
-  'minLengthOfStay',
-  'maxLengthOfStay',
-  'closedToArrival',
-  'closedToDeparture',
-  'stopSell',
-]);
-const ARI_DATA_KEYS: ReadonlySet<string> = new Set([
-  'channelId',
-  'propertyId',
-  'roomTypeId',
-  'ratePlanId',
-  'dateFrom',
-  'dateTo',
-  'rate',
-  'availability',
-  'restrictions',
-]);
-const RESERVATION_DATA_KEYS: ReadonlySet<string> = new Set([
-  'reservationId',
-  'propertyId',
-  'arrivalDate',
-  'departureDate',
-  'roomTypeId',
-  'channel',
-  'total',
-]);
-
-const isDate = (value: unknown): value is string => typeof value === 'string' && isCalendarDate(value);
-
-function fastMoney(value: unknown, positive: boolean): Money | undefined {
-  if (!isRecord(value) || !hasOnlyKeys(value, MONEY_KEYS)) return undefined;
-  const { amount, currency } = value;
-  if (typeof amount !== 'string' && typeof amount !== 'number') return undefined;
-  if (typeof currency !== 'string' || !CURRENCY_CODE.test(currency)) return undefined;
-  const minor = toMinorUnits(amount, currency);
-  if (typeof minor !== 'number' || (positive && !(minor > 0))) return undefined;
-  return { amountMinor: minor, currency };
-}
-
-function fastRestrictions(value: unknown): RestrictionFields | undefined {
-  if (!isRecord(value) || !hasOnlyKeys(value, RESTRICTION_KEYS)) return undefined;
-  const { minLengthOfStay, maxLengthOfStay, closedToArrival, closedToDeparture, stopSell } = value;
-  // Keys in schema order, as zod writes its output.
-  const restrictions: RestrictionFields = {};
-  if (minLengthOfStay !== undefined) {
-    if (!isIntInRange(minLengthOfStay, 1, 3660)) return undefined;
-    restrictions.minLengthOfStay = minLengthOfStay;
-  }
-  if (maxLengthOfStay !== undefined) {
-    if (!isIntInRange(maxLengthOfStay, 1, 3660)) return undefined;
-    restrictions.maxLengthOfStay = maxLengthOfStay;
-  }
-  if (closedToArrival !== undefined) {
-    if (typeof closedToArrival !== 'boolean') return undefined;
-    restrictions.closedToArrival = closedToArrival;
-  }
-  if (closedToDeparture !== undefined) {
-    if (typeof closedToDeparture !== 'boolean') return undefined;
-    restrictions.closedToDeparture = closedToDeparture;
-  }
-  if (stopSell !== undefined) {
-    if (typeof stopSell !== 'boolean') return undefined;
-    restrictions.stopSell = stopSell;
-  }
-  if (Object.keys(restrictions).length === 0) return undefined;
-  if (
-    restrictions.minLengthOfStay !== undefined &&
-    restrictions.maxLengthOfStay !== undefined &&
-    restrictions.minLengthOfStay > restrictions.maxLengthOfStay
-  ) {
-    return undefined;
-  }
-  return restrictions;
-}
-
-function fastAriData(value: unknown): AriFields | undefined {
-  if (!isRecord(value) || !hasOnlyKeys(value, ARI_DATA_KEYS)) return undefined;
-  const {
-    channelId,
-    propertyId,
-    roomTypeId,
-    ratePlanId,
-    dateFrom,
-    dateTo,
-    rate,
-    availability,
-    restrictions,
-  } = value;
-  if (!isExternalId(ratePlanId) || typeof dateFrom !== 'string' || typeof dateTo !== 'string')
-    return undefined;
-  // NaN, and refused, unless both are calendar dates.
-  const nights = nightsInclusive(dateFrom, dateTo);
-  if (!(nights >= 1 && nights <= MAX_RANGE_NIGHTS)) return undefined;
-  if (rate === undefined && availability === undefined && restrictions === undefined) return undefined;
-  const data: AriFields = { ratePlanId, dateFrom, dateTo };
-  if (channelId !== undefined) {
-    if (!isExternalId(channelId)) return undefined;
-    data.channelId = channelId;
-  }
-  if (propertyId !== undefined) {
-    if (!isExternalId(propertyId)) return undefined;
-    data.propertyId = propertyId;
-  }
-  if (roomTypeId !== undefined) {
-    if (!isExternalId(roomTypeId)) return undefined;
-    data.roomTypeId = roomTypeId;
-  }
-  if (rate !== undefined) {
-    const money = fastMoney(rate, true);
-    if (money === undefined) return undefined;
-    data.rate = money;
-  }
-  if (availability !== undefined) {
-    if (!isIntInRange(availability, 0, Number.MAX_SAFE_INTEGER)) return undefined;
-    data.availability = availability;
-  }
-  if (restrictions !== undefined) {
-    const checked = fastRestrictions(restrictions);
-    if (checked === undefined) return undefined;
-    data.restrictions = checked;
-  }
-  return data;
-}
-
-function fastReservationData(value: unknown): ReservationFields | undefined {
-  if (!isRecord(value) || !hasOnlyKeys(value, RESERVATION_DATA_KEYS)) return undefined;
-  const { reservationId, propertyId, arrivalDate, departureDate, roomTypeId, channel, total } = value;
-  if (!isExternalId(reservationId)) return undefined;
-  const data: ReservationFields = { reservationId };
-  if (propertyId !== undefined) {
-    if (!isExternalId(propertyId)) return undefined;
-    data.propertyId = propertyId;
-  }
-  if (arrivalDate !== undefined) {
-    if (!isDate(arrivalDate)) return undefined;
-    data.arrivalDate = arrivalDate;
-  }
-  if (departureDate !== undefined) {
-    if (!isDate(departureDate)) return undefined;
-    data.departureDate = departureDate;
-  }
-  if (arrivalDate !== undefined && departureDate !== undefined && departureDate <= arrivalDate)
-    return undefined;
-  if (roomTypeId !== undefined) {
-    if (!isExternalId(roomTypeId)) return undefined;
-    data.roomTypeId = roomTypeId;
-  }
-  if (channel !== undefined) {
-    if (!isStringOfLength(channel, 1, 50)) return undefined;
-    data.channel = channel;
-  }
-  if (total !== undefined) {
-    const money = fastMoney(total, false);
-    if (money === undefined) return undefined;
-    data.total = money;
-  }
-  return data;
-}
-
-/** The payload's send time, when it is a string in the accepted format. */
-function fastTimestamp(body: Record<string, unknown>): Date | undefined {
-  const { timestamp } = body;
-  return typeof timestamp === 'string' ? parseIsoDateTime(timestamp) : undefined;
-}
-
-interface FastEvent<T> {
-  readonly timestamp: Date;
-  readonly data: T;
-}
-
-function fastAriEvent(body: Record<string, unknown>): FastEvent<AriFields> | undefined {
-  const timestamp = fastTimestamp(body);
-  const data = timestamp && fastAriData(body.data);
-  return data && { timestamp, data };
-}
-
-function fastReservationEvent(body: Record<string, unknown>): FastEvent<ReservationFields> | undefined {
-  const timestamp = fastTimestamp(body);
-  const data = timestamp && fastReservationData(body.data);
-  return data && { timestamp, data };
-}
+const AriPayload = z.object({ type: z.literal('ari.updated'), timestamp: IsoInstantSchema, data: AriData });
+const ReservationPayload = z.object({ type: EventType, timestamp: IsoInstantSchema, data: ReservationData });
+const GenericPayload = z.object({
+  type: EventType,
+  timestamp: IsoInstantSchema,
+  data: z.record(z.string(), z.unknown()),
+});
 
 /** The decoded `v1` (HMAC) and `v1a` (Ed25519) signatures in a webhook-signature header. */
 export function signatureCandidates(header: string): { hmacs: Buffer[]; ed25519: Buffer[] } {
@@ -429,13 +216,13 @@ export function signatureCandidates(header: string): { hmacs: Buffer[]; ed25519:
 
 function ariUpdate(data: z.output<typeof AriData>): AriUpdate {
   const update: { -readonly [K in keyof AriUpdate]: AriUpdate[K] } = {
+    roomTypeExternalId: data.roomTypeId,
     ratePlanExternalId: data.ratePlanId,
     dateFrom: data.dateFrom,
     dateTo: data.dateTo,
   };
   if (data.channelId !== undefined) update.channelId = data.channelId;
   if (data.propertyId !== undefined) update.propertyExternalId = data.propertyId;
-  if (data.roomTypeId !== undefined) update.roomTypeExternalId = data.roomTypeId;
   if (data.rate !== undefined) update.rate = data.rate;
   if (data.availability !== undefined) update.availability = data.availability;
   if (data.restrictions !== undefined) update.restrictions = data.restrictions;
@@ -458,37 +245,6 @@ function reservationChange(
   if (data.total !== undefined) change.total = data.total;
   return change;
 }
-
-/** The fast paths beside their schema paths, for the tests that hold them to agreement. */
-export const FAST_PATHS: readonly FastPath[] = [
-  {
-    name: 'standard-webhooks ari.updated',
-    // The adapter takes each fast path only for the types the body names; outputs are the canonical data.
-    fast: (body) => {
-      const event = isRecord(body) && body.type === 'ari.updated' ? fastAriEvent(body) : undefined;
-      return event && { timestamp: event.timestamp, data: ariUpdate(event.data) };
-    },
-    schema: (body) =>
-      schemaOutput(AriPayload, body, (event) => ({
-        timestamp: event.timestamp,
-        data: ariUpdate(event.data),
-      })),
-  },
-  {
-    name: 'standard-webhooks reservation.*',
-    fast: (body) => {
-      const status =
-        isRecord(body) && typeof body.type === 'string' ? RESERVATION_STATUS.get(body.type) : undefined;
-      const event = status && fastReservationEvent(body as Record<string, unknown>);
-      return event && status && { timestamp: event.timestamp, data: reservationChange(event.data, status) };
-    },
-    schema: (body) =>
-      schemaOutput(ReservationPayload, body, (event) => {
-        const status = RESERVATION_STATUS.get(event.type);
-        return status && { timestamp: event.timestamp, data: reservationChange(event.data, status) };
-      }),
-  },
-];
 
 export const standardWebhooksAdapter: ProviderAdapter = {
   kind: 'standard-webhooks',
@@ -525,9 +281,7 @@ export const standardWebhooksAdapter: ProviderAdapter = {
     const type = typeof body === 'object' && body !== null ? (body as { type?: unknown }).type : undefined;
 
     if (type === 'ari.updated') {
-      const event =
-        fastAriEvent(body as Record<string, unknown>) ??
-        parseWithSchema(AriPayload, body, 'ari.updated payload');
+      const event = parseWithSchema(AriPayload, body, 'ari.updated payload');
       return {
         disposition: 'apply',
         providerEventType: type,
@@ -539,9 +293,7 @@ export const standardWebhooksAdapter: ProviderAdapter = {
 
     const status = typeof type === 'string' ? RESERVATION_STATUS.get(type) : undefined;
     if (status !== undefined && typeof type === 'string') {
-      const event =
-        fastReservationEvent(body as Record<string, unknown>) ??
-        parseWithSchema(ReservationPayload, body, `${type} payload`);
+      const event = parseWithSchema(ReservationPayload, body, `${type} payload`);
       return {
         disposition: 'apply',
         providerEventType: type,

@@ -383,6 +383,15 @@ describe('channel-manager normalisation', () => {
     expect(fieldPaths(schemaErrorFor(update))).toEqual(['rate_plan_code']);
   });
 
+  // Every ARI update is stored per room type, so apply could only ever reject one without it.
+  it('refuses an update without a room type with 422 naming room_type_external_id', () => {
+    const { room_type_external_id: _dropped, ...update } = UPDATE;
+    const error = schemaErrorFor(update);
+    expect(error.code).toBe('schema_violation');
+    expect(fieldPaths(error)).toEqual(['room_type_external_id']);
+    expect(error.message).toContain('room_type_external_id');
+  });
+
   it('names every broken field at once', () => {
     const error = schemaErrorFor({ ...UPDATE, currency: 'eur', inventory_count: -1, channel_id: '' });
     expect(fieldPaths(error).sort()).toEqual(['channel_id', 'currency', 'inventory_count']);
@@ -416,6 +425,87 @@ describe('channel-manager normalisation', () => {
     expect(
       fieldPaths(schemaErrorFor({ ...UPDATE, restrictions: { ...UPDATE.restrictions, ...change } })),
     ).toEqual([path]);
+  });
+
+  it.each([
+    [
+      'the longest range, a three-decimal currency, no rooms left and unknown restriction fields',
+      {
+        channel_id: 'CH',
+        rate_plan_code: 'BAR',
+        room_type_external_id: 'DBL',
+        date_range: ['2026-01-01', '2028-01-01'],
+        currency: 'KWD',
+        base_rate: '12.345',
+        inventory_count: 0,
+        restrictions: {
+          min_length_of_stay: 1,
+          max_length_of_stay: 1,
+          closed_to_arrival: true,
+          closed_to_departure: true,
+          stop_sell: false,
+          extra: 'kept out',
+        },
+        unknown: { nested: [1, 'two'] },
+      },
+      {
+        channelId: 'CH',
+        roomTypeExternalId: 'DBL',
+        ratePlanExternalId: 'BAR',
+        dateFrom: '2026-01-01',
+        dateTo: '2028-01-01',
+        rate: { amountMinor: 12345, currency: 'KWD' },
+        availability: 0,
+        restrictions: {
+          minLengthOfStay: 1,
+          maxLengthOfStay: 1,
+          closedToArrival: true,
+          closedToDeparture: true,
+          stopSell: false,
+        },
+      },
+    ],
+    [
+      'a leap day in yen, the largest inventory and every restriction set',
+      {
+        event_id: 'e',
+        channel_id: 'c',
+        property_id: 'p',
+        rate_plan_code: 'r',
+        room_type_external_id: 't',
+        date_range: ['2028-02-29', '2028-02-29'],
+        currency: 'JPY',
+        base_rate: 12000,
+        inventory_count: Number.MAX_SAFE_INTEGER,
+        restrictions: {
+          min_length_of_stay: 3,
+          max_length_of_stay: 14,
+          closed_to_arrival: false,
+          closed_to_departure: true,
+          stop_sell: true,
+        },
+      },
+      {
+        channelId: 'c',
+        propertyExternalId: 'p',
+        roomTypeExternalId: 't',
+        ratePlanExternalId: 'r',
+        dateFrom: '2028-02-29',
+        dateTo: '2028-02-29',
+        rate: { amountMinor: 12000, currency: 'JPY' },
+        availability: Number.MAX_SAFE_INTEGER,
+        restrictions: {
+          minLengthOfStay: 3,
+          maxLengthOfStay: 14,
+          closedToArrival: false,
+          closedToDeparture: true,
+          stopSell: true,
+        },
+      },
+    ],
+  ])('accepts %s', (_label, update, data) => {
+    const result = normaliseUpdate(update);
+    expect(result.disposition === 'apply' && result.payload.data).toStrictEqual(data);
   });
 
   it('accepts any upper-case three-letter currency and refuses other spellings', () => {

@@ -229,6 +229,80 @@ describe('hospitable adapter: reservations', () => {
     expect(dataOf({ ...reservation, action, data })).toMatchObject({ status });
   });
 
+  it.each([
+    [
+      'a lower-case ULID, null and missing property ids, a departure as a local time and both status fields',
+      {
+        id: '01gtkd6zyfvqmr0rwp4hbbhnzc',
+        action: 'reservation.created',
+        created: '2026-11-01T12:00:00Z',
+        version: '2.0',
+        data: {
+          id: 'r',
+          property_id: 'p',
+          properties: [{ id: null }, {}],
+          arrival_date: '2026-12-01',
+          departure_date: '2026-12-01 11:00',
+          reservation_status: { current: 'accepted' },
+          status: 'cancelled',
+          platform: null,
+        },
+      },
+      '01GTKD6ZYFVQMR0RWP4HBBHNZC',
+      '2026-11-01T12:00:00.000Z',
+      {
+        reservationExternalId: 'r',
+        status: 'confirmed',
+        propertyExternalId: 'p',
+        arrivalDate: '2026-12-01',
+        departureDate: '2026-12-01',
+      },
+    ],
+    [
+      'the largest ULID, nanoseconds at +14:00, null fields and an empty status category',
+      {
+        id: '7ZZZZZZZZZZZZZZZZZZZZZZZZZ',
+        action: 'reservation.updated',
+        created: '2026-11-01T12:00:00.999999999+14:00',
+        version: 'v',
+        data: {
+          id: 'r',
+          property_id: null,
+          properties: null,
+          arrival_date: null,
+          departure_date: '2026-12-03T10:00:00Z',
+          reservation_status: { current: { category: null } },
+          status: '',
+          platform: 'vrbo',
+        },
+      },
+      '7ZZZZZZZZZZZZZZZZZZZZZZZZZ',
+      '2026-10-31T22:00:00.999Z',
+      { reservationExternalId: 'r', status: 'modified', departureDate: '2026-12-03', channel: 'vrbo' },
+    ],
+    [
+      'a null reservation status and an empty properties list',
+      {
+        id: '01GTKD6ZYFVQMR0RWP4HBBHNZC',
+        action: 'reservation.updated',
+        created: '2026-11-01T12:00:00Z',
+        version: '1',
+        data: { id: 'r', reservation_status: null, properties: [] },
+      },
+      '01GTKD6ZYFVQMR0RWP4HBBHNZC',
+      '2026-11-01T12:00:00.000Z',
+      { reservationExternalId: 'r', status: 'modified' },
+    ],
+  ])('accepts %s', (_label, body, idempotencyKey, occurredAt, data) => {
+    const result = normalise(body);
+    expect(result).toMatchObject({ disposition: 'apply', idempotencyKey });
+    expect(result.occurredAt.toISOString()).toBe(occurredAt);
+    expect(result.disposition === 'apply' && result.payload).toStrictEqual({
+      type: 'reservation.change',
+      data,
+    });
+  });
+
   it('falls back to the older status field', () => {
     expect(
       dataOf({ ...reservation, action: 'reservation.updated', data: { id: 'r', status: 'cancelled' } }),

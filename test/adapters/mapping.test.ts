@@ -265,6 +265,59 @@ describe('mapping adapter: normalise', () => {
     });
   });
 
+  it.each([
+    [
+      'null references and organizationId, and a +00:00 offset',
+      {
+        id: 'a',
+        eventId: 'b',
+        type: 'mapping.error.resolved',
+        organizationId: null,
+        occurredAt: '2026-11-01T12:00:00+00:00',
+        data: {
+          partnerHotelId: 'P',
+          partnerInventoryId: null,
+          referenceHotelId: null,
+          reportId: null,
+          resolution: null,
+        },
+      },
+      { change: 'error_resolved', partnerHotelId: 'P' },
+    ],
+    [
+      'a one-character apiVersion and a resolution of 100 characters',
+      {
+        id: 'a',
+        eventId: 'b',
+        type: 'inventory.duplicate.resolved',
+        apiVersion: 'v',
+        occurredAt: '2026-11-01T12:00:00Z',
+        data: { referenceHotelId: 'R', resolution: 'r'.repeat(100) },
+      },
+      { change: 'duplicate_resolved', referenceHotelId: 'R', resolution: 'r'.repeat(100) },
+    ],
+    [
+      'a completion without any reference',
+      { id: 'a', eventId: 'b', type: 'mapping.completed', occurredAt: '2026-11-01T12:00:00Z', data: {} },
+      { change: 'completed' },
+    ],
+  ])('accepts %s', (_label, body, data) => {
+    const result = normalise(body, request('unused', { 'x-webhook-event': body.type }));
+    expect(result).toStrictEqual({
+      disposition: 'apply',
+      providerEventType: body.type,
+      idempotencyKey: 'b',
+      occurredAt: new Date('2026-11-01T12:00:00Z'),
+      payload: { type: 'mapping.change', data },
+    });
+  });
+
+  it('refuses a resolution over 100 characters', () => {
+    const body = { ...envelope, data: { ...envelope.data, resolution: 'r'.repeat(101) } };
+    const error = refusal(() => normalise(body));
+    expect((error as SchemaViolationError).fields.map((f) => f.path)).toEqual(['data.resolution']);
+  });
+
   it('refuses an event header that disagrees with the body type, naming both', () => {
     const error = refusal(() =>
       normalise(envelope, request('unused', { 'x-webhook-event': 'mapping.completed' })),

@@ -120,7 +120,7 @@ describe('OTA normalisation', () => {
   });
 
   it('keys an event without an id on the hash of the raw body, and omits absent optionals', () => {
-    const { event_id: _id, room_type_code: _room, availability: _availability, ...minimal } = EVENT;
+    const { event_id: _id, availability: _availability, ...minimal } = EVENT;
     const body = JSON.stringify(minimal);
     const request = signed(body);
     const context = otaContext();
@@ -132,7 +132,61 @@ describe('OTA normalisation', () => {
       'propertyExternalId',
       'rate',
       'ratePlanExternalId',
+      'roomTypeExternalId',
     ]);
+  });
+
+  it.each([
+    [
+      'a leap day and a timestamp with microseconds and an offset',
+      {
+        property_id: 'P',
+        rate_plan_code: 'R',
+        room_type_code: 'X',
+        base_rate: 99.5,
+        currency: 'USD',
+        effective_date: '2028-02-29',
+        event_timestamp: '2026-11-01T13:00:00.123456+01:00',
+      },
+      '2026-11-01T12:00:00.123Z',
+      {
+        propertyExternalId: 'P',
+        roomTypeExternalId: 'X',
+        ratePlanExternalId: 'R',
+        dateFrom: '2028-02-29',
+        dateTo: '2028-02-29',
+        rate: { amountMinor: 9950, currency: 'USD' },
+      },
+    ],
+    [
+      'a yen rate as a string, no rooms left, a lower-case t and z, and unknown fields',
+      {
+        event_id: 'ota-2',
+        property_id: 'P',
+        rate_plan_code: 'R',
+        room_type_code: 'X',
+        base_rate: '12000',
+        currency: 'JPY',
+        effective_date: '2026-12-31',
+        event_timestamp: '2026-11-01t11:00:00z',
+        availability: 0,
+        extra: { nested: true },
+      },
+      '2026-11-01T11:00:00.000Z',
+      {
+        propertyExternalId: 'P',
+        roomTypeExternalId: 'X',
+        ratePlanExternalId: 'R',
+        dateFrom: '2026-12-31',
+        dateTo: '2026-12-31',
+        rate: { amountMinor: 12000, currency: 'JPY' },
+        availability: 0,
+      },
+    ],
+  ])('accepts %s', (_label, event, occurredAt, data) => {
+    const result = normaliseEvent(event);
+    expect(result.occurredAt.toISOString()).toBe(occurredAt);
+    expect(result.disposition === 'apply' && result.payload.data).toStrictEqual(data);
   });
 
   it('reads event_timestamp with an offset as the same instant in UTC', () => {
@@ -172,6 +226,8 @@ describe('OTA normalisation', () => {
     ['availability', 1.5],
     ['property_id', ''],
     ['room_type_code', 7],
+    ['room_type_code', ''],
+    ['room_type_code', null],
   ])('refuses %s = %j', (field, value) => {
     expect(fieldPaths(schemaErrorFor({ ...EVENT, [field]: value }))).toEqual([field]);
   });
@@ -184,6 +240,17 @@ describe('OTA normalisation', () => {
       expect(fieldPaths(schemaErrorFor(event))).toEqual([field]);
     },
   );
+});
+
+describe('OTA rate events without a room type', () => {
+  // Every ARI update is stored per room type, so apply could only ever reject one without it.
+  it('refuses them at the edge with 422 naming room_type_code', () => {
+    const { room_type_code: _room, ...event } = EVENT;
+    const error = schemaErrorFor(event);
+    expect([error.status, error.code]).toEqual([422, 'schema_violation']);
+    expect(fieldPaths(error)).toEqual(['room_type_code']);
+    expect(error.message).toContain('room_type_code');
+  });
 });
 
 describe('OTA sender', () => {

@@ -140,6 +140,34 @@ describe('PMS guest events', () => {
     });
   });
 
+  it.each([
+    [
+      'integer ids, zero included, a negative offset and null metadata',
+      {
+        event: 'guest.updated',
+        timestamp: '2026-11-01T12:00:00-05:30',
+        data: { hotelCode: 'H', reservationId: 12345, guest: { id: 0 } },
+        metadata: null,
+      },
+      '2026-11-01T17:30:00.000Z',
+      { guestExternalId: '0', change: 'updated', propertyExternalId: 'H', reservationExternalId: '12345' },
+    ],
+    [
+      'a deletion with a null reservation and an integer guest id',
+      {
+        event: 'guest.deleted',
+        timestamp: '2026-11-01T12:00:00Z',
+        data: { hotelCode: 'H', reservationId: null, guestId: 7 },
+      },
+      '2026-11-01T12:00:00.000Z',
+      { guestExternalId: '7', change: 'deleted', propertyExternalId: 'H' },
+    ],
+  ])('accepts %s', (_label, envelope, occurredAt, data) => {
+    const result = normaliseEnvelope(envelope);
+    expect(result.occurredAt.toISOString()).toBe(occurredAt);
+    expect(result.disposition === 'apply' && result.payload).toStrictEqual({ type: 'guest.change', data });
+  });
+
   it('requires the guest id', () => {
     const error = schemaErrorFor({ ...GUEST_CREATED, data: { ...GUEST_CREATED.data, guest: PERSONAL } });
     expect(fieldPaths(error)).toEqual(['data.guest.id']);
@@ -221,6 +249,78 @@ describe('PMS reservation events', () => {
     const payload = canonicalOf({ ...RESERVATION, data });
     expect(payload.data).not.toHaveProperty('guestExternalId');
     expect(JSON.stringify(payload)).not.toContain(PERSONAL.email);
+  });
+
+  it.each([
+    [
+      'every optional field null, integer ids, an embedded guest without an id and a fractional second',
+      {
+        event: 'reservation.updated',
+        timestamp: '2026-11-01T12:00:00.5Z',
+        data: {
+          hotelCode: 'H',
+          reservationId: 42,
+          arrivalDate: null,
+          departureDate: null,
+          roomType: null,
+          roomNumber: 101,
+          channel: null,
+          guestId: 55,
+          guest: { id: null },
+        },
+        metadata: {},
+      },
+      '2026-11-01T12:00:00.500Z',
+      {
+        reservationExternalId: '42',
+        propertyExternalId: 'H',
+        status: 'modified',
+        roomNumber: '101',
+        guestExternalId: '55',
+      },
+    ],
+    [
+      'a departure on the arrival date',
+      {
+        event: 'reservation.created',
+        timestamp: '2026-11-01T12:00:00Z',
+        data: {
+          hotelCode: 'H',
+          reservationId: 'R',
+          arrivalDate: '2026-12-01',
+          departureDate: '2026-12-01',
+          roomNumber: '12A',
+          guest: { id: 'g-1', firstName: 'dropped' },
+        },
+      },
+      '2026-11-01T12:00:00.000Z',
+      {
+        reservationExternalId: 'R',
+        propertyExternalId: 'H',
+        status: 'confirmed',
+        arrivalDate: '2026-12-01',
+        departureDate: '2026-12-01',
+        roomNumber: '12A',
+        guestExternalId: 'g-1',
+      },
+    ],
+    [
+      'an arrival without a departure and an empty embedded guest',
+      {
+        event: 'reservation.cancelled',
+        timestamp: '2026-11-01T12:00:00Z',
+        data: { hotelCode: 'H', reservationId: 'R', arrivalDate: '2026-12-01', guest: {} },
+      },
+      '2026-11-01T12:00:00.000Z',
+      { reservationExternalId: 'R', propertyExternalId: 'H', status: 'cancelled', arrivalDate: '2026-12-01' },
+    ],
+  ])('accepts %s', (_label, envelope, occurredAt, data) => {
+    const result = normaliseEnvelope(envelope);
+    expect(result.occurredAt.toISOString()).toBe(occurredAt);
+    expect(result.disposition === 'apply' && result.payload).toStrictEqual({
+      type: 'reservation.change',
+      data,
+    });
   });
 
   it('refuses a departure before the arrival, and impossible dates', () => {

@@ -415,17 +415,66 @@ describe('standard-webhooks adapter: ari.updated', () => {
 
   it('accepts a partial update and omits what it does not carry', () => {
     const data = {
+      roomTypeId: 'DBL',
       ratePlanId: 'BAR',
       dateFrom: '2026-07-01',
       dateTo: '2026-07-01',
       restrictions: { stopSell: true },
     };
     expect(dataOf({ ...ari, data })).toStrictEqual({
+      roomTypeExternalId: 'DBL',
       ratePlanExternalId: 'BAR',
       dateFrom: '2026-07-01',
       dateTo: '2026-07-01',
       restrictions: { stopSell: true },
     });
+  });
+
+  it.each([
+    [
+      'the longest range with availability alone, none left',
+      { roomTypeId: 'DBL', ratePlanId: 'BAR', dateFrom: '2026-01-01', dateTo: '2028-01-01', availability: 0 },
+      {
+        roomTypeExternalId: 'DBL',
+        ratePlanExternalId: 'BAR',
+        dateFrom: '2026-01-01',
+        dateTo: '2028-01-01',
+        availability: 0,
+      },
+    ],
+    [
+      'every restriction at its limit and a three-decimal rate as a number',
+      {
+        roomTypeId: 'DBL',
+        ratePlanId: 'BAR',
+        dateFrom: '2026-12-01',
+        dateTo: '2026-12-01',
+        restrictions: {
+          stopSell: true,
+          closedToDeparture: false,
+          closedToArrival: true,
+          maxLengthOfStay: 3660,
+          minLengthOfStay: 3660,
+        },
+        rate: { currency: 'BHD', amount: 0.125 },
+      },
+      {
+        roomTypeExternalId: 'DBL',
+        ratePlanExternalId: 'BAR',
+        dateFrom: '2026-12-01',
+        dateTo: '2026-12-01',
+        rate: { amountMinor: 125, currency: 'BHD' },
+        restrictions: {
+          minLengthOfStay: 3660,
+          maxLengthOfStay: 3660,
+          closedToArrival: true,
+          closedToDeparture: false,
+          stopSell: true,
+        },
+      },
+    ],
+  ])('accepts %s, ignoring unknown envelope fields', (_what, data, update) => {
+    expect(dataOf({ ...ari, extra: 'ignored', data })).toStrictEqual(update);
   });
 
   it('accepts a range of exactly 731 dates and refuses 732', () => {
@@ -461,6 +510,7 @@ describe('standard-webhooks adapter: ari.updated', () => {
     ['a date that does not exist', { dateTo: '2026-06-31' }, ['data.dateTo']],
     ['a date-time instead of a date', { dateFrom: '2026-07-01T00:00:00Z' }, ['data.dateFrom']],
     ['no rate plan', { ratePlanId: undefined }, ['data.ratePlanId']],
+    ['an empty room type', { roomTypeId: '' }, ['data.roomTypeId']],
     [
       'an empty restrictions object',
       { rate: undefined, availability: undefined, restrictions: {} },
@@ -479,6 +529,17 @@ describe('standard-webhooks adapter: ari.updated', () => {
 
   it('refuses a timestamp without a zone', () => {
     expect(fieldsOf({ ...ari, timestamp: '2026-06-01T10:00:00' })).toEqual(['timestamp']);
+  });
+});
+
+describe('standard-webhooks adapter: ari.updated without a room type', () => {
+  // Every ARI update is stored per room type, so apply could only ever reject one without it.
+  it('is refused at the edge with 422 naming data.roomTypeId, even when it carries nothing else wrong', () => {
+    const { roomTypeId: _room, ...data } = ari.data;
+    const error = refusal(() => normalise({ ...ari, data }));
+    expect([error.status, error.code]).toEqual([422, 'schema_violation']);
+    expect((error as SchemaViolationError).fields.map((f) => f.path)).toEqual(['data.roomTypeId']);
+    expect(error.message).toContain('data.roomTypeId');
   });
 });
 
@@ -523,6 +584,38 @@ describe('standard-webhooks adapter: reservations and other types', () => {
         },
       },
     });
+  });
+
+  it.each([
+    ['reservation.cancelled', { reservationId: 'R' }, { reservationExternalId: 'R', status: 'cancelled' }],
+    [
+      'reservation.checked_in',
+      { reservationId: 'R', arrivalDate: '2028-02-28', departureDate: '2028-02-29' },
+      {
+        reservationExternalId: 'R',
+        status: 'checked_in',
+        arrivalDate: '2028-02-28',
+        departureDate: '2028-02-29',
+      },
+    ],
+    [
+      'reservation.updated',
+      {
+        reservationId: 'R',
+        arrivalDate: '2026-12-01',
+        channel: 'c'.repeat(50),
+        total: { amount: 0, currency: 'EUR' },
+      },
+      {
+        reservationExternalId: 'R',
+        status: 'modified',
+        arrivalDate: '2026-12-01',
+        channel: 'c'.repeat(50),
+        total: { amountMinor: 0, currency: 'EUR' },
+      },
+    ],
+  ])('accepts a sparse %s payload', (type, data, change) => {
+    expect(dataOf({ type, timestamp: '2026-11-01T12:00:00Z', data })).toStrictEqual(change);
   });
 
   it.each([

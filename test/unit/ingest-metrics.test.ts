@@ -74,6 +74,7 @@ const LOCKED_SOURCE = {
 const RATE_EVENT = {
   property_id: 'HOTEL-METRICS-7',
   rate_plan_code: 'BAR',
+  room_type_code: 'DBL',
   base_rate: 129.99,
   currency: 'EUR',
   effective_date: '2026-07-01',

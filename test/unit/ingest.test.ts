@@ -41,6 +41,7 @@ function signed(text: string) {
 const rateEvent = {
   property_id: 'HOTEL-1',
   rate_plan_code: 'BAR',
+  room_type_code: 'DBL',
   base_rate: 129.99,
   currency: 'EUR',
   effective_date: '2026-07-01',

@@ -129,6 +129,10 @@ const samples: readonly Sample[] = [
 
 const breakages: readonly Breakage[] = [
   schemaBreak('rate_plan_code missing', withField('rate_plan_code', undefined), ['rate_plan_code']),
+  // Every ARI update is stored per room type: without one it could never apply.
+  schemaBreak('room_type_external_id missing', withField('room_type_external_id', undefined), [
+    'room_type_external_id',
+  ]),
   schemaBreak('channel_id empty', withField('channel_id', ''), ['channel_id']),
   schemaBreak('base_rate zero', withField('base_rate', 0), ['base_rate']),
   schemaBreak('base_rate negative', withField('base_rate', -10), ['base_rate']),

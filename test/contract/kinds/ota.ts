@@ -36,6 +36,7 @@ function withField(field: string, value: unknown): Record<string, unknown> {
 const MINIMAL_EVENT_BODY = JSON.stringify({
   property_id: 'HOTEL002',
   rate_plan_code: 'NRF',
+  room_type_code: 'TWN-STD',
   base_rate: '99.90',
   currency: 'GBP',
   effective_date: '2027-01-15',
@@ -86,6 +87,7 @@ export const fixture: KindFixture = {
         data: {
           propertyExternalId: 'HOTEL002',
           ratePlanExternalId: 'NRF',
+          roomTypeExternalId: 'TWN-STD',
           dateFrom: '2027-01-15',
           dateTo: '2027-01-15',
           rate: { amountMinor: 9990, currency: 'GBP' },
@@ -107,6 +109,8 @@ export const fixture: KindFixture = {
     schemaBreak('event_timestamp missing', withField('event_timestamp', undefined), ['event_timestamp']),
     schemaBreak('availability negative', withField('availability', -1), ['availability']),
     schemaBreak('room_type_code empty', withField('room_type_code', ''), ['room_type_code']),
+    // Every ARI update is stored per room type: without one it could never apply.
+    schemaBreak('room_type_code missing', withField('room_type_code', undefined), ['room_type_code']),
     {
       name: 'signature with a scheme prefix',
       body: RATE_EVENT,

@@ -25,13 +25,20 @@ const ariFull = {
 const ariAvailabilityOnly = {
   type: 'ari.updated',
   timestamp: '2026-06-01T10:00:01.500+09:00',
-  data: { ratePlanId: 'BAR', dateFrom: '2028-02-29', dateTo: '2028-02-29', availability: 0 },
+  data: {
+    roomTypeId: 'STE-DLX',
+    ratePlanId: 'BAR',
+    dateFrom: '2028-02-29',
+    dateTo: '2028-02-29',
+    availability: 0,
+  },
 };
 
 const ariYen = {
   type: 'ari.updated',
   timestamp: '2026-06-01T10:00:02Z',
   data: {
+    roomTypeId: 'TWN-STD',
     ratePlanId: 'NR-JP',
     dateFrom: '2026-07-01',
     dateTo: '2026-07-02',
@@ -104,7 +111,13 @@ const SAMPLES: readonly Sample[] = [
       disposition: 'apply',
       providerEventType: 'ari.updated',
       type: 'ari.update',
-      data: { ratePlanExternalId: 'BAR', dateFrom: '2028-02-29', dateTo: '2028-02-29', availability: 0 },
+      data: {
+        roomTypeExternalId: 'STE-DLX',
+        ratePlanExternalId: 'BAR',
+        dateFrom: '2028-02-29',
+        dateTo: '2028-02-29',
+        availability: 0,
+      },
       occurredAt: '2026-06-01T01:00:01.500Z',
     },
   },
@@ -116,6 +129,7 @@ const SAMPLES: readonly Sample[] = [
       providerEventType: 'ari.updated',
       type: 'ari.update',
       data: {
+        roomTypeExternalId: 'TWN-STD',
         ratePlanExternalId: 'NR-JP',
         dateFrom: '2026-07-01',
         dateTo: '2026-07-02',
@@ -179,10 +193,21 @@ const withData = (data: Record<string, unknown>) => ({ ...ariFull, data: { ...ar
 const SCHEMA_BREAKAGES: readonly Breakage[] = [
   {
     name: 'ari.updated with none of rate, availability or restrictions',
-    body: { ...ariFull, data: { ratePlanId: 'BAR', dateFrom: '2026-07-01', dateTo: '2026-07-07' } },
+    body: {
+      ...ariFull,
+      data: { roomTypeId: 'DBL-STD', ratePlanId: 'BAR', dateFrom: '2026-07-01', dateTo: '2026-07-07' },
+    },
     status: 422,
     code: 'schema_violation',
     fields: ['data'],
+  },
+  {
+    // Every ARI update is stored per room type: without one it could never apply.
+    name: 'ari.updated without a room type',
+    body: { ...ariFull, data: { ...ariFull.data, roomTypeId: undefined } },
+    status: 422,
+    code: 'schema_violation',
+    fields: ['data.roomTypeId'],
   },
   {
     name: 'a EUR amount with three decimals',
