@@ -245,6 +245,10 @@ export const ApplicableEventSchema = z.discriminatedUnion('type', [
   z.object({ ...envelope, type: z.literal('service.notice'), data: ServiceNoticeSchema }),
 ]);
 
+// The edge checks every event: a generated parser (z.compile, falling back to the interpreted one for invalid
+// input, so issues are unchanged) keeps that cheap. Generated on first use rather than at cold start.
+let compiledEventSchema: typeof ApplicableEventSchema | undefined;
+
 export type ApplicabilityResult =
   | { readonly ok: true; readonly event: CanonicalEvent }
   | { readonly ok: false; readonly problems: readonly FieldProblem[] };
@@ -254,7 +258,8 @@ export type ApplicabilityResult =
  * event as it will be queued, apply the event it received, with WIDEST_LIMITS.
  */
 export function checkApplicable(candidate: unknown, limits: ApplicabilityLimits): ApplicabilityResult {
-  const result = ApplicableEventSchema.safeParse(candidate);
+  compiledEventSchema ??= z.compile(ApplicableEventSchema);
+  const result = z.safeParse(compiledEventSchema, candidate);
   if (!result.success) {
     return {
       ok: false,
