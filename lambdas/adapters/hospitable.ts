@@ -2,7 +2,7 @@ import * as z from 'zod/mini';
 import type { PropertyChange, ReservationChange, ReservationStatus } from '../domain/canonical';
 import { IsoInstantSchema, isCalendarDate, isIsoDateTime } from '../domain/dates';
 import { parseWithSchema, unknownEventType, verifyHexBodyHmac } from './common';
-import { ExternalIdSchema } from './rate-fields';
+import { ExternalIdSchema, TextSchema } from './rate-fields';
 import type { ProviderAdapter } from './types';
 
 /**
@@ -76,7 +76,7 @@ const ReservationData = z
       }),
     ),
     status: StatusText,
-    platform: z.nullish(z.string().check(z.minLength(1), z.maxLength(50))),
+    platform: z.nullish(TextSchema(50)),
   })
   .check(
     z.superRefine((data, ctx) => {

@@ -13,7 +13,7 @@ import {
   signatureHeader,
   unknownEventType,
 } from './common';
-import { ExternalIdSchema } from './rate-fields';
+import { ExternalIdSchema, TextSchema } from './rate-fields';
 import type { ProviderAdapter } from './types';
 
 /**
@@ -55,7 +55,7 @@ const referenceShape = {
   partnerInventoryId: OptionalId,
   referenceHotelId: OptionalId,
   reportId: OptionalId,
-  resolution: z.nullish(z.string().check(z.minLength(1), z.maxLength(100))),
+  resolution: z.nullish(TextSchema(100)),
 };
 
 function envelope<T extends z.core.$ZodType>(type: MappingEventType, data: T) {

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { toApplicableText } from '../domain/applicable';
 import type {
   CanonicalPayload,
   GuestChange,
@@ -165,7 +166,7 @@ function serviceNotice(
   const payload: CanonicalPayload =
     detail === undefined || detail === ''
       ? { type: 'service.notice', data: { notice } }
-      : { type: 'service.notice', data: { notice, detail: detail.slice(0, MAX_DETAIL_LENGTH) } };
+      : { type: 'service.notice', data: { notice, detail: toApplicableText(detail, MAX_DETAIL_LENGTH) } };
   return { occurredAt: event.timestamp, payload };
 }
 

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { ApplicableIdSchema, MAX_RANGE_NIGHTS } from '../domain/applicable';
+import { ApplicableIdSchema, applicableText, MAX_RANGE_NIGHTS } from '../domain/applicable';
 import { toMinorUnits } from '../domain/money';
 
 /** Schema pieces shared across adapters: external ids, and rates pushed as decimal amounts. */
@@ -29,3 +29,6 @@ export { MAX_RANGE_NIGHTS };
 
 /** Ids that end up in canonical events, keys and logs: the applicability contract's rule, in the provider's field. */
 export const ExternalIdSchema = ApplicableIdSchema;
+
+/** Free text that reaches a canonical event: 1 to `max` characters of well-formed Unicode. */
+export const TextSchema = applicableText;

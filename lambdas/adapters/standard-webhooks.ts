@@ -14,7 +14,7 @@ import {
   signatureHeader,
   timestampHeader,
 } from './common';
-import { CURRENCY_CODE, ExternalIdSchema, MAX_RANGE_NIGHTS } from './rate-fields';
+import { CURRENCY_CODE, ExternalIdSchema, MAX_RANGE_NIGHTS, TextSchema } from './rate-fields';
 import type { ProviderAdapter, VerificationContext } from './types';
 
 /**
@@ -159,7 +159,7 @@ const ReservationData = z
     arrivalDate: z.optional(IsoDateSchema),
     departureDate: z.optional(IsoDateSchema),
     roomTypeId: z.optional(Ref),
-    channel: z.optional(z.string().check(z.minLength(1), z.maxLength(50))),
+    channel: z.optional(TextSchema(50)),
     total: z.optional(money('non-negative')),
   })
   .check(

@@ -67,6 +67,7 @@ const encoder = new TextEncoder();
 
 // In a `u` regular expression a surrogate pair is one code point, so only a lone surrogate is in category Cs.
 const LONE_SURROGATE = /\p{Cs}/u;
+const LONE_SURROGATES = /\p{Cs}/gu;
 
 /** True when `text` can be encoded as UTF-8: it holds no lone UTF-16 surrogate. */
 export function isWellFormed(text: string): boolean {
@@ -270,12 +271,17 @@ export function checkApplicable(candidate: unknown, limits: ApplicabilityLimits)
     };
   }
   const event = result.data as unknown as CanonicalEvent;
-  const problems = relativeProblems(event, limits);
+  const problems = receiptProblems(event, limits);
   return problems.length === 0 ? { ok: true, event } : { ok: false, problems };
 }
 
-/** Rules that depend on when the event was received, and rules across fields. */
-function relativeProblems(event: CanonicalEvent, limits: ApplicabilityLimits): FieldProblem[] {
+/**
+ * The rules that depend on when the event was received, and the rules across fields, for an event whose shape
+ * is already known to be right. The edge checks these alone: each kind's schema is built from this module's id,
+ * text, date and money pieces, so a normalised event has the contract's shape already (the fuzz suite holds
+ * every kind to that), and parsing it a second time would double the edge's validation work.
+ */
+export function receiptProblems(event: CanonicalEvent, limits: ApplicabilityLimits): FieldProblem[] {
   const problems: FieldProblem[] = [];
   const receivedMs = Date.parse(event.receivedAt);
   const occurredMs = Date.parse(event.occurredAt);
@@ -366,11 +372,34 @@ function ariProblems(data: AriUpdate): FieldProblem[] {
   return problems;
 }
 
+// Every event of a day shares its window: the last one computed is kept.
+let lastWindow: { key: string; window: { first: string; last: string } } | undefined;
+
 /** The first and last stay date accepted for an event received at `receivedAt`. */
 export function stayWindow(receivedAt: string, slackDays = 0): { first: string; last: string } {
   const day = receivedAt.slice(0, 10);
-  return {
-    first: addDays(day, -STAY_DAYS_BEFORE_RECEIPT - slackDays),
-    last: addDays(day, STAY_DAYS_AFTER_RECEIPT + slackDays),
-  };
+  const key = `${day}/${slackDays}`;
+  if (lastWindow?.key !== key) {
+    lastWindow = {
+      key,
+      window: {
+        first: addDays(day, -STAY_DAYS_BEFORE_RECEIPT - slackDays),
+        last: addDays(day, STAY_DAYS_AFTER_RECEIPT + slackDays),
+      },
+    };
+  }
+  return lastWindow.window;
+}
+
+/**
+ * Provider text that is informational only (a notice's detail) made to fit the contract rather than refused:
+ * lone surrogates become U+FFFD and it is cut to `max` UTF-16 units without splitting a surrogate pair.
+ */
+export function toApplicableText(text: string, max: number = TEXT_MAX_LENGTH): string {
+  let fitted = text.replace(LONE_SURROGATES, '\ufffd');
+  if (fitted.length > max) {
+    const end = /[\ud800-\udbff]/.test(fitted.charAt(max - 1)) ? max - 1 : max;
+    fitted = fitted.slice(0, end);
+  }
+  return fitted;
 }

@@ -1,5 +1,5 @@
 import type { DeliveryRequest, Normalised, VerificationContext } from '../adapters/types';
-import { checkApplicable } from '../domain/applicable';
+import { receiptProblems } from '../domain/applicable';
 import type { CanonicalEvent } from '../domain/canonical';
 import { CANONICAL_SCHEMA_VERSION } from '../domain/canonical';
 import type { Clock } from '../shared/clock';
@@ -193,17 +193,17 @@ function applicableEvent(
     receivedAt: deps.clock.now().toISOString(),
     ...normalised.payload,
   } as CanonicalEvent;
-  const result = checkApplicable(event, {
+  const problems = receiptProblems(event, {
     toleranceSeconds: source.toleranceSeconds,
     dedupeWindowSeconds: deps.settings.dedupeWindowSeconds,
   });
-  if (!result.ok) {
-    const names = result.problems.map((p) => p.path).join(', ');
+  if (problems.length > 0) {
+    const names = problems.map((p) => p.path).join(', ');
     throw new SchemaViolationError(
       'not_applicable',
       `The ${normalised.providerEventType} event is well formed but cannot be applied as sent (${names}); ` +
         'fields are named as ParitySync stores them.',
-      result.problems,
+      problems,
     );
   }
   return event;

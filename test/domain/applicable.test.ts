@@ -6,6 +6,7 @@ import {
   ID_MAX_BYTES,
   idProblem,
   stayWindow,
+  toApplicableText,
   WIDEST_LIMITS,
 } from '../../lambdas/domain/applicable';
 import type { CanonicalEvent } from '../../lambdas/domain/canonical';
@@ -186,5 +187,25 @@ describe('applicability contract: values', () => {
     const result = checkApplicable(ariEvent({ extra: 'x' }), EDGE_LIMITS);
     expect(result.ok).toBe(true);
     expect((result as { event: CanonicalEvent }).event.data).not.toHaveProperty('extra');
+  });
+});
+
+describe('informational text made to fit', () => {
+  it('replaces lone surrogates and cuts without splitting a surrogate pair', () => {
+    expect(toApplicableText('a\ud800b', 10)).toBe('a\ufffdb');
+    expect(toApplicableText('ab😀', 3)).toBe('ab');
+    expect(toApplicableText('ab😀', 4)).toBe('ab😀');
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 40 }),
+        fc.integer({ min: 1, max: 40 }),
+        (text, max) => {
+          const fitted = toApplicableText(text, max);
+          expect(fitted.length).toBeLessThanOrEqual(max);
+          expect(Buffer.from(fitted, 'utf8').toString('utf8')).toBe(fitted);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
