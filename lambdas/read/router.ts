@@ -241,7 +241,7 @@ async function readParity(request: ReadRequest, deps: ReadApiDependencies): Prom
     from: query.from,
     to: query.to,
     nights: page.items.map(parityNightView),
-    ...(page.cursor === undefined ? {} : { cursor: page.cursor }),
+    ...continuation(page),
   };
 }
 

@@ -484,13 +484,14 @@ describe('GET /parity', () => {
           ],
         },
       ],
+      nextCursor: null,
     });
     expect(parity.queries).toEqual([
       { propertyId: 'lisbon-01', from: '2026-07-01', to: '2026-07-31', limit: 100 },
     ]);
   });
 
-  it('pages with limit and passes the cursor it handed out back to the store, omitting it on the last page', async () => {
+  it('pages with limit, takes its nextCursor back as the cursor parameter, and ends with a null nextCursor', async () => {
     await putNights(['2026-07-01', '2026-07-02', '2026-07-03']);
     const query = { propertyId: 'lisbon-01', from: '2026-07-01', to: '2026-07-03', limit: '2' };
     const first = await call('GET', '/parity', query);
@@ -498,13 +499,15 @@ describe('GET /parity', () => {
       '2026-07-01',
       '2026-07-02',
     ]);
-    expect(first.json.cursor).toEqual(expect.any(String));
+    expect(first.json.nextCursor).toEqual(expect.any(String));
+    expect(first.json).not.toHaveProperty('cursor');
 
-    const second = await call('GET', '/parity', { ...query, cursor: String(first.json.cursor) });
+    const second = await call('GET', '/parity', { ...query, cursor: String(first.json.nextCursor) });
     expect(second.status).toBe(200);
     expect((second.json.nights as { date: string }[]).map((n) => n.date)).toEqual(['2026-07-03']);
+    expect(second.json.nextCursor).toBeNull();
     expect(second.json).not.toHaveProperty('cursor');
-    expect(parity.queries[1]).toEqual({ ...query, limit: 2, cursor: first.json.cursor });
+    expect(parity.queries[1]).toEqual({ ...query, limit: 2, cursor: first.json.nextCursor });
   });
 
   it('answers an empty list for a property without findings', async () => {
@@ -514,7 +517,13 @@ describe('GET /parity', () => {
       to: '2026-07-01',
     });
     expect(status).toBe(200);
-    expect(json).toEqual({ propertyId: 'p', from: '2026-07-01', to: '2026-07-01', nights: [] });
+    expect(json).toEqual({
+      propertyId: 'p',
+      from: '2026-07-01',
+      to: '2026-07-01',
+      nights: [],
+      nextCursor: null,
+    });
   });
 
   it.each([
