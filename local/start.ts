@@ -5,7 +5,7 @@ import * as z from 'zod';
 import { loadConfigFile } from '../lambdas/config/load';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
 import { createSecretResolver } from '../lambdas/ingest/secrets';
-import { READ_API_ROUTES } from '../lambdas/read/routes';
+import { READ_API_ROUTES } from '../lambdas/read/router';
 import { ConfigurationError } from '../lambdas/shared/errors';
 import { DELIVERY_LEDGER, EVENTS_DLQ, EVENTS_QUEUE, TABLES } from '../lambdas/topology';
 import { secretReferences } from '../lib/deploy-config';

@@ -13,7 +13,7 @@ import { SqsEventQueue } from '../ingest/sqs-queue';
 import { DynamoDbParityStore } from '../reconcile/dynamodb-parity';
 import { awsClientConfig } from '../shared/aws-clients';
 import { systemClock } from '../shared/clock';
-import { createReadApiHandler } from './routes';
+import { createReadApiHandler } from './http';
 
 // Runs once per cold start; the configuration arrives as in the ingest and apply functions.
 const environment = readReadApiEnvironment({

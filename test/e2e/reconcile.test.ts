@@ -169,13 +169,13 @@ interface ParityNightView {
 
 async function readParity(stack: LocalStack, propertyId: string, span: { from: string; to: string }) {
   const nights: ParityNightView[] = [];
-  let cursor: string | undefined;
+  let cursor: string | null = null;
   do {
     const query = new URLSearchParams({ propertyId, from: span.from, to: span.to, limit: '500' });
     if (cursor) query.set('cursor', cursor);
     const page = await getJson(stack, `/parity?${query}`);
     nights.push(...(page.nights as ParityNightView[]));
-    cursor = page.cursor as string | undefined;
+    cursor = page.nextCursor as string | null;
   } while (cursor);
   return nights;
 }

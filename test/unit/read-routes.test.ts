@@ -4,18 +4,17 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { InvalidCursorError } from '../../lambdas/apply/cursor';
 import { versionOf } from '../../lambdas/apply/model';
 import type { AriQuery, ParkedEvent } from '../../lambdas/apply/ports';
 import { MappingResolver } from '../../lambdas/apply/resolver';
 import type { CanonicalEvent } from '../../lambdas/domain/canonical';
 import { DynamoDbDeliveryLedger } from '../../lambdas/ingest/dynamodb-ledger';
-import {
-  createReadApiHandler,
-  type DeliveryRecord,
-  type ReadApiDependencies,
-} from '../../lambdas/read/routes';
+import { createReadApiHandler } from '../../lambdas/read/http';
+import type { DeliveryRecord, ReadApiDependencies } from '../../lambdas/read/read';
 import type { ParityFinding, ParityNightKey, ParityQuery } from '../../lambdas/reconcile/ports';
 import { fixedClock } from '../../lambdas/shared/clock';
+import { DeliveryInProgressError } from '../../lambdas/shared/errors';
 import {
   InMemoryAriStore,
   InMemoryMappingStore,
@@ -485,13 +484,14 @@ describe('GET /parity', () => {
           ],
         },
       ],
+      nextCursor: null,
     });
     expect(parity.queries).toEqual([
       { propertyId: 'lisbon-01', from: '2026-07-01', to: '2026-07-31', limit: 100 },
     ]);
   });
 
-  it('pages with limit and passes the cursor it handed out back to the store, omitting it on the last page', async () => {
+  it('pages with limit, takes its nextCursor back as the cursor parameter, and ends with a null nextCursor', async () => {
     await putNights(['2026-07-01', '2026-07-02', '2026-07-03']);
     const query = { propertyId: 'lisbon-01', from: '2026-07-01', to: '2026-07-03', limit: '2' };
     const first = await call('GET', '/parity', query);
@@ -499,13 +499,15 @@ describe('GET /parity', () => {
       '2026-07-01',
       '2026-07-02',
     ]);
-    expect(first.json.cursor).toEqual(expect.any(String));
+    expect(first.json.nextCursor).toEqual(expect.any(String));
+    expect(first.json).not.toHaveProperty('cursor');
 
-    const second = await call('GET', '/parity', { ...query, cursor: String(first.json.cursor) });
+    const second = await call('GET', '/parity', { ...query, cursor: String(first.json.nextCursor) });
     expect(second.status).toBe(200);
     expect((second.json.nights as { date: string }[]).map((n) => n.date)).toEqual(['2026-07-03']);
+    expect(second.json.nextCursor).toBeNull();
     expect(second.json).not.toHaveProperty('cursor');
-    expect(parity.queries[1]).toEqual({ ...query, limit: 2, cursor: first.json.cursor });
+    expect(parity.queries[1]).toEqual({ ...query, limit: 2, cursor: first.json.nextCursor });
   });
 
   it('answers an empty list for a property without findings', async () => {
@@ -515,7 +517,13 @@ describe('GET /parity', () => {
       to: '2026-07-01',
     });
     expect(status).toBe(200);
-    expect(json).toEqual({ propertyId: 'p', from: '2026-07-01', to: '2026-07-01', nights: [] });
+    expect(json).toEqual({
+      propertyId: 'p',
+      from: '2026-07-01',
+      to: '2026-07-01',
+      nights: [],
+      nextCursor: null,
+    });
   });
 
   it.each([
@@ -730,5 +738,31 @@ describe('when a store fails', () => {
     const body = JSON.parse(result.body) as Record<string, unknown>;
     expect(body.error).toBe('internal_error');
     expect(String(body.message)).toMatch(/retrying will not help.*request id req-7/);
+  });
+});
+
+describe('the status of a refusal', () => {
+  it('answers 400 with the store’s own code and message when the store refuses the cursor', async () => {
+    const refusal = new InvalidCursorError('it names another property');
+    parity.list = async () => {
+      throw refusal;
+    };
+    const { status, json } = await call('GET', '/parity', {
+      propertyId: 'p',
+      from: '2026-07-01',
+      to: '2026-07-02',
+      cursor: 'eyJvdGhlciI6MX0',
+    });
+    expect(status).toBe(400);
+    expect(json).toEqual({ error: 'invalid_cursor', message: refusal.message });
+  });
+
+  it('answers 500 for an error the read API never raises, whatever status the error carries', async () => {
+    reservations.get = async () => {
+      throw new DeliveryInProgressError('delivery_in_progress', 'Another delivery is being made durable.');
+    };
+    const { status, json } = await call('GET', '/reservations/pms-demo:R-1');
+    expect(status).toBe(500);
+    expect(json).toMatchObject({ error: 'internal_error', message: expect.stringContaining('req-1') });
   });
 });

@@ -1,0 +1,168 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import {
+  BadRequestError,
+  MethodNotAllowedError,
+  ParitySyncError,
+  StoreUnavailableError,
+} from '../shared/errors';
+import { decodeUtf8 } from '../shared/strict-json';
+import { isTransientAwsError } from '../shared/transient';
+import { NotFoundError, type ReadApiDependencies } from './read';
+import { handleReadRequest, READ_API_ROUTES, type ReadRequest } from './router';
+
+const JSON_HEADERS = { 'content-type': 'application/json' } as const;
+
+/** Long enough for throttling to ease or a restarting store to come back; short for an operator waiting. */
+const STORE_RETRY_AFTER_SECONDS = '5';
+
+/**
+ * The status of every failure the read API answers, the one place it is decided: the first entry whose class
+ * the error is an instance of. A ParitySyncError of no listed class is a fault in ParitySync, answered 500.
+ */
+const FAILURE_STATUSES: ReadonlyArray<readonly [abstract new (...args: never[]) => ParitySyncError, number]> =
+  [
+    // Unreadable or invalid query, path, body or cursor.
+    [BadRequestError, 400],
+    [NotFoundError, 404],
+    [MethodNotAllowedError, 405],
+    [StoreUnavailableError, 503],
+  ];
+
+function statusOf(failure: ParitySyncError): number | undefined {
+  return FAILURE_STATUSES.find(([kind]) => failure instanceof kind)?.[1];
+}
+
+interface Answer {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+const COMPILED_ROUTES = READ_API_ROUTES.map((route) => {
+  const names: string[] = [];
+  const pattern = route.resource.replace(/\{([A-Za-z]+)\}/g, (_, name: string) => {
+    names.push(name);
+    return '([^/]+)';
+  });
+  return { ...route, pattern: new RegExp(`^${pattern}$`), names };
+});
+
+/**
+ * The route of a proxy event: its resource when API Gateway matched one of ours, otherwise its path (behind a
+ * greedy `{proxy+}` resource, for example), matched against the same templates.
+ */
+function routeOf(event: APIGatewayProxyEvent): Pick<ReadRequest, 'resource' | 'pathParameters'> | undefined {
+  const known = READ_API_ROUTES.find((route) => route.resource === event.resource);
+  if (known) return { resource: known.resource, pathParameters: event.pathParameters ?? {} };
+  for (const route of COMPILED_ROUTES) {
+    const match = route.pattern.exec(event.path ?? '');
+    if (!match) continue;
+    const pathParameters: Record<string, string> = {};
+    route.names.forEach((name, index) => {
+      const raw = match[index + 1] ?? '';
+      try {
+        pathParameters[name] = decodeURIComponent(raw);
+      } catch {
+        pathParameters[name] = raw;
+      }
+    });
+    return { resource: route.resource, pathParameters };
+  }
+  return undefined;
+}
+
+function bodyText(event: APIGatewayProxyEvent): string | undefined {
+  if (event.body == null) return undefined;
+  return event.isBase64Encoded ? decodeUtf8(Buffer.from(event.body, 'base64')) : event.body;
+}
+
+/** Maps API Gateway proxy events to the routes, errors to the edge's JSON error shape, one log line per request. */
+export function createReadApiHandler(
+  deps: ReadApiDependencies,
+  logger: Logger,
+): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
+  return async (event) => {
+    const started = deps.clock.now().getTime();
+    const route = routeOf(event);
+    let answer: Answer;
+    try {
+      if (route === undefined) {
+        throw new NotFoundError('route_not_found', `No route ${event.httpMethod} ${event.path}.`);
+      }
+      const body = await handleReadRequest(
+        {
+          method: event.httpMethod,
+          ...route,
+          query: event.queryStringParameters ?? {},
+          body: bodyText(event),
+          ...(event.requestContext?.requestId ? { requestId: event.requestContext.requestId } : {}),
+        },
+        deps,
+      );
+      answer = { status: 200, body };
+    } catch (error) {
+      answer = failureAnswer(event, route, error);
+    }
+    logger.info('request', {
+      method: event.httpMethod,
+      resource: route?.resource ?? event.path,
+      status: answer.status,
+      ...(answer.status >= 400 ? { error: answer.body.error } : {}),
+      latencyMs: deps.clock.now().getTime() - started,
+    });
+    const headers =
+      answer.status === 503 ? { ...JSON_HEADERS, 'retry-after': STORE_RETRY_AFTER_SECONDS } : JSON_HEADERS;
+    return { statusCode: answer.status, headers, body: JSON.stringify(answer.body) };
+  };
+
+  function failureAnswer(
+    event: APIGatewayProxyEvent,
+    route: { readonly resource: string } | undefined,
+    error: unknown,
+  ): Answer {
+    const failure = error instanceof ParitySyncError ? error : storeUnavailable(error);
+    const status = failure === undefined ? undefined : statusOf(failure);
+    if (failure !== undefined && status !== undefined) {
+      if (failure instanceof StoreUnavailableError) {
+        logger.warn('read API store unavailable', describeFailure(event, route, error));
+      }
+      return { status, body: failure.toBody() };
+    }
+    const requestId = event.requestContext?.requestId;
+    logger.error('read API request failed', { ...describeFailure(event, route, error), requestId });
+    return {
+      status: 500,
+      body: {
+        error: 'internal_error',
+        message:
+          'The read API failed on this request: a fault in ParitySync, not in the request, so retrying will ' +
+          `not help. The error is in the read function's log${requestId ? ` under request id ${requestId}` : ''}.`,
+      },
+    };
+  }
+}
+
+function storeUnavailable(error: unknown): StoreUnavailableError | undefined {
+  if (!isTransientAwsError(error)) return undefined;
+  // The Node error code (ECONNREFUSED) says more than the name (Error) when there is one.
+  const what =
+    (error as Partial<NodeJS.ErrnoException>).code ?? (error as Partial<Error>).name ?? 'no answer';
+  return new StoreUnavailableError(
+    'store_unavailable',
+    `The state store did not answer this request (${what}), so it could not be served. ` +
+      `Retry it in ${STORE_RETRY_AFTER_SECONDS} seconds; repeating it is safe.`,
+    { cause: error },
+  );
+}
+
+function describeFailure(
+  event: APIGatewayProxyEvent,
+  route: { readonly resource: string } | undefined,
+  error: unknown,
+): Record<string, unknown> {
+  return {
+    method: event.httpMethod,
+    resource: route?.resource,
+    error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+  };
+}

@@ -1,0 +1,82 @@
+import { type ApplyDependencies, releaseParked } from '../apply/apply';
+import type { FailureNote } from '../apply/ledger-notes';
+import type {
+  AriStore,
+  MappingRef,
+  MappingTarget,
+  ReservationRecord,
+  ReservationStore,
+  ReviewStore,
+} from '../apply/ports';
+import { type MappingResolver, mappingKey } from '../apply/resolver';
+import type { LedgerEntry } from '../ingest/ports';
+import type { ParityStore } from '../reconcile/ports';
+import type { Clock } from '../shared/clock';
+import { ParitySyncError } from '../shared/errors';
+
+/** A ledger entry with the failure note the consumer keeps on it. */
+export type DeliveryRecord = LedgerEntry & FailureNote;
+
+export interface ReadApiDependencies {
+  readonly ari: Pick<AriStore, 'readNights'>;
+  readonly reservations: Pick<ReservationStore, 'get'>;
+  readonly deliveries: { get(eventId: string): Promise<DeliveryRecord | undefined> };
+  readonly review: ReviewStore;
+  /** Current rate-parity findings per room night, as the reconciliation's parity check left them. */
+  readonly parity: Pick<ParityStore, 'list'>;
+  readonly mappings: Pick<MappingResolver, 'put'>;
+  readonly requeue: ApplyDependencies['requeue'];
+  readonly clock: Clock;
+  /** The configured source ids: a mapping's scope is one of them, or `*` for every source. */
+  readonly sourceIds: ReadonlySet<string>;
+  readonly signal?: ApplyDependencies['signal'];
+}
+
+/** The id names nothing ParitySync holds (or held: ledger entries expire after the dedupe window). */
+export class NotFoundError extends ParitySyncError {
+  // The hierarchy requires a status; the read API's answers take theirs from lambdas/read/http.ts.
+  readonly status = 404;
+}
+
+export async function getReservation(
+  reservationId: string,
+  deps: Pick<ReadApiDependencies, 'reservations'>,
+): Promise<ReservationRecord> {
+  const record = await deps.reservations.get(reservationId);
+  if (!record) {
+    throw new NotFoundError(
+      'reservation_not_found',
+      `No reservation ${JSON.stringify(reservationId)}. Reservation ids are <sourceId>:<the provider's reservation id>.`,
+    );
+  }
+  return record;
+}
+
+export async function getDelivery(
+  eventId: string,
+  deps: Pick<ReadApiDependencies, 'deliveries'>,
+): Promise<DeliveryRecord> {
+  const entry = await deps.deliveries.get(eventId);
+  if (!entry) {
+    throw new NotFoundError(
+      'delivery_not_found',
+      `No delivery ledger entry for ${JSON.stringify(eventId)}. Event ids look like evt_… and are answered by the ` +
+        'webhook endpoint; entries expire after the dedupe window.',
+    );
+  }
+  return entry;
+}
+
+/**
+ * Adds (or replaces) a mapping, then puts every event parked for want of it back on the queue.
+ * Returns how many events went back.
+ */
+export async function putMapping(
+  ref: MappingRef,
+  target: MappingTarget,
+  origin: string,
+  deps: ReadApiDependencies,
+): Promise<number> {
+  await deps.mappings.put(ref, target, deps.clock.now().toISOString(), origin);
+  return releaseParked(deps, mappingKey(ref.entity, ref.externalId));
+}

@@ -1,0 +1,281 @@
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
+import type { MappingEntity } from '../apply/ports';
+import { ApplicableIdSchema } from '../domain/applicable';
+import { daysBetween, IsoDateSchema } from '../domain/dates';
+import { BadRequestError, type FieldProblem, MethodNotAllowedError } from '../shared/errors';
+import { parseStrictJson } from '../shared/strict-json';
+import { READ_API_ROUTES } from '../topology';
+import { getDelivery, getReservation, NotFoundError, putMapping, type ReadApiDependencies } from './read';
+import {
+  continuation,
+  deliveryView,
+  mappingView,
+  nightView,
+  parityNightView,
+  parkedView,
+  reservationView,
+} from './views';
+
+// Messages that say what was expected, whichever module configured zod first.
+z.config(en());
+
+/**
+ * The read / admin API's routes, as API Gateway resources. The stack and the local runtime both build their
+ * routes from this list, so that the two cannot drift.
+ */
+export { READ_API_ROUTES };
+
+export type ReadApiResource = (typeof READ_API_ROUTES)[number]['resource'];
+
+export const MAX_ARI_DATES = 366;
+export const MAX_PAGE_SIZE = 500;
+export const DEFAULT_PAGE_SIZE = 100;
+
+export interface ReadRequest {
+  readonly method: string;
+  readonly resource: ReadApiResource;
+  readonly pathParameters: Readonly<Record<string, string | undefined>>;
+  readonly query: Readonly<Record<string, string | undefined>>;
+  /** The request body as text, if any. */
+  readonly body?: string;
+  /** Recorded as the origin of a mapping written through the API. */
+  readonly requestId?: string;
+}
+
+/** What a route answers when it succeeds; every other outcome is a thrown ParitySyncError. */
+export type ReadAnswer = Record<string, unknown>;
+
+/** A query, path or body that names its offending fields, in the edge's `{error, message, fields}` shape. */
+export class InvalidRequestError extends BadRequestError {
+  constructor(
+    code: string,
+    message: string,
+    readonly fields: readonly FieldProblem[],
+  ) {
+    super(code, message);
+  }
+
+  override toBody(): Record<string, unknown> {
+    return { ...super.toBody(), fields: this.fields };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Request schemas
+
+const PathIdSchema = z.string().check(z.minLength(1), z.maxLength(512));
+// Mapped ids become parts of room-night keys: the applicability contract's id rule.
+const InternalIdSchema = ApplicableIdSchema;
+const CursorSchema = z.string().check(z.minLength(1), z.maxLength(4096));
+
+const LimitSchema = z._default(
+  z.pipe(
+    z.pipe(
+      z.string().check(z.regex(/^\d{1,6}$/, `must be a whole number from 1 to ${MAX_PAGE_SIZE}`)),
+      z.transform(Number),
+    ),
+    z
+      .number()
+      .check(
+        z.minimum(1, `must be a whole number from 1 to ${MAX_PAGE_SIZE}`),
+        z.maximum(
+          MAX_PAGE_SIZE,
+          `must be at most ${MAX_PAGE_SIZE}; page through larger results with the cursor`,
+        ),
+      ),
+  ),
+  DEFAULT_PAGE_SIZE,
+);
+
+/** Every paginated route takes these: `cursor` is the `nextCursor` of the page before. */
+const PAGE_QUERY = { limit: LimitSchema, cursor: z.optional(CursorSchema) };
+
+/** An inclusive `from`..`to` range of stay dates, at most MAX_ARI_DATES long. */
+const dateRangeCheck = z.superRefine((query: { from: string; to: string }, ctx) => {
+  // NaN when either date is invalid: those fields already carry their own issue.
+  const span = daysBetween(query.from, query.to);
+  if (span < 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['to'],
+      message: `must not be before from (${query.from}); the range is inclusive, so from = to reads one date`,
+    });
+  } else if (span + 1 > MAX_ARI_DATES) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['to'],
+      message: `the range covers ${span + 1} dates; at most ${MAX_ARI_DATES} are read at once, split it`,
+    });
+  }
+});
+
+const AriQuerySchema = z
+  .strictObject({
+    from: IsoDateSchema,
+    to: IsoDateSchema,
+    roomType: z.optional(InternalIdSchema),
+    ratePlan: z.optional(InternalIdSchema),
+    ...PAGE_QUERY,
+  })
+  .check(dateRangeCheck);
+
+const ParityQuerySchema = z
+  .strictObject({ propertyId: InternalIdSchema, from: IsoDateSchema, to: IsoDateSchema, ...PAGE_QUERY })
+  .check(dateRangeCheck);
+
+const ReviewQuerySchema = z.strictObject(PAGE_QUERY);
+
+const MAPPING_ENTITIES = ['property', 'roomType', 'ratePlan'] as const satisfies readonly MappingEntity[];
+
+function mappingPathSchema(sourceIds: ReadonlySet<string>) {
+  return z.object({
+    scope: z.string().check(
+      z.refine((scope) => scope === '*' || sourceIds.has(scope), {
+        message: `must be a configured source id (${[...sourceIds].join(', ')}) or * for every source`,
+      }),
+    ),
+    entity: z.enum(MAPPING_ENTITIES),
+    externalId: ApplicableIdSchema,
+  });
+}
+
+const MappingBodySchema = z.strictObject({
+  internalId: InternalIdSchema,
+  /** For a room type whose events carry no property id: the internal property it belongs to. */
+  propertyId: z.optional(InternalIdSchema),
+});
+
+function validate<S extends z.ZodMiniType>(
+  schema: S,
+  input: unknown,
+  code: string,
+  what: string,
+): z.output<S> {
+  const result = z.safeParse(schema, input);
+  if (result.success) return result.data;
+  const fields: FieldProblem[] = result.error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ path: key, message: `is not a ${what} of this route` }))
+      : [
+          {
+            path: issue.path.length > 0 ? issue.path.map(String).join('.') : '(root)',
+            message: issue.message,
+          },
+        ],
+  );
+  throw new InvalidRequestError(
+    code,
+    `The ${what}s are not valid (${fields.map((field) => field.path).join(', ')}); see fields for how to fix each.`,
+    fields,
+  );
+}
+
+const pathOf = <S extends z.ZodMiniType>(schema: S, request: ReadRequest) =>
+  validate(schema, request.pathParameters, 'invalid_path', 'path parameter');
+
+const queryOf = <S extends z.ZodMiniType>(schema: S, request: ReadRequest) =>
+  validate(schema, request.query, 'invalid_query', 'query parameter');
+
+// ---------------------------------------------------------------------------------------------------------
+// Routes
+
+/** Answers one request of the read / admin API. Throws ParitySyncError for every answer that is not a success. */
+export async function handleReadRequest(
+  request: ReadRequest,
+  deps: ReadApiDependencies,
+): Promise<ReadAnswer> {
+  const route = READ_API_ROUTES.find((candidate) => candidate.resource === request.resource);
+  if (route === undefined) {
+    throw new NotFoundError('route_not_found', `No route ${request.resource}.`);
+  }
+  if (route.method !== request.method.toUpperCase()) {
+    throw new MethodNotAllowedError(
+      'method_not_allowed',
+      `${request.resource} answers ${route.method} only; received ${request.method}.`,
+    );
+  }
+  switch (route.resource) {
+    case '/properties/{propertyId}/ari':
+      return readAri(request, deps);
+    case '/reservations/{id}':
+      return readReservation(request, deps);
+    case '/deliveries/{eventId}':
+      return readDelivery(request, deps);
+    case '/review':
+      return readReview(request, deps);
+    case '/mappings/{scope}/{entity}/{externalId}':
+      return writeMapping(request, deps);
+    case '/parity':
+      return readParity(request, deps);
+  }
+}
+
+async function readAri(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
+  const { propertyId } = pathOf(z.object({ propertyId: InternalIdSchema }), request);
+  const query = queryOf(AriQuerySchema, request);
+  const page = await deps.ari.readNights({
+    propertyId,
+    from: query.from,
+    to: query.to,
+    ...(query.roomType ? { roomTypeId: query.roomType } : {}),
+    ...(query.ratePlan ? { ratePlanId: query.ratePlan } : {}),
+    limit: query.limit,
+    ...(query.cursor ? { cursor: query.cursor } : {}),
+  });
+  return { items: page.items.map(nightView), ...continuation(page) };
+}
+
+/** Nights of one property with parity findings, in date order; clean nights are not listed. */
+async function readParity(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
+  const query = queryOf(ParityQuerySchema, request);
+  const page = await deps.parity.list({
+    propertyId: query.propertyId,
+    from: query.from,
+    to: query.to,
+    limit: query.limit,
+    ...(query.cursor ? { cursor: query.cursor } : {}),
+  });
+  return {
+    propertyId: query.propertyId,
+    from: query.from,
+    to: query.to,
+    nights: page.items.map(parityNightView),
+    ...continuation(page),
+  };
+}
+
+async function readReservation(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
+  const { id } = pathOf(z.object({ id: PathIdSchema }), request);
+  return reservationView(await getReservation(id, deps));
+}
+
+async function readDelivery(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
+  const { eventId } = pathOf(z.object({ eventId: PathIdSchema }), request);
+  return deliveryView(await getDelivery(eventId, deps));
+}
+
+async function readReview(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
+  const query = queryOf(ReviewQuerySchema, request);
+  const page = await deps.review.list(query.limit, query.cursor);
+  return { items: page.items.map(parkedView), ...continuation(page) };
+}
+
+async function writeMapping(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
+  const path = pathOf(mappingPathSchema(deps.sourceIds), request);
+  if (request.body === undefined || request.body.trim() === '') {
+    throw new InvalidRequestError('invalid_body', 'The request has no body.', [
+      { path: '(root)', message: 'send a JSON object such as {"internalId": "dbl"}' },
+    ]);
+  }
+  const body = validate(MappingBodySchema, parseStrictJson(request.body), 'invalid_body', 'body field');
+  if (body.propertyId !== undefined && path.entity !== 'roomType') {
+    throw new InvalidRequestError('invalid_body', 'Only a room type mapping names a property.', [
+      { path: 'propertyId', message: `remove it: a ${path.entity} mapping has no property` },
+    ]);
+  }
+  const ref = { scope: path.scope, entity: path.entity, externalId: path.externalId };
+  const target = { internalId: body.internalId, ...(body.propertyId ? { propertyId: body.propertyId } : {}) };
+  const released = await putMapping(ref, target, `api ${request.requestId ?? 'request'}`, deps);
+  return { mapping: mappingView(ref, target), released };
+}

@@ -1,0 +1,134 @@
+import type { RoomNightState, VersionedGroup } from '../apply/model';
+import type { MappingRef, MappingTarget, Page, ParkedEvent, ReservationRecord } from '../apply/ports';
+import { formatMinorUnits, type Money } from '../domain/money';
+import type { ParityFinding, ParityRecord } from '../reconcile/ports';
+import type { DeliveryRecord } from './read';
+
+// What leaves the read API, field by field, so that nothing added to a stored record later leaves unreviewed.
+// Money always as minor units, currency and a decimal string.
+
+/**
+ * The continuation of a paginated answer, the same on every route: `nextCursor` goes back unchanged as the
+ * `cursor` query parameter, and is null on the last page.
+ */
+export function continuation(page: Pick<Page<unknown>, 'cursor'>): { nextCursor: string | null } {
+  return { nextCursor: page.cursor ?? null };
+}
+
+export function moneyView(money: Money) {
+  return { amountMinor: money.amountMinor, currency: money.currency, amount: formatMinorUnits(money) };
+}
+
+export function parityNightView(record: ParityRecord) {
+  return {
+    date: record.key.date,
+    roomTypeId: record.key.roomTypeId,
+    ratePlanId: record.key.ratePlanId,
+    checkedAt: record.checkedAt,
+    findings: record.findings.map(parityFindingView),
+  };
+}
+
+/** Without the night's key: the night carries it once. */
+function parityFindingView(finding: ParityFinding) {
+  const common = {
+    kind: finding.kind,
+    truthChannel: finding.truthChannel,
+    channel: finding.channel,
+    truthRate: moneyView(finding.truthRate),
+    channelRate: moneyView(finding.channelRate),
+  };
+  if (finding.kind === 'currency_mismatch') return common;
+  return withoutUndefined({
+    ...common,
+    // channel − truth, in the truth's currency: negative when the channel undercuts it.
+    difference: moneyView({ amountMinor: finding.difference, currency: finding.truthRate.currency }),
+    percent: finding.percent,
+  });
+}
+
+function versioned<T, V>(group: VersionedGroup<T> | undefined, view: (value: T) => V) {
+  return group === undefined
+    ? undefined
+    : { ...view(group.value), version: group.version, eventId: group.eventId };
+}
+
+export function nightView(night: RoomNightState) {
+  return withoutUndefined({
+    ...night.key,
+    rate: versioned(night.rate, moneyView),
+    availability: versioned(night.availability, (value) => ({ ...value })),
+    restrictions: versioned(night.restrictions, (value) => ({ ...value })),
+  });
+}
+
+export function reservationView(record: ReservationRecord) {
+  return withoutUndefined({
+    id: record.id,
+    sourceId: record.sourceId,
+    reservationExternalId: record.reservationExternalId,
+    propertyId: record.propertyId,
+    propertyExternalId: record.propertyExternalId,
+    status: record.status,
+    arrivalDate: record.arrivalDate,
+    departureDate: record.departureDate,
+    roomTypeExternalId: record.roomTypeExternalId,
+    roomNumber: record.roomNumber,
+    channel: record.channel,
+    guestExternalId: record.guestExternalId,
+    total: record.total ? moneyView(record.total) : undefined,
+    version: record.version,
+    eventId: record.eventId,
+  });
+}
+
+export function deliveryView(entry: DeliveryRecord) {
+  return withoutUndefined({
+    eventId: entry.eventId,
+    sourceId: entry.sourceId,
+    kind: entry.kind,
+    providerEventType: entry.providerEventType,
+    canonicalType: entry.canonicalType,
+    idempotencyKey: entry.idempotencyKey,
+    status: entry.status,
+    reason: entry.reason,
+    lastError: entry.lastError,
+    lastErrorAt: entry.lastErrorAt,
+    occurredAt: entry.occurredAt,
+    receivedAt: entry.receivedAt,
+    updatedAt: entry.updatedAt,
+    deliveryCount: entry.deliveryCount,
+    messageId: entry.messageId,
+    expiresAt: new Date(entry.expiresAt * 1000).toISOString(),
+  });
+}
+
+/** The parked event's envelope and why it waits; its payload stays in the review table. */
+export function parkedView(parked: ParkedEvent) {
+  return {
+    eventId: parked.event.eventId,
+    sourceId: parked.event.sourceId,
+    kind: parked.event.kind,
+    type: parked.event.type,
+    providerEventType: parked.event.providerEventType,
+    occurredAt: parked.event.occurredAt,
+    reason: parked.reason,
+    waitingFor: parked.waitingFor,
+    parkedAt: parked.parkedAt,
+  };
+}
+
+/** A mapping as it was stored: where it applies and what it maps to. */
+export function mappingView(ref: MappingRef, target: MappingTarget) {
+  return withoutUndefined({
+    scope: ref.scope,
+    entity: ref.entity,
+    externalId: ref.externalId,
+    internalId: target.internalId,
+    propertyId: target.propertyId,
+  });
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T;
+}
