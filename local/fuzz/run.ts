@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import {
   describeCase,
@@ -44,6 +44,11 @@ export interface FuzzRunReport {
   readonly answers: ReadonlyMap<string, number>;
   readonly settled: ReadonlyMap<string, number>;
   readonly breaches: readonly Breach[];
+  /**
+   * Deliveries answered 503. (a) allows it, as a transient refusal; one that a retry cannot fix (an event the
+   * queue refuses every time) is a bug all the same, so each is kept for a look.
+   */
+  readonly unavailable: readonly Breach[];
   readonly memory: MemoryReport;
 }
 
@@ -207,9 +212,10 @@ function writeReproduction(
   fuzzCase: FuzzCase,
   plan: FuzzPlan,
   details: Pick<ReproductionFile, 'breaches' | 'answer' | 'settlement'>,
+  folder = options.outDir,
 ): string {
-  mkdirSync(options.outDir, { recursive: true });
-  const base = join(options.outDir, `${String(index).padStart(7, '0')}-${fuzzCase.kind}`);
+  mkdirSync(folder, { recursive: true });
+  const base = join(folder, `${String(index).padStart(7, '0')}-${fuzzCase.kind}`);
   const kept = !BODY_DROPPED.has(fuzzCase);
   if (kept) writeFileSync(`${base}.body`, fuzzCase.body);
   const file: ReproductionFile = {
@@ -287,6 +293,7 @@ export async function runFuzz(options: FuzzRunOptions): Promise<FuzzRunReport> {
   const answers = new Map<string, number>();
   const settled = new Map<string, number>();
   const breaches: Breach[] = [];
+  const unavailable: Breach[] = [];
   const accepted = new Map<string, Accepted>();
   const runStamp = Date.now().toString(36);
   const started = Date.now();
@@ -337,6 +344,24 @@ export async function runFuzz(options: FuzzRunOptions): Promise<FuzzRunReport> {
             ...(result.kind === 'answer'
               ? { answer: { status: result.answer.status, body: result.answer.body } }
               : {}),
+          });
+        } else if (result.kind === 'answer' && result.answer.status === 503) {
+          const details = {
+            breaches: [],
+            answer: { status: result.answer.status, body: result.answer.body },
+          };
+          const file = writeReproduction(
+            options,
+            index,
+            fuzzCase,
+            plan,
+            details,
+            join(options.outDir, '503'),
+          );
+          unavailable.push({
+            index,
+            file,
+            summary: `${verdict.outcome}: ${fuzzCase.kind}, ${fuzzCase.steps.join('; ')}`,
           });
         } else if (verdict.accepted && result.kind === 'answer') {
           accepted.set(verdict.accepted.eventId, {
@@ -412,6 +437,7 @@ export async function runFuzz(options: FuzzRunOptions): Promise<FuzzRunReport> {
       answers,
       settled,
       breaches,
+      unavailable,
       memory: {
         ...(pid === undefined ? {} : { pid }),
         ...(before === undefined ? {} : { before }),
@@ -475,6 +501,15 @@ export function formatReport(
       : `Local stack (pid ${memory.pid}) resident memory: ${formatBytes(memory.before)} before, ${formatBytes(memory.peak)} at peak, ${formatBytes(memory.after)} after. This fuzzer: ${formatBytes(memory.fuzzerAfter)}.`,
     '',
   ];
+  if (report.unavailable.length > 0) {
+    lines.push(
+      `${report.unavailable.length} deliveries were answered 503, which (a) allows if a retry can succeed. ` +
+        `Check that these were transient (reproductions in ${dirname(report.unavailable[0]?.file ?? '')}):`,
+      ...report.unavailable.slice(0, shown).map((entry) => `  #${entry.index} ${entry.summary}`),
+      ...(report.unavailable.length > shown ? [`  … and ${report.unavailable.length - shown} more`] : []),
+      '',
+    );
+  }
   if (report.breaches.length === 0) {
     lines.push('No invariant breached.');
   } else {
