@@ -43,7 +43,7 @@ import {
  */
 
 const DEMO_CONFIG = 'config/local.example.json';
-const RUNS_PER_PROPERTY = Number(process.env.FUZZ_RUNS ?? 60);
+const RUNS_PER_PROPERTY = Number(process.env.FUZZ_RUNS ?? 100);
 const SEED = Number(process.env.FUZZ_SEED ?? 20_260_601);
 
 const input = JSON.parse(readFileSync(DEMO_CONFIG, 'utf8')) as ParitySyncConfigInput;
