@@ -150,7 +150,7 @@ export const CONTENT_TYPES: readonly string[] = [
 export const PAD_SIZES: readonly number[] = [256, 4_096, 8_000, 16_384, 65_536];
 export const HEADER_COUNTS: readonly number[] = [10, 100, 500, 2_000];
 
-/** Signing times relative to now, in seconds; `tolerance` stands for the target's tolerance. */
+/** Signing times relative to now, in seconds, given the target's tolerance: at and just past each bound. */
 const SIGNING_SKEWS: readonly ((toleranceSeconds: number) => number)[] = [
   () => 0,
   (t) => t,
