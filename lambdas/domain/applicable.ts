@@ -22,6 +22,9 @@ import { type FieldProblem, formatPath } from './problems';
  *   become three characters; the sort key may hold at most 1,024 bytes) and of log lines: well-formed Unicode
  *   (a lone surrogate cannot be encoded as UTF-8 at all), no control characters, at most ID_MAX_BYTES bytes.
  * - Every other string is well-formed Unicode and bounded.
+ * - No string holds U+FFFE or U+FFFF: the event travels as an SQS message, which may hold only the characters
+ *   XML allows. JSON escapes the other ones SQS refuses (controls below U+0020); these two it writes as they are,
+ *   and SQS would refuse every send of the event.
  * - Stay dates are calendar dates within a window around the day the event was received, so that a year 9999 or
  *   0000 never reaches date arithmetic, and a rate for ten years ago is refused rather than stored.
  * - `occurredAt` orders last-writer-wins: one in the future would freeze every later genuine update of the same
@@ -74,6 +77,15 @@ export function isWellFormed(text: string): boolean {
   return !LONE_SURROGATE.test(text);
 }
 
+const NOT_QUEUEABLE = /[\ufffe\uffff]/;
+
+/** Why `text` cannot travel in a queued event at all, or undefined when it can. */
+function encodingProblem(text: string): string | undefined {
+  if (!isWellFormed(text)) return 'must be well-formed Unicode (it holds a lone UTF-16 surrogate)';
+  if (NOT_QUEUEABLE.test(text)) return 'must not contain the noncharacters U+FFFE or U+FFFF';
+  return undefined;
+}
+
 function hasControlCharacter(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
@@ -85,7 +97,8 @@ function hasControlCharacter(text: string): boolean {
 /** Why `text` cannot serve as an id, or undefined when it can. */
 export function idProblem(text: string): string | undefined {
   if (text.length === 0) return 'must not be empty';
-  if (!isWellFormed(text)) return 'must be well-formed Unicode (it holds a lone UTF-16 surrogate)';
+  const encoding = encodingProblem(text);
+  if (encoding !== undefined) return encoding;
   if (hasControlCharacter(text)) return 'must not contain control characters';
   // Only text that might be over the limit is encoded: 100 UTF-16 units are at most 300 bytes.
   if (text.length * 3 > ID_MAX_BYTES) {
@@ -103,13 +116,14 @@ export const ApplicableIdSchema = z.string().check(
   }),
 );
 
-/** Free text: well-formed Unicode, 1 to `max` UTF-16 units. */
+/** Free text: well-formed Unicode that a queued event can carry, 1 to `max` UTF-16 units. */
 export function applicableText(max: number = TEXT_MAX_LENGTH) {
   return z.string().check(
     z.minLength(1),
     z.maxLength(max),
-    z.refine(isWellFormed, {
-      message: 'must be well-formed Unicode (it holds a lone UTF-16 surrogate)',
+    z.superRefine((text, ctx) => {
+      const problem = encodingProblem(text);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, input: text });
     }),
   );
 }
