@@ -24,7 +24,7 @@ import {
 } from '../../local/fuzz/generators';
 import { judgeAnswer, judgeSettlement, queueRefusal } from '../../local/fuzz/invariants';
 import { senderFor } from '../../local/senders';
-import { createEdge } from '../contract/harness';
+import { createEdge, DEFAULT_SETTINGS } from '../contract/harness';
 import {
   InMemoryApplyLedger,
   InMemoryAriStore,
@@ -49,9 +49,9 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20_260_601);
 const input = JSON.parse(readFileSync(DEMO_CONFIG, 'utf8')) as ParitySyncConfigInput;
 const config = parseConfig(input);
 const settings = {
+  ...DEFAULT_SETTINGS,
   maxBodyBytes: config.ingest.maxBodyBytes,
   dedupeWindowSeconds: config.ingest.dedupeWindowDays * 86_400,
-  claimLeaseMs: 15_000,
 };
 const seeds = [
   ...config.mappings,

@@ -8,7 +8,7 @@ import { AWS_CLIENT_PROFILES, worstCaseCallMs } from '../../lambdas/shared/aws-c
  * The real ingest function module, its SDK clients built as in AWS, with DynamoDB behind a loopback server that
  * accepts connections and never answers: a stalled ledger must cost the sender a prompt 503, not a hung request.
  */
-const SECRET = 'ota-secret-for-stall-tests';
+const SECRET = 'ota-secret-for-stall-tests-4d2f8a91c7';
 
 let server: Server;
 const sockets = new Set<Socket>();
