@@ -3,6 +3,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { adapterFor } from '../adapters';
 import { AWS_CLIENT_PROFILES, worstCaseCallMs } from '../shared/aws-clients';
 import { bootstrapFunction } from '../shared/bootstrap';
+import { secretResolver } from '../shared/bootstrap-secrets';
 import { systemClock } from '../shared/clock';
 import { nodeCrypto } from '../shared/crypto';
 import { DynamoDbDeliveryLedger } from './dynamodb-ledger';
@@ -25,7 +26,8 @@ const { config, environment } = fn;
 export const handler = createIngestHttpHandler(
   {
     sources: prepareSources(config, adapterFor),
-    secrets: fn.secrets(
+    secrets: secretResolver(
+      'ingest',
       config.sources.flatMap((source) => source.secrets),
       SECRET_CACHE_SECONDS,
     ),

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { bootstrapFunction } from '../shared/bootstrap';
+import { secretResolver } from '../shared/bootstrap-secrets';
 import { readReconcileEnvironment } from './env';
 import { createReconcileFunction } from './function';
 import { createReconcileRuntime } from './runtime';
@@ -16,7 +17,8 @@ export const reconcileRuntime = createReconcileRuntime({
   config,
   tables: environment.tables,
   dynamodb: fn.client(DynamoDBClient),
-  secrets: fn.secrets(
+  secrets: secretResolver(
+    'reconcile',
     config.sources.flatMap((source) => (source.polling ? [source.polling.token] : [])),
     TOKEN_CACHE_SECONDS,
   ),

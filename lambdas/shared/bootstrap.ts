@@ -1,11 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod/mini';
 import { ConfigJsonSchema, MetricsNamespaceSchema, parseConfigJson } from '../config/environment';
-import type { ParitySyncConfig, SecretRef } from '../config/schema';
-import { createSecretResolver, type SecretResolver } from '../ingest/secrets';
+import type { ParitySyncConfig } from '../config/schema';
 import { type AwsClientConfig, type AwsClientRole, awsClientConfig } from './aws-clients';
 
 /** What every function's environment reader returns besides its own tables and queues. */
@@ -46,12 +43,6 @@ export interface FunctionBootstrap<E extends FunctionEnvironment> {
   readonly metrics: Metrics;
   /** An AWS SDK client with this function's timeouts and attempts: `fn.client(DynamoDBClient)`. */
   client<C>(Client: new (config: AwsClientConfig) => C): C;
-  /**
-   * Resolves secret references, Secrets Manager values cached for `maxAgeSeconds` so that a rotated secret
-   * takes effect within that time without a deploy. No Secrets Manager client is built unless one of
-   * `references` names Secrets Manager.
-   */
-  secrets(references: readonly SecretRef[], maxAgeSeconds: number): SecretResolver;
 }
 
 /**
@@ -76,12 +67,5 @@ export function bootstrapFunction<E extends FunctionEnvironment>(
     logger: new Logger({ serviceName }),
     metrics: new Metrics({ namespace: metricsNamespace, serviceName }),
     client,
-    secrets(references, maxAgeSeconds) {
-      if (!references.some((ref) => 'secretsManager' in ref)) return createSecretResolver({});
-      const provider = new SecretsProvider({ awsSdkV3Client: client(SecretsManagerClient) });
-      return createSecretResolver({
-        fetchSecretsManager: (id: string) => provider.get(id, { maxAge: maxAgeSeconds }),
-      });
-    },
   };
 }
