@@ -20,7 +20,7 @@ async function main(): Promise<void> {
 
   new ParitySyncStack(app, contextString(app, 'paritysync:stackName') ?? 'ParitySync', {
     config,
-    retainData: contextBoolean(app, 'paritysync:retainData') ?? true,
+    retain: contextBoolean(app, 'paritysync:retainData') ?? true,
     createApiGatewayAccountLogRole: contextBoolean(app, 'paritysync:createApiGatewayAccountLogRole') ?? false,
     reconciliationScheduleEnabled: contextBoolean(app, 'paritysync:reconciliationSchedule') ?? true,
     description:

@@ -1,14 +1,14 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
+import { METRIC_SERVICES } from '../lambdas/shared/metric-names';
 import { DELIVERY_LEDGER, EVENTS_QUEUE } from '../lambdas/topology';
 import type { DeliveryLedger } from './delivery-ledger';
 import type { EventQueues } from './event-queues';
-import { COMMON_ENVIRONMENT, commonFunctionProps } from './lambda-bundling';
+import { ParitySyncFunction } from './paritysync-function';
 import type { StateTables } from './state-tables';
 
 /** The consumer's timeout. The events queue's visibility timeout in the topology is sized from it. */
@@ -70,7 +70,7 @@ export interface ApplyPipelineProps {
    * Keep the log group when the stack is deleted. Set `false` only for throw-away development stacks.
    * @default true
    */
-  readonly retainLogs?: boolean;
+  readonly retain?: boolean;
   /**
    * The consumer's handler module (must export `handler`).
    * @default lambdas/apply/handler.ts in this project
@@ -84,7 +84,7 @@ export interface ApplyPipelineProps {
  * retried (and, after the queue's maxReceiveCount, moved to the DLQ).
  */
 export class ApplyPipeline extends Construct {
-  readonly function: nodejs.NodejsFunction;
+  readonly function: ParitySyncFunction;
   readonly eventSource: lambdaEventSources.SqsEventSource;
 
   constructor(scope: Construct, id: string, props: ApplyPipelineProps) {
@@ -92,23 +92,19 @@ export class ApplyPipeline extends Construct {
     const timeout = props.timeout ?? APPLY_TIMEOUT;
     assertVisibilityCoversTimeout(EVENTS_QUEUE.visibilityTimeoutSeconds, timeout);
 
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      ...commonFunctionProps(props.config),
+    this.function = new ParitySyncFunction(this, 'Function', {
+      config: props.config,
       entry: props.entry ?? path.join(__dirname, '..', 'lambdas', 'apply', 'handler.ts'),
+      serviceName: METRIC_SERVICES.apply,
       memorySize: 512,
       timeout,
-      logGroup: new logs.LogGroup(this, 'FunctionLogs', {
-        retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-        removalPolicy: (props.retainLogs ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-      }),
       environment: {
         [DELIVERY_LEDGER.environmentName]: props.ledger.table.tableName,
         ...props.state.environment(),
         EVENT_QUEUE_URL: props.queues.queue.queueUrl,
-        POWERTOOLS_SERVICE_NAME: 'paritysync-apply',
-        POWERTOOLS_METRICS_NAMESPACE: 'ParitySync',
-        ...COMMON_ENVIRONMENT,
       },
+      logRetention: props.logRetention,
+      retain: props.retain,
     });
 
     props.state.grantApply(this.function);

@@ -2,15 +2,15 @@ import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { effectiveAllowedCidrs, type ParitySyncConfig } from '../lambdas/config/schema';
+import { METRIC_SERVICES } from '../lambdas/shared/metric-names';
 import { DELIVERY_LEDGER } from '../lambdas/topology';
 import type { DeliveryLedger } from './delivery-ledger';
 import { assertDeployableConfig, referencedSecrets } from './deploy-config';
 import type { EventQueues } from './event-queues';
-import { COMMON_ENVIRONMENT, commonFunctionProps } from './lambda-bundling';
+import { ParitySyncFunction } from './paritysync-function';
 import { grantSecretValues } from './secret-grants';
 
 export { bundledConfigJson } from './lambda-bundling';
@@ -44,7 +44,7 @@ export interface IngestApiProps {
    * Keep the log groups when the stack is deleted. Set `false` only for throw-away development stacks.
    * @default true
    */
-  readonly retainLogs?: boolean;
+  readonly retain?: boolean;
   /**
    * Create the account-wide role API Gateway uses to write logs (AWS::ApiGateway::Account). API Gateway
    * refuses a stage with access logging ("CloudWatch Logs role ARN must be set in account settings") in a
@@ -129,7 +129,7 @@ export const GATEWAY_RESPONSES: ReadonlyArray<{
  */
 export class IngestApi extends Construct {
   readonly api: apigateway.RestApi;
-  readonly function: nodejs.NodejsFunction;
+  readonly function: ParitySyncFunction;
   readonly accessLogs: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: IngestApiProps) {
@@ -137,28 +137,30 @@ export class IngestApi extends Construct {
     // Re-checked here as well as in the app: this construct compiles the configuration into the bundle.
     assertDeployableConfig(props.config);
     const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
-    const removalPolicy = (props.retainLogs ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const retain = props.retain ?? true;
 
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      ...commonFunctionProps(props.config),
+    this.function = new ParitySyncFunction(this, 'Function', {
+      config: props.config,
       entry: props.entry ?? path.join(__dirname, '..', 'lambdas', 'ingest', 'handler.ts'),
+      serviceName: METRIC_SERVICES.ingest,
       memorySize: 512,
       timeout: Duration.seconds(10),
-      logGroup: new logs.LogGroup(this, 'FunctionLogs', { retention, removalPolicy }),
       environment: {
         [DELIVERY_LEDGER.environmentName]: props.ledger.table.tableName,
         EVENT_QUEUE_URL: props.queues.queue.queueUrl,
-        POWERTOOLS_SERVICE_NAME: 'paritysync-ingest',
-        POWERTOOLS_METRICS_NAMESPACE: 'ParitySync',
-        ...COMMON_ENVIRONMENT,
       },
+      logRetention: retention,
+      retain,
     });
 
     props.ledger.grantDeduplicate(this.function);
     props.queues.grantEnqueue(this.function);
     grantSecretValues(this.function, referencedSecrets(props.config));
 
-    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention, removalPolicy });
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention,
+      removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
 
     this.api = new apigateway.RestApi(this, 'Api', {
       restApiName: `${Stack.of(this).stackName}-webhooks`,

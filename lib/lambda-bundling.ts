@@ -1,4 +1,3 @@
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
 import { assertDeployableConfig } from './deploy-config';
@@ -36,21 +35,3 @@ export function lambdaBundling(config: ParitySyncConfig): nodejs.BundlingOptions
     define: { 'process.env.PARITYSYNC_CONFIG_JSON': JSON.stringify(bundledConfigJson(config)) },
   };
 }
-
-/** Runtime, architecture, handler export and bundling that every ParitySync function shares. */
-export function commonFunctionProps(
-  config: ParitySyncConfig,
-): Pick<nodejs.NodejsFunctionProps, 'handler' | 'runtime' | 'architecture' | 'bundling'> {
-  return {
-    handler: 'handler',
-    runtime: lambda.Runtime.NODEJS_24_X,
-    architecture: lambda.Architecture.ARM_64,
-    bundling: lambdaBundling(config),
-  };
-}
-
-/** Environment variables every ParitySync function sets besides its own. */
-export const COMMON_ENVIRONMENT: Readonly<Record<string, string>> = {
-  POWERTOOLS_LOG_LEVEL: 'INFO',
-  NODE_OPTIONS: '--enable-source-maps',
-};

@@ -20,7 +20,7 @@ export interface ParitySyncStackProps extends StackProps {
    * and turn on the tables' deletion protection. Set `false` only for throw-away development stacks.
    * @default true
    */
-  readonly retainData?: boolean;
+  readonly retain?: boolean;
   /**
    * Create the account-wide API Gateway logging role; see `IngestApiProps.createAccountLogRole`.
    * @default false
@@ -66,7 +66,7 @@ export class ParitySyncStack extends Stack {
 
   constructor(scope: Construct, id: string, props: ParitySyncStackProps) {
     super(scope, id, props);
-    const retain = props.retainData ?? true;
+    const retain = props.retain ?? true;
 
     this.ledger = new DeliveryLedger(this, DELIVERY_LEDGER.id, { retain });
     this.queues = new EventQueues(this, 'EventQueues', { retain });
@@ -74,7 +74,7 @@ export class ParitySyncStack extends Stack {
       config: props.config,
       ledger: this.ledger,
       queues: this.queues,
-      retainLogs: retain,
+      retain,
       ...(props.createApiGatewayAccountLogRole !== undefined
         ? { createAccountLogRole: props.createApiGatewayAccountLogRole }
         : {}),
@@ -90,7 +90,7 @@ export class ParitySyncStack extends Stack {
       state: this.state,
       ledger: this.ledger,
       queues: this.queues,
-      retainLogs: retain,
+      retain,
     });
     this.reconciliation = new Reconciliation(this, 'Reconciliation', {
       config: props.config,
@@ -107,7 +107,7 @@ export class ParitySyncStack extends Stack {
       ledger: this.ledger,
       queues: this.queues,
       reconciliation: this.reconciliation,
-      retainLogs: retain,
+      retain,
     });
 
     this.observability = new Observability(this, 'Observability', {

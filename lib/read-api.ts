@@ -1,11 +1,11 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
+import { METRIC_SERVICES } from '../lambdas/shared/metric-names';
 import {
   ARI_STATE,
   DELIVERY_LEDGER,
@@ -17,7 +17,7 @@ import {
 } from '../lambdas/topology';
 import type { DeliveryLedger } from './delivery-ledger';
 import type { EventQueues } from './event-queues';
-import { COMMON_ENVIRONMENT, commonFunctionProps } from './lambda-bundling';
+import { ParitySyncFunction } from './paritysync-function';
 import type { Reconciliation } from './reconciliation';
 import type { StateTables } from './state-tables';
 
@@ -55,7 +55,7 @@ export interface ReadApiProps {
    * Keep the log group when the stack is deleted. Set `false` only for throw-away development stacks.
    * @default true
    */
-  readonly retainLogs?: boolean;
+  readonly retain?: boolean;
   /**
    * The function's handler module (must export `handler`).
    * @default lambdas/read/handler.ts in this project
@@ -71,7 +71,7 @@ export interface ReadApiProps {
  * see `resourcePolicy` in ingest-api.ts for how the two combine.
  */
 export class ReadApi extends Construct {
-  readonly function: nodejs.NodejsFunction;
+  readonly function: ParitySyncFunction;
   readonly methods: readonly apigateway.Method[];
   private readonly api: apigateway.RestApi;
 
@@ -79,24 +79,22 @@ export class ReadApi extends Construct {
     super(scope, id);
     this.api = props.api;
 
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      ...commonFunctionProps(props.config),
+    this.function = new ParitySyncFunction(this, 'Function', {
+      config: props.config,
       entry: props.entry ?? path.join(__dirname, '..', 'lambdas', 'read', 'handler.ts'),
+      serviceName: METRIC_SERVICES.read,
+      metrics: false,
       memorySize: 256,
       timeout: Duration.seconds(10),
-      logGroup: new logs.LogGroup(this, 'FunctionLogs', {
-        retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-        removalPolicy: (props.retainLogs ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-      }),
       environment: {
         [DELIVERY_LEDGER.environmentName]: props.ledger.table.tableName,
         // Not the guest links: this function never reads them.
         ...props.state.environment([ARI_STATE, MAPPINGS, REVIEW, RESERVATIONS]),
         ...props.reconciliation.environment([PARITY_FINDINGS]),
         EVENT_QUEUE_URL: props.queues.queue.queueUrl,
-        POWERTOOLS_SERVICE_NAME: 'paritysync-read',
-        ...COMMON_ENVIRONMENT,
       },
+      logRetention: props.logRetention,
+      retain: props.retain,
     });
 
     props.state.grantRead(this.function);

@@ -4,8 +4,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type ParitySyncConfig, RECONCILE_TIMEOUT_MARGIN_SECONDS } from '../lambdas/config/schema';
@@ -22,7 +21,7 @@ import {
 } from '../lambdas/topology';
 import { referencedPollingTokens } from './deploy-config';
 import { queueProps } from './event-queues';
-import { COMMON_ENVIRONMENT, commonFunctionProps } from './lambda-bundling';
+import { ParitySyncFunction } from './paritysync-function';
 import { grantSecretValues } from './secret-grants';
 import { type StateTables, topologyTable } from './state-tables';
 
@@ -66,7 +65,7 @@ export interface ReconciliationProps {
  * could not hand to Lambda.
  */
 export class Reconciliation extends Construct {
-  readonly function: nodejs.NodejsFunction;
+  readonly function: ParitySyncFunction;
   readonly schedule: events.Rule;
   readonly deadLetterQueue: sqs.Queue;
   readonly checkpoints: dynamodb.TableV2;
@@ -91,26 +90,22 @@ export class Reconciliation extends Construct {
       removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
 
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      ...commonFunctionProps(props.config),
+    this.function = new ParitySyncFunction(this, 'Function', {
+      config: props.config,
       entry: props.entry ?? path.join(__dirname, '..', 'lambdas', 'reconcile', 'handler.ts'),
+      serviceName: METRIC_SERVICES.reconcile,
       memorySize: 1024,
       timeout: Duration.seconds(settings.budgetSeconds).plus(RECONCILE_TIMEOUT_MARGIN),
       reservedConcurrentExecutions: 1,
       // Asynchronous invocations (the schedule's) that still fail after Lambda's own retries.
       deadLetterQueue: this.deadLetterQueue,
       retryAttempts: 1,
-      logGroup: new logs.LogGroup(this, 'FunctionLogs', {
-        retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-        removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-      }),
       environment: {
         ...props.state.environment([ARI_STATE, MAPPINGS]),
         ...this.environment(),
-        POWERTOOLS_SERVICE_NAME: METRIC_SERVICES.reconcile,
-        POWERTOOLS_METRICS_NAMESPACE: 'ParitySync',
-        ...COMMON_ENVIRONMENT,
       },
+      logRetention: props.logRetention,
+      retain,
     });
 
     props.state.grantReconcile(this.function);

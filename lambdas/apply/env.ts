@@ -1,16 +1,14 @@
 import * as z from 'zod/mini';
+import { TableNameSchema, validateEnvironment } from '../config/environment';
 import {
-  ConfigJsonSchema,
-  MetricsNamespaceSchema,
-  parseConfigJson,
-  TableNameSchema,
-  validateEnvironment,
-} from '../config/environment';
-import type { ParitySyncConfig } from '../config/schema';
+  type FunctionEnvironment,
+  type FunctionEnvVariables,
+  functionEnvFields,
+  functionEnvironment,
+} from '../shared/bootstrap';
+import { METRIC_SERVICES } from '../shared/metric-names';
 
 const SharedEnvFields = {
-  /** The validated ParitySync configuration as JSON: mapping seeds and property settings are read from it. */
-  PARITYSYNC_CONFIG_JSON: ConfigJsonSchema,
   LEDGER_TABLE_NAME: TableNameSchema,
   ARI_TABLE_NAME: TableNameSchema,
   MAPPINGS_TABLE_NAME: TableNameSchema,
@@ -18,17 +16,17 @@ const SharedEnvFields = {
   RESERVATIONS_TABLE_NAME: TableNameSchema,
   /** Where parked events go back once their mapping exists. */
   EVENT_QUEUE_URL: z.string().check(z.url()),
-  POWERTOOLS_METRICS_NAMESPACE: MetricsNamespaceSchema,
 };
 
 /**
  * The apply (SQS consumer) function's environment, validated once at cold start. In AWS the stack sets these;
  * locally the runtime does. SDK endpoints for the emulators come from the SDK's AWS_ENDPOINT_URL_<SERVICE>.
+ * Mapping seeds and property settings are read from the configuration.
  */
 const ApplyEnvSchema = z.object({
+  ...functionEnvFields(METRIC_SERVICES.apply),
   ...SharedEnvFields,
   GUESTS_TABLE_NAME: TableNameSchema,
-  POWERTOOLS_SERVICE_NAME: z._default(z.string(), 'paritysync-apply'),
 });
 
 /**
@@ -36,16 +34,13 @@ const ApplyEnvSchema = z.object({
  * parity findings it serves.
  */
 const ReadApiEnvSchema = z.object({
+  ...functionEnvFields(METRIC_SERVICES.read),
   ...SharedEnvFields,
   PARITY_TABLE_NAME: TableNameSchema,
-  POWERTOOLS_SERVICE_NAME: z._default(z.string(), 'paritysync-read'),
 });
 
-interface CommonEnvironment {
-  readonly config: ParitySyncConfig;
+interface CommonEnvironment extends FunctionEnvironment {
   readonly eventQueueUrl: string;
-  readonly metricsNamespace: string;
-  readonly serviceName: string;
 }
 
 export interface ApplyEnvironment extends CommonEnvironment {
@@ -78,7 +73,7 @@ export function readReadApiEnvironment(env: NodeJS.ProcessEnv = process.env): Re
   return { ...common(data), tables: { ...sharedTables(data), parity: data.PARITY_TABLE_NAME } };
 }
 
-type SharedEnv = z.infer<z.ZodMiniObject<typeof SharedEnvFields>> & { POWERTOOLS_SERVICE_NAME: string };
+type SharedEnv = z.infer<z.ZodMiniObject<typeof SharedEnvFields>> & FunctionEnvVariables;
 
 function sharedTables(data: SharedEnv): SharedTables {
   return {
@@ -91,10 +86,5 @@ function sharedTables(data: SharedEnv): SharedTables {
 }
 
 function common(data: SharedEnv): CommonEnvironment {
-  return {
-    config: parseConfigJson(data.PARITYSYNC_CONFIG_JSON),
-    eventQueueUrl: data.EVENT_QUEUE_URL,
-    metricsNamespace: data.POWERTOOLS_METRICS_NAMESPACE,
-    serviceName: data.POWERTOOLS_SERVICE_NAME,
-  };
+  return { ...functionEnvironment(data), eventQueueUrl: data.EVENT_QUEUE_URL };
 }

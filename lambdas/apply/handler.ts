@@ -1,10 +1,8 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbDeliveryLedger } from '../ingest/dynamodb-ledger';
 import { SqsEventQueue } from '../ingest/sqs-queue';
-import { awsClientConfig } from '../shared/aws-clients';
+import { bootstrapFunction } from '../shared/bootstrap';
 import { systemClock } from '../shared/clock';
 import { EVENTS_QUEUE } from '../topology';
 import { type ConsumerDependencies, createConsumer } from './consumer';
@@ -20,21 +18,12 @@ import { MappingResolver } from './resolver';
 /** Room-night writes in flight per event: a year-long range finishes in a few round trips. */
 const NIGHT_CONCURRENCY = 16;
 
-// Everything below runs once per cold start. The configuration is compiled into the bundle in AWS
-// (the literal `process.env.PARITYSYNC_CONFIG_JSON` is replaced at build time) and set by the local runtime.
-const environment = readApplyEnvironment({
-  ...process.env,
-  PARITYSYNC_CONFIG_JSON: process.env.PARITYSYNC_CONFIG_JSON,
-});
-const { config, tables } = environment;
-const dynamodb = new DynamoDBClient(awsClientConfig('apply'));
-const queue = new SqsEventQueue(new SQSClient(awsClientConfig('apply')), environment.eventQueueUrl);
-
-const logger = new Logger({ serviceName: environment.serviceName });
-const metrics = new Metrics({
-  namespace: environment.metricsNamespace,
-  serviceName: environment.serviceName,
-});
+// Runs once per cold start.
+const fn = bootstrapFunction('apply', readApplyEnvironment);
+const { config, environment } = fn;
+const { tables } = environment;
+const dynamodb = fn.client(DynamoDBClient);
+const queue = new SqsEventQueue(fn.client(SQSClient), environment.eventQueueUrl);
 
 const dependencies: ConsumerDependencies = {
   ari: new DynamoDbAriStore(dynamodb, tables.ari),
@@ -57,4 +46,4 @@ const dependencies: ConsumerDependencies = {
   maxReceiveCount: EVENTS_QUEUE.maxReceiveCount ?? 1,
 };
 
-export const handler = createConsumer(dependencies, logger, metrics);
+export const handler = createConsumer(dependencies, fn.logger, fn.metrics);

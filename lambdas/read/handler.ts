@@ -1,4 +1,3 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbAriStore } from '../apply/dynamodb-ari-store';
@@ -11,18 +10,16 @@ import { MappingResolver } from '../apply/resolver';
 import { DynamoDbDeliveryLedger } from '../ingest/dynamodb-ledger';
 import { SqsEventQueue } from '../ingest/sqs-queue';
 import { DynamoDbParityStore } from '../reconcile/dynamodb-parity';
-import { awsClientConfig } from '../shared/aws-clients';
+import { bootstrapFunction } from '../shared/bootstrap';
 import { systemClock } from '../shared/clock';
 import { createReadApiHandler } from './http';
 
-// Runs once per cold start; the configuration arrives as in the ingest and apply functions.
-const environment = readReadApiEnvironment({
-  ...process.env,
-  PARITYSYNC_CONFIG_JSON: process.env.PARITYSYNC_CONFIG_JSON,
-});
-const { config, tables } = environment;
-const dynamodb = new DynamoDBClient(awsClientConfig('read'));
-const queue = new SqsEventQueue(new SQSClient(awsClientConfig('read')), environment.eventQueueUrl);
+// Runs once per cold start.
+const fn = bootstrapFunction('read', readReadApiEnvironment);
+const { config, environment } = fn;
+const { tables } = environment;
+const dynamodb = fn.client(DynamoDBClient);
+const queue = new SqsEventQueue(fn.client(SQSClient), environment.eventQueueUrl);
 const ledger = new DynamoDbDeliveryLedger(dynamodb, tables.ledger);
 const failureNotes = new DynamoDbLedgerFailureNotes(dynamodb, tables.ledger);
 
@@ -49,5 +46,5 @@ export const handler = createReadApiHandler(
     clock: systemClock,
     sourceIds: new Set(config.sources.map((source) => source.id)),
   },
-  new Logger({ serviceName: environment.serviceName }),
+  fn.logger,
 );

@@ -1,32 +1,22 @@
 import * as z from 'zod/mini';
-import {
-  ConfigJsonSchema,
-  MetricsNamespaceSchema,
-  parseConfigJson,
-  TableNameSchema,
-  validateEnvironment,
-} from '../config/environment';
-import type { ParitySyncConfig } from '../config/schema';
+import { TableNameSchema, validateEnvironment } from '../config/environment';
+import { type FunctionEnvironment, functionEnvFields, functionEnvironment } from '../shared/bootstrap';
+import { METRIC_SERVICES } from '../shared/metric-names';
 
 /**
  * The reconciliation function's environment, validated once at cold start. It reads and corrects room nights
  * and reads mappings; it never sees the ledger, the queues, reservations or guests.
  */
 const ReconcileEnvSchema = z.object({
-  PARITYSYNC_CONFIG_JSON: ConfigJsonSchema,
+  ...functionEnvFields(METRIC_SERVICES.reconcile),
   ARI_TABLE_NAME: TableNameSchema,
   MAPPINGS_TABLE_NAME: TableNameSchema,
   CHECKPOINTS_TABLE_NAME: TableNameSchema,
   AUDIT_TABLE_NAME: TableNameSchema,
   PARITY_TABLE_NAME: TableNameSchema,
-  POWERTOOLS_METRICS_NAMESPACE: MetricsNamespaceSchema,
-  POWERTOOLS_SERVICE_NAME: z._default(z.string(), 'paritysync-reconcile'),
 });
 
-export interface ReconcileEnvironment {
-  readonly config: ParitySyncConfig;
-  readonly metricsNamespace: string;
-  readonly serviceName: string;
+export interface ReconcileEnvironment extends FunctionEnvironment {
   readonly tables: {
     readonly ari: string;
     readonly mappings: string;
@@ -39,9 +29,7 @@ export interface ReconcileEnvironment {
 export function readReconcileEnvironment(env: NodeJS.ProcessEnv = process.env): ReconcileEnvironment {
   const data = validateEnvironment(ReconcileEnvSchema, env, 'reconciliation');
   return {
-    config: parseConfigJson(data.PARITYSYNC_CONFIG_JSON),
-    metricsNamespace: data.POWERTOOLS_METRICS_NAMESPACE,
-    serviceName: data.POWERTOOLS_SERVICE_NAME,
+    ...functionEnvironment(data),
     tables: {
       ari: data.ARI_TABLE_NAME,
       mappings: data.MAPPINGS_TABLE_NAME,

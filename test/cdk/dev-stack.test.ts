@@ -8,7 +8,7 @@ let template: Template;
 
 beforeAll(() => {
   ({ template } = synthStack({
-    retainData: false,
+    retain: false,
     createApiGatewayAccountLogRole: true,
     throttlingRateLimit: 50,
     throttlingBurstLimit: 100,

@@ -1,0 +1,94 @@
+import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import type { ParitySyncConfig } from '../lambdas/config/schema';
+import { DEFAULT_METRICS_NAMESPACE } from '../lambdas/shared/metric-names';
+import { lambdaBundling } from './lambda-bundling';
+
+/** Environment variables every ParitySync function sets besides its own. */
+const COMMON_ENVIRONMENT: Readonly<Record<string, string>> = {
+  POWERTOOLS_LOG_LEVEL: 'INFO',
+  NODE_OPTIONS: '--enable-source-maps',
+};
+
+export interface ParitySyncFunctionProps {
+  /** The validated configuration, compiled into the bundle (see `lambdaBundling`), never set as a variable. */
+  readonly config: ParitySyncConfig;
+  /** The handler module; it must export `handler`. */
+  readonly entry: string;
+  /** POWERTOOLS_SERVICE_NAME: the logger's `service` and the `service` dimension of the function's metrics. */
+  readonly serviceName: string;
+  /**
+   * Table names and queue URLs, under the variable names the handler reads them from.
+   * @default no variables besides the shared ones
+   */
+  readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * Whether the function emits Powertools metrics, which sets POWERTOOLS_METRICS_NAMESPACE to the namespace
+   * the dashboard and alarms read.
+   * @default true
+   */
+  readonly metrics?: boolean;
+  /** Memory in MB, which also sets the function's share of CPU. */
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  /**
+   * Executions reserved for the function, which are also the most it runs at once.
+   * @default no reservation: the function draws on the account's unreserved concurrency
+   */
+  readonly reservedConcurrentExecutions?: number;
+  /**
+   * Where an asynchronous invocation goes once it has failed `retryAttempts` more times.
+   * @default no dead-letter queue: Lambda drops the event
+   */
+  readonly deadLetterQueue?: sqs.IQueue;
+  /**
+   * Lambda's retries of a failed asynchronous invocation (0-2).
+   * @default 2, Lambda's own
+   */
+  readonly retryAttempts?: number;
+  /**
+   * Retention of the function's logs.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Keep the log group when the stack is deleted. Set `false` only for throw-away development stacks.
+   * @default true
+   */
+  readonly retain?: boolean;
+}
+
+/**
+ * A ParitySync function: Node.js 24 on arm64, bundled by esbuild with the configuration compiled in, logging to
+ * a log group of its own whose retention and removal the stack decides (not Lambda's default group, which
+ * never expires and outlives the stack), with the Powertools settings every handler reads.
+ *
+ * The log group stands beside the function as `<id>Logs` rather than inside it: that is the construct path, and
+ * so the logical id, the log groups of already deployed stacks have.
+ */
+export class ParitySyncFunction extends nodejs.NodejsFunction {
+  constructor(scope: Construct, id: string, props: ParitySyncFunctionProps) {
+    const { config, serviceName, environment, metrics, logRetention, retain, ...rest } = props;
+    super(scope, id, {
+      ...rest,
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      bundling: lambdaBundling(config),
+      logGroup: new logs.LogGroup(scope, `${id}Logs`, {
+        retention: logRetention ?? logs.RetentionDays.ONE_MONTH,
+        removalPolicy: (retain ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      }),
+      environment: {
+        ...environment,
+        POWERTOOLS_SERVICE_NAME: serviceName,
+        ...((metrics ?? true) ? { POWERTOOLS_METRICS_NAMESPACE: DEFAULT_METRICS_NAMESPACE } : {}),
+        ...COMMON_ENVIRONMENT,
+      },
+    });
+  }
+}
