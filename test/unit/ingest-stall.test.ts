@@ -52,6 +52,7 @@ describe('the ingest function while DynamoDB stalls', () => {
     const raw = JSON.stringify({
       property_id: 'HOTEL-1',
       rate_plan_code: 'BAR',
+      room_type_code: 'DBL',
       base_rate: 129.99,
       currency: 'EUR',
       effective_date: '2026-07-01',
