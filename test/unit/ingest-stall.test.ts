@@ -55,7 +55,8 @@ describe('the ingest function while DynamoDB stalls', () => {
       room_type_code: 'DBL',
       base_rate: 129.99,
       currency: 'EUR',
-      effective_date: '2026-07-01',
+      // Today: stay dates must lie near the real clock's day.
+      effective_date: new Date().toISOString().slice(0, 10),
       event_timestamp: new Date().toISOString(),
       event_id: 'ota-stall-1',
     });
