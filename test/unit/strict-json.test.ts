@@ -204,9 +204,14 @@ describe('parseStrictJson number precision', () => {
         `${negative ? '-' : ''}${whole}${fraction === undefined ? '' : `.${fraction}`}${exponent ?? ''}`,
     );
 
+  // Any JSON beside the token, less the keys strict JSON refuses for reasons of their own.
+  const exactNeighbour = fc
+    .jsonValue()
+    .filter((value) => !/"(?:__proto__|constructor|prototype)":/.test(JSON.stringify(value)));
+
   it('refuses exactly the number tokens the reference finds inexact, wherever they stand', () => {
     fc.assert(
-      fc.property(tokens, fc.jsonValue(), fc.nat(2), (token, other, place) => {
+      fc.property(tokens, exactNeighbour, fc.nat(2), (token, other, place) => {
         const neighbour = JSON.stringify(other);
         const text = [
           `{"other":${neighbour},"amount":${token}}`,
