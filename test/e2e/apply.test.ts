@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbMappingStore } from '../../lambdas/apply/dynamodb-mappings';
 import { mergeNight } from '../../lambdas/apply/lww';
 import { FIELD_GROUPS, type NightWrite, type RoomNightState, versionOf } from '../../lambdas/apply/model';
 import { parseConfig } from '../../lambdas/config/load';
@@ -18,7 +19,7 @@ import { formatMinorUnits } from '../../lambdas/domain/money';
 import { DynamoDbDeliveryLedger } from '../../lambdas/ingest/dynamodb-ledger';
 import { eventIdFor } from '../../lambdas/ingest/ingest';
 import { nodeCrypto } from '../../lambdas/shared/crypto';
-import { DELIVERY_LEDGER, EVENTS_DLQ, EVENTS_QUEUE } from '../../lambdas/topology';
+import { DELIVERY_LEDGER, EVENTS_DLQ, EVENTS_QUEUE, MAPPINGS } from '../../lambdas/topology';
 import type { SqsConsumer } from '../../local/poller';
 import { senderFor } from '../../local/senders';
 import { type LocalStack, startLocalStack } from '../../local/start';
@@ -566,11 +567,19 @@ describe('the apply pipeline, end to end', () => {
   }, 60_000);
 
   it('dead-letters an event that always fails, and its ledger entry says why', async () => {
-    // A channel id this long makes the room night's sort key exceed DynamoDB's 1 KB limit: every write fails.
+    // The edge and apply refuse any event whose own ids could break a key, so the poison is in the store: a
+    // mapping item written past the API, whose internal room type id makes the room night's sort key exceed
+    // DynamoDB's 1 KB limit. Every write of the event fails, as a store outage that never ends would.
+    const roomType = `POISON-${randomUUID()}`;
+    await new DynamoDbMappingStore(clients.dynamodb, stack.topology.tables[MAPPINGS.id] ?? '').put(
+      { scope: SOURCE_ID, entity: 'roomType', externalId: roomType },
+      { internalId: 'X'.repeat(1_100) },
+      new Date().toISOString(),
+      'a corrupt mapping item',
+    );
     const poison = canonicalAri(`poison-${randomUUID()}`, new Date(), {
-      channelId: 'X'.repeat(1_100),
       propertyExternalId: 'HOTEL004',
-      roomTypeExternalId: 'DBL-STD',
+      roomTypeExternalId: roomType,
       ratePlanExternalId: 'BAR',
       dateFrom: '2027-05-01',
       dateTo: '2027-05-01',
