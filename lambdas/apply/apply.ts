@@ -166,18 +166,21 @@ async function roomNightKeyBase(event: CanonicalEvent, ari: AriUpdate, deps: App
   return { propertyId, roomTypeId: roomType.internalId, ratePlanId: ratePlan.internalId, channel };
 }
 
+/** What the inventory policy makes of a requested availability: the figure to store, or why it is refused. */
+export type AvailabilityDecision = { readonly allowed: AvailabilityValue } | { readonly refused: string };
+
 /**
  * Inventory constraints from seed 000: channels may sell at most floor(physical × buffer) rooms, and at most
  * the channel's contract allotment. `cap` sells the lower figure and records the adjustment; `reject` refuses.
  */
-export function constrainAvailability(
+export function decideAvailability(
   requested: number,
   settings: PropertySettings | undefined,
   roomTypeId: string,
   channel: string,
   sourceId: string,
-): AvailabilityValue {
-  if (!settings) return { rooms: requested };
+): AvailabilityDecision {
+  if (!settings) return { allowed: { rooms: requested } };
   const limits: { rooms: number; why: string }[] = [];
   const physical = settings.roomTypes.find((r) => r.roomTypeId === roomTypeId)?.physicalRooms;
   if (physical !== undefined) {
@@ -196,14 +199,28 @@ export function constrainAvailability(
     (lowest, limit) => (lowest === undefined || limit.rooms < lowest.rooms ? limit : lowest),
     undefined,
   );
-  if (!binding || requested <= binding.rooms) return { rooms: requested };
+  if (!binding || requested <= binding.rooms) return { allowed: { rooms: requested } };
   if (settings.inventoryPolicy.mode === 'reject') {
-    throw new PermanentApplyError(
-      'inventory_conflict',
-      `requested availability ${requested} for ${roomTypeId} exceeds ${binding.why} (at most ${binding.rooms})`,
-    );
+    return {
+      refused: `requested availability ${requested} for ${roomTypeId} exceeds ${binding.why} (at most ${binding.rooms})`,
+    };
   }
-  return { rooms: binding.rooms, requested, cappedBy: `${binding.why}: at most ${binding.rooms}` };
+  return {
+    allowed: { rooms: binding.rooms, requested, cappedBy: `${binding.why}: at most ${binding.rooms}` },
+  };
+}
+
+/** decideAvailability for an event: a refusal rejects the event for good. */
+export function constrainAvailability(
+  requested: number,
+  settings: PropertySettings | undefined,
+  roomTypeId: string,
+  channel: string,
+  sourceId: string,
+): AvailabilityValue {
+  const decision = decideAvailability(requested, settings, roomTypeId, channel, sourceId);
+  if ('refused' in decision) throw new PermanentApplyError('inventory_conflict', decision.refused);
+  return decision.allowed;
 }
 
 async function applyAri(event: CanonicalEvent, ari: AriUpdate, deps: ApplyDependencies) {
