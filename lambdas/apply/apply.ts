@@ -9,6 +9,7 @@ import type {
 } from '../domain/canonical';
 import { addDays } from '../domain/dates';
 import type { Clock } from '../shared/clock';
+import { NotFoundError, UnprocessableError } from '../shared/errors';
 import type { AvailabilityValue, FieldGroup, NightWrite, RoomNightKey } from './model';
 import { versionOf } from './model';
 import type {
@@ -21,25 +22,23 @@ import type {
 } from './ports';
 import { type MappingResolver, mappingKey } from './resolver';
 
-/** The event can never be applied as sent (a constraint conflict, an unsupported shape): recorded as rejected. */
-export class PermanentApplyError extends Error {
-  constructor(
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'PermanentApplyError';
+/**
+ * The event can never be applied as sent (a constraint conflict, an unsupported shape): recorded as rejected,
+ * with its code as the reason.
+ */
+export class PermanentApplyError extends UnprocessableError {
+  get reason(): string {
+    return this.code;
   }
 }
 
 /** An id did not map: the event waits in the review table until the mapping arrives. */
-export class MappingMissingError extends Error {
+export class MappingMissingError extends NotFoundError {
   constructor(
     readonly entity: MappingEntity,
     readonly externalId: string,
   ) {
-    super(`no ${entity} mapping for external id ${JSON.stringify(externalId)}`);
-    this.name = 'MappingMissingError';
+    super('mapping_missing', `no ${entity} mapping for external id ${JSON.stringify(externalId)}`);
   }
 }
 
