@@ -7,7 +7,8 @@ import {
   type ReconcileRequest,
   reconcile,
 } from '../lambdas/reconcile/service';
-import { ParitySyncError } from '../lambdas/shared/errors';
+import { ConflictError, ParitySyncError } from '../lambdas/shared/errors';
+import { httpStatusOf } from '../lambdas/shared/http-status';
 import { parseStrictJson } from '../lambdas/shared/strict-json';
 import type { ControlRoute } from './server';
 
@@ -39,9 +40,8 @@ export interface LocalReconciler {
   stop(): Promise<void>;
 }
 
-/** 409: a run is in progress; reserved concurrency 1 in AWS, a lock here. */
-export class RunInProgressError extends ParitySyncError {
-  readonly status = 409;
+/** A run is in progress; reserved concurrency 1 in AWS, a lock here. */
+export class RunInProgressError extends ConflictError {
   constructor() {
     super(
       'run_in_progress',
@@ -109,7 +109,7 @@ async function streamRun(
   try {
     reconcileRequest = parseInvocation(body.trim() === '' ? {} : parseStrictJson(body));
   } catch (error) {
-    const status = error instanceof ParitySyncError ? error.status : 400;
+    const status = httpStatusOf(error) ?? 400;
     const payload =
       error instanceof ParitySyncError ? error.toBody() : { error: 'invalid_json', message: String(error) };
     response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(payload));
@@ -128,8 +128,9 @@ async function streamRun(
     write({ type: 'report', report });
   } catch (error) {
     if (!started && error instanceof ParitySyncError && !(error instanceof InvalidInvocationError)) {
+      // A failure of ParitySync itself (no listed class) is answered as the reconcile function would fail: 500.
       response
-        .writeHead(error.status, { 'content-type': 'application/json' })
+        .writeHead(httpStatusOf(error) ?? 500, { 'content-type': 'application/json' })
         .end(JSON.stringify(error.toBody()));
       return;
     }

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import * as z from 'zod/mini';
 import { zodProblems } from '../config/load';
-import { AuthenticationError, BadRequestError, SchemaViolationError } from '../shared/errors';
+import { AuthenticationError, InvalidRequestError, SchemaViolationError } from '../shared/errors';
 import type { DeliveryRequest, VerificationContext } from './types';
 
 /** Helpers every adapter shares, so that each failure mode reads and answers the same whatever the kind. */
@@ -38,7 +38,7 @@ export function isPrintableToken(text: string, maxLength: number): boolean {
 /** An id header's value that ends up in keys and logs: printable ASCII without spaces, bounded (else 400). */
 export function checkTokenHeader(value: string, name: string, maxLength: number): string {
   if (!isPrintableToken(value, maxLength)) {
-    throw new BadRequestError(
+    throw new InvalidRequestError(
       'bad_header',
       `The ${name} header must be 1-${maxLength} printable ASCII characters without spaces; ` +
         `received ${value.length} characters.`,
@@ -51,7 +51,7 @@ export function checkTokenHeader(value: string, name: string, maxLength: number)
 export function requiredHeader(request: DeliveryRequest, name: string): string {
   const value = optionalHeader(request, name);
   if (value === undefined) {
-    throw new BadRequestError('missing_header', `The ${name} header is required for this source.`);
+    throw new InvalidRequestError('missing_header', `The ${name} header is required for this source.`);
   }
   return value;
 }
@@ -80,7 +80,7 @@ export function timestampHeader(request: DeliveryRequest, name: string): string 
 /** Parses unix seconds (digits only) and enforces the tolerance in both directions. */
 export function checkUnixTimestamp(text: string, headerName: string, context: VerificationContext): Date {
   if (!/^\d{1,12}$/.test(text)) {
-    throw new BadRequestError(
+    throw new InvalidRequestError(
       'bad_header',
       `The ${headerName} header must be unix seconds (digits only); received ${JSON.stringify(text.slice(0, 40))}.`,
     );

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import type { MappingChange } from '../domain/canonical';
 import { IsoInstantSchema } from '../domain/dates';
-import { BadRequestError } from '../shared/errors';
+import { InvalidRequestError } from '../shared/errors';
 import {
   anyHmacMatches,
   checkTokenHeader,
@@ -101,8 +101,8 @@ function mappingChange(type: MappingEventType, source: Readonly<Record<string, u
   return data;
 }
 
-function badSignatureHeader(problem: string): BadRequestError {
-  return new BadRequestError(
+function badSignatureHeader(problem: string): InvalidRequestError {
+  return new InvalidRequestError(
     'bad_header',
     `The ${SIGNATURE_HEADER} header is malformed: ${problem}. Expected "t=<unix seconds>,v1=<hex HMAC-SHA256>".`,
   );
@@ -179,7 +179,7 @@ export const mappingAdapter: ProviderAdapter = {
     }
     // The event header is part of what the sender routes on; a body that disagrees was not meant for it.
     if (type !== eventHeader) {
-      throw new BadRequestError(
+      throw new InvalidRequestError(
         'bad_header',
         `The ${EVENT_HEADER} header says ${JSON.stringify(eventHeader.slice(0, 100))} but the body's type is ` +
           `${JSON.stringify(type.slice(0, 100))}. Send the same event type in both.`,

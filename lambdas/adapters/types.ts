@@ -46,8 +46,8 @@ export type Normalised =
 
 /**
  * One module per provider kind implements this. `verify` runs on the raw bytes before anything is parsed
- * and throws AuthenticationError (401) or BadRequestError (400); `normalise` receives the strictly parsed
- * JSON and throws SchemaViolationError (422) naming the fields.
+ * and throws AuthenticationError or InvalidRequestError; `normalise` receives the strictly parsed JSON and
+ * throws SchemaViolationError naming the fields.
  */
 export interface ProviderAdapter {
   readonly kind: SourceKind;

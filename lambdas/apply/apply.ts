@@ -9,6 +9,7 @@ import type {
 } from '../domain/canonical';
 import { addDays } from '../domain/dates';
 import type { Clock } from '../shared/clock';
+import { NotFoundError, UnprocessableError } from '../shared/errors';
 import type { AvailabilityValue, FieldGroup, NightWrite, RoomNightKey } from './model';
 import { versionOf } from './model';
 import type {
@@ -21,25 +22,23 @@ import type {
 } from './ports';
 import { type MappingResolver, mappingKey } from './resolver';
 
-/** The event can never be applied as sent (a constraint conflict, an unsupported shape): recorded as rejected. */
-export class PermanentApplyError extends Error {
-  constructor(
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'PermanentApplyError';
+/**
+ * The event can never be applied as sent (a constraint conflict, an unsupported shape): recorded as rejected,
+ * with its code as the reason.
+ */
+export class PermanentApplyError extends UnprocessableError {
+  get reason(): string {
+    return this.code;
   }
 }
 
 /** An id did not map: the event waits in the review table until the mapping arrives. */
-export class MappingMissingError extends Error {
+export class MappingMissingError extends NotFoundError {
   constructor(
     readonly entity: MappingEntity,
     readonly externalId: string,
   ) {
-    super(`no ${entity} mapping for external id ${JSON.stringify(externalId)}`);
-    this.name = 'MappingMissingError';
+    super('mapping_missing', `no ${entity} mapping for external id ${JSON.stringify(externalId)}`);
   }
 }
 
@@ -166,18 +165,21 @@ async function roomNightKeyBase(event: CanonicalEvent, ari: AriUpdate, deps: App
   return { propertyId, roomTypeId: roomType.internalId, ratePlanId: ratePlan.internalId, channel };
 }
 
+/** What the inventory policy makes of a requested availability: the figure to store, or why it is refused. */
+export type AvailabilityDecision = { readonly allowed: AvailabilityValue } | { readonly refused: string };
+
 /**
  * Inventory constraints from seed 000: channels may sell at most floor(physical × buffer) rooms, and at most
  * the channel's contract allotment. `cap` sells the lower figure and records the adjustment; `reject` refuses.
  */
-export function constrainAvailability(
+export function decideAvailability(
   requested: number,
   settings: PropertySettings | undefined,
   roomTypeId: string,
   channel: string,
   sourceId: string,
-): AvailabilityValue {
-  if (!settings) return { rooms: requested };
+): AvailabilityDecision {
+  if (!settings) return { allowed: { rooms: requested } };
   const limits: { rooms: number; why: string }[] = [];
   const physical = settings.roomTypes.find((r) => r.roomTypeId === roomTypeId)?.physicalRooms;
   if (physical !== undefined) {
@@ -196,14 +198,28 @@ export function constrainAvailability(
     (lowest, limit) => (lowest === undefined || limit.rooms < lowest.rooms ? limit : lowest),
     undefined,
   );
-  if (!binding || requested <= binding.rooms) return { rooms: requested };
+  if (!binding || requested <= binding.rooms) return { allowed: { rooms: requested } };
   if (settings.inventoryPolicy.mode === 'reject') {
-    throw new PermanentApplyError(
-      'inventory_conflict',
-      `requested availability ${requested} for ${roomTypeId} exceeds ${binding.why} (at most ${binding.rooms})`,
-    );
+    return {
+      refused: `requested availability ${requested} for ${roomTypeId} exceeds ${binding.why} (at most ${binding.rooms})`,
+    };
   }
-  return { rooms: binding.rooms, requested, cappedBy: `${binding.why}: at most ${binding.rooms}` };
+  return {
+    allowed: { rooms: binding.rooms, requested, cappedBy: `${binding.why}: at most ${binding.rooms}` },
+  };
+}
+
+/** decideAvailability for an event: a refusal rejects the event for good. */
+export function constrainAvailability(
+  requested: number,
+  settings: PropertySettings | undefined,
+  roomTypeId: string,
+  channel: string,
+  sourceId: string,
+): AvailabilityValue {
+  const decision = decideAvailability(requested, settings, roomTypeId, channel, sourceId);
+  if ('refused' in decision) throw new PermanentApplyError('inventory_conflict', decision.refused);
+  return decision.allowed;
 }
 
 async function applyAri(event: CanonicalEvent, ari: AriUpdate, deps: ApplyDependencies) {

@@ -1,5 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { BadRequestError } from '../shared/errors';
+import { InvalidRequestError } from '../shared/errors';
 import { compareVersions } from './model';
 
 /**
@@ -9,7 +9,7 @@ import { compareVersions } from './model';
  */
 
 /** A read cursor that the store did not issue for this query: malformed, tampered with, or from another query. */
-export class InvalidCursorError extends BadRequestError {
+export class InvalidCursorError extends InvalidRequestError {
   constructor(reason: string) {
     super(
       'invalid_cursor',

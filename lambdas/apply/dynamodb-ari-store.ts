@@ -8,7 +8,7 @@ import {
 import type { Restrictions } from '../domain/canonical';
 import type { Money } from '../domain/money';
 import { isConditionalCheckFailure, requiredString } from '../shared/dynamodb';
-import { BadRequestError } from '../shared/errors';
+import { InvalidRequestError } from '../shared/errors';
 import { decodeRangeCursor, encodeCursor, InvalidCursorError } from './cursor';
 import {
   type AvailabilityValue,
@@ -32,7 +32,7 @@ const BATCH_GET_LIMIT = 100;
 const MAX_BATCH_GET_ATTEMPTS = 8;
 
 /** A read whose date range or page size cannot be served. */
-export class InvalidAriQueryError extends BadRequestError {
+export class InvalidAriQueryError extends InvalidRequestError {
   constructor(message: string) {
     super('invalid_ari_query', message);
   }

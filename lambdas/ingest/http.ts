@@ -3,6 +3,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { Clock } from '../shared/clock';
 import { ParitySyncError } from '../shared/errors';
+import { httpStatusOf } from '../shared/http-status';
 import {
   INGEST_METRICS,
   INGEST_REJECTION_REASONS,
@@ -191,18 +192,19 @@ export function createIngestHttpHandler(
       });
       return respond(200, bodyFor(result));
     } catch (error) {
-      if (error instanceof ParitySyncError) {
+      const status = httpStatusOf(error);
+      if (error instanceof ParitySyncError && status !== undefined) {
         recordRefusal(metrics, error.code);
-        const log = error.status >= 500 ? logger.error.bind(logger) : logger.warn.bind(logger);
+        const log = status >= 500 ? logger.error.bind(logger) : logger.warn.bind(logger);
         log('delivery refused', {
           ...common(),
           outcome: 'refused',
-          status: error.status,
+          status,
           error: error.code,
-          ...(error.status === 403 ? { sourceIp: request.sourceIp } : {}),
-          ...(error.status >= 500 ? { cause: describeCause(error.cause) } : {}),
+          ...(status === 403 ? { sourceIp: request.sourceIp } : {}),
+          ...(status >= 500 ? { cause: describeCause(error.cause) } : {}),
         });
-        return respond(error.status, error.toBody());
+        return respond(status, error.toBody());
       }
       recordRefusal(metrics, 'internal_error');
       logger.error('delivery failed unexpectedly', {

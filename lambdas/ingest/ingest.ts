@@ -87,8 +87,8 @@ const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json$/;
 
 /**
  * The edge, as plain TypeScript: authenticate, parse, validate, normalise, then make the event durable
- * exactly once. Every refusal is a ParitySyncError carrying its HTTP status and code. Nothing is written
- * for a refused delivery, so a sender can always fix the request and retry safely.
+ * exactly once. Every refusal is a ParitySyncError whose class says what kind of failure it is and whose code
+ * says which. Nothing is written for a refused delivery, so a sender can always fix the request and retry.
  */
 export async function ingest(
   request: IngestRequest,

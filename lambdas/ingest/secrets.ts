@@ -1,5 +1,6 @@
 import type { SecretRef, SourceConfig } from '../config/schema';
 import { signingSecretProblem } from '../config/secret-strength';
+import { UnavailableError } from '../shared/errors';
 
 /** Resolves a source's secret references to the values that verify its signatures. */
 export interface SecretResolver {
@@ -11,14 +12,14 @@ export interface SecretResolver {
 /** Fetches one Secrets Manager secret; caching is the fetcher's concern (Powertools caches with a max age). */
 export type SecretsManagerFetcher = (secretId: string) => Promise<string | Uint8Array | undefined>;
 
-export class SecretUnavailableError extends Error {
+/** A secret reference cannot be resolved to a usable value right now (unset, unreadable, empty or too weak). */
+export class SecretUnavailableError extends UnavailableError {
   constructor(
     readonly reference: string,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-    this.name = 'SecretUnavailableError';
+    super('secret_unavailable', message, options);
   }
 }
 

@@ -1,14 +1,16 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import {
-  BadRequestError,
+  InvalidRequestError,
   MethodNotAllowedError,
+  NotFoundError,
   ParitySyncError,
   StoreUnavailableError,
 } from '../shared/errors';
+import { httpStatusOf } from '../shared/http-status';
 import { decodeUtf8 } from '../shared/strict-json';
 import { isTransientAwsError } from '../shared/transient';
-import { NotFoundError, type ReadApiDependencies } from './read';
+import type { ReadApiDependencies } from './read';
 import { handleReadRequest, READ_API_ROUTES, type ReadRequest } from './router';
 
 const JSON_HEADERS = { 'content-type': 'application/json' } as const;
@@ -17,21 +19,16 @@ const JSON_HEADERS = { 'content-type': 'application/json' } as const;
 const STORE_RETRY_AFTER_SECONDS = '5';
 
 /**
- * The status of every failure the read API answers, the one place it is decided: the first entry whose class
- * the error is an instance of. A ParitySyncError of no listed class is a fault in ParitySync, answered 500.
+ * The failures the read API answers as such, with the status lambdas/shared/http-status.ts gives their class.
+ * Any other error, a ParitySyncError of another class included, is a fault in ParitySync, answered 500.
  */
-const FAILURE_STATUSES: ReadonlyArray<readonly [abstract new (...args: never[]) => ParitySyncError, number]> =
-  [
-    // Unreadable or invalid query, path, body or cursor.
-    [BadRequestError, 400],
-    [NotFoundError, 404],
-    [MethodNotAllowedError, 405],
-    [StoreUnavailableError, 503],
-  ];
-
-function statusOf(failure: ParitySyncError): number | undefined {
-  return FAILURE_STATUSES.find(([kind]) => failure instanceof kind)?.[1];
-}
+const READ_API_FAILURES: ReadonlyArray<abstract new (...args: never[]) => ParitySyncError> = [
+  // Unreadable or invalid query, path, body or cursor.
+  InvalidRequestError,
+  NotFoundError,
+  MethodNotAllowedError,
+  StoreUnavailableError,
+];
 
 interface Answer {
   readonly status: number;
@@ -121,7 +118,9 @@ export function createReadApiHandler(
     error: unknown,
   ): Answer {
     const failure = error instanceof ParitySyncError ? error : storeUnavailable(error);
-    const status = failure === undefined ? undefined : statusOf(failure);
+    const status = READ_API_FAILURES.some((kind) => failure instanceof kind)
+      ? httpStatusOf(failure)
+      : undefined;
     if (failure !== undefined && status !== undefined) {
       if (failure instanceof StoreUnavailableError) {
         logger.warn('read API store unavailable', describeFailure(event, route, error));

@@ -12,7 +12,7 @@ import { type MappingResolver, mappingKey } from '../apply/resolver';
 import type { LedgerEntry } from '../ingest/ports';
 import type { ParityStore } from '../reconcile/ports';
 import type { Clock } from '../shared/clock';
-import { ParitySyncError } from '../shared/errors';
+import { NotFoundError } from '../shared/errors';
 
 /** A ledger entry with the failure note the consumer keeps on it. */
 export type DeliveryRecord = LedgerEntry & FailureNote;
@@ -30,12 +30,6 @@ export interface ReadApiDependencies {
   /** The configured source ids: a mapping's scope is one of them, or `*` for every source. */
   readonly sourceIds: ReadonlySet<string>;
   readonly signal?: ApplyDependencies['signal'];
-}
-
-/** The id names nothing ParitySync holds (or held: ledger entries expire after the dedupe window). */
-export class NotFoundError extends ParitySyncError {
-  // The hierarchy requires a status; the read API's answers take theirs from lambdas/read/http.ts.
-  readonly status = 404;
 }
 
 export async function getReservation(

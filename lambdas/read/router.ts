@@ -3,10 +3,15 @@ import * as z from 'zod/mini';
 import type { MappingEntity } from '../apply/ports';
 import { ApplicableIdSchema } from '../domain/applicable';
 import { daysBetween, IsoDateSchema } from '../domain/dates';
-import { BadRequestError, type FieldProblem, MethodNotAllowedError } from '../shared/errors';
+import {
+  type FieldProblem,
+  InvalidRequestError,
+  MethodNotAllowedError,
+  NotFoundError,
+} from '../shared/errors';
 import { parseStrictJson } from '../shared/strict-json';
 import { READ_API_ROUTES } from '../topology';
-import { getDelivery, getReservation, NotFoundError, putMapping, type ReadApiDependencies } from './read';
+import { getDelivery, getReservation, putMapping, type ReadApiDependencies } from './read';
 import {
   continuation,
   deliveryView,
@@ -45,21 +50,6 @@ export interface ReadRequest {
 
 /** What a route answers when it succeeds; every other outcome is a thrown ParitySyncError. */
 export type ReadAnswer = Record<string, unknown>;
-
-/** A query, path or body that names its offending fields, in the edge's `{error, message, fields}` shape. */
-export class InvalidRequestError extends BadRequestError {
-  constructor(
-    code: string,
-    message: string,
-    readonly fields: readonly FieldProblem[],
-  ) {
-    super(code, message);
-  }
-
-  override toBody(): Record<string, unknown> {
-    return { ...super.toBody(), fields: this.fields };
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Request schemas
@@ -167,7 +157,7 @@ function validate<S extends z.ZodMiniType>(
   throw new InvalidRequestError(
     code,
     `The ${what}s are not valid (${fields.map((field) => field.path).join(', ')}); see fields for how to fix each.`,
-    fields,
+    { fields },
   );
 }
 
@@ -264,15 +254,15 @@ async function readReview(request: ReadRequest, deps: ReadApiDependencies): Prom
 async function writeMapping(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
   const path = pathOf(mappingPathSchema(deps.sourceIds), request);
   if (request.body === undefined || request.body.trim() === '') {
-    throw new InvalidRequestError('invalid_body', 'The request has no body.', [
-      { path: '(root)', message: 'send a JSON object such as {"internalId": "dbl"}' },
-    ]);
+    throw new InvalidRequestError('invalid_body', 'The request has no body.', {
+      fields: [{ path: '(root)', message: 'send a JSON object such as {"internalId": "dbl"}' }],
+    });
   }
   const body = validate(MappingBodySchema, parseStrictJson(request.body), 'invalid_body', 'body field');
   if (body.propertyId !== undefined && path.entity !== 'roomType') {
-    throw new InvalidRequestError('invalid_body', 'Only a room type mapping names a property.', [
-      { path: 'propertyId', message: `remove it: a ${path.entity} mapping has no property` },
-    ]);
+    throw new InvalidRequestError('invalid_body', 'Only a room type mapping names a property.', {
+      fields: [{ path: 'propertyId', message: `remove it: a ${path.entity} mapping has no property` }],
+    });
   }
   const ref = { scope: path.scope, entity: path.entity, externalId: path.externalId };
   const target = { internalId: body.internalId, ...(body.propertyId ? { propertyId: body.propertyId } : {}) };

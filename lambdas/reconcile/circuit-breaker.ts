@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import type { Clock } from '../shared/clock';
-import { ParitySyncError } from '../shared/errors';
+import { ProviderFailureError } from '../shared/errors';
 
 /**
  * A circuit breaker per polled source. When a provider keeps failing, retrying every scheduled run only adds
@@ -31,9 +31,8 @@ export const CircuitBreakerSchema = z.strictObject({
 });
 export type CircuitBreakerOptions = z.infer<typeof CircuitBreakerSchema>;
 
-/** 503: the provider's breaker is open; no request was made. Retry after `retryAt`. */
-export class CircuitOpenError extends ParitySyncError {
-  readonly status = 503;
+/** The provider's breaker is open; no request was made. Retry after `retryAt`. */
+export class CircuitOpenError extends ProviderFailureError {
   readonly source: string;
   readonly retryAt: Date;
 

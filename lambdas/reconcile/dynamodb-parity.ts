@@ -9,7 +9,7 @@ import { decodeRangeCursor, encodeCursor } from '../apply/cursor';
 import type { Page } from '../apply/ports';
 import { addDays, isCalendarDate } from '../domain/dates';
 import { requiredString } from '../shared/dynamodb';
-import { BadRequestError } from '../shared/errors';
+import { InvalidRequestError } from '../shared/errors';
 import type { ParityFinding, ParityNightKey, ParityQuery, ParityRecord, ParityStore } from './ports';
 
 type Item = Record<string, AttributeValue>;
@@ -26,7 +26,7 @@ export interface DynamoDbParityStoreOptions {
 }
 
 /** A parity read whose date range or page size cannot be served. */
-export class InvalidParityQueryError extends BadRequestError {
+export class InvalidParityQueryError extends InvalidRequestError {
   constructor(message: string) {
     super('invalid_parity_query', message);
   }

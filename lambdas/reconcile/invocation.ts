@@ -1,6 +1,6 @@
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
-import { BadRequestError, type FieldProblem } from '../shared/errors';
+import { type FieldProblem, InvalidRequestError } from '../shared/errors';
 import { zodProblems } from '../shared/problems';
 import type { ReconcileRequest } from './service';
 
@@ -21,17 +21,12 @@ export const ReconcileInvocationSchema = z.strictObject({
   parity: z.optional(z.boolean()),
 });
 
-/** 400: the invocation payload is not one the function understands. */
-export class InvalidInvocationError extends BadRequestError {
-  constructor(
-    message: string,
-    readonly fields: readonly FieldProblem[],
-  ) {
-    super('invalid_invocation', message);
-  }
+/** The invocation payload is not one the function understands. */
+export class InvalidInvocationError extends InvalidRequestError {
+  declare readonly fields: readonly FieldProblem[];
 
-  override toBody(): Record<string, unknown> {
-    return { ...super.toBody(), fields: this.fields };
+  constructor(message: string, fields: readonly FieldProblem[]) {
+    super('invalid_invocation', message, { fields });
   }
 }
 

@@ -4,7 +4,7 @@ import type { IsoDate, Restrictions } from '../domain/canonical';
 import { IsoDateSchema, IsoInstantSchema } from '../domain/dates';
 import type { Money } from '../domain/money';
 import type { Clock } from '../shared/clock';
-import { type FieldProblem, ParitySyncError } from '../shared/errors';
+import { type FieldProblem, InvalidRequestError, ProviderFailureError } from '../shared/errors';
 import { formatPath } from '../shared/problems';
 import { parseStrictJson } from '../shared/strict-json';
 import { BackoffSchema, fullJitterDelayMs, retryAfterMs } from './backoff';
@@ -222,11 +222,10 @@ export interface PagesParams {
 // ----------------------------------------------------------------------------------------------- errors
 
 /**
- * 502: the provider's polling API failed in a way retrying within this run will not fix (attempts exhausted,
- * 404, an unexpected status). `httpStatus` is the provider's last status when there was one.
+ * The provider's polling API failed in a way retrying within this run will not fix (attempts exhausted, 404,
+ * an unexpected status). `httpStatus` is the provider's last status when there was one.
  */
-export class ProviderError extends ParitySyncError {
-  readonly status = 502;
+export class ProviderError extends ProviderFailureError {
   readonly httpStatus: number | undefined;
 
   constructor(code: string, message: string, httpStatus?: number) {
@@ -235,9 +234,8 @@ export class ProviderError extends ParitySyncError {
   }
 }
 
-/** 502: the provider refused our credential (401/403). Retrying cannot help; the secret needs attention. */
-export class ProviderAuthError extends ParitySyncError {
-  readonly status = 502;
+/** The provider refused our credential (401/403). Retrying cannot help; the secret needs attention. */
+export class ProviderAuthError extends ProviderFailureError {
   readonly httpStatus: number;
 
   constructor(message: string, httpStatus: number) {
@@ -425,7 +423,7 @@ export class PollingClient {
       json = parseStrictJson(body);
     } catch (error) {
       // Strict JSON's own reason (a repeated key, an imprecise number, nesting too deep) says what to report.
-      const detail = error instanceof ParitySyncError ? `: ${error.code}` : '';
+      const detail = error instanceof InvalidRequestError ? `: ${error.code}` : '';
       return {
         kind: 'retryable',
         reason: `HTTP ${status} with a body that is not strict JSON${detail}`,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { constrainAvailability, PermanentApplyError } from '../apply/apply';
+import { decideAvailability } from '../apply/apply';
 import { DynamoDbAriStore } from '../apply/dynamodb-ari-store';
 import { DynamoDbMappingStore } from '../apply/dynamodb-mappings';
 import { MappingResolver } from '../apply/resolver';
@@ -113,17 +113,13 @@ function availabilityPolicy(properties: readonly PropertySettings[]): DriftDepen
   const settings = new Map(properties.map((property) => [property.propertyId, property]));
   return (key, requested) => {
     const sourceId = key.channel.split(':')[0] ?? key.channel;
-    try {
-      return constrainAvailability(
-        requested,
-        settings.get(key.propertyId),
-        key.roomTypeId,
-        key.channel,
-        sourceId,
-      );
-    } catch (error) {
-      if (error instanceof PermanentApplyError) return undefined;
-      throw error;
-    }
+    const decision = decideAvailability(
+      requested,
+      settings.get(key.propertyId),
+      key.roomTypeId,
+      key.channel,
+      sourceId,
+    );
+    return 'allowed' in decision ? decision.allowed : undefined;
   };
 }

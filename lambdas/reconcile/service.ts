@@ -4,9 +4,8 @@ import type { ParitySyncConfig, PollingSourceConfig, SourceConfig } from '../con
 import type { IsoDate } from '../domain/canonical';
 import { addDays } from '../domain/dates';
 import type { Clock } from '../shared/clock';
-import { ParitySyncError } from '../shared/errors';
-import type { CircuitState } from './circuit-breaker';
-import { type CircuitBreaker, CircuitOpenError } from './circuit-breaker';
+import { InvalidRequestError, ParitySyncError, ProviderFailureError } from '../shared/errors';
+import type { CircuitBreaker, CircuitState } from './circuit-breaker';
 import type { DriftDependencies } from './drift';
 import type { CircuitStateStore } from './dynamodb-checkpoints';
 import { checkPropertyParity, type ParityCounts } from './parity';
@@ -115,7 +114,6 @@ export interface ReconcileReport {
 
 /** Thrown after the run when a step failed for a reason that is not the provider's: the report is attached. */
 export class ReconciliationFailedError extends ParitySyncError {
-  readonly status = 500;
   constructor(
     message: string,
     readonly report: ReconcileReport,
@@ -269,9 +267,8 @@ function selectSources(config: ParitySyncConfig, sourceIds: readonly string[] | 
   });
 }
 
-/** 400: a reconciliation was asked for a source that is not configured or not polled. */
-export class UnknownPolledSourceError extends ParitySyncError {
-  readonly status = 400;
+/** A reconciliation was asked for a source that is not configured or not polled. */
+export class UnknownPolledSourceError extends InvalidRequestError {
   constructor(message: string) {
     super('unknown_polled_source', message);
   }
@@ -371,7 +368,5 @@ class CircuitKeeper {
 
 /** The code of a failure that is the provider's (reported, not thrown); undefined for anything else. */
 function providerFailureCode(error: unknown): string | undefined {
-  if (error instanceof CircuitOpenError) return error.code;
-  if (error instanceof ParitySyncError && error.status === 502) return error.code;
-  return undefined;
+  return error instanceof ProviderFailureError ? error.code : undefined;
 }

@@ -1,4 +1,4 @@
-import { BadRequestError } from './errors';
+import { InvalidRequestError } from './errors';
 
 /**
  * Keys that turn a plain JSON object into a prototype-pollution vector once it is merged or spread
@@ -42,7 +42,7 @@ export function decodeUtf8(raw: Uint8Array): string {
   try {
     return utf8.decode(raw);
   } catch (cause) {
-    throw new BadRequestError(
+    throw new InvalidRequestError(
       'invalid_encoding',
       'The body is not valid UTF-8. Send JSON encoded as UTF-8.',
       {
@@ -68,7 +68,7 @@ export function parseStrictJson(text: string): unknown {
     value = JSON.parse(text);
   } catch (cause) {
     const detail = cause instanceof Error ? cause.message : String(cause);
-    throw new BadRequestError('invalid_json', `The body is not valid JSON (${detail}).`, { cause });
+    throw new InvalidRequestError('invalid_json', `The body is not valid JSON (${detail}).`, { cause });
   }
   if (value !== null && typeof value === 'object') {
     const keys = countKeysInValue(value, 1);
@@ -77,7 +77,7 @@ export function parseStrictJson(text: string): unknown {
     // therefore prove there is no repeat; any difference, rare for real senders, gets the exact scan.
     if (countQuoteColons(text) !== keys && countKeysInText(text) !== keys) {
       assertUniqueSafeKeys(text);
-      throw new BadRequestError(
+      throw new InvalidRequestError(
         'duplicate_key',
         'A key appears twice in the same object. Send each key once.',
       );
@@ -95,7 +95,7 @@ export function parseStrictJson(text: string): unknown {
  */
 function countKeysInValue(value: object, depth: number): number {
   if (depth > MAX_JSON_DEPTH) {
-    throw new BadRequestError(
+    throw new InvalidRequestError(
       'too_deep',
       `The body nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep, the most accepted. ` +
         'Send a flatter payload.',
@@ -112,7 +112,7 @@ function countKeysInValue(value: object, depth: number): number {
   const record = value as Record<string, unknown>;
   for (const key in record) {
     if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
-      throw new BadRequestError(
+      throw new InvalidRequestError(
         'forbidden_key',
         `The body uses the key "${key}", which is not allowed anywhere in a payload.`,
       );
@@ -163,14 +163,14 @@ function assertUniqueSafeKeys(text: string): void {
         let key = text.slice(i + 1, end);
         if (key.includes('\\')) key = JSON.parse(text.slice(i, end + 1)) as string;
         if (FORBIDDEN_KEYS.has(key)) {
-          throw new BadRequestError(
+          throw new InvalidRequestError(
             'forbidden_key',
             `The body uses the key "${key}", which is not allowed anywhere in a payload.`,
           );
         }
         if (keys) {
           if (keys.has(key)) {
-            throw new BadRequestError(
+            throw new InvalidRequestError(
               'duplicate_key',
               `The key "${key}" appears twice in the same object. Send each key once.`,
             );
@@ -208,7 +208,7 @@ function assertExactNumbers(text: string): void {
       const token = NUMBER_TOKEN.exec(text)?.[0] ?? '';
       if (!readsBackExactly(token)) {
         const quoted = token.length > QUOTED_NUMBER_CHARS ? `${token.slice(0, QUOTED_NUMBER_CHARS)}…` : token;
-        throw new BadRequestError(
+        throw new InvalidRequestError(
           'imprecise_number',
           `The number ${quoted} cannot be read exactly as a JSON number (it would become ${Number(token)}); ` +
             'send the amount as a string instead.',

@@ -2,7 +2,7 @@ import { createHash, createHmac, generateKeyPairSync, sign as rsaSign } from 'no
 import { describe, expect, it } from 'vitest';
 import { channelManagerAdapter } from '../../lambdas/adapters/channel-manager';
 import type { VerificationContext } from '../../lambdas/adapters/types';
-import { AuthenticationError, BadRequestError, SchemaViolationError } from '../../lambdas/shared/errors';
+import { AuthenticationError, InvalidRequestError, SchemaViolationError } from '../../lambdas/shared/errors';
 import { channelManagerSender } from '../../local/senders/channel-manager';
 import { contextFor, deliveryOf, fieldPaths, NOW, NOW_SECONDS, thrown } from './support';
 
@@ -52,7 +52,6 @@ function normaliseUpdate(update: Record<string, unknown>, context: VerificationC
 function schemaErrorFor(update: Record<string, unknown>) {
   const error = thrown(() => normaliseUpdate(update));
   expect(error).toBeInstanceOf(SchemaViolationError);
-  expect(error.status).toBe(422);
   return error;
 }
 
@@ -72,7 +71,7 @@ describe('channel-manager HMAC verification', () => {
     const request = deliveryOf(BODY, { 'x-channel-timestamp': String(NOW_SECONDS) });
     const error = thrown(() => channelManagerAdapter.verify(request, hmacContext()));
     expect(error).toBeInstanceOf(AuthenticationError);
-    expect([error.status, error.code]).toEqual([401, 'missing_signature']);
+    expect([error.name, error.code]).toEqual(['AuthenticationError', 'missing_signature']);
   });
 
   it('treats an empty signature header as missing', () => {
@@ -86,7 +85,7 @@ describe('channel-manager HMAC verification', () => {
   it('refuses a delivery without the timestamp header with 401 missing_timestamp', () => {
     const request = deliveryOf(BODY, { 'x-channel-signature': hmacHex(SECRET, BODY) });
     const error = thrown(() => channelManagerAdapter.verify(request, hmacContext()));
-    expect([error.status, error.code]).toEqual([401, 'missing_timestamp']);
+    expect([error.name, error.code]).toEqual(['AuthenticationError', 'missing_timestamp']);
   });
 
   it.each(['2026-11-01T12:00:00Z', '1793534400.5', '-1793534400', 'abc', '１７９３５３４４００'])(
@@ -97,8 +96,8 @@ describe('channel-manager HMAC verification', () => {
         'x-channel-timestamp': timestamp,
       });
       const error = thrown(() => channelManagerAdapter.verify(request, hmacContext()));
-      expect(error).toBeInstanceOf(BadRequestError);
-      expect([error.status, error.code]).toEqual([400, 'bad_header']);
+      expect(error).toBeInstanceOf(InvalidRequestError);
+      expect([error.name, error.code]).toEqual(['InvalidRequestError', 'bad_header']);
     },
   );
 
@@ -114,7 +113,7 @@ describe('channel-manager HMAC verification', () => {
     const error = thrown(() =>
       channelManagerAdapter.verify(signedDelivery(BODY, { secret: 'not-it' }), hmacContext()),
     );
-    expect([error.status, error.code]).toEqual([401, 'invalid_signature']);
+    expect([error.name, error.code]).toEqual(['AuthenticationError', 'invalid_signature']);
   });
 
   it('accepts a signature by either active secret during rotation', () => {
@@ -157,7 +156,7 @@ describe('channel-manager HMAC verification', () => {
     }
     for (const at of [NOW_SECONDS - 301, NOW_SECONDS + 301]) {
       const error = thrown(() => channelManagerAdapter.verify(signedDelivery(BODY, { at }), context));
-      expect([error.status, error.code]).toEqual([401, 'timestamp_out_of_tolerance']);
+      expect([error.name, error.code]).toEqual(['AuthenticationError', 'timestamp_out_of_tolerance']);
     }
   });
 
@@ -220,7 +219,7 @@ describe('channel-manager RSA-SHA256 verification', () => {
         rsaContext([current.publicKey, next.publicKey]),
       ),
     );
-    expect([error.status, error.code]).toEqual([401, 'invalid_signature']);
+    expect([error.name, error.code]).toEqual(['AuthenticationError', 'invalid_signature']);
   });
 
   it('refuses a valid signature over a different body', () => {

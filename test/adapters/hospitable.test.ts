@@ -100,7 +100,7 @@ describe('hospitable adapter: verify', () => {
 
   it('refuses a missing Signature header with 401 missing_signature', () => {
     const error = refusal(() => hospitableAdapter.verify(request(undefined), contextWith()));
-    expect([error.status, error.code]).toEqual([401, 'missing_signature']);
+    expect([error.name, error.code]).toEqual(['AuthenticationError', 'missing_signature']);
   });
 
   it.each([
@@ -110,7 +110,7 @@ describe('hospitable adapter: verify', () => {
     ['made with another secret', hexHmac('another-secret', BODY)],
   ])('refuses a signature %s with 401 invalid_signature', (_what, signature) => {
     const error = refusal(() => hospitableAdapter.verify(request(signature), contextWith()));
-    expect([error.status, error.code]).toEqual([401, 'invalid_signature']);
+    expect([error.name, error.code]).toEqual(['AuthenticationError', 'invalid_signature']);
   });
 
   it('refuses a body altered by one byte after signing', () => {
@@ -170,7 +170,7 @@ describe('hospitable adapter: envelope', () => {
 
   it('refuses an action the platform does not define', () => {
     const error = refusal(() => normalise({ ...reservation, action: 'reservation.deleted' }));
-    expect([error.status, error.code]).toEqual([422, 'unknown_event_type']);
+    expect([error.name, error.code]).toEqual(['SchemaViolationError', 'unknown_event_type']);
   });
 
   it('refuses a body without an action', () => {

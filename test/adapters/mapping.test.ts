@@ -107,7 +107,7 @@ describe('mapping adapter: verify', () => {
 
   it('refuses a missing signature header with 401 missing_signature', () => {
     const error = refusal(() => mappingAdapter.verify(request(undefined), contextWith()));
-    expect([error.status, error.code]).toEqual([401, 'missing_signature']);
+    expect([error.name, error.code]).toEqual(['AuthenticationError', 'missing_signature']);
   });
 
   it.each(['x-webhook-event', 'x-webhook-delivery'])(
@@ -117,21 +117,21 @@ describe('mapping adapter: verify', () => {
       const error = refusal(() =>
         mappingAdapter.verify({ ...req, headers: { ...req.headers, [name]: undefined } }, contextWith()),
       );
-      expect([error.status, error.code]).toEqual([400, 'missing_header']);
+      expect([error.name, error.code]).toEqual(['InvalidRequestError', 'missing_header']);
     },
   );
 
   it('refuses a truncated signature as invalid, not malformed', () => {
     const signature = hexHmac(SECRET, NOW, BODY).slice(0, -2);
     const error = refusal(() => mappingAdapter.verify(request(`t=${NOW},v1=${signature}`), contextWith()));
-    expect([error.status, error.code]).toEqual([401, 'invalid_signature']);
+    expect([error.name, error.code]).toEqual(['AuthenticationError', 'invalid_signature']);
   });
 
   it('refuses a signature made with another secret', () => {
     const error = refusal(() =>
       mappingAdapter.verify(signedRequest(NOW, 'some-other-secret'), contextWith()),
     );
-    expect([error.status, error.code]).toEqual([401, 'invalid_signature']);
+    expect([error.name, error.code]).toEqual(['AuthenticationError', 'invalid_signature']);
   });
 
   it('refuses a body altered by one byte after signing', () => {
@@ -139,7 +139,7 @@ describe('mapping adapter: verify', () => {
     const altered = Buffer.from(BODY.toString('utf8').replace('EXP-12345', 'EXP-22345'));
     expect(altered.length).toBe(BODY.length);
     const error = refusal(() => mappingAdapter.verify({ ...req, rawBody: altered }, contextWith()));
-    expect([error.status, error.code]).toEqual([401, 'invalid_signature']);
+    expect([error.name, error.code]).toEqual(['AuthenticationError', 'invalid_signature']);
   });
 
   it('refuses a signature over the body alone, without the timestamp', () => {
@@ -179,7 +179,7 @@ describe('mapping adapter: verify', () => {
     ['no entries at all', 'garbage'],
   ])('refuses a header with %s as 400 bad_header', (_what, header) => {
     const error = refusal(() => mappingAdapter.verify(request(header), contextWith()));
-    expect([error.status, error.code]).toEqual([400, 'bad_header']);
+    expect([error.name, error.code]).toEqual(['InvalidRequestError', 'bad_header']);
   });
 
   it('refuses a delivery id that is not a header-safe token', () => {
@@ -190,7 +190,7 @@ describe('mapping adapter: verify', () => {
         contextWith(),
       ),
     );
-    expect([error.status, error.code]).toEqual([400, 'bad_header']);
+    expect([error.name, error.code]).toEqual(['InvalidRequestError', 'bad_header']);
   });
 
   it.each([
@@ -204,7 +204,7 @@ describe('mapping adapter: verify', () => {
       expect(verify().signedAt).toEqual(new Date(t * 1000));
     } else {
       const error = refusal(verify);
-      expect([error.status, error.code]).toEqual([401, 'timestamp_out_of_tolerance']);
+      expect([error.name, error.code]).toEqual(['AuthenticationError', 'timestamp_out_of_tolerance']);
     }
   });
 });
@@ -322,7 +322,7 @@ describe('mapping adapter: normalise', () => {
     const error = refusal(() =>
       normalise(envelope, request('unused', { 'x-webhook-event': 'mapping.completed' })),
     );
-    expect([error.status, error.code]).toEqual([400, 'bad_header']);
+    expect([error.name, error.code]).toEqual(['InvalidRequestError', 'bad_header']);
     expect(error.message).toContain('mapping.completed');
     expect(error.message).toContain('mapping.error.resolved');
   });
@@ -352,12 +352,12 @@ describe('mapping adapter: normalise', () => {
     const error = refusal(() =>
       normalise({ ...envelope, type: 'toString' }, request('unused', { 'x-webhook-event': 'toString' })),
     );
-    expect([error.status, error.code]).toEqual([422, 'unknown_event_type']);
+    expect([error.name, error.code]).toEqual(['SchemaViolationError', 'unknown_event_type']);
   });
 
   it('refuses a body that is not an object', () => {
     const error = refusal(() => normalise([envelope]));
-    expect([error.status, error.code]).toEqual([422, 'schema_violation']);
+    expect([error.name, error.code]).toEqual(['SchemaViolationError', 'schema_violation']);
   });
 });
 

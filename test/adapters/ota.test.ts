@@ -58,7 +58,7 @@ describe('OTA verification', () => {
   it('refuses a delivery without the signature header with 401 missing_signature', () => {
     const error = thrown(() => otaAdapter.verify(deliveryOf(BODY, {}), otaContext()));
     expect(error).toBeInstanceOf(AuthenticationError);
-    expect([error.status, error.code]).toEqual([401, 'missing_signature']);
+    expect([error.name, error.code]).toEqual(['AuthenticationError', 'missing_signature']);
   });
 
   it.each([
@@ -69,7 +69,7 @@ describe('OTA verification', () => {
   ])('refuses a signature %s', (_label, mangle) => {
     const request = deliveryOf(BODY, { 'x-ota-signature': mangle(hmacHex(SECRET, BODY)) });
     const error = thrown(() => otaAdapter.verify(request, otaContext()));
-    expect([error.status, error.code]).toEqual([401, 'invalid_signature']);
+    expect([error.name, error.code]).toEqual(['AuthenticationError', 'invalid_signature']);
   });
 
   it('refuses a signature made with another secret', () => {
@@ -247,7 +247,7 @@ describe('OTA rate events without a room type', () => {
   it('refuses them at the edge with 422 naming room_type_code', () => {
     const { room_type_code: _room, ...event } = EVENT;
     const error = schemaErrorFor(event);
-    expect([error.status, error.code]).toEqual([422, 'schema_violation']);
+    expect([error.name, error.code]).toEqual(['SchemaViolationError', 'schema_violation']);
     expect(fieldPaths(error)).toEqual(['room_type_code']);
     expect(error.message).toContain('room_type_code');
   });

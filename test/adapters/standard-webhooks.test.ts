@@ -132,7 +132,7 @@ describe('standard-webhooks adapter: the published test vector', () => {
 
   it('refuses it years later as a replay', () => {
     const error = refusal(() => standardWebhooksAdapter.verify(vectorRequest, contextWith()));
-    expect([error.status, error.code]).toEqual([401, 'timestamp_out_of_tolerance']);
+    expect([error.name, error.code]).toEqual(['AuthenticationError', 'timestamp_out_of_tolerance']);
   });
 
   it('refuses its body, which has no type, timestamp or data, at normalisation', () => {
@@ -208,7 +208,7 @@ describe('standard-webhooks adapter: HMAC (v1) signatures', () => {
         contextWith(),
       ),
     );
-    expect([error.status, error.code]).toEqual([401, 'invalid_signature']);
+    expect([error.name, error.code]).toEqual(['AuthenticationError', 'invalid_signature']);
   });
 
   it('refuses a signature made with another secret', () => {
@@ -237,10 +237,10 @@ describe('standard-webhooks adapter: HMAC (v1) signatures', () => {
   });
 
   it.each([
-    ['webhook-id', 400, 'missing_header'],
-    ['webhook-timestamp', 401, 'missing_timestamp'],
-    ['webhook-signature', 401, 'missing_signature'],
-  ])('refuses a delivery without %s', (name, status, code) => {
+    ['webhook-id', 'InvalidRequestError', 'missing_header'],
+    ['webhook-timestamp', 'AuthenticationError', 'missing_timestamp'],
+    ['webhook-signature', 'AuthenticationError', 'missing_signature'],
+  ])('refuses a delivery without %s', (name, kind, code) => {
     const signed = librarySigned();
     const error = refusal(() =>
       standardWebhooksAdapter.verify(
@@ -248,7 +248,7 @@ describe('standard-webhooks adapter: HMAC (v1) signatures', () => {
         contextWith(),
       ),
     );
-    expect([error.status, error.code]).toEqual([status, code]);
+    expect([error.name, error.code]).toEqual([kind, code]);
   });
 
   it.each([['1780000000.5'], ['2026-06-01T00:00:00Z'], ['-1780000000'], [' 1780000000']])(
@@ -261,7 +261,7 @@ describe('standard-webhooks adapter: HMAC (v1) signatures', () => {
           contextWith(),
         ),
       );
-      expect([error.status, error.code]).toEqual([400, 'bad_header']);
+      expect([error.name, error.code]).toEqual(['InvalidRequestError', 'bad_header']);
     },
   );
 
@@ -269,7 +269,7 @@ describe('standard-webhooks adapter: HMAC (v1) signatures', () => {
     const error = refusal(() =>
       standardWebhooksAdapter.verify(librarySigned(SECRET, NOW, BODY, 'msg with spaces'), contextWith()),
     );
-    expect([error.status, error.code]).toEqual([400, 'bad_header']);
+    expect([error.name, error.code]).toEqual(['InvalidRequestError', 'bad_header']);
   });
 
   it.each([
@@ -283,7 +283,7 @@ describe('standard-webhooks adapter: HMAC (v1) signatures', () => {
       expect(verify().signedAt).toEqual(new Date(at * 1000));
     } else {
       const error = refusal(verify);
-      expect([error.status, error.code]).toEqual([401, 'timestamp_out_of_tolerance']);
+      expect([error.name, error.code]).toEqual(['AuthenticationError', 'timestamp_out_of_tolerance']);
     }
   });
 });
@@ -330,7 +330,7 @@ describe('standard-webhooks adapter: Ed25519 (v1a) signatures', () => {
   it('refuses a signature by a key that is not listed', () => {
     const context = contextWith({ secrets: [], publicKeys: [signer.whpk] });
     const error = refusal(() => standardWebhooksAdapter.verify(signedBy(stranger.privateKey), context));
-    expect([error.status, error.code]).toEqual([401, 'invalid_signature']);
+    expect([error.name, error.code]).toEqual(['AuthenticationError', 'invalid_signature']);
   });
 
   it('refuses a v1a signature when the source lists no public key', () => {
@@ -537,7 +537,7 @@ describe('standard-webhooks adapter: ari.updated without a room type', () => {
   it('is refused at the edge with 422 naming data.roomTypeId, even when it carries nothing else wrong', () => {
     const { roomTypeId: _room, ...data } = ari.data;
     const error = refusal(() => normalise({ ...ari, data }));
-    expect([error.status, error.code]).toEqual([422, 'schema_violation']);
+    expect([error.name, error.code]).toEqual(['SchemaViolationError', 'schema_violation']);
     expect((error as SchemaViolationError).fields.map((f) => f.path)).toEqual(['data.roomTypeId']);
     expect(error.message).toContain('data.roomTypeId');
   });

@@ -32,9 +32,7 @@ export function deliveryOf(
 }
 
 /** The error `run` throws; fails the test when it returns normally. */
-export function thrown(
-  run: () => unknown,
-): Error & { status?: number; code?: string; fields?: { path: string }[] } {
+export function thrown(run: () => unknown): Error & { code?: string; fields?: { path: string }[] } {
   try {
     run();
   } catch (error) {

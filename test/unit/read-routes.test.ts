@@ -757,7 +757,7 @@ describe('the status of a refusal', () => {
     expect(json).toEqual({ error: 'invalid_cursor', message: refusal.message });
   });
 
-  it('answers 500 for an error the read API never raises, whatever status the error carries', async () => {
+  it('answers 500 for an error the read API never raises, whatever its class', async () => {
     reservations.get = async () => {
       throw new DeliveryInProgressError('delivery_in_progress', 'Another delivery is being made durable.');
     };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInvocationError, parseInvocation } from '../../lambdas/reconcile/invocation';
+import { InvalidRequestError } from '../../lambdas/shared/errors';
 
 function rejection(payload: unknown): InvalidInvocationError {
   try {
@@ -79,7 +80,7 @@ describe('parseInvocation', () => {
     { name: 'an array', payload: [], path: '(root)', message: /expected object, received array/ },
   ])('rejects $name naming the field', ({ payload, path, message }) => {
     const error = rejection(payload);
-    expect(error.status).toBe(400);
+    expect(error).toBeInstanceOf(InvalidRequestError);
     expect(error.code).toBe('invalid_invocation');
     expect(error.fields).toHaveLength(1);
     expect(error.fields[0]?.path).toBe(path);

@@ -19,6 +19,7 @@ import {
 } from '../../lambdas/reconcile/polling-client';
 import { RateLimiter, TokenBucket } from '../../lambdas/reconcile/rate-limit';
 import type { Clock } from '../../lambdas/shared/clock';
+import { ProviderFailureError } from '../../lambdas/shared/errors';
 import { seededRandom } from '../../local/simulator/dataset';
 
 const START = Date.parse('2026-03-01T12:00:00.000Z');
@@ -351,7 +352,8 @@ describe('PollingClient retries (5xx, timeouts, network errors)', () => {
     });
     const error = await failure(drain(client));
     expect(error).toBeInstanceOf(ProviderError);
-    expect(error).toMatchObject({ code: 'provider_unavailable', status: 502 });
+    expect(error).toBeInstanceOf(ProviderFailureError);
+    expect(error).toMatchObject({ code: 'provider_unavailable' });
     expect(error.message).toMatch(/failed 4 times.*HTTP 500/);
     expect(http.calls).toHaveLength(4);
   });

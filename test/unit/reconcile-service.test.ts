@@ -25,6 +25,7 @@ import {
   type SourceClient,
   UnknownPolledSourceError,
 } from '../../lambdas/reconcile/service';
+import { InvalidRequestError } from '../../lambdas/shared/errors';
 import { InMemoryAriStore, InMemoryMappingStore } from '../fakes/apply-memory';
 import { ManualClock } from '../fakes/clock';
 import {
@@ -320,7 +321,6 @@ describe('reconcile: failures', () => {
     expect(error).toBeInstanceOf(ReconciliationFailedError);
     const failed = error as ReconciliationFailedError;
     expect(failed.code).toBe('reconciliation_failed');
-    expect(failed.status).toBe(500);
     expect(failed.message).toMatch(/1 reconciliation step\(s\) failed.*ARI table unreachable/);
     expect(failed.failures).toHaveLength(1);
     expect(failed.cause).toBe(failed.failures[0]);
@@ -539,7 +539,7 @@ describe('reconcile: progress and selection', () => {
     const error = await reconcile({ sourceIds: ['ota-a', 'nope', 'pms'] }, h.deps).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnknownPolledSourceError);
     const unknown = error as UnknownPolledSourceError;
-    expect(unknown.status).toBe(400);
+    expect(unknown).toBeInstanceOf(InvalidRequestError);
     expect(unknown.code).toBe('unknown_polled_source');
     expect(unknown.message).toContain('"nope"');
     expect(unknown.message).toContain('"pms"');

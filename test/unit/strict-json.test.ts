@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BadRequestError } from '../../lambdas/shared/errors';
+import { InvalidRequestError } from '../../lambdas/shared/errors';
 import { decodeUtf8, MAX_JSON_DEPTH, parseStrictJson } from '../../lambdas/shared/strict-json';
 
 function codeOf(run: () => unknown): string | undefined {
@@ -8,7 +8,7 @@ function codeOf(run: () => unknown): string | undefined {
     run();
     return undefined;
   } catch (error) {
-    return error instanceof BadRequestError ? error.code : `unexpected ${String(error)}`;
+    return error instanceof InvalidRequestError ? error.code : `unexpected ${String(error)}`;
   }
 }
 
