@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { beforeAll } from 'vitest';
 import { DynamoDbAriStore } from '../../lambdas/apply/dynamodb-ari-store';
 import { DynamoDbGuestStore } from '../../lambdas/apply/dynamodb-guests';
@@ -6,10 +7,12 @@ import { DynamoDbMappingStore } from '../../lambdas/apply/dynamodb-mappings';
 import { DynamoDbReservationStore } from '../../lambdas/apply/dynamodb-reservations';
 import { DynamoDbReviewStore } from '../../lambdas/apply/dynamodb-review';
 import { DynamoDbDeliveryLedger } from '../../lambdas/ingest/dynamodb-ledger';
+import { SqsEventQueue } from '../../lambdas/ingest/sqs-queue';
 import { fixedClock } from '../../lambdas/shared/clock';
 import {
   ARI_STATE,
   DELIVERY_LEDGER,
+  EVENTS_QUEUE,
   GUESTS,
   MAPPINGS,
   RESERVATIONS,
@@ -24,10 +27,11 @@ import {
   InMemoryReservationStore,
   InMemoryReviewStore,
 } from '../fakes/apply-memory';
-import { InMemoryLedger } from '../fakes/in-memory';
+import { InMemoryLedger, InMemoryQueue } from '../fakes/in-memory';
 import { applyLedgerContract } from '../ports/apply-ledger.contract';
 import { ariStoreContract } from '../ports/ari-store.contract';
 import { deliveryLedgerContract, entryAt, T0 } from '../ports/delivery-ledger.contract';
+import { eventQueueContract, type ReceivedEvent } from '../ports/event-queue.contract';
 import { guestStoreContract } from '../ports/guest-store.contract';
 import { mappingStoreContract } from '../ports/mapping-store.contract';
 import { reservationStoreContract } from '../ports/reservation-store.contract';
@@ -53,6 +57,44 @@ const ledger = () => new DynamoDbDeliveryLedger(topology.dynamodb, tableOf(DELIV
 
 deliveryLedgerContract('DynamoDbDeliveryLedger', ledger);
 deliveryLedgerContract('InMemoryLedger', () => new InMemoryLedger());
+
+eventQueueContract('SqsEventQueue', () => {
+  const queueUrl = topology.queues[EVENTS_QUEUE.id]?.url;
+  if (queueUrl === undefined) throw new Error('events queue was not provisioned');
+  return {
+    queue: new SqsEventQueue(topology.sqs, queueUrl),
+    receive: async (count) => {
+      const received: ReceivedEvent[] = [];
+      for (let attempt = 0; received.length < count && attempt < 10; attempt++) {
+        const { Messages = [] } = await topology.sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+        );
+        for (const message of Messages) {
+          received.push({ messageId: message.MessageId ?? '', event: JSON.parse(message.Body ?? 'null') });
+          await topology.sqs.send(
+            new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }),
+          );
+        }
+      }
+      return received;
+    },
+  };
+});
+eventQueueContract('InMemoryQueue', () => {
+  const fake = new InMemoryQueue();
+  let taken = 0;
+  return {
+    queue: fake,
+    receive: async (count) => {
+      // The fake numbers its message ids in the order it queued them.
+      const received = fake.messages
+        .slice(taken, taken + count)
+        .map((event, index) => ({ messageId: `msg-${taken + index + 1}`, event }));
+      taken += received.length;
+      return received;
+    },
+  };
+});
 
 applyLedgerContract('DynamoDbDeliveryLedger', () => {
   const real = ledger();
