@@ -1,10 +1,12 @@
+import { decodeCursor, decodeRangeCursor, encodeCursor } from '../../lambdas/apply/cursor';
 import { mergeNight } from '../../lambdas/apply/lww';
-import type {
-  FieldGroup,
-  NightWrite,
-  RoomNightKey,
-  RoomNightState,
-  Version,
+import {
+  compareVersions,
+  type FieldGroup,
+  type NightWrite,
+  type RoomNightKey,
+  type RoomNightState,
+  type Version,
 } from '../../lambdas/apply/model';
 import type {
   ApplyLedger,
@@ -22,8 +24,9 @@ import type {
 } from '../../lambdas/apply/ports';
 
 /**
- * In-memory apply ports with the contracts of the DynamoDB stores (each of which has its own integration test).
- * The ARI fake applies the reference semantics in lww.ts, so domain tests exercise the same rules.
+ * In-memory apply ports with the contracts of the DynamoDB stores: each passes the same contract suite as its
+ * DynamoDB adapter (test/ports). The ARI fake applies the reference semantics in lww.ts, so domain tests
+ * exercise the same rules.
  */
 export class InMemoryAriStore implements AriStore {
   readonly nights = new Map<string, RoomNightState>();
@@ -41,7 +44,8 @@ export class InMemoryAriStore implements AriStore {
     }
     const id = JSON.stringify([key.propertyId, key.date, key.roomTypeId, key.ratePlanId, key.channel]);
     const { state, written } = mergeNight(this.nights.get(id) ?? { key }, write, version, eventId);
-    this.nights.set(id, state);
+    // As in DynamoDB, where a refused or empty write creates no item.
+    if (written.length > 0) this.nights.set(id, state);
     return [...written];
   }
 
@@ -57,8 +61,17 @@ export class InMemoryAriStore implements AriStore {
     });
   }
 
+  /**
+   * In the DynamoDB store's order and with its cursors (the key of the last night returned), so that paging
+   * callers see what they see in production; a cursor is handed out only when another night follows.
+   */
   async readNights(query: AriQuery): Promise<Page<RoomNightState>> {
-    const items = [...this.nights.values()]
+    const pk = ariPartitionKey(query.propertyId);
+    const after =
+      query.cursor === undefined
+        ? undefined
+        : decodeRangeCursor(query.cursor, pk, query.from, `${query.to}#\uffff`).sk?.S;
+    const matching = [...this.nights.values()]
       .filter(
         (n) =>
           n.key.propertyId === query.propertyId &&
@@ -67,9 +80,25 @@ export class InMemoryAriStore implements AriStore {
           (!query.roomTypeId || n.key.roomTypeId === query.roomTypeId) &&
           (!query.ratePlanId || n.key.ratePlanId === query.ratePlanId),
       )
-      .sort((a, b) => a.key.date.localeCompare(b.key.date));
-    return { items };
+      .map((night) => ({ sk: ariSortKey(night.key), night }))
+      .filter(({ sk }) => after === undefined || compareVersions(sk, after) > 0)
+      .sort((a, b) => compareVersions(a.sk, b.sk));
+    const page = matching.slice(0, query.limit);
+    const items = page.map(({ night }) => night);
+    const last = page.at(-1);
+    return matching.length > page.length && last !== undefined
+      ? { items, cursor: encodeCursor({ pk, sk: last.sk }) }
+      : { items };
   }
+}
+
+function ariPartitionKey(propertyId: string): string {
+  return `P#${propertyId}`;
+}
+
+/** The DynamoDB store's sort key: the date, then the percent-encoded ids, compared as UTF-8 bytes. */
+function ariSortKey(key: RoomNightKey): string {
+  return [key.date, ...[key.roomTypeId, key.ratePlanId, key.channel].map(encodeURIComponent)].join('#');
 }
 
 export class InMemoryMappingStore implements MappingStore {
@@ -78,7 +107,11 @@ export class InMemoryMappingStore implements MappingStore {
     return this.entries.get(`${ref.scope}|${ref.entity}|${ref.externalId}`);
   }
   async put(ref: MappingRef, target: MappingTarget) {
-    this.entries.set(`${ref.scope}|${ref.entity}|${ref.externalId}`, target);
+    const { internalId, propertyId } = target;
+    this.entries.set(
+      `${ref.scope}|${ref.entity}|${ref.externalId}`,
+      propertyId === undefined ? { internalId } : { internalId, propertyId },
+    );
   }
 }
 
@@ -93,8 +126,20 @@ export class InMemoryReviewStore implements ReviewStore {
   async remove(eventId: string) {
     this.parked.delete(eventId);
   }
-  async list(limit: number) {
-    return { items: [...this.parked.values()].slice(0, limit) };
+  /** Pages in event id order, with the DynamoDB store's cursor (the last event id) and its refusals. */
+  async list(limit: number, cursor?: string): Promise<Page<ParkedEvent>> {
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      throw new RangeError(`The page size must be a positive integer, received ${limit}`);
+    }
+    const after = cursor === undefined ? undefined : decodeCursor(cursor, ['pk']).pk;
+    const matching = [...this.parked.values()]
+      .filter((p) => after === undefined || compareVersions(p.event.eventId, after) > 0)
+      .sort((a, b) => compareVersions(a.event.eventId, b.event.eventId));
+    const items = matching.slice(0, limit);
+    const last = items.at(-1);
+    return matching.length > items.length && last !== undefined
+      ? { items, cursor: encodeCursor({ pk: last.event.eventId }) }
+      : { items };
   }
 }
 
@@ -103,7 +148,7 @@ export class InMemoryReservationStore implements ReservationStore {
   async apply(record: ReservationRecord) {
     const existing = this.records.get(record.id);
     if (existing) {
-      if (existing.version >= record.version) return false;
+      if (compareVersions(existing.version, record.version) >= 0) return false;
       if (existing.status === 'cancelled' && record.status === 'confirmed') return false;
     }
     this.records.set(record.id, record);
@@ -129,7 +174,7 @@ export class InMemoryGuestStore implements GuestStore {
   async link(sourceId: string, guestExternalId: string, reservationId: string | undefined, version: Version) {
     const key = `${sourceId}|${guestExternalId}`;
     const erasedAt = this.erased.get(key);
-    if (erasedAt !== undefined && erasedAt >= version) return false;
+    if (erasedAt !== undefined && compareVersions(erasedAt, version) >= 0) return false;
     const links = this.guests.get(key) ?? new Set<string>();
     if (reservationId) links.add(reservationId);
     this.guests.set(key, links);
@@ -144,19 +189,28 @@ export class InMemoryGuestStore implements GuestStore {
   }
 }
 
+/** The statuses the apply pipeline may settle from, as in DynamoDbDeliveryLedger.settle. */
+const SETTLEABLE: readonly (string | undefined)[] = ['received', 'enqueued', 'parked'];
+
+/**
+ * An event it holds no status for reads as `enqueued`: unit tests hand the pipeline events the edge is assumed
+ * to have enqueued. One the ledger no longer knows (expired, or never written) is put in `expired`.
+ */
 export class InMemoryApplyLedger implements ApplyLedger {
   readonly statuses = new Map<string, { status: string; reason?: string }>();
   /** Entries past the dedupe window: the table's TTL has removed them, so they read as absent. */
   readonly expired = new Set<string>();
   async status(eventId: string) {
-    if (this.expired.has(eventId)) return undefined;
-    return this.statuses.get(eventId)?.status ?? 'enqueued';
+    return this.current(eventId);
   }
+  /** Checks and writes with no await in between, so concurrent settlements cannot both win. */
   async settle(eventId: string, status: 'applied' | 'rejected' | 'parked', _at: string, reason?: string) {
-    if (this.expired.has(eventId)) return false;
-    const current = this.statuses.get(eventId)?.status;
-    if (current === 'applied' || current === 'rejected') return false;
+    if (!SETTLEABLE.includes(this.current(eventId))) return false;
     this.statuses.set(eventId, { status, ...(reason ? { reason } : {}) });
     return true;
+  }
+  private current(eventId: string): string | undefined {
+    if (this.expired.has(eventId)) return undefined;
+    return this.statuses.get(eventId)?.status ?? 'enqueued';
   }
 }

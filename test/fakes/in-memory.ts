@@ -2,8 +2,8 @@ import type { CanonicalEvent } from '../../lambdas/domain/canonical';
 import type { ClaimOutcome, DeliveryLedger, EventQueue, LedgerEntry } from '../../lambdas/ingest/ports';
 
 /**
- * In-memory ports with the same contract as the DynamoDB ledger and SQS queue (each real implementation has
- * its own integration test against the emulators). `failNext` makes the next calls throw, to exercise the
+ * In-memory ports with the same contract as the DynamoDB ledger and SQS queue: the ledger passes the same
+ * contract suite as DynamoDbDeliveryLedger (test/ports). `failNext` makes the next calls throw, to exercise the
  * paths where the edge must answer 5xx and lose nothing.
  */
 export class InMemoryLedger implements DeliveryLedger {
@@ -17,13 +17,19 @@ export class InMemoryLedger implements DeliveryLedger {
     }
     const existing = this.entries.get(entry.eventId);
     if (existing && !(existing.status === 'received' && (existing.leaseUntil ?? 0) < nowMs)) {
-      return { outcome: existing.status === 'received' ? 'in_progress' : 'duplicate', entry: existing };
+      return {
+        outcome: existing.status === 'received' ? 'in_progress' : 'duplicate',
+        entry: { ...existing },
+      };
     }
-    const claimed: LedgerEntry = existing
-      ? { ...entry, receivedAt: existing.receivedAt, deliveryCount: existing.deliveryCount + 1 }
-      : entry;
+    // As in DynamoDB, the ledger counts the claims itself; the entry's own deliveryCount is not taken.
+    const claimed = withoutUndefined({
+      ...entry,
+      receivedAt: existing?.receivedAt ?? entry.receivedAt,
+      deliveryCount: (existing?.deliveryCount ?? 0) + 1,
+    });
     this.entries.set(entry.eventId, claimed);
-    return { outcome: 'claimed', entry: claimed };
+    return { outcome: 'claimed', entry: { ...claimed } };
   }
 
   async confirm(
@@ -46,8 +52,14 @@ export class InMemoryLedger implements DeliveryLedger {
   }
 
   async get(eventId: string): Promise<LedgerEntry | undefined> {
-    return this.entries.get(eventId);
+    const entry = this.entries.get(eventId);
+    return entry === undefined ? undefined : { ...entry };
   }
+}
+
+/** A stored entry has no key for an absent optional field, as one read back from DynamoDB has none. */
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T;
 }
 
 export class InMemoryQueue implements EventQueue {

@@ -17,36 +17,16 @@ import {
 } from '../../lambdas/apply/model';
 import { ID_MAX_BYTES, idProblem } from '../../lambdas/domain/applicable';
 import { ARI_STATE } from '../../lambdas/topology';
+import { EUR, nightOf, sortedByKey, version } from '../ports/ari-store.contract';
 import { type IsolatedTopology, provisionIsolated } from '../support/aws';
 
-const EUR = (amountMinor: number) => ({ amountMinor, currency: 'EUR' });
 const T1 = '2026-03-01T10:00:00.000Z';
 const T2 = '2026-03-01T11:00:00.000Z';
 const T3 = '2026-03-01T12:00:00.000Z';
 
-function nightOf(propertyId: string, overrides: Partial<RoomNightKey> = {}): RoomNightKey {
-  return {
-    propertyId,
-    roomTypeId: 'dbl',
-    ratePlanId: 'bar',
-    channel: 'cm-demo:booking',
-    date: '2026-05-01',
-    ...overrides,
-  };
-}
-
-function version(occurredAt: string, idempotencyKey: string): Version {
-  return versionOf({ occurredAt, idempotencyKey });
-}
-
-function keyText(key: RoomNightKey): string {
-  return JSON.stringify([key.propertyId, key.date, key.roomTypeId, key.ratePlanId, key.channel]);
-}
-
-function sortedByKey(states: readonly RoomNightState[]): RoomNightState[] {
-  return [...states].sort((a, b) => keyText(a.key).localeCompare(keyText(b.key)));
-}
-
+// Last-writer-wins per group and paged range reads are the port's contract (test/ports, run in
+// port-contracts.test.ts); these are what only DynamoDB shows: key layout and size, request counts, batching,
+// races, cursor and query refusals, and agreement with mergeNight.
 describe('DynamoDbAriStore against DynamoDB Local', () => {
   let topology: IsolatedTopology;
   let tableName: string;
@@ -186,27 +166,6 @@ describe('DynamoDbAriStore against DynamoDB Local', () => {
       });
     });
 
-    it('keeps ids containing the separator apart', async () => {
-      const propertyId = `prop-${randomUUID()}`;
-      const first = nightOf(propertyId, { roomTypeId: 'a#b', ratePlanId: 'c' });
-      const second = nightOf(propertyId, { roomTypeId: 'a', ratePlanId: 'b#c' });
-      await store.writeNight(first, { rate: EUR(100) }, version(T1, 'k1'), 'evt_1');
-      await store.writeNight(second, { rate: EUR(200) }, version(T1, 'k2'), 'evt_2');
-
-      const { items } = await store.readNights({
-        propertyId,
-        from: '2026-05-01',
-        to: '2026-05-01',
-        limit: 10,
-      });
-      expect(sortedByKey(items)).toEqual(
-        sortedByKey([
-          { key: first, rate: { value: EUR(100), version: version(T1, 'k1'), eventId: 'evt_1' } },
-          { key: second, rate: { value: EUR(200), version: version(T1, 'k2'), eventId: 'evt_2' } },
-        ]),
-      );
-    });
-
     it('writes the older groups of a late event but keeps the newer rate (the fallback path)', async () => {
       const key = nightOf(`prop-${randomUUID()}`);
       const newer = version(T2, 'rate-update');
@@ -234,25 +193,6 @@ describe('DynamoDbAriStore against DynamoDB Local', () => {
       });
     });
 
-    it('writes nothing when the same event is applied again, and leaves the stored groups as they were', async () => {
-      const key = nightOf(`prop-${randomUUID()}`);
-      const v = version(T1, 'delivery-7');
-      const write: NightWrite = { availability: { rooms: 3 }, restrictions: { stopSell: true } };
-      expect(await store.writeNight(key, write, v, 'evt_7')).toEqual(['availability', 'restrictions']);
-      const before = await store.readNights({
-        propertyId: key.propertyId,
-        from: key.date,
-        to: key.date,
-        limit: 1,
-      });
-
-      expect(await store.writeNight(key, write, v, 'evt_7')).toEqual([]);
-      expect(await store.writeNight(key, write, version(T1, 'delivery-0'), 'evt_0')).toEqual([]);
-      expect(
-        await store.readNights({ propertyId: key.propertyId, from: key.date, to: key.date, limit: 1 }),
-      ).toEqual(before);
-    });
-
     it('does not send anything for a write that carries no group', async () => {
       const key = nightOf(`prop-${randomUUID()}`);
       const requests = countRequests();
@@ -263,27 +203,6 @@ describe('DynamoDbAriStore against DynamoDB Local', () => {
         (await store.readNights({ propertyId: key.propertyId, from: key.date, to: key.date, limit: 1 }))
           .items,
       ).toEqual([]);
-    });
-
-    it('breaks a tie on occurredAt with the idempotency key, in either arrival order', async () => {
-      for (const order of [
-        ['a', 'b'],
-        ['b', 'a'],
-      ] as const) {
-        const key = nightOf(`prop-${randomUUID()}`);
-        for (const idempotencyKey of order) {
-          await store.writeNight(
-            key,
-            { rate: EUR(idempotencyKey === 'a' ? 100 : 200) },
-            version(T1, idempotencyKey),
-            `evt_${idempotencyKey}`,
-          );
-        }
-        const [night] = (
-          await store.readNights({ propertyId: key.propertyId, from: key.date, to: key.date, limit: 1 })
-        ).items;
-        expect(night?.rate).toEqual({ value: EUR(200), version: version(T1, 'b'), eventId: 'evt_b' });
-      }
     });
 
     it('ends with the newest value when many writers race on one night', async () => {
@@ -346,77 +265,6 @@ describe('DynamoDbAriStore against DynamoDB Local', () => {
           ),
         ),
       );
-    });
-
-    async function readAll(query: Omit<Parameters<DynamoDbAriStore['readNights']>[0], 'cursor'>) {
-      const pages: RoomNightState[][] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await store.readNights({ ...query, cursor });
-        pages.push([...page.items]);
-        cursor = page.cursor;
-      } while (cursor !== undefined && pages.length < 50);
-      return pages;
-    }
-
-    it('returns the nights of the date range, both ends included, in date order', async () => {
-      const { items, cursor } = await store.readNights({
-        propertyId,
-        from: '2026-05-02',
-        to: '2026-05-04',
-        limit: 100,
-      });
-      expect(cursor).toBeUndefined();
-      expect(items.map((night) => night.key)).toEqual(
-        allKeys.filter((key) => key.date >= '2026-05-02' && key.date <= '2026-05-04'),
-      );
-    });
-
-    it('filters by room type and rate plan', async () => {
-      const byRoomType = await store.readNights({
-        propertyId,
-        from: '2026-05-01',
-        to: '2026-05-05',
-        roomTypeId: 'twin',
-        limit: 100,
-      });
-      expect(byRoomType.items.map((night) => night.key)).toEqual(
-        allKeys.filter((key) => key.roomTypeId === 'twin'),
-      );
-
-      const both = await store.readNights({
-        propertyId,
-        from: '2026-05-01',
-        to: '2026-05-05',
-        roomTypeId: 'dbl',
-        ratePlanId: 'nonref',
-        limit: 100,
-      });
-      expect(both.items.map((night) => night.key)).toEqual(
-        allKeys.filter((key) => key.roomTypeId === 'dbl' && key.ratePlanId === 'nonref'),
-      );
-    });
-
-    it('pages through the range with the cursor, every night exactly once', async () => {
-      const pages = await readAll({ propertyId, from: '2026-05-01', to: '2026-05-05', limit: 3 });
-      const nonEmpty = pages.filter((page) => page.length > 0);
-      expect(nonEmpty.slice(0, -1).every((page) => page.length === 3)).toBe(true);
-      expect(pages.flat().map((night) => night.key)).toEqual(allKeys);
-    });
-
-    it('fills each page when a filter skips most nights', async () => {
-      const pages = await readAll({
-        propertyId,
-        from: '2026-05-01',
-        to: '2026-05-05',
-        ratePlanId: 'nonref',
-        roomTypeId: 'twin',
-        limit: 2,
-      });
-      const wanted = allKeys.filter((key) => key.ratePlanId === 'nonref' && key.roomTypeId === 'twin');
-      expect(pages.flat().map((night) => night.key)).toEqual(wanted);
-      expect(pages[0]).toHaveLength(2);
-      expect(pages[1]).toHaveLength(2);
     });
 
     it('rejects a cursor it did not issue for this query', async () => {

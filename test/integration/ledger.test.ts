@@ -4,43 +4,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbDeliveryLedger } from '../../lambdas/ingest/dynamodb-ledger';
 import type { LedgerEntry } from '../../lambdas/ingest/ports';
 import { DELIVERY_LEDGER } from '../../lambdas/topology';
+import { entryAt, LEASE_MS, redeliveryAt, T0 } from '../ports/delivery-ledger.contract';
 import { type IsolatedTopology, provisionIsolated } from '../support/aws';
 
-const T0 = Date.parse('2026-03-01T10:00:00.000Z');
-const LEASE_MS = 10_000;
-// DynamoDB Local really deletes items whose TTL has passed (within seconds), so the expiry must lie in the
-// future of the wall clock, whatever the simulated clock of the test says.
-const EXPIRES_AT = Math.floor(Date.now() / 1000) + 30 * 86_400;
-
-function entryAt(nowMs: number, overrides: Partial<LedgerEntry> = {}): LedgerEntry {
-  return {
-    eventId: `evt_${randomUUID()}`,
-    sourceId: 'pms-demo',
-    kind: 'pms',
-    idempotencyKey: 'delivery-42',
-    providerEventType: 'reservation.created',
-    canonicalType: 'reservation.change',
-    status: 'received',
-    occurredAt: '2026-03-01T09:59:58.000Z',
-    receivedAt: new Date(nowMs).toISOString(),
-    updatedAt: new Date(nowMs).toISOString(),
-    leaseUntil: nowMs + LEASE_MS,
-    deliveryCount: 1,
-    expiresAt: EXPIRES_AT,
-    ...overrides,
-  };
-}
-
-/** A later delivery of the same event, as the edge would build it at `nowMs`. */
-function redeliveryAt(first: LedgerEntry, nowMs: number): LedgerEntry {
-  return {
-    ...first,
-    receivedAt: new Date(nowMs).toISOString(),
-    updatedAt: new Date(nowMs).toISOString(),
-    leaseUntil: nowMs + LEASE_MS,
-  };
-}
-
+// The claim / confirm / release protocol and the settle transitions are the ports' contracts
+// (test/ports, run in port-contracts.test.ts); these are what only the DynamoDB item shows.
 describe('DynamoDbDeliveryLedger against DynamoDB Local', () => {
   let topology: IsolatedTopology;
   let ledger: DynamoDbDeliveryLedger;
@@ -50,117 +18,6 @@ describe('DynamoDbDeliveryLedger against DynamoDB Local', () => {
     const tableName = topology.tables[DELIVERY_LEDGER.id];
     if (tableName === undefined) throw new Error('ledger table was not provisioned');
     ledger = new DynamoDbDeliveryLedger(topology.dynamodb, tableName);
-  });
-
-  it('claims a new event and stores every field of the entry', async () => {
-    const entry = entryAt(T0);
-    const outcome = await ledger.claim(entry, T0);
-    expect(outcome).toEqual({ outcome: 'claimed', entry });
-    expect(await ledger.get(entry.eventId)).toEqual(entry);
-  });
-
-  it('answers in_progress while another claim holds an unexpired lease', async () => {
-    const first = entryAt(T0);
-    await ledger.claim(first, T0);
-    const outcome = await ledger.claim(redeliveryAt(first, T0 + 2_000), T0 + 2_000);
-    expect(outcome).toEqual({ outcome: 'in_progress', entry: first });
-  });
-
-  it('answers duplicate with the stored entry once the claim is confirmed', async () => {
-    const first = entryAt(T0);
-    await ledger.claim(first, T0);
-    const confirmedAt = new Date(T0 + 50).toISOString();
-    await ledger.confirm(first.eventId, 'enqueued', confirmedAt, 'msg-1');
-
-    const stored = await ledger.get(first.eventId);
-    const { leaseUntil: _released, ...withoutLease } = first;
-    expect(stored).toEqual({
-      ...withoutLease,
-      status: 'enqueued',
-      updatedAt: confirmedAt,
-      messageId: 'msg-1',
-    });
-
-    // Even long after the lease would have expired, a confirmed event stays a duplicate.
-    const later = T0 + 3_600_000;
-    const outcome = await ledger.claim(redeliveryAt(first, later), later);
-    expect(outcome).toEqual({ outcome: 'duplicate', entry: stored });
-  });
-
-  it('records events that are not acted on without a message id', async () => {
-    const first = entryAt(T0, { canonicalType: undefined, providerEventType: 'ping' });
-    await ledger.claim(first, T0);
-    await ledger.confirm(first.eventId, 'recorded', new Date(T0 + 10).toISOString());
-    const stored = await ledger.get(first.eventId);
-    expect(stored?.status).toBe('recorded');
-    expect(stored).not.toHaveProperty('messageId');
-    expect(stored).not.toHaveProperty('canonicalType');
-    expect((await ledger.claim(redeliveryAt(first, T0 + 20), T0 + 20)).outcome).toBe('duplicate');
-  });
-
-  it('lets a retry take over an expired lease, keeping receivedAt and counting the delivery', async () => {
-    const first = entryAt(T0);
-    await ledger.claim(first, T0);
-    const retryAt = T0 + LEASE_MS + 1;
-    const retry = redeliveryAt(first, retryAt);
-
-    const outcome = await ledger.claim(retry, retryAt);
-
-    expect(outcome).toEqual({
-      outcome: 'claimed',
-      entry: { ...retry, receivedAt: first.receivedAt, deliveryCount: 2 },
-    });
-  });
-
-  it('lets an immediate retry take over after the lease is released', async () => {
-    const first = entryAt(T0);
-    await ledger.claim(first, T0);
-    await ledger.release(first.eventId, first.leaseUntil ?? 0);
-    expect((await ledger.get(first.eventId))?.leaseUntil).toBe(0);
-
-    const outcome = await ledger.claim(redeliveryAt(first, T0 + 100), T0 + 100);
-    expect(outcome.outcome).toBe('claimed');
-    expect(outcome.entry.deliveryCount).toBe(2);
-  });
-
-  it('releases only the claim that set the lease, never a later delivery that took the event over', async () => {
-    const first = entryAt(T0);
-    await ledger.claim(first, T0);
-    const retryAt = T0 + LEASE_MS + 1;
-    const retry = redeliveryAt(first, retryAt);
-    expect((await ledger.claim(retry, retryAt)).outcome).toBe('claimed');
-
-    // The first claimant's enqueue failed late; giving back its lease must not hand the retry's to a third.
-    await ledger.release(first.eventId, first.leaseUntil ?? 0);
-    expect((await ledger.get(first.eventId))?.leaseUntil).toBe(retry.leaseUntil);
-    const third = redeliveryAt(first, retryAt + 100);
-    expect((await ledger.claim(third, retryAt + 100)).outcome).toBe('in_progress');
-  });
-
-  it('ignores a confirmation for an entry that is no longer received', async () => {
-    const first = entryAt(T0);
-    await ledger.claim(first, T0);
-    await ledger.confirm(first.eventId, 'enqueued', new Date(T0 + 1).toISOString(), 'msg-first');
-    await ledger.confirm(first.eventId, 'enqueued', new Date(T0 + 2).toISOString(), 'msg-second');
-    expect((await ledger.get(first.eventId))?.messageId).toBe('msg-first');
-  });
-
-  it('does not create entries when confirming or releasing an unknown event', async () => {
-    const eventId = `evt_${randomUUID()}`;
-    await ledger.confirm(eventId, 'enqueued', new Date(T0).toISOString(), 'msg');
-    await ledger.release(eventId, T0 + LEASE_MS);
-    expect(await ledger.get(eventId)).toBeUndefined();
-  });
-
-  it('lets exactly one of many concurrent claims of the same event win', async () => {
-    const first = entryAt(T0);
-    const outcomes = await Promise.all(
-      Array.from({ length: 10 }, (_, index) => ledger.claim(redeliveryAt(first, T0 + index), T0 + index)),
-    );
-    const claimed = outcomes.filter((outcome) => outcome.outcome === 'claimed');
-    expect(claimed).toHaveLength(1);
-    expect(outcomes.filter((outcome) => outcome.outcome === 'in_progress')).toHaveLength(9);
-    expect((await ledger.get(first.eventId))?.deliveryCount).toBe(1);
   });
 
   it('stores the TTL attribute DynamoDB expires entries by, as a number', async () => {
@@ -201,12 +58,6 @@ describe('DynamoDbDeliveryLedger against DynamoDB Local', () => {
     );
     return Item?.settledAt?.S;
   }
-
-  it('reports the status of an entry, and undefined for an unknown event', async () => {
-    const entry = await enqueued();
-    expect(await ledger.status(entry.eventId)).toBe('enqueued');
-    expect(await ledger.status(`evt_${randomUUID()}`)).toBeUndefined();
-  });
 
   it('settles an enqueued event as applied exactly once', async () => {
     const entry = await enqueued();
@@ -275,35 +126,11 @@ describe('DynamoDbDeliveryLedger against DynamoDB Local', () => {
     );
   });
 
-  it('does not settle an event the edge only recorded', async () => {
-    const entry = entryAt(T0, { canonicalType: undefined, providerEventType: 'ping' });
-    await ledger.claim(entry, T0);
-    await ledger.confirm(entry.eventId, 'recorded', new Date(T0 + 10).toISOString());
-    expect(await ledger.settle(entry.eventId, 'applied', new Date(T0 + 20).toISOString())).toBe(false);
-    expect(await ledger.status(entry.eventId)).toBe('recorded');
-  });
-
   it('does not recreate an entry that has expired (or never existed) when settling it', async () => {
     const eventId = `evt_${randomUUID()}`;
     expect(await ledger.settle(eventId, 'applied', new Date(T0).toISOString())).toBe(false);
     expect(await ledger.settle(eventId, 'parked', new Date(T0).toISOString(), 'unmapped')).toBe(false);
     expect(await ledger.get(eventId)).toBeUndefined();
-  });
-
-  it('lets exactly one of many concurrent settlements of the same event win', async () => {
-    const entry = await enqueued();
-    const outcomes = await Promise.all(
-      Array.from({ length: 8 }, (_, index) =>
-        ledger.settle(
-          entry.eventId,
-          index % 2 === 0 ? 'applied' : 'rejected',
-          new Date(T0 + index).toISOString(),
-        ),
-      ),
-    );
-    expect(outcomes.filter(Boolean)).toHaveLength(1);
-    const winner = outcomes.indexOf(true);
-    expect(await ledger.status(entry.eventId)).toBe(winner % 2 === 0 ? 'applied' : 'rejected');
   });
 
   it('lets DynamoDB errors other than a failed condition propagate unchanged', async () => {

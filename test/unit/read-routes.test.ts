@@ -6,7 +6,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { InvalidCursorError } from '../../lambdas/apply/cursor';
 import { versionOf } from '../../lambdas/apply/model';
-import type { AriQuery, ParkedEvent } from '../../lambdas/apply/ports';
+import type { ParkedEvent } from '../../lambdas/apply/ports';
 import { MappingResolver } from '../../lambdas/apply/resolver';
 import type { CanonicalEvent } from '../../lambdas/domain/canonical';
 import { DynamoDbDeliveryLedger } from '../../lambdas/ingest/dynamodb-ledger';
@@ -25,35 +25,12 @@ import { InMemoryParityStore } from '../fakes/reconcile-memory';
 
 const clock = fixedClock('2026-06-01T12:00:00.000Z');
 
-/** The in-memory store, paged the way the DynamoDB store pages: `limit` items, then an opaque cursor. */
-class PagedAriStore extends InMemoryAriStore {
-  override async readNights(query: AriQuery) {
-    const { items } = await super.readNights({ ...query, limit: Number.MAX_SAFE_INTEGER });
-    const start = query.cursor === undefined ? 0 : Number(Buffer.from(query.cursor, 'base64url').toString());
-    const page = items.slice(start, start + query.limit);
-    const next = start + query.limit;
-    return next < items.length
-      ? { items: page, cursor: Buffer.from(String(next)).toString('base64url') }
-      : { items: page };
-  }
-}
-
 /** Remembers every query, so a test can see what the route passed on. */
 class RecordingParityStore extends InMemoryParityStore {
   readonly queries: ParityQuery[] = [];
   override async list(query: ParityQuery) {
     this.queries.push(query);
     return super.list(query);
-  }
-}
-
-class PagedReviewStore extends InMemoryReviewStore {
-  override async list(limit: number, cursor?: string): Promise<{ items: ParkedEvent[]; cursor?: string }> {
-    const all = [...this.parked.values()].sort((a, b) => a.event.eventId.localeCompare(b.event.eventId));
-    const start = cursor === undefined ? 0 : all.findIndex((p) => p.event.eventId === cursor) + 1;
-    const page = all.slice(start, start + limit);
-    const last = page.at(-1);
-    return start + limit < all.length && last ? { items: page, cursor: last.event.eventId } : { items: page };
   }
 }
 
@@ -84,8 +61,8 @@ function parkedAri(eventId: string, roomType: string): ParkedEvent {
   };
 }
 
-let ari: PagedAriStore;
-let review: PagedReviewStore;
+let ari: InMemoryAriStore;
+let review: InMemoryReviewStore;
 let parity: RecordingParityStore;
 let reservations: InMemoryReservationStore;
 let mappingStore: InMemoryMappingStore;
@@ -94,8 +71,8 @@ let requeued: CanonicalEvent[];
 let handler: ReturnType<typeof createReadApiHandler>;
 
 beforeEach(() => {
-  ari = new PagedAriStore();
-  review = new PagedReviewStore();
+  ari = new InMemoryAriStore();
+  review = new InMemoryReviewStore();
   parity = new RecordingParityStore();
   reservations = new InMemoryReservationStore();
   mappingStore = new InMemoryMappingStore();

@@ -1,0 +1,165 @@
+import { randomUUID } from 'node:crypto';
+import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { beforeAll } from 'vitest';
+import { DynamoDbAriStore } from '../../lambdas/apply/dynamodb-ari-store';
+import { DynamoDbGuestStore } from '../../lambdas/apply/dynamodb-guests';
+import { DynamoDbMappingStore } from '../../lambdas/apply/dynamodb-mappings';
+import { DynamoDbReservationStore } from '../../lambdas/apply/dynamodb-reservations';
+import { DynamoDbReviewStore } from '../../lambdas/apply/dynamodb-review';
+import { DynamoDbDeliveryLedger } from '../../lambdas/ingest/dynamodb-ledger';
+import { SqsEventQueue } from '../../lambdas/ingest/sqs-queue';
+import { fixedClock } from '../../lambdas/shared/clock';
+import {
+  ARI_STATE,
+  DELIVERY_LEDGER,
+  EVENTS_QUEUE,
+  GUESTS,
+  MAPPINGS,
+  RESERVATIONS,
+  REVIEW,
+  type TableDefinition,
+} from '../../lambdas/topology';
+import {
+  InMemoryApplyLedger,
+  InMemoryAriStore,
+  InMemoryGuestStore,
+  InMemoryMappingStore,
+  InMemoryReservationStore,
+  InMemoryReviewStore,
+} from '../fakes/apply-memory';
+import { InMemoryLedger, InMemoryQueue } from '../fakes/in-memory';
+import { applyLedgerContract } from '../ports/apply-ledger.contract';
+import { ariStoreContract } from '../ports/ari-store.contract';
+import { deliveryLedgerContract, entryAt, T0 } from '../ports/delivery-ledger.contract';
+import { eventQueueContract, type ReceivedEvent } from '../ports/event-queue.contract';
+import { guestStoreContract } from '../ports/guest-store.contract';
+import { mappingStoreContract } from '../ports/mapping-store.contract';
+import { reservationStoreContract } from '../ports/reservation-store.contract';
+import { reviewStoreContract } from '../ports/review-store.contract';
+import { type IsolatedTopology, provisionIsolated } from '../support/aws';
+
+// Each port's contract suite runs against its DynamoDB adapter on DynamoDB Local and against the in-memory fake
+// the unit tests use, so that the fake cannot drift from what production does.
+
+let topology: IsolatedTopology;
+
+beforeAll(async () => {
+  topology = await provisionIsolated();
+});
+
+function tableOf(definition: TableDefinition, of: IsolatedTopology = topology): string {
+  const name = of.tables[definition.id];
+  if (name === undefined) throw new Error(`table ${definition.id} was not provisioned`);
+  return name;
+}
+
+const ledger = () => new DynamoDbDeliveryLedger(topology.dynamodb, tableOf(DELIVERY_LEDGER));
+
+deliveryLedgerContract('DynamoDbDeliveryLedger', ledger);
+deliveryLedgerContract('InMemoryLedger', () => new InMemoryLedger());
+
+eventQueueContract('SqsEventQueue', () => {
+  const queueUrl = topology.queues[EVENTS_QUEUE.id]?.url;
+  if (queueUrl === undefined) throw new Error('events queue was not provisioned');
+  return {
+    queue: new SqsEventQueue(topology.sqs, queueUrl),
+    receive: async (count) => {
+      const received: ReceivedEvent[] = [];
+      for (let attempt = 0; received.length < count && attempt < 10; attempt++) {
+        const { Messages = [] } = await topology.sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+        );
+        for (const message of Messages) {
+          received.push({ messageId: message.MessageId ?? '', event: JSON.parse(message.Body ?? 'null') });
+          await topology.sqs.send(
+            new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }),
+          );
+        }
+      }
+      return received;
+    },
+  };
+});
+eventQueueContract('InMemoryQueue', () => {
+  const fake = new InMemoryQueue();
+  let taken = 0;
+  return {
+    queue: fake,
+    receive: async (count) => {
+      // The fake numbers its message ids in the order it queued them.
+      const received = fake.messages
+        .slice(taken, taken + count)
+        .map((event, index) => ({ messageId: `msg-${taken + index + 1}`, event }));
+      taken += received.length;
+      return received;
+    },
+  };
+});
+
+applyLedgerContract('DynamoDbDeliveryLedger', () => {
+  const real = ledger();
+  return {
+    ledger: real,
+    given: async (status) => {
+      const entry = entryAt(T0);
+      await real.claim(entry, T0);
+      if (status !== 'received') {
+        await real.confirm(entry.eventId, status, new Date(T0 + 50).toISOString(), 'msg-1');
+      }
+      return entry.eventId;
+    },
+    absent: async () => `evt_${randomUUID()}`,
+  };
+});
+applyLedgerContract('InMemoryApplyLedger', () => {
+  const fake = new InMemoryApplyLedger();
+  return {
+    ledger: fake,
+    given: async (status) => {
+      const eventId = `evt_${randomUUID()}`;
+      fake.statuses.set(eventId, { status });
+      return eventId;
+    },
+    absent: async () => {
+      const eventId = `evt_${randomUUID()}`;
+      fake.expired.add(eventId);
+      return eventId;
+    },
+  };
+});
+
+ariStoreContract('DynamoDbAriStore', () => new DynamoDbAriStore(topology.dynamodb, tableOf(ARI_STATE)));
+ariStoreContract('InMemoryAriStore', () => new InMemoryAriStore());
+
+mappingStoreContract(
+  'DynamoDbMappingStore',
+  () => new DynamoDbMappingStore(topology.dynamodb, tableOf(MAPPINGS)),
+);
+mappingStoreContract('InMemoryMappingStore', () => new InMemoryMappingStore());
+
+reviewStoreContract(
+  'DynamoDbReviewStore',
+  () => new DynamoDbReviewStore(topology.dynamodb, tableOf(REVIEW)),
+  async () => {
+    // A table of its own, so that the listing holds exactly the events parked for it.
+    const own = await provisionIsolated();
+    return new DynamoDbReviewStore(own.dynamodb, tableOf(REVIEW, own));
+  },
+);
+reviewStoreContract(
+  'InMemoryReviewStore',
+  () => new InMemoryReviewStore(),
+  async () => new InMemoryReviewStore(),
+);
+
+reservationStoreContract(
+  'DynamoDbReservationStore',
+  () => new DynamoDbReservationStore(topology.dynamodb, tableOf(RESERVATIONS)),
+);
+reservationStoreContract('InMemoryReservationStore', () => new InMemoryReservationStore());
+
+guestStoreContract(
+  'DynamoDbGuestStore',
+  () => new DynamoDbGuestStore(topology.dynamodb, tableOf(GUESTS), fixedClock('2026-03-01T10:00:05.000Z')),
+);
+guestStoreContract('InMemoryGuestStore', () => new InMemoryGuestStore());
