@@ -56,18 +56,38 @@ export class DynamoDbGuestStore implements GuestStore {
     }
   }
 
+  /**
+   * Removes every link and keeps the newest erasure's version as the tombstone. An older erasure arriving late
+   * still removes whatever is linked, but must not lower the tombstone: links from events between the two
+   * erasures would then be accepted.
+   */
   async erase(sourceId: string, guestExternalId: string, version: Version): Promise<readonly string[]> {
+    const key = { pk: { S: guestItemKey(sourceId, guestExternalId) } };
+    const updatedAt = { S: this.clock.now().toISOString() };
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression:
+            'SET erasedVersion = :version, updatedAt = :updatedAt REMOVE reservationIds, #version',
+          ConditionExpression: 'attribute_not_exists(erasedVersion) OR erasedVersion < :version',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':version': { S: version }, ':updatedAt': updatedAt },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return Attributes?.reservationIds?.SS ?? [];
+    } catch (error) {
+      if (!isConditionalCheckFailure(error)) throw error;
+    }
     const { Attributes } = await this.client.send(
       new UpdateItemCommand({
         TableName: this.tableName,
-        Key: { pk: { S: guestItemKey(sourceId, guestExternalId) } },
-        UpdateExpression:
-          'SET erasedVersion = :version, updatedAt = :updatedAt REMOVE reservationIds, #version',
+        Key: key,
+        UpdateExpression: 'SET updatedAt = :updatedAt REMOVE reservationIds, #version',
         ExpressionAttributeNames: { '#version': 'version' },
-        ExpressionAttributeValues: {
-          ':version': { S: version },
-          ':updatedAt': { S: this.clock.now().toISOString() },
-        },
+        ExpressionAttributeValues: { ':updatedAt': updatedAt },
         ReturnValues: 'ALL_OLD',
       }),
     );

@@ -184,7 +184,8 @@ export class InMemoryGuestStore implements GuestStore {
     const key = `${sourceId}|${guestExternalId}`;
     const links = [...(this.guests.get(key) ?? [])];
     this.guests.delete(key);
-    this.erased.set(key, version);
+    const erasedAt = this.erased.get(key);
+    if (erasedAt === undefined || compareVersions(erasedAt, version) < 0) this.erased.set(key, version);
     return links;
   }
 }

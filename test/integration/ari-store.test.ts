@@ -292,7 +292,7 @@ describe('DynamoDbAriStore against DynamoDB Local', () => {
         /outside the requested/,
       );
       await expect(store.readNights({ ...base, cursor: '%%%' })).rejects.toMatchObject({
-        status: 400,
+        name: 'InvalidCursorError',
         code: 'invalid_cursor',
       });
       // The genuine cursor still works.

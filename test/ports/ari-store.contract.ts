@@ -353,7 +353,7 @@ export function ariStoreContract(name: string, create: () => AriStore): void {
         ]) {
           const attempt = store.readNights(query);
           await expect(attempt).rejects.toBeInstanceOf(InvalidCursorError);
-          await expect(attempt).rejects.toMatchObject({ status: 400, code: 'invalid_cursor' });
+          await expect(attempt).rejects.toMatchObject({ name: 'InvalidCursorError', code: 'invalid_cursor' });
         }
         expect((await store.readNights({ ...base, cursor })).items.map((night) => night.key)).toEqual(
           allKeys.slice(2, 4),

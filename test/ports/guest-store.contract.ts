@@ -45,6 +45,16 @@ export function guestStoreContract(name: string, create: () => GuestStore): void
       expect(await guests.erase('pms-demo', guestId, v(T3, 'd'))).toEqual(['pms-demo:R-3']);
     });
 
+    it('keeps the newest erasure when an older one arrives late, so links between the two stay refused', async () => {
+      const guests = create();
+      const guestId = newGuest();
+      await guests.link('pms-demo', guestId, 'pms-demo:R-1', v(T1, 'a'));
+      expect(await guests.erase('pms-demo', guestId, v(T3, 'newer'))).toEqual(['pms-demo:R-1']);
+      // The older erasure still erases whatever is linked, but does not lower the tombstone.
+      expect(await guests.erase('pms-demo', guestId, v(T1, 'older'))).toEqual([]);
+      expect(await guests.link('pms-demo', guestId, 'pms-demo:R-2', v(T2, 'between'))).toBe(false);
+    });
+
     it('keeps a tombstone for a guest erased before any link', async () => {
       const guests = create();
       const guestId = newGuest();
