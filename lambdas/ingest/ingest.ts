@@ -221,7 +221,11 @@ async function resolveSecrets(deps: IngestDependencies, source: PreparedSource):
   }
 }
 
+// A sender sends the same Content-Type on every delivery: the few values accepted are remembered (bounded).
+const acceptedContentTypes = new Set<string>();
+
 function assertJsonContentType(header: string | undefined): void {
+  if (header !== undefined && acceptedContentTypes.has(header)) return;
   const [mediaType = '', ...parameters] = (header ?? '').split(';');
   const charset = parameters
     .map((p) => p.trim().toLowerCase())
@@ -237,6 +241,7 @@ function assertJsonContentType(header: string | undefined): void {
       `Content-Type ${JSON.stringify(header ?? '(none)')} is not accepted; send application/json (UTF-8).`,
     );
   }
+  if (header !== undefined && acceptedContentTypes.size < 64) acceptedContentTypes.add(header);
 }
 
 /**
