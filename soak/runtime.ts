@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { finished } from 'node:stream/promises';
 import { CONSUMER_START_PATH, CONSUMER_STOP_PATH } from '../local/start';
 
 /**
@@ -55,12 +56,18 @@ export async function startRuntime(options: RuntimeOptions): Promise<RuntimeProc
   if (pid === undefined) throw new Error('The local runtime could not be started');
   const stdoutFile = join(options.logDirectory, `runtime-${options.instance}.stdout.log`);
   const stderrFile = join(options.logDirectory, `runtime-${options.instance}.stderr.log`);
-  child.stdout?.pipe(createWriteStream(stdoutFile));
-  child.stderr?.pipe(createWriteStream(stderrFile));
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
+  const logs = [
+    child.stdout?.pipe(createWriteStream(stdoutFile)),
+    child.stderr?.pipe(createWriteStream(stderrFile)),
+  ];
+  // Exited once its output is on disk too, so that the log files can be read in full.
+  const exited = Promise.all([
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) resolve();
+      else child.once('exit', () => resolve());
+    }),
+    ...logs.map((log) => (log ? finished(log).catch(() => undefined) : undefined)),
+  ]).then(() => undefined);
 
   const banner = await waitForBanner(child, exited, options.startTimeoutMs, stderrFile);
   const field = (label: string) => {
