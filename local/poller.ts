@@ -51,6 +51,43 @@ export interface SqsPoller {
   stop(): Promise<void>;
 }
 
+/**
+ * The event source mapping's `Enabled` flag, which AWS lets an operator turn off and on again: while off,
+ * nothing is received and messages wait on the queue. Starts enabled.
+ */
+export interface SwitchableSqsPoller {
+  readonly enabled: boolean;
+  /** Starts receiving again; a no-op while enabled, and once closed. */
+  enable(): void;
+  /** Stops receiving; resolves once a batch in flight has been settled. */
+  disable(): Promise<void>;
+  /** Disables it for good: the SQS client it polls with is about to go. */
+  close(): Promise<void>;
+}
+
+export function startSwitchableSqsPoller(options: SqsPollerOptions): SwitchableSqsPoller {
+  let current: SqsPoller | undefined = startSqsPoller(options);
+  let closed = false;
+  const disable = async () => {
+    const stopping = current;
+    current = undefined;
+    await stopping?.stop();
+  };
+  return {
+    get enabled() {
+      return current !== undefined;
+    },
+    enable() {
+      if (!closed) current ??= startSqsPoller(options);
+    },
+    disable,
+    close() {
+      closed = true;
+      return disable();
+    },
+  };
+}
+
 const RETRY_AFTER_RECEIVE_ERROR_MS = 1000;
 
 /**

@@ -18,7 +18,7 @@ import {
   LocalEnvironmentError,
   startEmulators,
 } from './emulators';
-import { type SqsConsumer, startSqsPoller } from './poller';
+import { type SqsConsumer, type SwitchableSqsPoller, startSwitchableSqsPoller } from './poller';
 import { type ProvisionedTopology, provision } from './provision';
 import { type LocalReconciler, RECONCILE_NOW_PATH, startLocalReconciler } from './reconciler';
 import {
@@ -34,6 +34,13 @@ const DEFAULT_PORT = 3000;
 const DEFAULT_SIMULATOR_PORT = 3100;
 const REGION = LOCAL_AWS.region;
 const LOCAL_CREDENTIALS = LOCAL_AWS.credentials;
+
+/**
+ * Turn the consumer off and on, as an operator disables and enables the Lambda's SQS event source mapping:
+ * while off, events wait on the queue. POST, loopback only like every route here.
+ */
+export const CONSUMER_STOP_PATH = '/_local/consumer/stop';
+export const CONSUMER_START_PATH = '/_local/consumer/start';
 
 export interface EmulatorEndpoints {
   readonly dynamodbEndpoint: string;
@@ -138,6 +145,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const ingest = deferredHandler();
     const read = deferredHandler();
     const reconciler = deferred<LocalReconciler>();
+    const consumerSwitch = deferred<SwitchableSqsPoller | undefined>();
     const api = await listenOrExplain(
       options,
       [
@@ -151,6 +159,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           handle: async (request, response) =>
             (await reconciler.value).controlRoute.handle(request, response),
         },
+        ...consumerControlRoutes(consumerSwitch.value),
       ],
     );
     cleanup.push(() => api.close());
@@ -208,7 +217,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         region: REGION,
         credentials: LOCAL_CREDENTIALS,
       });
-      const poller = startSqsPoller({
+      const poller = startSwitchableSqsPoller({
         sqs: pollerSqs,
         queueUrl: eventsQueue.url,
         queueArn: eventsQueue.arn,
@@ -222,9 +231,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       });
       // Registered last, so it runs first on stop: nothing is consumed once the rest starts to go away.
       cleanup.push(async () => {
-        await poller.stop();
+        await poller.close();
         pollerSqs.destroy();
       });
+      consumerSwitch.resolve(poller);
+    } else {
+      consumerSwitch.resolve(undefined);
     }
 
     return {
@@ -242,6 +254,34 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await stop();
     throw error;
   }
+}
+
+function consumerControlRoutes(consumer: Promise<SwitchableSqsPoller | undefined>): ControlRoute[] {
+  const route = (path: string, change: (poller: SwitchableSqsPoller) => Promise<void>): ControlRoute => ({
+    method: 'POST',
+    path,
+    handle: async (request, response) => {
+      request.resume();
+      const poller = await consumer;
+      const [status, body] = poller
+        ? await change(poller).then(
+            () => [200, { consumer: poller.enabled ? 'running' : 'stopped' }] as const,
+          )
+        : ([
+            409,
+            {
+              error: 'no_consumer',
+              message:
+                'This runtime was started without the consumer (consumer: false), so it cannot be switched.',
+            },
+          ] as const);
+      response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    },
+  });
+  return [
+    route(CONSUMER_STOP_PATH, (poller) => poller.disable()),
+    route(CONSUMER_START_PATH, async (poller) => poller.enable()),
+  ];
 }
 
 /** Creates the topology's tables and queues, or brings existing ones up to date. */
@@ -488,7 +528,8 @@ export function describeStack(stack: LocalStack, configPath: string): string {
     `Events queue:    ${stack.topology.queues[EVENTS_QUEUE.id]?.url}`,
     `Dead letters:    ${stack.topology.queues[EVENTS_DLQ.id]?.url}`,
     stack.consumer
-      ? 'Apply pipeline:  consuming the events queue (locally a failed record is retried within seconds)'
+      ? 'Apply pipeline:  consuming the events queue (locally a failed record is retried within seconds);\n' +
+        `                 pause it: curl -X POST ${stack.url}${CONSUMER_STOP_PATH} (…/start resumes)`
       : 'Apply pipeline:  not running',
     `Reconciliation:  ${describeSchedule(stack)}`,
     stack.dataDirectory === undefined

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../lambdas/config/load';
@@ -12,7 +12,13 @@ import { EVENTS_QUEUE } from '../../lambdas/topology';
 import { javaMajorVersion, LocalEnvironmentError, startEmulators } from '../../local/emulators';
 import { sendSample } from '../../local/send';
 import { type LocalApi, MAX_REQUEST_BYTES, type ProxyHandler, startLocalApi } from '../../local/server';
-import { type LocalStack, readStartEnvironment, startLocalStack } from '../../local/start';
+import {
+  CONSUMER_START_PATH,
+  CONSUMER_STOP_PATH,
+  type LocalStack,
+  readStartEnvironment,
+  startLocalStack,
+} from '../../local/start';
 import { emulatorEndpoints, localClients } from '../support/aws';
 
 interface RawResponse {
@@ -404,6 +410,47 @@ describe('startLocalStack', () => {
     await expect(fetch(`${stack.url}/webhooks/pms-demo`, { method: 'POST', body: '{}' })).rejects.toThrow();
   });
 
+  it('switches the consumer off and on, as an event source mapping is disabled and enabled', async () => {
+    const consumed: string[] = [];
+    const stack = await startLocalStack({
+      config,
+      emulators: emulators(),
+      prefix: `k${Date.now().toString(36)}`,
+      reconcileIntervalMs: 0,
+      // The real ingest module would keep this stack's queue for the stacks after it in this file.
+      loadIngestHandler: async () => ({ handler: async () => ({ statusCode: 204, body: '' }) }),
+      loadConsumerHandler: async () => ({
+        handler: async (event) => {
+          consumed.push(...event.Records.map((record) => record.body));
+          return { batchItemFailures: [] };
+        },
+      }),
+    });
+    const control = async (path: string) => {
+      const response = await fetch(`${stack.url}${path}`, { method: 'POST' });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    const { sqs } = localClients();
+    const QueueUrl = stack.topology.queues[EVENTS_QUEUE.id]?.url;
+    try {
+      expect(await control(CONSUMER_STOP_PATH)).toEqual({ status: 200, body: { consumer: 'stopped' } });
+      await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'while stopped' }));
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(consumed).toEqual([]);
+
+      expect(await control(CONSUMER_START_PATH)).toEqual({ status: 200, body: { consumer: 'running' } });
+      // Starting twice keeps one consumer.
+      expect(await control(CONSUMER_START_PATH)).toEqual({ status: 200, body: { consumer: 'running' } });
+      const deadline = Date.now() + 10_000;
+      while (consumed.length === 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(consumed).toEqual(['while stopped']);
+    } finally {
+      await stack.stop();
+    }
+  });
+
   it('refuses Secrets Manager references, which cannot be resolved locally', async () => {
     const awsStyle = parseConfig({
       version: 1,
@@ -448,6 +495,12 @@ describe('startLocalStack', () => {
         eventId,
         sourceId: 'channel-manager-demo',
       });
+    });
+
+    it('says so when asked to switch a consumer it does not run', async () => {
+      const response = await fetch(`${stack.url}${CONSUMER_STOP_PATH}`, { method: 'POST' });
+      expect(response.status).toBe(409);
+      expect(await response.json()).toMatchObject({ error: 'no_consumer' });
     });
 
     it('refuses an unsigned delivery', async () => {

@@ -10,6 +10,7 @@ import type { SourceConfig } from '../../lambdas/config/schema';
 import { createSecretResolver } from '../../lambdas/ingest/secrets';
 import { senderFor } from '../../local/senders';
 import { type LocalStack, startLocalStack } from '../../local/start';
+import { childProcesses, isAlive } from '../../soak/runtime';
 
 /**
  * The local runtime with emulators of its own (not the run's shared ones), so that DynamoDB Local can be killed
@@ -185,6 +186,54 @@ describe('npm start', () => {
       /DynamoDB Local stopped and could not be restarted after 5 attempts .*fix it, and start it again/,
     );
   }, 120_000);
+});
+
+describe.runIf(process.platform === 'linux')('npm start killed outright (Linux)', () => {
+  let directory: string;
+  let child: ChildProcess | undefined;
+  let java: number | undefined;
+
+  beforeAll(() => {
+    directory = mkdtempSync(join(tmpdir(), 'paritysync-kill-'));
+  });
+  afterAll(() => {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (java !== undefined && isAlive(java)) process.kill(java, 'SIGKILL');
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  it('takes DynamoDB Local with it, so that a restart on the same data directory finds no Java still holding it', async () => {
+    // The runtime itself, not the npm and tsx launchers in front of it: SIGKILL must hit the process that runs Java.
+    child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts', '--data-dir', directory], {
+      cwd: join(__dirname, '../..'),
+      env: {
+        ...process.env,
+        PORT: String(await freePort()),
+        PARITYSYNC_DEMO: 'off',
+        PARITYSYNC_RECONCILE_SECONDS: '0',
+      },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let stdout = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+    });
+    const runtime = child.pid ?? 0;
+    const exited = new Promise<void>((resolve) => child?.once('exit', () => resolve()));
+    java = await eventually(
+      'npm start to be up with DynamoDB Local',
+      async () =>
+        stdout.includes('ParitySync edge listening')
+          ? childProcesses(runtime).find((p) => p.command.includes('DynamoDBLocal.jar'))?.pid
+          : undefined,
+      60_000,
+    );
+
+    child.kill('SIGKILL');
+    await exited;
+    const gone = java;
+    await eventually('DynamoDB Local to exit', async () => (isAlive(gone) ? undefined : true), 5_000);
+  }, 90_000);
 });
 
 function freePort(): Promise<number> {
