@@ -9,8 +9,8 @@ import { parseConfig } from '../../lambdas/config/load';
 import type { SourceConfig } from '../../lambdas/config/schema';
 import { createSecretResolver } from '../../lambdas/ingest/secrets';
 import { senderFor } from '../../local/senders';
+import { childProcesses, isAlive } from '../../local/soak/runtime';
 import { type LocalStack, startLocalStack } from '../../local/start';
-import { childProcesses, isAlive } from '../../soak/runtime';
 
 /**
  * The local runtime with emulators of its own (not the run's shared ones), so that DynamoDB Local can be killed

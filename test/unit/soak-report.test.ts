@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { retryAfterMs } from '../../soak/load';
+import { retryAfterMs } from '../../local/soak/load';
 import {
   type DeliveryOutcome,
   emptyLogTally,
@@ -7,7 +7,7 @@ import {
   type SoakFindings,
   soakReport,
   tallyLogLine,
-} from '../../soak/report';
+} from '../../local/soak/report';
 
 const accepted = (eventId: string, extra: Partial<DeliveryOutcome> = {}): DeliveryOutcome => ({
   kind: 'ota',

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { ParitySyncConfig, SourceConfig } from '../lambdas/config/schema';
-import { createSecretResolver } from '../lambdas/ingest/secrets';
-import { senderFor } from '../local/senders';
+import type { ParitySyncConfig, SourceConfig } from '../../lambdas/config/schema';
+import { createSecretResolver } from '../../lambdas/ingest/secrets';
+import { senderFor } from '../senders';
 import type { DeliveryOutcome } from './report';
 
 const DAY_MS = 86_400_000;

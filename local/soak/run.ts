@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { loadConfigFile } from '../lambdas/config/load';
-import { LOCAL_AWS } from '../local/emulators';
+import { loadConfigFile } from '../../lambdas/config/load';
+import { LOCAL_AWS } from '../emulators';
 import { type Delivery, deliveryFactory, type SendPolicy, send } from './load';
 import { type DeliveryOutcome, emptyLogTally, formatReport, soakReport, tallyLogLine } from './report';
 import {
@@ -22,7 +22,7 @@ import {
   switchConsumer,
 } from './runtime';
 
-const REPOSITORY = resolve(__dirname, '..');
+const REPOSITORY = resolve(__dirname, '..', '..');
 const CONFIG_PATH = join(REPOSITORY, 'config/local.example.json');
 /** Longer than the edge's SDK bound (3 s per call), so that claims and confirmations time out mid-delivery. */
 const DYNAMODB_PAUSE_MS = 8_000;

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
-import { CONSUMER_START_PATH, CONSUMER_STOP_PATH } from '../local/start';
+import { CONSUMER_START_PATH, CONSUMER_STOP_PATH } from '../start';
 
 /**
  * The local runtime as a child process: the program `npm start` runs, started directly with tsx's loader so that
