@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
+import { setTimeout as pause } from 'node:timers/promises';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { BuildAppOptions } from 'fauxqs';
@@ -241,16 +242,9 @@ function describeExit(code: number | null, signal: NodeJS.Signals | null): strin
   return signal !== null ? `signal ${signal}` : `exit code ${code}`;
 }
 
+/** Waits `ms`, or less if `signal` aborts first; never rejects. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
+  return pause(ms, undefined, { signal }).catch(() => undefined);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as pause } from 'node:timers/promises';
 import {
   DeleteMessageBatchCommand,
   type Message,
@@ -249,16 +250,9 @@ function lambdaContext(timeoutMs: number): Context {
   };
 }
 
+/** Waits `ms`, or less if `signal` aborts first; never rejects. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
+  return pause(ms, undefined, { signal }).catch(() => undefined);
 }
 
 function readyOrAborted(ready: Promise<void>, signal: AbortSignal): Promise<void> {
