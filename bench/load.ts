@@ -51,9 +51,8 @@ const WARM_UP = 500;
 const PASS_DEADLINE_MS = 120_000;
 const CHILD_DEADLINE_MS = 15 * 60_000;
 const SOURCE_ID = 'channel-manager-demo';
-/** As the ingest function sets them; they only size the ledger item the baseline writes. */
+/** As the ingest function sets it; it only sizes the ledger item the baseline writes. */
 const CLAIM_LEASE_MS = 15_000;
-const DEDUPE_WINDOW_SECONDS = 30 * 86_400;
 const CHILD_FLAG = '--edge-under-load';
 
 interface Delivery {
@@ -183,7 +182,12 @@ interface Sequence {
  * What the edge hands to the ledger and the queue for each delivery, derived before timing by the same
  * adapter, so that the baseline writes items and messages of the same size and shape.
  */
-function sequences(deliveries: readonly Delivery[], source: SourceConfig, secret: string): Sequence[] {
+function sequences(
+  deliveries: readonly Delivery[],
+  source: SourceConfig,
+  secret: string,
+  dedupeWindowSeconds: number,
+): Sequence[] {
   const adapter = adapterFor(source.kind);
   const now = new Date();
   const context = {
@@ -217,7 +221,7 @@ function sequences(deliveries: readonly Delivery[], source: SourceConfig, secret
         updatedAt: at,
         leaseUntil: now.getTime() + CLAIM_LEASE_MS,
         deliveryCount: 1,
-        expiresAt: Math.floor(now.getTime() / 1000) + DEDUPE_WINDOW_SECONDS,
+        expiresAt: Math.floor(now.getTime() / 1000) + dedupeWindowSeconds,
       },
       event: {
         schemaVersion: CANONICAL_SCHEMA_VERSION,
@@ -277,7 +281,12 @@ async function measure(): Promise<Row[]> {
       }
     };
     const emulators = async (count: number, inFlight: number) => {
-      const work = sequences(signedDeliveries(count, secret), source, secret);
+      const work = sequences(
+        signedDeliveries(count, secret),
+        source,
+        secret,
+        config.ingest.dedupeWindowDays * 86_400,
+      );
       try {
         return await drive(count, inFlight, async (index) => {
           const { entry, event } = work[index] as Sequence;
