@@ -19,6 +19,7 @@ import { fixedClock } from '../lambdas/shared/clock';
 import { nodeCrypto } from '../lambdas/shared/crypto';
 import { senderFor } from '../local/senders';
 import { APPLY_TARGET_RATIO, applyThroughput } from './apply';
+import { edgeUnderLoad, LOAD_TARGET_RATIO } from './load';
 import { reconcileThroughput } from './reconcile';
 import { VISIBILITY_TARGET_MS, visibilityLatency } from './visibility';
 
@@ -249,6 +250,14 @@ async function bundle(): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
+  // BENCH_ONLY=load runs the edge under load on the local stack alone (a few minutes).
+  if (process.env.BENCH_ONLY === 'load') {
+    const load = await edgeUnderLoad();
+    console.log(
+      `\nEdge under load ${load.meetsTarget ? 'meets' : 'is BELOW'} the ${LOAD_TARGET_RATIO}× target at every concurrency.`,
+    );
+    return;
+  }
   // BENCH_ONLY=reconcile runs the reconciliation bench alone: it needs no emulators either.
   if (process.env.BENCH_ONLY === 'reconcile') {
     const reconcile = await reconcileThroughput();
@@ -266,6 +275,7 @@ async function main(): Promise<void> {
   const small = await bundle();
   const apply = await applyThroughput();
   const visibility = await visibilityLatency();
+  const load = await edgeUnderLoad();
   const reconcile = await reconcileThroughput();
   const growth = reconcile.growth[0];
   const largest = reconcile.sizes.at(-1);
@@ -273,6 +283,8 @@ async function main(): Promise<void> {
     `\nHot path at 1 KB ${hot ? 'meets' : 'is BELOW'} the ${TARGET_RATIO_AT_1KB}× target; bundle ${small ? 'meets' : 'EXCEEDS'} ${BUNDLE_TARGET_KB} KB; ` +
       `apply writes at ${apply.ratio.toFixed(2)}× a plain PutItem ${apply.meetsTarget ? 'meet' : 'are BELOW'} the ${APPLY_TARGET_RATIO}× target; ` +
       `a delivery is readable after ${Math.round(visibility.medianMs)} ms (median; p95 ${visibility.meetsTarget ? 'within' : 'OVER'} ${VISIBILITY_TARGET_MS} ms); ` +
+      `under load the edge reaches ${load.ratios.map((r) => `${r.ratio.toFixed(2)}× (${r.inFlight} in flight)`).join(', ')} ` +
+      `of the emulators' own rate (${load.meetsTarget ? 'meets' : 'BELOW'} the ${LOAD_TARGET_RATIO}× target); ` +
       `reconciliation compares ${Math.round(largest?.runNightsPerSecond ?? 0)} room nights/s and its time grows ` +
       `${growth?.timeRatio.toFixed(1)}× for ${growth?.linearRatio}× the nights (${reconcile.linear ? 'linear' : 'SUPERLINEAR'}).`,
   );

@@ -93,6 +93,11 @@ function recordRefusal(metrics: IngestMetrics, code: string): void {
  * goes out as its own single metric, because dimensions added to the instance would apply to every metric in
  * the buffer (EventsReceived would gain a `reason`). Those are held until `publish`, so one delivery writes
  * its metrics together at the end.
+ *
+ * One single-metric instance serves every delivery: each `singleMetric()` builds a whole Metrics (environment
+ * reads, a new Console, its stores), about as much CPU per delivery as verifying and normalising it. It
+ * publishes on each `addMetric` and then drops the dimensions added to it, keeping the default dimensions it
+ * was created with (the ingest function sets none after start-up).
  */
 export function powertoolsIngestMetrics(
   metrics: Pick<Metrics, 'addMetric' | 'singleMetric' | 'publishStoredMetrics'>,
@@ -103,6 +108,7 @@ export function powertoolsIngestMetrics(
     value: number;
     dimensions: Readonly<Record<string, string>>;
   }> = [];
+  let single: ReturnType<typeof metrics.singleMetric> | undefined;
   return {
     addMetric(name, unit, value, dimensions) {
       if (dimensions === undefined) metrics.addMetric(name, unit, value);
@@ -110,7 +116,9 @@ export function powertoolsIngestMetrics(
     },
     publish() {
       for (const metric of dimensioned.splice(0)) {
-        const single = metrics.singleMetric();
+        single ??= metrics.singleMetric();
+        // A metric refused by a validation error leaves its dimensions behind; they must not reach the next one.
+        single.clearDimensions();
         for (const [dimension, value] of Object.entries(metric.dimensions))
           single.addDimension(dimension, value);
         single.addMetric(metric.name, metric.unit, metric.value);

@@ -574,4 +574,36 @@ describe('Powertools adapter', () => {
     // Nothing is left over for the next invocation.
     expect(lines.filter((line) => line.includes('CloudWatchMetrics'))).toEqual([]);
   });
+
+  it('gives each dimensioned metric only its own dimensions, delivery after delivery, from one single metric', () => {
+    vi.stubEnv('POWERTOOLS_DEV', 'true');
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+    const lines: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((line: unknown) => {
+      lines.push(String(line));
+    });
+    const metrics = new Metrics({ namespace: 'ParitySync', serviceName: 'paritysync-ingest' });
+    const singleMetric = vi.spyOn(metrics, 'singleMetric');
+    const adapter = powertoolsIngestMetrics(metrics);
+    adapter.addMetric(INGEST_METRICS.received, 'Count', 1);
+    adapter.addMetric(INGEST_METRICS.rejected, 'Count', 1, { reason: 'invalid_signature' });
+    adapter.publish();
+    adapter.addMetric(INGEST_METRICS.received, 'Count', 1);
+    adapter.addMetric(INGEST_METRICS.accepted, 'Count', 1, { action: 'enqueued' });
+    adapter.publish();
+
+    const dimensioned = lines
+      .map((line) => JSON.parse(line) as Record<string, unknown> & { _aws: { CloudWatchMetrics: unknown[] } })
+      .filter((document) => document.reason !== undefined || document.action !== undefined)
+      .map((document) => ({
+        dimensions: (document._aws.CloudWatchMetrics[0] as { Dimensions: string[][] }).Dimensions,
+        reason: document.reason,
+        action: document.action,
+      }));
+    expect(dimensioned).toEqual([
+      { dimensions: [['service', 'reason']], reason: 'invalid_signature', action: undefined },
+      { dimensions: [['service', 'action']], reason: undefined, action: 'enqueued' },
+    ]);
+    expect(singleMetric).toHaveBeenCalledTimes(1);
+  });
 });
