@@ -66,8 +66,6 @@ export const WIDEST_LIMITS: ApplicabilityLimits = {
   staySlackDays: 1,
 };
 
-const encoder = new TextEncoder();
-
 // In a `u` regular expression a surrogate pair is one code point, so only a lone surrogate is in category Cs.
 const LONE_SURROGATE = /\p{Cs}/u;
 const LONE_SURROGATES = /\p{Cs}/gu;
@@ -86,33 +84,48 @@ function encodingProblem(text: string): string | undefined {
   return undefined;
 }
 
-function hasControlCharacter(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return true;
-  }
-  return false;
-}
+const LONE = 'must be well-formed Unicode (it holds a lone UTF-16 surrogate)';
+const CONTROL = 'must not contain control characters';
+const NONCHARACTER = 'must not contain the noncharacters U+FFFE or U+FFFF';
 
-/** Why `text` cannot serve as an id, or undefined when it can. */
+/**
+ * Why `text` cannot serve as an id, or undefined when it can. One pass over the UTF-16 units, counting UTF-8
+ * bytes as it goes: ids are checked on every delivery, several per event.
+ */
 export function idProblem(text: string): string | undefined {
-  if (text.length === 0) return 'must not be empty';
-  const encoding = encodingProblem(text);
-  if (encoding !== undefined) return encoding;
-  if (hasControlCharacter(text)) return 'must not contain control characters';
-  // Only text that might be over the limit is encoded: 100 UTF-16 units are at most 300 bytes.
-  if (text.length * 3 > ID_MAX_BYTES) {
-    const bytes = encoder.encode(text).length;
-    if (bytes > ID_MAX_BYTES) return `must be at most ${ID_MAX_BYTES} bytes of UTF-8; received ${bytes}`;
+  const length = text.length;
+  if (length === 0) return 'must not be empty';
+  let bytes = 0;
+  for (let i = 0; i < length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) {
+      if (code < 0x20 || code === 0x7f) return CONTROL;
+      bytes += 1;
+    } else if (code < 0x800) {
+      if (code <= 0x9f) return CONTROL;
+      bytes += 2;
+    } else if (code >= 0xd800 && code <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (!(next >= 0xdc00 && next <= 0xdfff)) return LONE;
+      bytes += 4;
+      i++;
+    } else if (code >= 0xdc00 && code <= 0xdfff) {
+      return LONE;
+    } else {
+      if (code >= 0xfffe) return NONCHARACTER;
+      bytes += 3;
+    }
   }
+  if (bytes > ID_MAX_BYTES) return `must be at most ${ID_MAX_BYTES} bytes of UTF-8; received ${bytes}`;
   return undefined;
 }
 
+// A predicate (refine) rather than a check function: zod's generated parser inlines predicates, while a check
+// function costs an issue list per value. The message is worked out only for a refused value.
 /** An id as every key it becomes part of can hold it (see idProblem). */
 export const ApplicableIdSchema = z.string().check(
-  z.superRefine((text, ctx) => {
-    const problem = idProblem(text);
-    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, input: text });
+  z.refine((text: string) => idProblem(text) === undefined, {
+    error: (issue) => idProblem(String(issue.input)) ?? 'must be a valid id',
   }),
 );
 
@@ -121,9 +134,8 @@ export function applicableText(max: number = TEXT_MAX_LENGTH) {
   return z.string().check(
     z.minLength(1),
     z.maxLength(max),
-    z.superRefine((text, ctx) => {
-      const problem = encodingProblem(text);
-      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, input: text });
+    z.refine((text: string) => encodingProblem(text) === undefined, {
+      error: (issue) => encodingProblem(String(issue.input)) ?? 'must be well-formed text',
     }),
   );
 }

@@ -26,12 +26,16 @@ const NINE = 0x39;
 export const MAX_JSON_DEPTH = 64;
 
 /**
- * A number token that might not read back exactly: 16 or more digits, or an exponent. Anything shorter always
- * round-trips through a double, so most bodies skip the precise scan. A number token always follows the start of
- * the text, `:`, `,` or `[` (and optional whitespace); the same characters inside a string at worst cost a scan.
+ * Text that might hold a number token that does not read back exactly: 16 or more digits and dots in a row, or a
+ * digit before an exponent mark. Anything shorter always round-trips through a double, so most bodies skip the
+ * precise scan. Unanchored, so it is a single cheap pass; the same characters inside a string (a long numeric
+ * id, a UUID's `0e8`) at worst cost the precise scan, which jumps from string to string.
  */
-const MAYBE_INEXACT_NUMBER = /(?:^|[:,[])\s*-?(?:(?:\d\.?){16}|[\d.]+[eE])/;
-const NUMBER_TOKEN = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const MAYBE_INEXACT_NUMBER = /\d[\d.]{15}|\d[eE]/;
+const DOT = 0x2e;
+const PLUS = 0x2b;
+const LOWER_E = 0x65;
+const UPPER_E = 0x45;
 /** How much of a refused number the error quotes. */
 const QUOTED_NUMBER_CHARS = 40;
 
@@ -203,18 +207,30 @@ function assertExactNumbers(text: string): void {
     if (c === QUOTE) {
       i = endOfString(text, i);
     } else if (c === MINUS || (c >= ZERO && c <= NINE)) {
-      // Outside strings, a minus or a digit can only start a number; the text is known to be valid JSON.
-      NUMBER_TOKEN.lastIndex = i;
-      const token = NUMBER_TOKEN.exec(text)?.[0] ?? '';
-      if (!readsBackExactly(token)) {
-        const quoted = token.length > QUOTED_NUMBER_CHARS ? `${token.slice(0, QUOTED_NUMBER_CHARS)}…` : token;
-        throw new InvalidRequestError(
-          'imprecise_number',
-          `The number ${quoted} cannot be read exactly as a JSON number (it would become ${Number(token)}); ` +
-            'send the amount as a string instead.',
-        );
+      // Outside strings, a minus or a digit can only start a number; the text is known to be valid JSON. Only a
+      // token with an exponent or more than 15 digits can fail to read back, so only such a token is compared.
+      let end = i + 1;
+      let digits = c === MINUS ? 0 : 1;
+      let exponent = false;
+      for (; end < length; end++) {
+        const d = text.charCodeAt(end);
+        if (d >= ZERO && d <= NINE) digits++;
+        else if (d === LOWER_E || d === UPPER_E) exponent = true;
+        else if (d !== DOT && d !== PLUS && d !== MINUS) break;
       }
-      i += token.length - 1;
+      if (exponent || digits > 15) {
+        const token = text.slice(i, end);
+        if (!readsBackExactly(token)) {
+          const quoted =
+            token.length > QUOTED_NUMBER_CHARS ? `${token.slice(0, QUOTED_NUMBER_CHARS)}…` : token;
+          throw new InvalidRequestError(
+            'imprecise_number',
+            `The number ${quoted} cannot be read exactly as a JSON number (it would become ${Number(token)}); ` +
+              'send the amount as a string instead.',
+          );
+        }
+      }
+      i = end - 1;
     }
   }
 }
