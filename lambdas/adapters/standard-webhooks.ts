@@ -125,30 +125,29 @@ const AriData = z
     availability: z.optional(z.number().check(z.int(), z.minimum(0))),
     restrictions: z.optional(Restrictions),
   })
+  // Predicates rather than one check function: zod's generated parser inlines predicates. Each runs even after
+  // a field failed, so each guards against the values that failure leaves (NaN for a date that is no date).
   .check(
-    z.superRefine((data, ctx) => {
-      if (data.rate === undefined && data.availability === undefined && data.restrictions === undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          message: 'must carry at least one of rate, availability or restrictions',
-        });
-      }
-      // NaN when either date is not a calendar date: its own issue already says so.
-      const nights = nightsInclusive(data.dateFrom, data.dateTo);
-      if (Number.isNaN(nights)) return;
-      if (nights < 1) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['dateTo'],
-          message: `must not be before dateFrom (${data.dateFrom}); received ${data.dateTo}`,
-        });
-      } else if (nights > MAX_RANGE_NIGHTS) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['dateTo'],
-          message: `the range covers ${nights} dates; at most ${MAX_RANGE_NIGHTS} are accepted in one update`,
-        });
-      }
+    z.refine(
+      (data) => data.rate !== undefined || data.availability !== undefined || data.restrictions !== undefined,
+      {
+        message: 'must carry at least one of rate, availability or restrictions',
+      },
+    ),
+    z.refine((data) => !(nightsInclusive(data.dateFrom, data.dateTo) < 1), {
+      path: ['dateTo'],
+      error: (issue) => {
+        const data = issue.input as { dateFrom: string; dateTo: string };
+        return `must not be before dateFrom (${data.dateFrom}); received ${data.dateTo}`;
+      },
+    }),
+    z.refine((data) => !(nightsInclusive(data.dateFrom, data.dateTo) > MAX_RANGE_NIGHTS), {
+      path: ['dateTo'],
+      error: (issue) => {
+        const data = issue.input as { dateFrom: string; dateTo: string };
+        const nights = nightsInclusive(data.dateFrom, data.dateTo);
+        return `the range covers ${nights} dates; at most ${MAX_RANGE_NIGHTS} are accepted in one update`;
+      },
     }),
   );
 
