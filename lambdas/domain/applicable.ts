@@ -329,25 +329,17 @@ export function receiptProblems(event: CanonicalEvent, limits: ApplicabilityLimi
     });
   }
   const window = stayWindow(event.receivedAt, limits.staySlackDays ?? 0);
-  const checkDate = (path: string, date: string | undefined) => {
-    if (date !== undefined && (date < window.first || date > window.last)) {
-      problems.push({
-        path,
-        message: `must lie between ${window.first} and ${window.last} (one year before to three years after the day received); received ${date}`,
-      });
-    }
-  };
   const payload = event as CanonicalPayload;
   switch (payload.type) {
     case 'ari.update':
-      checkDate('data.dateFrom', payload.data.dateFrom);
-      checkDate('data.dateTo', payload.data.dateTo);
-      problems.push(...ariProblems(payload.data));
+      checkStayDate(problems, window, 'data.dateFrom', payload.data.dateFrom);
+      checkStayDate(problems, window, 'data.dateTo', payload.data.dateTo);
+      ariProblems(problems, payload.data);
       break;
     case 'reservation.change': {
       const { arrivalDate, departureDate } = payload.data;
-      checkDate('data.arrivalDate', arrivalDate);
-      checkDate('data.departureDate', departureDate);
+      checkStayDate(problems, window, 'data.arrivalDate', arrivalDate);
+      checkStayDate(problems, window, 'data.departureDate', departureDate);
       if (arrivalDate !== undefined && departureDate !== undefined && departureDate <= arrivalDate) {
         problems.push({
           path: 'data.departureDate',
@@ -362,8 +354,21 @@ export function receiptProblems(event: CanonicalEvent, limits: ApplicabilityLimi
   return problems;
 }
 
-function ariProblems(data: AriUpdate): FieldProblem[] {
-  const problems: FieldProblem[] = [];
+function checkStayDate(
+  problems: FieldProblem[],
+  window: { first: string; last: string },
+  path: string,
+  date: string | undefined,
+): void {
+  if (date !== undefined && (date < window.first || date > window.last)) {
+    problems.push({
+      path,
+      message: `must lie between ${window.first} and ${window.last} (one year before to three years after the day received); received ${date}`,
+    });
+  }
+}
+
+function ariProblems(problems: FieldProblem[], data: AriUpdate): void {
   if (data.rate === undefined && data.availability === undefined && data.restrictions === undefined) {
     problems.push({ path: 'data', message: 'must carry at least one of rate, availability or restrictions' });
   }
@@ -395,7 +400,6 @@ function ariProblems(data: AriUpdate): FieldProblem[] {
       });
     }
   }
-  return problems;
 }
 
 // Every event of a day shares its window: the last one computed is kept.
