@@ -169,8 +169,8 @@ async function roomNightKeyBase(event: CanonicalEvent, ari: AriUpdate, deps: App
 export type AvailabilityDecision = { readonly allowed: AvailabilityValue } | { readonly refused: string };
 
 /**
- * Inventory constraints from seed 000: channels may sell at most floor(physical × buffer) rooms, and at most
- * the channel's contract allotment. `cap` sells the lower figure and records the adjustment; `reject` refuses.
+ * Inventory constraints, as channel managers apply them to overbooking: channels may sell at most
+ * floor(physical × buffer) rooms, and at most the channel's contract allotment. `cap` sells the lower figure and records the adjustment; `reject` refuses.
  */
 export function decideAvailability(
   requested: number,

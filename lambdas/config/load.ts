@@ -1,17 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { en } from 'zod/locales';
-import * as z from 'zod/mini';
 import { ConfigurationError } from '../shared/errors';
 import { formatPath, zodProblems } from '../shared/problems';
 import { type ParitySyncConfig, ParitySyncConfigSchema } from './schema';
-
-// zod/mini ships without messages: every issue would read "Invalid input". English is what the full zod
-// build installs by default, and every path that reports zod issues (configuration, the ingest environment,
-// payload validation in the adapters) imports this module. Messages are resolved when a parse fails, so the
-// order in which schema modules load does not matter.
-z.config(en());
 
 // Re-exported: most callers reach them through the configuration loader.
 export { formatPath, zodProblems };

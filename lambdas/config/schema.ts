@@ -255,7 +255,7 @@ export const MappingSeedSchema = z.strictObject({
 export type MappingSeed = z.infer<typeof MappingSeedSchema>;
 
 /**
- * Inventory constraints per internal property (seed 000): the physical room count per room type, contract
+ * Inventory constraints per internal property, as channel managers apply them: the physical room count per room type, contract
  * allotments per channel, and what to do with an update that asks for more. `cap` applies
  * min(requested, floor(physical × buffer), allotment) and records the adjustment; `reject` refuses the event.
  */

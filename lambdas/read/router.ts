@@ -1,4 +1,3 @@
-import { en } from 'zod/locales';
 import * as z from 'zod/mini';
 import type { MappingEntity } from '../apply/ports';
 import { ApplicableIdSchema } from '../domain/applicable';
@@ -9,6 +8,7 @@ import {
   MethodNotAllowedError,
   NotFoundError,
 } from '../shared/errors';
+import { formatPath } from '../shared/problems';
 import { parseStrictJson } from '../shared/strict-json';
 import { READ_API_ROUTES } from '../topology';
 import { getDelivery, getReservation, putMapping, type ReadApiDependencies } from './read';
@@ -21,9 +21,6 @@ import {
   parkedView,
   reservationView,
 } from './views';
-
-// Messages that say what was expected, whichever module configured zod first.
-z.config(en());
 
 /**
  * The read / admin API's routes, as API Gateway resources. The stack and the local runtime both build their
@@ -147,12 +144,7 @@ function validate<S extends z.ZodMiniType>(
   const fields: FieldProblem[] = result.error.issues.flatMap((issue) =>
     issue.code === 'unrecognized_keys'
       ? issue.keys.map((key) => ({ path: key, message: `is not a ${what} of this route` }))
-      : [
-          {
-            path: issue.path.length > 0 ? issue.path.map(String).join('.') : '(root)',
-            message: issue.message,
-          },
-        ],
+      : [{ path: formatPath(issue.path), message: issue.message }],
   );
   throw new InvalidRequestError(
     code,

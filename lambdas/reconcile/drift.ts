@@ -15,7 +15,10 @@ import type { Clock } from '../shared/clock';
 import type { AuditLog, AuditRecord, PolledNight } from './ports';
 
 export const DriftOptionsSchema = z.strictObject({
-  /** Drift (mismatched / compared fields, in percent) above which local state is overwritten. Seed 001: 0.5 %. */
+  /**
+   * Drift (mismatched / compared fields, in percent) above which local state is overwritten. 0.5 %: the variance
+   * in rates and availability at which revenue teams usually trigger a reconciliation.
+   */
   thresholdPercent: z._default(z.number().check(z.minimum(0), z.maximum(100)), 0.5),
   /** Measure and report only: no writes and no audit records. */
   dryRun: z._default(z.boolean(), false),

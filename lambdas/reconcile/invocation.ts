@@ -1,11 +1,7 @@
-import { en } from 'zod/locales';
 import * as z from 'zod/mini';
 import { type FieldProblem, InvalidRequestError } from '../shared/errors';
 import { zodProblems } from '../shared/problems';
 import type { ReconcileRequest } from './service';
-
-// Messages that say what was expected, whichever module configured zod first.
-z.config(en());
 
 /**
  * What the reconciliation function accepts: the schedule's fixed input `{ "trigger": "schedule" }`, or a manual
