@@ -181,40 +181,20 @@ function applicableEvent(
   deliveryId: string | undefined,
   deps: Pick<IngestDependencies, 'clock' | 'settings'>,
 ): CanonicalEvent {
-  // Two literals rather than spreads: this runs for every delivery.
   const { type, data } = normalised.payload;
-  const occurredAt = normalised.occurredAt.toISOString();
-  const receivedAt = deps.clock.now().toISOString();
-  const { id: sourceId, kind } = source.config;
-  const { providerEventType, idempotencyKey } = normalised;
-  const event = (
-    deliveryId
-      ? {
-          schemaVersion: CANONICAL_SCHEMA_VERSION,
-          eventId,
-          sourceId,
-          kind,
-          providerEventType,
-          idempotencyKey,
-          deliveryId,
-          occurredAt,
-          receivedAt,
-          type,
-          data,
-        }
-      : {
-          schemaVersion: CANONICAL_SCHEMA_VERSION,
-          eventId,
-          sourceId,
-          kind,
-          providerEventType,
-          idempotencyKey,
-          occurredAt,
-          receivedAt,
-          type,
-          data,
-        }
-  ) as CanonicalEvent;
+  const event = {
+    schemaVersion: CANONICAL_SCHEMA_VERSION,
+    eventId,
+    sourceId: source.config.id,
+    kind: source.config.kind,
+    providerEventType: normalised.providerEventType,
+    idempotencyKey: normalised.idempotencyKey,
+    ...(deliveryId ? { deliveryId } : {}),
+    occurredAt: normalised.occurredAt.toISOString(),
+    receivedAt: deps.clock.now().toISOString(),
+    type,
+    data,
+  } as CanonicalEvent;
   const problems = receiptProblems(event, {
     toleranceSeconds: source.toleranceSeconds,
     dedupeWindowSeconds: deps.settings.dedupeWindowSeconds,
