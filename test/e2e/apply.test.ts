@@ -24,6 +24,7 @@ import type { SqsConsumer } from '../../local/poller';
 import { senderFor } from '../../local/senders';
 import { type LocalStack, startLocalStack } from '../../local/start';
 import { emulatorEndpoints, localClients } from '../support/aws';
+import { eventually } from '../support/eventually';
 
 /**
  * The apply pipeline end to end on this machine: signed webhooks over HTTP or canonical events straight onto the
@@ -172,20 +173,6 @@ async function readAri(propertyId: string, from: string, to: string): Promise<Ni
     cursor = json.nextCursor as string | null;
   } while (cursor);
   return items;
-}
-
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs: number,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 function source(): SourceConfig {

@@ -17,6 +17,7 @@ import { RECONCILE_NOW_PATH, type ReconcileStreamLine } from '../../local/reconc
 import { nightKey, type RoomNight } from '../../local/simulator/dataset';
 import { type LocalStack, startLocalStack } from '../../local/start';
 import { emulatorEndpoints, localClients } from '../support/aws';
+import { eventually } from '../support/eventually';
 
 /**
  * Reconciliation, drift and parity end to end on this machine: the provider simulator and the demo's webhooks
@@ -31,7 +32,6 @@ const PARITY_OFFSET_MINOR = 700;
 const PARITY_NIGHTS = 15;
 /** Six stay dates of the demo inventory (2 hotels × 3 room types × 2 rate plans): two dearer OTA nights. */
 const DEMO_NIGHTS = 72;
-const DEADLINE_MS = 15_000;
 
 // One JSON log line per read request would bury the test output; warnings and errors still show.
 process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
@@ -112,17 +112,6 @@ async function getJson(stack: LocalStack, path: string): Promise<Record<string, 
   const body = (await response.json()) as Record<string, unknown>;
   if (response.status !== 200) throw new Error(`GET ${path}: ${response.status} ${JSON.stringify(body)}`);
   return body;
-}
-
-/** Polls `probe` until it returns a value, failing with `what` and the last value seen after the deadline. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((pause) => setTimeout(pause, 100));
-  }
 }
 
 interface NightView {

@@ -20,25 +20,12 @@ import { LOCAL_AWS } from '../../local/emulators';
 import { openQueueJournal, type SqsApp } from '../../local/queue-journal';
 import { sendSample } from '../../local/send';
 import { type LocalStack, readStartEnvironment, startLocalStack } from '../../local/start';
+import { eventually } from '../support/eventually';
 
 const config = parseConfig(
   JSON.parse(readFileSync(join(__dirname, '../../config/local.example.json'), 'utf8')),
 );
 const source = config.sources.find((s) => s.id === 'channel-manager-demo') as SourceConfig;
-
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 async function getJson(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(url);
@@ -78,10 +65,14 @@ describe('a local runtime started on a data directory', () => {
     expect(applied.status).toBe(200);
     const appliedId = String((applied.body as { eventId: string }).eventId);
     const first = running;
-    await eventually('the first delivery applied', async () => {
-      const { body } = await getJson(`${first.url}/deliveries/${appliedId}`);
-      return body.status === 'applied' ? true : undefined;
-    });
+    await eventually(
+      'the first delivery applied',
+      async () => {
+        const { body } = await getJson(`${first.url}/deliveries/${appliedId}`);
+        return body.status === 'applied' ? true : undefined;
+      },
+      30_000,
+    );
     const ariUrl = (stack: LocalStack) => {
       const from = new Date().toISOString().slice(0, 10);
       const to = new Date(Date.now() + 365 * 86_400_000).toISOString().slice(0, 10);
@@ -106,10 +97,14 @@ describe('a local runtime started on a data directory', () => {
     // Third run: the event queued before the restart is applied.
     running = await start(true);
     const third = running;
-    const entry = await eventually('the queued delivery applied after the restart', async () => {
-      const { body } = await getJson(`${third.url}/deliveries/${queuedId}`);
-      return body.status === 'applied' ? body : undefined;
-    });
+    const entry = await eventually(
+      'the queued delivery applied after the restart',
+      async () => {
+        const { body } = await getJson(`${third.url}/deliveries/${queuedId}`);
+        return body.status === 'applied' ? body : undefined;
+      },
+      30_000,
+    );
     expect(entry).toMatchObject({ sourceId: source.id, canonicalType: 'ari.update' });
   }, 180_000);
 });

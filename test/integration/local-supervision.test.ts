@@ -11,6 +11,7 @@ import { createSecretResolver } from '../../lambdas/ingest/secrets';
 import { senderFor } from '../../local/senders';
 import { childProcesses, isAlive } from '../../local/soak/runtime';
 import { type LocalStack, startLocalStack } from '../../local/start';
+import { eventually } from '../support/eventually';
 
 /**
  * The local runtime with emulators of its own (not the run's shared ones), so that DynamoDB Local can be killed
@@ -42,20 +43,6 @@ async function deliver(baseUrl: string): Promise<{ status: number; retryAfter: s
 }
 
 type Body = Record<string, unknown>;
-
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs: number,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 describe('a supervised local runtime', () => {
   const reported: string[] = [];
