@@ -6,9 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { type AttributeValue, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDbAriStore } from '../lambdas/apply/dynamodb-ari-store';
-import { type NightWrite, type RoomNightKey, versionOf } from '../lambdas/apply/model';
-import { ARI_STATE } from '../lambdas/topology';
+import { type NightWrite, type RoomNightKey, versionOf } from '../lambdas/domain/state';
+import { ARI_STATE } from '../lambdas/shared/topology';
+import { DynamoDbAriStore } from '../lambdas/state/dynamodb-ari-store';
 import { LOCAL_AWS, startEmulators } from '../local/emulators';
 import { provision } from '../local/provision';
 

@@ -10,10 +10,9 @@
  * The simulator shares the process, so "polling" includes the provider's serialising of its pages too.
  */
 
-import type { NightWrite, RoomNightKey } from '../lambdas/apply/model';
-import type { AriStore } from '../lambdas/apply/ports';
-import { MappingResolver } from '../lambdas/apply/resolver';
-import { PollingClient, PollingOptionsSchema } from '../lambdas/reconcile/polling-client';
+import { PollingOptionsSchema } from '../lambdas/config/reconcile-options';
+import type { NightWrite, RoomNightKey } from '../lambdas/domain/state';
+import { PollingClient } from '../lambdas/reconcile/polling-client';
 import {
   type ReconcileRunDeps,
   ReconcileRunOptionsSchema,
@@ -21,6 +20,8 @@ import {
   runReconciliation,
 } from '../lambdas/reconcile/run';
 import { systemClock } from '../lambdas/shared/clock';
+import type { AriStore } from '../lambdas/state/ports';
+import { MappingResolver } from '../lambdas/state/resolver';
 import {
   canonicalValues,
   type DemoDataset,

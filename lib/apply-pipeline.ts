@@ -5,7 +5,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
 import { METRIC_SERVICES } from '../lambdas/shared/metric-names';
-import { DELIVERY_LEDGER, EVENTS_QUEUE } from '../lambdas/topology';
+import { DELIVERY_LEDGER, EVENTS_QUEUE } from '../lambdas/shared/topology';
 import type { DeliveryLedger } from './delivery-ledger';
 import type { EventQueues } from './event-queues';
 import { ParitySyncFunction } from './paritysync-function';
@@ -26,7 +26,7 @@ export function assertVisibilityCoversTimeout(visibilityTimeoutSeconds: number, 
   const required = VISIBILITY_TO_TIMEOUT_RATIO * timeoutSeconds;
   if (visibilityTimeoutSeconds < required) {
     throw new Error(
-      `The events queue's visibility timeout (${visibilityTimeoutSeconds} s, lambdas/topology.ts ` +
+      `The events queue's visibility timeout (${visibilityTimeoutSeconds} s, lambdas/shared/topology.ts ` +
         `${EVENTS_QUEUE.id}.visibilityTimeoutSeconds) must be at least ${VISIBILITY_TO_TIMEOUT_RATIO} times the ` +
         `apply consumer's timeout (${timeoutSeconds} s), i.e. at least ${required} s. Raise the visibility ` +
         'timeout or lower the consumer timeout so that the two change together.',

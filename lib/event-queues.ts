@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { EVENTS_DLQ, EVENTS_QUEUE, type QueueDefinition } from '../lambdas/topology';
+import { EVENTS_DLQ, EVENTS_QUEUE, type QueueDefinition } from '../lambdas/shared/topology';
 
 export interface EventQueuesProps {
   /**

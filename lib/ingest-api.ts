@@ -6,7 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { effectiveAllowedCidrs, type ParitySyncConfig } from '../lambdas/config/schema';
 import { METRIC_SERVICES } from '../lambdas/shared/metric-names';
-import { DELIVERY_LEDGER } from '../lambdas/topology';
+import { DELIVERY_LEDGER } from '../lambdas/shared/topology';
 import type { DeliveryLedger } from './delivery-ledger';
 import { assertDeployableConfig, referencedSecrets } from './deploy-config';
 import type { EventQueues } from './event-queues';

@@ -1,7 +1,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
-import { DELIVERY_LEDGER, RECONCILE_TABLES } from '../lambdas/topology';
+import { DELIVERY_LEDGER, RECONCILE_TABLES } from '../lambdas/shared/topology';
 import { ApplyPipeline } from './apply-pipeline';
 import { DeliveryLedger } from './delivery-ledger';
 import { EventQueues } from './event-queues';

@@ -14,7 +14,7 @@ import {
   READ_API_ROUTES,
   RESERVATIONS,
   REVIEW,
-} from '../lambdas/topology';
+} from '../lambdas/shared/topology';
 import type { DeliveryLedger } from './delivery-ledger';
 import type { EventQueues } from './event-queues';
 import { ParitySyncFunction } from './paritysync-function';

@@ -18,7 +18,7 @@ import {
   RECONCILE_DLQ,
   RECONCILE_TABLES,
   type TableDefinition,
-} from '../lambdas/topology';
+} from '../lambdas/shared/topology';
 import { referencedPollingTokens } from './deploy-config';
 import { queueProps } from './event-queues';
 import { ParitySyncFunction } from './paritysync-function';

@@ -3,7 +3,14 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { ARI_STATE, GUESTS, MAPPINGS, RESERVATIONS, REVIEW, type TableDefinition } from '../lambdas/topology';
+import {
+  ARI_STATE,
+  GUESTS,
+  MAPPINGS,
+  RESERVATIONS,
+  REVIEW,
+  type TableDefinition,
+} from '../lambdas/shared/topology';
 import { attribute } from './delivery-ledger';
 
 export interface StateTablesProps {

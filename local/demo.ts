@@ -1,7 +1,7 @@
 import type { ParitySyncConfig, SourceConfig } from '../lambdas/config/schema';
+import type { SecretResolver } from '../lambdas/config/secrets';
 import { addDays } from '../lambdas/domain/dates';
 import { formatMinorUnits } from '../lambdas/domain/money';
-import type { SecretResolver } from '../lambdas/ingest/secrets';
 import { polledSources } from '../lambdas/reconcile/service';
 import { senderFor } from './senders';
 import {

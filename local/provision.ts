@@ -24,7 +24,7 @@ import {
   type QueueDefinition,
   TABLES,
   type TableDefinition,
-} from '../lambdas/topology';
+} from '../lambdas/shared/topology';
 
 export interface ProvisionTargets {
   readonly dynamodb: DynamoDBClient;
@@ -45,7 +45,7 @@ export interface ProvisionedTopology {
 }
 
 /**
- * Creates every table and queue of lambdas/topology.ts in the emulators, shaped exactly as the definitions say.
+ * Creates every table and queue of lambdas/shared/topology.ts in the emulators, shaped exactly as the definitions say.
  * Idempotent: existing tables are kept and existing queues are brought to the defined attributes.
  */
 export async function provision(targets: ProvisionTargets): Promise<ProvisionedTopology> {
@@ -73,7 +73,7 @@ async function ensureTable(client: DynamoDBClient, name: string, definition: Tab
     if (known !== undefined && known.type !== key.type) {
       throw new Error(
         `Table ${definition.id} uses attribute ${key.name} as both ${known.type} and ${key.type} in its keys ` +
-          '(lambdas/topology.ts): DynamoDB allows one type per attribute',
+          '(lambdas/shared/topology.ts): DynamoDB allows one type per attribute',
       );
     }
     attributes.set(key.name, key);
@@ -204,12 +204,12 @@ function queueAttributes(
     if (deadLetterQueue === undefined) {
       throw new Error(
         `Queue ${definition.id} names dead-letter queue ${definition.deadLetterQueue}, which is not defined ` +
-          'before it in QUEUES (lambdas/topology.ts)',
+          'before it in QUEUES (lambdas/shared/topology.ts)',
       );
     }
     if (definition.maxReceiveCount === undefined) {
       throw new Error(
-        `Queue ${definition.id} has a dead-letter queue but no maxReceiveCount (lambdas/topology.ts)`,
+        `Queue ${definition.id} has a dead-letter queue but no maxReceiveCount (lambdas/shared/topology.ts)`,
       );
     }
     attributes.RedrivePolicy = JSON.stringify({

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SourceConfig } from '../lambdas/config/schema';
-import { createSecretResolver } from '../lambdas/ingest/secrets';
+import { createSecretResolver } from '../lambdas/config/secrets';
 import { senderFor } from './senders';
 
 export interface SendOptions {

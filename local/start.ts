@@ -4,10 +4,10 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
 import { loadConfigFile } from '../lambdas/config/load';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
-import { createSecretResolver } from '../lambdas/ingest/secrets';
+import { createSecretResolver } from '../lambdas/config/secrets';
 import { READ_API_ROUTES } from '../lambdas/read/router';
 import { ConfigurationError } from '../lambdas/shared/errors';
-import { DELIVERY_LEDGER, EVENTS_DLQ, EVENTS_QUEUE, TABLES } from '../lambdas/topology';
+import { DELIVERY_LEDGER, EVENTS_DLQ, EVENTS_QUEUE, TABLES } from '../lambdas/shared/topology';
 import { secretReferences } from '../lib/deploy-config';
 import { prepareDataDirectory } from './data-directory';
 import { type Demo, describeDemo, startDemo } from './demo';
@@ -123,7 +123,7 @@ const SERVICE_NAMES = {
 } as const;
 
 /**
- * The whole pipeline on this machine: emulators, the topology of lambdas/topology.ts, the ingest and read API
+ * The whole pipeline on this machine: emulators, the topology of lambdas/shared/topology.ts, the ingest and read API
  * functions behind a local stand-in for API Gateway, and the consumer behind a local stand-in for the Lambda SQS
  * event source. The functions read their settings from process.env at load time, exactly as in Lambda, so this
  * sets them process-wide; a process should run one stack at a time. The function modules are imported once

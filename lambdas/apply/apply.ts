@@ -8,19 +8,14 @@ import type {
   ReservationChange,
 } from '../domain/canonical';
 import { addDays } from '../domain/dates';
+import { decideAvailability } from '../domain/inventory';
+import type { AvailabilityValue, FieldGroup, NightWrite, RoomNightKey } from '../domain/state';
+import { versionOf } from '../domain/state';
+import type { ApplyLedger } from '../ledger/ports';
 import type { Clock } from '../shared/clock';
 import { NotFoundError, UnprocessableError } from '../shared/errors';
-import type { AvailabilityValue, FieldGroup, NightWrite, RoomNightKey } from './model';
-import { versionOf } from './model';
-import type {
-  ApplyLedger,
-  AriStore,
-  GuestStore,
-  MappingEntity,
-  ReservationStore,
-  ReviewStore,
-} from './ports';
-import { type MappingResolver, mappingKey } from './resolver';
+import type { AriStore, GuestStore, MappingEntity, ReservationStore, ReviewStore } from '../state/ports';
+import { type MappingResolver, mappingKey } from '../state/resolver';
 
 /**
  * The event can never be applied as sent (a constraint conflict, an unsupported shape): recorded as rejected,
@@ -163,50 +158,6 @@ async function roomNightKeyBase(event: CanonicalEvent, ari: AriUpdate, deps: App
   }
   const channel = ari.channelId ? `${event.sourceId}:${ari.channelId}` : event.sourceId;
   return { propertyId, roomTypeId: roomType.internalId, ratePlanId: ratePlan.internalId, channel };
-}
-
-/** What the inventory policy makes of a requested availability: the figure to store, or why it is refused. */
-export type AvailabilityDecision = { readonly allowed: AvailabilityValue } | { readonly refused: string };
-
-/**
- * Inventory constraints, as channel managers apply them to overbooking: channels may sell at most
- * floor(physical × buffer) rooms, and at most the channel's contract allotment. `cap` sells the lower figure and records the adjustment; `reject` refuses.
- */
-export function decideAvailability(
-  requested: number,
-  settings: PropertySettings | undefined,
-  roomTypeId: string,
-  channel: string,
-  sourceId: string,
-): AvailabilityDecision {
-  if (!settings) return { allowed: { rooms: requested } };
-  const limits: { rooms: number; why: string }[] = [];
-  const physical = settings.roomTypes.find((r) => r.roomTypeId === roomTypeId)?.physicalRooms;
-  if (physical !== undefined) {
-    const buffer = settings.inventoryPolicy.buffer;
-    limits.push({
-      rooms: Math.floor(physical * buffer),
-      why: buffer === 1 ? `physical rooms ${physical}` : `physical rooms ${physical} × buffer ${buffer}`,
-    });
-  }
-  const allotment = settings.allotments.find(
-    (a) => a.roomTypeId === roomTypeId && (a.channel === channel || a.channel === sourceId),
-  );
-  if (allotment)
-    limits.push({ rooms: allotment.rooms, why: `allotment ${allotment.rooms} for ${allotment.channel}` });
-  const binding = limits.reduce<{ rooms: number; why: string } | undefined>(
-    (lowest, limit) => (lowest === undefined || limit.rooms < lowest.rooms ? limit : lowest),
-    undefined,
-  );
-  if (!binding || requested <= binding.rooms) return { allowed: { rooms: requested } };
-  if (settings.inventoryPolicy.mode === 'reject') {
-    return {
-      refused: `requested availability ${requested} for ${roomTypeId} exceeds ${binding.why} (at most ${binding.rooms})`,
-    };
-  }
-  return {
-    allowed: { rooms: binding.rooms, requested, cappedBy: `${binding.why}: at most ${binding.rooms}` },
-  };
 }
 
 /** decideAvailability for an event: a refusal rejects the event for good. */

@@ -1,11 +1,11 @@
 import * as z from 'zod/mini';
-import { TableNameSchema, validateEnvironment } from '../config/environment';
 import {
   type FunctionEnvironment,
   type FunctionEnvVariables,
   functionEnvFields,
   functionEnvironment,
-} from '../shared/bootstrap';
+} from '../config/bootstrap';
+import { TableNameSchema, validateEnvironment } from '../config/environment';
 import { METRIC_SERVICES } from '../shared/metric-names';
 
 const SharedEnvFields = {

@@ -1,19 +1,19 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDbDeliveryLedger } from '../ingest/dynamodb-ledger';
-import { SqsEventQueue } from '../ingest/sqs-queue';
-import { bootstrapFunction } from '../shared/bootstrap';
+import { bootstrapFunction } from '../config/bootstrap';
+import { DynamoDbDeliveryLedger } from '../ledger/dynamodb-ledger';
+import { DynamoDbLedgerFailureNotes } from '../ledger/failure-notes';
+import { SqsEventQueue } from '../queue/sqs-queue';
 import { systemClock } from '../shared/clock';
-import { EVENTS_QUEUE } from '../topology';
+import { EVENTS_QUEUE } from '../shared/topology';
+import { DynamoDbAriStore } from '../state/dynamodb-ari-store';
+import { DynamoDbGuestStore } from '../state/dynamodb-guests';
+import { DynamoDbMappingStore } from '../state/dynamodb-mappings';
+import { DynamoDbReservationStore } from '../state/dynamodb-reservations';
+import { DynamoDbReviewStore } from '../state/dynamodb-review';
+import { MappingResolver } from '../state/resolver';
 import { type ConsumerDependencies, createConsumer } from './consumer';
-import { DynamoDbAriStore } from './dynamodb-ari-store';
-import { DynamoDbGuestStore } from './dynamodb-guests';
-import { DynamoDbMappingStore } from './dynamodb-mappings';
-import { DynamoDbReservationStore } from './dynamodb-reservations';
-import { DynamoDbReviewStore } from './dynamodb-review';
 import { readApplyEnvironment } from './env';
-import { DynamoDbLedgerFailureNotes } from './ledger-notes';
-import { MappingResolver } from './resolver';
 
 /** Room-night writes in flight per event: a year-long range finishes in a few round trips. */
 const NIGHT_CONCURRENCY = 16;

@@ -2,9 +2,7 @@ import { BlockList, isIP } from 'node:net';
 import * as z from 'zod/mini';
 import { ApplicableIdSchema, idProblem } from '../domain/applicable';
 import { SOURCE_KINDS, type SourceKind } from '../domain/canonical';
-import { DriftOptionsSchema } from '../reconcile/drift';
-import { ParityOptionsSchema } from '../reconcile/parity';
-import { PollingOptionsSchema } from '../reconcile/polling-client';
+import { DriftOptionsSchema, ParityOptionsSchema, PollingOptionsSchema } from './reconcile-options';
 import { ed25519PublicKeyProblem, rsaPublicKeyProblem, signingSecretProblem } from './secret-strength';
 
 /**

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
+import { type FunctionEnvironment, functionEnvFields, functionEnvironment } from '../config/bootstrap';
 import { validateEnvironment } from '../config/environment';
-import { type FunctionEnvironment, functionEnvFields, functionEnvironment } from '../shared/bootstrap';
 import { METRIC_SERVICES } from '../shared/metric-names';
 
 /**

@@ -1,16 +1,16 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { adapterFor } from '../adapters';
+import { bootstrapFunction } from '../config/bootstrap';
+import { secretResolver } from '../config/bootstrap-secrets';
+import { DynamoDbDeliveryLedger } from '../ledger/dynamodb-ledger';
+import { SqsEventQueue } from '../queue/sqs-queue';
 import { AWS_CLIENT_PROFILES, worstCaseCallMs } from '../shared/aws-clients';
-import { bootstrapFunction } from '../shared/bootstrap';
-import { secretResolver } from '../shared/bootstrap-secrets';
 import { systemClock } from '../shared/clock';
 import { nodeCrypto } from '../shared/crypto';
-import { DynamoDbDeliveryLedger } from './dynamodb-ledger';
 import { readIngestEnvironment } from './env';
 import { createIngestHttpHandler, powertoolsIngestMetrics } from './http';
 import { prepareSources } from './sources';
-import { SqsEventQueue } from './sqs-queue';
 
 /** How long a cached Secrets Manager value is trusted; a rotated secret takes effect within this time. */
 const SECRET_CACHE_SECONDS = 300;

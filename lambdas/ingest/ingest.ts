@@ -1,7 +1,10 @@
 import type { DeliveryRequest, Normalised, VerificationContext } from '../adapters/types';
+import type { SecretResolver } from '../config/secrets';
 import { receiptProblems } from '../domain/applicable';
 import type { CanonicalEvent } from '../domain/canonical';
 import { CANONICAL_SCHEMA_VERSION } from '../domain/canonical';
+import type { DeliveryLedger, LedgerEntry } from '../ledger/ports';
+import type { EventQueue } from '../queue/ports';
 import type { Clock } from '../shared/clock';
 import type { Crypto } from '../shared/crypto';
 import {
@@ -15,8 +18,6 @@ import {
   UnsupportedMediaTypeError,
 } from '../shared/errors';
 import { decodeUtf8, parseStrictJson } from '../shared/strict-json';
-import type { DeliveryLedger, EventQueue, LedgerEntry } from './ports';
-import type { SecretResolver } from './secrets';
 import type { PreparedSource } from './sources';
 
 export interface IngestSettings {

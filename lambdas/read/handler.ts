@@ -1,17 +1,17 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDbAriStore } from '../apply/dynamodb-ari-store';
-import { DynamoDbMappingStore } from '../apply/dynamodb-mappings';
-import { DynamoDbReservationStore } from '../apply/dynamodb-reservations';
-import { DynamoDbReviewStore } from '../apply/dynamodb-review';
 import { readReadApiEnvironment } from '../apply/env';
-import { DynamoDbLedgerFailureNotes } from '../apply/ledger-notes';
-import { MappingResolver } from '../apply/resolver';
-import { DynamoDbDeliveryLedger } from '../ingest/dynamodb-ledger';
-import { SqsEventQueue } from '../ingest/sqs-queue';
-import { DynamoDbParityStore } from '../reconcile/dynamodb-parity';
-import { bootstrapFunction } from '../shared/bootstrap';
+import { bootstrapFunction } from '../config/bootstrap';
+import { DynamoDbDeliveryLedger } from '../ledger/dynamodb-ledger';
+import { DynamoDbLedgerFailureNotes } from '../ledger/failure-notes';
+import { SqsEventQueue } from '../queue/sqs-queue';
 import { systemClock } from '../shared/clock';
+import { DynamoDbAriStore } from '../state/dynamodb-ari-store';
+import { DynamoDbMappingStore } from '../state/dynamodb-mappings';
+import { DynamoDbParityStore } from '../state/dynamodb-parity';
+import { DynamoDbReservationStore } from '../state/dynamodb-reservations';
+import { DynamoDbReviewStore } from '../state/dynamodb-review';
+import { MappingResolver } from '../state/resolver';
 import { createReadApiHandler } from './http';
 
 // Runs once per cold start.

@@ -1,18 +1,18 @@
 import { type ApplyDependencies, releaseParked } from '../apply/apply';
-import type { FailureNote } from '../apply/ledger-notes';
+import type { FailureNote } from '../ledger/failure-notes';
+import type { LedgerEntry } from '../ledger/ports';
+import type { Clock } from '../shared/clock';
+import { NotFoundError } from '../shared/errors';
 import type {
   AriStore,
   MappingRef,
   MappingTarget,
+  ParityStore,
   ReservationRecord,
   ReservationStore,
   ReviewStore,
-} from '../apply/ports';
-import { type MappingResolver, mappingKey } from '../apply/resolver';
-import type { LedgerEntry } from '../ingest/ports';
-import type { ParityStore } from '../reconcile/ports';
-import type { Clock } from '../shared/clock';
-import { NotFoundError } from '../shared/errors';
+} from '../state/ports';
+import { type MappingResolver, mappingKey } from '../state/resolver';
 
 /** A ledger entry with the failure note the consumer keeps on it. */
 export type DeliveryRecord = LedgerEntry & FailureNote;

@@ -1,5 +1,4 @@
 import * as z from 'zod/mini';
-import type { MappingEntity } from '../apply/ports';
 import { ApplicableIdSchema } from '../domain/applicable';
 import { daysBetween, IsoDateSchema } from '../domain/dates';
 import {
@@ -10,7 +9,8 @@ import {
 } from '../shared/errors';
 import { formatPath } from '../shared/problems';
 import { parseStrictJson } from '../shared/strict-json';
-import { READ_API_ROUTES } from '../topology';
+import { READ_API_ROUTES } from '../shared/topology';
+import type { MappingEntity } from '../state/ports';
 import { getDelivery, getReservation, putMapping, type ReadApiDependencies } from './read';
 import {
   continuation,

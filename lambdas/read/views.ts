@@ -1,7 +1,14 @@
-import type { RoomNightState, VersionedGroup } from '../apply/model';
-import type { MappingRef, MappingTarget, Page, ParkedEvent, ReservationRecord } from '../apply/ports';
 import { formatMinorUnits, type Money } from '../domain/money';
-import type { ParityFinding, ParityRecord } from '../reconcile/ports';
+import type { Page } from '../domain/page';
+import type { RoomNightState, VersionedGroup } from '../domain/state';
+import type {
+  MappingRef,
+  MappingTarget,
+  ParityFinding,
+  ParityRecord,
+  ParkedEvent,
+  ReservationRecord,
+} from '../state/ports';
 import type { DeliveryRecord } from './read';
 
 // What leaves the read API, field by field, so that nothing added to a stored record later leaves unreviewed.

@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import type { Backoff } from '../config/reconcile-options';
 
 /**
  * Retry delays for provider polling. Failures (5xx, timeouts) back off exponentially with full jitter, as in
@@ -7,12 +7,6 @@ import * as z from 'zod/mini';
  * provider in lock-step. A throttled response's Retry-After, when present, is the provider telling us exactly
  * when it will accept us again, and replaces the computed delay.
  */
-
-export const BackoffSchema = z.strictObject({
-  baseMs: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(60_000)), 200),
-  capMs: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(900_000)), 20_000),
-});
-export type Backoff = z.infer<typeof BackoffSchema>;
 
 /**
  * The delay before retry number `attempt` (0 for the first retry), in whole milliseconds within

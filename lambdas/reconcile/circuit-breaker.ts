@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import type { CircuitBreakerOptions } from '../config/reconcile-options';
 import type { Clock } from '../shared/clock';
 import { ProviderFailureError } from '../shared/errors';
 
@@ -24,12 +24,6 @@ export interface CircuitStateChange {
 }
 
 export type CircuitListener = (change: CircuitStateChange) => void;
-
-export const CircuitBreakerSchema = z.strictObject({
-  failureThreshold: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(1000)), 5),
-  coolDownMs: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(86_400_000)), 60_000),
-});
-export type CircuitBreakerOptions = z.infer<typeof CircuitBreakerSchema>;
 
 /** The provider's breaker is open; no request was made. Retry after `retryAt`. */
 export class CircuitOpenError extends ProviderFailureError {

@@ -1,4 +1,6 @@
-import * as z from 'zod/mini';
+import type { DriftOptions } from '../config/reconcile-options';
+import type { Restrictions } from '../domain/canonical';
+import type { Money } from '../domain/money';
 import {
   type AvailabilityValue,
   FIELD_GROUPS,
@@ -7,25 +9,10 @@ import {
   type RoomNightState,
   type Version,
   type VersionedGroup,
-} from '../apply/model';
-import type { AriStore } from '../apply/ports';
-import type { Restrictions } from '../domain/canonical';
-import type { Money } from '../domain/money';
+} from '../domain/state';
 import type { Clock } from '../shared/clock';
+import type { AriStore } from '../state/ports';
 import type { AuditLog, AuditRecord, PolledNight } from './ports';
-
-export const DriftOptionsSchema = z.strictObject({
-  /**
-   * Drift (mismatched / compared fields, in percent) above which local state is overwritten. 0.5 %: the variance
-   * in rates and availability at which revenue teams usually trigger a reconciliation.
-   */
-  thresholdPercent: z._default(z.number().check(z.minimum(0), z.maximum(100)), 0.5),
-  /** Measure and report only: no writes and no audit records. */
-  dryRun: z._default(z.boolean(), false),
-  /** Below the threshold, also write each mismatch to the audit log as `observed`. */
-  recordObserved: z._default(z.boolean(), true),
-});
-export type DriftOptions = z.infer<typeof DriftOptionsSchema>;
 
 export interface DriftDependencies {
   readonly ari: AriStore;

@@ -6,10 +6,10 @@ import {
   QueryCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import { FIELD_GROUPS, type FieldGroup } from '../apply/model';
+import { FIELD_GROUPS, type FieldGroup } from '../domain/state';
 import type { Clock } from '../shared/clock';
 import { requiredString } from '../shared/dynamodb';
-import { keyPart } from './dynamodb-parity';
+import { keyPart } from '../state/dynamodb-parity';
 import type { AuditAction, AuditLog, AuditRecord } from './ports';
 
 type Item = Record<string, AttributeValue>;

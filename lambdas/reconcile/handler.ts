@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { bootstrapFunction } from '../shared/bootstrap';
-import { secretResolver } from '../shared/bootstrap-secrets';
+import { bootstrapFunction } from '../config/bootstrap';
+import { secretResolver } from '../config/bootstrap-secrets';
 import { readReconcileEnvironment } from './env';
 import { createReconcileFunction } from './function';
 import { createReconcileRuntime } from './runtime';

@@ -1,53 +1,15 @@
-import * as z from 'zod/mini';
-import type { RoomNightState } from '../apply/model';
-import type { AriStore } from '../apply/ports';
+import type { ParityOptions, ParityTolerance } from '../config/reconcile-options';
+import type { RoomNightState } from '../domain/state';
 import type { Clock } from '../shared/clock';
 import type {
+  AriStore,
   CurrencyMismatch,
   ParityFinding,
   ParityNightKey,
   ParityRecord,
   ParityStore,
   PriceViolation,
-} from './ports';
-
-/**
- * A difference is a violation when it exceeds either bound given. With no bound at all, any difference is one:
- * parity means equal rates unless the property says how much slack it accepts.
- */
-export const ParityToleranceSchema = z.strictObject({
-  /** Largest accepted difference in minor units (e.g. 100 = 1.00 EUR). */
-  absoluteMinor: z.optional(z.number().check(z.int(), z.minimum(0))),
-  /** Largest accepted difference as a percentage of the source of truth's rate. */
-  percent: z.optional(z.number().check(z.minimum(0), z.maximum(1000))),
-});
-export type ParityTolerance = z.infer<typeof ParityToleranceSchema>;
-
-export const ParityOptionsSchema = z
-  .strictObject({
-    properties: z._default(
-      z.array(
-        z.strictObject({
-          propertyId: z.string().check(z.minLength(1)),
-          /** The channel whose rate is right, normally the channel manager's source id. */
-          sourceOfTruth: z.string().check(z.minLength(1)),
-          /** Replaces the default tolerance for this property. */
-          tolerance: z.optional(ParityToleranceSchema),
-        }),
-      ),
-      [],
-    ),
-    defaultTolerance: z._default(ParityToleranceSchema, {}),
-  })
-  .check(
-    z.refine(
-      (options) => new Set(options.properties.map((p) => p.propertyId)).size === options.properties.length,
-      {
-        message: 'each propertyId may appear only once in parity.properties; merge the duplicate entries',
-      },
-    ),
-  );
-export type ParityOptions = z.infer<typeof ParityOptionsSchema>;
+} from '../state/ports';
 
 export interface ParityCounts {
   /** Room nights (across channels) that had a truth rate and were checked, including clean ones. */

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { AmountSchema, CurrencySchema, ExternalIdSchema, positiveMinorUnits } from '../adapters/rate-fields';
+import type { PollingOptions } from '../config/reconcile-options';
 import type { IsoDate, Restrictions } from '../domain/canonical';
 import { IsoDateSchema, IsoInstantSchema } from '../domain/dates';
 import type { Money } from '../domain/money';
@@ -7,9 +8,9 @@ import type { Clock } from '../shared/clock';
 import { type FieldProblem, InvalidRequestError, ProviderFailureError } from '../shared/errors';
 import { formatPath } from '../shared/problems';
 import { parseStrictJson } from '../shared/strict-json';
-import { BackoffSchema, fullJitterDelayMs, retryAfterMs } from './backoff';
-import { CircuitBreaker, CircuitBreakerSchema } from './circuit-breaker';
-import { RateLimiter, RateLimitSchema } from './rate-limit';
+import { fullJitterDelayMs, retryAfterMs } from './backoff';
+import { CircuitBreaker } from './circuit-breaker';
+import { RateLimiter } from './rate-limit';
 
 /**
  * Pulls a provider's authoritative inventory (`GET <baseUrl>/inventory?limit=&updated_after=&cursor=` with a
@@ -22,21 +23,6 @@ import { RateLimiter, RateLimitSchema } from './rate-limit';
  */
 
 // ---------------------------------------------------------------------------------------------- options
-
-export const PollingOptionsSchema = z.strictObject({
-  baseUrl: z.url({
-    protocol: /^https?$/,
-    error: 'must be an http(s) URL such as https://api.example.com/v2',
-  }),
-  pageSize: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(1000)), 200),
-  rateLimit: RateLimitSchema,
-  /** Requests per page before giving up on 5xx, timeouts and malformed pages; 429s are not counted here. */
-  maxAttempts: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(20)), 6),
-  backoff: z._default(BackoffSchema, { baseMs: 200, capMs: 20_000 }),
-  requestTimeoutMs: z._default(z.number().check(z.int(), z.minimum(100), z.maximum(120_000)), 10_000),
-  breaker: z._default(CircuitBreakerSchema, { failureThreshold: 5, coolDownMs: 60_000 }),
-});
-export type PollingOptions = z.infer<typeof PollingOptionsSchema>;
 
 // ------------------------------------------------------------------------------------------------ ports
 

@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import type { RateLimit } from '../config/reconcile-options';
 import type { Clock } from '../shared/clock';
 
 /**
@@ -81,16 +81,6 @@ export class TokenBucket {
     return Math.ceil(deficit / this.#refillPerMs);
   }
 }
-
-export const RateLimitSchema = z.strictObject({
-  /** Sustained requests per second to one source. */
-  requestsPerSecond: z.number().check(z.positive(), z.maximum(1000)),
-  /** Requests that may go out back to back after an idle spell. */
-  burst: z.number().check(z.int(), z.minimum(1), z.maximum(1000)),
-  /** A per-property quota some providers add on top of the per-source one, e.g. 10 a minute. */
-  perPropertyPerMinute: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(60_000))),
-});
-export type RateLimit = z.infer<typeof RateLimitSchema>;
 
 /**
  * One bucket per source and, when the provider also limits per property, one per (source, property). A

@@ -1,14 +1,14 @@
 import * as z from 'zod/mini';
-import type { RoomNightKey } from '../apply/model';
-import type { AriStore, MappingEntity } from '../apply/ports';
-import type { MappingResolver } from '../apply/resolver';
+import type { DriftOptions } from '../config/reconcile-options';
+import { DriftOptionsSchema } from '../config/reconcile-options';
 import { SourceIdSchema } from '../config/schema';
 import { IsoInstantSchema } from '../domain/dates';
+import type { RoomNightKey } from '../domain/state';
 import type { Clock } from '../shared/clock';
+import type { AriStore, MappingEntity } from '../state/ports';
+import type { MappingResolver } from '../state/resolver';
 import {
   type DriftDependencies,
-  type DriftOptions,
-  DriftOptionsSchema,
   type DriftReport,
   type DriftStats,
   driftStatsOf,

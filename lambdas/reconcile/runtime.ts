@@ -1,17 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { decideAvailability } from '../apply/apply';
-import { DynamoDbAriStore } from '../apply/dynamodb-ari-store';
-import { DynamoDbMappingStore } from '../apply/dynamodb-mappings';
-import { MappingResolver } from '../apply/resolver';
+import type { PollingOptions } from '../config/reconcile-options';
 import type { ParitySyncConfig, PollingSourceConfig, PropertySettings } from '../config/schema';
-import type { SecretResolver } from '../ingest/secrets';
+import type { SecretResolver } from '../config/secrets';
+import { decideAvailability } from '../domain/inventory';
 import { type Clock, systemClock } from '../shared/clock';
+import { DynamoDbAriStore } from '../state/dynamodb-ari-store';
+import { DynamoDbMappingStore } from '../state/dynamodb-mappings';
+import { DynamoDbParityStore } from '../state/dynamodb-parity';
+import { MappingResolver } from '../state/resolver';
 import type { DriftDependencies } from './drift';
 import { DynamoDbAuditLog } from './dynamodb-audit';
 import { DynamoDbCheckpointStore, DynamoDbCircuitStateStore } from './dynamodb-checkpoints';
-import { DynamoDbParityStore } from './dynamodb-parity';
-import { type FetchLike, PollingClient, type PollingOptions } from './polling-client';
+import { type FetchLike, PollingClient } from './polling-client';
 import type { ReconcileDependencies, SourceClient } from './service';
 
 export interface ReconcileTables {

@@ -1,16 +1,16 @@
-import type { AriStore } from '../apply/ports';
-import type { MappingResolver } from '../apply/resolver';
 import type { ParitySyncConfig, PollingSourceConfig, SourceConfig } from '../config/schema';
 import type { IsoDate } from '../domain/canonical';
 import { addDays } from '../domain/dates';
 import type { Clock } from '../shared/clock';
 import { InvalidRequestError, ParitySyncError, ProviderFailureError } from '../shared/errors';
+import type { AriStore, ParityStore } from '../state/ports';
+import type { MappingResolver } from '../state/resolver';
 import type { CircuitBreaker, CircuitState } from './circuit-breaker';
 import type { DriftDependencies } from './drift';
 import type { CircuitStateStore } from './dynamodb-checkpoints';
 import { checkPropertyParity, type ParityCounts } from './parity';
 import type { PollingClient } from './polling-client';
-import type { AuditLog, ParityStore } from './ports';
+import type { AuditLog } from './ports';
 import {
   type CheckpointStore,
   type ReconcileRunOptions,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfigFile } from '../../lambdas/config/load';
 import { DEFAULT_TOLERANCE_SECONDS, type ParitySyncConfig } from '../../lambdas/config/schema';
-import { createSecretResolver } from '../../lambdas/ingest/secrets';
+import { createSecretResolver } from '../../lambdas/config/secrets';
 import { ConfigurationError } from '../../lambdas/shared/errors';
 import { describeCase, FAMILIES, type Family, type FuzzTarget, materialise } from './generators';
 import { judgeSettlement } from './invariants';

@@ -1,8 +1,8 @@
 import * as z from 'zod/mini';
-import type { NightWrite } from '../../lambdas/apply/model';
 import type { IsoDate, Restrictions } from '../../lambdas/domain/canonical';
 import { addDays, IsoDateSchema, parseIsoDateTime } from '../../lambdas/domain/dates';
 import { formatMinorUnits, toMinorUnits } from '../../lambdas/domain/money';
+import type { NightWrite } from '../../lambdas/domain/state';
 import { formatPath } from '../../lambdas/shared/problems';
 
 /**

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ParitySyncConfig, SourceConfig } from '../../lambdas/config/schema';
-import { createSecretResolver } from '../../lambdas/ingest/secrets';
+import { createSecretResolver } from '../../lambdas/config/secrets';
 import { senderFor } from '../senders';
 import type { DeliveryOutcome } from './report';
 

@@ -1,7 +1,7 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EVENTS_QUEUE } from '../../lambdas/topology';
+import { EVENTS_QUEUE } from '../../lambdas/shared/topology';
 import {
   ApplyPipeline,
   type ApplyPipelineProps,

@@ -1,6 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TABLES } from '../../lambdas/topology';
+import { TABLES } from '../../lambdas/shared/topology';
 import { synthStack } from './app';
 
 /** The same stack as a throw-away development deployment in a fresh account. */

@@ -1,6 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EVENTS_DLQ, EVENTS_QUEUE } from '../../lambdas/topology';
+import { EVENTS_DLQ, EVENTS_QUEUE } from '../../lambdas/shared/topology';
 import type { ParitySyncStack } from '../../lib/paritysync-stack';
 import {
   ACCOUNT,

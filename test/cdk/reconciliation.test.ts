@@ -11,7 +11,7 @@ import {
   RECONCILE_DLQ,
   RECONCILE_TABLES,
   type TableDefinition,
-} from '../../lambdas/topology';
+} from '../../lambdas/shared/topology';
 import { ParitySyncStack } from '../../lib/paritysync-stack';
 import { RECONCILE_TIMEOUT_MARGIN } from '../../lib/reconciliation';
 import {

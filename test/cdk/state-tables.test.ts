@@ -10,7 +10,7 @@ import {
   REVIEW,
   TABLES,
   type TableDefinition,
-} from '../../lambdas/topology';
+} from '../../lambdas/shared/topology';
 import type { ParitySyncStack } from '../../lib/paritysync-stack';
 import { StateTables } from '../../lib/state-tables';
 import { ACCOUNT, logicalId, REGION, synthStack } from './app';

@@ -13,7 +13,7 @@ import type { ParitySyncConfig, SourceConfig } from '../../lambdas/config/schema
 import { fixedClock } from '../../lambdas/shared/clock';
 import { nodeCrypto } from '../../lambdas/shared/crypto';
 import { parseStrictJson } from '../../lambdas/shared/strict-json';
-import { DELIVERY_LEDGER, EVENTS_QUEUE } from '../../lambdas/topology';
+import { DELIVERY_LEDGER, EVENTS_QUEUE } from '../../lambdas/shared/topology';
 import { provision } from '../../local/provision';
 import { senderFor } from '../../local/senders';
 import { type LocalStack, startLocalStack } from '../../local/start';

@@ -1,5 +1,5 @@
-import { decodeCursor, decodeRangeCursor, encodeCursor } from '../../lambdas/apply/cursor';
-import { mergeNight } from '../../lambdas/apply/lww';
+import { mergeNight } from '../../lambdas/domain/lww';
+import type { Page } from '../../lambdas/domain/page';
 import {
   compareVersions,
   type FieldGroup,
@@ -7,21 +7,21 @@ import {
   type RoomNightKey,
   type RoomNightState,
   type Version,
-} from '../../lambdas/apply/model';
+} from '../../lambdas/domain/state';
+import type { ApplyLedger } from '../../lambdas/ledger/ports';
+import { decodeCursor, decodeRangeCursor, encodeCursor } from '../../lambdas/shared/cursor';
 import type {
-  ApplyLedger,
   AriQuery,
   AriStore,
   GuestStore,
   MappingRef,
   MappingStore,
   MappingTarget,
-  Page,
   ParkedEvent,
   ReservationRecord,
   ReservationStore,
   ReviewStore,
-} from '../../lambdas/apply/ports';
+} from '../../lambdas/state/ports';
 
 /**
  * In-memory apply ports with the contracts of the DynamoDB stores: each passes the same contract suite as its

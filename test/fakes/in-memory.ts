@@ -1,5 +1,6 @@
 import type { CanonicalEvent } from '../../lambdas/domain/canonical';
-import type { ClaimOutcome, DeliveryLedger, EventQueue, LedgerEntry } from '../../lambdas/ingest/ports';
+import type { ClaimOutcome, DeliveryLedger, LedgerEntry } from '../../lambdas/ledger/ports';
+import type { EventQueue } from '../../lambdas/queue/ports';
 
 /**
  * In-memory ports with the same contract as the DynamoDB ledger and SQS queue: the ledger passes the same

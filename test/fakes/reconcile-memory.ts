@@ -1,21 +1,16 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { compareVersions } from '../../lambdas/apply/model';
-import type { Page } from '../../lambdas/apply/ports';
 import type { ParitySyncConfig } from '../../lambdas/config/schema';
+import type { Page } from '../../lambdas/domain/page';
+import { compareVersions } from '../../lambdas/domain/state';
 import type { CircuitSnapshot } from '../../lambdas/reconcile/circuit-breaker';
 import type { CircuitStateStore } from '../../lambdas/reconcile/dynamodb-checkpoints';
-import { paritySortKey } from '../../lambdas/reconcile/dynamodb-parity';
 import type { FetchLike } from '../../lambdas/reconcile/polling-client';
-import type {
-  AuditLog,
-  AuditRecord,
-  ParityQuery,
-  ParityRecord,
-  ParityStore,
-} from '../../lambdas/reconcile/ports';
+import type { AuditLog, AuditRecord } from '../../lambdas/reconcile/ports';
 import type { Checkpoint, CheckpointStore } from '../../lambdas/reconcile/run';
 import { createReconcileRuntime, type ReconcileRuntime } from '../../lambdas/reconcile/runtime';
 import type { Clock } from '../../lambdas/shared/clock';
+import { paritySortKey } from '../../lambdas/state/dynamodb-parity';
+import type { ParityQuery, ParityRecord, ParityStore } from '../../lambdas/state/ports';
 
 /** In-memory reconciliation ports with the contracts described in lambdas/reconcile/ports.ts and run.ts. */
 export class InMemoryAuditLog implements AuditLog {

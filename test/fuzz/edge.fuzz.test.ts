@@ -5,11 +5,11 @@ import type { SQSRecord } from 'aws-lambda';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createConsumer } from '../../lambdas/apply/consumer';
-import { MappingResolver } from '../../lambdas/apply/resolver';
 import { parseConfig } from '../../lambdas/config/load';
 import type { ParitySyncConfigInput } from '../../lambdas/config/schema';
 import { DEFAULT_TOLERANCE_SECONDS } from '../../lambdas/config/schema';
 import type { CanonicalEvent, SourceKind } from '../../lambdas/domain/canonical';
+import { MappingResolver } from '../../lambdas/state/resolver';
 import {
   describeCase,
   FAMILIES,

@@ -1,11 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DescribeTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbGuestStore } from '../../lambdas/apply/dynamodb-guests';
-import { DynamoDbMappingStore } from '../../lambdas/apply/dynamodb-mappings';
-import { DynamoDbReservationStore } from '../../lambdas/apply/dynamodb-reservations';
-import { DynamoDbReviewStore } from '../../lambdas/apply/dynamodb-review';
-import { versionOf } from '../../lambdas/apply/model';
+import { versionOf } from '../../lambdas/domain/state';
 import { fixedClock } from '../../lambdas/shared/clock';
 import {
   ARI_STATE,
@@ -14,7 +10,11 @@ import {
   RESERVATIONS,
   REVIEW,
   type TableDefinition,
-} from '../../lambdas/topology';
+} from '../../lambdas/shared/topology';
+import { DynamoDbGuestStore } from '../../lambdas/state/dynamodb-guests';
+import { DynamoDbMappingStore } from '../../lambdas/state/dynamodb-mappings';
+import { DynamoDbReservationStore } from '../../lambdas/state/dynamodb-reservations';
+import { DynamoDbReviewStore } from '../../lambdas/state/dynamodb-review';
 import { provision } from '../../local/provision';
 import { reservation, T1, T2 } from '../ports/reservation-store.contract';
 import { parked, reservationEvent } from '../ports/review-store.contract';

@@ -2,21 +2,21 @@ import { randomUUID } from 'node:crypto';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  DynamoDbAriStore,
-  InvalidAriQueryError,
-  InvalidCursorError,
-} from '../../lambdas/apply/dynamodb-ari-store';
-import { mergeNight } from '../../lambdas/apply/lww';
+import { ID_MAX_BYTES, idProblem } from '../../lambdas/domain/applicable';
+import { mergeNight } from '../../lambdas/domain/lww';
 import {
   type NightWrite,
   type RoomNightKey,
   type RoomNightState,
   type Version,
   versionOf,
-} from '../../lambdas/apply/model';
-import { ID_MAX_BYTES, idProblem } from '../../lambdas/domain/applicable';
-import { ARI_STATE } from '../../lambdas/topology';
+} from '../../lambdas/domain/state';
+import { ARI_STATE } from '../../lambdas/shared/topology';
+import {
+  DynamoDbAriStore,
+  InvalidAriQueryError,
+  InvalidCursorError,
+} from '../../lambdas/state/dynamodb-ari-store';
 import { EUR, nightOf, sortedByKey, version } from '../ports/ari-store.contract';
 import { type IsolatedTopology, provisionIsolated } from '../support/aws';
 

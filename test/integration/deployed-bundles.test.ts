@@ -10,7 +10,7 @@ import { parseConfig } from '../../lambdas/config/load';
 import type { ParitySyncConfig } from '../../lambdas/config/schema';
 import { addDays } from '../../lambdas/domain/dates';
 import type { ReconcileReport } from '../../lambdas/reconcile/service';
-import { ARI_STATE } from '../../lambdas/topology';
+import { ARI_STATE } from '../../lambdas/shared/topology';
 import { secretReferences } from '../../lib/deploy-config';
 import { LOCAL_AWS } from '../../local/emulators';
 import { senderFor } from '../../local/senders';

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { DescribeTimeToLiveCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbDeliveryLedger } from '../../lambdas/ingest/dynamodb-ledger';
-import type { LedgerEntry } from '../../lambdas/ingest/ports';
-import { DELIVERY_LEDGER } from '../../lambdas/topology';
+import { DynamoDbDeliveryLedger } from '../../lambdas/ledger/dynamodb-ledger';
+import type { LedgerEntry } from '../../lambdas/ledger/ports';
+import { DELIVERY_LEDGER } from '../../lambdas/shared/topology';
 import { entryAt, LEASE_MS, redeliveryAt, T0 } from '../ports/delivery-ledger.contract';
 import { type IsolatedTopology, provisionIsolated } from '../support/aws';
 

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { parseConfig } from '../../lambdas/config/load';
 import { buildAllowlist, ParitySyncConfigSchema, SOURCE_KINDS } from '../../lambdas/config/schema';
 import { ConfigurationError } from '../../lambdas/shared/errors';
-import { EVENTS_QUEUE } from '../../lambdas/topology';
+import { EVENTS_QUEUE } from '../../lambdas/shared/topology';
 import { javaMajorVersion, LocalEnvironmentError, startEmulators } from '../../local/emulators';
 import { sendSample } from '../../local/send';
 import { type LocalApi, MAX_REQUEST_BYTES, type ProxyHandler, startLocalApi } from '../../local/server';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambdas/config/load';
 import type { SourceConfig } from '../../lambdas/config/schema';
-import { createSecretResolver } from '../../lambdas/ingest/secrets';
+import { createSecretResolver } from '../../lambdas/config/secrets';
 import { senderFor } from '../../local/senders';
 import { childProcesses, isAlive } from '../../local/soak/runtime';
 import { type LocalStack, startLocalStack } from '../../local/start';

@@ -1,10 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { PollingOptionsSchema } from '../../lambdas/config/reconcile-options';
 import { toMinorUnits } from '../../lambdas/domain/money';
-import {
-  PollingClient,
-  PollingOptionsSchema,
-  type ProviderNight,
-} from '../../lambdas/reconcile/polling-client';
+import { PollingClient, type ProviderNight } from '../../lambdas/reconcile/polling-client';
 import { systemClock } from '../../lambdas/shared/clock';
 import { generateDataset, seededRandom, toPollingRecord } from '../../local/simulator/dataset';
 import { type Simulator, startSimulator } from '../../local/simulator/server';

@@ -1,13 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { beforeAll } from 'vitest';
-import { DynamoDbAriStore } from '../../lambdas/apply/dynamodb-ari-store';
-import { DynamoDbGuestStore } from '../../lambdas/apply/dynamodb-guests';
-import { DynamoDbMappingStore } from '../../lambdas/apply/dynamodb-mappings';
-import { DynamoDbReservationStore } from '../../lambdas/apply/dynamodb-reservations';
-import { DynamoDbReviewStore } from '../../lambdas/apply/dynamodb-review';
-import { DynamoDbDeliveryLedger } from '../../lambdas/ingest/dynamodb-ledger';
-import { SqsEventQueue } from '../../lambdas/ingest/sqs-queue';
+import { DynamoDbDeliveryLedger } from '../../lambdas/ledger/dynamodb-ledger';
+import { SqsEventQueue } from '../../lambdas/queue/sqs-queue';
 import { fixedClock } from '../../lambdas/shared/clock';
 import {
   ARI_STATE,
@@ -18,7 +13,12 @@ import {
   RESERVATIONS,
   REVIEW,
   type TableDefinition,
-} from '../../lambdas/topology';
+} from '../../lambdas/shared/topology';
+import { DynamoDbAriStore } from '../../lambdas/state/dynamodb-ari-store';
+import { DynamoDbGuestStore } from '../../lambdas/state/dynamodb-guests';
+import { DynamoDbMappingStore } from '../../lambdas/state/dynamodb-mappings';
+import { DynamoDbReservationStore } from '../../lambdas/state/dynamodb-reservations';
+import { DynamoDbReviewStore } from '../../lambdas/state/dynamodb-review';
 import {
   InMemoryApplyLedger,
   InMemoryAriStore,

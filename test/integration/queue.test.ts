@@ -1,8 +1,8 @@
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { CanonicalEvent } from '../../lambdas/domain/canonical';
-import { SqsEventQueue } from '../../lambdas/ingest/sqs-queue';
-import { EVENTS_DLQ, EVENTS_QUEUE, localName } from '../../lambdas/topology';
+import { SqsEventQueue } from '../../lambdas/queue/sqs-queue';
+import { EVENTS_DLQ, EVENTS_QUEUE, localName } from '../../lambdas/shared/topology';
 import { provision } from '../../local/provision';
 import { type IsolatedTopology, provisionIsolated } from '../support/aws';
 

@@ -1,7 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbAriStore } from '../../lambdas/apply/dynamodb-ari-store';
 import { parseConfig } from '../../lambdas/config/load';
-import { createSecretResolver } from '../../lambdas/ingest/secrets';
+import { createSecretResolver } from '../../lambdas/config/secrets';
 import { DynamoDbCheckpointStore } from '../../lambdas/reconcile/dynamodb-checkpoints';
 import { createReconcileRuntime } from '../../lambdas/reconcile/runtime';
 import { type ProgressEvent, reconcile } from '../../lambdas/reconcile/service';
@@ -11,7 +10,8 @@ import {
   PARITY_FINDINGS,
   RECONCILE_AUDIT,
   RECONCILE_CHECKPOINTS,
-} from '../../lambdas/topology';
+} from '../../lambdas/shared/topology';
+import { DynamoDbAriStore } from '../../lambdas/state/dynamodb-ari-store';
 import { canonicalValues, generateDataset, seededRandom } from '../../local/simulator/dataset';
 import { type Simulator, startSimulator } from '../../local/simulator/server';
 import { type IsolatedTopology, provisionIsolated } from '../support/aws';

@@ -1,20 +1,17 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbAriStore } from '../../lambdas/apply/dynamodb-ari-store';
-import type { NightWrite, RoomNightKey, RoomNightState } from '../../lambdas/apply/model';
-import { MappingResolver } from '../../lambdas/apply/resolver';
+import { PollingOptionsSchema } from '../../lambdas/config/reconcile-options';
 import type { Restrictions } from '../../lambdas/domain/canonical';
-import {
-  PollingClient,
-  PollingOptionsSchema,
-  type ProviderNight,
-} from '../../lambdas/reconcile/polling-client';
+import type { NightWrite, RoomNightKey, RoomNightState } from '../../lambdas/domain/state';
+import { PollingClient, type ProviderNight } from '../../lambdas/reconcile/polling-client';
 import {
   type ReconcileRunDeps,
   ReconcileRunOptionsSchema,
   runReconciliation,
 } from '../../lambdas/reconcile/run';
 import { type Clock, systemClock } from '../../lambdas/shared/clock';
-import { ARI_STATE } from '../../lambdas/topology';
+import { ARI_STATE } from '../../lambdas/shared/topology';
+import { DynamoDbAriStore } from '../../lambdas/state/dynamodb-ari-store';
+import { MappingResolver } from '../../lambdas/state/resolver';
 import {
   canonicalValues,
   type DatasetOptions,

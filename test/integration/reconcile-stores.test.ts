@@ -7,29 +7,24 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { InvalidCursorError } from '../../lambdas/apply/cursor';
-import type { FieldGroup } from '../../lambdas/apply/model';
+import type { FieldGroup } from '../../lambdas/domain/state';
 import { DynamoDbAuditLog } from '../../lambdas/reconcile/dynamodb-audit';
 import {
   DynamoDbCheckpointStore,
   DynamoDbCircuitStateStore,
 } from '../../lambdas/reconcile/dynamodb-checkpoints';
-import { DynamoDbParityStore, InvalidParityQueryError } from '../../lambdas/reconcile/dynamodb-parity';
-import type {
-  AuditRecord,
-  ParityFinding,
-  ParityNightKey,
-  ParityRecord,
-  ParityStore,
-} from '../../lambdas/reconcile/ports';
+import type { AuditRecord } from '../../lambdas/reconcile/ports';
 import type { CheckpointStore } from '../../lambdas/reconcile/run';
 import { fixedClock } from '../../lambdas/shared/clock';
+import { InvalidCursorError } from '../../lambdas/shared/cursor';
 import {
   PARITY_FINDINGS,
   RECONCILE_AUDIT,
   RECONCILE_CHECKPOINTS,
   type TableDefinition,
-} from '../../lambdas/topology';
+} from '../../lambdas/shared/topology';
+import { DynamoDbParityStore, InvalidParityQueryError } from '../../lambdas/state/dynamodb-parity';
+import type { ParityFinding, ParityNightKey, ParityRecord, ParityStore } from '../../lambdas/state/ports';
 import { InMemoryCheckpointStore, InMemoryParityStore } from '../fakes/reconcile-memory';
 import { type IsolatedTopology, provisionIsolated } from '../support/aws';
 

@@ -11,7 +11,7 @@ import { type CanonicalEvent, SOURCE_KINDS, type SourceKind } from '../../lambda
 import { toMinorUnits } from '../../lambdas/domain/money';
 import { fixedClock } from '../../lambdas/shared/clock';
 import { nodeCrypto } from '../../lambdas/shared/crypto';
-import { EVENTS_QUEUE } from '../../lambdas/topology';
+import { EVENTS_QUEUE } from '../../lambdas/shared/topology';
 import { senderFor } from '../../local/senders';
 import {
   canonicalRestrictions,

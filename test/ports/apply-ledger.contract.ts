@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ApplyLedger } from '../../lambdas/apply/ports';
+import type { ApplyLedger } from '../../lambdas/ledger/ports';
 
 export interface ApplyLedgerSubject {
   readonly ledger: ApplyLedger;

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { InvalidCursorError } from '../../lambdas/apply/cursor';
 import {
   type NightWrite,
   type RoomNightKey,
   type RoomNightState,
   type Version,
   versionOf,
-} from '../../lambdas/apply/model';
-import type { AriQuery, AriStore } from '../../lambdas/apply/ports';
+} from '../../lambdas/domain/state';
+import { InvalidCursorError } from '../../lambdas/shared/cursor';
+import type { AriQuery, AriStore } from '../../lambdas/state/ports';
 import { BYTE_EARLIER, BYTE_LATER } from './reservation-store.contract';
 
 export const EUR = (amountMinor: number) => ({ amountMinor, currency: 'EUR' });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { DeliveryLedger, LedgerEntry } from '../../lambdas/ingest/ports';
+import type { DeliveryLedger, LedgerEntry } from '../../lambdas/ledger/ports';
 
 export const T0 = Date.parse('2026-03-01T10:00:00.000Z');
 export const LEASE_MS = 10_000;

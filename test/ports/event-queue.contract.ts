@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { CanonicalEvent } from '../../lambdas/domain/canonical';
-import type { EventQueue } from '../../lambdas/ingest/ports';
+import type { EventQueue } from '../../lambdas/queue/ports';
 
 export interface ReceivedEvent {
   readonly messageId: string;

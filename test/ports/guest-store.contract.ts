@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { versionOf } from '../../lambdas/apply/model';
-import type { GuestStore } from '../../lambdas/apply/ports';
+import { versionOf } from '../../lambdas/domain/state';
+import type { GuestStore } from '../../lambdas/state/ports';
 import { BYTE_EARLIER, BYTE_LATER, T1, T2, T3 } from './reservation-store.contract';
 
 const v = (occurredAt: string, idempotencyKey: string) => versionOf({ occurredAt, idempotencyKey });

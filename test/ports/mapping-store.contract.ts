@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { MappingStore } from '../../lambdas/apply/ports';
+import type { MappingStore } from '../../lambdas/state/ports';
 
 /** What every MappingStore must do: resolve exactly the (scope, entity, external id) last put. */
 export function mappingStoreContract(name: string, create: () => MappingStore): void {

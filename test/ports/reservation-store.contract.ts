@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { versionOf } from '../../lambdas/apply/model';
-import type { ReservationRecord, ReservationStore } from '../../lambdas/apply/ports';
+import { versionOf } from '../../lambdas/domain/state';
+import type { ReservationRecord, ReservationStore } from '../../lambdas/state/ports';
 
 export const T1 = '2026-03-01T09:00:00.000Z';
 export const T2 = '2026-03-01T10:00:00.000Z';

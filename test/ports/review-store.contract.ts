@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { InvalidCursorError } from '../../lambdas/apply/cursor';
-import type { ParkedEvent, ReviewStore } from '../../lambdas/apply/ports';
 import type { CanonicalEvent } from '../../lambdas/domain/canonical';
+import { InvalidCursorError } from '../../lambdas/shared/cursor';
+import type { ParkedEvent, ReviewStore } from '../../lambdas/state/ports';
 
 export function reservationEvent(
   eventId: string,

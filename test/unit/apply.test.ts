@@ -6,11 +6,11 @@ import {
   applyEvent,
   constrainAvailability,
 } from '../../lambdas/apply/apply';
-import { compareVersions, versionOf } from '../../lambdas/apply/model';
-import { MappingResolver } from '../../lambdas/apply/resolver';
 import { parseConfig } from '../../lambdas/config/load';
 import type { AriUpdate, CanonicalEvent, ReservationChange } from '../../lambdas/domain/canonical';
+import { compareVersions, versionOf } from '../../lambdas/domain/state';
 import { fixedClock } from '../../lambdas/shared/clock';
+import { MappingResolver } from '../../lambdas/state/resolver';
 import {
   InMemoryApplyLedger,
   InMemoryAriStore,

@@ -3,10 +3,10 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ConsumerDependencies, createConsumer } from '../../lambdas/apply/consumer';
-import type { FieldGroup, NightWrite, RoomNightKey, Version } from '../../lambdas/apply/model';
-import { MappingResolver } from '../../lambdas/apply/resolver';
 import type { CanonicalEvent } from '../../lambdas/domain/canonical';
+import type { FieldGroup, NightWrite, RoomNightKey, Version } from '../../lambdas/domain/state';
 import { fixedClock } from '../../lambdas/shared/clock';
+import { MappingResolver } from '../../lambdas/state/resolver';
 import {
   InMemoryApplyLedger,
   InMemoryAriStore,

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { PermanentApplyError } from '../../lambdas/apply/apply';
-import { InvalidCursorError } from '../../lambdas/apply/cursor';
-import { SecretUnavailableError } from '../../lambdas/ingest/secrets';
+import { SecretUnavailableError } from '../../lambdas/config/secrets';
 import { CircuitOpenError } from '../../lambdas/reconcile/circuit-breaker';
 import { ProviderAuthError } from '../../lambdas/reconcile/polling-client';
 import { ReconciliationFailedError, UnknownPolledSourceError } from '../../lambdas/reconcile/service';
+import { InvalidCursorError } from '../../lambdas/shared/cursor';
 import {
   AuthenticationError,
   ConfigurationError,

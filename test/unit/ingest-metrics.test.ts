@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { adapterFor } from '../../lambdas/adapters';
 import { parseConfig } from '../../lambdas/config/load';
 import type { ParitySyncConfigInput } from '../../lambdas/config/schema';
+import { createSecretResolver } from '../../lambdas/config/secrets';
 import {
   createIngestHttpHandler,
   type IngestMetrics,
@@ -12,7 +13,6 @@ import {
   powertoolsIngestMetrics,
   rejectionReason,
 } from '../../lambdas/ingest/http';
-import { createSecretResolver } from '../../lambdas/ingest/secrets';
 import { prepareSources } from '../../lambdas/ingest/sources';
 import { type Crypto, nodeCrypto } from '../../lambdas/shared/crypto';
 import { INGEST_METRICS, INGEST_REJECTION_REASONS } from '../../lambdas/shared/metric-names';

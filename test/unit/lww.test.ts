@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { mergeNight } from '../../lambdas/apply/lww';
+import { mergeNight } from '../../lambdas/domain/lww';
 import {
   FIELD_GROUPS,
   type FieldGroup,
@@ -9,7 +9,7 @@ import {
   type RoomNightState,
   type Version,
   versionOf,
-} from '../../lambdas/apply/model';
+} from '../../lambdas/domain/state';
 
 const KEY: RoomNightKey = {
   propertyId: 'prop-1',

@@ -4,17 +4,16 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { InvalidCursorError } from '../../lambdas/apply/cursor';
-import { versionOf } from '../../lambdas/apply/model';
-import type { ParkedEvent } from '../../lambdas/apply/ports';
-import { MappingResolver } from '../../lambdas/apply/resolver';
 import type { CanonicalEvent } from '../../lambdas/domain/canonical';
-import { DynamoDbDeliveryLedger } from '../../lambdas/ingest/dynamodb-ledger';
+import { versionOf } from '../../lambdas/domain/state';
+import { DynamoDbDeliveryLedger } from '../../lambdas/ledger/dynamodb-ledger';
 import { createReadApiHandler } from '../../lambdas/read/http';
 import type { DeliveryRecord, ReadApiDependencies } from '../../lambdas/read/read';
-import type { ParityFinding, ParityNightKey, ParityQuery } from '../../lambdas/reconcile/ports';
 import { fixedClock } from '../../lambdas/shared/clock';
+import { InvalidCursorError } from '../../lambdas/shared/cursor';
 import { DeliveryInProgressError } from '../../lambdas/shared/errors';
+import type { ParityFinding, ParityNightKey, ParityQuery, ParkedEvent } from '../../lambdas/state/ports';
+import { MappingResolver } from '../../lambdas/state/resolver';
 import {
   InMemoryAriStore,
   InMemoryMappingStore,

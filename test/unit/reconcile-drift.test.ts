@@ -1,24 +1,24 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { DriftOptionsSchema } from '../../lambdas/config/reconcile-options';
+import type { Restrictions } from '../../lambdas/domain/canonical';
+import { addDays } from '../../lambdas/domain/dates';
 import {
   FIELD_GROUPS,
   type FieldGroup,
   type NightWrite,
   type RoomNightKey,
   type RoomNightState,
-} from '../../lambdas/apply/model';
-import type { AriQuery, AriStore } from '../../lambdas/apply/ports';
-import type { Restrictions } from '../../lambdas/domain/canonical';
-import { addDays } from '../../lambdas/domain/dates';
+} from '../../lambdas/domain/state';
 import {
   type DriftDependencies,
-  DriftOptionsSchema,
   type DriftReport,
   reconcileDrift,
   reconcileVersion,
 } from '../../lambdas/reconcile/drift';
 import type { PolledNight } from '../../lambdas/reconcile/ports';
 import { fixedClock } from '../../lambdas/shared/clock';
+import type { AriQuery, AriStore } from '../../lambdas/state/ports';
 import { InMemoryAriStore } from '../fakes/apply-memory';
 import { InMemoryAuditLog } from '../fakes/reconcile-memory';
 

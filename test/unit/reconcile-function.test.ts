@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { MappingResolver } from '../../lambdas/apply/resolver';
 import { parseConfig } from '../../lambdas/config/load';
 import { createReconcileFunction } from '../../lambdas/reconcile/function';
 import { InvalidInvocationError } from '../../lambdas/reconcile/invocation';
@@ -12,6 +11,7 @@ import {
   UnknownPolledSourceError,
 } from '../../lambdas/reconcile/service';
 import type { Clock } from '../../lambdas/shared/clock';
+import { MappingResolver } from '../../lambdas/state/resolver';
 import { InMemoryAriStore, InMemoryMappingStore } from '../fakes/apply-memory';
 import {
   InMemoryAuditLog,

@@ -1,14 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { RoomNightKey, RoomNightState } from '../../lambdas/apply/model';
-import type { AriQuery, AriStore, Page } from '../../lambdas/apply/ports';
+import type { ParityOptions } from '../../lambdas/config/reconcile-options';
+import { ParityOptionsSchema } from '../../lambdas/config/reconcile-options';
 import type { Money } from '../../lambdas/domain/money';
-import {
-  checkPropertyParity,
-  findParityViolations,
-  type ParityOptions,
-  ParityOptionsSchema,
-} from '../../lambdas/reconcile/parity';
+import type { Page } from '../../lambdas/domain/page';
+import type { RoomNightKey, RoomNightState } from '../../lambdas/domain/state';
+import { checkPropertyParity, findParityViolations } from '../../lambdas/reconcile/parity';
 import { fixedClock } from '../../lambdas/shared/clock';
+import type { AriQuery, AriStore } from '../../lambdas/state/ports';
 import { InMemoryAriStore } from '../fakes/apply-memory';
 import { InMemoryParityStore } from '../fakes/reconcile-memory';
 

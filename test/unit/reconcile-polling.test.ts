@@ -1,5 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { PollingOptions } from '../../lambdas/config/reconcile-options';
+import { PollingOptionsSchema } from '../../lambdas/config/reconcile-options';
 import { fullJitterDelayMs, parseHttpDate, retryAfterMs } from '../../lambdas/reconcile/backoff';
 import {
   CircuitBreaker,
@@ -11,8 +13,6 @@ import {
   type PagesParams,
   type PolledPage,
   PollingClient,
-  type PollingOptions,
-  PollingOptionsSchema,
   type PollingOutcome,
   ProviderAuthError,
   ProviderError,

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { RoomNightKey } from '../../lambdas/apply/model';
-import { MappingResolver } from '../../lambdas/apply/resolver';
 import { parseConfig } from '../../lambdas/config/load';
 import type { ParitySyncConfig } from '../../lambdas/config/schema';
 import type { Money } from '../../lambdas/domain/money';
+import type { RoomNightKey } from '../../lambdas/domain/state';
 import { CircuitOpenError, type CircuitState } from '../../lambdas/reconcile/circuit-breaker';
 import {
   type FetchLike,
@@ -26,6 +25,7 @@ import {
   UnknownPolledSourceError,
 } from '../../lambdas/reconcile/service';
 import { InvalidRequestError } from '../../lambdas/shared/errors';
+import { MappingResolver } from '../../lambdas/state/resolver';
 import { InMemoryAriStore, InMemoryMappingStore } from '../fakes/apply-memory';
 import { ManualClock } from '../fakes/clock';
 import {

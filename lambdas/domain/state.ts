@@ -1,5 +1,5 @@
-import type { CanonicalEvent, Restrictions } from '../domain/canonical';
-import type { Money } from '../domain/money';
+import type { CanonicalEvent, Restrictions } from './canonical';
+import type { Money } from './money';
 
 /**
  * Last-writer-wins version of a change: the provider's occurredAt (ISO-8601, fixed width, so it sorts as text)

@@ -1,4 +1,4 @@
-import type { CanonicalEvent, SourceKind } from '../domain/canonical';
+import type { SourceKind } from '../domain/canonical';
 
 /**
  * Delivery ledger statuses. The edge writes `received` (a claim with a short lease), then `enqueued` once SQS
@@ -52,6 +52,14 @@ export interface DeliveryLedger {
   get(eventId: string): Promise<LedgerEntry | undefined>;
 }
 
-export interface EventQueue {
-  enqueue(event: CanonicalEvent): Promise<{ readonly messageId: string }>;
+/** The ledger's side of applying: records the outcome exactly once per event. */
+export interface ApplyLedger {
+  status(eventId: string): Promise<string | undefined>;
+  /** True when this call recorded the outcome; false when the entry was already settled (or has expired). */
+  settle(
+    eventId: string,
+    status: 'applied' | 'rejected' | 'parked',
+    at: string,
+    reason?: string,
+  ): Promise<boolean>;
 }

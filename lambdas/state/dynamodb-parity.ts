@@ -5,9 +5,9 @@ import {
   PutItemCommand,
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
-import { decodeRangeCursor, encodeCursor } from '../apply/cursor';
-import type { Page } from '../apply/ports';
 import { addDays, isCalendarDate } from '../domain/dates';
+import type { Page } from '../domain/page';
+import { decodeRangeCursor, encodeCursor } from '../shared/cursor';
 import { requiredString } from '../shared/dynamodb';
 import { InvalidRequestError } from '../shared/errors';
 import type { ParityFinding, ParityNightKey, ParityQuery, ParityRecord, ParityStore } from './ports';

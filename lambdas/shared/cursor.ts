@@ -1,6 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { InvalidRequestError } from '../shared/errors';
-import { compareVersions } from './model';
+import { compareVersions } from '../domain/state';
+import { InvalidRequestError } from './errors';
 
 /**
  * Read cursors are DynamoDB ExclusiveStartKeys made opaque: base64url of the key's JSON. Every store decodes a

@@ -1,6 +1,6 @@
-import type { SecretRef, SourceConfig } from '../config/schema';
-import { signingSecretProblem } from '../config/secret-strength';
 import { UnavailableError } from '../shared/errors';
+import type { SecretRef, SourceConfig } from './schema';
+import { signingSecretProblem } from './secret-strength';
 
 /** Resolves a source's secret references to the values that verify its signatures. */
 export interface SecretResolver {

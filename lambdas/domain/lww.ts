@@ -5,7 +5,7 @@ import {
   type NightWrite,
   type RoomNightState,
   type Version,
-} from './model';
+} from './state';
 
 /**
  * The reference semantics of applying a write to a room night: each field group present in the write replaces

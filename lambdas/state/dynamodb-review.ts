@@ -8,9 +8,10 @@ import {
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { CanonicalEvent } from '../domain/canonical';
-import { REVIEW } from '../topology';
-import { decodeCursor, encodeCursor } from './cursor';
-import type { Page, ParkedEvent, ReviewStore } from './ports';
+import type { Page } from '../domain/page';
+import { decodeCursor, encodeCursor } from '../shared/cursor';
+import { REVIEW } from '../shared/topology';
+import type { ParkedEvent, ReviewStore } from './ports';
 
 type Item = Record<string, AttributeValue>;
 
@@ -109,7 +110,8 @@ export class DynamoDbReviewStore implements ReviewStore {
 
 function indexName(name: string): string {
   const index = REVIEW.globalSecondaryIndexes?.find((candidate) => candidate.indexName === name);
-  if (index === undefined) throw new Error(`The Review table defines no index ${name} (lambdas/topology.ts)`);
+  if (index === undefined)
+    throw new Error(`The Review table defines no index ${name} (lambdas/shared/topology.ts)`);
   return index.indexName;
 }
 

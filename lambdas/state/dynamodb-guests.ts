@@ -1,7 +1,7 @@
 import { type AttributeValue, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import type { Version } from '../domain/state';
 import type { Clock } from '../shared/clock';
 import { isConditionalCheckFailure } from '../shared/dynamodb';
-import type { Version } from './model';
 import type { GuestStore } from './ports';
 
 /** The item key of a guest: guest ids are only unique within the source that issued them. */

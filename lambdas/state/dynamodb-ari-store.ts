@@ -7,9 +7,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { Restrictions } from '../domain/canonical';
 import type { Money } from '../domain/money';
-import { isConditionalCheckFailure, requiredString } from '../shared/dynamodb';
-import { InvalidRequestError } from '../shared/errors';
-import { decodeRangeCursor, encodeCursor, InvalidCursorError } from './cursor';
+import type { Page } from '../domain/page';
 import {
   type AvailabilityValue,
   compareVersions,
@@ -20,8 +18,11 @@ import {
   type RoomNightState,
   type Version,
   type VersionedGroup,
-} from './model';
-import type { AriQuery, AriStore, Page } from './ports';
+} from '../domain/state';
+import { decodeRangeCursor, encodeCursor, InvalidCursorError } from '../shared/cursor';
+import { isConditionalCheckFailure, requiredString } from '../shared/dynamodb';
+import { InvalidRequestError } from '../shared/errors';
+import type { AriQuery, AriStore } from './ports';
 
 export { InvalidCursorError };
 

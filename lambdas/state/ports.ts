@@ -1,6 +1,7 @@
 import type { CanonicalEvent, ReservationStatus } from '../domain/canonical';
 import type { Money } from '../domain/money';
-import type { FieldGroup, NightWrite, RoomNightKey, RoomNightState, Version } from './model';
+import type { Page } from '../domain/page';
+import type { FieldGroup, NightWrite, RoomNightKey, RoomNightState, Version } from '../domain/state';
 
 /** Rate / availability / restriction state, one item per room night and channel. */
 export interface AriStore {
@@ -29,12 +30,6 @@ export interface AriQuery {
   readonly roomTypeId?: string;
   readonly ratePlanId?: string;
   readonly limit: number;
-  readonly cursor?: string;
-}
-
-export interface Page<T> {
-  readonly items: readonly T[];
-  /** Opaque; absent on the last page. */
   readonly cursor?: string;
 }
 
@@ -118,14 +113,62 @@ export interface GuestStore {
   erase(sourceId: string, guestExternalId: string, version: Version): Promise<readonly string[]>;
 }
 
-/** The ledger's side of applying: records the outcome exactly once per event. */
-export interface ApplyLedger {
-  status(eventId: string): Promise<string | undefined>;
-  /** True when this call recorded the outcome; false when the entry was already settled (or has expired). */
-  settle(
-    eventId: string,
-    status: 'applied' | 'rejected' | 'parked',
-    at: string,
-    reason?: string,
-  ): Promise<boolean>;
+/** A room night across channels: the unit rate parity compares. */
+export interface ParityNightKey {
+  readonly propertyId: string;
+  readonly roomTypeId: string;
+  readonly ratePlanId: string;
+  /** Stay date, YYYY-MM-DD. */
+  readonly date: string;
+}
+
+export interface PriceViolation {
+  readonly kind: 'price';
+  readonly key: ParityNightKey;
+  readonly truthChannel: string;
+  readonly channel: string;
+  readonly truthRate: Money;
+  readonly channelRate: Money;
+  /** channel − truth, in minor units: negative when the channel undercuts the source of truth. */
+  readonly difference: number;
+  /** |difference| as a percentage of the truth rate; absent when the truth rate is zero. */
+  readonly percent?: number;
+}
+
+/** The rates cannot be compared at all; kept apart from price violations so currency setup errors stand out. */
+export interface CurrencyMismatch {
+  readonly kind: 'currency_mismatch';
+  readonly key: ParityNightKey;
+  readonly truthChannel: string;
+  readonly channel: string;
+  readonly truthRate: Money;
+  readonly channelRate: Money;
+}
+
+export type ParityFinding = PriceViolation | CurrencyMismatch;
+
+export interface ParityRecord {
+  readonly key: ParityNightKey;
+  readonly findings: readonly ParityFinding[];
+  /** When the night was last checked, ISO-8601. */
+  readonly checkedAt: string;
+}
+
+export interface ParityQuery {
+  readonly propertyId: string;
+  readonly from: string;
+  readonly to: string;
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+/** Current parity findings per room night, for the read API (`GET /parity`). */
+export interface ParityStore {
+  /**
+   * Replaces the night's findings. An empty list is stored too (or the night removed), so a violation that was
+   * fixed disappears from the read API on the next check instead of lingering.
+   */
+  putNight(record: ParityRecord): Promise<void>;
+  /** Nights of one property from `from` to `to` inclusive, in date order, that have at least one finding. */
+  list(query: ParityQuery): Promise<Page<ParityRecord>>;
 }

@@ -1,9 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod/mini';
-import { ConfigJsonSchema, MetricsNamespaceSchema, parseConfigJson } from '../config/environment';
-import type { ParitySyncConfig } from '../config/schema';
-import { type AwsClientConfig, type AwsClientRole, awsClientConfig } from './aws-clients';
+import { type AwsClientConfig, type AwsClientRole, awsClientConfig } from '../shared/aws-clients';
+import { ConfigJsonSchema, MetricsNamespaceSchema, parseConfigJson } from './environment';
+import type { ParitySyncConfig } from './schema';
 
 /** What every function's environment reader returns besides its own tables and queues. */
 export interface FunctionEnvironment {

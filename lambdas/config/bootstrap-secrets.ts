@@ -1,8 +1,8 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { SecretRef } from '../config/schema';
-import { createSecretResolver, type SecretResolver } from '../ingest/secrets';
-import { type AwsClientRole, awsClientConfig } from './aws-clients';
+import { type AwsClientRole, awsClientConfig } from '../shared/aws-clients';
+import type { SecretRef } from './schema';
+import { createSecretResolver, type SecretResolver } from './secrets';
 
 /**
  * Resolves secret references, Secrets Manager values cached for `maxAgeSeconds` so that a rotated secret takes

@@ -4,10 +4,9 @@ import {
   GetItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { ApplyLedger } from '../apply/ports';
 import { SOURCE_KINDS, type SourceKind } from '../domain/canonical';
 import { isConditionalCheckFailure } from '../shared/dynamodb';
-import type { ClaimOutcome, DeliveryLedger, LedgerEntry, LedgerStatus } from './ports';
+import type { ApplyLedger, ClaimOutcome, DeliveryLedger, LedgerEntry, LedgerStatus } from './ports';
 
 type Item = Record<string, AttributeValue>;
 

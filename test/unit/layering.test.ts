@@ -1,0 +1,91 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * Imports only run downwards: domain ← shared ← config ← adapters / ledger / queue / state ←
+ * ingest / apply / read / reconcile ← lib ← local ← bin. A module may import its own folder and any lower layer: the
+ * stack's constructs use the functions' topology, the local runtime reads the stack's deploy configuration, and the
+ * CLI entry points drive both.
+ */
+const LAYERS: Readonly<Record<string, number>> = {
+  'lambdas/domain': 0,
+  'lambdas/shared': 1,
+  'lambdas/config': 2,
+  'lambdas/adapters': 3,
+  'lambdas/ledger': 3,
+  'lambdas/queue': 3,
+  'lambdas/state': 3,
+  'lambdas/ingest': 4,
+  'lambdas/apply': 4,
+  'lambdas/read': 4,
+  'lambdas/reconcile': 4,
+  lib: 5,
+  local: 6,
+  bin: 7,
+};
+
+/**
+ * Edges between folders of one layer, each with its reason. The operations API's mapping route re-applies the
+ * events parked for that mapping through the apply domain, exactly as the consumer would.
+ */
+const SIBLING_EDGES: ReadonlySet<string> = new Set(['lambdas/read -> lambdas/apply']);
+
+const root = resolve(__dirname, '../..');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(join(root, dir), { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
+    .map((entry) => relative(root, join(entry.parentPath, entry.name)));
+}
+
+function layerOf(file: string): string {
+  const folder = dirname(file).split(sep).join('/');
+  const match = Object.keys(LAYERS)
+    .filter((layer) => folder === layer || folder.startsWith(`${layer}/`))
+    .sort((a, b) => b.length - a.length)[0];
+  if (match === undefined) throw new Error(`${file} is in no layer: add its folder to LAYERS`);
+  return match;
+}
+
+const IMPORT = /(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g;
+
+function edges(): { from: string; to: string; file: string; spec: string }[] {
+  return ['lambdas', 'lib', 'local', 'bin'].flatMap((dir) =>
+    sourceFiles(dir).flatMap((file) =>
+      [...readFileSync(join(root, file), 'utf8').matchAll(IMPORT)].map((match) => {
+        const spec = match[1] as string;
+        const target = resolve(root, dirname(file), spec);
+        const isFolder = existsSync(target) && statSync(target).isDirectory();
+        const module = relative(root, isFolder ? join(target, 'index.ts') : `${target}.ts`);
+        return { from: layerOf(file), to: layerOf(module), file, spec };
+      }),
+    ),
+  );
+}
+
+describe('module layering', () => {
+  it('puts every lambdas folder in a layer', () => {
+    const folders = readdirSync(join(root, 'lambdas'), { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => `lambdas/${entry.name}`);
+    expect(folders.filter((folder) => LAYERS[folder] === undefined)).toEqual([]);
+  });
+
+  it('has no import from a lower layer to a higher one, nor between sibling folders', () => {
+    const offending = edges()
+      .filter(({ from, to }) => from !== to)
+      .filter(({ from, to }) => {
+        const rankFrom = LAYERS[from] as number;
+        const rankTo = LAYERS[to] as number;
+        return rankTo > rankFrom || (rankTo === rankFrom && !SIBLING_EDGES.has(`${from} -> ${to}`));
+      })
+      .map(({ file, spec, from, to }) => `${file} imports ${spec} (${from} -> ${to})`);
+    expect(offending).toEqual([]);
+  });
+
+  it('keeps the allowed sibling edges in use, so the list cannot go stale', () => {
+    const used = new Set(edges().map(({ from, to }) => `${from} -> ${to}`));
+    expect([...SIBLING_EDGES].filter((edge) => !used.has(edge))).toEqual([]);
+  });
+});
