@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { ApplyLedger } from '../../lambdas/ledger/ports';
+import type { ApplyLedger, LedgerReader } from '../../lambdas/ledger/ports';
 
 export interface ApplyLedgerSubject {
   readonly ledger: ApplyLedger;
+  /** The same ledger as the read API sees it: what apply records must show there. */
+  readonly reader: LedgerReader;
   /** An event the edge has left in this status, as the apply pipeline finds it; returns its id. */
   given(status: 'received' | 'enqueued' | 'recorded'): Promise<string>;
   /** The id of an event the ledger does not hold: never written, or removed by TTL after the dedupe window. */
@@ -11,7 +13,10 @@ export interface ApplyLedgerSubject {
 
 const at = (second: number) => new Date(Date.UTC(2026, 2, 1, 10, 0, second)).toISOString();
 
-/** What every ApplyLedger must do: record the apply pipeline's outcome once, from the statuses that allow it. */
+/**
+ * What every ApplyLedger must do: record the apply pipeline's outcome once, from the statuses that allow it, and
+ * keep why the latest attempt failed on the entry without changing its status.
+ */
 export function applyLedgerContract(name: string, create: () => ApplyLedgerSubject): void {
   describe(`${name} keeps the ApplyLedger contract`, () => {
     it('reports the status of an entry, and undefined for an event it does not hold', async () => {
