@@ -3,14 +3,11 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { CanonicalEvent } from '../domain/canonical';
-import type { FailureNotes } from '../ledger/failure-notes';
 import { APPLY_METRICS, METRIC_DIMENSIONS } from '../shared/metric-names';
 import { type ApplyDependencies, type ApplyOutcome, type ApplySignal, applyEvent } from './apply';
 import { parseCanonicalMessage } from './canonical-schema';
 
 export interface ConsumerDependencies extends ApplyDependencies {
-  /** Records why an attempt failed on the event's ledger entry, without changing its status. */
-  readonly failures: FailureNotes;
   /** The events queue's receives before SQS moves a message to the DLQ (lambdas/shared/topology.ts). */
   readonly maxReceiveCount: number;
 }
@@ -101,7 +98,7 @@ export function createConsumer(
       const reason = final
         ? `dead-lettered after ${attempt} receives: ${description}`
         : `receive ${attempt} of ${deps.maxReceiveCount} failed: ${description}`;
-      const noted = await deps.failures.note(failed.eventId, reason, deps.clock.now().toISOString()).then(
+      const noted = await deps.ledger.note(failed.eventId, reason, deps.clock.now().toISOString()).then(
         () => true,
         (noteError: unknown) => {
           logger.warn('could not record the failure on the ledger entry', {

@@ -2,7 +2,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { bootstrapFunction } from '../config/bootstrap';
 import { DynamoDbDeliveryLedger } from '../ledger/dynamodb-ledger';
-import { DynamoDbLedgerFailureNotes } from '../ledger/failure-notes';
 import { SqsEventQueue } from '../queue/sqs-queue';
 import { systemClock } from '../shared/clock';
 import { EVENTS_QUEUE } from '../shared/topology';
@@ -36,7 +35,6 @@ const dependencies: ConsumerDependencies = {
   reservations: new DynamoDbReservationStore(dynamodb, tables.reservations),
   guests: new DynamoDbGuestStore(dynamodb, tables.guests, systemClock),
   ledger: new DynamoDbDeliveryLedger(dynamodb, tables.ledger),
-  failures: new DynamoDbLedgerFailureNotes(dynamodb, tables.ledger),
   requeue: async (event) => {
     await queue.enqueue(event);
   },

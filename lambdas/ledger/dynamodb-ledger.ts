@@ -6,7 +6,14 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { SOURCE_KINDS, type SourceKind } from '../domain/canonical';
 import { isConditionalCheckFailure } from '../shared/dynamodb';
-import type { ApplyLedger, ClaimOutcome, DeliveryLedger, LedgerEntry, LedgerStatus } from './ports';
+import {
+  type ApplyLedger,
+  type ClaimOutcome,
+  type DeliveryLedger,
+  type LedgerEntry,
+  type LedgerStatus,
+  MAX_NOTE_LENGTH,
+} from './ports';
 
 type Item = Record<string, AttributeValue>;
 
@@ -21,6 +28,8 @@ const LEDGER_STATUSES: readonly LedgerStatus[] = [
 
 /**
  * The delivery ledger in DynamoDB: one item per event, keyed by `pk` = eventId, holding every LedgerEntry field.
+ * One class serves every role (the edge, apply, the read API); each depends only on its port. The claim never
+ * touches `lastError` / `lastErrorAt`, so a takeover keeps the notes of attempts on the queued event.
  * Attribute values are mapped by hand: the item shape is fixed and small, and it keeps the ingest bundle free of
  * marshalling libraries.
  */
@@ -229,6 +238,21 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger {
     }
   }
 
+  async note(eventId: string, reason: string, at: string): Promise<void> {
+    await this.ignoringConditionFailure(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: eventId } },
+        UpdateExpression: 'SET lastError = :reason, lastErrorAt = :at',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: {
+          ':reason': { S: reason.slice(0, MAX_NOTE_LENGTH) },
+          ':at': { S: at },
+        },
+      }),
+    );
+  }
+
   private async ignoringConditionFailure(command: UpdateItemCommand): Promise<void> {
     try {
       await this.client.send(command);
@@ -278,6 +302,8 @@ function toLedgerEntry(item: Item): LedgerEntry {
     deliveryCount: number('deliveryCount'),
     messageId: optionalText('messageId'),
     reason: optionalText('reason'),
+    lastError: optionalText('lastError'),
+    lastErrorAt: optionalText('lastErrorAt'),
     expiresAt: number('expiresAt'),
   };
   // Absent optional fields are left out rather than set to undefined, so entries compare equal to what was written.

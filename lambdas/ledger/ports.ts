@@ -23,9 +23,15 @@ export interface LedgerEntry {
   readonly deliveryCount: number;
   readonly messageId?: string;
   readonly reason?: string;
+  /** Why the latest attempt to apply the event failed; an event that ends in the DLQ keeps saying why. */
+  readonly lastError?: string;
+  readonly lastErrorAt?: string;
   /** Epoch seconds; DynamoDB TTL removes the entry after the dedupe window. */
   readonly expiresAt: number;
 }
+
+/** Long enough for an SDK error's name and message; `note` cuts longer reasons so the entry stays small. */
+export const MAX_NOTE_LENGTH = 1000;
 
 export type ClaimOutcome =
   /** This request owns the event: it must enqueue it (or record it) and then confirm. */
@@ -35,12 +41,17 @@ export type ClaimOutcome =
   /** Another request holds an unexpired lease on it. */
   | { readonly outcome: 'in_progress'; readonly entry: LedgerEntry };
 
+/** The ledger as the read API sees it: one entry per event, with its outcome and failure notes. */
+export interface LedgerReader {
+  get(eventId: string): Promise<LedgerEntry | undefined>;
+}
+
 /**
  * The edge's deduplication store. `claim` is one conditional write: it creates the entry, or takes over an
  * entry still `received` whose lease has expired (the enqueue failed or the Lambda died after claiming),
  * so a sender's retry always gets the event enqueued and nothing is lost between the two writes.
  */
-export interface DeliveryLedger {
+export interface DeliveryLedger extends LedgerReader {
   claim(entry: LedgerEntry, nowMs: number): Promise<ClaimOutcome>;
   /** `received` → `enqueued` (with the queue's message id) or `recorded`. */
   confirm(eventId: string, status: 'enqueued' | 'recorded', at: string, messageId?: string): Promise<void>;
@@ -49,10 +60,9 @@ export interface DeliveryLedger {
    * set `leaseUntil` is released: once a later delivery has taken the event over, its lease stands.
    */
   release(eventId: string, leaseUntil: number): Promise<void>;
-  get(eventId: string): Promise<LedgerEntry | undefined>;
 }
 
-/** The ledger's side of applying: records the outcome exactly once per event. */
+/** The ledger's side of applying: records the outcome exactly once per event, and why attempts failed. */
 export interface ApplyLedger {
   status(eventId: string): Promise<string | undefined>;
   /** True when this call recorded the outcome; false when the entry was already settled (or has expired). */
@@ -62,4 +72,10 @@ export interface ApplyLedger {
     at: string,
     reason?: string,
   ): Promise<boolean>;
+  /**
+   * Records why the latest attempt failed as `lastError` / `lastErrorAt` (cut to MAX_NOTE_LENGTH), leaving the
+   * status alone so that a redrive can still apply the event. An entry the ledger no longer holds is not
+   * recreated: it would be a stub without the fields the edge writes.
+   */
+  note(eventId: string, reason: string, at: string): Promise<void>;
 }

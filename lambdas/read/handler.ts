@@ -3,7 +3,6 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { readReadApiEnvironment } from '../apply/env';
 import { bootstrapFunction } from '../config/bootstrap';
 import { DynamoDbDeliveryLedger } from '../ledger/dynamodb-ledger';
-import { DynamoDbLedgerFailureNotes } from '../ledger/failure-notes';
 import { SqsEventQueue } from '../queue/sqs-queue';
 import { systemClock } from '../shared/clock';
 import { DynamoDbAriStore } from '../state/dynamodb-ari-store';
@@ -20,19 +19,12 @@ const { config, environment } = fn;
 const { tables } = environment;
 const dynamodb = fn.client(DynamoDBClient);
 const queue = new SqsEventQueue(fn.client(SQSClient), environment.eventQueueUrl);
-const ledger = new DynamoDbDeliveryLedger(dynamodb, tables.ledger);
-const failureNotes = new DynamoDbLedgerFailureNotes(dynamodb, tables.ledger);
 
 export const handler = createReadApiHandler(
   {
     ari: new DynamoDbAriStore(dynamodb, tables.ari),
     reservations: new DynamoDbReservationStore(dynamodb, tables.reservations),
-    deliveries: {
-      get: async (eventId) => {
-        const [entry, note] = await Promise.all([ledger.get(eventId), failureNotes.read(eventId)]);
-        return entry === undefined ? undefined : { ...entry, ...note };
-      },
-    },
+    deliveries: new DynamoDbDeliveryLedger(dynamodb, tables.ledger),
     review: new DynamoDbReviewStore(dynamodb, tables.review),
     parity: new DynamoDbParityStore(dynamodb, tables.parity),
     mappings: new MappingResolver(

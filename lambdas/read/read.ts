@@ -1,6 +1,5 @@
 import { type ApplyDependencies, releaseParked } from '../apply/apply';
-import type { FailureNote } from '../ledger/failure-notes';
-import type { LedgerEntry } from '../ledger/ports';
+import type { LedgerEntry, LedgerReader } from '../ledger/ports';
 import type { Clock } from '../shared/clock';
 import { NotFoundError } from '../shared/errors';
 import type {
@@ -14,13 +13,13 @@ import type {
 } from '../state/ports';
 import { type MappingResolver, mappingKey } from '../state/resolver';
 
-/** A ledger entry with the failure note the consumer keeps on it. */
-export type DeliveryRecord = LedgerEntry & FailureNote;
+/** What GET /deliveries/{eventId} shows: the ledger entry, with the failure notes the consumer keeps on it. */
+export type DeliveryRecord = LedgerEntry;
 
 export interface ReadApiDependencies {
   readonly ari: Pick<AriStore, 'readNights'>;
   readonly reservations: Pick<ReservationStore, 'get'>;
-  readonly deliveries: { get(eventId: string): Promise<DeliveryRecord | undefined> };
+  readonly deliveries: LedgerReader;
   readonly review: ReviewStore;
   /** Current rate-parity findings per room night, as the reconciliation's parity check left them. */
   readonly parity: Pick<ParityStore, 'list'>;

@@ -8,7 +8,7 @@ import {
   type RoomNightState,
   type Version,
 } from '../../lambdas/domain/state';
-import type { ApplyLedger } from '../../lambdas/ledger/ports';
+import type { LedgerEntry } from '../../lambdas/ledger/ports';
 import { decodeCursor, decodeRangeCursor, encodeCursor } from '../../lambdas/shared/cursor';
 import type {
   AriQuery,
@@ -22,6 +22,7 @@ import type {
   ReservationStore,
   ReviewStore,
 } from '../../lambdas/state/ports';
+import { InMemoryLedger } from './in-memory';
 
 /**
  * In-memory apply ports with the contracts of the DynamoDB stores: each passes the same contract suite as its
@@ -190,28 +191,35 @@ export class InMemoryGuestStore implements GuestStore {
   }
 }
 
-/** The statuses the apply pipeline may settle from, as in DynamoDbDeliveryLedger.settle. */
-const SETTLEABLE: readonly (string | undefined)[] = ['received', 'enqueued', 'parked'];
-
 /**
- * An event it holds no status for reads as `enqueued`: unit tests hand the pipeline events the edge is assumed
- * to have enqueued. One the ledger no longer knows (expired, or never written) is put in `expired`.
+ * The ledger as unit tests of the apply pipeline find it, which hand the pipeline events without an edge: an
+ * event it holds no entry for reads as `enqueued`. One the ledger no longer knows (expired, or never written) is
+ * put in `expired`.
  */
-export class InMemoryApplyLedger implements ApplyLedger {
-  readonly statuses = new Map<string, { status: string; reason?: string }>();
+export class InMemoryApplyLedger extends InMemoryLedger {
   /** Entries past the dedupe window: the table's TTL has removed them, so they read as absent. */
   readonly expired = new Set<string>();
-  async status(eventId: string) {
-    return this.current(eventId);
-  }
-  /** Checks and writes with no await in between, so concurrent settlements cannot both win. */
-  async settle(eventId: string, status: 'applied' | 'rejected' | 'parked', _at: string, reason?: string) {
-    if (!SETTLEABLE.includes(this.current(eventId))) return false;
-    this.statuses.set(eventId, { status, ...(reason ? { reason } : {}) });
-    return true;
-  }
-  private current(eventId: string): string | undefined {
+
+  protected override find(eventId: string): LedgerEntry | undefined {
     if (this.expired.has(eventId)) return undefined;
-    return this.statuses.get(eventId)?.status ?? 'enqueued';
+    return super.find(eventId) ?? enqueuedByTheEdge(eventId);
   }
+}
+
+/** What the edge leaves for an event it enqueued, with placeholders where the pipeline does not look. */
+function enqueuedByTheEdge(eventId: string): LedgerEntry {
+  const epoch = new Date(0).toISOString();
+  return {
+    eventId,
+    sourceId: 'unknown',
+    kind: 'pms',
+    idempotencyKey: eventId,
+    providerEventType: 'unknown',
+    status: 'enqueued',
+    occurredAt: epoch,
+    receivedAt: epoch,
+    updatedAt: epoch,
+    deliveryCount: 1,
+    expiresAt: 0,
+  };
 }

@@ -1,13 +1,24 @@
 import type { CanonicalEvent } from '../../lambdas/domain/canonical';
-import type { ClaimOutcome, DeliveryLedger, LedgerEntry } from '../../lambdas/ledger/ports';
+import {
+  type ApplyLedger,
+  type ClaimOutcome,
+  type DeliveryLedger,
+  type LedgerEntry,
+  type LedgerStatus,
+  MAX_NOTE_LENGTH,
+} from '../../lambdas/ledger/ports';
 import type { EventQueue } from '../../lambdas/queue/ports';
 
+/** The statuses the apply pipeline may settle from, as in DynamoDbDeliveryLedger.settle. */
+const SETTLEABLE: readonly LedgerStatus[] = ['received', 'enqueued', 'parked'];
+
 /**
- * In-memory ports with the same contract as the DynamoDB ledger and SQS queue: the ledger passes the same
- * contract suite as DynamoDbDeliveryLedger (test/ports). `failNext` makes the next calls throw, to exercise the
- * paths where the edge must answer 5xx and lose nothing.
+ * In-memory ports with the same contract as the DynamoDB ledger and SQS queue: the ledger, like
+ * DynamoDbDeliveryLedger, serves the edge, apply and the read API, and passes the same contract suites
+ * (test/ports). `failNext` makes the next calls throw, to exercise the paths where the edge must answer 5xx and
+ * lose nothing. Each operation checks and writes with no await in between, so concurrent calls cannot both win.
  */
-export class InMemoryLedger implements DeliveryLedger {
+export class InMemoryLedger implements DeliveryLedger, ApplyLedger {
   readonly entries = new Map<string, LedgerEntry>();
   failNextClaims = 0;
 
@@ -16,21 +27,25 @@ export class InMemoryLedger implements DeliveryLedger {
       this.failNextClaims--;
       throw new Error('ProvisionedThroughputExceededException: injected');
     }
-    const existing = this.entries.get(entry.eventId);
+    const existing = this.find(entry.eventId);
     if (existing && !(existing.status === 'received' && (existing.leaseUntil ?? 0) < nowMs)) {
       return {
         outcome: existing.status === 'received' ? 'in_progress' : 'duplicate',
         entry: { ...existing },
       };
     }
-    // As in DynamoDB, the ledger counts the claims itself; the entry's own deliveryCount is not taken.
-    const claimed = withoutUndefined({
-      ...entry,
+    // As in DynamoDB, the ledger counts the claims itself and keeps the failure notes of earlier attempts; the
+    // entry's own deliveryCount and notes are not taken.
+    const { lastError: _error, lastErrorAt: _errorAt, ...claimed } = entry;
+    const stored = withoutUndefined({
+      ...claimed,
       receivedAt: existing?.receivedAt ?? entry.receivedAt,
       deliveryCount: (existing?.deliveryCount ?? 0) + 1,
+      lastError: existing?.lastError,
+      lastErrorAt: existing?.lastErrorAt,
     });
-    this.entries.set(entry.eventId, claimed);
-    return { outcome: 'claimed', entry: { ...claimed } };
+    this.entries.set(entry.eventId, stored);
+    return { outcome: 'claimed', entry: { ...stored } };
   }
 
   async confirm(
@@ -39,22 +54,55 @@ export class InMemoryLedger implements DeliveryLedger {
     at: string,
     messageId?: string,
   ): Promise<void> {
-    const existing = this.entries.get(eventId);
+    const existing = this.find(eventId);
     if (existing?.status !== 'received') return;
     const { leaseUntil: _released, ...rest } = existing;
     this.entries.set(eventId, { ...rest, status, updatedAt: at, ...(messageId ? { messageId } : {}) });
   }
 
   async release(eventId: string, leaseUntil: number): Promise<void> {
-    const existing = this.entries.get(eventId);
+    const existing = this.find(eventId);
     if (existing?.status === 'received' && existing.leaseUntil === leaseUntil) {
       this.entries.set(eventId, { ...existing, leaseUntil: 0 });
     }
   }
 
   async get(eventId: string): Promise<LedgerEntry | undefined> {
-    const entry = this.entries.get(eventId);
+    const entry = this.find(eventId);
     return entry === undefined ? undefined : { ...entry };
+  }
+
+  async status(eventId: string): Promise<LedgerStatus | undefined> {
+    return this.find(eventId)?.status;
+  }
+
+  async settle(
+    eventId: string,
+    status: 'applied' | 'rejected' | 'parked',
+    at: string,
+    reason?: string,
+  ): Promise<boolean> {
+    const existing = this.find(eventId);
+    if (existing === undefined || !SETTLEABLE.includes(existing.status)) return false;
+    const { leaseUntil: _released, reason: _earlier, ...rest } = existing;
+    this.entries.set(eventId, {
+      ...rest,
+      status,
+      updatedAt: at,
+      ...(reason === undefined ? {} : { reason }),
+    });
+    return true;
+  }
+
+  async note(eventId: string, reason: string, at: string): Promise<void> {
+    const existing = this.find(eventId);
+    if (existing === undefined) return;
+    this.entries.set(eventId, { ...existing, lastError: reason.slice(0, MAX_NOTE_LENGTH), lastErrorAt: at });
+  }
+
+  /** The entry every operation starts from; a subclass may decide what an event it does not hold reads as. */
+  protected find(eventId: string): LedgerEntry | undefined {
+    return this.entries.get(eventId);
   }
 }
 

@@ -119,7 +119,6 @@ function sqsRecord(event: CanonicalEvent, messageId: string): SQSRecord {
 /** The real consumer over fresh in-memory stores; events it puts back on the queue are applied in turn. */
 function applyPipeline(clock: ReturnType<typeof createEdge>['clock']) {
   const ledger = new InMemoryApplyLedger();
-  const notes = new Map<string, string>();
   const requeued: CanonicalEvent[] = [];
   const consumer = createConsumer(
     {
@@ -129,11 +128,6 @@ function applyPipeline(clock: ReturnType<typeof createEdge>['clock']) {
       reservations: new InMemoryReservationStore(),
       guests: new InMemoryGuestStore(),
       ledger,
-      failures: {
-        note: async (eventId, reason) => {
-          notes.set(eventId, reason);
-        },
-      },
       requeue: async (event) => {
         requeued.push(event);
       },
@@ -158,14 +152,13 @@ function applyPipeline(clock: ReturnType<typeof createEdge>['clock']) {
         Records: batch.map((event, i) => sqsRecord(event, `m-${round}-${i}`)),
       });
       for (const event of batch) {
-        const entry = ledger.statuses.get(event.eventId);
-        const lastError = notes.get(event.eventId);
+        const entry = await ledger.get(event.eventId);
         const status = entry?.status ?? 'enqueued';
         settled.push(status);
         const verdict = judgeSettlement({
           status,
           ...(entry?.reason ? { reason: entry.reason } : {}),
-          ...(lastError ? { lastError } : {}),
+          ...(entry?.lastError ? { lastError: entry.lastError } : {}),
         });
         breaches.push(...verdict.breaches.map((breach) => `${event.eventId}: ${breach}`));
         if (!verdict.final && verdict.breaches.length === 0) {

@@ -133,6 +133,34 @@ describe('DynamoDbDeliveryLedger against DynamoDB Local', () => {
     expect(await ledger.get(eventId)).toBeUndefined();
   });
 
+  it('keeps a failure note as lastError / lastErrorAt on the item, and a takeover of the claim keeps it', async () => {
+    const entry = entryAt(T0);
+    await ledger.claim(entry, T0);
+    const notedAt = new Date(T0 + 100).toISOString();
+    await ledger.note(entry.eventId, 'receive 1 of 5 failed: Error: boom', notedAt);
+
+    const { Item } = await topology.dynamodb.send(
+      new GetItemCommand({
+        TableName: topology.tables[DELIVERY_LEDGER.id],
+        Key: { pk: { S: entry.eventId } },
+        ConsistentRead: true,
+      }),
+    );
+    expect(Item).toMatchObject({
+      status: { S: 'received' },
+      lastError: { S: 'receive 1 of 5 failed: Error: boom' },
+      lastErrorAt: { S: notedAt },
+    });
+
+    // The first claimant's message may still be on the queue: what its attempts hit stays on record.
+    const retryAt = T0 + LEASE_MS + 1;
+    const takeover = await ledger.claim(redeliveryAt(entry, retryAt), retryAt);
+    expect(takeover).toMatchObject({
+      outcome: 'claimed',
+      entry: { deliveryCount: 2, lastError: 'receive 1 of 5 failed: Error: boom', lastErrorAt: notedAt },
+    });
+  });
+
   it('lets DynamoDB errors other than a failed condition propagate unchanged', async () => {
     const missing = new DynamoDbDeliveryLedger(topology.dynamodb, `${topology.prefix}-no-such-table`);
     await expect(missing.claim(entryAt(T0), T0)).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
@@ -142,6 +170,9 @@ describe('DynamoDbDeliveryLedger against DynamoDB Local', () => {
     await expect(missing.get('evt_x')).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     await expect(missing.status('evt_x')).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     await expect(missing.settle('evt_x', 'applied', new Date(T0).toISOString())).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+    await expect(missing.note('evt_x', 'Error: boom', new Date(T0).toISOString())).rejects.toMatchObject({
       name: 'ResourceNotFoundException',
     });
   });

@@ -96,11 +96,12 @@ eventQueueContract('InMemoryQueue', () => {
   };
 });
 
-applyLedgerContract('DynamoDbDeliveryLedger', () => {
-  const real = ledger();
+/** An apply subject over a ledger that the edge's own protocol fills, as in production. */
+function claimedBy(real: DynamoDbDeliveryLedger | InMemoryLedger) {
   return {
     ledger: real,
-    given: async (status) => {
+    reader: real,
+    given: async (status: 'received' | 'enqueued' | 'recorded') => {
       const entry = entryAt(T0);
       await real.claim(entry, T0);
       if (status !== 'received') {
@@ -110,15 +111,19 @@ applyLedgerContract('DynamoDbDeliveryLedger', () => {
     },
     absent: async () => `evt_${randomUUID()}`,
   };
-});
+}
+applyLedgerContract('DynamoDbDeliveryLedger', () => claimedBy(ledger()));
+applyLedgerContract('InMemoryLedger', () => claimedBy(new InMemoryLedger()));
 applyLedgerContract('InMemoryApplyLedger', () => {
   const fake = new InMemoryApplyLedger();
   return {
     ledger: fake,
+    reader: fake,
     given: async (status) => {
-      const eventId = `evt_${randomUUID()}`;
-      fake.statuses.set(eventId, { status });
-      return eventId;
+      // The fake reads an event it does not hold as enqueued; other statuses are written as the edge left them.
+      const entry = entryAt(T0, status === 'received' ? {} : { status, leaseUntil: undefined });
+      if (status !== 'enqueued') fake.entries.set(entry.eventId, entry);
+      return entry.eventId;
     },
     absent: async () => {
       const eventId = `evt_${randomUUID()}`;

@@ -197,7 +197,7 @@ describe('applyEvent: ARI', () => {
     });
     expect(outcome).toMatchObject({ status: 'rejected', reason: 'inventory_conflict' });
     expect(h.ari.nights.size).toBe(0);
-    expect([...h.ledger.statuses.values()][0]?.reason).toMatch(
+    expect([...h.ledger.entries.values()][0]?.reason).toMatch(
       /^inventory_conflict: requested availability 21/,
     );
   });

@@ -35,19 +35,11 @@ class FlakyAriStore extends InMemoryAriStore {
   }
 }
 
-class RecordingFailureNotes {
-  readonly notes: { eventId: string; reason: string; at: string }[] = [];
-  async note(eventId: string, reason: string, at: string) {
-    this.notes.push({ eventId, reason, at });
-  }
-}
-
 function setup() {
   const clock = fixedClock(NOW);
   const ari = new FlakyAriStore();
   const ledger = new InMemoryApplyLedger();
   const review = new InMemoryReviewStore();
-  const failures = new RecordingFailureNotes();
   const deps: ConsumerDependencies = {
     ari,
     mappings: new MappingResolver(
@@ -66,7 +58,6 @@ function setup() {
     reservations: new InMemoryReservationStore(),
     guests: new InMemoryGuestStore(),
     ledger,
-    failures,
     requeue: async () => undefined,
     properties: new Map(),
     clock,
@@ -75,7 +66,7 @@ function setup() {
   };
   const logger = new Logger({ serviceName: 'paritysync-apply-test' });
   const metrics = new Metrics({ namespace: 'ParitySyncTest', serviceName: 'paritysync-apply-test' });
-  return { consumer: createConsumer(deps, logger, metrics), ari, ledger, review, failures };
+  return { consumer: createConsumer(deps, logger, metrics), ari, ledger, review };
 }
 
 let counter = 0;
@@ -163,7 +154,7 @@ const metricLines = () => jsonLines().filter((line) => '_aws' in line);
 
 describe('the SQS consumer', () => {
   it('fails one bad record alone: the partial batch response names only its message', async () => {
-    const { consumer, ari, ledger, failures } = setup();
+    const { consumer, ari, ledger } = setup();
     const events = [ariEvent(), ariEvent(), ariEvent()];
     const failing = events[1] as CanonicalEvent;
     ari.failingEvents.add(failing.eventId);
@@ -174,14 +165,14 @@ describe('the SQS consumer', () => {
     expect(await ledger.status(events[0]?.eventId ?? '')).toBe('applied');
     expect(await ledger.status(events[2]?.eventId ?? '')).toBe('applied');
     expect(await ledger.status(failing.eventId)).toBe('enqueued');
-    expect(failures.notes).toEqual([
-      {
-        eventId: failing.eventId,
-        reason:
-          'receive 1 of 5 failed: ProvisionedThroughputExceededException: Rate of requests exceeds the allowed throughput',
-        at: NOW,
-      },
-    ]);
+    expect(await ledger.get(failing.eventId)).toMatchObject({
+      status: 'enqueued',
+      lastError:
+        'receive 1 of 5 failed: ProvisionedThroughputExceededException: Rate of requests exceeds the allowed throughput',
+      lastErrorAt: NOW,
+    });
+    expect(await ledger.get(events[0]?.eventId ?? '')).not.toHaveProperty('lastError');
+    expect(await ledger.get(events[2]?.eventId ?? '')).not.toHaveProperty('lastError');
     const outcomes = Object.fromEntries(logLines().map((line) => [line.correlation_id, line.outcome]));
     expect(outcomes).toEqual({
       [events[0]?.eventId ?? '']: 'applied',
@@ -214,7 +205,7 @@ describe('the SQS consumer', () => {
     });
 
     expect(response).toEqual({ batchItemFailures: [] });
-    const settled = (eventId: string) => ledger.statuses.get(eventId);
+    const settled = (eventId: string) => ledger.entries.get(eventId);
     expect(settled('evt_from_attribute')).toMatchObject({ status: 'rejected' });
     expect(settled('evt_from_attribute')?.reason).toMatch(/^malformed_message: the body is not JSON/);
     expect(settled('evt_no_type')?.reason).toMatch(/^malformed_message: type: /);
@@ -246,7 +237,7 @@ describe('the SQS consumer', () => {
 
     expect(response).toEqual({ batchItemFailures: [] });
     expect(ari.nights.size).toBe(0);
-    const reason = (eventId: string) => ledger.statuses.get(eventId);
+    const reason = (eventId: string) => ledger.entries.get(eventId);
     expect(reason('evt_year_9999')).toMatchObject({ status: 'rejected' });
     expect(reason('evt_year_9999')?.reason).toMatch(/^not_applicable: data\.dateFrom: must lie between/);
     expect(reason('evt_surrogate')?.reason).toMatch(
@@ -279,16 +270,18 @@ describe('the SQS consumer', () => {
   });
 
   it('on the last receive before the DLQ, records that the event is being dead-lettered and why', async () => {
-    const { consumer, ari, failures } = setup();
+    const { consumer, ari, ledger } = setup();
     const event = ariEvent();
     ari.failingEvents.add(event.eventId);
 
     const response = await consumer({ Records: [recordOf(event, 'm-last', 5)] });
 
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-last' }] });
-    expect(failures.notes.map((note) => note.reason)).toEqual([
-      'dead-lettered after 5 receives: ProvisionedThroughputExceededException: Rate of requests exceeds the allowed throughput',
-    ]);
+    expect(await ledger.get(event.eventId)).toMatchObject({
+      status: 'enqueued',
+      lastError:
+        'dead-lettered after 5 receives: ProvisionedThroughputExceededException: Rate of requests exceeds the allowed throughput',
+    });
     const [line] = logLines();
     expect(line).toMatchObject({
       level: 'ERROR',
@@ -299,8 +292,8 @@ describe('the SQS consumer', () => {
   });
 
   it('still fails the record (and SQS retries it) when the failure note itself cannot be written', async () => {
-    const { consumer, ari, failures } = setup();
-    failures.note = async () => {
+    const { consumer, ari, ledger } = setup();
+    ledger.note = async () => {
       throw new Error('ledger unavailable');
     };
     const event = ariEvent();
