@@ -9,31 +9,20 @@ import {
   toApplicableText,
   WIDEST_LIMITS,
 } from '../../lambdas/domain/applicable';
-import type { CanonicalEvent } from '../../lambdas/domain/canonical';
+import type { AriUpdate, CanonicalEvent, ReservationChange } from '../../lambdas/domain/canonical';
+import { ariUpdate, reservationChange } from '../support/events';
 
 const EDGE_LIMITS: ApplicabilityLimits = { toleranceSeconds: 300, dedupeWindowSeconds: 30 * 86_400 };
 
-function ariEvent(data: Record<string, unknown> = {}, envelope: Record<string, unknown> = {}): unknown {
-  return {
-    schemaVersion: 1,
-    eventId: 'evt_0123456789abcdef0123456789abcdef',
-    sourceId: 'cm-1',
-    kind: 'channel-manager',
-    providerEventType: 'rate_update',
-    idempotencyKey: 'key-1',
-    occurredAt: '2026-06-01T00:00:00.000Z',
-    receivedAt: '2026-06-01T00:00:05.000Z',
-    type: 'ari.update',
-    data: {
-      roomTypeExternalId: 'DBL',
-      ratePlanExternalId: 'BAR',
-      dateFrom: '2026-07-01',
-      dateTo: '2026-07-03',
-      rate: { amountMinor: 12999, currency: 'EUR' },
-      ...data,
-    },
-    ...envelope,
-  };
+/** Received five seconds into the day: the bounds below are counted from this instant. */
+const RECEIVED_AT = '2026-06-01T00:00:05.000Z';
+
+/** Unknown data fields are allowed in, to show that they are dropped. */
+function ariEvent(
+  data: Partial<AriUpdate> & Record<string, unknown> = {},
+  envelope: Record<string, unknown> = {},
+): unknown {
+  return { ...ariUpdate({ receivedAt: RECEIVED_AT, data }), ...envelope };
 }
 
 function problemPaths(candidate: unknown, limits = EDGE_LIMITS): string[] {
@@ -112,11 +101,8 @@ describe('applicability contract: stay dates', () => {
   });
 
   it('refuses reservation dates outside the window and a departure not after arrival', () => {
-    const reservation = (data: Record<string, unknown>) => ({
-      ...(ariEvent() as Record<string, unknown>),
-      type: 'reservation.change',
-      data: { reservationExternalId: 'R1', status: 'confirmed', ...data },
-    });
+    const reservation = (data: Partial<ReservationChange>) =>
+      reservationChange({ receivedAt: RECEIVED_AT, data: { reservationExternalId: 'R1', ...data } });
     expect(problemPaths(reservation({ arrivalDate: '2026-06-10', departureDate: '2026-06-12' }))).toEqual([]);
     expect(problemPaths(reservation({ arrivalDate: '9999-12-30', departureDate: '9999-12-31' }))).toEqual([
       'data.arrivalDate',

@@ -15,15 +15,14 @@ import { addDays } from '../../lambdas/domain/dates';
 import { mergeNight } from '../../lambdas/domain/lww';
 import { formatMinorUnits } from '../../lambdas/domain/money';
 import { FIELD_GROUPS, type NightWrite, type RoomNightState, versionOf } from '../../lambdas/domain/state';
-import { eventIdFor } from '../../lambdas/ingest/ingest';
 import { DynamoDbDeliveryLedger } from '../../lambdas/ledger/dynamodb-ledger';
-import { nodeCrypto } from '../../lambdas/shared/crypto';
 import { DELIVERY_LEDGER, EVENTS_DLQ, EVENTS_QUEUE, MAPPINGS } from '../../lambdas/shared/topology';
 import { DynamoDbMappingStore } from '../../lambdas/state/dynamodb-mappings';
 import type { SqsConsumer } from '../../local/poller';
 import { senderFor } from '../../local/senders';
 import { type LocalStack, startLocalStack } from '../../local/start';
 import { emulatorEndpoints, localClients } from '../support/aws';
+import { ariUpdate } from '../support/events';
 import { eventually } from '../support/eventually';
 
 /**
@@ -203,18 +202,13 @@ async function postRateUpdate(overrides: Record<string, unknown>): Promise<strin
 
 /** A canonical ARI event as the edge would build it, with the edge's event id for its idempotency key. */
 function canonicalAri(idempotencyKey: string, occurredAt: Date, data: AriUpdate): CanonicalEvent {
-  return {
-    schemaVersion: 1,
-    eventId: eventIdFor(nodeCrypto, SOURCE_ID, idempotencyKey),
+  return ariUpdate({
     sourceId: SOURCE_ID,
-    kind: 'channel-manager',
-    providerEventType: 'rate_update',
     idempotencyKey,
     occurredAt: occurredAt.toISOString(),
     receivedAt: new Date().toISOString(),
-    type: 'ari.update',
     data,
-  };
+  });
 }
 
 async function inBatches<T>(

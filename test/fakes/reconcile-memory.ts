@@ -11,6 +11,7 @@ import { createReconcileRuntime, type ReconcileRuntime } from '../../lambdas/rec
 import type { Clock } from '../../lambdas/shared/clock';
 import { paritySortKey } from '../../lambdas/state/dynamodb-parity';
 import type { ParityQuery, ParityRecord, ParityStore } from '../../lambdas/state/ports';
+import { InMemoryAriStore } from './apply-memory';
 
 /** In-memory reconciliation ports with the contracts described in lambdas/reconcile/ports.ts and run.ts. */
 export class InMemoryAuditLog implements AuditLog {
@@ -71,6 +72,25 @@ export class InMemoryCircuitStateStore implements CircuitStateStore {
   async put(sourceId: string, snapshot: CircuitSnapshot) {
     this.saved.set(sourceId, snapshot);
   }
+}
+
+export interface ReconcileStores {
+  readonly ari: InMemoryAriStore;
+  readonly audit: InMemoryAuditLog;
+  readonly checkpoints: InMemoryCheckpointStore;
+  readonly circuits: InMemoryCircuitStateStore;
+  readonly parity: InMemoryParityStore;
+}
+
+/** Reconciliation's stores in memory: fresh ones, except those given, which a test keeps across runs. */
+export function reconcileStores(kept: Partial<ReconcileStores> = {}): ReconcileStores {
+  return {
+    ari: kept.ari ?? new InMemoryAriStore(),
+    audit: kept.audit ?? new InMemoryAuditLog(),
+    checkpoints: kept.checkpoints ?? new InMemoryCheckpointStore(),
+    circuits: kept.circuits ?? new InMemoryCircuitStateStore(),
+    parity: kept.parity ?? new InMemoryParityStore(),
+  };
 }
 
 /**

@@ -9,7 +9,6 @@ import { parseConfig } from '../../lambdas/config/load';
 import type { ParitySyncConfigInput } from '../../lambdas/config/schema';
 import { DEFAULT_TOLERANCE_SECONDS } from '../../lambdas/config/schema';
 import type { CanonicalEvent, SourceKind } from '../../lambdas/domain/canonical';
-import { MappingResolver } from '../../lambdas/state/resolver';
 import {
   describeCase,
   FAMILIES,
@@ -25,14 +24,7 @@ import {
 import { judgeAnswer, judgeSettlement, queueRefusal } from '../../local/fuzz/invariants';
 import { senderFor } from '../../local/senders';
 import { createEdge, DEFAULT_SETTINGS } from '../contract/harness';
-import {
-  InMemoryApplyLedger,
-  InMemoryAriStore,
-  InMemoryGuestStore,
-  InMemoryMappingStore,
-  InMemoryReservationStore,
-  InMemoryReviewStore,
-} from '../fakes/apply-memory';
+import { consumerFakes } from '../fakes/apply-set';
 
 /**
  * Hostile senders against the real edge, in process: every provider kind, every family of mutation, each
@@ -118,27 +110,8 @@ function sqsRecord(event: CanonicalEvent, messageId: string): SQSRecord {
 
 /** The real consumer over fresh in-memory stores; events it puts back on the queue are applied in turn. */
 function applyPipeline(clock: ReturnType<typeof createEdge>['clock']) {
-  const ledger = new InMemoryApplyLedger();
-  const requeued: CanonicalEvent[] = [];
-  const consumer = createConsumer(
-    {
-      ari: new InMemoryAriStore(),
-      mappings: new MappingResolver(new InMemoryMappingStore(), seeds, clock),
-      review: new InMemoryReviewStore(),
-      reservations: new InMemoryReservationStore(),
-      guests: new InMemoryGuestStore(),
-      ledger,
-      requeue: async (event) => {
-        requeued.push(event);
-      },
-      properties: new Map(config.properties.map((p) => [p.propertyId, p])),
-      clock,
-      nightConcurrency: 4,
-      maxReceiveCount: 5,
-    },
-    logger,
-    metrics,
-  );
+  const { deps, ledger, requeued } = consumerFakes({ clock, seeds, properties: config.properties });
+  const consumer = createConsumer(deps, logger, metrics);
 
   /** Applies `events` and whatever they release: the breaches of (b) found, and where each event ended. */
   async function apply(

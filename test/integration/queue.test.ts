@@ -5,26 +5,14 @@ import { SqsEventQueue } from '../../lambdas/queue/sqs-queue';
 import { EVENTS_DLQ, EVENTS_QUEUE, localName } from '../../lambdas/shared/topology';
 import { provision } from '../../local/provision';
 import { type IsolatedTopology, provisionIsolated } from '../support/aws';
+import { ariUpdate } from '../support/events';
 
-const event: CanonicalEvent = {
-  schemaVersion: 1,
+const event = ariUpdate({
   eventId: 'evt_4f1c2b',
-  sourceId: 'channel-manager-demo',
-  kind: 'channel-manager',
-  providerEventType: 'rate_update',
   idempotencyKey: 'upd-981',
-  occurredAt: '2026-03-01T09:59:58.000Z',
   receivedAt: '2026-03-01T10:00:00.000Z',
-  type: 'ari.update',
-  data: {
-    ratePlanExternalId: 'BAR',
-    roomTypeExternalId: 'DBL',
-    dateFrom: '2026-04-01',
-    dateTo: '2026-04-03',
-    rate: { amountMinor: 12_950, currency: 'EUR' },
-    availability: 4,
-  },
-};
+  data: { rate: { amountMinor: 12_950, currency: 'EUR' }, availability: 4 },
+});
 
 describe('SqsEventQueue against fauxqs', () => {
   let topology: IsolatedTopology;

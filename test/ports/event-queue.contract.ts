@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { CanonicalEvent } from '../../lambdas/domain/canonical';
 import type { EventQueue } from '../../lambdas/queue/ports';
+import { ariUpdate } from '../support/events';
 
 export interface ReceivedEvent {
   readonly messageId: string;
@@ -15,35 +14,12 @@ export interface EventQueueSubject {
   receive(count: number): Promise<readonly ReceivedEvent[]>;
 }
 
-function ariEvent(overrides: Record<string, unknown> = {}): CanonicalEvent {
-  return {
-    schemaVersion: 1,
-    eventId: `evt_${randomUUID()}`,
-    sourceId: 'channel-manager-demo',
-    kind: 'channel-manager',
-    providerEventType: 'rate_update',
-    idempotencyKey: 'upd-981',
-    occurredAt: '2026-03-01T09:59:58.000Z',
-    receivedAt: '2026-03-01T10:00:00.000Z',
-    type: 'ari.update',
-    data: {
-      ratePlanExternalId: 'BAR',
-      roomTypeExternalId: 'DBL',
-      dateFrom: '2026-04-01',
-      dateTo: '2026-04-03',
-      rate: { amountMinor: 12_950, currency: 'EUR' },
-      availability: 4,
-      ...overrides,
-    },
-  } as CanonicalEvent;
-}
-
 /** What every EventQueue must do: hand the consumer exactly the event, under the message id it answered. */
 export function eventQueueContract(name: string, create: () => EventQueueSubject): void {
   describe(`${name} keeps the EventQueue contract`, () => {
     it('hands the consumer exactly the event enqueued, under the message id it answered', async () => {
       const { queue, receive } = create();
-      const event = ariEvent();
+      const event = ariUpdate();
       const { messageId } = await queue.enqueue(event);
       expect(messageId).toEqual(expect.any(String));
       expect(messageId).not.toBe('');
@@ -52,9 +28,8 @@ export function eventQueueContract(name: string, create: () => EventQueueSubject
 
     it('carries text outside the Basic Multilingual Plane and line separators unchanged', async () => {
       const { queue, receive } = create();
-      const event = ariEvent({
-        propertyExternalId: '🏨 Hôtel Zürich 東京',
-        ratePlanExternalId: 'BAR\u2028🛏️',
+      const event = ariUpdate({
+        data: { propertyExternalId: '🏨 Hôtel Zürich 東京', ratePlanExternalId: 'BAR\u2028🛏️' },
       });
       await queue.enqueue(event);
       expect((await receive(1)).map((message) => message.event)).toEqual([event]);
@@ -62,7 +37,7 @@ export function eventQueueContract(name: string, create: () => EventQueueSubject
 
     it('queues each enqueue of the same event as a message of its own', async () => {
       const { queue, receive } = create();
-      const event = ariEvent();
+      const event = ariUpdate();
       const first = await queue.enqueue(event);
       const second = await queue.enqueue(event);
       expect(first.messageId).not.toBe(second.messageId);

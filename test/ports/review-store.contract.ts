@@ -3,32 +3,27 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { CanonicalEvent } from '../../lambdas/domain/canonical';
 import { InvalidCursorError } from '../../lambdas/shared/cursor';
 import type { ParkedEvent, ReviewStore } from '../../lambdas/state/ports';
+import { reservationChange } from '../support/events';
 
+/** A reservation received at 10:00 on 2026-03-01; `note` becomes its reservation id, to make it any size. */
 export function reservationEvent(
   eventId: string,
   overrides: Partial<{ sourceId: string; note: string }> = {},
-) {
-  const event: CanonicalEvent = {
-    schemaVersion: 1,
+): CanonicalEvent {
+  return reservationChange({
     eventId,
     sourceId: overrides.sourceId ?? 'pms-demo',
-    kind: 'pms',
-    providerEventType: 'reservation.created',
     idempotencyKey: `key-${eventId}`,
-    occurredAt: '2026-03-01T09:59:58.000Z',
     receivedAt: '2026-03-01T10:00:00.000Z',
-    type: 'reservation.change',
     data: {
       reservationExternalId: overrides.note ?? 'R-1',
       propertyExternalId: 'HOTEL-9',
       roomTypeExternalId: 'DBL',
-      status: 'confirmed',
       arrivalDate: '2026-04-01',
       departureDate: '2026-04-03',
       total: { amountMinor: 25_900, currency: 'EUR' },
     },
-  };
-  return event;
+  });
 }
 
 export function parked(

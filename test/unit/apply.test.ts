@@ -1,24 +1,21 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  type ApplyDependencies,
-  type ApplySignal,
-  applyEvent,
-  constrainAvailability,
-} from '../../lambdas/apply/apply';
+import { applyEvent, constrainAvailability } from '../../lambdas/apply/apply';
 import { parseConfig } from '../../lambdas/config/load';
 import type { AriUpdate, CanonicalEvent, ReservationChange } from '../../lambdas/domain/canonical';
 import { compareVersions, versionOf } from '../../lambdas/domain/state';
 import { fixedClock } from '../../lambdas/shared/clock';
-import { MappingResolver } from '../../lambdas/state/resolver';
+import { InMemoryAriStore } from '../fakes/apply-memory';
+import { applyFakes } from '../fakes/apply-set';
 import {
-  InMemoryApplyLedger,
-  InMemoryAriStore,
-  InMemoryGuestStore,
-  InMemoryMappingStore,
-  InMemoryReservationStore,
-  InMemoryReviewStore,
-} from '../fakes/apply-memory';
+  ariUpdate,
+  EVENT_RECEIVED_AT,
+  guestChange,
+  mappingChange,
+  propertyChange,
+  reservationChange,
+  serviceNotice,
+} from '../support/events';
 
 const config = parseConfig({
   version: 1,
@@ -49,73 +46,20 @@ const config = parseConfig({
 });
 
 function harness() {
-  const clock = fixedClock('2026-06-01T12:00:00Z');
-  const stores = {
-    ari: new InMemoryAriStore(),
-    mappingStore: new InMemoryMappingStore(),
-    review: new InMemoryReviewStore(),
-    reservations: new InMemoryReservationStore(),
-    guests: new InMemoryGuestStore(),
-    ledger: new InMemoryApplyLedger(),
-  };
-  const requeued: CanonicalEvent[] = [];
-  const signals: ApplySignal[] = [];
-  const deps: ApplyDependencies = {
-    ...stores,
-    mappings: new MappingResolver(stores.mappingStore, config.mappings, clock),
-    requeue: async (event) => {
-      requeued.push(event);
-    },
-    properties: new Map(config.properties.map((p) => [p.propertyId, p])),
-    clock,
-    nightConcurrency: 4,
-    signal: (s) => signals.push(s),
-  };
-  return { deps, ...stores, requeued, signals };
+  return applyFakes({
+    clock: fixedClock(EVENT_RECEIVED_AT),
+    seeds: config.mappings,
+    properties: config.properties,
+  });
 }
 
-let sequence = 0;
-function ariEvent(
-  data: Partial<AriUpdate>,
-  occurredAt = '2026-06-01T10:00:00.000Z',
-  sourceId = 'cm',
-): CanonicalEvent {
-  sequence++;
-  return {
-    schemaVersion: 1,
-    eventId: `evt_${sequence}`,
-    sourceId,
-    kind: 'channel-manager',
-    providerEventType: 'rate_update',
-    idempotencyKey: `key-${sequence}`,
-    occurredAt,
-    receivedAt: occurredAt,
-    type: 'ari.update',
-    data: {
-      propertyExternalId: 'HOTEL-EXT',
-      roomTypeExternalId: 'DBL',
-      ratePlanExternalId: 'BAR',
-      dateFrom: '2026-07-01',
-      dateTo: '2026-07-03',
-      ...data,
-    },
-  };
+/** A rate update from source `cm` for its mapped hotel, double room and BAR rate. */
+function ariEvent(data: Partial<AriUpdate>, occurredAt?: string): CanonicalEvent {
+  return ariUpdate({ sourceId: 'cm', occurredAt, data: { propertyExternalId: 'HOTEL-EXT', ...data } });
 }
 
 function reservationEvent(data: Partial<ReservationChange>, occurredAt: string): CanonicalEvent {
-  sequence++;
-  return {
-    schemaVersion: 1,
-    eventId: `evt_${sequence}`,
-    sourceId: 'pms',
-    kind: 'pms',
-    providerEventType: 'reservation.x',
-    idempotencyKey: `key-${sequence}`,
-    occurredAt,
-    receivedAt: occurredAt,
-    type: 'reservation.change',
-    data: { reservationExternalId: 'R-1', status: 'confirmed', ...data },
-  };
+  return reservationChange({ sourceId: 'pms', occurredAt, data });
 }
 
 describe('applyEvent: ARI', () => {
@@ -264,9 +208,10 @@ describe('applyEvent: ARI', () => {
               {
                 dateFrom: '2026-07-01',
                 dateTo: '2026-07-02',
-                ...(g.rate !== undefined ? { rate: { amountMinor: g.rate, currency: 'EUR' } } : {}),
-                ...(g.availability !== undefined ? { availability: g.availability } : {}),
-                ...(g.minLos !== undefined ? { restrictions: { minLengthOfStay: g.minLos } } : {}),
+                // Each group named, so that an event may carry none: the builder adds a rate only when none is.
+                rate: g.rate === undefined ? undefined : { amountMinor: g.rate, currency: 'EUR' },
+                availability: g.availability,
+                restrictions: g.minLos === undefined ? undefined : { minLengthOfStay: g.minLos },
               },
               `2026-06-01T10:${String(minute).padStart(2, '0')}:00.000Z`,
             ),
@@ -322,12 +267,11 @@ describe('applyEvent: reservations, guests, mappings, notices', () => {
     const h = harness();
     await applyEvent(reservationEvent({ guestExternalId: 'G-9' }, '2026-06-01T10:00:00.000Z'), h.deps);
     expect((await h.reservations.get('pms:R-1'))?.guestExternalId).toBe('G-9');
-    sequence++;
-    const deleted: CanonicalEvent = {
-      ...reservationEvent({}, '2026-06-01T12:00:00.000Z'),
-      type: 'guest.change',
+    const deleted = guestChange({
+      sourceId: 'pms',
+      occurredAt: '2026-06-01T12:00:00.000Z',
       data: { guestExternalId: 'G-9', change: 'deleted' },
-    };
+    });
     expect(await applyEvent(deleted, h.deps)).toMatchObject({
       status: 'applied',
       detail: { reservationsUnlinked: 1 },
@@ -348,12 +292,10 @@ describe('applyEvent: reservations, guests, mappings, notices', () => {
     const h = harness();
     const unmapped = ariEvent({ propertyExternalId: 'EXP-12345', availability: 1 });
     expect((await applyEvent(unmapped, h.deps)).status).toBe('parked');
-    const resolved: CanonicalEvent = {
-      ...ariEvent({}),
+    const resolved = mappingChange({
       sourceId: 'mapping',
-      type: 'mapping.change',
       data: { change: 'error_resolved', partnerHotelId: 'EXP-12345', referenceHotelId: 'LIS' },
-    };
+    });
     expect(await applyEvent(resolved, h.deps)).toMatchObject({ status: 'applied', detail: { released: 1 } });
     expect(await h.deps.mappings.resolve('cm', 'property', 'EXP-12345')).toEqual({ internalId: 'LIS' });
     expect(h.requeued.map((e) => e.eventId)).toEqual([unmapped.eventId]);
@@ -401,23 +343,17 @@ describe('applyEvent: reservations, guests, mappings, notices', () => {
 
   it('points merged property ids at the surviving property', async () => {
     const h = harness();
-    const merge: CanonicalEvent = {
-      ...ariEvent({}),
-      type: 'property.change',
+    const merge = propertyChange({
+      sourceId: 'cm',
       data: { change: 'merged', propertyExternalId: 'HOTEL-EXT', mergedExternalIds: ['OLD-1', 'OLD-2'] },
-    };
+    });
     expect((await applyEvent(merge, h.deps)).status).toBe('applied');
     expect(await h.deps.mappings.resolve('cm', 'property', 'OLD-2')).toEqual({ internalId: 'LIS' });
   });
 
   it('signals token-expired and access-revoked notices for alarms', async () => {
     const h = harness();
-    const notice: CanonicalEvent = {
-      ...ariEvent({}),
-      sourceId: 'pms',
-      type: 'service.notice',
-      data: { notice: 'access_revoked' },
-    };
+    const notice = serviceNotice({ sourceId: 'pms', data: { notice: 'access_revoked' } });
     expect((await applyEvent(notice, h.deps)).status).toBe('applied');
     expect(h.signals).toContainEqual({ kind: 'service_notice', notice: 'access_revoked', sourceId: 'pms' });
   });

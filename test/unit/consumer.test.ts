@@ -2,19 +2,13 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type ConsumerDependencies, createConsumer } from '../../lambdas/apply/consumer';
-import type { CanonicalEvent } from '../../lambdas/domain/canonical';
+import { createConsumer } from '../../lambdas/apply/consumer';
+import type { AriUpdate, CanonicalEvent } from '../../lambdas/domain/canonical';
 import type { FieldGroup, NightWrite, RoomNightKey, Version } from '../../lambdas/domain/state';
 import { fixedClock } from '../../lambdas/shared/clock';
-import { MappingResolver } from '../../lambdas/state/resolver';
-import {
-  InMemoryApplyLedger,
-  InMemoryAriStore,
-  InMemoryGuestStore,
-  InMemoryMappingStore,
-  InMemoryReservationStore,
-  InMemoryReviewStore,
-} from '../fakes/apply-memory';
+import { InMemoryAriStore } from '../fakes/apply-memory';
+import { consumerFakes } from '../fakes/apply-set';
+import { ariUpdate, serviceNotice } from '../support/events';
 
 const NOW = '2026-06-01T12:00:05.000Z';
 // Values that appear only inside events' `data`: none of them may ever reach a log line or a metric.
@@ -36,65 +30,45 @@ class FlakyAriStore extends InMemoryAriStore {
 }
 
 function setup() {
-  const clock = fixedClock(NOW);
   const ari = new FlakyAriStore();
-  const ledger = new InMemoryApplyLedger();
-  const review = new InMemoryReviewStore();
-  const deps: ConsumerDependencies = {
+  const { deps, ledger, review } = consumerFakes({
+    clock: fixedClock(NOW),
     ari,
-    mappings: new MappingResolver(
-      new InMemoryMappingStore(),
-      [
-        {
-          scope: 'cm-demo',
-          properties: { 'HOTEL-A': 'prop-a' },
-          roomTypes: { DBL: 'dbl', [SENTINEL_ROOM]: 'sentinel-room' },
-          ratePlans: { BAR: 'bar' },
-        },
-      ],
-      clock,
-    ),
-    review,
-    reservations: new InMemoryReservationStore(),
-    guests: new InMemoryGuestStore(),
-    ledger,
-    requeue: async () => undefined,
-    properties: new Map(),
-    clock,
-    nightConcurrency: 4,
-    maxReceiveCount: 5,
-  };
+    seeds: [
+      {
+        scope: 'cm-demo',
+        properties: { 'HOTEL-A': 'prop-a' },
+        roomTypes: { DBL: 'dbl', [SENTINEL_ROOM]: 'sentinel-room' },
+        ratePlans: { BAR: 'bar' },
+      },
+    ],
+  });
   const logger = new Logger({ serviceName: 'paritysync-apply-test' });
   const metrics = new Metrics({ namespace: 'ParitySyncTest', serviceName: 'paritysync-apply-test' });
   return { consumer: createConsumer(deps, logger, metrics), ari, ledger, review };
 }
 
-let counter = 0;
-function ariEvent(overrides: Partial<Record<string, unknown>> = {}, data: Record<string, unknown> = {}) {
-  counter += 1;
-  return {
-    schemaVersion: 1,
-    eventId: `evt_${counter.toString().padStart(4, '0')}`,
+/** Five seconds before NOW, received 400 ms after it happened: every applied event lags by 5,000 ms. */
+const TIMES = { occurredAt: '2026-06-01T12:00:00.000Z', receivedAt: '2026-06-01T12:00:00.400Z' } as const;
+
+/**
+ * A rate update from cm-demo, mapped and applicable. Envelope overrides are spread over the built event as they
+ * are, so that a test can break it (a missing type, an unknown version).
+ */
+function ariEvent(envelope: Record<string, unknown> = {}, data: Partial<AriUpdate> = {}): CanonicalEvent {
+  const event = ariUpdate({
     sourceId: 'cm-demo',
-    kind: 'channel-manager',
-    providerEventType: 'rate_update',
-    idempotencyKey: `key-${counter}`,
-    occurredAt: '2026-06-01T12:00:00.000Z',
-    receivedAt: '2026-06-01T12:00:00.400Z',
-    type: 'ari.update',
+    ...TIMES,
     data: {
       channelId: 'booking',
       propertyExternalId: 'HOTEL-A',
-      roomTypeExternalId: 'DBL',
-      ratePlanExternalId: 'BAR',
-      dateFrom: '2026-07-01',
       dateTo: '2026-07-02',
       rate: { amountMinor: 12990, currency: 'EUR' },
       availability: 4,
       ...data,
     },
-    ...overrides,
-  } as unknown as CanonicalEvent;
+  });
+  return { ...event, ...envelope } as CanonicalEvent;
 }
 
 function sqsRecord(
@@ -332,11 +306,11 @@ describe('the SQS consumer', () => {
       { schemaVersion: 9 },
       { roomTypeExternalId: SENTINEL_ROOM, channelId: SENTINEL_CHANNEL },
     );
-    const notice = {
-      ...ariEvent(),
-      type: 'service.notice',
+    const notice = serviceNotice({
+      sourceId: 'cm-demo',
+      ...TIMES,
       data: { notice: 'token_expired', detail: SENTINEL_CHANNEL },
-    } as unknown as CanonicalEvent;
+    });
 
     await consumer({
       Records: [
@@ -379,11 +353,7 @@ describe('the SQS consumer', () => {
     const { consumer, ari } = setup();
     const failing = ariEvent();
     ari.failingEvents.add(failing.eventId);
-    const notice = {
-      ...ariEvent(),
-      type: 'service.notice',
-      data: { notice: 'access_revoked' },
-    } as unknown as CanonicalEvent;
+    const notice = serviceNotice({ sourceId: 'cm-demo', ...TIMES, data: { notice: 'access_revoked' } });
     await consumer({
       Records: [
         recordOf(ariEvent(), 'm0'),

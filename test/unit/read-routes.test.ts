@@ -21,6 +21,7 @@ import {
   InMemoryReviewStore,
 } from '../fakes/apply-memory';
 import { InMemoryParityStore } from '../fakes/reconcile-memory';
+import { ariUpdate } from '../support/events';
 
 const clock = fixedClock('2026-06-01T12:00:00.000Z');
 
@@ -34,24 +35,13 @@ class RecordingParityStore extends InMemoryParityStore {
 }
 
 function parkedAri(eventId: string, roomType: string): ParkedEvent {
-  const event = {
-    schemaVersion: 1,
+  const event = ariUpdate({
     eventId,
     sourceId: 'cm-demo',
-    kind: 'channel-manager',
-    providerEventType: 'rate_update',
-    idempotencyKey: `key-${eventId}`,
     occurredAt: '2026-06-01T11:00:00.000Z',
     receivedAt: '2026-06-01T11:00:00.300Z',
-    type: 'ari.update',
-    data: {
-      roomTypeExternalId: roomType,
-      ratePlanExternalId: 'BAR',
-      dateFrom: '2026-07-01',
-      dateTo: '2026-07-01',
-      availability: 3,
-    },
-  } as CanonicalEvent;
+    data: { roomTypeExternalId: roomType, dateTo: '2026-07-01', availability: 3 },
+  });
   return {
     event,
     reason: `no roomType mapping for external id "${roomType}"`,

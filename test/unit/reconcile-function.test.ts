@@ -13,13 +13,7 @@ import {
 import type { Clock } from '../../lambdas/shared/clock';
 import { MappingResolver } from '../../lambdas/state/resolver';
 import { InMemoryAriStore, InMemoryMappingStore } from '../fakes/apply-memory';
-import {
-  InMemoryAuditLog,
-  InMemoryCheckpointStore,
-  InMemoryCircuitStateStore,
-  InMemoryParityStore,
-  offlineReconcileRuntime,
-} from '../fakes/reconcile-memory';
+import { offlineReconcileRuntime, reconcileStores } from '../fakes/reconcile-memory';
 
 /** Reconciliation never reads signing secrets; the configuration still requires strong ones. */
 const SIGNING_SECRET = 'FtoV6tMKA9FJVshCHsJ8TpLRBrngV5ORc7ahYvroId4=';
@@ -94,11 +88,7 @@ function fakeRuntime(options: { ari?: InMemoryAriStore } = {}) {
     return {
       ...real(onProgress),
       resolver: new MappingResolver(new InMemoryMappingStore(), config.mappings, clock),
-      ari,
-      audit: new InMemoryAuditLog(),
-      checkpoints: new InMemoryCheckpointStore(),
-      circuits: new InMemoryCircuitStateStore(),
-      parity: new InMemoryParityStore(),
+      ...reconcileStores({ ari }),
     };
   };
   return { runtime, ari, calls: () => calls };

@@ -34,6 +34,7 @@ import {
   InMemoryCircuitStateStore,
   InMemoryParityStore,
   offlineReconcileRuntime,
+  reconcileStores,
 } from '../fakes/reconcile-memory';
 
 /** Reconciliation never reads signing secrets; the configuration still requires strong ones. */
@@ -633,17 +634,7 @@ describe('createReconcileRuntime', () => {
     const checkpoints = new InMemoryCheckpointStore();
     const circuits = new InMemoryCircuitStateStore();
     const run = () =>
-      reconcile(
-        { parity: false },
-        {
-          ...runtime(),
-          ari: new InMemoryAriStore(),
-          audit: new InMemoryAuditLog(),
-          checkpoints,
-          circuits,
-          parity: new InMemoryParityStore(),
-        },
-      );
+      reconcile({ parity: false }, { ...runtime(), ...reconcileStores({ checkpoints, circuits }) });
 
     const first = await run();
     expect(first.sources[0]).toMatchObject({
@@ -682,11 +673,7 @@ describe('createReconcileRuntime', () => {
         { parity: false },
         {
           ...runtimeFor(runtimeConfig(), provider.fetchLike, clock)(),
-          ari: new InMemoryAriStore(),
-          audit: new InMemoryAuditLog(),
-          checkpoints,
-          circuits,
-          parity: new InMemoryParityStore(),
+          ...reconcileStores({ checkpoints, circuits }),
         },
       );
 
