@@ -14,6 +14,7 @@ import { versionOf } from '../domain/state';
 import type { ApplyLedger } from '../ledger/ports';
 import type { Clock } from '../shared/clock';
 import { NotFoundError, UnprocessableError } from '../shared/errors';
+import { requeueParked } from '../state/parked';
 import type { AriStore, GuestStore, MappingEntity, ReservationStore, ReviewStore } from '../state/ports';
 import { type MappingResolver, mappingKey } from '../state/resolver';
 
@@ -273,15 +274,10 @@ async function addMapping(
   return releaseParked(deps, mappingKey(entity, externalId));
 }
 
-/** Puts every event waiting for this mapping back on the queue; the ledger still says `parked` for them. */
-export async function releaseParked(
-  deps: Pick<ApplyDependencies, 'review' | 'requeue' | 'signal'>,
-  key: string,
-) {
-  const parked = await deps.review.waitingFor(key);
-  for (const entry of parked) await deps.requeue(entry.event);
-  if (parked.length > 0) deps.signal?.({ kind: 'parked_released', count: parked.length });
-  return parked.length;
+async function releaseParked(deps: Pick<ApplyDependencies, 'review' | 'requeue' | 'signal'>, key: string) {
+  const count = await requeueParked(deps.review, deps.requeue, key);
+  if (count > 0) deps.signal?.({ kind: 'parked_released', count });
+  return count;
 }
 
 async function applyMappingChange(event: CanonicalEvent, change: MappingChange, deps: ApplyDependencies) {

@@ -1,7 +1,7 @@
-import { type ApplyDependencies, releaseParked } from '../apply/apply';
 import type { LedgerEntry, LedgerReader } from '../ledger/ports';
 import type { Clock } from '../shared/clock';
 import { NotFoundError } from '../shared/errors';
+import { type Requeue, requeueParked } from '../state/parked';
 import type {
   AriStore,
   MappingRef,
@@ -24,11 +24,12 @@ export interface ReadApiDependencies {
   /** Current rate-parity findings per room night, as the reconciliation's parity check left them. */
   readonly parity: Pick<ParityStore, 'list'>;
   readonly mappings: Pick<MappingResolver, 'put'>;
-  readonly requeue: ApplyDependencies['requeue'];
+  readonly requeue: Requeue;
   readonly clock: Clock;
   /** The configured source ids: a mapping's scope is one of them, or `*` for every source. */
   readonly sourceIds: ReadonlySet<string>;
-  readonly signal?: ApplyDependencies['signal'];
+  /** Told how many parked events a new mapping sent back to the queue. */
+  readonly signal?: (signal: { readonly kind: 'parked_released'; readonly count: number }) => void;
 }
 
 export async function getReservation(
@@ -71,5 +72,7 @@ export async function putMapping(
   deps: ReadApiDependencies,
 ): Promise<number> {
   await deps.mappings.put(ref, target, deps.clock.now().toISOString(), origin);
-  return releaseParked(deps, mappingKey(ref.entity, ref.externalId));
+  const count = await requeueParked(deps.review, deps.requeue, mappingKey(ref.entity, ref.externalId));
+  if (count > 0) deps.signal?.({ kind: 'parked_released', count });
+  return count;
 }

@@ -165,8 +165,8 @@ describe('applyEvent: ARI', () => {
       '',
       'test',
     );
-    const { releaseParked } = await import('../../lambdas/apply/apply');
-    expect(await releaseParked(h.deps, 'ratePlan|NRF')).toBe(1);
+    const { requeueParked } = await import('../../lambdas/state/parked');
+    expect(await requeueParked(h.deps.review, h.deps.requeue, 'ratePlan|NRF')).toBe(1);
     expect(h.requeued.map((e) => e.eventId)).toEqual([event.eventId]);
 
     const applied = await applyEvent(event, h.deps);

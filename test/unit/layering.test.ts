@@ -25,11 +25,8 @@ const LAYERS: Readonly<Record<string, number>> = {
   bin: 7,
 };
 
-/**
- * Edges between folders of one layer, each with its reason. The operations API's mapping route re-applies the
- * events parked for that mapping through the apply domain, exactly as the consumer would.
- */
-const SIBLING_EDGES: ReadonlySet<string> = new Set(['lambdas/read -> lambdas/apply']);
+/** Edges allowed between folders of one layer, each with its reason: none today. */
+const SIBLING_EDGES: ReadonlySet<string> = new Set<string>();
 
 const root = resolve(__dirname, '../..');
 
