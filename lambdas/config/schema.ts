@@ -293,10 +293,8 @@ export type PropertySettings = z.infer<typeof PropertySettingsSchema>;
 /** Time a reconciliation function keeps after its budget, to save the checkpoint and publish metrics. */
 export const RECONCILE_TIMEOUT_MARGIN_SECONDS = 60;
 
-const DEFAULT_DRIFT = { thresholdPercent: 0.5, dryRun: false, recordObserved: true };
-
-/** When and how the scheduled reconciliation runs. */
-export const ReconciliationSettingsSchema = z._default(
+/** When and how the scheduled reconciliation runs. Omitted, it takes its fields' defaults. */
+export const ReconciliationSettingsSchema = z.prefault(
   z.strictObject({
     /**
      * Minutes between scheduled runs (EventBridge in AWS, a timer locally). At most 480, so that the alarm on
@@ -309,20 +307,14 @@ export const ReconciliationSettingsSchema = z._default(
      * due. At most 840 (Lambda's limit is 900). @default 600
      */
     budgetSeconds: z._default(z.number().check(wholeNumber, z.minimum(10), z.maximum(840)), 600),
-    /** Drift threshold and dry-run. @default thresholdPercent 0.5, dryRun false, recordObserved true */
-    drift: z._default(DriftOptionsSchema, DEFAULT_DRIFT),
+    /** Drift threshold and dry-run. @default the defaults of DriftOptionsSchema's fields */
+    drift: z.prefault(DriftOptionsSchema, {}),
     /** Stay dates from today up to this many days ahead are checked for rate parity after each run. @default 365 */
     parityHorizonDays: z._default(z.number().check(wholeNumber, z.minimum(1), z.maximum(730)), 365),
     /** Days an audit record of a correction is kept. @default 90 */
     auditRetentionDays: z._default(z.number().check(wholeNumber, z.minimum(1), z.maximum(3650)), 90),
   }),
-  {
-    scheduleMinutes: 15,
-    budgetSeconds: 600,
-    drift: DEFAULT_DRIFT,
-    parityHorizonDays: 365,
-    auditRetentionDays: 90,
-  },
+  {},
 );
 export type ReconciliationSettings = z.infer<typeof ReconciliationSettingsSchema>;
 

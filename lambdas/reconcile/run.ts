@@ -58,7 +58,7 @@ export const ReconcileRunOptionsSchema = z
     fullPassEveryHours: z._default(z.number().check(z.positive(), z.maximum(24 * 366)), 24),
     /** Where a full pass starts: the provider's records updated at or after this instant. */
     windowStart: z._default(IsoInstantSchema, () => new Date(0)),
-    drift: z._default(DriftOptionsSchema, { thresholdPercent: 0.5, dryRun: false, recordObserved: true }),
+    drift: z.prefault(DriftOptionsSchema, {}),
   })
   .check(
     z.refine(
