@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import type { DriftOptions } from '../config/reconcile-options';
 import { DriftOptionsSchema } from '../config/reconcile-options';
 import { SourceIdSchema } from '../config/schema';
+import { isChannelOf } from '../domain/channel';
 import { IsoInstantSchema } from '../domain/dates';
 import type { RoomNightKey } from '../domain/state';
 import type { Clock } from '../shared/clock';
@@ -61,13 +62,10 @@ export const ReconcileRunOptionsSchema = z
     drift: z.prefault(DriftOptionsSchema, {}),
   })
   .check(
-    z.refine(
-      (options) => options.channel === options.sourceId || options.channel.startsWith(`${options.sourceId}:`),
-      {
-        path: ['channel'],
-        message: 'must be the source id, or "<sourceId>:<channelId>": drift is reported per source by it',
-      },
-    ),
+    z.refine((options) => isChannelOf(options.channel, options.sourceId), {
+      path: ['channel'],
+      message: 'must be the source id, or "<sourceId>:<channelId>": drift is reported per source by it',
+    }),
   );
 export type ReconcileRunOptions = z.infer<typeof ReconcileRunOptionsSchema>;
 
