@@ -101,7 +101,7 @@ export class ApplyPipeline extends Construct {
       environment: {
         [DELIVERY_LEDGER.environmentName]: props.ledger.table.tableName,
         ...props.state.environment(),
-        EVENT_QUEUE_URL: props.queues.queue.queueUrl,
+        [EVENTS_QUEUE.environmentName]: props.queues.queue.queueUrl,
       },
       logRetention: props.logRetention,
       retain: props.retain,

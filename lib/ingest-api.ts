@@ -6,7 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { effectiveAllowedCidrs, type ParitySyncConfig } from '../lambdas/config/schema';
 import { METRIC_SERVICES } from '../lambdas/shared/metric-names';
-import { DELIVERY_LEDGER } from '../lambdas/shared/topology';
+import { DELIVERY_LEDGER, EVENTS_QUEUE } from '../lambdas/shared/topology';
 import type { DeliveryLedger } from './delivery-ledger';
 import { assertDeployableConfig, referencedSecrets } from './deploy-config';
 import type { EventQueues } from './event-queues';
@@ -147,7 +147,7 @@ export class IngestApi extends Construct {
       timeout: Duration.seconds(10),
       environment: {
         [DELIVERY_LEDGER.environmentName]: props.ledger.table.tableName,
-        EVENT_QUEUE_URL: props.queues.queue.queueUrl,
+        [EVENTS_QUEUE.environmentName]: props.queues.queue.queueUrl,
       },
       logRetention: retention,
       retain,

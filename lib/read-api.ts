@@ -9,6 +9,7 @@ import { METRIC_SERVICES } from '../lambdas/shared/metric-names';
 import {
   ARI_STATE,
   DELIVERY_LEDGER,
+  EVENTS_QUEUE,
   MAPPINGS,
   PARITY_FINDINGS,
   READ_API_ROUTES,
@@ -91,7 +92,7 @@ export class ReadApi extends Construct {
         // Not the guest links: this function never reads them.
         ...props.state.environment([ARI_STATE, MAPPINGS, REVIEW, RESERVATIONS]),
         ...props.reconciliation.environment([PARITY_FINDINGS]),
-        EVENT_QUEUE_URL: props.queues.queue.queueUrl,
+        [EVENTS_QUEUE.environmentName]: props.queues.queue.queueUrl,
       },
       logRetention: props.logRetention,
       retain: props.retain,

@@ -1,5 +1,6 @@
-import type { ParitySyncConfig, SourceConfig } from '../lambdas/config/schema';
+import { type ParitySyncConfig, polledChannel, type SourceConfig } from '../lambdas/config/schema';
 import type { SecretResolver } from '../lambdas/config/secrets';
+import { channelIdOf } from '../lambdas/domain/channel';
 import { addDays } from '../lambdas/domain/dates';
 import { formatMinorUnits } from '../lambdas/domain/money';
 import { polledSources } from '../lambdas/reconcile/service';
@@ -100,7 +101,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo | undefined>
     for (const source of simulated) {
       if (source.kind !== 'channel-manager') continue;
       const secret = await firstSecret(source, options.secrets);
-      const channelId = source.polling.channel?.split(':')[1];
+      const channelId = channelIdOf(polledChannel(source));
       const report = await sendDeliveries({
         edgeUrl: options.edgeUrl,
         source: { id: source.id, secret },

@@ -7,7 +7,8 @@ import type { ParitySyncConfig } from '../lambdas/config/schema';
 import { createSecretResolver } from '../lambdas/config/secrets';
 import { READ_API_ROUTES } from '../lambdas/read/router';
 import { ConfigurationError } from '../lambdas/shared/errors';
-import { DELIVERY_LEDGER, EVENTS_DLQ, EVENTS_QUEUE, TABLES } from '../lambdas/shared/topology';
+import { METRIC_SERVICES } from '../lambdas/shared/metric-names';
+import { DELIVERY_LEDGER, EVENTS_DLQ, EVENTS_QUEUE, QUEUES, TABLES } from '../lambdas/shared/topology';
 import { secretReferences } from '../lib/deploy-config';
 import { prepareDataDirectory } from './data-directory';
 import { type Demo, describeDemo, startDemo } from './demo';
@@ -115,13 +116,6 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-const SERVICE_NAMES = {
-  ingest: 'paritysync-ingest',
-  read: 'paritysync-read',
-  apply: 'paritysync-apply',
-  reconcile: 'paritysync-reconcile',
-} as const;
-
 /**
  * The whole pipeline on this machine: emulators, the topology of lambdas/shared/topology.ts, the ingest and read API
  * functions behind a local stand-in for API Gateway, and the consumer behind a local stand-in for the Lambda SQS
@@ -190,12 +184,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     cleanup.push(async () => restoreEnvironment());
 
     const loadIngest = options.loadIngestHandler ?? (() => import('../lambdas/ingest/handler'));
-    ingest.resolve((await asService(SERVICE_NAMES.ingest, loadIngest)).handler);
+    ingest.resolve((await asService(METRIC_SERVICES.ingest, loadIngest)).handler);
     const loadRead = options.loadReadHandler ?? (() => import('../lambdas/read/handler'));
-    read.resolve((await asService(SERVICE_NAMES.read, loadRead)).handler);
+    read.resolve((await asService(METRIC_SERVICES.read, loadRead)).handler);
 
     const loadReconcile = options.loadReconcileHandler ?? (() => import('../lambdas/reconcile/handler'));
-    const reconcileModule = await asService(SERVICE_NAMES.reconcile, loadReconcile);
+    const reconcileModule = await asService(METRIC_SERVICES.reconcile, loadReconcile);
     const localReconciler = startLocalReconciler({
       handler: reconcileModule.handler,
       runtime: reconcileModule.reconcileRuntime,
@@ -209,7 +203,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const runConsumer = options.consumer ?? true;
     if (runConsumer) {
       const loadConsumer = options.loadConsumerHandler ?? (() => import('../lambdas/apply/handler'));
-      const { handler } = await asService(SERVICE_NAMES.apply, loadConsumer);
+      const { handler } = await asService(METRIC_SERVICES.apply, loadConsumer);
       const eventsQueue = topology.queues[EVENTS_QUEUE.id];
       if (eventsQueue === undefined) throw new Error('Provisioning did not create the events queue');
       const pollerSqs = new SQSClient({
@@ -390,12 +384,19 @@ function functionEnvironment(
     if (name === undefined) throw new Error(`Provisioning did not create the ${definition.id} table`);
     return name;
   };
-  const eventQueue = topology.queues[EVENTS_QUEUE.id];
-  if (eventQueue === undefined) throw new Error('Provisioning did not create the events queue');
+  const queueUrl = (definition: { readonly id: string }) => {
+    const queue = topology.queues[definition.id];
+    if (queue === undefined) throw new Error(`Provisioning did not create the ${definition.id} queue`);
+    return queue.url;
+  };
   return {
     PARITYSYNC_CONFIG_JSON: JSON.stringify(config),
     ...Object.fromEntries(TABLES.map((definition) => [definition.environmentName, table(definition)])),
-    EVENT_QUEUE_URL: eventQueue.url,
+    ...Object.fromEntries(
+      QUEUES.flatMap((definition) =>
+        definition.environmentName === undefined ? [] : [[definition.environmentName, queueUrl(definition)]],
+      ),
+    ),
     // No CloudWatch reads the metrics locally, and their JSON lines would bury the log; set it to false to see them.
     POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
     AWS_REGION: REGION,
@@ -403,7 +404,7 @@ function functionEnvironment(
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodbEndpoint,
     AWS_ENDPOINT_URL_SQS: endpoints.sqsEndpoint,
-    POWERTOOLS_SERVICE_NAME: SERVICE_NAMES.ingest,
+    POWERTOOLS_SERVICE_NAME: METRIC_SERVICES.ingest,
   };
 }
 

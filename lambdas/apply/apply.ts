@@ -7,6 +7,7 @@ import type {
   PropertyChange,
   ReservationChange,
 } from '../domain/canonical';
+import { roomNightChannel } from '../domain/channel';
 import { addDays } from '../domain/dates';
 import { decideAvailability } from '../domain/inventory';
 import type { AvailabilityValue, FieldGroup, NightWrite, RoomNightKey } from '../domain/state';
@@ -157,7 +158,7 @@ async function roomNightKeyBase(event: CanonicalEvent, ari: AriUpdate, deps: App
       ari.propertyExternalId ?? `(room type ${ari.roomTypeExternalId})`,
     );
   }
-  const channel = ari.channelId ? `${event.sourceId}:${ari.channelId}` : event.sourceId;
+  const channel = roomNightChannel(event.sourceId, ari.channelId);
   return { propertyId, roomTypeId: roomType.internalId, ratePlanId: ratePlan.internalId, channel };
 }
 

@@ -1,90 +1,53 @@
 import * as z from 'zod/mini';
+import { type FunctionEnvironment, functionEnvFields, functionEnvironment } from '../config/bootstrap';
 import {
-  type FunctionEnvironment,
-  type FunctionEnvVariables,
-  functionEnvFields,
-  functionEnvironment,
-} from '../config/bootstrap';
-import { TableNameSchema, validateEnvironment } from '../config/environment';
-import { METRIC_SERVICES } from '../shared/metric-names';
+  queueUrlEnvField,
+  type TableNames,
+  tableEnvFields,
+  tableNames,
+  validateEnvironment,
+} from '../config/environment';
+import {
+  ARI_STATE,
+  DELIVERY_LEDGER,
+  EVENTS_QUEUE,
+  GUESTS,
+  MAPPINGS,
+  RESERVATIONS,
+  REVIEW,
+} from '../shared/topology';
 
-const SharedEnvFields = {
-  LEDGER_TABLE_NAME: TableNameSchema,
-  ARI_TABLE_NAME: TableNameSchema,
-  MAPPINGS_TABLE_NAME: TableNameSchema,
-  REVIEW_TABLE_NAME: TableNameSchema,
-  RESERVATIONS_TABLE_NAME: TableNameSchema,
-  /** Where parked events go back once their mapping exists. */
-  EVENT_QUEUE_URL: z.string().check(z.url()),
+const APPLY_TABLES = {
+  ledger: DELIVERY_LEDGER,
+  ari: ARI_STATE,
+  mappings: MAPPINGS,
+  review: REVIEW,
+  reservations: RESERVATIONS,
+  guests: GUESTS,
 };
 
 /**
  * The apply (SQS consumer) function's environment, validated once at cold start. In AWS the stack sets these;
  * locally the runtime does. SDK endpoints for the emulators come from the SDK's AWS_ENDPOINT_URL_<SERVICE>.
- * Mapping seeds and property settings are read from the configuration.
+ * Mapping seeds and property settings are read from the configuration. The events queue is where parked events
+ * go back once their mapping exists.
  */
 const ApplyEnvSchema = z.object({
-  ...functionEnvFields(METRIC_SERVICES.apply),
-  ...SharedEnvFields,
-  GUESTS_TABLE_NAME: TableNameSchema,
+  ...functionEnvFields('apply'),
+  ...tableEnvFields(APPLY_TABLES),
+  ...queueUrlEnvField(EVENTS_QUEUE),
 });
 
-/**
- * The read / admin API function's environment: the same tables, less the guest links it never reads, plus the
- * parity findings it serves.
- */
-const ReadApiEnvSchema = z.object({
-  ...functionEnvFields(METRIC_SERVICES.read),
-  ...SharedEnvFields,
-  PARITY_TABLE_NAME: TableNameSchema,
-});
-
-interface CommonEnvironment extends FunctionEnvironment {
+export interface ApplyEnvironment extends FunctionEnvironment {
+  readonly tables: TableNames<typeof APPLY_TABLES>;
   readonly eventQueueUrl: string;
-}
-
-export interface ApplyEnvironment extends CommonEnvironment {
-  readonly tables: {
-    readonly ledger: string;
-    readonly ari: string;
-    readonly mappings: string;
-    readonly review: string;
-    readonly reservations: string;
-    readonly guests: string;
-  };
-}
-
-type SharedTables = Omit<ApplyEnvironment['tables'], 'guests'>;
-
-export interface ReadApiEnvironment extends CommonEnvironment {
-  readonly tables: SharedTables & { readonly parity: string };
 }
 
 export function readApplyEnvironment(env: NodeJS.ProcessEnv = process.env): ApplyEnvironment {
   const data = validateEnvironment(ApplyEnvSchema, env, 'apply');
   return {
-    ...common(data),
-    tables: { ...sharedTables(data), guests: data.GUESTS_TABLE_NAME },
+    ...functionEnvironment(data),
+    tables: tableNames(APPLY_TABLES, data),
+    eventQueueUrl: data[EVENTS_QUEUE.environmentName],
   };
-}
-
-export function readReadApiEnvironment(env: NodeJS.ProcessEnv = process.env): ReadApiEnvironment {
-  const data = validateEnvironment(ReadApiEnvSchema, env, 'read API');
-  return { ...common(data), tables: { ...sharedTables(data), parity: data.PARITY_TABLE_NAME } };
-}
-
-type SharedEnv = z.infer<z.ZodMiniObject<typeof SharedEnvFields>> & FunctionEnvVariables;
-
-function sharedTables(data: SharedEnv): SharedTables {
-  return {
-    ledger: data.LEDGER_TABLE_NAME,
-    ari: data.ARI_TABLE_NAME,
-    mappings: data.MAPPINGS_TABLE_NAME,
-    review: data.REVIEW_TABLE_NAME,
-    reservations: data.RESERVATIONS_TABLE_NAME,
-  };
-}
-
-function common(data: SharedEnv): CommonEnvironment {
-  return { ...functionEnvironment(data), eventQueueUrl: data.EVENT_QUEUE_URL };
 }

@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod/mini';
 import { type AwsClientConfig, type AwsClientRole, awsClientConfig } from '../shared/aws-clients';
+import { METRIC_SERVICES } from '../shared/metric-names';
 import { ConfigJsonSchema, MetricsNamespaceSchema, parseConfigJson } from './environment';
 import type { ParitySyncConfig } from './schema';
 
@@ -13,14 +14,14 @@ export interface FunctionEnvironment {
 }
 
 /**
- * The variables every function's environment schema starts with; `serviceName` is the POWERTOOLS_SERVICE_NAME
- * it falls back to where none is set.
+ * The variables every function's environment schema starts with. Where no POWERTOOLS_SERVICE_NAME is set, the
+ * function's entry in METRIC_SERVICES stands in: the dashboard and alarms read its metrics by that name.
  */
-export function functionEnvFields(serviceName: string) {
+export function functionEnvFields(service: keyof typeof METRIC_SERVICES) {
   return {
     PARITYSYNC_CONFIG_JSON: ConfigJsonSchema,
     POWERTOOLS_METRICS_NAMESPACE: MetricsNamespaceSchema,
-    POWERTOOLS_SERVICE_NAME: z._default(z.string(), serviceName),
+    POWERTOOLS_SERVICE_NAME: z._default(z.string(), METRIC_SERVICES[service]),
   };
 }
 

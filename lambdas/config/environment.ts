@@ -1,11 +1,55 @@
 import * as z from 'zod/mini';
 import { ConfigurationError } from '../shared/errors';
 import { DEFAULT_METRICS_NAMESPACE } from '../shared/metric-names';
+import type { QueueDefinition, TableDefinition } from '../shared/topology';
 import { formatPath, parseConfig } from './load';
 import { type ParitySyncConfig, ParitySyncConfigSchema } from './schema';
 
-/** Fields several functions' environments share. */
-export const TableNameSchema = z.string().check(z.minLength(3), z.maxLength(255));
+/** DynamoDB's own bounds on a table name. */
+const TableNameSchema = z.string().check(z.minLength(3), z.maxLength(255));
+const QueueUrlSchema = z.string().check(z.url());
+
+/** The tables a function uses, under the names its code knows them by: `{ ledger: DELIVERY_LEDGER }`. */
+export type TableBindings = Readonly<Record<string, TableDefinition>>;
+
+/** The table name of each binding, as read from the environment. */
+export type TableNames<B extends TableBindings> = { readonly [K in keyof B]: string };
+
+/** A queue a function sends to: its definition names the variable that carries the URL. */
+export type SentQueueDefinition = QueueDefinition & { readonly environmentName: string };
+
+type TableEnvFields<B extends TableBindings> = {
+  -readonly [K in keyof B as B[K]['environmentName']]: typeof TableNameSchema;
+};
+
+/**
+ * Environment schema fields for the tables, keyed by the variables the topology names: the stack and the local
+ * runtime set the same variables from the same definitions.
+ */
+export function tableEnvFields<B extends TableBindings>(tables: B): TableEnvFields<B> {
+  return Object.fromEntries(
+    Object.values(tables).map((definition) => [definition.environmentName, TableNameSchema]),
+  ) as TableEnvFields<B>;
+}
+
+/** The validated table names, under the bindings' names. */
+export function tableNames<B extends TableBindings>(
+  tables: B,
+  env: Readonly<Record<B[keyof B]['environmentName'], string>>,
+): TableNames<B> {
+  const byVariable: Readonly<Record<string, string>> = env;
+  return Object.fromEntries(
+    Object.entries(tables).map(([name, definition]) => [name, byVariable[definition.environmentName]]),
+  ) as TableNames<B>;
+}
+
+/** The environment schema field for a queue's URL, keyed by the variable the topology names. */
+export function queueUrlEnvField<Q extends SentQueueDefinition>(
+  queue: Q,
+): Record<Q['environmentName'], typeof QueueUrlSchema> {
+  return { [queue.environmentName]: QueueUrlSchema } as Record<Q['environmentName'], typeof QueueUrlSchema>;
+}
+
 /**
  * The validated ParitySync configuration as JSON (compiled into the bundle in AWS, set locally). Its problems
  * are reported with the other variables', as `PARITYSYNC_CONFIG_JSON.sources[0].id`, so that one failed cold

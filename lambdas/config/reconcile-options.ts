@@ -2,7 +2,8 @@ import * as z from 'zod/mini';
 
 /**
  * Reconciliation and parity options as the configuration file states them: the schemas and their defaults live
- * here, once, and the reconcile modules read the parsed values.
+ * here, once, and the reconcile modules read the parsed values. An omitted group is parsed as `{}` (`prefault`),
+ * so that it takes its fields' own defaults rather than a second copy of them.
  */
 
 /** Retry delays for provider polling: exponential with full jitter (see reconcile/backoff.ts). */
@@ -37,9 +38,9 @@ export const PollingOptionsSchema = z.strictObject({
   rateLimit: RateLimitSchema,
   /** Requests per page before giving up on 5xx, timeouts and malformed pages; 429s are not counted here. */
   maxAttempts: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(20)), 6),
-  backoff: z._default(BackoffSchema, { baseMs: 200, capMs: 20_000 }),
+  backoff: z.prefault(BackoffSchema, {}),
   requestTimeoutMs: z._default(z.number().check(z.int(), z.minimum(100), z.maximum(120_000)), 10_000),
-  breaker: z._default(CircuitBreakerSchema, { failureThreshold: 5, coolDownMs: 60_000 }),
+  breaker: z.prefault(CircuitBreakerSchema, {}),
 });
 export type PollingOptions = z.infer<typeof PollingOptionsSchema>;
 

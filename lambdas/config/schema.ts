@@ -2,6 +2,7 @@ import { BlockList, isIP } from 'node:net';
 import * as z from 'zod/mini';
 import { ApplicableIdSchema, idProblem } from '../domain/applicable';
 import { SOURCE_KINDS, type SourceKind } from '../domain/canonical';
+import { channelIdOf, isChannelOf, roomNightChannel, sourceOfChannel } from '../domain/channel';
 import { DriftOptionsSchema, ParityOptionsSchema, PollingOptionsSchema } from './reconcile-options';
 import { ed25519PublicKeyProblem, rsaPublicKeyProblem, signingSecretProblem } from './secret-strength';
 
@@ -118,11 +119,11 @@ const sourceFields = <K extends SourceKind>(kind: K) => ({
         z.string().check(
           z.superRefine((channel, ctx) => {
             // Part of every room-night key the poll writes: the same id rule as a webhook's channel.
-            const [sourceId = '', ...rest] = channel.split(':');
-            const problem = SourceIdSchema.safeParse(sourceId).success
-              ? rest.length === 0
+            const channelId = channelIdOf(channel);
+            const problem = SourceIdSchema.safeParse(sourceOfChannel(channel)).success
+              ? channelId === undefined
                 ? undefined
-                : idProblem(rest.join(':'))
+                : idProblem(channelId)
               : 'must start with a source id';
             if (problem !== undefined) {
               ctx.addIssue({
@@ -293,10 +294,8 @@ export type PropertySettings = z.infer<typeof PropertySettingsSchema>;
 /** Time a reconciliation function keeps after its budget, to save the checkpoint and publish metrics. */
 export const RECONCILE_TIMEOUT_MARGIN_SECONDS = 60;
 
-const DEFAULT_DRIFT = { thresholdPercent: 0.5, dryRun: false, recordObserved: true };
-
-/** When and how the scheduled reconciliation runs. */
-export const ReconciliationSettingsSchema = z._default(
+/** When and how the scheduled reconciliation runs. Omitted, it takes its fields' defaults. */
+export const ReconciliationSettingsSchema = z.prefault(
   z.strictObject({
     /**
      * Minutes between scheduled runs (EventBridge in AWS, a timer locally). At most 480, so that the alarm on
@@ -309,20 +308,14 @@ export const ReconciliationSettingsSchema = z._default(
      * due. At most 840 (Lambda's limit is 900). @default 600
      */
     budgetSeconds: z._default(z.number().check(wholeNumber, z.minimum(10), z.maximum(840)), 600),
-    /** Drift threshold and dry-run. @default thresholdPercent 0.5, dryRun false, recordObserved true */
-    drift: z._default(DriftOptionsSchema, DEFAULT_DRIFT),
+    /** Drift threshold and dry-run. @default the defaults of DriftOptionsSchema's fields */
+    drift: z.prefault(DriftOptionsSchema, {}),
     /** Stay dates from today up to this many days ahead are checked for rate parity after each run. @default 365 */
     parityHorizonDays: z._default(z.number().check(wholeNumber, z.minimum(1), z.maximum(730)), 365),
     /** Days an audit record of a correction is kept. @default 90 */
     auditRetentionDays: z._default(z.number().check(wholeNumber, z.minimum(1), z.maximum(3650)), 90),
   }),
-  {
-    scheduleMinutes: 15,
-    budgetSeconds: 600,
-    drift: DEFAULT_DRIFT,
-    parityHorizonDays: 365,
-    auditRetentionDays: 90,
-  },
+  {},
 );
 export type ReconciliationSettings = z.infer<typeof ReconciliationSettingsSchema>;
 
@@ -408,7 +401,7 @@ function checkAcrossFields(config: unknown, ctx: z.core.$RefinementCtx): void {
   parityProperties.forEach((property: unknown, index) => {
     const sourceOfTruth = isRecord(property) ? property.sourceOfTruth : undefined;
     if (typeof sourceOfTruth !== 'string' || !ok('parity', 'properties', index, 'sourceOfTruth')) return;
-    if (firstWithId.has(sourceOfTruth.split(':')[0] ?? '')) return;
+    if (firstWithId.has(sourceOfChannel(sourceOfTruth))) return;
     issue(
       ['parity', 'properties', index, 'sourceOfTruth'],
       `names no configured source: "${sourceOfTruth}" must be a source id (or "<sourceId>:<channelId>"); known: ${[...firstWithId.keys()].join(', ')}`,
@@ -443,8 +436,7 @@ function checkSource(
     }
   }
   if (polling && ok(...at('id')) && ok(...at('polling', 'channel'))) {
-    const channel = polling.channel ?? source.id;
-    if (channel !== source.id && !channel.startsWith(`${source.id}:`)) {
+    if (!isChannelOf(polledChannel(source), source.id)) {
       issue(
         at('polling', 'channel'),
         `must be "${source.id}" or "${source.id}:<channelId>", so that polled and webhook values of one channel meet`,
@@ -463,6 +455,11 @@ function checkSource(
 
 /** Where a polled source's token and run options come from: the source's `polling` block. */
 export type PollingSourceConfig = NonNullable<SourceConfig['polling']>;
+
+/** The channel a source's polled nights are stored under: `polling.channel`, by default the source's own. */
+export function polledChannel(source: SourceConfig): string {
+  return source.polling?.channel ?? roomNightChannel(source.id);
+}
 
 export type ParitySyncConfig = z.infer<typeof ParitySyncConfigSchema>;
 export type ParitySyncConfigInput = z.input<typeof ParitySyncConfigSchema>;

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { type FunctionEnvironment, functionEnvFields, functionEnvironment } from '../config/bootstrap';
-import { validateEnvironment } from '../config/environment';
-import { METRIC_SERVICES } from '../shared/metric-names';
+import { queueUrlEnvField, tableEnvFields, validateEnvironment } from '../config/environment';
+import { DELIVERY_LEDGER, EVENTS_QUEUE } from '../shared/topology';
 
 /**
  * The ingest function's environment, validated once at cold start. In AWS the stack sets these; locally the
@@ -9,9 +9,9 @@ import { METRIC_SERVICES } from '../shared/metric-names';
  * The configuration holds source definitions and secret references, never secret values.
  */
 const IngestEnvSchema = z.object({
-  ...functionEnvFields(METRIC_SERVICES.ingest),
-  LEDGER_TABLE_NAME: z.string().check(z.minLength(1)),
-  EVENT_QUEUE_URL: z.string().check(z.url()),
+  ...functionEnvFields('ingest'),
+  ...tableEnvFields({ ledger: DELIVERY_LEDGER }),
+  ...queueUrlEnvField(EVENTS_QUEUE),
 });
 
 export interface IngestEnvironment extends FunctionEnvironment {
@@ -23,7 +23,7 @@ export function readIngestEnvironment(env: NodeJS.ProcessEnv = process.env): Ing
   const data = validateEnvironment(IngestEnvSchema, env, 'ingest');
   return {
     ...functionEnvironment(data),
-    ledgerTableName: data.LEDGER_TABLE_NAME,
-    eventQueueUrl: data.EVENT_QUEUE_URL,
+    ledgerTableName: data[DELIVERY_LEDGER.environmentName],
+    eventQueueUrl: data[EVENTS_QUEUE.environmentName],
   };
 }

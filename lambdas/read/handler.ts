@@ -1,6 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { readReadApiEnvironment } from '../apply/env';
 import { bootstrapFunction } from '../config/bootstrap';
 import { DynamoDbDeliveryLedger } from '../ledger/dynamodb-ledger';
 import { SqsEventQueue } from '../queue/sqs-queue';
@@ -11,6 +10,7 @@ import { DynamoDbParityStore } from '../state/dynamodb-parity';
 import { DynamoDbReservationStore } from '../state/dynamodb-reservations';
 import { DynamoDbReviewStore } from '../state/dynamodb-review';
 import { MappingResolver } from '../state/resolver';
+import { readReadApiEnvironment } from './env';
 import { createReadApiHandler } from './http';
 
 // Runs once per cold start.

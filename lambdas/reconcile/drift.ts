@@ -1,5 +1,6 @@
 import type { DriftOptions } from '../config/reconcile-options';
 import type { Restrictions } from '../domain/canonical';
+import { sourceOfChannel } from '../domain/channel';
 import type { Money } from '../domain/money';
 import {
   type AvailabilityValue,
@@ -115,7 +116,7 @@ export async function reconcileDrift(
   const mismatches: Mismatch[] = [];
   for (const night of polled) {
     const compared = compareNight(night, local.get(nightId(night.key)));
-    const sourceId = sourceOf(night.key.channel);
+    const sourceId = sourceOfChannel(night.key.channel);
     const scopeId = JSON.stringify([sourceId, night.key.propertyId]);
     let scope = scopes.get(scopeId);
     if (!scope) {
@@ -411,15 +412,6 @@ export function driftStatsOf(tally: Tally): DriftStats {
 
 export function nightId(key: RoomNightKey): string {
   return JSON.stringify([key.propertyId, key.roomTypeId, key.ratePlanId, key.channel, key.date]);
-}
-
-/**
- * Source ids cannot contain ':' (see the configuration schema), so the part of the channel before it is the
- * source whichever channel of a channel manager the night belongs to.
- */
-function sourceOf(channel: string): string {
-  const colon = channel.indexOf(':');
-  return colon === -1 ? channel : channel.slice(0, colon);
 }
 
 /** Overlapping pages of a poll can report a night twice: the newest report is the provider's current view. */

@@ -1,41 +1,34 @@
 import * as z from 'zod/mini';
 import { type FunctionEnvironment, functionEnvFields, functionEnvironment } from '../config/bootstrap';
-import { TableNameSchema, validateEnvironment } from '../config/environment';
-import { METRIC_SERVICES } from '../shared/metric-names';
+import { type TableNames, tableEnvFields, tableNames, validateEnvironment } from '../config/environment';
+import {
+  ARI_STATE,
+  MAPPINGS,
+  PARITY_FINDINGS,
+  RECONCILE_AUDIT,
+  RECONCILE_CHECKPOINTS,
+} from '../shared/topology';
 
-/**
- * The reconciliation function's environment, validated once at cold start. It reads and corrects room nights
- * and reads mappings; it never sees the ledger, the queues, reservations or guests.
- */
+/** It reads and corrects room nights and reads mappings; it never sees the ledger, the queues, reservations or guests. */
+const RECONCILE_TABLES = {
+  ari: ARI_STATE,
+  mappings: MAPPINGS,
+  checkpoints: RECONCILE_CHECKPOINTS,
+  audit: RECONCILE_AUDIT,
+  parity: PARITY_FINDINGS,
+};
+
+/** The reconciliation function's environment, validated once at cold start. */
 const ReconcileEnvSchema = z.object({
-  ...functionEnvFields(METRIC_SERVICES.reconcile),
-  ARI_TABLE_NAME: TableNameSchema,
-  MAPPINGS_TABLE_NAME: TableNameSchema,
-  CHECKPOINTS_TABLE_NAME: TableNameSchema,
-  AUDIT_TABLE_NAME: TableNameSchema,
-  PARITY_TABLE_NAME: TableNameSchema,
+  ...functionEnvFields('reconcile'),
+  ...tableEnvFields(RECONCILE_TABLES),
 });
 
 export interface ReconcileEnvironment extends FunctionEnvironment {
-  readonly tables: {
-    readonly ari: string;
-    readonly mappings: string;
-    readonly checkpoints: string;
-    readonly audit: string;
-    readonly parity: string;
-  };
+  readonly tables: TableNames<typeof RECONCILE_TABLES>;
 }
 
 export function readReconcileEnvironment(env: NodeJS.ProcessEnv = process.env): ReconcileEnvironment {
   const data = validateEnvironment(ReconcileEnvSchema, env, 'reconciliation');
-  return {
-    ...functionEnvironment(data),
-    tables: {
-      ari: data.ARI_TABLE_NAME,
-      mappings: data.MAPPINGS_TABLE_NAME,
-      checkpoints: data.CHECKPOINTS_TABLE_NAME,
-      audit: data.AUDIT_TABLE_NAME,
-      parity: data.PARITY_TABLE_NAME,
-    },
-  };
+  return { ...functionEnvironment(data), tables: tableNames(RECONCILE_TABLES, data) };
 }

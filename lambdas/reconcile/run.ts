@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import type { DriftOptions } from '../config/reconcile-options';
 import { DriftOptionsSchema } from '../config/reconcile-options';
 import { SourceIdSchema } from '../config/schema';
+import { isChannelOf } from '../domain/channel';
 import { IsoInstantSchema } from '../domain/dates';
 import type { RoomNightKey } from '../domain/state';
 import type { Clock } from '../shared/clock';
@@ -58,16 +59,13 @@ export const ReconcileRunOptionsSchema = z
     fullPassEveryHours: z._default(z.number().check(z.positive(), z.maximum(24 * 366)), 24),
     /** Where a full pass starts: the provider's records updated at or after this instant. */
     windowStart: z._default(IsoInstantSchema, () => new Date(0)),
-    drift: z._default(DriftOptionsSchema, { thresholdPercent: 0.5, dryRun: false, recordObserved: true }),
+    drift: z.prefault(DriftOptionsSchema, {}),
   })
   .check(
-    z.refine(
-      (options) => options.channel === options.sourceId || options.channel.startsWith(`${options.sourceId}:`),
-      {
-        path: ['channel'],
-        message: 'must be the source id, or "<sourceId>:<channelId>": drift is reported per source by it',
-      },
-    ),
+    z.refine((options) => isChannelOf(options.channel, options.sourceId), {
+      path: ['channel'],
+      message: 'must be the source id, or "<sourceId>:<channelId>": drift is reported per source by it',
+    }),
   );
 export type ReconcileRunOptions = z.infer<typeof ReconcileRunOptionsSchema>;
 

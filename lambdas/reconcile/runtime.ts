@@ -3,6 +3,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { PollingOptions } from '../config/reconcile-options';
 import type { ParitySyncConfig, PollingSourceConfig, PropertySettings } from '../config/schema';
 import type { SecretResolver } from '../config/secrets';
+import { sourceOfChannel } from '../domain/channel';
 import { decideAvailability } from '../domain/inventory';
 import { type Clock, systemClock } from '../shared/clock';
 import { DynamoDbAriStore } from '../state/dynamodb-ari-store';
@@ -113,13 +114,12 @@ function pollingOptionsOf(polling: PollingSourceConfig): PollingOptions {
 function availabilityPolicy(properties: readonly PropertySettings[]): DriftDependencies['availabilityFor'] {
   const settings = new Map(properties.map((property) => [property.propertyId, property]));
   return (key, requested) => {
-    const sourceId = key.channel.split(':')[0] ?? key.channel;
     const decision = decideAvailability(
       requested,
       settings.get(key.propertyId),
       key.roomTypeId,
       key.channel,
-      sourceId,
+      sourceOfChannel(key.channel),
     );
     return 'allowed' in decision ? decision.allowed : undefined;
   };

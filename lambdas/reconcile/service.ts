@@ -1,4 +1,9 @@
-import type { ParitySyncConfig, PollingSourceConfig, SourceConfig } from '../config/schema';
+import {
+  type ParitySyncConfig,
+  type PollingSourceConfig,
+  polledChannel,
+  type SourceConfig,
+} from '../config/schema';
 import type { IsoDate } from '../domain/canonical';
 import { addDays } from '../domain/dates';
 import type { Clock } from '../shared/clock';
@@ -168,7 +173,7 @@ export function runOptionsFor(
   return ReconcileRunOptionsSchema.parse({
     sourceId: source.id,
     ...(propertyId === undefined ? {} : { propertyId }),
-    channel: polling.channel ?? source.id,
+    channel: polledChannel(source),
     budgetMs,
     watermarkOverlapSeconds: polling.watermarkOverlapSeconds,
     fullPassEveryHours: polling.fullPassEveryHours,

@@ -1,6 +1,8 @@
 /**
  * The one description of ParitySync's tables and queues. The CDK constructs build AWS resources from it and
  * the local runtime creates the same tables and queues in the emulators from it, so the two cannot drift.
+ * Each definition also names the environment variable a function learns the resource through, for the stack,
+ * the local runtime and the functions' environment readers alike.
  * Pure data: imported by Lambda bundles, so it must not import aws-cdk-lib.
  */
 
@@ -33,6 +35,11 @@ export interface TableDefinition {
 
 export interface QueueDefinition {
   readonly id: string;
+  /**
+   * The environment variable through which a function learns the queue's URL, in AWS and locally; only queues
+   * a function sends to have one.
+   */
+  readonly environmentName?: string;
   /** Bytes. Set explicitly: SQS's default of 256 KiB is below the largest body the edge accepts. */
   readonly maximumMessageSizeBytes: number;
   readonly retentionSeconds: number;
@@ -42,89 +49,100 @@ export interface QueueDefinition {
   readonly deadLetterQueue?: string;
 }
 
-export const DELIVERY_LEDGER: TableDefinition = {
+/**
+ * Keep a definition's environment variable name a literal type, so that an environment schema built from
+ * definitions types each variable it reads.
+ */
+function table<Name extends string>(definition: TableDefinition & { readonly environmentName: Name }) {
+  return definition;
+}
+function sentQueue<Name extends string>(definition: QueueDefinition & { readonly environmentName: Name }) {
+  return definition;
+}
+
+export const DELIVERY_LEDGER = table({
   id: 'DeliveryLedger',
   environmentName: 'LEDGER_TABLE_NAME',
   partitionKey: { name: 'pk', type: 'S' },
   timeToLiveAttribute: 'expiresAt',
-};
+});
 
 /**
  * Rate, availability and restrictions per room night and channel. One partition per internal property, so that
  * a date-range read is one Query; the sort key `date#roomType#ratePlan#channel` keeps a property's nights in
  * date order. Each field group carries its own last-writer-wins version.
  */
-export const ARI_STATE: TableDefinition = {
+export const ARI_STATE = table({
   id: 'AriState',
   environmentName: 'ARI_TABLE_NAME',
   partitionKey: { name: 'pk', type: 'S' },
   sortKey: { name: 'sk', type: 'S' },
-};
+});
 
 /** External ids (per source, or global) → internal property, room type and rate plan ids. */
-export const MAPPINGS: TableDefinition = {
+export const MAPPINGS = table({
   id: 'Mappings',
   environmentName: 'MAPPINGS_TABLE_NAME',
   partitionKey: { name: 'pk', type: 'S' },
-};
+});
 
 /** Events parked because an id did not map, indexed by the mapping key they wait for. */
-export const REVIEW: TableDefinition = {
+export const REVIEW = table({
   id: 'Review',
   environmentName: 'REVIEW_TABLE_NAME',
   partitionKey: { name: 'pk', type: 'S' },
   globalSecondaryIndexes: [{ indexName: 'byWaitingFor', partitionKey: { name: 'waitingFor', type: 'S' } }],
   // A parked reservation or guest event carries guest references until it is applied.
   personalData: true,
-};
+});
 
 /** One record per reservation, last-writer-wins on the provider's occurredAt. Guest references only. */
-export const RESERVATIONS: TableDefinition = {
+export const RESERVATIONS = table({
   id: 'Reservations',
   environmentName: 'RESERVATIONS_TABLE_NAME',
   partitionKey: { name: 'pk', type: 'S' },
   personalData: true,
-};
+});
 
 /** Guest id → the reservations it is linked to, so that guest.deleted can erase every link. No names, no contacts. */
-export const GUESTS: TableDefinition = {
+export const GUESTS = table({
   id: 'Guests',
   environmentName: 'GUESTS_TABLE_NAME',
   partitionKey: { name: 'pk', type: 'S' },
   personalData: true,
-};
+});
 
 /** Where each polled source's next reconciliation run starts: one item per source id. */
-export const RECONCILE_CHECKPOINTS: TableDefinition = {
+export const RECONCILE_CHECKPOINTS = table({
   id: 'ReconcileCheckpoints',
   environmentName: 'CHECKPOINTS_TABLE_NAME',
   partitionKey: { name: 'pk', type: 'S' },
-};
+});
 
 /**
  * What reconciliation overwrote (or saw and left alone) per room night: one partition per internal property,
  * sorted by night and then time, so an operator reads a night's history with one Query. Expires after the
  * configured audit retention.
  */
-export const RECONCILE_AUDIT: TableDefinition = {
+export const RECONCILE_AUDIT = table({
   id: 'ReconcileAudit',
   environmentName: 'AUDIT_TABLE_NAME',
   partitionKey: { name: 'pk', type: 'S' },
   sortKey: { name: 'sk', type: 'S' },
   timeToLiveAttribute: 'expiresAt',
-};
+});
 
 /**
  * Current rate-parity findings per room night, one partition per internal property sorted by stay date, for
  * `GET /parity`. A night that became clean is deleted; past nights expire.
  */
-export const PARITY_FINDINGS: TableDefinition = {
+export const PARITY_FINDINGS = table({
   id: 'ParityFindings',
   environmentName: 'PARITY_TABLE_NAME',
   partitionKey: { name: 'pk', type: 'S' },
   sortKey: { name: 'sk', type: 'S' },
   timeToLiveAttribute: 'expiresAt',
-};
+});
 
 const FOURTEEN_DAYS = 14 * 24 * 3600;
 
@@ -135,8 +153,9 @@ export const EVENTS_DLQ: QueueDefinition = {
   visibilityTimeoutSeconds: 30,
 };
 
-export const EVENTS_QUEUE: QueueDefinition = {
+export const EVENTS_QUEUE = sentQueue({
   id: 'Events',
+  environmentName: 'EVENT_QUEUE_URL',
   maximumMessageSizeBytes: 1_048_576,
   // Four days of retention covers a long weekend of consumer outage before anything expires.
   retentionSeconds: 4 * 24 * 3600,
@@ -144,7 +163,7 @@ export const EVENTS_QUEUE: QueueDefinition = {
   visibilityTimeoutSeconds: 180,
   maxReceiveCount: 5,
   deadLetterQueue: EVENTS_DLQ.id,
-};
+});
 
 /**
  * Scheduled reconciliation runs that failed (the function threw or timed out after its retries): the event that

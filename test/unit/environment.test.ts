@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { readApplyEnvironment, readReadApiEnvironment } from '../../lambdas/apply/env';
+import { readApplyEnvironment } from '../../lambdas/apply/env';
 import { readIngestEnvironment } from '../../lambdas/ingest/env';
+import { readReadApiEnvironment } from '../../lambdas/read/env';
+import { readReconcileEnvironment } from '../../lambdas/reconcile/env';
 import { ConfigurationError } from '../../lambdas/shared/errors';
+import { EVENTS_QUEUE, TABLES as TOPOLOGY_TABLES } from '../../lambdas/shared/topology';
 
 const CONFIG = JSON.stringify({
   version: 1,
@@ -52,7 +55,7 @@ describe('function environments, validated at cold start', () => {
     const notJson = problemsOf(() =>
       readIngestEnvironment({
         PARITYSYNC_CONFIG_JSON: '{"secrets": [{"value": "oops',
-        LEDGER_TABLE_NAME: 'l',
+        LEDGER_TABLE_NAME: 'ledger',
         EVENT_QUEUE_URL: QUEUE,
       }),
     );
@@ -118,5 +121,48 @@ describe('function environments, validated at cold start', () => {
     expect(apply.tables.guests).toBe('guests');
     expect(read.tables).not.toHaveProperty('guests');
     expect([apply.serviceName, read.serviceName]).toEqual(['paritysync-apply', 'paritysync-read']);
+  });
+
+  it('reads each table and the queue under the variable its topology definition names', () => {
+    // What the stack and the local runtime set: every definition's variable, from the same topology.
+    const env = {
+      PARITYSYNC_CONFIG_JSON: CONFIG,
+      ...Object.fromEntries(TOPOLOGY_TABLES.map((table) => [table.environmentName, `table-${table.id}`])),
+      [EVENTS_QUEUE.environmentName]: QUEUE,
+    };
+    expect(readIngestEnvironment(env)).toMatchObject({
+      ledgerTableName: 'table-DeliveryLedger',
+      eventQueueUrl: QUEUE,
+    });
+    expect(readApplyEnvironment(env)).toMatchObject({
+      eventQueueUrl: QUEUE,
+      tables: {
+        ledger: 'table-DeliveryLedger',
+        ari: 'table-AriState',
+        mappings: 'table-Mappings',
+        review: 'table-Review',
+        reservations: 'table-Reservations',
+        guests: 'table-Guests',
+      },
+    });
+    expect(readReadApiEnvironment(env)).toMatchObject({
+      eventQueueUrl: QUEUE,
+      tables: {
+        ledger: 'table-DeliveryLedger',
+        ari: 'table-AriState',
+        mappings: 'table-Mappings',
+        review: 'table-Review',
+        reservations: 'table-Reservations',
+        parity: 'table-ParityFindings',
+      },
+    });
+    expect(readReconcileEnvironment(env).tables).toEqual({
+      ari: 'table-AriState',
+      mappings: 'table-Mappings',
+      checkpoints: 'table-ReconcileCheckpoints',
+      audit: 'table-ReconcileAudit',
+      parity: 'table-ParityFindings',
+    });
+    expect(readReconcileEnvironment(env).serviceName).toBe('paritysync-reconcile');
   });
 });

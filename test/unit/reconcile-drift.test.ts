@@ -17,6 +17,7 @@ import {
   reconcileVersion,
 } from '../../lambdas/reconcile/drift';
 import type { PolledNight } from '../../lambdas/reconcile/ports';
+import { ReconcileRunOptionsSchema } from '../../lambdas/reconcile/run';
 import { fixedClock } from '../../lambdas/shared/clock';
 import type { AriQuery, AriStore } from '../../lambdas/state/ports';
 import { InMemoryAriStore } from '../fakes/apply-memory';
@@ -432,6 +433,11 @@ describe('DriftOptionsSchema', () => {
       dryRun: false,
       recordObserved: true,
     });
+  });
+
+  it('gives a run without drift options the same defaults', () => {
+    const options = ReconcileRunOptionsSchema.parse({ sourceId: 'cm-1', channel: 'cm-1', budgetMs: 1_000 });
+    expect(options.drift).toEqual({ thresholdPercent: 0.5, dryRun: false, recordObserved: true });
   });
 
   it('rejects thresholds outside 0..100 and unknown options', () => {
