@@ -10,21 +10,15 @@ import {
   type ApplyLedger,
   type ClaimOutcome,
   type DeliveryLedger,
+  LEDGER_STATUSES,
   type LedgerEntry,
   type LedgerStatus,
   MAX_NOTE_LENGTH,
+  SETTLEABLE_STATUSES,
+  type SettledStatus,
 } from './ports';
 
 type Item = Record<string, AttributeValue>;
-
-const LEDGER_STATUSES: readonly LedgerStatus[] = [
-  'received',
-  'enqueued',
-  'recorded',
-  'applied',
-  'rejected',
-  'parked',
-];
 
 /**
  * The delivery ledger in DynamoDB: one item per event, keyed by `pk` = eventId, holding every LedgerEntry field.
@@ -199,19 +193,12 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger {
    * The condition also fails for an entry that no longer exists, so settling never recreates an expired entry
    * (which would lack the fields the edge writes).
    */
-  async settle(
-    eventId: string,
-    status: 'applied' | 'rejected' | 'parked',
-    at: string,
-    reason?: string,
-  ): Promise<boolean> {
-    const values: Item = {
-      ':status': { S: status },
-      ':at': { S: at },
-      ':received': { S: 'received' },
-      ':enqueued': { S: 'enqueued' },
-      ':parked': { S: 'parked' },
-    };
+  async settle(eventId: string, status: SettledStatus, at: string, reason?: string): Promise<boolean> {
+    const values: Item = { ':status': { S: status }, ':at': { S: at } };
+    const from = SETTLEABLE_STATUSES.map((settleable, i) => {
+      values[`:from${i}`] = { S: settleable };
+      return `:from${i}`;
+    });
     // The lease only matters while `received`; once settled, the edge has nothing left to take over.
     let update = 'SET #status = :status, updatedAt = :at, settledAt = :at';
     if (reason === undefined) {
@@ -226,7 +213,7 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger {
           TableName: this.tableName,
           Key: { pk: { S: eventId } },
           UpdateExpression: update,
-          ConditionExpression: '#status IN (:received, :enqueued, :parked)',
+          ConditionExpression: `#status IN (${from.join(', ')})`,
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: values,
         }),

@@ -3,9 +3,35 @@ import type { SourceKind } from '../domain/canonical';
 /**
  * Delivery ledger statuses. The edge writes `received` (a claim with a short lease), then `enqueued` once SQS
  * has the event, or `recorded` for types ParitySync does not act on. The apply pipeline moves `enqueued`
- * on to `applied`, `rejected` or `parked`.
+ * on to `applied`, `rejected`, `parked` (waiting for a mapping) or `held` (its source is on hold), and marks
+ * `dead-lettered` an event whose last allowed attempt failed, on its way to the dead-letter queue.
  */
-export type LedgerStatus = 'received' | 'enqueued' | 'recorded' | 'applied' | 'rejected' | 'parked';
+export const LEDGER_STATUSES = [
+  'received',
+  'enqueued',
+  'recorded',
+  'applied',
+  'rejected',
+  'parked',
+  'held',
+  'dead-lettered',
+] as const;
+export type LedgerStatus = (typeof LEDGER_STATUSES)[number];
+
+/** The outcomes apply records. */
+export type SettledStatus = 'applied' | 'rejected' | 'parked' | 'held';
+
+/**
+ * The statuses apply may still settle from: not yet applied (`received` when apply beat the edge's confirm),
+ * waiting (`parked`, `held`), or redriven from the dead-letter queue. `applied` and `rejected` are final.
+ */
+export const SETTLEABLE_STATUSES: readonly LedgerStatus[] = [
+  'received',
+  'enqueued',
+  'parked',
+  'held',
+  'dead-lettered',
+];
 
 export interface LedgerEntry {
   readonly eventId: string;
@@ -64,14 +90,9 @@ export interface DeliveryLedger extends LedgerReader {
 
 /** The ledger's side of applying: records the outcome exactly once per event, and why attempts failed. */
 export interface ApplyLedger {
-  status(eventId: string): Promise<string | undefined>;
+  status(eventId: string): Promise<LedgerStatus | undefined>;
   /** True when this call recorded the outcome; false when the entry was already settled (or has expired). */
-  settle(
-    eventId: string,
-    status: 'applied' | 'rejected' | 'parked',
-    at: string,
-    reason?: string,
-  ): Promise<boolean>;
+  settle(eventId: string, status: SettledStatus, at: string, reason?: string): Promise<boolean>;
   /**
    * Records why the latest attempt failed as `lastError` / `lastErrorAt` (cut to MAX_NOTE_LENGTH), leaving the
    * status alone so that a redrive can still apply the event. An entry the ledger no longer holds is not

@@ -6,11 +6,10 @@ import {
   type LedgerEntry,
   type LedgerStatus,
   MAX_NOTE_LENGTH,
+  SETTLEABLE_STATUSES,
+  type SettledStatus,
 } from '../../lambdas/ledger/ports';
 import type { EventQueue } from '../../lambdas/queue/ports';
-
-/** The statuses the apply pipeline may settle from, as in DynamoDbDeliveryLedger.settle. */
-const SETTLEABLE: readonly LedgerStatus[] = ['received', 'enqueued', 'parked'];
 
 /**
  * In-memory ports with the same contract as the DynamoDB ledger and SQS queue: the ledger, like
@@ -76,14 +75,9 @@ export class InMemoryLedger implements DeliveryLedger, ApplyLedger {
     return this.find(eventId)?.status;
   }
 
-  async settle(
-    eventId: string,
-    status: 'applied' | 'rejected' | 'parked',
-    at: string,
-    reason?: string,
-  ): Promise<boolean> {
+  async settle(eventId: string, status: SettledStatus, at: string, reason?: string): Promise<boolean> {
     const existing = this.find(eventId);
-    if (existing === undefined || !SETTLEABLE.includes(existing.status)) return false;
+    if (existing === undefined || !SETTLEABLE_STATUSES.includes(existing.status)) return false;
     const { leaseUntil: _released, reason: _earlier, ...rest } = existing;
     this.entries.set(eventId, {
       ...rest,

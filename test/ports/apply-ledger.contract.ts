@@ -46,6 +46,19 @@ export function applyLedgerContract(name: string, create: () => ApplyLedgerSubje
       expect(await ledger.status(eventId)).toBe('applied');
     });
 
+    it('holds an event while its source is on hold, then settles it once released', async () => {
+      const { ledger, reader, given } = create();
+      const eventId = await given('enqueued');
+      expect(await ledger.settle(eventId, 'held', at(1), 'held: source on hold')).toBe(true);
+      expect(await ledger.status(eventId)).toBe('held');
+      expect((await reader.get(eventId))?.reason).toBe('held: source on hold');
+      expect(await ledger.settle(eventId, 'parked', at(2), 'unmapped: roomType DBL')).toBe(true);
+      expect(await ledger.settle(eventId, 'held', at(3), 'held: source on hold')).toBe(true);
+      expect(await ledger.settle(eventId, 'applied', at(4))).toBe(true);
+      expect(await ledger.settle(eventId, 'held', at(5), 'held: source on hold')).toBe(false);
+      expect(await ledger.status(eventId)).toBe('applied');
+    });
+
     it('keeps a rejected event rejected, whatever a redelivery asks', async () => {
       const { ledger, given } = create();
       const eventId = await given('enqueued');
