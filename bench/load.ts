@@ -293,8 +293,8 @@ async function measure(): Promise<Row[]> {
           const now = new Date();
           const claim = await ledger.claim(entry, now.getTime());
           if (claim.outcome !== 'claimed') throw new Error(`claim of ${entry.eventId}: ${claim.outcome}`);
-          const { messageId } = await queue.enqueue(event);
-          await ledger.confirm(entry.eventId, 'enqueued', now.toISOString(), messageId);
+          const { messageId, body } = await queue.enqueue(event);
+          await ledger.confirm(entry, 'enqueued', now.toISOString(), messageId, body);
         });
       } finally {
         await emptyQueue();

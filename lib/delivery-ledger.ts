@@ -1,8 +1,8 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { DELIVERY_LEDGER, type TableDefinition } from '../lambdas/shared/topology';
+import { DELIVERY_LEDGER, type IndexDefinition, type TableDefinition } from '../lambdas/shared/topology';
 
 export interface DeliveryLedgerProps {
   /**
@@ -34,6 +34,8 @@ export class DeliveryLedger extends Construct {
   static readonly SETTLE_ACTIONS: readonly string[] = ['dynamodb:GetItem', 'dynamodb:UpdateItem'];
   /** Actions a reader of delivery outcomes needs: one entry by event id. */
   static readonly READ_ACTIONS: readonly string[] = ['dynamodb:GetItem'];
+  /** Actions the delivery log needs, on its indexes only: pages of entries by source, status and time. */
+  static readonly LOG_ACTIONS: readonly string[] = ['dynamodb:Query'];
 
   readonly table: dynamodb.TableV2;
 
@@ -46,6 +48,7 @@ export class DeliveryLedger extends Construct {
       partitionKey: attribute(definition.partitionKey),
       ...(definition.sortKey ? { sortKey: attribute(definition.sortKey) } : {}),
       ...(definition.timeToLiveAttribute ? { timeToLiveAttribute: definition.timeToLiveAttribute } : {}),
+      globalSecondaryIndexes: (definition.globalSecondaryIndexes ?? []).map(globalSecondaryIndex),
       // Webhook traffic is bursty (bulk rate pushes, channel re-syncs); on-demand absorbs bursts without
       // capacity planning and costs nothing when idle.
       billing: dynamodb.Billing.onDemand(),
@@ -65,18 +68,52 @@ export class DeliveryLedger extends Construct {
 
   /** Lets the grantee claim, confirm and read ledger entries; never scan, query or delete. */
   grantDeduplicate(grantee: iam.IGrantable): iam.Grant {
-    return this.table.grant(grantee, ...DeliveryLedger.DEDUPLICATE_ACTIONS);
+    return this.grantOnTable(grantee, DeliveryLedger.DEDUPLICATE_ACTIONS);
   }
 
   /** Lets the grantee read an entry and record its outcome; never create, delete, scan or query entries. */
   grantSettle(grantee: iam.IGrantable): iam.Grant {
-    return this.table.grant(grantee, ...DeliveryLedger.SETTLE_ACTIONS);
+    return this.grantOnTable(grantee, DeliveryLedger.SETTLE_ACTIONS);
   }
 
   /** Lets the grantee look up one entry by its event id, and nothing else. */
   grantRead(grantee: iam.IGrantable): iam.Grant {
-    return this.table.grant(grantee, ...DeliveryLedger.READ_ACTIONS);
+    return this.grantOnTable(grantee, DeliveryLedger.READ_ACTIONS);
   }
+
+  /**
+   * Lets the grantee query the delivery log's indexes, and nothing else: not the table itself (whose items hold
+   * the retained events), and no scan. `table.grant` would add the table to the indexes.
+   */
+  grantReadLog(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...DeliveryLedger.LOG_ACTIONS],
+      resourceArns: (DELIVERY_LEDGER.globalSecondaryIndexes ?? []).map(
+        (index) => `${this.table.tableArn}/index/${index.indexName}`,
+      ),
+    });
+  }
+
+  /** The actions on the table's items alone: `table.grant` would add every index of the table to them. */
+  private grantOnTable(grantee: iam.IGrantable, actions: readonly string[]): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns: [this.table.tableArn] });
+  }
+}
+
+/**
+ * A topology index as CDK describes it: an INCLUDE projection of the attributes it names, or every attribute
+ * when it names none.
+ */
+export function globalSecondaryIndex(index: IndexDefinition): dynamodb.GlobalSecondaryIndexPropsV2 {
+  return {
+    indexName: index.indexName,
+    partitionKey: attribute(index.partitionKey),
+    ...(index.sortKey ? { sortKey: attribute(index.sortKey) } : {}),
+    ...(index.projection === undefined
+      ? { projectionType: dynamodb.ProjectionType.ALL }
+      : { projectionType: dynamodb.ProjectionType.INCLUDE, nonKeyAttributes: [...index.projection] }),
+  };
 }
 
 /** A topology key attribute as CDK describes it. */

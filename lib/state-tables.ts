@@ -11,7 +11,7 @@ import {
   REVIEW,
   type TableDefinition,
 } from '../lambdas/shared/topology';
-import { attribute } from './delivery-ledger';
+import { attribute, globalSecondaryIndex } from './delivery-ledger';
 
 export interface StateTablesProps {
   /**
@@ -248,12 +248,7 @@ export function topologyTable(
     partitionKey: attribute(definition.partitionKey),
     ...(definition.sortKey ? { sortKey: attribute(definition.sortKey) } : {}),
     ...(definition.timeToLiveAttribute ? { timeToLiveAttribute: definition.timeToLiveAttribute } : {}),
-    globalSecondaryIndexes: (definition.globalSecondaryIndexes ?? []).map((index) => ({
-      indexName: index.indexName,
-      partitionKey: attribute(index.partitionKey),
-      ...(index.sortKey ? { sortKey: attribute(index.sortKey) } : {}),
-      projectionType: dynamodb.ProjectionType.ALL,
-    })),
+    globalSecondaryIndexes: (definition.globalSecondaryIndexes ?? []).map(globalSecondaryIndex),
     // Event traffic is bursty (bulk rate pushes, channel re-syncs); on-demand needs no capacity planning.
     billing: dynamodb.Billing.onDemand(),
     pointInTimeRecoverySpecification: {

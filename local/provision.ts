@@ -85,7 +85,10 @@ async function ensureTable(client: DynamoDBClient, name: string, definition: Tab
   const globalSecondaryIndexes: GlobalSecondaryIndex[] = indexes.map((index) => ({
     IndexName: index.indexName,
     KeySchema: keySchema(index),
-    Projection: { ProjectionType: 'ALL' },
+    Projection:
+      index.projection === undefined
+        ? { ProjectionType: 'ALL' }
+        : { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.projection] },
   }));
   try {
     await client.send(

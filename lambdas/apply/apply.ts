@@ -90,18 +90,18 @@ export async function applyEvent(event: CanonicalEvent, deps: ApplyDependencies)
     if (status === 'parked' || status === undefined) await deps.review.remove(event.eventId);
     // A concurrent delivery of the same event may have settled first: its writes and ours were the same
     // conditional writes, so only the count differs, and only one of the two reports `applied`.
-    const settled = await deps.ledger.settle(event.eventId, 'applied', at);
+    const settled = await deps.ledger.settle(event, 'applied', at);
     if (!settled && status !== undefined) return { status: 'skipped', reason: 'applied concurrently' };
     return { status: 'applied', detail };
   } catch (error) {
     if (error instanceof PermanentApplyError) {
-      await deps.ledger.settle(event.eventId, 'rejected', at, `${error.reason}: ${error.message}`);
+      await deps.ledger.settle(event, 'rejected', at, `${error.reason}: ${error.message}`);
       return { status: 'rejected', reason: error.reason, message: error.message };
     }
     if (error instanceof MappingMissingError) {
       const waitingFor = mappingKey(error.entity, error.externalId);
       await deps.review.park({ event, reason: error.message, waitingFor, parkedAt: at });
-      await deps.ledger.settle(event.eventId, 'parked', at, `unmapped: ${error.message}`);
+      await deps.ledger.settle(event, 'parked', at, `unmapped: ${error.message}`);
       return { status: 'parked', reason: error.message, waitingFor };
     }
     throw error;

@@ -49,9 +49,13 @@ export function createConsumer(
     const parsed = parseCanonicalMessage(record.body);
     if (!parsed.ok) {
       const eventId = parsed.eventId ?? record.messageAttributes?.eventId?.stringValue;
+      // The queue sends the source as an attribute; a body that cannot be read may not name it.
+      const sourceId = record.messageAttributes?.sourceId?.stringValue;
       const reason = `${parsed.code}: ${parsed.problems.join('; ')}`;
       // Settled before acknowledging: if the ledger is unreachable the record fails and is tried again.
-      if (eventId) await deps.ledger.settle(eventId, 'rejected', deps.clock.now().toISOString(), reason);
+      if (eventId && sourceId) {
+        await deps.ledger.settle({ eventId, sourceId }, 'rejected', deps.clock.now().toISOString(), reason);
+      }
       metrics.addMetric(OUTCOME_METRICS.rejected, MetricUnit.Count, 1);
       if (parsed.code === 'not_applicable')
         metrics.addMetric(APPLY_METRICS.contractViolations, MetricUnit.Count, 1);
@@ -98,7 +102,12 @@ export function createConsumer(
       const reason = final
         ? `dead-lettered after ${attempt} receives: ${description}`
         : `receive ${attempt} of ${deps.maxReceiveCount} failed: ${description}`;
-      const noted = await deps.ledger.note(failed.eventId, reason, deps.clock.now().toISOString()).then(
+      const at = deps.clock.now().toISOString();
+      // SQS moves the message to the DLQ after this receive: the entry says so, rather than still `enqueued`.
+      const recording = final
+        ? deps.ledger.deadLetter(failed, reason, at)
+        : deps.ledger.note(failed.eventId, reason, at);
+      const noted = await recording.then(
         () => true,
         (noteError: unknown) => {
           logger.warn('could not record the failure on the ledger entry', {

@@ -3,7 +3,7 @@ import type { SecretResolver } from '../config/secrets';
 import { receiptProblems } from '../domain/applicable';
 import type { CanonicalEvent } from '../domain/canonical';
 import { CANONICAL_SCHEMA_VERSION } from '../domain/canonical';
-import type { DeliveryLedger, LedgerEntry } from '../ledger/ports';
+import type { DeliveryLedger, LedgerEntry, LedgerRef } from '../ledger/ports';
 import type { EventQueue } from '../queue/ports';
 import type { Clock } from '../shared/clock';
 import type { Crypto } from '../shared/crypto';
@@ -340,7 +340,7 @@ async function makeDurable(
   const recovered = claim.entry.deliveryCount > 1;
   if (applicable === undefined) {
     // No lease check: recording queues nothing, and a confirmation after a takeover changes nothing.
-    await confirmOrRelease(deps, eventId, leaseUntil, 'recorded', nowIso);
+    await confirmOrRelease(deps, { eventId, sourceId: source.config.id }, leaseUntil, 'recorded', nowIso);
     return {
       status: 'accepted',
       action: 'recorded',
@@ -369,8 +369,9 @@ async function makeDurable(
       : ({ ...applicable, receivedAt: claim.entry.receivedAt } as CanonicalEvent);
 
   let messageId: string;
+  let body: string;
   try {
-    ({ messageId } = await deps.queue.enqueue(event));
+    ({ messageId, body } = await deps.queue.enqueue(event));
   } catch (cause) {
     // Give the claim back so that the sender's retry enqueues at once instead of waiting out the lease.
     await deps.ledger.release(eventId, leaseUntil).catch(() => undefined);
@@ -381,8 +382,10 @@ async function makeDurable(
     );
   }
   // The event is durable on the queue from here on. If the confirmation fails the entry stays `received`,
-  // and a later retry would enqueue it again: the consumer's own idempotency absorbs that.
-  const ledgerConfirmed = await deps.ledger.confirm(eventId, 'enqueued', nowIso, messageId).then(
+  // and a later retry would enqueue it again: the consumer's own idempotency absorbs that. The ledger keeps the
+  // body as queued, for replay: the string SQS was sent, not a second serialisation.
+  const ref = { eventId, sourceId: source.config.id };
+  const ledgerConfirmed = await deps.ledger.confirm(ref, 'enqueued', nowIso, messageId, body).then(
     () => true,
     () => false,
   );
@@ -399,15 +402,15 @@ async function makeDurable(
 
 async function confirmOrRelease(
   deps: IngestDependencies,
-  eventId: string,
+  ref: LedgerRef,
   leaseUntil: number,
   status: 'recorded',
   at: string,
 ): Promise<void> {
   try {
-    await deps.ledger.confirm(eventId, status, at);
+    await deps.ledger.confirm(ref, status, at);
   } catch (cause) {
-    await deps.ledger.release(eventId, leaseUntil).catch(() => undefined);
+    await deps.ledger.release(ref.eventId, leaseUntil).catch(() => undefined);
     throw new NotDurableError(
       'ledger_unavailable',
       'The delivery ledger could not be updated, so the event was not accepted. Retry the delivery.',

@@ -2,16 +2,36 @@ import {
   type AttributeValue,
   type DynamoDBClient,
   GetItemCommand,
+  QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { SOURCE_KINDS, type SourceKind } from '../domain/canonical';
+import type { Page } from '../domain/page';
 import { isConditionalCheckFailure } from '../shared/dynamodb';
+import {
+  decodeLogCursor,
+  encodeLogCursor,
+  LOG_ALL,
+  type LogIndex,
+  logAtOf,
+  logIndexFor,
+  logStartKey,
+  sourceStatusOf,
+} from './delivery-log';
 import {
   type ApplyLedger,
   type ClaimOutcome,
+  DEAD_LETTERABLE_STATUSES,
+  type DeliveryCounts,
+  type DeliveryCountsQuery,
   type DeliveryLedger,
+  type DeliveryLog,
+  type DeliveryLogQuery,
+  type DeliveryLogRow,
+  isRetainable,
   LEDGER_STATUSES,
   type LedgerEntry,
+  type LedgerRef,
   type LedgerStatus,
   MAX_NOTE_LENGTH,
   SETTLEABLE_STATUSES,
@@ -26,8 +46,11 @@ type Item = Record<string, AttributeValue>;
  * touches `lastError` / `lastErrorAt`, so a takeover keeps the notes of attempts on the queued event.
  * Attribute values are mapped by hand: the item shape is fixed and small, and it keeps the ingest bundle free of
  * marshalling libraries.
+ *
+ * The delivery log's indexes (lambdas/shared/topology.ts) are kept by the item itself: the claim writes `logAll`
+ * and `logAt`, and every write that changes `status` sets `sourceStatus` with it, in the same UpdateItem.
  */
-export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger {
+export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger, DeliveryLog {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
@@ -54,6 +77,9 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger {
       ':one': { N: '1' },
       ':received': { S: 'received' },
       ':now': { N: String(nowMs) },
+      ':logAll': { S: LOG_ALL },
+      ':logAt': { S: logAtOf(entry.receivedAt, entry.eventId) },
+      ':sourceStatus': { S: sourceStatusOf(entry.sourceId, entry.status) },
     };
     const set = [
       'eventId = :eventId',
@@ -66,6 +92,10 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger {
       'receivedAt = if_not_exists(receivedAt, :receivedAt)',
       'updatedAt = :updatedAt',
       'expiresAt = :expiresAt',
+      'logAll = :logAll',
+      // As receivedAt: a takeover keeps the entry where the first delivery put it in the log.
+      'logAt = if_not_exists(logAt, :logAt)',
+      'sourceStatus = :sourceStatus',
     ];
     const remove: string[] = [];
     const optional: ReadonlyArray<readonly [string, AttributeValue | undefined]> = [
@@ -120,25 +150,44 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger {
   }
 
   async confirm(
-    eventId: string,
+    ref: LedgerRef,
     status: 'enqueued' | 'recorded',
     at: string,
     messageId?: string,
+    event?: string,
   ): Promise<void> {
-    const values: Item = { ':status': { S: status }, ':at': { S: at }, ':received': { S: 'received' } };
-    let set = '#status = :status, updatedAt = :at';
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Item = {
+      ':status': { S: status },
+      ':at': { S: at },
+      ':received': { S: 'received' },
+      ':sourceStatus': { S: sourceStatusOf(ref.sourceId, status) },
+    };
+    let set = '#status = :status, updatedAt = :at, sourceStatus = :sourceStatus';
     if (messageId !== undefined) {
       set += ', messageId = :messageId';
       values[':messageId'] = { S: messageId };
     }
+    if (status === 'enqueued' && event !== undefined) {
+      names['#retained'] = 'retained';
+      if (isRetainable(event)) {
+        set += ', #event = :event, #retained = :retained';
+        names['#event'] = 'event';
+        values[':event'] = { S: event };
+        values[':retained'] = { BOOL: true };
+      } else {
+        set += ', #retained = :retained';
+        values[':retained'] = { BOOL: false };
+      }
+    }
     await this.ignoringConditionFailure(
       new UpdateItemCommand({
         TableName: this.tableName,
-        Key: { pk: { S: eventId } },
+        Key: { pk: { S: ref.eventId } },
         UpdateExpression: `SET ${set} REMOVE leaseUntil`,
         // Another request that took over an expired lease may have confirmed first; its confirmation stands.
         ConditionExpression: '#status = :received',
-        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
       }),
     );
@@ -189,31 +238,65 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger {
 
   /**
    * Records the apply pipeline's outcome once: an event still `received` (applied before the edge confirmed it),
-   * `enqueued`, or `parked` moves on; an applied or rejected one keeps its outcome, whatever redelivery asks.
-   * The condition also fails for an entry that no longer exists, so settling never recreates an expired entry
-   * (which would lack the fields the edge writes).
+   * `enqueued`, `parked`, `held` or `dead-lettered` moves on; an applied or rejected one keeps its outcome,
+   * whatever redelivery asks. The condition also fails for an entry that no longer exists, so settling never
+   * recreates an expired entry (which would lack the fields the edge writes).
    */
-  async settle(eventId: string, status: SettledStatus, at: string, reason?: string): Promise<boolean> {
-    const values: Item = { ':status': { S: status }, ':at': { S: at } };
-    const from = SETTLEABLE_STATUSES.map((settleable, i) => {
-      values[`:from${i}`] = { S: settleable };
-      return `:from${i}`;
-    });
+  async settle(ref: LedgerRef, status: SettledStatus, at: string, reason?: string): Promise<boolean> {
     // The lease only matters while `received`; once settled, the edge has nothing left to take over.
-    let update = 'SET #status = :status, updatedAt = :at, settledAt = :at';
+    let update = 'SET #status = :status, sourceStatus = :sourceStatus, updatedAt = :at, settledAt = :at';
+    const values: Item = {};
     if (reason === undefined) {
       update += ' REMOVE reason, leaseUntil';
     } else {
       update += ', reason = :reason REMOVE leaseUntil';
       values[':reason'] = { S: reason };
     }
+    return this.changeStatus(ref, status, at, SETTLEABLE_STATUSES, update, values);
+  }
+
+  async deadLetter(ref: LedgerRef, reason: string, at: string): Promise<boolean> {
+    const note = reason.slice(0, MAX_NOTE_LENGTH);
+    const marked = await this.changeStatus(
+      ref,
+      'dead-lettered',
+      at,
+      DEAD_LETTERABLE_STATUSES,
+      'SET #status = :status, sourceStatus = :sourceStatus, updatedAt = :at, reason = :note, ' +
+        'lastError = :note, lastErrorAt = :at REMOVE leaseUntil',
+      { ':note': { S: note } },
+    );
+    // Settled meanwhile, or never queued: the note still says what the last attempt met.
+    if (!marked) await this.note(ref.eventId, reason, at);
+    return marked;
+  }
+
+  /** One conditional UpdateItem moving the entry from one of `from` to `status`, `sourceStatus` in step. */
+  private async changeStatus(
+    ref: LedgerRef,
+    status: LedgerStatus,
+    at: string,
+    from: readonly LedgerStatus[],
+    update: string,
+    extraValues: Item,
+  ): Promise<boolean> {
+    const values: Item = {
+      ...extraValues,
+      ':status': { S: status },
+      ':sourceStatus': { S: sourceStatusOf(ref.sourceId, status) },
+      ':at': { S: at },
+    };
+    const placeholders = from.map((allowed, i) => {
+      values[`:from${i}`] = { S: allowed };
+      return `:from${i}`;
+    });
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
-          Key: { pk: { S: eventId } },
+          Key: { pk: { S: ref.eventId } },
           UpdateExpression: update,
-          ConditionExpression: `#status IN (${from.join(', ')})`,
+          ConditionExpression: `#status IN (${placeholders.join(', ')})`,
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: values,
         }),
@@ -238,6 +321,97 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger {
         },
       }),
     );
+  }
+
+  /**
+   * One Query of the index the filters pick, newest first. It reads one entry more than the page holds, so that
+   * without `type` a cursor is handed out only when another entry follows; the cursor is then the key of the
+   * page's last row. With `type`, DynamoDB's Limit counts entries read before the filter, and the cursor is
+   * where the read stopped.
+   */
+  async list(query: DeliveryLogQuery): Promise<Page<DeliveryLogRow>> {
+    const index = logIndexFor(query);
+    const window = { from: query.from, to: query.to };
+    const start =
+      query.cursor === undefined ? undefined : decodeLogCursor(query.cursor, index, window).position;
+    const values: Item = {
+      ':key': { S: index.keyValue },
+      ':from': { S: query.from },
+      ':to': { S: query.to },
+    };
+    if (query.type !== undefined) values[':type'] = { S: query.type };
+    const { Items = [], LastEvaluatedKey } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: index.indexName,
+        ...this.windowCondition(index, values),
+        ...(query.type === undefined
+          ? {}
+          : { FilterExpression: 'providerEventType = :type OR canonicalType = :type' }),
+        ScanIndexForward: false,
+        Limit: query.limit + 1,
+        ...(start === undefined ? {} : { ExclusiveStartKey: stringKey(logStartKey(index, start)) }),
+      }),
+    );
+    const rows = Items.map(toLogRow);
+    if (rows.length > query.limit) {
+      const last = Items[query.limit - 1] ?? {};
+      return {
+        items: rows.slice(0, query.limit),
+        cursor: encodeLogCursor(index, window, { eventId: textOf(last, 'pk'), logAt: textOf(last, 'logAt') }),
+      };
+    }
+    if (LastEvaluatedKey === undefined) return { items: rows };
+    return {
+      items: rows,
+      cursor: encodeLogCursor(index, window, {
+        eventId: textOf(LastEvaluatedKey, 'pk'),
+        logAt: textOf(LastEvaluatedKey, 'logAt'),
+      }),
+    };
+  }
+
+  /** A count per status: one partition of an index each, read in parallel to the end of the window. */
+  async counts(query: DeliveryCountsQuery): Promise<DeliveryCounts> {
+    const counted = await Promise.all(
+      LEDGER_STATUSES.map(async (status) => {
+        const index = logIndexFor({ sourceId: query.sourceId, status });
+        const values: Item = {
+          ':key': { S: index.keyValue },
+          ':from': { S: query.from },
+          ':to': { S: query.to },
+        };
+        let count = 0;
+        let start: Item | undefined;
+        do {
+          const page = await this.client.send(
+            new QueryCommand({
+              TableName: this.tableName,
+              IndexName: index.indexName,
+              ...this.windowCondition(index, values),
+              Select: 'COUNT',
+              ExclusiveStartKey: start,
+            }),
+          );
+          count += page.Count ?? 0;
+          start = page.LastEvaluatedKey;
+        } while (start !== undefined);
+        return [status, count] as const;
+      }),
+    );
+    return Object.fromEntries(counted) as DeliveryCounts;
+  }
+
+  /**
+   * The index's partition, between `from` and `to` on `logAt`. `logAt` is `<receivedAt>#<eventId>`, so a bare
+   * instant sorts before every entry received at it: BETWEEN takes `from` in and leaves `to` out.
+   */
+  private windowCondition(index: LogIndex, values: Item) {
+    return {
+      KeyConditionExpression: '#key = :key AND logAt BETWEEN :from AND :to',
+      ExpressionAttributeNames: { '#key': index.keyName },
+      ExpressionAttributeValues: values,
+    };
   }
 
   private async ignoringConditionFailure(command: UpdateItemCommand): Promise<void> {
@@ -291,8 +465,53 @@ function toLedgerEntry(item: Item): LedgerEntry {
     reason: optionalText('reason'),
     lastError: optionalText('lastError'),
     lastErrorAt: optionalText('lastErrorAt'),
+    retained: item.retained?.BOOL,
     expiresAt: number('expiresAt'),
   };
   // Absent optional fields are left out rather than set to undefined, so entries compare equal to what was written.
   return Object.fromEntries(Object.entries(entry).filter(([, value]) => value !== undefined)) as LedgerEntry;
+}
+
+/** A row of the log, from the attributes every log index projects. */
+function toLogRow(item: Item): DeliveryLogRow {
+  const eventId = textOf(item, 'pk');
+  const kind = textOf(item, 'kind');
+  if (!(SOURCE_KINDS as readonly string[]).includes(kind)) {
+    throw new Error(`Delivery ledger item ${eventId} has unknown kind "${kind}"`);
+  }
+  const status = textOf(item, 'status');
+  if (!(LEDGER_STATUSES as readonly string[]).includes(status)) {
+    throw new Error(`Delivery ledger item ${eventId} has unknown status "${status}"`);
+  }
+  const deliveryCount = item.deliveryCount?.N;
+  if (deliveryCount === undefined) {
+    throw new Error(`Delivery ledger item ${eventId} has no number attribute "deliveryCount"`);
+  }
+  const row: DeliveryLogRow = {
+    eventId,
+    sourceId: textOf(item, 'sourceId'),
+    kind: kind as SourceKind,
+    providerEventType: textOf(item, 'providerEventType'),
+    canonicalType: item.canonicalType?.S,
+    status: status as LedgerStatus,
+    reason: item.reason?.S,
+    occurredAt: textOf(item, 'occurredAt'),
+    receivedAt: textOf(item, 'receivedAt'),
+    updatedAt: textOf(item, 'updatedAt'),
+    deliveryCount: Number(deliveryCount),
+    retained: item.retained?.BOOL,
+  };
+  return Object.fromEntries(Object.entries(row).filter(([, value]) => value !== undefined)) as DeliveryLogRow;
+}
+
+function textOf(item: Item, name: string): string {
+  const value = item[name]?.S;
+  if (value === undefined) {
+    throw new Error(`Delivery ledger item ${item.pk?.S ?? '(no pk)'} has no string attribute "${name}"`);
+  }
+  return value;
+}
+
+function stringKey(key: Readonly<Record<string, string>>): Item {
+  return Object.fromEntries(Object.entries(key).map(([name, value]) => [name, { S: value }]));
 }

@@ -1,4 +1,5 @@
 import type { SourceKind } from '../domain/canonical';
+import type { Page } from '../domain/page';
 
 /**
  * Delivery ledger statuses. The edge writes `received` (a claim with a short lease), then `enqueued` once SQS
@@ -33,6 +34,37 @@ export const SETTLEABLE_STATUSES: readonly LedgerStatus[] = [
   'dead-lettered',
 ];
 
+/**
+ * Where the consumer's last allowed attempt may leave an event, on its way to the dead-letter queue: anything
+ * not yet settled for good. `applied` and `rejected` are final, and `recorded` was never queued.
+ */
+export const DEAD_LETTERABLE_STATUSES: readonly LedgerStatus[] = ['received', 'enqueued', 'parked', 'held'];
+
+/**
+ * The largest canonical event the ledger keeps for replay, in bytes of its JSON. DynamoDB refuses an item over
+ * 400 KB, attribute names included; this leaves room for the entry's other fields and failure notes.
+ */
+export const MAX_RETAINED_EVENT_BYTES = 350_000;
+
+/** Whether the ledger keeps this event JSON for replay. */
+export function isRetainable(eventJson: string): boolean {
+  // Every character takes at least one byte: most events are decided without counting UTF-8 bytes.
+  if (eventJson.length > MAX_RETAINED_EVENT_BYTES) return false;
+  return (
+    eventJson.length * 3 <= MAX_RETAINED_EVENT_BYTES ||
+    Buffer.byteLength(eventJson) <= MAX_RETAINED_EVENT_BYTES
+  );
+}
+
+/**
+ * The entry a status change applies to. A change of status names the source too: the log's by-source-and-status
+ * index is keyed by both, and DynamoDB cannot join two attributes in an update. It is the event's own source.
+ */
+export interface LedgerRef {
+  readonly eventId: string;
+  readonly sourceId: string;
+}
+
 export interface LedgerEntry {
   readonly eventId: string;
   readonly sourceId: string;
@@ -52,6 +84,11 @@ export interface LedgerEntry {
   /** Why the latest attempt to apply the event failed; an event that ends in the DLQ keeps saying why. */
   readonly lastError?: string;
   readonly lastErrorAt?: string;
+  /**
+   * Set once the edge has queued the event: true when the ledger keeps its canonical JSON (it can be replayed),
+   * false when the event was larger than MAX_RETAINED_EVENT_BYTES.
+   */
+  readonly retained?: boolean;
   /** Epoch seconds; DynamoDB TTL removes the entry after the dedupe window. */
   readonly expiresAt: number;
 }
@@ -79,8 +116,18 @@ export interface LedgerReader {
  */
 export interface DeliveryLedger extends LedgerReader {
   claim(entry: LedgerEntry, nowMs: number): Promise<ClaimOutcome>;
-  /** `received` → `enqueued` (with the queue's message id) or `recorded`. */
-  confirm(eventId: string, status: 'enqueued' | 'recorded', at: string, messageId?: string): Promise<void>;
+  /**
+   * `received` → `enqueued` (with the queue's message id) or `recorded`. An enqueued event's canonical JSON, as
+   * it was queued, is kept on the entry for replay when it is at most MAX_RETAINED_EVENT_BYTES long; `retained`
+   * says whether it was.
+   */
+  confirm(
+    ref: LedgerRef,
+    status: 'enqueued' | 'recorded',
+    at: string,
+    messageId?: string,
+    event?: string,
+  ): Promise<void>;
   /**
    * Gives up the lease after a failed enqueue so the sender's immediate retry can take over. Only the claim that
    * set `leaseUntil` is released: once a later delivery has taken the event over, its lease stands.
@@ -92,11 +139,66 @@ export interface DeliveryLedger extends LedgerReader {
 export interface ApplyLedger {
   status(eventId: string): Promise<LedgerStatus | undefined>;
   /** True when this call recorded the outcome; false when the entry was already settled (or has expired). */
-  settle(eventId: string, status: SettledStatus, at: string, reason?: string): Promise<boolean>;
+  settle(ref: LedgerRef, status: SettledStatus, at: string, reason?: string): Promise<boolean>;
   /**
    * Records why the latest attempt failed as `lastError` / `lastErrorAt` (cut to MAX_NOTE_LENGTH), leaving the
    * status alone so that a redrive can still apply the event. An entry the ledger no longer holds is not
    * recreated: it would be a stub without the fields the edge writes.
    */
   note(eventId: string, reason: string, at: string): Promise<void>;
+  /**
+   * The last allowed attempt failed and SQS moves the event to the dead-letter queue next: records `reason` as
+   * `note` does and, from DEAD_LETTERABLE_STATUSES only, marks the entry `dead-lettered` with `reason` as its
+   * reason. An event applied or rejected meanwhile keeps its outcome. True when this call marked it.
+   */
+  deadLetter(ref: LedgerRef, reason: string, at: string): Promise<boolean>;
+}
+
+/** One page of `GET /deliveries`: the filters pick the index, `type` filters within it. */
+export interface DeliveryLogQuery {
+  readonly sourceId?: string;
+  readonly status?: LedgerStatus;
+  /** The provider's event type or the canonical type. */
+  readonly type?: string;
+  /** On `receivedAt`, as Date#toISOString writes it: `from` inclusive, `to` exclusive. */
+  readonly from: string;
+  readonly to: string;
+  readonly limit: number;
+  /** The `cursor` of the page before, issued for this same query. */
+  readonly cursor?: string;
+}
+
+/** A row of the delivery log: the entry as the log indexes hold it, without the lease, notes or event. */
+export interface DeliveryLogRow {
+  readonly eventId: string;
+  readonly sourceId: string;
+  readonly kind: SourceKind;
+  readonly providerEventType: string;
+  readonly canonicalType?: string;
+  readonly status: LedgerStatus;
+  readonly reason?: string;
+  readonly occurredAt: string;
+  readonly receivedAt: string;
+  readonly updatedAt: string;
+  readonly deliveryCount: number;
+  readonly retained?: boolean;
+}
+
+export interface DeliveryCountsQuery {
+  readonly sourceId?: string;
+  readonly from: string;
+  readonly to: string;
+}
+
+export type DeliveryCounts = Readonly<Record<LedgerStatus, number>>;
+
+/** The ledger as an operator browses it: newest first, by source and status, within a window of receipt. */
+export interface DeliveryLog {
+  /**
+   * One page, newest first. Without `type` a page holds `limit` rows unless it is the last; with `type` the
+   * rows are filtered after they are read, so a page may hold fewer (even none) while a cursor follows.
+   */
+  list(query: DeliveryLogQuery): Promise<Page<DeliveryLogRow>>;
+  /** How many entries received in the window are in each status now. */
+  counts(query: DeliveryCountsQuery): Promise<DeliveryCounts>;
 }

@@ -17,11 +17,12 @@ export class SqsEventQueue implements EventQueue {
     private readonly queueUrl: string,
   ) {}
 
-  async enqueue(event: CanonicalEvent): Promise<{ readonly messageId: string }> {
+  async enqueue(event: CanonicalEvent): Promise<{ readonly messageId: string; readonly body: string }> {
+    const body = asciiJson(event);
     const { MessageId } = await this.client.send(
       new SendMessageCommand({
         QueueUrl: this.queueUrl,
-        MessageBody: asciiJson(event),
+        MessageBody: body,
         MessageAttributes: {
           eventId: { DataType: 'String', StringValue: event.eventId },
           sourceId: { DataType: 'String', StringValue: event.sourceId },
@@ -32,7 +33,7 @@ export class SqsEventQueue implements EventQueue {
     if (MessageId === undefined) {
       throw new Error(`SQS accepted event ${event.eventId} but returned no MessageId`);
     }
-    return { messageId: MessageId };
+    return { messageId: MessageId, body };
   }
 }
 

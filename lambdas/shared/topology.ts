@@ -17,6 +17,11 @@ export interface IndexDefinition {
   readonly indexName: string;
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
+  /**
+   * The attributes besides the keys that the index keeps a copy of (DynamoDB's INCLUDE projection); absent, it
+   * keeps every attribute (ALL). A write touching none of them and no key of the index costs the index nothing.
+   */
+  readonly projection?: readonly string[];
 }
 
 export interface TableDefinition {
@@ -27,7 +32,7 @@ export interface TableDefinition {
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
   readonly timeToLiveAttribute?: string;
-  /** Global secondary indexes, all projecting every attribute. */
+  /** Global secondary indexes. */
   readonly globalSecondaryIndexes?: readonly IndexDefinition[];
   /** Holds guest-linked data: encrypted with a customer-managed key in AWS. */
   readonly personalData?: boolean;
@@ -60,11 +65,55 @@ function sentQueue<Name extends string>(definition: QueueDefinition & { readonly
   return definition;
 }
 
+/**
+ * What a row of the delivery log shows, and so what every log index copies: a status change rewrites these in
+ * each index, while the retained event, the lease and the failure notes stay in the table alone.
+ */
+const DELIVERY_LOG_FIELDS = [
+  'sourceId',
+  'status',
+  'kind',
+  'providerEventType',
+  'canonicalType',
+  'reason',
+  'occurredAt',
+  'receivedAt',
+  'updatedAt',
+  'deliveryCount',
+  'retained',
+] as const;
+
+/** Sorted by `logAt` = `<receivedAt>#<eventId>`: time order, unique per event. */
+function deliveryLogIndex<const Name extends string, const Key extends string>(
+  indexName: Name,
+  partitionKey: Key,
+) {
+  return {
+    indexName,
+    partitionKey: { name: partitionKey, type: 'S' },
+    sortKey: { name: 'logAt', type: 'S' },
+    projection: DELIVERY_LOG_FIELDS.filter((field) => field !== partitionKey),
+  } as const satisfies IndexDefinition;
+}
+
+/**
+ * The delivery log's indexes over the ledger, one per combination of the equality filters `GET /deliveries`
+ * takes, so that every page is one Query: every entry (`logAll` holds the constant `ledger`), by source, by
+ * status, and by both (`sourceStatus` = `<sourceId>#<status>`).
+ */
+export const DELIVERY_LOG_INDEXES = {
+  all: deliveryLogIndex('logAll', 'logAll'),
+  bySource: deliveryLogIndex('logBySource', 'sourceId'),
+  byStatus: deliveryLogIndex('logByStatus', 'status'),
+  bySourceStatus: deliveryLogIndex('logBySourceStatus', 'sourceStatus'),
+} as const;
+
 export const DELIVERY_LEDGER = table({
   id: 'DeliveryLedger',
   environmentName: 'LEDGER_TABLE_NAME',
   partitionKey: { name: 'pk', type: 'S' },
   timeToLiveAttribute: 'expiresAt',
+  globalSecondaryIndexes: Object.values(DELIVERY_LOG_INDEXES),
 });
 
 /**

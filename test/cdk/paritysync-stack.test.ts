@@ -64,8 +64,56 @@ describe('delivery ledger table', () => {
   it('uses the topology key and TTL attribute', () => {
     const props = resource(tableId).Properties;
     expect(props.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
-    expect(props.AttributeDefinitions).toEqual([{ AttributeName: 'pk', AttributeType: 'S' }]);
     expect(props.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+  });
+
+  it("has the delivery log's four indexes, sorted by time of receipt, each copying only what the log shows", () => {
+    const props = resource(tableId).Properties;
+    expect(
+      (props.AttributeDefinitions as Json[]).sort((a, b) =>
+        String(a.AttributeName).localeCompare(String(b.AttributeName)),
+      ),
+    ).toEqual(
+      ['logAll', 'logAt', 'pk', 'sourceId', 'sourceStatus', 'status'].map((name) => ({
+        AttributeName: name,
+        AttributeType: 'S',
+      })),
+    );
+    const shown = [
+      'sourceId',
+      'status',
+      'kind',
+      'providerEventType',
+      'canonicalType',
+      'reason',
+      'occurredAt',
+      'receivedAt',
+      'updatedAt',
+      'deliveryCount',
+      'retained',
+    ];
+    const index = (name: string, key: string) => ({
+      IndexName: name,
+      KeySchema: [
+        { AttributeName: key, KeyType: 'HASH' },
+        { AttributeName: 'logAt', KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: shown.filter((field) => field !== key) },
+    });
+    expect(props.GlobalSecondaryIndexes).toEqual([
+      index('logAll', 'logAll'),
+      index('logBySource', 'sourceId'),
+      index('logByStatus', 'status'),
+      index('logBySourceStatus', 'sourceStatus'),
+    ]);
+    // Never the retained event, the lease or the failure notes: writing those costs the indexes nothing.
+    for (const projected of (props.GlobalSecondaryIndexes as Array<{ Projection: Json }>).map(
+      (gsi) => gsi.Projection.NonKeyAttributes as string[],
+    )) {
+      expect(projected).not.toContain('event');
+      expect(projected).not.toContain('leaseUntil');
+      expect(projected).not.toContain('lastError');
+    }
   });
 
   it('bills on demand', () => {

@@ -282,7 +282,7 @@ async function enqueueLikeTheEdge(events: readonly CanonicalEvent[], extraCopies
       Successful.map(async (sent) => {
         const event = batch[Number(sent.Id)] as CanonicalEvent;
         if (fresh.includes(event)) {
-          await ledger.confirm(event.eventId, 'enqueued', new Date().toISOString(), sent.MessageId);
+          await ledger.confirm(event, 'enqueued', new Date().toISOString(), sent.MessageId);
         }
       }),
     );

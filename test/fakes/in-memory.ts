@@ -1,9 +1,21 @@
 import type { CanonicalEvent } from '../../lambdas/domain/canonical';
+import type { Page } from '../../lambdas/domain/page';
+import { compareVersions } from '../../lambdas/domain/state';
+import { decodeLogCursor, encodeLogCursor, logAtOf, logIndexFor } from '../../lambdas/ledger/delivery-log';
 import {
   type ApplyLedger,
   type ClaimOutcome,
+  DEAD_LETTERABLE_STATUSES,
+  type DeliveryCounts,
+  type DeliveryCountsQuery,
   type DeliveryLedger,
+  type DeliveryLog,
+  type DeliveryLogQuery,
+  type DeliveryLogRow,
+  isRetainable,
+  LEDGER_STATUSES,
   type LedgerEntry,
+  type LedgerRef,
   type LedgerStatus,
   MAX_NOTE_LENGTH,
   SETTLEABLE_STATUSES,
@@ -17,8 +29,10 @@ import type { EventQueue } from '../../lambdas/queue/ports';
  * (test/ports). `failNext` makes the next calls throw, to exercise the paths where the edge must answer 5xx and
  * lose nothing. Each operation checks and writes with no await in between, so concurrent calls cannot both win.
  */
-export class InMemoryLedger implements DeliveryLedger, ApplyLedger {
+export class InMemoryLedger implements DeliveryLedger, ApplyLedger, DeliveryLog {
   readonly entries = new Map<string, LedgerEntry>();
+  /** The canonical JSON kept for replay, by event id. */
+  readonly events = new Map<string, string>();
   failNextClaims = 0;
 
   async claim(entry: LedgerEntry, nowMs: number): Promise<ClaimOutcome> {
@@ -48,15 +62,25 @@ export class InMemoryLedger implements DeliveryLedger, ApplyLedger {
   }
 
   async confirm(
-    eventId: string,
+    ref: LedgerRef,
     status: 'enqueued' | 'recorded',
     at: string,
     messageId?: string,
+    event?: string,
   ): Promise<void> {
+    const { eventId } = ref;
     const existing = this.find(eventId);
     if (existing?.status !== 'received') return;
     const { leaseUntil: _released, ...rest } = existing;
-    this.entries.set(eventId, { ...rest, status, updatedAt: at, ...(messageId ? { messageId } : {}) });
+    const retained = status === 'enqueued' && event !== undefined ? isRetainable(event) : undefined;
+    if (retained && event !== undefined) this.events.set(eventId, event);
+    this.entries.set(eventId, {
+      ...rest,
+      status,
+      updatedAt: at,
+      ...(messageId ? { messageId } : {}),
+      ...(retained === undefined ? {} : { retained }),
+    });
   }
 
   async release(eventId: string, leaseUntil: number): Promise<void> {
@@ -75,7 +99,8 @@ export class InMemoryLedger implements DeliveryLedger, ApplyLedger {
     return this.find(eventId)?.status;
   }
 
-  async settle(eventId: string, status: SettledStatus, at: string, reason?: string): Promise<boolean> {
+  async settle(ref: LedgerRef, status: SettledStatus, at: string, reason?: string): Promise<boolean> {
+    const { eventId } = ref;
     const existing = this.find(eventId);
     if (existing === undefined || !SETTLEABLE_STATUSES.includes(existing.status)) return false;
     const { leaseUntil: _released, reason: _earlier, ...rest } = existing;
@@ -94,10 +119,93 @@ export class InMemoryLedger implements DeliveryLedger, ApplyLedger {
     this.entries.set(eventId, { ...existing, lastError: reason.slice(0, MAX_NOTE_LENGTH), lastErrorAt: at });
   }
 
+  async deadLetter(ref: LedgerRef, reason: string, at: string): Promise<boolean> {
+    const existing = this.find(ref.eventId);
+    if (existing === undefined || !DEAD_LETTERABLE_STATUSES.includes(existing.status)) {
+      await this.note(ref.eventId, reason, at);
+      return false;
+    }
+    const { leaseUntil: _released, ...rest } = existing;
+    const note = reason.slice(0, MAX_NOTE_LENGTH);
+    this.entries.set(ref.eventId, {
+      ...rest,
+      status: 'dead-lettered',
+      updatedAt: at,
+      reason: note,
+      lastError: note,
+      lastErrorAt: at,
+    });
+    return true;
+  }
+
+  /** The same pages as the DynamoDB indexes give, read from every entry: filtered, newest first. */
+  async list(query: DeliveryLogQuery): Promise<Page<DeliveryLogRow>> {
+    const index = logIndexFor(query);
+    const window = { from: query.from, to: query.to };
+    const after =
+      query.cursor === undefined ? undefined : decodeLogCursor(query.cursor, index, window).position.logAt;
+    const matching = this.inWindow(query)
+      .filter(
+        ({ entry }) =>
+          (query.status === undefined || entry.status === query.status) &&
+          (query.type === undefined ||
+            entry.providerEventType === query.type ||
+            entry.canonicalType === query.type),
+      )
+      .filter(({ logAt }) => after === undefined || compareVersions(logAt, after) < 0);
+    const page = matching.slice(0, query.limit);
+    const last = page.at(-1);
+    const rows = page.map(({ entry }) => logRowOf(entry));
+    if (matching.length <= query.limit || last === undefined) return { items: rows };
+    return {
+      items: rows,
+      cursor: encodeLogCursor(index, window, { eventId: last.entry.eventId, logAt: last.logAt }),
+    };
+  }
+
+  async counts(query: DeliveryCountsQuery): Promise<DeliveryCounts> {
+    const counts = Object.fromEntries(LEDGER_STATUSES.map((status) => [status, 0])) as Record<
+      LedgerStatus,
+      number
+    >;
+    for (const { entry } of this.inWindow(query)) counts[entry.status]++;
+    return counts;
+  }
+
+  /** The source's entries received in the window, newest first. */
+  private inWindow(query: DeliveryCountsQuery): { entry: LedgerEntry; logAt: string }[] {
+    return [...this.entries.values()]
+      .filter(
+        (entry) =>
+          (query.sourceId === undefined || entry.sourceId === query.sourceId) &&
+          entry.receivedAt >= query.from &&
+          entry.receivedAt < query.to,
+      )
+      .map((entry) => ({ entry, logAt: logAtOf(entry.receivedAt, entry.eventId) }))
+      .sort((a, b) => compareVersions(b.logAt, a.logAt));
+  }
+
   /** The entry every operation starts from; a subclass may decide what an event it does not hold reads as. */
   protected find(eventId: string): LedgerEntry | undefined {
     return this.entries.get(eventId);
   }
+}
+
+function logRowOf(entry: LedgerEntry): DeliveryLogRow {
+  return withoutUndefined({
+    eventId: entry.eventId,
+    sourceId: entry.sourceId,
+    kind: entry.kind,
+    providerEventType: entry.providerEventType,
+    canonicalType: entry.canonicalType,
+    status: entry.status,
+    reason: entry.reason,
+    occurredAt: entry.occurredAt,
+    receivedAt: entry.receivedAt,
+    updatedAt: entry.updatedAt,
+    deliveryCount: entry.deliveryCount,
+    retained: entry.retained,
+  });
 }
 
 /** A stored entry has no key for an absent optional field, as one read back from DynamoDB has none. */
@@ -109,13 +217,14 @@ export class InMemoryQueue implements EventQueue {
   readonly messages: CanonicalEvent[] = [];
   failNextSends = 0;
 
-  async enqueue(event: CanonicalEvent): Promise<{ messageId: string }> {
+  async enqueue(event: CanonicalEvent): Promise<{ messageId: string; body: string }> {
     if (this.failNextSends > 0) {
       this.failNextSends--;
       throw new Error('AWS.SimpleQueueService.ServiceUnavailable: injected');
     }
     // Round-trip through JSON, as SQS does, so tests see exactly what a consumer would.
-    this.messages.push(JSON.parse(JSON.stringify(event)) as CanonicalEvent);
-    return { messageId: `msg-${this.messages.length}` };
+    const body = JSON.stringify(event);
+    this.messages.push(JSON.parse(body) as CanonicalEvent);
+    return { messageId: `msg-${this.messages.length}`, body };
   }
 }

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { DescribeTimeToLiveCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeTimeToLiveCommand, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { logIndexFor } from '../../lambdas/ledger/delivery-log';
 import { DynamoDbDeliveryLedger } from '../../lambdas/ledger/dynamodb-ledger';
 import type { LedgerEntry } from '../../lambdas/ledger/ports';
-import { DELIVERY_LEDGER } from '../../lambdas/shared/topology';
+import { DELIVERY_LEDGER, DELIVERY_LOG_INDEXES } from '../../lambdas/shared/topology';
 import { entryAt, LEASE_MS, redeliveryAt, T0 } from '../ports/delivery-ledger.contract';
 import { type IsolatedTopology, provisionIsolated } from '../support/aws';
 
@@ -42,7 +43,7 @@ describe('DynamoDbDeliveryLedger against DynamoDB Local', () => {
   async function enqueued(): Promise<LedgerEntry> {
     const entry = entryAt(T0);
     await ledger.claim(entry, T0);
-    await ledger.confirm(entry.eventId, 'enqueued', new Date(T0 + 50).toISOString(), 'msg-1');
+    await ledger.confirm(entry, 'enqueued', new Date(T0 + 50).toISOString(), 'msg-1');
     const stored = await ledger.get(entry.eventId);
     if (stored === undefined) throw new Error('the enqueued entry was not stored');
     return stored;
@@ -63,8 +64,8 @@ describe('DynamoDbDeliveryLedger against DynamoDB Local', () => {
     const entry = await enqueued();
     const appliedAt = new Date(T0 + 1_000).toISOString();
 
-    expect(await ledger.settle(entry.eventId, 'applied', appliedAt)).toBe(true);
-    expect(await ledger.settle(entry.eventId, 'applied', new Date(T0 + 2_000).toISOString())).toBe(false);
+    expect(await ledger.settle(entry, 'applied', appliedAt)).toBe(true);
+    expect(await ledger.settle(entry, 'applied', new Date(T0 + 2_000).toISOString())).toBe(false);
 
     expect(await ledger.status(entry.eventId)).toBe('applied');
     expect(await ledger.get(entry.eventId)).toEqual({ ...entry, status: 'applied', updatedAt: appliedAt });
@@ -76,12 +77,12 @@ describe('DynamoDbDeliveryLedger against DynamoDB Local', () => {
     const parkedAt = new Date(T0 + 1_000).toISOString();
     const appliedAt = new Date(T0 + 60_000).toISOString();
 
-    expect(await ledger.settle(entry.eventId, 'parked', parkedAt, 'unmapped: roomType DBL')).toBe(true);
+    expect(await ledger.settle(entry, 'parked', parkedAt, 'unmapped: roomType DBL')).toBe(true);
     expect(await ledger.get(entry.eventId)).toMatchObject({
       status: 'parked',
       reason: 'unmapped: roomType DBL',
     });
-    expect(await ledger.settle(entry.eventId, 'applied', appliedAt)).toBe(true);
+    expect(await ledger.settle(entry, 'applied', appliedAt)).toBe(true);
 
     const stored = await ledger.get(entry.eventId);
     expect(stored).toMatchObject({ status: 'applied', updatedAt: appliedAt });
@@ -93,14 +94,12 @@ describe('DynamoDbDeliveryLedger against DynamoDB Local', () => {
     const entry = await enqueued();
     const rejectedAt = new Date(T0 + 1_000).toISOString();
     expect(
-      await ledger.settle(entry.eventId, 'rejected', rejectedAt, 'invalid_dates: departure before arrival'),
+      await ledger.settle(entry, 'rejected', rejectedAt, 'invalid_dates: departure before arrival'),
     ).toBe(true);
 
-    expect(await ledger.settle(entry.eventId, 'applied', new Date(T0 + 2_000).toISOString())).toBe(false);
-    expect(await ledger.settle(entry.eventId, 'parked', new Date(T0 + 3_000).toISOString(), 'x')).toBe(false);
-    expect(await ledger.settle(entry.eventId, 'rejected', new Date(T0 + 4_000).toISOString(), 'y')).toBe(
-      false,
-    );
+    expect(await ledger.settle(entry, 'applied', new Date(T0 + 2_000).toISOString())).toBe(false);
+    expect(await ledger.settle(entry, 'parked', new Date(T0 + 3_000).toISOString(), 'x')).toBe(false);
+    expect(await ledger.settle(entry, 'rejected', new Date(T0 + 4_000).toISOString(), 'y')).toBe(false);
 
     expect(await ledger.get(entry.eventId)).toEqual({
       ...entry,
@@ -113,9 +112,9 @@ describe('DynamoDbDeliveryLedger against DynamoDB Local', () => {
   it('settles an event applied before the edge confirmed it, and the late confirmation leaves it applied', async () => {
     const entry = entryAt(T0);
     await ledger.claim(entry, T0);
-    expect(await ledger.settle(entry.eventId, 'applied', new Date(T0 + 20).toISOString())).toBe(true);
+    expect(await ledger.settle(entry, 'applied', new Date(T0 + 20).toISOString())).toBe(true);
 
-    await ledger.confirm(entry.eventId, 'enqueued', new Date(T0 + 30).toISOString(), 'msg-late');
+    await ledger.confirm(entry, 'enqueued', new Date(T0 + 30).toISOString(), 'msg-late');
 
     const stored = await ledger.get(entry.eventId);
     expect(stored).toMatchObject({ status: 'applied', updatedAt: new Date(T0 + 20).toISOString() });
@@ -127,10 +126,10 @@ describe('DynamoDbDeliveryLedger against DynamoDB Local', () => {
   });
 
   it('does not recreate an entry that has expired (or never existed) when settling it', async () => {
-    const eventId = `evt_${randomUUID()}`;
-    expect(await ledger.settle(eventId, 'applied', new Date(T0).toISOString())).toBe(false);
-    expect(await ledger.settle(eventId, 'parked', new Date(T0).toISOString(), 'unmapped')).toBe(false);
-    expect(await ledger.get(eventId)).toBeUndefined();
+    const ref = { eventId: `evt_${randomUUID()}`, sourceId: 'pms-demo' };
+    expect(await ledger.settle(ref, 'applied', new Date(T0).toISOString())).toBe(false);
+    expect(await ledger.settle(ref, 'parked', new Date(T0).toISOString(), 'unmapped')).toBe(false);
+    expect(await ledger.get(ref.eventId)).toBeUndefined();
   });
 
   it('keeps a failure note as lastError / lastErrorAt on the item, and a takeover of the claim keeps it', async () => {
@@ -164,16 +163,130 @@ describe('DynamoDbDeliveryLedger against DynamoDB Local', () => {
   it('lets DynamoDB errors other than a failed condition propagate unchanged', async () => {
     const missing = new DynamoDbDeliveryLedger(topology.dynamodb, `${topology.prefix}-no-such-table`);
     await expect(missing.claim(entryAt(T0), T0)).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
-    await expect(missing.confirm('evt_x', 'enqueued', new Date(T0).toISOString())).rejects.toMatchObject({
+    await expect(
+      missing.confirm({ eventId: 'evt_x', sourceId: 'pms-demo' }, 'enqueued', new Date(T0).toISOString()),
+    ).rejects.toMatchObject({
       name: 'ResourceNotFoundException',
     });
     await expect(missing.get('evt_x')).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     await expect(missing.status('evt_x')).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
-    await expect(missing.settle('evt_x', 'applied', new Date(T0).toISOString())).rejects.toMatchObject({
+    await expect(
+      missing.settle({ eventId: 'evt_x', sourceId: 'pms-demo' }, 'applied', new Date(T0).toISOString()),
+    ).rejects.toMatchObject({
       name: 'ResourceNotFoundException',
     });
     await expect(missing.note('evt_x', 'Error: boom', new Date(T0).toISOString())).rejects.toMatchObject({
       name: 'ResourceNotFoundException',
     });
+    await expect(
+      missing.deadLetter(
+        { eventId: 'evt_x', sourceId: 'pms-demo' },
+        'Error: boom',
+        new Date(T0).toISOString(),
+      ),
+    ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+
+  async function itemOf(eventId: string) {
+    const { Item } = await topology.dynamodb.send(
+      new GetItemCommand({
+        TableName: topology.tables[DELIVERY_LEDGER.id],
+        Key: { pk: { S: eventId } },
+        ConsistentRead: true,
+      }),
+    );
+    return Item;
+  }
+
+  /** The event ids an index lists under one partition key value (on DynamoDB Local, indexes are immediate). */
+  async function listed(index: { indexName: string; partitionKey: { name: string } }, key: string) {
+    const { Items = [] } = await topology.dynamodb.send(
+      new QueryCommand({
+        TableName: topology.tables[DELIVERY_LEDGER.id],
+        IndexName: index.indexName,
+        KeyConditionExpression: '#key = :key',
+        ExpressionAttributeNames: { '#key': index.partitionKey.name },
+        ExpressionAttributeValues: { ':key': { S: key } },
+      }),
+    );
+    return Items.map((item) => item.pk?.S);
+  }
+
+  it('places a claimed entry in every log index, and keeps its place there when a retry takes it over', async () => {
+    const entry = entryAt(T0, { sourceId: `src-${randomUUID()}` });
+    await ledger.claim(entry, T0);
+    expect(await itemOf(entry.eventId)).toMatchObject({
+      logAll: { S: 'ledger' },
+      logAt: { S: `${entry.receivedAt}#${entry.eventId}` },
+      sourceStatus: { S: `${entry.sourceId}#received` },
+    });
+    expect(await listed(DELIVERY_LOG_INDEXES.all, 'ledger')).toContain(entry.eventId);
+    expect(await listed(DELIVERY_LOG_INDEXES.bySource, entry.sourceId)).toEqual([entry.eventId]);
+    expect(await listed(DELIVERY_LOG_INDEXES.byStatus, 'received')).toContain(entry.eventId);
+    expect(await listed(DELIVERY_LOG_INDEXES.bySourceStatus, `${entry.sourceId}#received`)).toEqual([
+      entry.eventId,
+    ]);
+
+    const retryAt = T0 + LEASE_MS + 1;
+    await ledger.claim(redeliveryAt(entry, retryAt), retryAt);
+    expect((await itemOf(entry.eventId))?.logAt).toEqual({ S: `${entry.receivedAt}#${entry.eventId}` });
+  });
+
+  it('moves an entry between the status partitions with every change of status', async () => {
+    const sourceId = `src-${randomUUID()}`;
+    const entry = entryAt(T0, { sourceId });
+    const at = (ms: number) => new Date(T0 + ms).toISOString();
+    const inStatus = async (status: string) => ({
+      byStatus: (await listed(DELIVERY_LOG_INDEXES.byStatus, status)).includes(entry.eventId),
+      bySourceStatus: await listed(DELIVERY_LOG_INDEXES.bySourceStatus, `${sourceId}#${status}`),
+      item: (await itemOf(entry.eventId))?.sourceStatus?.S,
+    });
+    const only = (status: string) => ({
+      byStatus: true,
+      bySourceStatus: [entry.eventId],
+      item: `${sourceId}#${status}`,
+    });
+
+    await ledger.claim(entry, T0);
+    await ledger.confirm(entry, 'enqueued', at(10), 'msg-1', '{"eventId":"x"}');
+    expect(await inStatus('enqueued')).toEqual(only('enqueued'));
+    expect(await inStatus('received')).toMatchObject({ byStatus: false, bySourceStatus: [] });
+
+    await ledger.settle(entry, 'parked', at(20), 'unmapped: roomType DBL');
+    expect(await inStatus('parked')).toEqual(only('parked'));
+    await ledger.deadLetter(entry, 'dead-lettered after 5 receives: Error: boom', at(30));
+    expect(await inStatus('dead-lettered')).toEqual(only('dead-lettered'));
+    expect(await inStatus('parked')).toMatchObject({ byStatus: false, bySourceStatus: [] });
+    await ledger.settle(entry, 'applied', at(40));
+    expect(await inStatus('applied')).toEqual(only('applied'));
+    expect(await inStatus('dead-lettered')).toMatchObject({ byStatus: false, bySourceStatus: [] });
+
+    // A refused change leaves the entry where it is.
+    expect(await ledger.deadLetter(entry, 'dead-lettered after 5 receives: Error: late', at(50))).toBe(false);
+    expect(await inStatus('applied')).toEqual(only('applied'));
+  });
+
+  it('keeps the retained event in the table alone, out of every log index', async () => {
+    const entry = entryAt(T0, { sourceId: `src-${randomUUID()}` });
+    await ledger.claim(entry, T0);
+    await ledger.confirm(entry, 'enqueued', new Date(T0 + 10).toISOString(), 'msg-1', '{"eventId":"x"}');
+    expect((await itemOf(entry.eventId))?.event).toEqual({ S: '{"eventId":"x"}' });
+    const { sourceId } = entry;
+    const status = 'enqueued' as const;
+    for (const index of [{}, { sourceId }, { status }, { sourceId, status }].map(logIndexFor)) {
+      const { Items = [] } = await topology.dynamodb.send(
+        new QueryCommand({
+          TableName: topology.tables[DELIVERY_LEDGER.id],
+          IndexName: index.indexName,
+          KeyConditionExpression: '#key = :key',
+          ExpressionAttributeNames: { '#key': index.keyName },
+          ExpressionAttributeValues: { ':key': { S: index.keyValue } },
+        }),
+      );
+      const row = Items.find((item) => item.pk?.S === entry.eventId);
+      expect(row, index.indexName).toMatchObject({ retained: { BOOL: true }, status: { S: 'enqueued' } });
+      expect(row, index.indexName).not.toHaveProperty('event');
+      expect(row, index.indexName).not.toHaveProperty('messageId');
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { beforeAll } from 'vitest';
 import { DynamoDbDeliveryLedger } from '../../lambdas/ledger/dynamodb-ledger';
@@ -55,8 +56,21 @@ function tableOf(definition: TableDefinition, of: IsolatedTopology = topology): 
 
 const ledger = () => new DynamoDbDeliveryLedger(topology.dynamodb, tableOf(DELIVERY_LEDGER));
 
-deliveryLedgerContract('DynamoDbDeliveryLedger', ledger);
-deliveryLedgerContract('InMemoryLedger', () => new InMemoryLedger());
+deliveryLedgerContract('DynamoDbDeliveryLedger', ledger, async (_ledger, eventId) => {
+  const { Item } = await topology.dynamodb.send(
+    new GetItemCommand({
+      TableName: tableOf(DELIVERY_LEDGER),
+      Key: { pk: { S: eventId } },
+      ConsistentRead: true,
+    }),
+  );
+  return Item?.event?.S;
+});
+deliveryLedgerContract(
+  'InMemoryLedger',
+  () => new InMemoryLedger(),
+  async (fake, eventId) => (fake as InMemoryLedger).events.get(eventId),
+);
 
 eventQueueContract('SqsEventQueue', () => {
   const queueUrl = topology.queues[EVENTS_QUEUE.id]?.url;
@@ -105,11 +119,11 @@ function claimedBy(real: DynamoDbDeliveryLedger | InMemoryLedger) {
       const entry = entryAt(T0);
       await real.claim(entry, T0);
       if (status !== 'received') {
-        await real.confirm(entry.eventId, status, new Date(T0 + 50).toISOString(), 'msg-1');
+        await real.confirm(entry, status, new Date(T0 + 50).toISOString(), 'msg-1');
       }
-      return entry.eventId;
+      return entry;
     },
-    absent: async () => `evt_${randomUUID()}`,
+    absent: async () => ({ eventId: `evt_${randomUUID()}`, sourceId: 'pms-demo' }),
   };
 }
 applyLedgerContract('DynamoDbDeliveryLedger', () => claimedBy(ledger()));
@@ -123,12 +137,12 @@ applyLedgerContract('InMemoryApplyLedger', () => {
       // The fake reads an event it does not hold as enqueued; other statuses are written as the edge left them.
       const entry = entryAt(T0, status === 'received' ? {} : { status, leaseUntil: undefined });
       if (status !== 'enqueued') fake.entries.set(entry.eventId, entry);
-      return entry.eventId;
+      return entry;
     },
     absent: async () => {
       const eventId = `evt_${randomUUID()}`;
       fake.expired.add(eventId);
-      return eventId;
+      return { eventId, sourceId: 'pms-demo' };
     },
   };
 });

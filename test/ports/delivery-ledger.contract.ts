@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { DeliveryLedger, LedgerEntry } from '../../lambdas/ledger/ports';
+import { type DeliveryLedger, type LedgerEntry, MAX_RETAINED_EVENT_BYTES } from '../../lambdas/ledger/ports';
 
 export const T0 = Date.parse('2026-03-01T10:00:00.000Z');
 export const LEASE_MS = 10_000;
@@ -38,8 +38,24 @@ export function redeliveryAt(first: LedgerEntry, nowMs: number): LedgerEntry {
   };
 }
 
-/** What every DeliveryLedger must do: the edge's claim / confirm / release protocol. */
-export function deliveryLedgerContract(name: string, create: () => DeliveryLedger): void {
+/** An event's JSON of exactly `bytes` bytes of UTF-8, padded with `fill` (topped up with `x`). */
+export function eventJsonOf(eventId: string, bytes: number, fill = 'x'): string {
+  const room = bytes - Buffer.byteLength(JSON.stringify({ eventId, data: { notes: '' } }));
+  if (room < 0) throw new Error(`an event is longer than ${bytes} bytes`);
+  const whole = Math.floor(room / Buffer.byteLength(fill));
+  const notes = fill.repeat(whole) + 'x'.repeat(room - whole * Buffer.byteLength(fill));
+  return JSON.stringify({ eventId, data: { notes } });
+}
+
+/**
+ * What every DeliveryLedger must do: the edge's claim / confirm / release protocol. `retainedEvent` reads the
+ * event JSON the ledger kept for replay, as stored.
+ */
+export function deliveryLedgerContract(
+  name: string,
+  create: () => DeliveryLedger,
+  retainedEvent: (ledger: DeliveryLedger, eventId: string) => Promise<string | undefined>,
+): void {
   describe(`${name} keeps the DeliveryLedger contract`, () => {
     it('claims a new event and stores every field of the entry', async () => {
       const ledger = create();
@@ -75,7 +91,7 @@ export function deliveryLedgerContract(name: string, create: () => DeliveryLedge
       const first = entryAt(T0);
       await ledger.claim(first, T0);
       const confirmedAt = new Date(T0 + 50).toISOString();
-      await ledger.confirm(first.eventId, 'enqueued', confirmedAt, 'msg-1');
+      await ledger.confirm(first, 'enqueued', confirmedAt, 'msg-1');
 
       const stored = await ledger.get(first.eventId);
       const { leaseUntil: _released, ...withoutLease } = first;
@@ -98,7 +114,7 @@ export function deliveryLedgerContract(name: string, create: () => DeliveryLedge
       const ledger = create();
       const first = entryAt(T0, { canonicalType: undefined, providerEventType: 'ping' });
       await ledger.claim(first, T0);
-      await ledger.confirm(first.eventId, 'recorded', new Date(T0 + 10).toISOString());
+      await ledger.confirm(first, 'recorded', new Date(T0 + 10).toISOString());
       const stored = await ledger.get(first.eventId);
       expect(stored?.status).toBe('recorded');
       expect(stored).not.toHaveProperty('messageId');
@@ -165,7 +181,7 @@ export function deliveryLedgerContract(name: string, create: () => DeliveryLedge
       const ledger = create();
       const first = entryAt(T0);
       await ledger.claim(first, T0);
-      await ledger.confirm(first.eventId, 'enqueued', new Date(T0 + 1).toISOString(), 'msg-1');
+      await ledger.confirm(first, 'enqueued', new Date(T0 + 1).toISOString(), 'msg-1');
       await ledger.release(first.eventId, first.leaseUntil ?? 0);
       expect(await ledger.get(first.eventId)).not.toHaveProperty('leaseUntil');
       expect((await ledger.claim(redeliveryAt(first, T0 + 2), T0 + 2)).outcome).toBe('duplicate');
@@ -175,8 +191,8 @@ export function deliveryLedgerContract(name: string, create: () => DeliveryLedge
       const ledger = create();
       const first = entryAt(T0);
       await ledger.claim(first, T0);
-      await ledger.confirm(first.eventId, 'enqueued', new Date(T0 + 1).toISOString(), 'msg-first');
-      await ledger.confirm(first.eventId, 'recorded', new Date(T0 + 2).toISOString(), 'msg-second');
+      await ledger.confirm(first, 'enqueued', new Date(T0 + 1).toISOString(), 'msg-first');
+      await ledger.confirm(first, 'recorded', new Date(T0 + 2).toISOString(), 'msg-second');
       expect(await ledger.get(first.eventId)).toMatchObject({
         status: 'enqueued',
         updatedAt: new Date(T0 + 1).toISOString(),
@@ -187,7 +203,7 @@ export function deliveryLedgerContract(name: string, create: () => DeliveryLedge
     it('does not create entries when confirming or releasing an unknown event', async () => {
       const ledger = create();
       const eventId = `evt_${randomUUID()}`;
-      await ledger.confirm(eventId, 'enqueued', new Date(T0).toISOString(), 'msg');
+      await ledger.confirm({ eventId, sourceId: 'pms-demo' }, 'enqueued', new Date(T0).toISOString(), 'msg');
       await ledger.release(eventId, T0 + LEASE_MS);
       expect(await ledger.get(eventId)).toBeUndefined();
     });
@@ -201,6 +217,60 @@ export function deliveryLedgerContract(name: string, create: () => DeliveryLedge
       expect(outcomes.filter((outcome) => outcome.outcome === 'claimed')).toHaveLength(1);
       expect(outcomes.filter((outcome) => outcome.outcome === 'in_progress')).toHaveLength(9);
       expect((await ledger.get(first.eventId))?.deliveryCount).toBe(1);
+    });
+
+    it('keeps an enqueued event for replay, exactly as queued, up to the largest it retains', async () => {
+      const ledger = create();
+      for (const [bytes, fill] of [
+        [600, 'x'],
+        [MAX_RETAINED_EVENT_BYTES, 'x'],
+        // Three bytes of UTF-8 per character: bytes, not characters, are counted.
+        [MAX_RETAINED_EVENT_BYTES, '\u20ac'],
+      ] as const) {
+        const entry = entryAt(T0);
+        const event = eventJsonOf(entry.eventId, bytes, fill);
+        await ledger.claim(entry, T0);
+        await ledger.confirm(entry, 'enqueued', new Date(T0 + 5).toISOString(), 'msg-1', event);
+        expect(await ledger.get(entry.eventId)).toMatchObject({ status: 'enqueued', retained: true });
+        expect(await retainedEvent(ledger, entry.eventId)).toBe(event);
+      }
+    });
+
+    it('keeps no event larger than that, and says so', async () => {
+      const ledger = create();
+      for (const [bytes, fill] of [
+        [MAX_RETAINED_EVENT_BYTES + 1, 'x'],
+        [MAX_RETAINED_EVENT_BYTES + 1, '\u20ac'],
+      ] as const) {
+        const entry = entryAt(T0);
+        await ledger.claim(entry, T0);
+        const event = eventJsonOf(entry.eventId, bytes, fill);
+        await ledger.confirm(entry, 'enqueued', new Date(T0 + 5).toISOString(), 'msg-1', event);
+        expect(await ledger.get(entry.eventId)).toMatchObject({ status: 'enqueued', retained: false });
+        expect(await retainedEvent(ledger, entry.eventId)).toBeUndefined();
+      }
+    });
+
+    it('keeps nothing for an event only recorded, nor from a confirmation that came too late', async () => {
+      const ledger = create();
+      const recorded = entryAt(T0);
+      await ledger.claim(recorded, T0);
+      await ledger.confirm(recorded, 'recorded', new Date(T0 + 5).toISOString());
+      expect(await ledger.get(recorded.eventId)).not.toHaveProperty('retained');
+      expect(await retainedEvent(ledger, recorded.eventId)).toBeUndefined();
+
+      const late = entryAt(T0);
+      await ledger.claim(late, T0);
+      await ledger.confirm(late, 'recorded', new Date(T0 + 5).toISOString());
+      await ledger.confirm(
+        late,
+        'enqueued',
+        new Date(T0 + 6).toISOString(),
+        'msg-1',
+        eventJsonOf(late.eventId, 600),
+      );
+      expect(await ledger.get(late.eventId)).toMatchObject({ status: 'recorded' });
+      expect(await retainedEvent(ledger, late.eventId)).toBeUndefined();
     });
   });
 }

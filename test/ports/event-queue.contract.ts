@@ -20,9 +20,11 @@ export function eventQueueContract(name: string, create: () => EventQueueSubject
     it('hands the consumer exactly the event enqueued, under the message id it answered', async () => {
       const { queue, receive } = create();
       const event = ariUpdate();
-      const { messageId } = await queue.enqueue(event);
+      const { messageId, body } = await queue.enqueue(event);
       expect(messageId).toEqual(expect.any(String));
       expect(messageId).not.toBe('');
+      // The body it answers is what the ledger keeps for replay.
+      expect(JSON.parse(body)).toEqual(event);
       expect(await receive(1)).toEqual([{ messageId, event }]);
     });
 

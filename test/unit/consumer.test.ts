@@ -71,9 +71,10 @@ function ariEvent(envelope: Record<string, unknown> = {}, data: Partial<AriUpdat
   return { ...event, ...envelope } as CanonicalEvent;
 }
 
+/** `eventId`, `sourceId` and `type` travel as message attributes, as the events queue sends them. */
 function sqsRecord(
   body: string,
-  options: { messageId: string; receiveCount?: number; eventIdAttribute?: string },
+  options: { messageId: string; receiveCount?: number; attributes?: Record<string, string> },
 ): SQSRecord {
   return {
     messageId: options.messageId,
@@ -85,9 +86,12 @@ function sqsRecord(
       SenderId: '000000000000',
       ApproximateFirstReceiveTimestamp: '1780315200500',
     },
-    messageAttributes: options.eventIdAttribute
-      ? { eventId: { dataType: 'String', stringValue: options.eventIdAttribute } }
-      : {},
+    messageAttributes: Object.fromEntries(
+      Object.entries(options.attributes ?? {}).map(([name, value]) => [
+        name,
+        { dataType: 'String', stringValue: value },
+      ]),
+    ),
     md5OfBody: '',
     eventSource: 'aws:sqs',
     eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:paritysync-events',
@@ -96,7 +100,11 @@ function sqsRecord(
 }
 
 const recordOf = (event: CanonicalEvent, messageId: string, receiveCount = 1) =>
-  sqsRecord(JSON.stringify(event), { messageId, receiveCount });
+  sqsRecord(JSON.stringify(event), {
+    messageId,
+    receiveCount,
+    attributes: { eventId: event.eventId, sourceId: event.sourceId, type: event.type },
+  });
 
 /** Everything Powertools writes (log lines to stdout/stderr, EMF metrics to stdout), as parsed JSON lines. */
 let output: string[] = [];
@@ -167,7 +175,7 @@ describe('the SQS consumer', () => {
     const { consumer, ledger } = setup();
     const notJson = sqsRecord('{"schemaVersion":1,', {
       messageId: 'm0',
-      eventIdAttribute: 'evt_from_attribute',
+      attributes: { eventId: 'evt_from_attribute', sourceId: 'cm-demo' },
     });
     const noType = recordOf(ariEvent({ eventId: 'evt_no_type', type: undefined }), 'm1');
     const dataNotObject = recordOf(ariEvent({ eventId: 'evt_array_data', data: [1, 2] }), 'm2');
@@ -232,18 +240,46 @@ describe('the SQS consumer', () => {
     );
   });
 
+  it('acknowledges an unreadable body that names no source, leaving the entry of the event it names alone', async () => {
+    const { consumer, ledger } = setup();
+    const response = await consumer({
+      Records: [sqsRecord('nonsense', { messageId: 'm0', attributes: { eventId: 'evt_sourceless' } })],
+    });
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(ledger.entries.has('evt_sourceless')).toBe(false);
+    expect(logLines()).toMatchObject([{ correlation_id: 'evt_sourceless', outcome: 'rejected' }]);
+  });
+
+  it('on the last receive, notes the failure on an event settled meanwhile without marking it dead-lettered', async () => {
+    const { consumer, ari, ledger } = setup();
+    const event = ariEvent();
+    ari.failingEvents.add(event.eventId);
+    // A concurrent delivery of the same event applied it after this one read the status.
+    await ledger.settle(event, 'applied', NOW);
+    ledger.status = async () => 'enqueued';
+
+    await consumer({ Records: [recordOf(event, 'm-last', 5)] });
+
+    expect(await ledger.get(event.eventId)).toMatchObject({
+      status: 'applied',
+      lastError: expect.stringMatching(/^dead-lettered after 5 receives: /),
+    });
+  });
+
   it('fails a record whose settlement cannot be written, so that the rejection is not lost', async () => {
     const { consumer, ledger } = setup();
     ledger.settle = async () => {
       throw new Error('ledger unavailable');
     };
     const response = await consumer({
-      Records: [sqsRecord('nonsense', { messageId: 'm0', eventIdAttribute: 'evt_x' })],
+      Records: [
+        sqsRecord('nonsense', { messageId: 'm0', attributes: { eventId: 'evt_x', sourceId: 'cm-demo' } }),
+      ],
     });
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm0' }] });
   });
 
-  it('on the last receive before the DLQ, records that the event is being dead-lettered and why', async () => {
+  it('on the last receive before the DLQ, marks the event dead-lettered and records why', async () => {
     const { consumer, ari, ledger } = setup();
     const event = ariEvent();
     ari.failingEvents.add(event.eventId);
@@ -251,10 +287,13 @@ describe('the SQS consumer', () => {
     const response = await consumer({ Records: [recordOf(event, 'm-last', 5)] });
 
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-last' }] });
+    const why =
+      'dead-lettered after 5 receives: ProvisionedThroughputExceededException: Rate of requests exceeds the allowed throughput';
     expect(await ledger.get(event.eventId)).toMatchObject({
-      status: 'enqueued',
-      lastError:
-        'dead-lettered after 5 receives: ProvisionedThroughputExceededException: Rate of requests exceeds the allowed throughput',
+      status: 'dead-lettered',
+      reason: why,
+      lastError: why,
+      lastErrorAt: NOW,
     });
     const [line] = logLines();
     expect(line).toMatchObject({
