@@ -101,6 +101,8 @@ export class ReadApi extends Construct {
     props.state.grantRead(this.function);
     props.state.grantMappingAdmin(this.function);
     props.ledger.grantRead(this.function);
+    // GET /deliveries and /deliveries/counts: the log's indexes, never a scan of the table.
+    props.ledger.grantReadLog(this.function);
     props.reconciliation.grantReadParity(this.function);
     // Events parked for a mapping go back on the queue once an operator adds it.
     props.queues.grantRequeue(this.function);

@@ -19,12 +19,15 @@ const { config, environment } = fn;
 const { tables } = environment;
 const dynamodb = fn.client(DynamoDBClient);
 const queue = new SqsEventQueue(fn.client(SQSClient), environment.eventQueueUrl);
+const ledger = new DynamoDbDeliveryLedger(dynamodb, tables.ledger);
 
 export const handler = createReadApiHandler(
   {
     ari: new DynamoDbAriStore(dynamodb, tables.ari),
     reservations: new DynamoDbReservationStore(dynamodb, tables.reservations),
-    deliveries: new DynamoDbDeliveryLedger(dynamodb, tables.ledger),
+    deliveries: ledger,
+    deliveryLog: ledger,
+    dedupeWindowSeconds: config.ingest.dedupeWindowDays * 86_400,
     review: new DynamoDbReviewStore(dynamodb, tables.review),
     parity: new DynamoDbParityStore(dynamodb, tables.parity),
     mappings: new MappingResolver(

@@ -1,6 +1,15 @@
-import type { LedgerEntry, LedgerReader } from '../ledger/ports';
+import type { Page } from '../domain/page';
+import { decodeLogCursor, type LogWindow, logIndexFor } from '../ledger/delivery-log';
+import type {
+  DeliveryCounts,
+  DeliveryLog,
+  DeliveryLogRow,
+  LedgerEntry,
+  LedgerReader,
+  LedgerStatus,
+} from '../ledger/ports';
 import type { Clock } from '../shared/clock';
-import { NotFoundError } from '../shared/errors';
+import { InvalidRequestError, NotFoundError } from '../shared/errors';
 import { type Requeue, requeueParked } from '../state/parked';
 import type {
   AriStore,
@@ -20,6 +29,10 @@ export interface ReadApiDependencies {
   readonly ari: Pick<AriStore, 'readNights'>;
   readonly reservations: Pick<ReservationStore, 'get'>;
   readonly deliveries: LedgerReader;
+  /** The ledger browsed by source, status and time of receipt. */
+  readonly deliveryLog: DeliveryLog;
+  /** How long the ledger keeps an entry (the dedupe window): the widest window the delivery log reads. */
+  readonly dedupeWindowSeconds: number;
   readonly review: ReviewStore;
   /** Current rate-parity findings per room night, as the reconciliation's parity check left them. */
   readonly parity: Pick<ParityStore, 'list'>;
@@ -75,4 +88,95 @@ export async function putMapping(
   const count = await requeueParked(deps.review, deps.requeue, mappingKey(ref.entity, ref.externalId));
   if (count > 0) deps.signal?.({ kind: 'parked_released', count });
   return count;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The delivery log
+
+/** What the log reads when the request names no window: the last day. */
+export const DEFAULT_LOG_WINDOW_SECONDS = 24 * 3600;
+
+export interface DeliveryLogRequest {
+  readonly sourceId?: string;
+  readonly status?: LedgerStatus;
+  readonly type?: string;
+  readonly from?: Date;
+  readonly to?: Date;
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+/** One page of the log, with the window it was read in: a cursor carries it to the next page. */
+export interface DeliveryLogPage extends Page<DeliveryLogRow> {
+  readonly window: LogWindow;
+}
+
+/**
+ * The deliveries received in a window, newest first. A request with a cursor and no window reads the window
+ * the cursor was issued for, so that paging through "the last 24 hours" does not slide with the clock.
+ */
+export async function listDeliveries(
+  request: DeliveryLogRequest,
+  deps: Pick<ReadApiDependencies, 'deliveryLog' | 'dedupeWindowSeconds' | 'clock'>,
+): Promise<DeliveryLogPage> {
+  const window =
+    request.cursor !== undefined && request.from === undefined && request.to === undefined
+      ? decodeLogCursor(request.cursor, logIndexFor(request)).window
+      : logWindow(request, deps);
+  const page = await deps.deliveryLog.list({
+    ...(request.sourceId === undefined ? {} : { sourceId: request.sourceId }),
+    ...(request.status === undefined ? {} : { status: request.status }),
+    ...(request.type === undefined ? {} : { type: request.type }),
+    ...window,
+    limit: request.limit,
+    ...(request.cursor === undefined ? {} : { cursor: request.cursor }),
+  });
+  return { ...page, window };
+}
+
+/** How many deliveries received in the window are in each status now. */
+export async function countDeliveries(
+  request: { readonly sourceId?: string; readonly from?: Date; readonly to?: Date },
+  deps: Pick<ReadApiDependencies, 'deliveryLog' | 'dedupeWindowSeconds' | 'clock'>,
+): Promise<{ readonly window: LogWindow; readonly counts: DeliveryCounts }> {
+  const window = logWindow(request, deps);
+  const counts = await deps.deliveryLog.counts({
+    ...(request.sourceId === undefined ? {} : { sourceId: request.sourceId }),
+    ...window,
+  });
+  return { window, counts };
+}
+
+/**
+ * `from` inclusive to `to` exclusive. Without `to`, up to now; without `from`, the day before `to`. At most the
+ * dedupe window long: the ledger holds nothing older.
+ */
+function logWindow(
+  request: { readonly from?: Date; readonly to?: Date },
+  deps: Pick<ReadApiDependencies, 'dedupeWindowSeconds' | 'clock'>,
+): LogWindow {
+  const to = request.to ?? deps.clock.now();
+  const from = request.from ?? new Date(to.getTime() - DEFAULT_LOG_WINDOW_SECONDS * 1000);
+  const invalid = (path: 'from' | 'to', message: string) =>
+    new InvalidRequestError('invalid_query', `The window of receipt is not valid: ${path} ${message}.`, {
+      fields: [{ path, message }],
+    });
+  if (from.getTime() >= to.getTime()) {
+    throw request.to === undefined
+      ? invalid('from', `must be before now (${to.toISOString()}): without "to" the window ends now`)
+      : invalid(
+          'to',
+          `must be after from (${from.toISOString()}): the window runs from "from" up to, not including, "to"`,
+        );
+  }
+  const spanSeconds = (to.getTime() - from.getTime()) / 1000;
+  if (spanSeconds > deps.dedupeWindowSeconds) {
+    throw invalid(
+      'from',
+      `makes a window of ${(spanSeconds / 86_400).toFixed(1)} days (${from.toISOString()} to ` +
+        `${to.toISOString()}); entries expire after ${deps.dedupeWindowSeconds / 86_400} days (the dedupe ` +
+        'window), so no longer window is read: move from later or to earlier',
+    );
+  }
+  return { from: from.toISOString(), to: to.toISOString() };
 }

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { ApplicableIdSchema } from '../domain/applicable';
-import { daysBetween, IsoDateSchema } from '../domain/dates';
+import { daysBetween, IsoDateSchema, IsoInstantSchema } from '../domain/dates';
+import { LEDGER_STATUSES } from '../ledger/ports';
 import {
   type FieldProblem,
   InvalidRequestError,
@@ -11,9 +12,18 @@ import { formatPath } from '../shared/problems';
 import { parseStrictJson } from '../shared/strict-json';
 import { READ_API_ROUTES } from '../shared/topology';
 import type { MappingEntity } from '../state/ports';
-import { getDelivery, getReservation, putMapping, type ReadApiDependencies } from './read';
+import {
+  countDeliveries,
+  getDelivery,
+  getReservation,
+  listDeliveries,
+  putMapping,
+  type ReadApiDependencies,
+} from './read';
 import {
   continuation,
+  deliveryCountsView,
+  deliveryLogRowView,
   deliveryView,
   mappingView,
   nightView,
@@ -113,6 +123,43 @@ const ParityQuerySchema = z
 
 const ReviewQuerySchema = z.strictObject(PAGE_QUERY);
 
+/** A configured source id: the log and the counts name one of them, never a guess that matches nothing. */
+function configuredSourceSchema(sourceIds: ReadonlySet<string>) {
+  return z.string().check(
+    z.refine((source) => sourceIds.has(source), {
+      message: `must be a configured source id (${[...sourceIds].join(', ')})`,
+    }),
+  );
+}
+
+/** Instants of receipt; the window between them is checked against the dedupe window once defaults apply. */
+const LOG_WINDOW_QUERY = { from: z.optional(IsoInstantSchema), to: z.optional(IsoInstantSchema) };
+
+function deliveriesQuerySchema(sourceIds: ReadonlySet<string>) {
+  return z.strictObject({
+    source: z.optional(configuredSourceSchema(sourceIds)),
+    status: z.optional(z.enum(LEDGER_STATUSES, { error: `must be one of ${LEDGER_STATUSES.join(', ')}` })),
+    // The event type rule of the edge's own schemas: what a provider can send as a type.
+    type: z.optional(
+      z
+        .string()
+        .check(
+          z.regex(
+            /^[A-Za-z0-9_.:-]{1,100}$/,
+            'must be a provider event type (reservation.created) or a canonical type (ari.update): 1-100 ' +
+              'characters of letters, digits, "_", ".", ":" and "-"',
+          ),
+        ),
+    ),
+    ...LOG_WINDOW_QUERY,
+    ...PAGE_QUERY,
+  });
+}
+
+function deliveryCountsQuerySchema(sourceIds: ReadonlySet<string>) {
+  return z.strictObject({ source: z.optional(configuredSourceSchema(sourceIds)), ...LOG_WINDOW_QUERY });
+}
+
 const MAPPING_ENTITIES = ['property', 'roomType', 'ratePlan'] as const satisfies readonly MappingEntity[];
 
 function mappingPathSchema(sourceIds: ReadonlySet<string>) {
@@ -184,6 +231,10 @@ export async function handleReadRequest(
       return readReservation(request, deps);
     case '/deliveries/{eventId}':
       return readDelivery(request, deps);
+    case '/deliveries':
+      return readDeliveryLog(request, deps);
+    case '/deliveries/counts':
+      return readDeliveryCounts(request, deps);
     case '/review':
       return readReview(request, deps);
     case '/mappings/{scope}/{entity}/{externalId}':
@@ -235,6 +286,47 @@ async function readReservation(request: ReadRequest, deps: ReadApiDependencies):
 async function readDelivery(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
   const { eventId } = pathOf(z.object({ eventId: PathIdSchema }), request);
   return deliveryView(await getDelivery(eventId, deps));
+}
+
+/** The delivery log: one page of ledger entries, newest first, and the window it was read in. */
+async function readDeliveryLog(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
+  const query = queryOf(deliveriesQuerySchema(deps.sourceIds), request);
+  const page = await listDeliveries(
+    {
+      ...(query.source === undefined ? {} : { sourceId: query.source }),
+      ...(query.status === undefined ? {} : { status: query.status }),
+      ...(query.type === undefined ? {} : { type: query.type }),
+      ...(query.from === undefined ? {} : { from: query.from }),
+      ...(query.to === undefined ? {} : { to: query.to }),
+      limit: query.limit,
+      ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+    },
+    deps,
+  );
+  return {
+    from: page.window.from,
+    to: page.window.to,
+    items: page.items.map(deliveryLogRowView),
+    ...continuation(page),
+  };
+}
+
+async function readDeliveryCounts(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
+  const query = queryOf(deliveryCountsQuerySchema(deps.sourceIds), request);
+  const { window, counts } = await countDeliveries(
+    {
+      ...(query.source === undefined ? {} : { sourceId: query.source }),
+      ...(query.from === undefined ? {} : { from: query.from }),
+      ...(query.to === undefined ? {} : { to: query.to }),
+    },
+    deps,
+  );
+  return {
+    ...(query.source === undefined ? {} : { source: query.source }),
+    from: window.from,
+    to: window.to,
+    ...deliveryCountsView(counts),
+  };
 }
 
 async function readReview(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {

@@ -1,6 +1,7 @@
 import { formatMinorUnits, type Money } from '../domain/money';
 import type { Page } from '../domain/page';
 import type { RoomNightState, VersionedGroup } from '../domain/state';
+import { type DeliveryCounts, type DeliveryLogRow, LEDGER_STATUSES } from '../ledger/ports';
 import type {
   MappingRef,
   MappingTarget,
@@ -108,6 +109,32 @@ export function deliveryView(entry: DeliveryRecord) {
     messageId: entry.messageId,
     expiresAt: new Date(entry.expiresAt * 1000).toISOString(),
   });
+}
+
+/** A row of the delivery log: what happened to one delivery; `retained` says whether it can be replayed. */
+export function deliveryLogRowView(row: DeliveryLogRow) {
+  return withoutUndefined({
+    eventId: row.eventId,
+    sourceId: row.sourceId,
+    kind: row.kind,
+    providerEventType: row.providerEventType,
+    canonicalType: row.canonicalType,
+    status: row.status,
+    reason: row.reason,
+    occurredAt: row.occurredAt,
+    receivedAt: row.receivedAt,
+    updatedAt: row.updatedAt,
+    deliveryCount: row.deliveryCount,
+    retained: row.retained,
+  });
+}
+
+/** Every status, zero included, in the order an entry moves through them, and their total. */
+export function deliveryCountsView(counts: DeliveryCounts) {
+  return {
+    counts: Object.fromEntries(LEDGER_STATUSES.map((status) => [status, counts[status]])),
+    total: LEDGER_STATUSES.reduce((sum, status) => sum + counts[status], 0),
+  };
 }
 
 /** The parked event's envelope and why it waits; its payload stays in the review table. */

@@ -256,6 +256,9 @@ export function localName(definition: { readonly id: string }, prefix = 'paritys
 export const READ_API_ROUTES = [
   { method: 'GET', resource: '/properties/{propertyId}/ari' },
   { method: 'GET', resource: '/reservations/{id}' },
+  { method: 'GET', resource: '/deliveries' },
+  // Before /deliveries/{eventId}: a path matched against the templates in order takes the first that fits.
+  { method: 'GET', resource: '/deliveries/counts' },
   { method: 'GET', resource: '/deliveries/{eventId}' },
   { method: 'GET', resource: '/review' },
   { method: 'PUT', resource: '/mappings/{scope}/{entity}/{externalId}' },

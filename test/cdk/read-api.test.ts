@@ -48,6 +48,8 @@ const EXPECTED_READ_ROUTES = [
   'GET /properties/{propertyId}/ari',
   'GET /reservations/{id}',
   'GET /deliveries/{eventId}',
+  'GET /deliveries',
+  'GET /deliveries/counts',
   'GET /review',
   'PUT /mappings/{scope}/{entity}/{externalId}',
   'GET /parity',
@@ -160,6 +162,10 @@ describe('read function permissions', () => {
       ...dynamo(['GetItem'], table(state.reservations)),
       ...dynamo(['Scan'], table(state.review)),
       ...dynamo(['GetItem'], table(stack.ledger.table)),
+      // GET /deliveries and /deliveries/counts: the log's indexes, and not the table, whose items keep events.
+      ...['logAll', 'logBySource', 'logByStatus', 'logBySourceStatus'].flatMap((index) =>
+        dynamo(['Query'], indexArnOf(logicalId(stack.ledger.table), index)),
+      ),
       // GET /parity: one property's findings over a date range.
       ...dynamo(['Query'], table(stack.reconciliation.parityFindings)),
       // Adding a mapping: write it, find the events parked for it and queue them again.
@@ -224,6 +230,8 @@ describe('read API access for operators', () => {
         '/GET/properties/*/ari',
         '/GET/reservations/*',
         '/GET/deliveries/*',
+        '/GET/deliveries',
+        '/GET/deliveries/counts',
         '/GET/review',
         '/PUT/mappings/*/*/*',
         '/GET/parity',

@@ -32,6 +32,7 @@ import { InMemoryLedger, InMemoryQueue } from '../fakes/in-memory';
 import { applyLedgerContract } from '../ports/apply-ledger.contract';
 import { ariStoreContract } from '../ports/ari-store.contract';
 import { deliveryLedgerContract, entryAt, T0 } from '../ports/delivery-ledger.contract';
+import { deliveryLogContract } from '../ports/delivery-log.contract';
 import { eventQueueContract, type ReceivedEvent } from '../ports/event-queue.contract';
 import { guestStoreContract } from '../ports/guest-store.contract';
 import { mappingStoreContract } from '../ports/mapping-store.contract';
@@ -127,6 +128,14 @@ function claimedBy(real: DynamoDbDeliveryLedger | InMemoryLedger) {
   };
 }
 applyLedgerContract('DynamoDbDeliveryLedger', () => claimedBy(ledger()));
+deliveryLogContract('DynamoDbDeliveryLedger', () => {
+  const real = ledger();
+  return { log: real, ledger: real };
+});
+deliveryLogContract('InMemoryLedger', () => {
+  const fake = new InMemoryLedger();
+  return { log: fake, ledger: fake };
+});
 applyLedgerContract('InMemoryLedger', () => claimedBy(new InMemoryLedger()));
 applyLedgerContract('InMemoryApplyLedger', () => {
   const fake = new InMemoryApplyLedger();

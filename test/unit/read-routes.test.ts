@@ -20,6 +20,7 @@ import {
   InMemoryReservationStore,
   InMemoryReviewStore,
 } from '../fakes/apply-memory';
+import { InMemoryLedger } from '../fakes/in-memory';
 import { InMemoryParityStore } from '../fakes/reconcile-memory';
 import { ariUpdate } from '../support/events';
 
@@ -71,6 +72,8 @@ beforeEach(() => {
     ari,
     reservations,
     deliveries: { get: async (eventId) => deliveries.get(eventId) },
+    deliveryLog: new InMemoryLedger(),
+    dedupeWindowSeconds: 30 * 86_400,
     review,
     parity,
     mappings: new MappingResolver(mappingStore, [], clock),
@@ -643,6 +646,8 @@ describe('when a store fails', () => {
       ari,
       reservations,
       deliveries: { get: deliveriesGet },
+      deliveryLog: new InMemoryLedger(),
+      dedupeWindowSeconds: 30 * 86_400,
       review,
       parity,
       mappings: new MappingResolver(mappingStore, [], clock),
