@@ -19,6 +19,7 @@ import { fixedClock } from '../lambdas/shared/clock';
 import { nodeCrypto } from '../lambdas/shared/crypto';
 import { senderFor } from '../local/senders';
 import { APPLY_TARGET_RATIO, applyThroughput } from './apply';
+import { DELIVERY_LOG_TARGET_RATIO, deliveryLogPaging } from './delivery-log';
 import { edgeUnderLoad, LOAD_TARGET_RATIO } from './load';
 import { reconcileThroughput } from './reconcile';
 import { VISIBILITY_TARGET_MS, visibilityLatency } from './visibility';
@@ -266,6 +267,15 @@ async function main(): Promise<void> {
     );
     return;
   }
+  // BENCH_ONLY=delivery-log pages the delivery log on DynamoDB Local alone (about a minute to fill the ledger).
+  if (process.env.BENCH_ONLY === 'delivery-log') {
+    const log = await deliveryLogPaging();
+    console.log(
+      `\nDelivery log paging at ${log.ratio.toFixed(2)}× a bare Query ${log.meetsTarget ? 'meets' : 'is BELOW'} the ` +
+        `${DELIVERY_LOG_TARGET_RATIO}× target.`,
+    );
+    return;
+  }
   const hot = hotPath();
   // BENCH_ONLY=ingest stops after the in-process hot path, which needs no emulators and takes seconds.
   if (process.env.BENCH_ONLY === 'ingest') {
@@ -274,6 +284,7 @@ async function main(): Promise<void> {
   }
   const small = await bundle();
   const apply = await applyThroughput();
+  const log = await deliveryLogPaging();
   const visibility = await visibilityLatency();
   const load = await edgeUnderLoad();
   const reconcile = await reconcileThroughput();
@@ -282,6 +293,7 @@ async function main(): Promise<void> {
   console.log(
     `\nHot path at 1 KB ${hot ? 'meets' : 'is BELOW'} the ${TARGET_RATIO_AT_1KB}× target; bundle ${small ? 'meets' : 'EXCEEDS'} ${BUNDLE_TARGET_KB} KB; ` +
       `apply writes at ${apply.ratio.toFixed(2)}× a plain PutItem ${apply.meetsTarget ? 'meet' : 'are BELOW'} the ${APPLY_TARGET_RATIO}× target; ` +
+      `delivery log pages at ${log.ratio.toFixed(2)}× a bare Query ${log.meetsTarget ? 'meet' : 'are BELOW'} the ${DELIVERY_LOG_TARGET_RATIO}× target; ` +
       `a delivery is readable after ${Math.round(visibility.medianMs)} ms (median; p95 ${visibility.meetsTarget ? 'within' : 'OVER'} ${VISIBILITY_TARGET_MS} ms); ` +
       `under load the edge reaches ${load.ratios.map((r) => `${r.ratio.toFixed(2)}× (${r.inFlight} in flight)`).join(', ')} ` +
       `of the emulators' own rate (${load.meetsTarget ? 'meets' : 'BELOW'} the ${LOAD_TARGET_RATIO}× target); ` +
