@@ -587,9 +587,16 @@ describe('the apply pipeline, end to end', () => {
 
     const { status, json } = await api('GET', `/deliveries/${poison.eventId}`);
     expect(status).toBe(200);
-    expect(json).toMatchObject({ eventId: poison.eventId, status: 'enqueued' });
-    expect(json.lastError).toMatch(
-      /^dead-lettered after 5 receives: ValidationException: .*range primary key values must be under 1024 bytes/,
+    expect(json).toMatchObject({ eventId: poison.eventId, status: 'dead-lettered' });
+    const why =
+      /^dead-lettered after 5 receives: ValidationException: .*range primary key values must be under 1024 bytes/;
+    expect(json.lastError).toMatch(why);
+    expect(json.reason).toMatch(why);
+    // The delivery log lists it among the dead-lettered events of its source.
+    const log = await api('GET', `/deliveries?source=${SOURCE_ID}&status=dead-lettered&limit=500`);
+    expect(log.status).toBe(200);
+    expect(log.json.items).toContainEqual(
+      expect.objectContaining({ eventId: poison.eventId, status: 'dead-lettered', reason: json.reason }),
     );
     const attempts = consumerLog
       .filter((line) => line.correlation_id === poison.eventId)
