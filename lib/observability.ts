@@ -1,9 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
@@ -75,10 +73,10 @@ export interface ObservabilityProps {
   /** @default see each threshold */
   readonly thresholds?: AlarmThresholds;
   /**
-   * An SNS topic every alarm notifies when it goes into and out of ALARM.
+   * What every alarm does when it goes into and out of ALARM (see `AlarmNotifications`).
    * @default no alarm actions
    */
-  readonly alarmTopicArn?: string;
+  readonly alarmAction?: cloudwatch.IAlarmAction;
   /**
    * @default a name CloudFormation generates
    */
@@ -119,11 +117,7 @@ export class Observability extends Construct {
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
     this.namespace = props.namespace ?? DEFAULT_METRICS_NAMESPACE;
-    if (props.alarmTopicArn !== undefined) {
-      this.alarmAction = new cloudwatchActions.SnsAction(
-        sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn),
-      );
-    }
+    this.alarmAction = props.alarmAction;
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       ...(props.dashboardName !== undefined ? { dashboardName: props.dashboardName } : {}),
       defaultInterval: Duration.hours(6),

@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
 import { DELIVERY_LEDGER, RECONCILE_TABLES } from '../lambdas/shared/topology';
+import { AlarmNotifications } from './alarm-notifications';
 import { ApplyPipeline } from './apply-pipeline';
 import { DeliveryLedger } from './delivery-ledger';
 import { EventQueues } from './event-queues';
@@ -37,10 +38,15 @@ export interface ParitySyncStackProps extends StackProps {
    */
   readonly throttlingBurstLimit?: number;
   /**
-   * An SNS topic the alarms notify (into and out of ALARM).
-   * @default no alarm actions: the alarms show on the dashboard and in the CloudWatch console only
+   * An existing SNS topic the alarms notify (into and out of ALARM). Not with `alarmEmails`.
+   * @default no existing topic
    */
   readonly alarmTopicArn?: string;
+  /**
+   * Email addresses subscribed to a new alarm topic. Not with `alarmTopicArn`.
+   * @default none: without either, the alarms show on the dashboard and in the CloudWatch console only
+   */
+  readonly alarmEmails?: readonly string[];
   /** @default see `AlarmThresholds` */
   readonly alarmThresholds?: AlarmThresholds;
   /**
@@ -110,6 +116,10 @@ export class ParitySyncStack extends Stack {
       retain,
     });
 
+    const notifications = new AlarmNotifications(this, 'AlarmNotifications', {
+      ...(props.alarmEmails !== undefined ? { emails: props.alarmEmails } : {}),
+      ...(props.alarmTopicArn !== undefined ? { topicArn: props.alarmTopicArn } : {}),
+    });
     this.observability = new Observability(this, 'Observability', {
       api: this.ingest.api,
       functions: {
@@ -123,10 +133,16 @@ export class ParitySyncStack extends Stack {
         deadLetterQueue: this.reconciliation.deadLetterQueue,
       },
       queues: this.queues,
-      ...(props.alarmTopicArn !== undefined ? { alarmTopicArn: props.alarmTopicArn } : {}),
+      ...(notifications.action !== undefined ? { alarmAction: notifications.action } : {}),
       ...(props.alarmThresholds !== undefined ? { thresholds: props.alarmThresholds } : {}),
     });
 
+    if (notifications.topic !== undefined) {
+      new CfnOutput(this, 'AlarmTopicArn', {
+        description: 'The SNS topic every alarm notifies; subscribe pagers or chat integrations to it',
+        value: notifications.topic.topicArn,
+      });
+    }
     new CfnOutput(this, 'ApiUrl', {
       description: 'Base URL of the ParitySync webhook API (stage included)',
       value: this.ingest.api.url,
