@@ -7,6 +7,7 @@ import {
   PARITY_FINDINGS,
   RECONCILE_AUDIT,
   RECONCILE_CHECKPOINTS,
+  RECONCILE_RUNS,
 } from '../shared/topology';
 
 /** It reads and corrects room nights and reads mappings; it never sees the ledger, the queues, reservations or guests. */
@@ -16,6 +17,7 @@ const RECONCILE_TABLES = {
   checkpoints: RECONCILE_CHECKPOINTS,
   audit: RECONCILE_AUDIT,
   parity: PARITY_FINDINGS,
+  runs: RECONCILE_RUNS,
 };
 
 /** The reconciliation function's environment, validated once at cold start. */

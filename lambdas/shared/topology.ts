@@ -120,6 +120,18 @@ export const RECONCILE_CHECKPOINTS = table({
 });
 
 /**
+ * Scheduled reconciliation runs already started, keyed by the EventBridge event that asked for them: Powertools
+ * idempotency records, so that an event EventBridge delivers twice starts one run. Attribute names are
+ * Powertools' defaults; records expire a day after the run.
+ */
+export const RECONCILE_RUNS = table({
+  id: 'ReconcileRuns',
+  environmentName: 'RECONCILE_RUNS_TABLE_NAME',
+  partitionKey: { name: 'id', type: 'S' },
+  timeToLiveAttribute: 'expiration',
+});
+
+/**
  * What reconciliation overwrote (or saw and left alone) per room night: one partition per internal property,
  * sorted by night and then time, so an operator reads a night's history with one Query. Expires after the
  * configured audit retention.
@@ -181,6 +193,7 @@ export const RECONCILE_TABLES: readonly TableDefinition[] = [
   RECONCILE_CHECKPOINTS,
   RECONCILE_AUDIT,
   PARITY_FINDINGS,
+  RECONCILE_RUNS,
 ];
 
 export const TABLES: readonly TableDefinition[] = [

@@ -162,6 +162,7 @@ describe('function environments, validated at cold start', () => {
       checkpoints: 'table-ReconcileCheckpoints',
       audit: 'table-ReconcileAudit',
       parity: 'table-ParityFindings',
+      runs: 'table-ReconcileRuns',
     });
     expect(readReconcileEnvironment(env).serviceName).toBe('paritysync-reconcile');
   });
