@@ -1,13 +1,7 @@
-import {
-  type AttributeValue,
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { getItem, type Item, optionalStrings, stringAttributes } from '../shared/dynamodb';
 import type { CircuitSnapshot } from './circuit-breaker';
 import type { Checkpoint, CheckpointStore } from './run';
-
-type Item = Record<string, AttributeValue>;
 
 const OPTIONAL_FIELDS = ['resumeCursor', 'resumeUpdatedAfter', 'lastFullPassAt'] as const;
 
@@ -22,9 +16,7 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
   ) {}
 
   async get(sourceId: string): Promise<Checkpoint | undefined> {
-    const { Item: item } = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: sourceId } }, ConsistentRead: true }),
-    );
+    const item = await getItem(this.client, this.tableName, sourceId);
     if (item === undefined) return undefined;
     const watermark = item.watermark?.S;
     if (watermark === undefined) {
@@ -32,12 +24,7 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
         `Checkpoint of source "${sourceId}" has no watermark; delete the item to start afresh.`,
       );
     }
-    const checkpoint: { -readonly [K in keyof Checkpoint]: Checkpoint[K] } = { watermark };
-    for (const field of OPTIONAL_FIELDS) {
-      const value = item[field]?.S;
-      if (value !== undefined) checkpoint[field] = value;
-    }
-    return checkpoint;
+    return { watermark, ...optionalStrings(item, OPTIONAL_FIELDS) };
   }
 
   /**
@@ -47,11 +34,7 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
    * this needs a condition on the watermark it read.
    */
   async put(sourceId: string, checkpoint: Checkpoint): Promise<void> {
-    const item: Item = { pk: { S: sourceId }, watermark: { S: checkpoint.watermark } };
-    for (const field of OPTIONAL_FIELDS) {
-      const value = checkpoint[field];
-      if (value !== undefined) item[field] = { S: value };
-    }
+    const item = { pk: { S: sourceId }, ...stringAttributes(checkpoint, ['watermark', ...OPTIONAL_FIELDS]) };
     await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item }));
   }
 }
@@ -74,13 +57,7 @@ export class DynamoDbCircuitStateStore implements CircuitStateStore {
   ) {}
 
   async get(sourceId: string): Promise<CircuitSnapshot | undefined> {
-    const { Item: item } = await this.client.send(
-      new GetItemCommand({
-        TableName: this.tableName,
-        Key: { pk: { S: circuitKey(sourceId) } },
-        ConsistentRead: true,
-      }),
-    );
+    const item = await getItem(this.client, this.tableName, circuitKey(sourceId));
     if (item === undefined) return undefined;
     const state = item.state?.S;
     const failures = Number(item.failures?.N);
