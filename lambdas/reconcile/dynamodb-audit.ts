@@ -9,6 +9,7 @@ import { FIELD_GROUPS, type FieldGroup } from '../domain/state';
 import type { Clock } from '../shared/clock';
 import {
   allItems,
+  DynamoDbTable,
   type Item,
   keyPart,
   optionalStrings,
@@ -52,17 +53,14 @@ export type StoredAuditRecord = AuditRecord & { readonly expiresAt: number };
  * the same item, so re-running a failed append cannot duplicate what already got through.
  * `before` and `after` are arbitrary JSON and are stored as JSON strings.
  */
-export class DynamoDbAuditLog implements AuditLog {
+export class DynamoDbAuditLog extends DynamoDbTable implements AuditLog {
   private readonly retentionSeconds: number;
   private readonly clock: Clock;
   private readonly maxAttempts: number;
   private readonly backoffMs: number;
 
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-    options: DynamoDbAuditLogOptions,
-  ) {
+  constructor(client: DynamoDBClient, tableName: string, options: DynamoDbAuditLogOptions) {
+    super(client, tableName);
     if (!Number.isInteger(options.retentionDays) || options.retentionDays < 1) {
       throw new RangeError(
         `retentionDays must be a whole number of days, 1 or more; received ${options.retentionDays}.`,

@@ -1,5 +1,5 @@
-import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { getItem, type Item, optionalStrings, stringAttributes } from '../shared/dynamodb';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDbTable, type Item, optionalStrings, stringAttributes } from '../shared/dynamodb';
 import type { CircuitSnapshot } from './circuit-breaker';
 import type { Checkpoint, CheckpointStore } from './run';
 
@@ -9,14 +9,9 @@ const OPTIONAL_FIELDS = ['resumeCursor', 'resumeUpdatedAfter', 'lastFullPassAt']
  * Checkpoints in the RECONCILE_CHECKPOINTS table: one item per source id (`pk`), holding the checkpoint's fields
  * as string attributes.
  */
-export class DynamoDbCheckpointStore implements CheckpointStore {
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {}
-
+export class DynamoDbCheckpointStore extends DynamoDbTable implements CheckpointStore {
   async get(sourceId: string): Promise<Checkpoint | undefined> {
-    const item = await getItem(this.client, this.tableName, sourceId);
+    const item = await this.getItem(sourceId);
     if (item === undefined) return undefined;
     const watermark = item.watermark?.S;
     if (watermark === undefined) {
@@ -50,14 +45,9 @@ export interface CircuitStateStore {
  * a source id (letters, digits, "-") or `<sourceId>#property=<id>`, and a source id holds no "=", so the two
  * kinds of key never meet.
  */
-export class DynamoDbCircuitStateStore implements CircuitStateStore {
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {}
-
+export class DynamoDbCircuitStateStore extends DynamoDbTable implements CircuitStateStore {
   async get(sourceId: string): Promise<CircuitSnapshot | undefined> {
-    const item = await getItem(this.client, this.tableName, circuitKey(sourceId));
+    const item = await this.getItem(circuitKey(sourceId));
     if (item === undefined) return undefined;
     const state = item.state?.S;
     const failures = Number(item.failures?.N);

@@ -37,16 +37,20 @@ export async function conditionHeld(write: Promise<unknown>): Promise<boolean> {
   return (await unlessConditionFails(write.then(() => true))) ?? false;
 }
 
-/** The item under partition key `pk`, read consistently: what was just written is what is read. */
-export async function getItem(
-  client: DynamoDBClient,
-  tableName: string,
-  pk: string,
-): Promise<Item | undefined> {
-  const { Item } = await client.send(
-    new GetItemCommand({ TableName: tableName, Key: { pk: { S: pk } }, ConsistentRead: true }),
-  );
-  return Item;
+/** A store kept in one DynamoDB table, whose items have a string partition key `pk`. */
+export abstract class DynamoDbTable {
+  constructor(
+    protected readonly client: DynamoDBClient,
+    protected readonly tableName: string,
+  ) {}
+
+  /** The item under partition key `pk`, read consistently: what was just written is what is read. */
+  protected async getItem(pk: string): Promise<Item | undefined> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: pk } }, ConsistentRead: true }),
+    );
+    return Item;
+  }
 }
 
 /** An item as error messages name it: its kind and its key. */

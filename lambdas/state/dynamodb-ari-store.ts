@@ -1,7 +1,6 @@
 import {
   type AttributeValue,
   BatchGetItemCommand,
-  type DynamoDBClient,
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -22,6 +21,7 @@ import {
 } from '../domain/state';
 import { cursorAt, InvalidCursorError } from '../shared/cursor';
 import {
+  DynamoDbTable,
   describeItem,
   type Item,
   isConditionalCheckFailure,
@@ -68,12 +68,7 @@ export const ROOM_NIGHT_KEY_ATTRIBUTES = [
  * versioned independently, exactly as mergeNight (lww.ts) defines. Attribute values are mapped by hand, like
  * the delivery ledger's.
  */
-export class DynamoDbAriStore implements AriStore {
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {}
-
+export class DynamoDbAriStore extends DynamoDbTable implements AriStore {
   /**
    * The first attempt is ONE UpdateItem for every group in the write, conditioned on each of them being absent or
    * older than `version`: events that arrive in order cost one write per room night. If any group is already as

@@ -1,7 +1,7 @@
 import { type AttributeValue, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Version } from '../domain/state';
 import type { Clock } from '../shared/clock';
-import { conditionHeld, unlessConditionFails } from '../shared/dynamodb';
+import { conditionHeld, DynamoDbTable, unlessConditionFails } from '../shared/dynamodb';
 import type { GuestStore } from './ports';
 
 /** The item key of a guest: guest ids are only unique within the source that issued them. */
@@ -18,12 +18,14 @@ const NOT_ERASED_SINCE = 'attribute_not_exists(erasedVersion) OR erasedVersion <
  * tombstone (its id and the erasure's version, nothing else), so that a late event older than the erasure
  * cannot link the guest again.
  */
-export class DynamoDbGuestStore implements GuestStore {
+export class DynamoDbGuestStore extends DynamoDbTable implements GuestStore {
   constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
+    client: DynamoDBClient,
+    tableName: string,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    super(client, tableName);
+  }
 
   /** Links accumulate in a string set, so concurrent links from different reservations never overwrite each other. */
   async link(

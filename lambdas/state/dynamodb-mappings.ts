@@ -1,5 +1,5 @@
-import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { getItem, optionalStrings, requiredStrings, stringAttributes } from '../shared/dynamodb';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDbTable, optionalStrings, requiredStrings, stringAttributes } from '../shared/dynamodb';
 import type { MappingRef, MappingStore, MappingTarget } from './ports';
 
 /** The item key of a mapping: scope, entity and external id, so that one consistent GetItem resolves it. */
@@ -11,15 +11,10 @@ export function mappingItemKey(ref: MappingRef): string {
  * External id → internal id mappings in DynamoDB, one item per (scope, entity, external id). The ref's parts are
  * also stored as attributes of their own, so that the table can be read and audited without parsing keys.
  */
-export class DynamoDbMappingStore implements MappingStore {
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {}
-
+export class DynamoDbMappingStore extends DynamoDbTable implements MappingStore {
   async get(ref: MappingRef): Promise<MappingTarget | undefined> {
     // Read consistently: a mapping just added must release the events parked for it at once.
-    const item = await getItem(this.client, this.tableName, mappingItemKey(ref));
+    const item = await this.getItem(mappingItemKey(ref));
     if (item === undefined) return undefined;
     return { ...requiredStrings(item, ['internalId'], 'Mapping'), ...optionalStrings(item, ['propertyId']) };
   }

@@ -8,6 +8,7 @@ import { addDays, isCalendarDate } from '../domain/dates';
 import type { Page } from '../domain/page';
 import { pageOf } from '../shared/cursor';
 import {
+  DynamoDbTable,
   firstItems,
   type Item,
   keyPart,
@@ -57,14 +58,11 @@ export function paritySortKey(key: Pick<ParityNightKey, 'date' | 'roomTypeId' | 
  * clean nights. Each item expires a configurable number of days after its stay date, so past nights, which no
  * check revisits, clean themselves up.
  */
-export class DynamoDbParityStore implements ParityStore {
+export class DynamoDbParityStore extends DynamoDbTable implements ParityStore {
   private readonly expireDaysAfterStay: number;
 
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-    options: DynamoDbParityStoreOptions = {},
-  ) {
+  constructor(client: DynamoDBClient, tableName: string, options: DynamoDbParityStoreOptions = {}) {
+    super(client, tableName);
     const days = options.expireDaysAfterStay ?? DEFAULT_PARITY_EXPIRY_DAYS;
     if (!Number.isInteger(days) || days < 0) {
       throw new RangeError(

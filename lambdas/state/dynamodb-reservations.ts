@@ -1,9 +1,9 @@
-import { type DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { RESERVATION_STATUSES, type ReservationStatus } from '../domain/canonical';
 import {
   conditionHeld,
+  DynamoDbTable,
   describeItem,
-  getItem,
   type Item,
   optionalStrings,
   requiredStrings,
@@ -37,12 +37,7 @@ const OPTIONAL_TEXT = [
  * last-writer-wins is that a creation never brings a cancelled reservation back, whatever its timestamp: a
  * creation that arrives after the cancellation (delivered late, or re-sent and stamped anew) is no news.
  */
-export class DynamoDbReservationStore implements ReservationStore {
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {}
-
+export class DynamoDbReservationStore extends DynamoDbTable implements ReservationStore {
   async apply(record: ReservationRecord): Promise<boolean> {
     const values: Item = { ':version': { S: record.version } };
     let condition = 'attribute_not_exists(pk) OR (#version < :version';
@@ -70,7 +65,7 @@ export class DynamoDbReservationStore implements ReservationStore {
   }
 
   async get(id: string): Promise<ReservationRecord | undefined> {
-    const item = await getItem(this.client, this.tableName, id);
+    const item = await this.getItem(id);
     return item === undefined ? undefined : toRecord(item);
   }
 

@@ -1,16 +1,11 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import {
-  DeleteItemCommand,
-  type DynamoDBClient,
-  PutItemCommand,
-  paginateQuery,
-  paginateScan,
-} from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, PutItemCommand, paginateQuery, paginateScan } from '@aws-sdk/client-dynamodb';
 import type { CanonicalEvent } from '../domain/canonical';
 import type { Page } from '../domain/page';
 import { decodeCursor, pageOf } from '../shared/cursor';
 import {
   allItems,
+  DynamoDbTable,
   describeItem,
   firstItems,
   type Item,
@@ -39,12 +34,7 @@ const PARKED_TEXT = ['reason', 'waitingFor', 'parkedAt'] as const satisfies read
  * mapping releases. The event is kept as JSON text: it is only ever read back whole, and the text round-trips it
  * exactly, with no attribute mapping to keep in step with the canonical types.
  */
-export class DynamoDbReviewStore implements ReviewStore {
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {}
-
+export class DynamoDbReviewStore extends DynamoDbTable implements ReviewStore {
   /** Parking an event again replaces its entry, so the latest reason and mapping key are the ones kept. */
   async park(entry: ParkedEvent): Promise<void> {
     await this.client.send(
