@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -18,7 +17,7 @@ import {
 } from '../lambdas/shared/topology';
 import type { DeliveryLedger } from './delivery-ledger';
 import type { EventQueues } from './event-queues';
-import { ParitySyncFunction } from './paritysync-function';
+import { hostedFunctionProps, ParitySyncFunction } from './paritysync-function';
 import type { Reconciliation } from './reconciliation';
 import type { StateTables } from './state-tables';
 
@@ -81,8 +80,7 @@ export class ReadApi extends Construct {
     this.api = props.api;
 
     this.function = new ParitySyncFunction(this, 'Function', {
-      config: props.config,
-      entry: props.entry ?? path.join(__dirname, '..', 'lambdas', 'read', 'handler.ts'),
+      ...hostedFunctionProps(props, 'read'),
       serviceName: METRIC_SERVICES.read,
       metrics: false,
       memorySize: 256,
@@ -94,8 +92,6 @@ export class ReadApi extends Construct {
         ...props.reconciliation.environment([PARITY_FINDINGS]),
         [EVENTS_QUEUE.environmentName]: props.queues.queue.queueUrl,
       },
-      logRetention: props.logRetention,
-      retain: props.retain,
     });
 
     props.state.grantRead(this.function);

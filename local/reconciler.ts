@@ -12,6 +12,7 @@ import {
 import { ConflictError, ParitySyncError } from '../lambdas/shared/errors';
 import { httpStatusOf } from '../lambdas/shared/http-status';
 import { parseStrictJson } from '../lambdas/shared/strict-json';
+import { sendJson } from './http';
 import type { ControlRoute } from './server';
 
 /** The path of the local runtime's "reconcile now" route, which the CLI calls. */
@@ -115,7 +116,7 @@ async function streamRun(
     const status = httpStatusOf(error) ?? 400;
     const payload =
       error instanceof ParitySyncError ? error.toBody() : { error: 'invalid_json', message: String(error) };
-    response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(payload));
+    sendJson(response, status, payload);
     return;
   }
   let started = false;
@@ -132,9 +133,7 @@ async function streamRun(
   } catch (error) {
     if (!started && error instanceof ParitySyncError && !(error instanceof InvalidInvocationError)) {
       // A failure of ParitySync itself (no listed class) is answered as the reconcile function would fail: 500.
-      response
-        .writeHead(httpStatusOf(error) ?? 500, { 'content-type': 'application/json' })
-        .end(JSON.stringify(error.toBody()));
+      sendJson(response, httpStatusOf(error) ?? 500, error.toBody());
       return;
     }
     write({
