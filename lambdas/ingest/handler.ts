@@ -31,8 +31,8 @@ export const handler = createIngestHttpHandler(
       config.sources.flatMap((source) => source.secrets),
       SECRET_CACHE_SECONDS,
     ),
-    ledger: new DynamoDbDeliveryLedger(fn.client(DynamoDBClient), environment.ledgerTableName),
-    queue: new SqsEventQueue(fn.client(SQSClient), environment.eventQueueUrl),
+    ledger: new DynamoDbDeliveryLedger(fn.client(DynamoDBClient), environment.tables.ledger),
+    queue: new SqsEventQueue(fn.client(SQSClient), environment.queues.events),
     clock: systemClock,
     crypto: nodeCrypto,
     settings: {

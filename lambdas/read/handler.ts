@@ -18,7 +18,7 @@ const fn = bootstrapFunction('read', readReadApiEnvironment);
 const { config, environment } = fn;
 const { tables } = environment;
 const dynamodb = fn.client(DynamoDBClient);
-const queue = new SqsEventQueue(fn.client(SQSClient), environment.eventQueueUrl);
+const queue = new SqsEventQueue(fn.client(SQSClient), environment.queues.events);
 
 export const handler = createReadApiHandler(
   {

@@ -8,8 +8,8 @@ import {
   PARITY_FINDINGS,
   RECONCILE_AUDIT,
   RECONCILE_CHECKPOINTS,
-  RECONCILE_RUNS,
   RECONCILE_DLQ,
+  RECONCILE_RUNS,
   RECONCILE_TABLES,
   type TableDefinition,
 } from '../../lambdas/shared/topology';
@@ -113,7 +113,9 @@ describe('reconciliation schedule', () => {
     const transformer = scheduleTarget().InputTransformer as { InputPathsMap: Json; InputTemplate: string };
     expect(transformer.InputPathsMap).toEqual({ id: '$.id' });
     expect(transformer.InputTemplate).toBe('{"trigger":"schedule","eventId":<id>}');
-    const input = JSON.parse(transformer.InputTemplate.replace('<id>', '"3b1d5a9e-0000-4000-8000-000000000001"'));
+    const input = JSON.parse(
+      transformer.InputTemplate.replace('<id>', '"3b1d5a9e-0000-4000-8000-000000000001"'),
+    );
     // Every polled source, the configured dry-run setting, parity on: no overrides.
     expect(parseInvocation(input)).toEqual({});
   });

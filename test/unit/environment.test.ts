@@ -38,7 +38,7 @@ describe('function environments, validated at cold start', () => {
       LEDGER_TABLE_NAME: 'ledger',
       EVENT_QUEUE_URL: QUEUE,
     });
-    expect(environment.ledgerTableName).toBe('ledger');
+    expect(environment.tables.ledger).toBe('ledger');
     expect(environment.config.sources.map((s) => s.id)).toEqual(['ota-1']);
   });
 
@@ -131,11 +131,11 @@ describe('function environments, validated at cold start', () => {
       [EVENTS_QUEUE.environmentName]: QUEUE,
     };
     expect(readIngestEnvironment(env)).toMatchObject({
-      ledgerTableName: 'table-DeliveryLedger',
-      eventQueueUrl: QUEUE,
+      tables: { ledger: 'table-DeliveryLedger' },
+      queues: { events: QUEUE },
     });
     expect(readApplyEnvironment(env)).toMatchObject({
-      eventQueueUrl: QUEUE,
+      queues: { events: QUEUE },
       tables: {
         ledger: 'table-DeliveryLedger',
         ari: 'table-AriState',
@@ -146,7 +146,7 @@ describe('function environments, validated at cold start', () => {
       },
     });
     expect(readReadApiEnvironment(env)).toMatchObject({
-      eventQueueUrl: QUEUE,
+      queues: { events: QUEUE },
       tables: {
         ledger: 'table-DeliveryLedger',
         ari: 'table-AriState',
