@@ -17,18 +17,6 @@ export interface Page<T> {
   readonly nextCursor: string | null;
 }
 
-export const LEDGER_STATUSES = [
-  'received',
-  'enqueued',
-  'recorded',
-  'applied',
-  'rejected',
-  'parked',
-  'held',
-  'dead-lettered',
-] as const;
-export type LedgerStatus = (typeof LEDGER_STATUSES)[number];
-
 export const DLQ_QUEUES = ['events', 'reconcile'] as const;
 export type DlqQueue = (typeof DLQ_QUEUES)[number];
 

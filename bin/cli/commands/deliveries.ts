@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
-import { collectPages, type Delivery, LEDGER_STATUSES, type Rejection } from '../api';
+import { LEDGER_STATUSES } from '../../../lambdas/ledger/ports';
+import { collectPages, type Delivery, type Rejection } from '../api';
 import { formatRecord, formatTable, printJson, printPage } from '../output';
 import { instant, type ListFlags, listOptions, pageFlags, targetOf } from './common';
 

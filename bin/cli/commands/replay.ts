@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Command, Option } from 'commander';
-import { LEDGER_STATUSES, type OpsApi, type ReplayJob } from '../api';
+import { LEDGER_STATUSES } from '../../../lambdas/ledger/ports';
+import type { OpsApi, ReplayJob } from '../api';
 import { formatRecord, printJson } from '../output';
 import { startProgress } from '../progress';
 import { instant, positiveNumber, showsProgress, targetOf } from './common';
