@@ -10,6 +10,7 @@ import { logicalIds } from './logical-ids';
 import { type AlarmThresholds, Observability } from './observability';
 import { ReadApi } from './read-api';
 import { Reconciliation } from './reconciliation';
+import { RejectionLog } from './rejection-log';
 import { StateTables } from './state-tables';
 
 export interface ParitySyncStackProps extends StackProps {
@@ -57,6 +58,7 @@ export interface ParitySyncStackProps extends StackProps {
 export class ParitySyncStack extends Stack {
   readonly ledger: DeliveryLedger;
   readonly queues: EventQueues;
+  readonly rejections: RejectionLog;
   readonly ingest: IngestApi;
   readonly state: StateTables;
   readonly apply: ApplyPipeline;
@@ -70,6 +72,7 @@ export class ParitySyncStack extends Stack {
 
     this.ledger = new DeliveryLedger(this, DELIVERY_LEDGER.id, { retain });
     this.queues = new EventQueues(this, 'EventQueues', { retain });
+    this.rejections = new RejectionLog(this, 'RejectionLog', { retain });
     this.ingest = new IngestApi(this, 'IngestApi', {
       config: props.config,
       ledger: this.ledger,
@@ -145,6 +148,7 @@ export class ParitySyncStack extends Stack {
       value: this.ingest.api.url,
     });
     new CfnOutput(this, 'LedgerTableName', { value: this.ledger.table.tableName });
+    new CfnOutput(this, 'RejectionsTableName', { value: this.rejections.table.tableName });
     for (const definition of StateTables.DEFINITIONS) {
       new CfnOutput(this, `${definition.id}TableName`, { value: this.state.table(definition).tableName });
     }

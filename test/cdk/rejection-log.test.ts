@@ -1,0 +1,56 @@
+import type { Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ParitySyncStack } from '../../lib/paritysync-stack';
+import { logicalId, synthStack } from './app';
+
+type Json = Record<string, unknown>;
+
+let stack: ParitySyncStack;
+let template: Template;
+let tableId: string;
+
+beforeAll(() => {
+  ({ stack, template } = synthStack());
+  tableId = logicalId(stack.rejections.table);
+});
+
+function resource(id: string): { Properties: Json; DeletionPolicy?: string } {
+  return template.toJSON().Resources[id];
+}
+
+describe('rejection log table', () => {
+  it('keys records by source and time, with a TTL and an index over every source', () => {
+    const props = resource(tableId).Properties;
+    expect(props.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
+    expect(props.AttributeDefinitions).toEqual([
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+      { AttributeName: 'all', AttributeType: 'S' },
+    ]);
+    expect(props.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(props.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'rejectionsAll',
+        KeySchema: [
+          { AttributeName: 'all', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ]);
+    expect(props.BillingMode).toBe('PAY_PER_REQUEST');
+  });
+
+  it('is retained, with deletion protection, like every table of the stack', () => {
+    expect(resource(tableId).DeletionPolicy).toBe('Retain');
+    const [replica] = resource(tableId).Properties.Replicas as Json[];
+    expect(replica?.DeletionProtectionEnabled).toBe(true);
+  });
+
+  it('publishes its name', () => {
+    template.hasOutput('RejectionsTableName', { Value: { Ref: tableId } });
+  });
+});
