@@ -77,6 +77,7 @@ export class ParitySyncStack extends Stack {
       config: props.config,
       ledger: this.ledger,
       queues: this.queues,
+      rejections: this.rejections,
       retain,
       ...(props.createApiGatewayAccountLogRole !== undefined
         ? { createAccountLogRole: props.createApiGatewayAccountLogRole }

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { type FunctionEnvironment, functionEnvFields, functionEnvironment } from '../config/bootstrap';
 import { queueUrlEnvField, tableEnvFields, validateEnvironment } from '../config/environment';
-import { DELIVERY_LEDGER, EVENTS_QUEUE } from '../shared/topology';
+import { DELIVERY_LEDGER, EVENTS_QUEUE, REJECTIONS } from '../shared/topology';
 
 /**
  * The ingest function's environment, validated once at cold start. In AWS the stack sets these; locally the
@@ -10,12 +10,13 @@ import { DELIVERY_LEDGER, EVENTS_QUEUE } from '../shared/topology';
  */
 const IngestEnvSchema = z.object({
   ...functionEnvFields('ingest'),
-  ...tableEnvFields({ ledger: DELIVERY_LEDGER }),
+  ...tableEnvFields({ ledger: DELIVERY_LEDGER, rejections: REJECTIONS }),
   ...queueUrlEnvField(EVENTS_QUEUE),
 });
 
 export interface IngestEnvironment extends FunctionEnvironment {
   readonly ledgerTableName: string;
+  readonly rejectionsTableName: string;
   readonly eventQueueUrl: string;
 }
 
@@ -24,6 +25,7 @@ export function readIngestEnvironment(env: NodeJS.ProcessEnv = process.env): Ing
   return {
     ...functionEnvironment(data),
     ledgerTableName: data[DELIVERY_LEDGER.environmentName],
+    rejectionsTableName: data[REJECTIONS.environmentName],
     eventQueueUrl: data[EVENTS_QUEUE.environmentName],
   };
 }

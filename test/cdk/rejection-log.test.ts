@@ -2,6 +2,7 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ParitySyncStack } from '../../lib/paritysync-stack';
 import { logicalId, synthStack } from './app';
+import { arnOf, functionPermissions, permission } from './iam';
 
 type Json = Record<string, unknown>;
 
@@ -16,6 +17,11 @@ beforeAll(() => {
 
 function resource(id: string): { Properties: Json; DeletionPolicy?: string } {
   return template.toJSON().Resources[id];
+}
+
+/** Every permission a function has on the rejection log, its index included. */
+function onRejections(functionId: string): string[] {
+  return functionPermissions(template, functionId).filter((p) => p.includes(`"${tableId}"`));
 }
 
 describe('rejection log table', () => {
@@ -52,5 +58,19 @@ describe('rejection log table', () => {
 
   it('publishes its name', () => {
     template.hasOutput('RejectionsTableName', { Value: { Ref: tableId } });
+  });
+});
+
+describe('rejection log access', () => {
+  it('lets the ingest function only put and update items, on the table alone', () => {
+    expect(onRejections(logicalId(stack.ingest.function))).toEqual(
+      ['PutItem', 'UpdateItem'].map((action) => permission(`dynamodb:${action}`, arnOf(tableId))),
+    );
+  });
+
+  it('gives no other function any access', () => {
+    for (const fn of [stack.apply.function, stack.reconciliation.function]) {
+      expect(onRejections(logicalId(fn))).toEqual([]);
+    }
   });
 });
