@@ -111,6 +111,7 @@ export class ParitySyncStack extends Stack {
       ledger: this.ledger,
       queues: this.queues,
       reconciliation: this.reconciliation,
+      rejections: this.rejections,
       retain,
     });
 
@@ -145,7 +146,7 @@ export class ParitySyncStack extends Stack {
     new CfnOutput(this, 'ReadApiUrl', {
       description:
         'Base URL of the read API (stage included): GET properties/{propertyId}/ari, reservations/{id}, ' +
-        'deliveries/{eventId}, review, parity; PUT mappings/{scope}/{entity}/{externalId}. SigV4-signed requests only',
+        'deliveries/{eventId}, review, parity, rejections; PUT mappings/{scope}/{entity}/{externalId}. SigV4-signed requests only',
       value: this.ingest.api.url,
     });
     new CfnOutput(this, 'LedgerTableName', { value: this.ledger.table.tableName });

@@ -13,11 +13,15 @@ import {
   EVENTS_QUEUE,
   MAPPINGS,
   PARITY_FINDINGS,
+  REJECTIONS,
   RESERVATIONS,
   REVIEW,
 } from '../shared/topology';
 
-/** The apply function's tables less the guest links, which this function never reads, plus parity findings. */
+/**
+ * The apply function's tables less the guest links, which this function never reads, plus parity findings and
+ * the rejection log.
+ */
 const READ_TABLES = {
   ledger: DELIVERY_LEDGER,
   ari: ARI_STATE,
@@ -25,6 +29,7 @@ const READ_TABLES = {
   review: REVIEW,
   reservations: RESERVATIONS,
   parity: PARITY_FINDINGS,
+  rejections: REJECTIONS,
 };
 
 /**

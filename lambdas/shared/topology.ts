@@ -234,4 +234,5 @@ export const READ_API_ROUTES = [
   { method: 'GET', resource: '/review' },
   { method: 'PUT', resource: '/mappings/{scope}/{entity}/{externalId}' },
   { method: 'GET', resource: '/parity' },
+  { method: 'GET', resource: '/rejections' },
 ] as const;

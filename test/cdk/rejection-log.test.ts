@@ -2,7 +2,7 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ParitySyncStack } from '../../lib/paritysync-stack';
 import { logicalId, synthStack } from './app';
-import { arnOf, functionPermissions, permission } from './iam';
+import { arnOf, functionPermissions, indexArnOf, permission } from './iam';
 
 type Json = Record<string, unknown>;
 
@@ -65,6 +65,15 @@ describe('rejection log access', () => {
   it('lets the ingest function only put and update items, on the table alone', () => {
     expect(onRejections(logicalId(stack.ingest.function))).toEqual(
       ['PutItem', 'UpdateItem'].map((action) => permission(`dynamodb:${action}`, arnOf(tableId))),
+    );
+  });
+
+  it('lets the read function only query, the table and its index', () => {
+    expect(onRejections(logicalId(stack.read.function))).toEqual(
+      [
+        permission('dynamodb:Query', arnOf(tableId)),
+        permission('dynamodb:Query', indexArnOf(tableId, 'rejectionsAll')),
+      ].sort(),
     );
   });
 

@@ -162,6 +162,7 @@ describe('function environments, validated at cold start', () => {
         review: 'table-Review',
         reservations: 'table-Reservations',
         parity: 'table-ParityFindings',
+        rejections: 'table-Rejections',
       },
     });
     expect(readReconcileEnvironment(env).tables).toEqual({
