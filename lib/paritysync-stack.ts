@@ -11,6 +11,7 @@ import { logicalIds } from './logical-ids';
 import { type AlarmThresholds, Observability } from './observability';
 import { ReadApi } from './read-api';
 import { Reconciliation } from './reconciliation';
+import { RejectionLog } from './rejection-log';
 import { StateTables } from './state-tables';
 
 export interface ParitySyncStackProps extends StackProps {
@@ -63,6 +64,7 @@ export interface ParitySyncStackProps extends StackProps {
 export class ParitySyncStack extends Stack {
   readonly ledger: DeliveryLedger;
   readonly queues: EventQueues;
+  readonly rejections: RejectionLog;
   readonly ingest: IngestApi;
   readonly state: StateTables;
   readonly apply: ApplyPipeline;
@@ -76,10 +78,12 @@ export class ParitySyncStack extends Stack {
 
     this.ledger = new DeliveryLedger(this, DELIVERY_LEDGER.id, { retain });
     this.queues = new EventQueues(this, 'EventQueues', { retain });
+    this.rejections = new RejectionLog(this, 'RejectionLog', { retain });
     this.ingest = new IngestApi(this, 'IngestApi', {
       config: props.config,
       ledger: this.ledger,
       queues: this.queues,
+      rejections: this.rejections,
       retain,
       ...(props.createApiGatewayAccountLogRole !== undefined
         ? { createAccountLogRole: props.createApiGatewayAccountLogRole }
@@ -113,6 +117,7 @@ export class ParitySyncStack extends Stack {
       ledger: this.ledger,
       queues: this.queues,
       reconciliation: this.reconciliation,
+      rejections: this.rejections,
       retain,
     });
 
@@ -157,10 +162,11 @@ export class ParitySyncStack extends Stack {
     new CfnOutput(this, 'ReadApiUrl', {
       description:
         'Base URL of the read API (stage included): GET properties/{propertyId}/ari, reservations/{id}, ' +
-        'deliveries/{eventId}, review, parity; PUT mappings/{scope}/{entity}/{externalId}. SigV4-signed requests only',
+        'deliveries/{eventId}, review, parity, rejections; PUT mappings/{scope}/{entity}/{externalId}. SigV4-signed requests only',
       value: this.ingest.api.url,
     });
     new CfnOutput(this, 'LedgerTableName', { value: this.ledger.table.tableName });
+    new CfnOutput(this, 'RejectionsTableName', { value: this.rejections.table.tableName });
     for (const definition of StateTables.DEFINITIONS) {
       new CfnOutput(this, `${definition.id}TableName`, { value: this.state.table(definition).tableName });
     }

@@ -19,6 +19,7 @@ import type { DeliveryLedger } from './delivery-ledger';
 import type { EventQueues } from './event-queues';
 import { hostedFunctionProps, ParitySyncFunction } from './paritysync-function';
 import type { Reconciliation } from './reconciliation';
+import type { RejectionLog } from './rejection-log';
 import type { StateTables } from './state-tables';
 
 export interface ReadRoute {
@@ -46,6 +47,8 @@ export interface ReadApiProps {
   readonly queues: EventQueues;
   /** Owns the parity findings `GET /parity` reads. */
   readonly reconciliation: Reconciliation;
+  /** What `GET /rejections` reads. */
+  readonly rejections: RejectionLog;
   /**
    * Retention of the function's logs.
    * @default logs.RetentionDays.ONE_MONTH
@@ -90,6 +93,7 @@ export class ReadApi extends Construct {
         // Not the guest links: this function never reads them.
         ...props.state.environment([ARI_STATE, MAPPINGS, REVIEW, RESERVATIONS]),
         ...props.reconciliation.environment([PARITY_FINDINGS]),
+        ...props.rejections.environment(),
         [EVENTS_QUEUE.environmentName]: props.queues.queue.queueUrl,
       },
     });
@@ -98,6 +102,7 @@ export class ReadApi extends Construct {
     props.state.grantMappingAdmin(this.function);
     props.ledger.grantRead(this.function);
     props.reconciliation.grantReadParity(this.function);
+    props.rejections.grantList(this.function);
     // Events parked for a mapping go back on the queue once an operator adds it.
     props.queues.grantRequeue(this.function);
 

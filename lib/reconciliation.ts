@@ -15,8 +15,8 @@ import {
   PARITY_FINDINGS,
   RECONCILE_AUDIT,
   RECONCILE_CHECKPOINTS,
-  RECONCILE_RUNS,
   RECONCILE_DLQ,
+  RECONCILE_RUNS,
   RECONCILE_TABLES,
   type TableDefinition,
 } from '../lambdas/shared/topology';
@@ -123,7 +123,10 @@ export class Reconciliation extends Construct {
       targets: [
         new targets.LambdaFunction(this.function, {
           // The event's id keys the run's idempotency record: EventBridge delivers at least once.
-          event: events.RuleTargetInput.fromObject({ trigger: 'schedule', eventId: events.EventField.eventId }),
+          event: events.RuleTargetInput.fromObject({
+            trigger: 'schedule',
+            eventId: events.EventField.eventId,
+          }),
           // EventBridge's own delivery failures (throttled past its retry window) land in the same queue.
           deadLetterQueue: this.deadLetterQueue,
           retryAttempts: 2,

@@ -1,5 +1,5 @@
 import { environmentReader } from '../config/bootstrap';
-import { DELIVERY_LEDGER, EVENTS_QUEUE } from '../shared/topology';
+import { DELIVERY_LEDGER, EVENTS_QUEUE, REJECTIONS } from '../shared/topology';
 
 /**
  * The ingest function's environment, validated once at cold start. In AWS the stack sets these; locally the
@@ -7,7 +7,7 @@ import { DELIVERY_LEDGER, EVENTS_QUEUE } from '../shared/topology';
  * The configuration holds source definitions and secret references, never secret values.
  */
 export const readIngestEnvironment = environmentReader('ingest', 'ingest', {
-  tables: { ledger: DELIVERY_LEDGER },
+  tables: { ledger: DELIVERY_LEDGER, rejections: REJECTIONS },
   queues: { events: EVENTS_QUEUE },
 });
 

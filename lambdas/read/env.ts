@@ -5,13 +5,14 @@ import {
   EVENTS_QUEUE,
   MAPPINGS,
   PARITY_FINDINGS,
+  REJECTIONS,
   RESERVATIONS,
   REVIEW,
 } from '../shared/topology';
 
 /**
  * The read / admin API function's environment, validated once at cold start: the apply function's tables less
- * the guest links, which it never reads, plus parity findings. The events queue is where events parked for a
+ * the guest links, which it never reads, plus parity findings and the rejection log. The events queue is where events parked for a
  * mapping go back once an operator adds it.
  */
 export const readReadApiEnvironment = environmentReader('read', 'read API', {
@@ -22,6 +23,7 @@ export const readReadApiEnvironment = environmentReader('read', 'read API', {
     review: REVIEW,
     reservations: RESERVATIONS,
     parity: PARITY_FINDINGS,
+    rejections: REJECTIONS,
   },
   queues: { events: EVENTS_QUEUE },
 });

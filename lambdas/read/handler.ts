@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { bootstrapFunction } from '../config/bootstrap';
 import { DynamoDbDeliveryLedger } from '../ledger/dynamodb-ledger';
+import { DynamoDbRejectionLog } from '../ledger/dynamodb-rejections';
 import { SqsEventQueue } from '../queue/sqs-queue';
 import { systemClock } from '../shared/clock';
 import { DynamoDbAriStore } from '../state/dynamodb-ari-store';
@@ -27,6 +28,7 @@ export const handler = createReadApiHandler(
     deliveries: new DynamoDbDeliveryLedger(dynamodb, tables.ledger),
     review: new DynamoDbReviewStore(dynamodb, tables.review),
     parity: new DynamoDbParityStore(dynamodb, tables.parity),
+    rejections: new DynamoDbRejectionLog(dynamodb, tables.rejections),
     mappings: new MappingResolver(
       new DynamoDbMappingStore(dynamodb, tables.mappings),
       config.mappings,

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { ApplicableIdSchema } from '../domain/applicable';
-import { daysBetween, IsoDateSchema } from '../domain/dates';
+import { daysBetween, IsoDateSchema, IsoInstantSchema } from '../domain/dates';
 import {
   type FieldProblem,
   InvalidRequestError,
@@ -11,7 +11,7 @@ import { formatPath } from '../shared/problems';
 import { parseStrictJson } from '../shared/strict-json';
 import { READ_API_ROUTES } from '../shared/topology';
 import type { MappingEntity } from '../state/ports';
-import { getDelivery, getReservation, putMapping, type ReadApiDependencies } from './read';
+import { getDelivery, getReservation, listRejections, putMapping, type ReadApiDependencies } from './read';
 import {
   continuation,
   deliveryView,
@@ -19,7 +19,9 @@ import {
   nightView,
   parityNightView,
   parkedView,
+  rejectionView,
   reservationView,
+  unrecordedView,
 } from './views';
 
 /**
@@ -113,6 +115,17 @@ const ParityQuerySchema = z
 
 const ReviewQuerySchema = z.strictObject(PAGE_QUERY);
 
+/** `source` as the refused request's path named it, so any text a path segment can carry, within reason. */
+const RejectionsQuerySchema = z.strictObject({
+  source: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+  reason: z.optional(
+    z.string().check(z.regex(/^[a-z0-9_]{1,64}$/, 'must be an error code such as invalid_signature')),
+  ),
+  from: z.optional(IsoInstantSchema),
+  to: z.optional(IsoInstantSchema),
+  ...PAGE_QUERY,
+});
+
 const MAPPING_ENTITIES = ['property', 'roomType', 'ratePlan'] as const satisfies readonly MappingEntity[];
 
 function mappingPathSchema(sourceIds: ReadonlySet<string>) {
@@ -190,6 +203,8 @@ export async function handleReadRequest(
       return writeMapping(request, deps);
     case '/parity':
       return readParity(request, deps);
+    case '/rejections':
+      return readRejections(request, deps);
   }
 }
 
@@ -224,6 +239,35 @@ async function readParity(request: ReadRequest, deps: ReadApiDependencies): Prom
     to: query.to,
     nights: page.items.map(parityNightView),
     ...continuation(page),
+  };
+}
+
+/**
+ * Requests the edge refused for good, newest first, and how many more it only counted: per source and UTC day,
+ * for the days the window touches.
+ */
+async function readRejections(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
+  const query = queryOf(RejectionsQuerySchema, request);
+  const listing = await listRejections(
+    {
+      ...(query.source === undefined ? {} : { sourceId: query.source }),
+      ...(query.reason === undefined ? {} : { reason: query.reason }),
+      ...(query.from === undefined ? {} : { from: query.from }),
+      ...(query.to === undefined ? {} : { to: query.to }),
+      limit: query.limit,
+      ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+    },
+    deps,
+  );
+  return {
+    from: listing.from,
+    to: listing.to,
+    items: listing.page.items.map(rejectionView),
+    ...continuation(listing.page),
+    unrecorded: {
+      total: listing.unrecorded.reduce((sum, count) => sum + count.count, 0),
+      counts: listing.unrecorded.map(unrecordedView),
+    },
   };
 }
 

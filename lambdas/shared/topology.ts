@@ -156,6 +156,28 @@ export const PARITY_FINDINGS = table({
   timeToLiveAttribute: 'expiresAt',
 });
 
+/**
+ * Requests the edge refused for good (4xx), for an operator to see who sends what: one partition per source id
+ * as given in the path, sorted by time then request id. Per source, a counter per second bounds what is recorded,
+ * and a counter per day holds how many were refused beyond that bound. The `rejectionsAll` index lists every
+ * source's records newest first (constant `all` = `rejection`) and every day counter (`all` = `unrecorded`).
+ * Items expire after the configured retention.
+ */
+export const REJECTIONS = table({
+  id: 'Rejections',
+  environmentName: 'REJECTIONS_TABLE_NAME',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  timeToLiveAttribute: 'expiresAt',
+  globalSecondaryIndexes: [
+    {
+      indexName: 'rejectionsAll',
+      partitionKey: { name: 'all', type: 'S' },
+      sortKey: { name: 'sk', type: 'S' },
+    },
+  ],
+});
+
 const FOURTEEN_DAYS = 14 * 24 * 3600;
 
 export const EVENTS_DLQ: QueueDefinition = {
@@ -204,6 +226,7 @@ export const TABLES: readonly TableDefinition[] = [
   RESERVATIONS,
   GUESTS,
   ...RECONCILE_TABLES,
+  REJECTIONS,
 ];
 /** Dead-letter queues first, so that a queue's redrive target exists when it is created. */
 export const QUEUES: readonly QueueDefinition[] = [EVENTS_DLQ, EVENTS_QUEUE, RECONCILE_DLQ];
@@ -224,4 +247,5 @@ export const READ_API_ROUTES = [
   { method: 'GET', resource: '/review' },
   { method: 'PUT', resource: '/mappings/{scope}/{entity}/{externalId}' },
   { method: 'GET', resource: '/parity' },
+  { method: 'GET', resource: '/rejections' },
 ] as const;

@@ -21,6 +21,7 @@ import {
   InMemoryReviewStore,
 } from '../fakes/apply-memory';
 import { InMemoryParityStore } from '../fakes/reconcile-memory';
+import { InMemoryRejectionLog } from '../fakes/rejections';
 import { ariUpdate } from '../support/events';
 
 const clock = fixedClock('2026-06-01T12:00:00.000Z');
@@ -73,6 +74,7 @@ beforeEach(() => {
     deliveries: { get: async (eventId) => deliveries.get(eventId) },
     review,
     parity,
+    rejections: new InMemoryRejectionLog(),
     mappings: new MappingResolver(mappingStore, [], clock),
     requeue: async (event) => {
       requeued.push(event);
@@ -645,6 +647,7 @@ describe('when a store fails', () => {
       deliveries: { get: deliveriesGet },
       review,
       parity,
+      rejections: new InMemoryRejectionLog(),
       mappings: new MappingResolver(mappingStore, [], clock),
       requeue: async () => {},
       clock,
