@@ -156,11 +156,6 @@ export class Reconciliation extends Construct {
       actions: ['dynamodb:Query'],
       resourceArns: [this.parityFindings.tableArn],
     });
-    iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-      resourceArns: [this.runs.tableArn],
-    });
   }
 
   /**
