@@ -226,6 +226,7 @@ async function bundle(): Promise<boolean> {
       ...process.env,
       PARITYSYNC_CONFIG_JSON: JSON.stringify(config),
       LEDGER_TABLE_NAME: 'bench',
+      REJECTIONS_TABLE_NAME: 'bench-rejections',
       EVENT_QUEUE_URL: 'http://127.0.0.1:1/000000000000/bench',
       AWS_REGION: 'us-east-1',
     };

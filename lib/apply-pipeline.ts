@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -8,7 +7,7 @@ import { METRIC_SERVICES } from '../lambdas/shared/metric-names';
 import { DELIVERY_LEDGER, EVENTS_QUEUE } from '../lambdas/shared/topology';
 import type { DeliveryLedger } from './delivery-ledger';
 import type { EventQueues } from './event-queues';
-import { ParitySyncFunction } from './paritysync-function';
+import { hostedFunctionProps, ParitySyncFunction } from './paritysync-function';
 import type { StateTables } from './state-tables';
 
 /** The consumer's timeout. The events queue's visibility timeout in the topology is sized from it. */
@@ -93,8 +92,7 @@ export class ApplyPipeline extends Construct {
     assertVisibilityCoversTimeout(EVENTS_QUEUE.visibilityTimeoutSeconds, timeout);
 
     this.function = new ParitySyncFunction(this, 'Function', {
-      config: props.config,
-      entry: props.entry ?? path.join(__dirname, '..', 'lambdas', 'apply', 'handler.ts'),
+      ...hostedFunctionProps(props, 'apply'),
       serviceName: METRIC_SERVICES.apply,
       memorySize: 512,
       timeout,
@@ -103,8 +101,6 @@ export class ApplyPipeline extends Construct {
         ...props.state.environment(),
         [EVENTS_QUEUE.environmentName]: props.queues.queue.queueUrl,
       },
-      logRetention: props.logRetention,
-      retain: props.retain,
     });
 
     props.state.grantApply(this.function);

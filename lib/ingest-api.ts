@@ -11,6 +11,7 @@ import type { DeliveryLedger } from './delivery-ledger';
 import { assertDeployableConfig, referencedSecrets } from './deploy-config';
 import type { EventQueues } from './event-queues';
 import { ParitySyncFunction } from './paritysync-function';
+import type { RejectionLog } from './rejection-log';
 import { grantSecretValues } from './secret-grants';
 
 export { bundledConfigJson } from './lambda-bundling';
@@ -20,6 +21,8 @@ export interface IngestApiProps {
   readonly config: ParitySyncConfig;
   readonly ledger: DeliveryLedger;
   readonly queues: EventQueues;
+  /** Where the function records the requests it refuses for good. */
+  readonly rejections: RejectionLog;
   /**
    * Steady-state requests per second the stage accepts across all sources before answering 429.
    * @default 1000
@@ -148,6 +151,7 @@ export class IngestApi extends Construct {
       environment: {
         [DELIVERY_LEDGER.environmentName]: props.ledger.table.tableName,
         [EVENTS_QUEUE.environmentName]: props.queues.queue.queueUrl,
+        ...props.rejections.environment(),
       },
       logRetention: retention,
       retain,
@@ -155,6 +159,7 @@ export class IngestApi extends Construct {
 
     props.ledger.grantDeduplicate(this.function);
     props.queues.grantEnqueue(this.function);
+    props.rejections.grantRecord(this.function);
     grantSecretValues(this.function, referencedSecrets(props.config));
 
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {

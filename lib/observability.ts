@@ -1,9 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
@@ -75,10 +73,10 @@ export interface ObservabilityProps {
   /** @default see each threshold */
   readonly thresholds?: AlarmThresholds;
   /**
-   * An SNS topic every alarm notifies when it goes into and out of ALARM.
+   * What every alarm does when it goes into and out of ALARM (see `AlarmNotifications`).
    * @default no alarm actions
    */
-  readonly alarmTopicArn?: string;
+  readonly alarmAction?: cloudwatch.IAlarmAction;
   /**
    * @default a name CloudFormation generates
    */
@@ -119,11 +117,7 @@ export class Observability extends Construct {
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
     this.namespace = props.namespace ?? DEFAULT_METRICS_NAMESPACE;
-    if (props.alarmTopicArn !== undefined) {
-      this.alarmAction = new cloudwatchActions.SnsAction(
-        sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn),
-      );
-    }
+    this.alarmAction = props.alarmAction;
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       ...(props.dashboardName !== undefined ? { dashboardName: props.dashboardName } : {}),
       defaultInterval: Duration.hours(6),
@@ -185,6 +179,42 @@ export class Observability extends Construct {
     return alarm;
   }
 
+  /** An alarm as soon as `queue` holds a message. */
+  private addNotEmptyAlarm(id: string, queue: sqs.IQueue, description: string): cloudwatch.Alarm {
+    return this.addAlarm(id, {
+      metric: queueDepth(queue),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      // SQS stops publishing for a queue idle for six hours even with messages in it: keep the last state.
+      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+      description,
+    });
+  }
+
+  /** A reconciliation metric of one source, with one datapoint per run (`period`). */
+  private sourceMetric(
+    source: string,
+    metricName: string,
+    period: Duration,
+    options: { statistic?: string; dimensions?: Record<string, string>; label?: string } = {},
+  ): cloudwatch.Metric {
+    return this.customMetric('reconcile', metricName, {
+      ...options,
+      dimensions: { [METRIC_DIMENSIONS.source]: source, ...options.dimensions },
+      period,
+    });
+  }
+
+  /** The room nights of a property whose rates broke parity at its last check. */
+  private parityViolations(propertyId: string, period: Duration, label?: string): cloudwatch.Metric {
+    return this.customMetric('reconcile', RECONCILE_METRICS.parityViolations, {
+      dimensions: { [METRIC_DIMENSIONS.property]: propertyId },
+      statistic: cloudwatch.Stats.MAXIMUM,
+      period,
+      ...(label === undefined ? {} : { label }),
+    });
+  }
+
   /** A time-series graph sized like the others, for `addSection`. */
   graph(title: string, left: cloudwatch.IMetric[]): cloudwatch.GraphWidget {
     return new cloudwatch.GraphWidget({ title, left, width: WIDGET_WIDTH, height: WIDGET_HEIGHT });
@@ -239,12 +269,7 @@ export class Observability extends Construct {
           period: ONE_MINUTE,
         }),
       ]),
-      this.graph('Dead-letter queue depth', [
-        queues.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-          statistic: cloudwatch.Stats.MAXIMUM,
-          period: ONE_MINUTE,
-        }),
-      ]),
+      this.graph('Dead-letter queue depth', [queueDepth(queues.deadLetterQueue)]),
     ]);
   }
 
@@ -284,10 +309,8 @@ export class Observability extends Construct {
     const sources = polledSourceIds(config);
     const perSource = (metricName: string, statistic: string = cloudwatch.Stats.SUM, what = '') =>
       sources.map((source) =>
-        this.customMetric('reconcile', metricName, {
-          dimensions: { [METRIC_DIMENSIONS.source]: source },
+        this.sourceMetric(source, metricName, period, {
           statistic,
-          period,
           label: what ? `${source} ${what}` : source,
         }),
       );
@@ -315,14 +338,7 @@ export class Observability extends Construct {
         ...perSource(RECONCILE_METRICS.correctedFields, cloudwatch.Stats.SUM, 'corrected'),
       ]),
       this.graph('Rate parity violations by property', [
-        ...properties.map((property) =>
-          this.customMetric('reconcile', RECONCILE_METRICS.parityViolations, {
-            dimensions: { [METRIC_DIMENSIONS.property]: property },
-            statistic: cloudwatch.Stats.MAXIMUM,
-            period,
-            label: property,
-          }),
-        ),
+        ...properties.map((property) => this.parityViolations(property, period, property)),
       ]),
       this.graph('Polling: pages, requests, 429s, retries', [
         ...perSource(RECONCILE_METRICS.pages, cloudwatch.Stats.SUM, 'pages'),
@@ -340,10 +356,7 @@ export class Observability extends Construct {
         ...perSource(RECONCILE_METRICS.nightsSkipped, cloudwatch.Stats.SUM, 'skipped'),
       ]),
       this.graph('Failed runs (dead-letter queue depth)', [
-        deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-          statistic: cloudwatch.Stats.MAXIMUM,
-          period: ONE_MINUTE,
-        }),
+        queueDepth(deadLetterQueue),
         ...(fn ? [fn.metricErrors({ period }).with({ label: 'Function errors' })] : []),
       ]),
     ]);
@@ -359,12 +372,9 @@ export class Observability extends Construct {
     const sourceIds = logicalIds('', sources);
     for (const source of sources) {
       const suffix = sourceIds.get(source) ?? source;
-      const dimensions = { [METRIC_DIMENSIONS.source]: source };
       this.addAlarm(`DriftAboveThreshold${suffix}`, {
-        metric: this.customMetric('reconcile', RECONCILE_METRICS.driftPercent, {
-          dimensions,
+        metric: this.sourceMetric(source, RECONCILE_METRICS.driftPercent, period, {
           statistic: cloudwatch.Stats.MAXIMUM,
-          period,
         }),
         threshold,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -375,10 +385,8 @@ export class Observability extends Construct {
           'audit table lists every overwritten field.',
       });
       this.addAlarm(`CircuitOpen${suffix}`, {
-        metric: this.customMetric('reconcile', RECONCILE_METRICS.circuitOpen, {
-          dimensions,
+        metric: this.sourceMetric(source, RECONCILE_METRICS.circuitOpen, period, {
           statistic: cloudwatch.Stats.MAXIMUM,
-          period,
         }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -389,9 +397,8 @@ export class Observability extends Construct {
           'themselves after the cool-down; drift is not being measured meanwhile.',
       });
       this.addAlarm(`PollingTokenRejected${suffix}`, {
-        metric: this.customMetric('reconcile', RECONCILE_METRICS.failures, {
-          dimensions: { ...dimensions, [METRIC_DIMENSIONS.reason]: 'provider_auth_failed' },
-          period,
+        metric: this.sourceMetric(source, RECONCILE_METRICS.failures, period, {
+          dimensions: { [METRIC_DIMENSIONS.reason]: 'provider_auth_failed' },
         }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -402,9 +409,8 @@ export class Observability extends Construct {
       });
       const missedRuns = thresholds.reconcileMissedRuns ?? 3;
       this.addAlarm(`ReconcileStalled${suffix}`, {
-        metric: this.customMetric('reconcile', RECONCILE_METRICS.runs, {
-          dimensions: { ...dimensions, [METRIC_DIMENSIONS.outcome]: 'reconciled' },
-          period,
+        metric: this.sourceMetric(source, RECONCILE_METRICS.runs, period, {
+          dimensions: { [METRIC_DIMENSIONS.outcome]: 'reconciled' },
         }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -424,11 +430,7 @@ export class Observability extends Construct {
     );
     for (const { propertyId, sourceOfTruth } of config.parity.properties) {
       this.addAlarm(`ParityViolations${propertyIds.get(propertyId) ?? propertyId}`, {
-        metric: this.customMetric('reconcile', RECONCILE_METRICS.parityViolations, {
-          dimensions: { [METRIC_DIMENSIONS.property]: propertyId },
-          statistic: cloudwatch.Stats.MAXIMUM,
-          period,
-        }),
+        metric: this.parityViolations(propertyId, period),
         threshold: 0,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         description:
@@ -438,19 +440,13 @@ export class Observability extends Construct {
       });
     }
 
-    this.addAlarm('ReconcileDeadLetterQueueNotEmpty', {
-      metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        statistic: cloudwatch.Stats.MAXIMUM,
-        period: ONE_MINUTE,
-      }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
-      description:
-        'A reconciliation run failed after its retries (local state unreachable, a bug, or a timeout). Read the ' +
+    this.addNotEmptyAlarm(
+      'ReconcileDeadLetterQueueNotEmpty',
+      deadLetterQueue,
+      'A reconciliation run failed after its retries (local state unreachable, a bug, or a timeout). Read the ' +
         'reconcile function logs around the message time for "Reconciliation failed". Nothing is lost: the next ' +
         'run resumes from the saved checkpoint. Delete the message once understood.',
-    });
+    );
   }
 
   private addFunctionsSection({ functions }: ObservabilityProps): void {
@@ -477,20 +473,13 @@ export class Observability extends Construct {
   }
 
   private addAlarms({ api, queues, thresholds = {} }: ObservabilityProps): void {
-    this.addAlarm('DeadLetterQueueNotEmpty', {
-      metric: queues.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        statistic: cloudwatch.Stats.MAXIMUM,
-        period: ONE_MINUTE,
-      }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      // SQS stops publishing for a queue idle for six hours even with messages in it: keep the last state.
-      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
-      description:
-        'Events failed to apply after every retry and are in the dead-letter queue. For each message, read the ' +
+    this.addNotEmptyAlarm(
+      'DeadLetterQueueNotEmpty',
+      queues.deadLetterQueue,
+      'Events failed to apply after every retry and are in the dead-letter queue. For each message, read the ' +
         'eventId attribute and inspect GET /deliveries/{eventId}: lastError says why. Fix the cause, then redrive ' +
         'the DLQ to the events queue (SQS console "Start DLQ redrive"). Applying is idempotent.',
-    });
+    );
 
     const maxAge = thresholds.oldestMessageAgeSeconds ?? 300;
     this.addAlarm('EventsQueueBacklog', {
@@ -582,6 +571,14 @@ export class Observability extends Construct {
 /** One datapoint per run: the schedule's rate, at least a minute (CloudWatch periods are whole minutes). */
 function runPeriod(config: ParitySyncConfig): Duration {
   return Duration.minutes(Math.max(1, config.reconciliation.scheduleMinutes));
+}
+
+/** The most messages visible on `queue` in each minute. */
+function queueDepth(queue: sqs.IQueue): cloudwatch.Metric {
+  return queue.metricApproximateNumberOfMessagesVisible({
+    statistic: cloudwatch.Stats.MAXIMUM,
+    period: ONE_MINUTE,
+  });
 }
 
 function polledSourceIds(config: ParitySyncConfig): string[] {

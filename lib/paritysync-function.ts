@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -60,6 +61,31 @@ export interface ParitySyncFunctionProps {
    * @default true
    */
   readonly retain?: boolean;
+}
+
+/** What a construct's own props say about the one function it deploys. */
+export interface HostedFunctionProps {
+  readonly config: ParitySyncConfig;
+  readonly logRetention?: logs.RetentionDays;
+  readonly retain?: boolean;
+  /** @default the construct's handler in this project */
+  readonly entry?: string;
+}
+
+/**
+ * The function props a construct passes on from its own: the configuration, the log settings, and the handler,
+ * `lambdas/<handlerFolder>/handler.ts` unless `entry` names another.
+ */
+export function hostedFunctionProps(
+  props: HostedFunctionProps,
+  handlerFolder: string,
+): Pick<ParitySyncFunctionProps, 'config' | 'entry' | 'logRetention' | 'retain'> {
+  return {
+    config: props.config,
+    entry: props.entry ?? path.join(__dirname, '..', 'lambdas', handlerFolder, 'handler.ts'),
+    logRetention: props.logRetention,
+    retain: props.retain,
+  };
 }
 
 /**

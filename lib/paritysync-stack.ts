@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
 import { DELIVERY_LEDGER, RECONCILE_TABLES } from '../lambdas/shared/topology';
+import { AlarmNotifications } from './alarm-notifications';
 import { ApplyPipeline } from './apply-pipeline';
 import { DeliveryLedger } from './delivery-ledger';
 import { EventQueues } from './event-queues';
@@ -10,6 +11,7 @@ import { logicalIds } from './logical-ids';
 import { type AlarmThresholds, Observability } from './observability';
 import { ReadApi } from './read-api';
 import { Reconciliation } from './reconciliation';
+import { RejectionLog } from './rejection-log';
 import { StateTables } from './state-tables';
 
 export interface ParitySyncStackProps extends StackProps {
@@ -37,10 +39,15 @@ export interface ParitySyncStackProps extends StackProps {
    */
   readonly throttlingBurstLimit?: number;
   /**
-   * An SNS topic the alarms notify (into and out of ALARM).
-   * @default no alarm actions: the alarms show on the dashboard and in the CloudWatch console only
+   * An existing SNS topic the alarms notify (into and out of ALARM). Not with `alarmEmails`.
+   * @default no existing topic
    */
   readonly alarmTopicArn?: string;
+  /**
+   * Email addresses subscribed to a new alarm topic. Not with `alarmTopicArn`.
+   * @default none: without either, the alarms show on the dashboard and in the CloudWatch console only
+   */
+  readonly alarmEmails?: readonly string[];
   /** @default see `AlarmThresholds` */
   readonly alarmThresholds?: AlarmThresholds;
   /**
@@ -57,6 +64,7 @@ export interface ParitySyncStackProps extends StackProps {
 export class ParitySyncStack extends Stack {
   readonly ledger: DeliveryLedger;
   readonly queues: EventQueues;
+  readonly rejections: RejectionLog;
   readonly ingest: IngestApi;
   readonly state: StateTables;
   readonly apply: ApplyPipeline;
@@ -70,10 +78,12 @@ export class ParitySyncStack extends Stack {
 
     this.ledger = new DeliveryLedger(this, DELIVERY_LEDGER.id, { retain });
     this.queues = new EventQueues(this, 'EventQueues', { retain });
+    this.rejections = new RejectionLog(this, 'RejectionLog', { retain });
     this.ingest = new IngestApi(this, 'IngestApi', {
       config: props.config,
       ledger: this.ledger,
       queues: this.queues,
+      rejections: this.rejections,
       retain,
       ...(props.createApiGatewayAccountLogRole !== undefined
         ? { createAccountLogRole: props.createApiGatewayAccountLogRole }
@@ -107,9 +117,14 @@ export class ParitySyncStack extends Stack {
       ledger: this.ledger,
       queues: this.queues,
       reconciliation: this.reconciliation,
+      rejections: this.rejections,
       retain,
     });
 
+    const notifications = new AlarmNotifications(this, 'AlarmNotifications', {
+      ...(props.alarmEmails !== undefined ? { emails: props.alarmEmails } : {}),
+      ...(props.alarmTopicArn !== undefined ? { topicArn: props.alarmTopicArn } : {}),
+    });
     this.observability = new Observability(this, 'Observability', {
       api: this.ingest.api,
       functions: {
@@ -123,10 +138,16 @@ export class ParitySyncStack extends Stack {
         deadLetterQueue: this.reconciliation.deadLetterQueue,
       },
       queues: this.queues,
-      ...(props.alarmTopicArn !== undefined ? { alarmTopicArn: props.alarmTopicArn } : {}),
+      ...(notifications.action !== undefined ? { alarmAction: notifications.action } : {}),
       ...(props.alarmThresholds !== undefined ? { thresholds: props.alarmThresholds } : {}),
     });
 
+    if (notifications.topic !== undefined) {
+      new CfnOutput(this, 'AlarmTopicArn', {
+        description: 'The SNS topic every alarm notifies; subscribe pagers or chat integrations to it',
+        value: notifications.topic.topicArn,
+      });
+    }
     new CfnOutput(this, 'ApiUrl', {
       description: 'Base URL of the ParitySync webhook API (stage included)',
       value: this.ingest.api.url,
@@ -141,10 +162,11 @@ export class ParitySyncStack extends Stack {
     new CfnOutput(this, 'ReadApiUrl', {
       description:
         'Base URL of the read API (stage included): GET properties/{propertyId}/ari, reservations/{id}, ' +
-        'deliveries/{eventId}, review, parity; PUT mappings/{scope}/{entity}/{externalId}. SigV4-signed requests only',
+        'deliveries/{eventId}, review, parity, rejections; PUT mappings/{scope}/{entity}/{externalId}. SigV4-signed requests only',
       value: this.ingest.api.url,
     });
     new CfnOutput(this, 'LedgerTableName', { value: this.ledger.table.tableName });
+    new CfnOutput(this, 'RejectionsTableName', { value: this.rejections.table.tableName });
     for (const definition of StateTables.DEFINITIONS) {
       new CfnOutput(this, `${definition.id}TableName`, { value: this.state.table(definition).tableName });
     }

@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -18,8 +17,9 @@ import {
 } from '../lambdas/shared/topology';
 import type { DeliveryLedger } from './delivery-ledger';
 import type { EventQueues } from './event-queues';
-import { ParitySyncFunction } from './paritysync-function';
+import { hostedFunctionProps, ParitySyncFunction } from './paritysync-function';
 import type { Reconciliation } from './reconciliation';
+import type { RejectionLog } from './rejection-log';
 import type { StateTables } from './state-tables';
 
 export interface ReadRoute {
@@ -47,6 +47,8 @@ export interface ReadApiProps {
   readonly queues: EventQueues;
   /** Owns the parity findings `GET /parity` reads. */
   readonly reconciliation: Reconciliation;
+  /** What `GET /rejections` reads. */
+  readonly rejections: RejectionLog;
   /**
    * Retention of the function's logs.
    * @default logs.RetentionDays.ONE_MONTH
@@ -81,8 +83,7 @@ export class ReadApi extends Construct {
     this.api = props.api;
 
     this.function = new ParitySyncFunction(this, 'Function', {
-      config: props.config,
-      entry: props.entry ?? path.join(__dirname, '..', 'lambdas', 'read', 'handler.ts'),
+      ...hostedFunctionProps(props, 'read'),
       serviceName: METRIC_SERVICES.read,
       metrics: false,
       memorySize: 256,
@@ -92,10 +93,9 @@ export class ReadApi extends Construct {
         // Not the guest links: this function never reads them.
         ...props.state.environment([ARI_STATE, MAPPINGS, REVIEW, RESERVATIONS]),
         ...props.reconciliation.environment([PARITY_FINDINGS]),
+        ...props.rejections.environment(),
         [EVENTS_QUEUE.environmentName]: props.queues.queue.queueUrl,
       },
-      logRetention: props.logRetention,
-      retain: props.retain,
     });
 
     props.state.grantRead(this.function);
@@ -104,6 +104,7 @@ export class ReadApi extends Construct {
     // GET /deliveries and /deliveries/counts: the log's indexes, never a scan of the table.
     props.ledger.grantReadLog(this.function);
     props.reconciliation.grantReadParity(this.function);
+    props.rejections.grantList(this.function);
     // Events parked for a mapping go back on the queue once an operator adds it.
     props.queues.grantRequeue(this.function);
 

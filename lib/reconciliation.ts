@@ -16,6 +16,7 @@ import {
   RECONCILE_AUDIT,
   RECONCILE_CHECKPOINTS,
   RECONCILE_DLQ,
+  RECONCILE_RUNS,
   RECONCILE_TABLES,
   type TableDefinition,
 } from '../lambdas/shared/topology';
@@ -71,6 +72,8 @@ export class Reconciliation extends Construct {
   readonly checkpoints: dynamodb.TableV2;
   readonly audit: dynamodb.TableV2;
   readonly parityFindings: dynamodb.TableV2;
+  /** Powertools idempotency records of scheduled runs, so that an event delivered twice starts one run. */
+  readonly runs: dynamodb.TableV2;
   private readonly tablesById = new Map<string, dynamodb.TableV2>();
 
   constructor(scope: Construct, id: string, props: ReconciliationProps) {
@@ -84,6 +87,7 @@ export class Reconciliation extends Construct {
     this.checkpoints = this.table(RECONCILE_CHECKPOINTS);
     this.audit = this.table(RECONCILE_AUDIT);
     this.parityFindings = this.table(PARITY_FINDINGS);
+    this.runs = this.table(RECONCILE_RUNS);
 
     this.deadLetterQueue = new sqs.Queue(this, RECONCILE_DLQ.id, {
       ...queueProps(RECONCILE_DLQ),
@@ -118,7 +122,11 @@ export class Reconciliation extends Construct {
       enabled: props.scheduleEnabled ?? true,
       targets: [
         new targets.LambdaFunction(this.function, {
-          event: events.RuleTargetInput.fromObject({ trigger: 'schedule' }),
+          // The event's id keys the run's idempotency record: EventBridge delivers at least once.
+          event: events.RuleTargetInput.fromObject({
+            trigger: 'schedule',
+            eventId: events.EventField.eventId,
+          }),
           // EventBridge's own delivery failures (throttled past its retry window) land in the same queue.
           deadLetterQueue: this.deadLetterQueue,
           retryAttempts: 2,
@@ -152,7 +160,8 @@ export class Reconciliation extends Construct {
 
   /**
    * Checkpoints are read and overwritten, audit records appended in batches, parity findings replaced or
-   * deleted per night and queried per property. No scans, no table operations.
+   * deleted per night and queried per property; a scheduled run's idempotency record is created, read, completed
+   * and deleted when the run fails (Powertools' persistence layer). No scans, no table operations.
    */
   private grantOwnTables(grantee: iam.IGrantable): void {
     iam.Grant.addToPrincipal({
@@ -169,6 +178,11 @@ export class Reconciliation extends Construct {
       grantee,
       actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
       resourceArns: [this.parityFindings.tableArn],
+    });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      resourceArns: [this.runs.tableArn],
     });
   }
 }

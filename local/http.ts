@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 
 /** Resolves once the server is bound; rejects with the bind error (EADDRINUSE, EACCES) instead of emitting it. */
 export function listen(server: Server, port: number, host: string): Promise<void> {
@@ -9,4 +9,19 @@ export function listen(server: Server, port: number, host: string): Promise<void
       resolve();
     });
   });
+}
+
+/** Answers `body` as JSON with `statusCode`, and any further `headers`. */
+export function sendJson(
+  response: ServerResponse,
+  statusCode: number,
+  body: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): void {
+  const bytes = Buffer.from(JSON.stringify(body));
+  response.statusCode = statusCode;
+  for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
+  response.setHeader('content-type', 'application/json');
+  response.setHeader('content-length', bytes.length);
+  response.end(bytes);
 }

@@ -15,6 +15,7 @@ import type {
   SQSRecord,
   SQSRecordAttributes,
 } from 'aws-lambda';
+import { localLambdaContext } from './lambda-context';
 
 /** An SQS-triggered function, as the Lambda event source mapping invokes it. */
 export type SqsConsumer = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
@@ -159,7 +160,10 @@ async function invokeAndSettle(
   const ids = new Set(event.Records.map((record) => record.messageId));
   let failed: ReadonlySet<string>;
   try {
-    const response = await options.consumer(event, lambdaContext(options.timeoutMs ?? 30_000));
+    const response = await options.consumer(
+      event,
+      localLambdaContext('paritysync-local-apply', randomUUID(), Date.now() + (options.timeoutMs ?? 30_000)),
+    );
     const listed = (response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier);
     const unknown = listed.filter((id) => !ids.has(id));
     // Lambda treats a failure it cannot match to a record as a failure of the whole batch.
@@ -227,27 +231,6 @@ function toMessageAttributes(attributes: Record<string, MessageAttributeValue>):
     };
   }
   return converted;
-}
-
-function lambdaContext(timeoutMs: number): Context {
-  const deadline = Date.now() + timeoutMs;
-  const unsupported = () => {
-    throw new Error('The callback-style done/fail/succeed are not supported; return a promise instead.');
-  };
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: 'paritysync-local-apply',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:paritysync-local-apply',
-    memoryLimitInMB: '1024',
-    awsRequestId: randomUUID(),
-    logGroupName: '/aws/lambda/paritysync-local-apply',
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: unsupported,
-    fail: unsupported,
-    succeed: unsupported,
-  };
 }
 
 /** Waits `ms`, or less if `signal` aborts first; never rejects. */

@@ -1,49 +1,83 @@
-import { SingleBar } from 'cli-progress';
 import type { ReconcileReport, ReconcileRequest } from '../lambdas/reconcile/service';
+import { type FieldProblem, ParitySyncError } from '../lambdas/shared/errors';
 import { RECONCILE_NOW_PATH, type ReconcileStreamLine } from './reconciler';
 
+/** Where a run stands: one step per source scan, then one per parity property. */
+export interface ReconcileStep {
+  readonly done: number;
+  readonly total: number;
+  /** The scan or parity property being worked on. */
+  readonly step: string;
+  readonly detail: string;
+}
+
+export interface ReconcileNowOptions {
+  /** False: `onStep` is not called. @default true */
+  readonly progress?: boolean;
+  readonly onStep?: (step: ReconcileStep) => void;
+  /** Ends the wait (and the request) early, e.g. AbortSignal.timeout. */
+  readonly signal?: AbortSignal;
+}
+
+/** The local runtime refused the run, or the run failed: its error code and message, as the route gave them. */
+export class ReconcileRefusedError extends ParitySyncError {
+  readonly status: number | undefined;
+
+  constructor(status: number | undefined, code: string, message: string, fields?: readonly FieldProblem[]) {
+    super(code, `${status === undefined ? '' : `${status} `}${code}: ${message}`, fields ? { fields } : {});
+    this.status = status;
+  }
+}
+
 /**
- * The CLI side of "reconcile now": asks the local runtime for a run, follows its progress stream with a
- * progress bar (one step per source, then one per parity property), and returns the final report.
+ * The CLI side of "reconcile now": asks the local runtime for a run, follows its progress stream (reported
+ * through `onStep`), and returns the final report.
  */
 export async function reconcileNow(
   baseUrl: string,
   request: ReconcileRequest,
-  options: { readonly progress?: boolean; readonly stream?: NodeJS.WriteStream } = {},
+  options: ReconcileNowOptions = {},
 ): Promise<ReconcileReport> {
   const response = await fetch(`${baseUrl.replace(/\/+$/, '')}${RECONCILE_NOW_PATH}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(request),
+    ...(options.signal ? { signal: options.signal } : {}),
   });
   if (!response.ok || !response.body) {
-    const body = (await response.json().catch(() => ({}))) as { error?: string; message?: string };
-    throw new Error(`${response.status} ${body.error ?? 'error'}: ${body.message ?? response.statusText}`);
+    const body = (await response.json().catch(() => ({}))) as {
+      error?: string;
+      message?: string;
+      fields?: FieldProblem[];
+    };
+    throw new ReconcileRefusedError(
+      response.status,
+      body.error ?? 'error',
+      body.message ?? response.statusText,
+      body.fields,
+    );
   }
 
-  const bar = new SingleBar({
-    format: ' {bar} {value}/{total} steps | {step} | {detail}',
-    hideCursor: true,
-    clearOnComplete: false,
-    stream: options.stream ?? process.stderr,
-    noTTYOutput: false,
-  });
-  const show = options.progress ?? true;
-  let report: ReconcileReport | undefined;
-  let failure: { error: string; message: string } | undefined;
+  const emit = options.progress === false ? () => undefined : (options.onStep ?? (() => undefined));
+  let total = 1;
   let done = 0;
+  let result: ReconcileReport | undefined;
+  let failure: { error: string; message: string } | undefined;
   const handle = (line: ReconcileStreamLine) => {
     switch (line.type) {
       case 'plan':
-        if (show) {
-          bar.start(Math.max(1, line.sources.length + line.parityProperties.length), 0, {
-            step: line.sources[0] ?? line.parityProperties[0] ?? '-',
-            detail: 'starting',
-          });
-        }
+        total = Math.max(1, line.sources.length + line.parityProperties.length);
+        emit({
+          done,
+          total,
+          step: line.sources[0] ?? line.parityProperties[0] ?? '-',
+          detail: 'starting',
+        });
         break;
       case 'page':
-        bar.update(done, {
+        emit({
+          done,
+          total,
           step: line.propertyId === undefined ? line.sourceId : `${line.sourceId} ${line.propertyId}`,
           detail:
             `${line.progress.pages} pages, ${line.progress.nights} nights, ` +
@@ -52,20 +86,24 @@ export async function reconcileNow(
         break;
       case 'source':
         done++;
-        bar.update(done, {
+        emit({
+          done,
+          total,
           step: scanName(line.result),
           detail: line.result.outcome === 'failed' ? `failed: ${line.result.error}` : line.result.status,
         });
         break;
       case 'parity':
         done++;
-        bar.update(done, {
+        emit({
+          done,
+          total,
           step: `parity ${line.result.propertyId}`,
           detail: `${line.result.counts.violations} violation(s)`,
         });
         break;
       case 'report':
-        report = line.report;
+        result = line.report;
         break;
       case 'error':
         failure = line;
@@ -85,10 +123,15 @@ export async function reconcileNow(
       newline = buffered.indexOf('\n');
     }
   }
-  if (show) bar.stop();
-  if (failure) throw new Error(`${failure.error}: ${failure.message}`);
-  if (!report) throw new Error('The local runtime ended the run without a report; see its log.');
-  return report;
+  if (failure) throw new ReconcileRefusedError(undefined, failure.error, failure.message);
+  if (!result) {
+    throw new ReconcileRefusedError(
+      undefined,
+      'no_report',
+      'The local runtime ended the run without a report; see its log.',
+    );
+  }
+  return result;
 }
 
 /** The summary the CLI prints: one row per source and per parity property. */

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ScheduledRunSummary } from '../lambdas/reconcile/function';
 import { InvalidInvocationError, parseInvocation } from '../lambdas/reconcile/invocation';
 import type { ReconcileRuntime } from '../lambdas/reconcile/runtime';
 import {
@@ -10,6 +12,7 @@ import {
 import { ConflictError, ParitySyncError } from '../lambdas/shared/errors';
 import { httpStatusOf } from '../lambdas/shared/http-status';
 import { parseStrictJson } from '../lambdas/shared/strict-json';
+import { sendJson } from './http';
 import type { ControlRoute } from './server';
 
 /** The path of the local runtime's "reconcile now" route, which the CLI calls. */
@@ -23,7 +26,7 @@ export type ReconcileStreamLine =
 
 export interface LocalReconcilerOptions {
   /** The reconcile function's module: its handler for the timer, its runtime for runs with progress. */
-  readonly handler: (payload: unknown) => Promise<ReconcileReport>;
+  readonly handler: (payload: unknown) => Promise<ReconcileReport | ScheduledRunSummary>;
   readonly runtime: ReconcileRuntime;
   /** Milliseconds between scheduled runs; 0 turns the timer off. */
   readonly intervalMs: number;
@@ -73,8 +76,9 @@ export function startLocalReconciler(options: LocalReconcilerOptions): LocalReco
     options.intervalMs > 0
       ? setInterval(() => {
           if (running) return;
-          exclusive(() => options.handler({ trigger: 'schedule' }))
-            .then((report) => log(`Scheduled reconciliation: ${describeReport(report)}`))
+          // As EventBridge sends it: the event id makes the run idempotent, as in AWS.
+          exclusive(() => options.handler({ trigger: 'schedule', eventId: randomUUID() }))
+            .then((result) => log(`Scheduled reconciliation: ${describeResult(result)}`))
             .catch((error: unknown) => logError('Scheduled reconciliation failed', error));
         }, options.intervalMs)
       : undefined;
@@ -112,7 +116,7 @@ async function streamRun(
     const status = httpStatusOf(error) ?? 400;
     const payload =
       error instanceof ParitySyncError ? error.toBody() : { error: 'invalid_json', message: String(error) };
-    response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(payload));
+    sendJson(response, status, payload);
     return;
   }
   let started = false;
@@ -129,9 +133,7 @@ async function streamRun(
   } catch (error) {
     if (!started && error instanceof ParitySyncError && !(error instanceof InvalidInvocationError)) {
       // A failure of ParitySync itself (no listed class) is answered as the reconcile function would fail: 500.
-      response
-        .writeHead(httpStatusOf(error) ?? 500, { 'content-type': 'application/json' })
-        .end(JSON.stringify(error.toBody()));
+      sendJson(response, httpStatusOf(error) ?? 500, error.toBody());
       return;
     }
     write({
@@ -144,6 +146,11 @@ async function streamRun(
 }
 
 /** One line for the log: per source its outcome and drift, per property its parity violations. */
+function describeResult(result: ReconcileReport | ScheduledRunSummary): string {
+  if (!('eventId' in result)) return describeReport(result);
+  return `${result.sources} source run(s), ${result.failedSources} failed`;
+}
+
 export function describeReport(report: ReconcileReport): string {
   const sources = report.sources.map((source) =>
     source.outcome === 'failed'

@@ -12,6 +12,8 @@ export interface SendOptions {
   /** For RSA channel managers: the private key PEM that matches a configured public key. */
   readonly privateKey?: string;
   readonly now?: Date;
+  /** How long the edge may take to answer. @default 30 */
+  readonly timeoutSeconds?: number;
 }
 
 export interface SendResult {
@@ -36,7 +38,12 @@ export async function sendSample(options: SendOptions): Promise<SendResult> {
   const body = Buffer.from(JSON.stringify(sender.sample(type, now, randomUUID)));
   const headers = sender.sign(body, { secret, at: now });
   const url = `${options.baseUrl.replace(/\/$/, '')}/webhooks/${options.source.id}`;
-  const response = await fetch(url, { method: 'POST', headers, body });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers,
+    body,
+    signal: AbortSignal.timeout((options.timeoutSeconds ?? 30) * 1000),
+  });
   const text = await response.text();
   let parsed: unknown = text;
   try {

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { listen } from './http';
+import { listen, sendJson } from './http';
+import { localLambdaContext } from './lambda-context';
 
 /** A Lambda proxy integration's handler, as API Gateway invokes it. */
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -151,7 +152,11 @@ async function handleRequest(
   }
 
   const event = toProxyEvent(request, method, url, match, body, requestTimeEpoch);
-  const context = lambdaContext(event.requestContext.requestId, requestTimeEpoch + timeoutMs);
+  const context = localLambdaContext(
+    'paritysync-local',
+    event.requestContext.requestId,
+    requestTimeEpoch + timeoutMs,
+  );
   let result: APIGatewayProxyResult;
   try {
     result = await match.route.handler(event, context);
@@ -360,26 +365,6 @@ function collectQuery(params: URLSearchParams): {
   return { single, multi };
 }
 
-function lambdaContext(awsRequestId: string, deadline: number): Context {
-  const unsupported = () => {
-    throw new Error('The callback-style done/fail/succeed are not supported; return a promise instead.');
-  };
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: 'paritysync-local',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:paritysync-local',
-    memoryLimitInMB: '1024',
-    awsRequestId,
-    logGroupName: '/aws/lambda/paritysync-local',
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: unsupported,
-    fail: unsupported,
-    succeed: unsupported,
-  };
-}
-
 function isProxyResult(value: unknown): value is APIGatewayProxyResult {
   if (typeof value !== 'object' || value === null) return false;
   const result = value as Partial<APIGatewayProxyResult>;
@@ -400,14 +385,6 @@ function writeResult(response: ServerResponse, result: APIGatewayProxyResult): v
   const body = result.body ?? '';
   const bytes = result.isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
   response.statusCode = result.statusCode;
-  response.setHeader('content-length', bytes.length);
-  response.end(bytes);
-}
-
-function sendJson(response: ServerResponse, statusCode: number, body: Record<string, unknown>): void {
-  const bytes = Buffer.from(JSON.stringify(body));
-  response.statusCode = statusCode;
-  response.setHeader('content-type', 'application/json');
   response.setHeader('content-length', bytes.length);
   response.end(bytes);
 }

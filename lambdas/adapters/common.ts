@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import * as z from 'zod/mini';
 import { zodProblems } from '../config/load';
 import { AuthenticationError, InvalidRequestError, SchemaViolationError } from '../shared/errors';
-import type { DeliveryRequest, VerificationContext } from './types';
+import type { DeliveryRequest, ProviderAdapter, VerificationContext } from './types';
 
 /** Helpers every adapter shares, so that each failure mode reads and answers the same whatever the kind. */
 
@@ -111,6 +111,26 @@ export function decodeHex(text: string, expectedBytes: number): Buffer | undefin
   return Buffer.from(trimmed, 'hex');
 }
 
+/**
+ * Calls `entry` with the key and the value of each `<key>=<value>` item in `text`, the items separated by
+ * `separator` and `equals` standing for the character between key and value; an item without one is skipped.
+ * Walks the text in place rather than splitting it: headers are read on every delivery.
+ */
+export function forEachEntry(
+  text: string,
+  separator: string,
+  equals: string,
+  entry: (key: string, value: string) => void,
+): void {
+  for (let start = 0; start <= text.length; ) {
+    let end = text.indexOf(separator, start);
+    if (end === -1) end = text.length;
+    const mark = text.indexOf(equals, start);
+    if (mark > start && mark < end) entry(text.slice(start, mark), text.slice(mark + 1, end));
+    start = end + 1;
+  }
+}
+
 const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 /** The 6-bit value of each standard base64 character code below 128, or -1. */
 const BASE64_VALUES = Int8Array.from({ length: 128 }, (_, code) =>
@@ -176,14 +196,17 @@ export function anyHmacMatches(
 
 /**
  * The scheme the OTA, PMS and property-platform senders share: a hex HMAC-SHA256 of the raw body, in either
- * case, in one header, with no timestamp.
+ * case, in the header `header`, with no timestamp (the edge bounds the payload's own time instead).
  */
-export function verifyHexBodyHmac(
-  request: DeliveryRequest,
-  context: VerificationContext,
-  header: string,
-): void {
-  if (!hexBodyHmacMatches(signatureHeader(request, header), request, context)) throw invalidSignature(header);
+export function hexBodyHmacScheme(header: string): Pick<ProviderAdapter, 'signsTimestamp' | 'verify'> {
+  return {
+    signsTimestamp: false,
+    verify(request, context) {
+      if (!hexBodyHmacMatches(signatureHeader(request, header), request, context))
+        throw invalidSignature(header);
+      return {};
+    },
+  };
 }
 
 /** True when `signature` is the hex HMAC-SHA256 of the raw body under any active secret. */

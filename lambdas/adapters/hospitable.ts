@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import type { PropertyChange, ReservationChange, ReservationStatus } from '../domain/canonical';
-import { IsoInstantSchema, isCalendarDate, isIsoDateTime } from '../domain/dates';
-import { parseWithSchema, unknownEventType, verifyHexBodyHmac } from './common';
+import { IsoInstantSchema, isCalendarDate, isIsoDateTime, parsedTextSchema } from '../domain/dates';
+import { hexBodyHmacScheme, parseWithSchema, unknownEventType } from './common';
 import { ExternalIdSchema, TextSchema } from './rate-fields';
 import type { ProviderAdapter } from './types';
 
@@ -40,21 +40,7 @@ function stayDate(text: string): string | undefined {
   return wellFormed ? date : undefined;
 }
 
-const StayDate = z.pipe(
-  z.string(),
-  z.transform((text: string, ctx) => {
-    const date = stayDate(text);
-    if (date === undefined) {
-      ctx.issues.push({
-        code: 'custom',
-        message: 'must be a date YYYY-MM-DD or an ISO-8601 date-time',
-        input: text,
-      });
-      return z.NEVER;
-    }
-    return date;
-  }),
-);
+const StayDate = parsedTextSchema(stayDate, 'must be a date YYYY-MM-DD or an ISO-8601 date-time');
 
 const StatusText = z.nullish(z.string().check(z.maxLength(100)));
 
@@ -132,13 +118,24 @@ function envelope<T extends z.core.$ZodType>(action: HospitableEventType, data: 
   });
 }
 
-const ReservationCreated = envelope('reservation.created', ReservationData);
-const ReservationUpdated = envelope('reservation.updated', ReservationData);
-const PropertyUpdated = envelope('property.updated', PropertyData);
-const PropertyMerged = envelope('property.merged', MergedPropertyData);
-const MessageCreated = envelope('message.created', AnyData);
-const ReviewCreated = envelope('review.created', AnyData);
+const ENVELOPES = {
+  'reservation.created': envelope('reservation.created', ReservationData),
+  'reservation.updated': envelope('reservation.updated', ReservationData),
+  'property.updated': envelope('property.updated', PropertyData),
+  'property.merged': envelope('property.merged', MergedPropertyData),
+  'message.created': envelope('message.created', AnyData),
+  'review.created': envelope('review.created', AnyData),
+} satisfies Record<HospitableEventType, z.core.$ZodType>;
 const AnyEnvelope = z.object({ action: z.enum(EVENT_TYPES) });
+
+/** What every event's envelope settles: its ULID, in either case, is the idempotency key; `created`, its time. */
+function fromEnvelope(event: { id: string; action: HospitableEventType; created: Date }) {
+  return {
+    providerEventType: event.action,
+    idempotencyKey: event.id.toUpperCase(),
+    occurredAt: event.created,
+  };
+}
 
 type ReservationFields = z.output<typeof ReservationData>;
 
@@ -181,12 +178,7 @@ function reservationChange(
 export const hospitableAdapter: ProviderAdapter = {
   kind: 'hospitable',
   eventTypes: EVENT_TYPES,
-  signsTimestamp: false,
-
-  verify(request, context) {
-    verifyHexBodyHmac(request, context, SIGNATURE_HEADER);
-    return {};
-  },
+  ...hexBodyHmacScheme(SIGNATURE_HEADER),
 
   normalise(body) {
     const action =
@@ -199,59 +191,32 @@ export const hospitableAdapter: ProviderAdapter = {
     switch (action) {
       case 'reservation.created':
       case 'reservation.updated': {
-        const event = parseWithSchema(
-          action === 'reservation.created' ? ReservationCreated : ReservationUpdated,
-          body,
-          what,
-        );
+        const event = parseWithSchema(ENVELOPES[action], body, what);
+        const data = reservationChange(action, event.data);
         return {
           disposition: 'apply',
-          providerEventType: action,
-          idempotencyKey: event.id.toUpperCase(),
-          occurredAt: event.created,
-          payload: { type: 'reservation.change', data: reservationChange(action, event.data) },
+          ...fromEnvelope(event),
+          payload: { type: 'reservation.change', data },
         };
       }
       case 'property.updated': {
-        const event = parseWithSchema(PropertyUpdated, body, what);
+        const event = parseWithSchema(ENVELOPES[action], body, what);
         const data: PropertyChange = { change: 'updated', propertyExternalId: event.data.id };
-        return {
-          disposition: 'apply',
-          providerEventType: action,
-          idempotencyKey: event.id.toUpperCase(),
-          occurredAt: event.created,
-          payload: { type: 'property.change', data },
-        };
+        return { disposition: 'apply', ...fromEnvelope(event), payload: { type: 'property.change', data } };
       }
       case 'property.merged': {
-        const event = parseWithSchema(PropertyMerged, body, what);
+        const event = parseWithSchema(ENVELOPES[action], body, what);
+        const { id, mergedIds } = event.data;
         const data: PropertyChange = {
           change: 'merged',
-          propertyExternalId: event.data.id,
-          mergedExternalIds: event.data.mergedIds,
+          propertyExternalId: id,
+          mergedExternalIds: mergedIds,
         };
-        return {
-          disposition: 'apply',
-          providerEventType: action,
-          idempotencyKey: event.id.toUpperCase(),
-          occurredAt: event.created,
-          payload: { type: 'property.change', data },
-        };
+        return { disposition: 'apply', ...fromEnvelope(event), payload: { type: 'property.change', data } };
       }
       case 'message.created':
-      case 'review.created': {
-        const event = parseWithSchema(
-          action === 'message.created' ? MessageCreated : ReviewCreated,
-          body,
-          what,
-        );
-        return {
-          disposition: 'record',
-          providerEventType: action,
-          idempotencyKey: event.id.toUpperCase(),
-          occurredAt: event.created,
-        };
-      }
+      case 'review.created':
+        return { disposition: 'record', ...fromEnvelope(parseWithSchema(ENVELOPES[action], body, what)) };
       default:
         throw unknownEventType('action', action, EVENT_TYPES);
     }

@@ -7,6 +7,7 @@ import {
   checkTokenHeader,
   checkUnixTimestamp,
   decodeHex,
+  forEachEntry,
   invalidSignature,
   parseWithSchema,
   requiredHeader,
@@ -118,25 +119,18 @@ export function parseSignature(text: string): ParsedSignature {
   let timestamp: string | undefined;
   let v1Entries = 0;
   const candidates: Buffer[] = [];
-  // Walks the comma-separated items in place rather than splitting: this runs on every delivery.
-  for (let start = 0; start <= text.length; ) {
-    let comma = text.indexOf(',', start);
-    if (comma === -1) comma = text.length;
-    const equals = text.indexOf('=', start);
-    if (equals > start && equals < comma) {
-      const key = text.slice(start, equals).trim();
-      if (key === 't') {
-        if (timestamp !== undefined) throw badSignatureHeader('"t" appears more than once');
-        timestamp = text.slice(equals + 1, comma).trim();
-      } else if (key === 'v1') {
-        v1Entries++;
-        // A v1 of the wrong shape is a signature that does not match, not a malformed header.
-        const bytes = decodeHex(text.slice(equals + 1, comma), 32);
-        if (bytes) candidates.push(bytes);
-      }
+  forEachEntry(text, ',', '=', (entry, value) => {
+    const key = entry.trim();
+    if (key === 't') {
+      if (timestamp !== undefined) throw badSignatureHeader('"t" appears more than once');
+      timestamp = value.trim();
+    } else if (key === 'v1') {
+      v1Entries++;
+      // A v1 of the wrong shape is a signature that does not match, not a malformed header.
+      const bytes = decodeHex(value, 32);
+      if (bytes) candidates.push(bytes);
     }
-    start = comma + 1;
-  }
+  });
   if (timestamp === undefined) throw badSignatureHeader('no "t=" entry');
   if (!/^\d{1,12}$/.test(timestamp)) {
     throw badSignatureHeader(

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import type { AriUpdate } from '../domain/canonical';
 import { IsoDateSchema, IsoInstantSchema } from '../domain/dates';
-import { parseWithSchema, verifyHexBodyHmac } from './common';
+import { hexBodyHmacScheme, parseWithSchema } from './common';
 import { AmountSchema, CurrencySchema, ExternalIdSchema, positiveMinorUnits } from './rate-fields';
 import type { ProviderAdapter } from './types';
 
@@ -63,12 +63,7 @@ function rateEvent(event: RateEventFields, amountMinor: number): RateEvent {
 export const otaAdapter: ProviderAdapter = {
   kind: 'ota',
   eventTypes: EVENT_TYPES,
-  signsTimestamp: false,
-
-  verify(request, context) {
-    verifyHexBodyHmac(request, context, SIGNATURE_HEADER);
-    return {};
-  },
+  ...hexBodyHmacScheme(SIGNATURE_HEADER),
 
   normalise(body, request, _verified, context) {
     const event = parseWithSchema(RateEventSchema, body, 'OTA rate event');

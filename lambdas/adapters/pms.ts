@@ -7,7 +7,7 @@ import type {
   ReservationStatus,
 } from '../domain/canonical';
 import { daysBetween, IsoDateSchema, IsoInstantSchema } from '../domain/dates';
-import { parseWithSchema, unknownEventType, verifyHexBodyHmac } from './common';
+import { hexBodyHmacScheme, parseWithSchema, unknownEventType } from './common';
 import { ExternalIdSchema } from './rate-fields';
 import type { ProviderAdapter } from './types';
 
@@ -201,12 +201,7 @@ const PROBE_PREFIX_BYTES = 64;
 export const pmsAdapter: ProviderAdapter = {
   kind: 'pms',
   eventTypes: EVENT_TYPES,
-  signsTimestamp: false,
-
-  verify(request, context) {
-    verifyHexBodyHmac(request, context, SIGNATURE_HEADER);
-    return {};
-  },
+  ...hexBodyHmacScheme(SIGNATURE_HEADER),
 
   normalise(body, request, _verified, context) {
     const type = typeof body === 'object' && body !== null ? (body as { event?: unknown }).event : undefined;

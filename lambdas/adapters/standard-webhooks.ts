@@ -8,6 +8,7 @@ import {
   checkTokenHeader,
   checkUnixTimestamp,
   decodeBase64,
+  forEachEntry,
   invalidSignature,
   parseWithSchema,
   requiredHeader,
@@ -193,23 +194,17 @@ const GenericPayload = z.object({
 export function signatureCandidates(header: string): { hmacs: Buffer[]; ed25519: Buffer[] } {
   const hmacs: Buffer[] = [];
   const ed25519: Buffer[] = [];
-  // Space-separated `<version>,<base64>` entries, walked in place rather than split: this runs on every
-  // delivery. Versions this adapter does not know are skipped, as the specification requires.
-  for (let start = 0; start <= header.length; ) {
-    let end = header.indexOf(' ', start);
-    if (end === -1) end = header.length;
-    const comma = header.indexOf(',', start);
-    if (comma > start && comma < end) {
-      if (comma - start === 2 && header.startsWith('v1', start)) {
-        const bytes = decodeBase64(header.slice(comma + 1, end), 32);
-        if (bytes) hmacs.push(bytes);
-      } else if (comma - start === 3 && header.startsWith('v1a', start)) {
-        const bytes = decodeBase64(header.slice(comma + 1, end), 64);
-        if (bytes) ed25519.push(bytes);
-      }
+  // Space-separated `<version>,<base64>` entries. Versions this adapter does not know are skipped, as the
+  // specification requires.
+  forEachEntry(header, ' ', ',', (version, value) => {
+    if (version === 'v1') {
+      const bytes = decodeBase64(value, 32);
+      if (bytes) hmacs.push(bytes);
+    } else if (version === 'v1a') {
+      const bytes = decodeBase64(value, 64);
+      if (bytes) ed25519.push(bytes);
     }
-    start = end + 1;
-  }
+  });
   return { hmacs, ed25519 };
 }
 

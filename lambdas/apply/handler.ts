@@ -22,7 +22,7 @@ const fn = bootstrapFunction('apply', readApplyEnvironment);
 const { config, environment } = fn;
 const { tables } = environment;
 const dynamodb = fn.client(DynamoDBClient);
-const queue = new SqsEventQueue(fn.client(SQSClient), environment.eventQueueUrl);
+const queue = new SqsEventQueue(fn.client(SQSClient), environment.queues.events);
 
 const dependencies: ConsumerDependencies = {
   ari: new DynamoDbAriStore(dynamodb, tables.ari),

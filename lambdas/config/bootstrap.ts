@@ -3,7 +3,18 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod/mini';
 import { type AwsClientConfig, type AwsClientRole, awsClientConfig } from '../shared/aws-clients';
 import { METRIC_SERVICES } from '../shared/metric-names';
-import { ConfigJsonSchema, MetricsNamespaceSchema, parseConfigJson } from './environment';
+import {
+  ConfigJsonSchema,
+  MetricsNamespaceSchema,
+  parseConfigJson,
+  QueueUrlSchema,
+  type SentQueueDefinition,
+  type TableBindings,
+  type TableNames,
+  tableEnvFields,
+  tableNames,
+  validateEnvironment,
+} from './environment';
 import type { ParitySyncConfig } from './schema';
 
 /** What every function's environment reader returns besides its own tables and queues. */
@@ -33,6 +44,46 @@ export function functionEnvironment(data: FunctionEnvVariables): FunctionEnviron
     config: parseConfigJson(data.PARITYSYNC_CONFIG_JSON),
     metricsNamespace: data.POWERTOOLS_METRICS_NAMESPACE,
     serviceName: data.POWERTOOLS_SERVICE_NAME,
+  };
+}
+
+/** The queues a function sends to, under the names its code knows them by: `{ events: EVENTS_QUEUE }`. */
+export type QueueBindings = Readonly<Record<string, SentQueueDefinition>>;
+
+/** What a function's environment reader returns: the common part, its tables' names and its queues' URLs. */
+export interface BoundEnvironment<T extends TableBindings, Q extends QueueBindings>
+  extends FunctionEnvironment {
+  readonly tables: TableNames<T>;
+  readonly queues: { readonly [K in keyof Q]: string };
+}
+
+/**
+ * A function's environment reader, from the tables and queues it uses: the variables come from their topology
+ * definitions, so the stack and the local runtime set exactly what the reader asks for. `what` names the
+ * function in the error a bad environment raises at cold start.
+ */
+export function environmentReader<T extends TableBindings, Q extends QueueBindings = Record<never, never>>(
+  service: keyof typeof METRIC_SERVICES,
+  what: string,
+  bindings: { readonly tables: T; readonly queues?: Q },
+): (env?: NodeJS.ProcessEnv) => BoundEnvironment<T, Q> {
+  const queues = (bindings.queues ?? {}) as Q;
+  const schema = z.object({
+    ...functionEnvFields(service),
+    ...tableEnvFields(bindings.tables),
+    ...Object.fromEntries(Object.values(queues).map((queue) => [queue.environmentName, QueueUrlSchema])),
+  });
+  return (env = process.env) => {
+    // Every field of the schema is a string: the common variables, table names and queue URLs.
+    const data = validateEnvironment(schema, env, what) as unknown as FunctionEnvVariables &
+      Record<string, string>;
+    return {
+      ...functionEnvironment(data),
+      tables: tableNames(bindings.tables, data as Readonly<Record<T[keyof T]['environmentName'], string>>),
+      queues: Object.fromEntries(
+        Object.entries(queues).map(([name, queue]) => [name, data[queue.environmentName]]),
+      ) as { readonly [K in keyof Q]: string },
+    };
   };
 }
 

@@ -7,7 +7,7 @@ import { type ParitySyncConfig, ParitySyncConfigSchema } from './schema';
 
 /** DynamoDB's own bounds on a table name. */
 const TableNameSchema = z.string().check(z.minLength(3), z.maxLength(255));
-const QueueUrlSchema = z.string().check(z.url());
+export const QueueUrlSchema = z.string().check(z.url());
 
 /** The tables a function uses, under the names its code knows them by: `{ ledger: DELIVERY_LEDGER }`. */
 export type TableBindings = Readonly<Record<string, TableDefinition>>;

@@ -225,6 +225,25 @@ export const IngestSettingsSchema = z._default(
   { maxBodyBytes: 1_048_576, dedupeWindowDays: 30 },
 );
 
+/**
+ * What the edge keeps of the requests it refuses for good (4xx): a record of each, up to a bound per source and
+ * second so that a flood cannot run up the bill; beyond it they are only counted. Omitted, it takes its fields'
+ * defaults.
+ */
+export const RejectionSettingsSchema = z.prefault(
+  z.strictObject({
+    /**
+     * Rejections recorded per source and second; the rest of that second's are counted per source and day.
+     * Source ids that are not configured share one bound. @default 10
+     */
+    recordsPerSecond: z._default(z.number().check(wholeNumber, z.minimum(1), z.maximum(1000)), 10),
+    /** Days a rejection record, and a day's count, is kept. @default 7 */
+    retentionDays: z._default(z.number().check(wholeNumber, z.minimum(1), z.maximum(365)), 7),
+  }),
+  {},
+);
+export type RejectionSettings = z.infer<typeof RejectionSettingsSchema>;
+
 // Internal ids are parts of the room-night keys, as external ids are: one rule for both.
 const InternalIdSchema = ApplicableIdSchema;
 const ExternalIdMapSchema = z.record(ApplicableIdSchema, InternalIdSchema);
@@ -330,6 +349,7 @@ export const ParitySyncConfigSchema = z
     version: z.literal(1),
     sources: z.array(SourceConfigSchema).check(z.minLength(1)),
     ingest: IngestSettingsSchema,
+    rejections: RejectionSettingsSchema,
     mappings: z._default(z.array(MappingSeedSchema), []),
     properties: z._default(z.array(PropertySettingsSchema), []),
     reconciliation: ReconciliationSettingsSchema,

@@ -5,6 +5,7 @@ import {
   type CanonicalEvent,
   type CanonicalEventType,
   type CanonicalPayload,
+  RESERVATION_STATUSES,
   SOURCE_KINDS,
 } from './canonical';
 import { addDays, isCalendarDate, isIsoDateTime, nightsInclusive } from './dates';
@@ -188,7 +189,7 @@ const AriUpdateSchema = z.object({
 const ReservationChangeSchema = z.object({
   reservationExternalId: Id,
   propertyExternalId: z.optional(Id),
-  status: z.enum(['confirmed', 'modified', 'cancelled', 'checked_in', 'checked_out']),
+  status: z.enum(RESERVATION_STATUSES),
   arrivalDate: z.optional(CalendarDateSchema),
   departureDate: z.optional(CalendarDateSchema),
   roomTypeExternalId: z.optional(Id),

@@ -47,7 +47,14 @@ export interface AriUpdate {
   readonly restrictions?: Restrictions;
 }
 
-export type ReservationStatus = 'confirmed' | 'modified' | 'cancelled' | 'checked_in' | 'checked_out';
+export const RESERVATION_STATUSES = [
+  'confirmed',
+  'modified',
+  'cancelled',
+  'checked_in',
+  'checked_out',
+] as const;
+export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
 
 /** A reservation's state as of `occurredAt`. No guest personal data: only references. */
 export interface ReservationChange {

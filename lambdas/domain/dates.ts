@@ -149,25 +149,27 @@ export const IsoDateSchema = z
   .string()
   .check(z.refine(isCalendarDate, { message: 'must be a calendar date YYYY-MM-DD' }));
 
-export const IsoDateTimeSchema = z.string().check(
-  z.refine(isIsoDateTime, {
-    message: 'must be an ISO-8601 date-time with a Z or ±hh:mm offset, e.g. 2026-03-01T12:00:00Z',
-  }),
-);
+const ISO_DATE_TIME_MESSAGE =
+  'must be an ISO-8601 date-time with a Z or ±hh:mm offset, e.g. 2026-03-01T12:00:00Z';
 
-/** An ISO-8601 date-time with a zone, parsed to a Date in the same pass. */
-export const IsoInstantSchema = z.pipe(
-  z.string(),
-  z.transform((text: string, ctx): Date => {
-    const at = parseIsoDateTime(text);
-    if (at === undefined) {
-      ctx.issues.push({
-        code: 'custom',
-        message: 'must be an ISO-8601 date-time with a Z or ±hh:mm offset, e.g. 2026-03-01T12:00:00Z',
-        input: text,
-      });
-      return z.NEVER;
-    }
-    return at;
-  }),
-);
+export const IsoDateTimeSchema = z
+  .string()
+  .check(z.refine(isIsoDateTime, { message: ISO_DATE_TIME_MESSAGE }));
+
+/** A string read by `parse` in the same pass as it is checked: text it answers undefined for is refused. */
+export function parsedTextSchema<T>(parse: (text: string) => T | undefined, message: string) {
+  return z.pipe(
+    z.string(),
+    z.transform((text: string, ctx): T => {
+      const parsed = parse(text);
+      if (parsed === undefined) {
+        ctx.issues.push({ code: 'custom', message, input: text });
+        return z.NEVER;
+      }
+      return parsed;
+    }),
+  );
+}
+
+/** An ISO-8601 date-time with a zone, parsed to a Date. */
+export const IsoInstantSchema = parsedTextSchema(parseIsoDateTime, ISO_DATE_TIME_MESSAGE);

@@ -1,29 +1,14 @@
-import * as z from 'zod/mini';
-import { type FunctionEnvironment, functionEnvFields, functionEnvironment } from '../config/bootstrap';
-import { queueUrlEnvField, tableEnvFields, validateEnvironment } from '../config/environment';
-import { DELIVERY_LEDGER, EVENTS_QUEUE } from '../shared/topology';
+import { environmentReader } from '../config/bootstrap';
+import { DELIVERY_LEDGER, EVENTS_QUEUE, REJECTIONS } from '../shared/topology';
 
 /**
  * The ingest function's environment, validated once at cold start. In AWS the stack sets these; locally the
  * runtime does. SDK endpoints for the emulators come from the SDK's own AWS_ENDPOINT_URL_<SERVICE> variables.
  * The configuration holds source definitions and secret references, never secret values.
  */
-const IngestEnvSchema = z.object({
-  ...functionEnvFields('ingest'),
-  ...tableEnvFields({ ledger: DELIVERY_LEDGER }),
-  ...queueUrlEnvField(EVENTS_QUEUE),
+export const readIngestEnvironment = environmentReader('ingest', 'ingest', {
+  tables: { ledger: DELIVERY_LEDGER, rejections: REJECTIONS },
+  queues: { events: EVENTS_QUEUE },
 });
 
-export interface IngestEnvironment extends FunctionEnvironment {
-  readonly ledgerTableName: string;
-  readonly eventQueueUrl: string;
-}
-
-export function readIngestEnvironment(env: NodeJS.ProcessEnv = process.env): IngestEnvironment {
-  const data = validateEnvironment(IngestEnvSchema, env, 'ingest');
-  return {
-    ...functionEnvironment(data),
-    ledgerTableName: data[DELIVERY_LEDGER.environmentName],
-    eventQueueUrl: data[EVENTS_QUEUE.environmentName],
-  };
-}
+export type IngestEnvironment = ReturnType<typeof readIngestEnvironment>;

@@ -4,6 +4,7 @@ import { adapterFor } from '../adapters';
 import { bootstrapFunction } from '../config/bootstrap';
 import { secretResolver } from '../config/bootstrap-secrets';
 import { DynamoDbDeliveryLedger } from '../ledger/dynamodb-ledger';
+import { DynamoDbRejectionLog } from '../ledger/dynamodb-rejections';
 import { SqsEventQueue } from '../queue/sqs-queue';
 import { AWS_CLIENT_PROFILES, worstCaseCallMs } from '../shared/aws-clients';
 import { systemClock } from '../shared/clock';
@@ -22,6 +23,7 @@ const MIN_LEASE_LEFT_MS = 2 * worstCaseCallMs(AWS_CLIENT_PROFILES.ingest);
 // Runs once per cold start.
 const fn = bootstrapFunction('ingest', readIngestEnvironment);
 const { config, environment } = fn;
+const dynamodb = fn.client(DynamoDBClient);
 
 export const handler = createIngestHttpHandler(
   {
@@ -31,8 +33,8 @@ export const handler = createIngestHttpHandler(
       config.sources.flatMap((source) => source.secrets),
       SECRET_CACHE_SECONDS,
     ),
-    ledger: new DynamoDbDeliveryLedger(fn.client(DynamoDBClient), environment.ledgerTableName),
-    queue: new SqsEventQueue(fn.client(SQSClient), environment.eventQueueUrl),
+    ledger: new DynamoDbDeliveryLedger(dynamodb, environment.tables.ledger),
+    queue: new SqsEventQueue(fn.client(SQSClient), environment.queues.events),
     clock: systemClock,
     crypto: nodeCrypto,
     settings: {
@@ -40,6 +42,11 @@ export const handler = createIngestHttpHandler(
       dedupeWindowSeconds: config.ingest.dedupeWindowDays * 86_400,
       claimLeaseMs: CLAIM_LEASE_MS,
       minLeaseLeftMs: MIN_LEASE_LEFT_MS,
+    },
+    rejections: {
+      recorder: new DynamoDbRejectionLog(dynamodb, environment.tables.rejections),
+      recordsPerSecond: config.rejections.recordsPerSecond,
+      retentionSeconds: config.rejections.retentionDays * 86_400,
     },
   },
   fn.logger,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
@@ -11,7 +12,14 @@ import {
   METRIC_DIMENSIONS,
   SIGNATURE_FAILURE_CODES,
 } from '../shared/metric-names';
-import { type IngestDependencies, type IngestResult, type IngestTrace, ingest } from './ingest';
+import {
+  type IngestDependencies,
+  type IngestRequest,
+  type IngestResult,
+  type IngestTrace,
+  ingest,
+} from './ingest';
+import { recordRejection } from './rejections';
 
 const JSON_HEADERS = { 'content-type': 'application/json' } as const;
 
@@ -81,7 +89,7 @@ export function rejectionReason(code: string): IngestRejectionReason {
   return KNOWN_REASONS.has(code) ? (code as IngestRejectionReason) : 'other';
 }
 
-function recordRefusal(metrics: IngestMetrics, code: string): void {
+function countRefusal(metrics: IngestMetrics, code: string): void {
   metrics.addMetric(INGEST_METRICS.rejected, 'Count', 1, {
     [METRIC_DIMENSIONS.reason]: rejectionReason(code),
   });
@@ -150,6 +158,30 @@ export function createIngestHttpHandler(
     }
   };
 
+  /**
+   * Records a refusal the sender must fix in the rejection log, and says how it went for the log line. The
+   * answer stands whatever happens here: a failure to record is logged and counted, never answered.
+   */
+  async function recordIfRejected(
+    request: IngestRequest,
+    status: number,
+    code: string,
+    event: APIGatewayProxyEvent,
+  ): Promise<string | undefined> {
+    const requestId = event.requestContext?.requestId ?? randomUUID();
+    const result = await recordRejection(request, { status, code, requestId }, deps);
+    if (result.outcome === 'failed') {
+      metrics.addMetric(INGEST_METRICS.rejectionsNotRecorded, 'Count', 1);
+      logger.warn('rejection not recorded', {
+        sourceId: request.sourceId,
+        status,
+        error: code,
+        cause: describeCause(result.cause),
+      });
+    }
+    return result.outcome === 'not_a_rejection' ? undefined : result.outcome;
+  }
+
   /** A metrics failure must never change the answer the sender gets. */
   function publishQuietly(): void {
     try {
@@ -202,19 +234,21 @@ export function createIngestHttpHandler(
     } catch (error) {
       const status = httpStatusOf(error);
       if (error instanceof ParitySyncError && status !== undefined) {
-        recordRefusal(metrics, error.code);
+        countRefusal(metrics, error.code);
+        const rejection = await recordIfRejected(request, status, error.code, event);
         const log = status >= 500 ? logger.error.bind(logger) : logger.warn.bind(logger);
         log('delivery refused', {
           ...common(),
           outcome: 'refused',
           status,
           error: error.code,
+          ...(rejection ? { rejection } : {}),
           ...(status === 403 ? { sourceIp: request.sourceIp } : {}),
           ...(status >= 500 ? { cause: describeCause(error.cause) } : {}),
         });
         return respond(status, error.toBody());
       }
-      recordRefusal(metrics, 'internal_error');
+      countRefusal(metrics, 'internal_error');
       logger.error('delivery failed unexpectedly', {
         ...common(),
         outcome: 'error',

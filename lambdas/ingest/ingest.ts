@@ -18,6 +18,7 @@ import {
   UnsupportedMediaTypeError,
 } from '../shared/errors';
 import { decodeUtf8, parseStrictJson } from '../shared/strict-json';
+import type { RejectionRecording } from './rejections';
 import type { PreparedSource } from './sources';
 
 export interface IngestSettings {
@@ -45,6 +46,8 @@ export interface IngestDependencies {
   readonly clock: Clock;
   readonly crypto: Crypto;
   readonly settings: IngestSettings;
+  /** Where refusals the sender must fix (4xx) are recorded; see recordRejection. */
+  readonly rejections: RejectionRecording;
 }
 
 export interface IngestRequest {

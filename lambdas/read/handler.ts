@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { bootstrapFunction } from '../config/bootstrap';
 import { DynamoDbDeliveryLedger } from '../ledger/dynamodb-ledger';
+import { DynamoDbRejectionLog } from '../ledger/dynamodb-rejections';
 import { SqsEventQueue } from '../queue/sqs-queue';
 import { systemClock } from '../shared/clock';
 import { DynamoDbAriStore } from '../state/dynamodb-ari-store';
@@ -18,7 +19,7 @@ const fn = bootstrapFunction('read', readReadApiEnvironment);
 const { config, environment } = fn;
 const { tables } = environment;
 const dynamodb = fn.client(DynamoDBClient);
-const queue = new SqsEventQueue(fn.client(SQSClient), environment.eventQueueUrl);
+const queue = new SqsEventQueue(fn.client(SQSClient), environment.queues.events);
 const ledger = new DynamoDbDeliveryLedger(dynamodb, tables.ledger);
 
 export const handler = createReadApiHandler(
@@ -30,6 +31,7 @@ export const handler = createReadApiHandler(
     dedupeWindowSeconds: config.ingest.dedupeWindowDays * 86_400,
     review: new DynamoDbReviewStore(dynamodb, tables.review),
     parity: new DynamoDbParityStore(dynamodb, tables.parity),
+    rejections: new DynamoDbRejectionLog(dynamodb, tables.rejections),
     mappings: new MappingResolver(
       new DynamoDbMappingStore(dynamodb, tables.mappings),
       config.mappings,

@@ -8,6 +8,13 @@ import type {
   LedgerReader,
   LedgerStatus,
 } from '../ledger/ports';
+import {
+  type Rejection,
+  type RejectionReader,
+  UNCONFIGURED_SOURCES,
+  type UnrecordedCount,
+  utcDay,
+} from '../ledger/rejections';
 import type { Clock } from '../shared/clock';
 import { InvalidRequestError, NotFoundError } from '../shared/errors';
 import { type Requeue, requeueParked } from '../state/parked';
@@ -36,6 +43,8 @@ export interface ReadApiDependencies {
   readonly review: ReviewStore;
   /** Current rate-parity findings per room night, as the reconciliation's parity check left them. */
   readonly parity: Pick<ParityStore, 'list'>;
+  /** Requests the edge refused for good, and how many it only counted. */
+  readonly rejections: RejectionReader;
   readonly mappings: Pick<MappingResolver, 'put'>;
   readonly requeue: Requeue;
   readonly clock: Clock;
@@ -88,6 +97,75 @@ export async function putMapping(
   const count = await requeueParked(deps.review, deps.requeue, mappingKey(ref.entity, ref.externalId));
   if (count > 0) deps.signal?.({ kind: 'parked_released', count });
   return count;
+}
+
+export interface RejectionsRequest {
+  /** As recorded: the source id the refused request's path named, configured or not. */
+  readonly sourceId?: string;
+  readonly reason?: string;
+  /** Default: 24 hours before `to`. */
+  readonly from?: Date;
+  /** Default: now. */
+  readonly to?: Date;
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+export interface RejectionListing {
+  readonly from: string;
+  readonly to: string;
+  readonly page: Page<Rejection>;
+  /**
+   * What was refused beyond the bound and only counted, per bucket and UTC day, for the days the window
+   * touches. Not per reason: a count says how many, never why.
+   */
+  readonly unrecorded: readonly UnrecordedCount[];
+}
+
+const DEFAULT_REJECTIONS_WINDOW_MS = 24 * 3600 * 1000;
+/** The earliest instant a record's key can hold: Date.toISOString writes earlier years with a sign. */
+const EARLIEST_INSTANT = Date.parse('0000-01-01T00:00:00.000Z');
+
+/**
+ * A page of the rejection log, newest first, with the counts of the rejections not recorded in the days of the
+ * window. Those of a source id that is not configured are counted together with every such id's.
+ */
+export async function listRejections(
+  request: RejectionsRequest,
+  deps: Pick<ReadApiDependencies, 'rejections' | 'clock' | 'sourceIds'>,
+): Promise<RejectionListing> {
+  const to = request.to ?? deps.clock.now();
+  const from =
+    request.from ?? new Date(Math.max(EARLIEST_INSTANT, to.getTime() - DEFAULT_REJECTIONS_WINDOW_MS));
+  if (from.getTime() > to.getTime()) {
+    throw new InvalidRequestError(
+      'invalid_query',
+      `The window runs backwards: from ${from.toISOString()} is after to ${to.toISOString()}.`,
+      { fields: [{ path: 'from', message: `must not be after to (${to.toISOString()}); swap them` }] },
+    );
+  }
+  const window = { from: from.toISOString(), to: to.toISOString() };
+  const bucket =
+    request.sourceId === undefined
+      ? undefined
+      : deps.sourceIds.has(request.sourceId)
+        ? request.sourceId
+        : UNCONFIGURED_SOURCES;
+  const [page, unrecorded] = await Promise.all([
+    deps.rejections.list({
+      ...window,
+      ...(request.sourceId === undefined ? {} : { sourceId: request.sourceId }),
+      ...(request.reason === undefined ? {} : { reason: request.reason }),
+      limit: request.limit,
+      ...(request.cursor === undefined ? {} : { cursor: request.cursor }),
+    }),
+    deps.rejections.unrecorded({
+      ...(bucket === undefined ? {} : { bucket }),
+      fromDay: utcDay(window.from),
+      toDay: utcDay(window.to),
+    }),
+  ]);
+  return { ...window, page, unrecorded };
 }
 
 // ---------------------------------------------------------------------------------------------------------

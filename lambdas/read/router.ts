@@ -17,6 +17,7 @@ import {
   getDelivery,
   getReservation,
   listDeliveries,
+  listRejections,
   putMapping,
   type ReadApiDependencies,
 } from './read';
@@ -29,7 +30,9 @@ import {
   nightView,
   parityNightView,
   parkedView,
+  rejectionView,
   reservationView,
+  unrecordedView,
 } from './views';
 
 /**
@@ -160,6 +163,17 @@ function deliveryCountsQuerySchema(sourceIds: ReadonlySet<string>) {
   return z.strictObject({ source: z.optional(configuredSourceSchema(sourceIds)), ...LOG_WINDOW_QUERY });
 }
 
+/** `source` as the refused request's path named it, so any text a path segment can carry, within reason. */
+const RejectionsQuerySchema = z.strictObject({
+  source: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+  reason: z.optional(
+    z.string().check(z.regex(/^[a-z0-9_]{1,64}$/, 'must be an error code such as invalid_signature')),
+  ),
+  from: z.optional(IsoInstantSchema),
+  to: z.optional(IsoInstantSchema),
+  ...PAGE_QUERY,
+});
+
 const MAPPING_ENTITIES = ['property', 'roomType', 'ratePlan'] as const satisfies readonly MappingEntity[];
 
 function mappingPathSchema(sourceIds: ReadonlySet<string>) {
@@ -241,6 +255,8 @@ export async function handleReadRequest(
       return writeMapping(request, deps);
     case '/parity':
       return readParity(request, deps);
+    case '/rejections':
+      return readRejections(request, deps);
   }
 }
 
@@ -275,6 +291,35 @@ async function readParity(request: ReadRequest, deps: ReadApiDependencies): Prom
     to: query.to,
     nights: page.items.map(parityNightView),
     ...continuation(page),
+  };
+}
+
+/**
+ * Requests the edge refused for good, newest first, and how many more it only counted: per source and UTC day,
+ * for the days the window touches.
+ */
+async function readRejections(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
+  const query = queryOf(RejectionsQuerySchema, request);
+  const listing = await listRejections(
+    {
+      ...(query.source === undefined ? {} : { sourceId: query.source }),
+      ...(query.reason === undefined ? {} : { reason: query.reason }),
+      ...(query.from === undefined ? {} : { from: query.from }),
+      ...(query.to === undefined ? {} : { to: query.to }),
+      limit: query.limit,
+      ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+    },
+    deps,
+  );
+  return {
+    from: listing.from,
+    to: listing.to,
+    items: listing.page.items.map(rejectionView),
+    ...continuation(listing.page),
+    unrecorded: {
+      total: listing.unrecorded.reduce((sum, count) => sum + count.count, 0),
+      counts: listing.unrecorded.map(unrecordedView),
+    },
   };
 }
 

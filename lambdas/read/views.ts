@@ -2,6 +2,7 @@ import { formatMinorUnits, type Money } from '../domain/money';
 import type { Page } from '../domain/page';
 import type { RoomNightState, VersionedGroup } from '../domain/state';
 import { type DeliveryCounts, type DeliveryLogRow, LEDGER_STATUSES } from '../ledger/ports';
+import type { Rejection, UnrecordedCount } from '../ledger/rejections';
 import type {
   MappingRef,
   MappingTarget,
@@ -161,6 +162,27 @@ export function mappingView(ref: MappingRef, target: MappingTarget) {
     internalId: target.internalId,
     propertyId: target.propertyId,
   });
+}
+
+/** A refused request as recorded: its shape and why it was refused, never its body or header values. */
+export function rejectionView(rejection: Rejection) {
+  return withoutUndefined({
+    at: rejection.at,
+    sourceId: rejection.sourceId,
+    senderAddress: rejection.senderAddress,
+    status: rejection.status,
+    reason: rejection.reason,
+    headerNames: [...rejection.headerNames],
+    bodyBytes: rejection.bodyBytes,
+    bodySha256: rejection.bodySha256,
+    requestId: rejection.requestId,
+    expiresAt: new Date(rejection.expiresAt * 1000).toISOString(),
+  });
+}
+
+/** Rejections only counted on one UTC day: `sourceId` is a configured source, or "(unconfigured)" for all others. */
+export function unrecordedView(count: UnrecordedCount) {
+  return { sourceId: count.bucket, day: count.day, count: count.count };
 }
 
 function withoutUndefined<T extends object>(value: T): T {

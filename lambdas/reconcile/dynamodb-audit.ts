@@ -1,27 +1,35 @@
 import { createHash } from 'node:crypto';
 import {
-  type AttributeValue,
   BatchWriteItemCommand,
   type DynamoDBClient,
-  QueryCommand,
+  paginateQuery,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { FIELD_GROUPS, type FieldGroup } from '../domain/state';
 import type { Clock } from '../shared/clock';
-import { requiredString } from '../shared/dynamodb';
-import { keyPart } from '../state/dynamodb-parity';
+import {
+  allItems,
+  DynamoDbTable,
+  type Item,
+  keyPart,
+  optionalStrings,
+  rangeCondition,
+  requiredString,
+  requiredStrings,
+  sortKeyRange,
+  stringAttributes,
+} from '../shared/dynamodb';
+import { ROOM_NIGHT_KEY_ATTRIBUTES } from '../state/dynamodb-ari-store';
 import type { AuditAction, AuditLog, AuditRecord } from './ports';
-
-type Item = Record<string, AttributeValue>;
 
 /** BatchWriteItem's limit per request. */
 const BATCH_WRITE_LIMIT = 25;
 const DEFAULT_MAX_ATTEMPTS = 6;
 const DEFAULT_BACKOFF_MS = 25;
 const DAY_SECONDS = 86_400;
-/** Sorts after every sort-key suffix, which is all ASCII: every component is percent-encoded. */
-const AFTER_EVERY_SUFFIX = '#\uffff';
 const AUDIT_ACTIONS: readonly string[] = ['overwritten', 'observed'] satisfies readonly AuditAction[];
+/** The record's string fields besides its key, `group` and `action`, stored as attributes of the same names. */
+const RECORD_TEXT = ['providerUpdatedAt', 'runId', 'at'] as const satisfies readonly (keyof AuditRecord)[];
 
 export interface DynamoDbAuditLogOptions {
   /** Days a record is kept, counted from when it was recorded. */
@@ -45,17 +53,14 @@ export type StoredAuditRecord = AuditRecord & { readonly expiresAt: number };
  * the same item, so re-running a failed append cannot duplicate what already got through.
  * `before` and `after` are arbitrary JSON and are stored as JSON strings.
  */
-export class DynamoDbAuditLog implements AuditLog {
+export class DynamoDbAuditLog extends DynamoDbTable implements AuditLog {
   private readonly retentionSeconds: number;
   private readonly clock: Clock;
   private readonly maxAttempts: number;
   private readonly backoffMs: number;
 
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-    options: DynamoDbAuditLogOptions,
-  ) {
+  constructor(client: DynamoDBClient, tableName: string, options: DynamoDbAuditLogOptions) {
+    super(client, tableName);
     if (!Number.isInteger(options.retentionDays) || options.retentionDays < 1) {
       throw new RangeError(
         `retentionDays must be a whole number of days, 1 or more; received ${options.retentionDays}.`,
@@ -101,26 +106,11 @@ export class DynamoDbAuditLog implements AuditLog {
    * page: meant for an operator looking at a few nights, not for bulk export.
    */
   async listProperty(propertyId: string, from: string, to: string): Promise<StoredAuditRecord[]> {
-    const records: StoredAuditRecord[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
-          ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
-          ExpressionAttributeValues: {
-            ':pk': { S: propertyId },
-            ':from': { S: keyPart(from) },
-            ':to': { S: `${keyPart(to)}${AFTER_EVERY_SUFFIX}` },
-          },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) records.push(fromItem(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return records;
+    const pages = paginateQuery(
+      { client: this.client },
+      { TableName: this.tableName, ...rangeCondition(sortKeyRange(propertyId, keyPart(from), keyPart(to))) },
+    );
+    return (await allItems(pages)).map(fromItem);
   }
 
   private toItem(record: AuditRecord): Item {
@@ -138,27 +128,17 @@ export class DynamoDbAuditLog implements AuditLog {
       .map(keyPart)
       .concat(digestOf(record))
       .join('#');
-    const item: Item = {
+    return {
       pk: { S: key.propertyId },
       sk: { S: sk },
-      propertyId: { S: key.propertyId },
-      roomTypeId: { S: key.roomTypeId },
-      ratePlanId: { S: key.ratePlanId },
-      channel: { S: key.channel },
-      date: { S: key.date },
-      group: { S: record.group },
-      action: { S: record.action },
-      providerUpdatedAt: { S: record.providerUpdatedAt },
-      runId: { S: record.runId },
-      at: { S: record.at },
+      ...stringAttributes(key, ROOM_NIGHT_KEY_ATTRIBUTES),
+      ...stringAttributes(record, ['group', 'action', ...RECORD_TEXT, 'beforeVersion']),
+      ...stringAttributes({ before: jsonOf(record.before), after: jsonOf(record.after) }, [
+        'before',
+        'after',
+      ]),
       expiresAt: { N: String(expiresAt) },
     };
-    const before = jsonOf(record.before);
-    if (before !== undefined) item.before = { S: before };
-    const after = jsonOf(record.after);
-    if (after !== undefined) item.after = { S: after };
-    if (record.beforeVersion !== undefined) item.beforeVersion = { S: record.beforeVersion };
-    return item;
   }
 }
 
@@ -175,33 +155,23 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function textOf(item: Item, name: string): string {
-  return requiredString(item, name, 'Audit');
-}
-
 function fromItem(item: Item): StoredAuditRecord {
-  const group = textOf(item, 'group');
-  const action = textOf(item, 'action');
+  const group = requiredString(item, 'group', 'Audit');
+  const action = requiredString(item, 'action', 'Audit');
   if (!(FIELD_GROUPS as readonly string[]).includes(group) || !AUDIT_ACTIONS.includes(action)) {
-    throw new Error(`Audit item ${textOf(item, 'sk')} has group "${group}" and action "${action}"`);
+    throw new Error(
+      `Audit item ${requiredString(item, 'sk', 'Audit')} has group "${group}" and action "${action}"`,
+    );
   }
-  const record: { -readonly [K in keyof StoredAuditRecord]: StoredAuditRecord[K] } = {
-    key: {
-      propertyId: textOf(item, 'propertyId'),
-      roomTypeId: textOf(item, 'roomTypeId'),
-      ratePlanId: textOf(item, 'ratePlanId'),
-      channel: textOf(item, 'channel'),
-      date: textOf(item, 'date'),
-    },
+  const { before, after, beforeVersion } = optionalStrings(item, ['before', 'after', 'beforeVersion']);
+  return {
+    key: requiredStrings(item, ROOM_NIGHT_KEY_ATTRIBUTES, 'Audit'),
     group: group as FieldGroup,
     action: action as AuditAction,
-    after: item.after?.S === undefined ? undefined : JSON.parse(item.after.S),
-    providerUpdatedAt: textOf(item, 'providerUpdatedAt'),
-    runId: textOf(item, 'runId'),
-    at: textOf(item, 'at'),
+    after: after === undefined ? undefined : JSON.parse(after),
+    ...requiredStrings(item, RECORD_TEXT, 'Audit'),
     expiresAt: Number(item.expiresAt?.N),
+    ...(before === undefined ? {} : { before: JSON.parse(before) }),
+    ...(beforeVersion === undefined ? {} : { beforeVersion }),
   };
-  if (item.before?.S !== undefined) record.before = JSON.parse(item.before.S);
-  if (item.beforeVersion?.S !== undefined) record.beforeVersion = item.beforeVersion.S;
-  return record;
 }

@@ -1,13 +1,7 @@
-import {
-  type AttributeValue,
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDbTable, type Item, optionalStrings, stringAttributes } from '../shared/dynamodb';
 import type { CircuitSnapshot } from './circuit-breaker';
 import type { Checkpoint, CheckpointStore } from './run';
-
-type Item = Record<string, AttributeValue>;
 
 const OPTIONAL_FIELDS = ['resumeCursor', 'resumeUpdatedAfter', 'lastFullPassAt'] as const;
 
@@ -15,16 +9,9 @@ const OPTIONAL_FIELDS = ['resumeCursor', 'resumeUpdatedAfter', 'lastFullPassAt']
  * Checkpoints in the RECONCILE_CHECKPOINTS table: one item per source id (`pk`), holding the checkpoint's fields
  * as string attributes.
  */
-export class DynamoDbCheckpointStore implements CheckpointStore {
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {}
-
+export class DynamoDbCheckpointStore extends DynamoDbTable implements CheckpointStore {
   async get(sourceId: string): Promise<Checkpoint | undefined> {
-    const { Item: item } = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: sourceId } }, ConsistentRead: true }),
-    );
+    const item = await this.getItem(sourceId);
     if (item === undefined) return undefined;
     const watermark = item.watermark?.S;
     if (watermark === undefined) {
@@ -32,12 +19,7 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
         `Checkpoint of source "${sourceId}" has no watermark; delete the item to start afresh.`,
       );
     }
-    const checkpoint: { -readonly [K in keyof Checkpoint]: Checkpoint[K] } = { watermark };
-    for (const field of OPTIONAL_FIELDS) {
-      const value = item[field]?.S;
-      if (value !== undefined) checkpoint[field] = value;
-    }
-    return checkpoint;
+    return { watermark, ...optionalStrings(item, OPTIONAL_FIELDS) };
   }
 
   /**
@@ -47,11 +29,7 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
    * this needs a condition on the watermark it read.
    */
   async put(sourceId: string, checkpoint: Checkpoint): Promise<void> {
-    const item: Item = { pk: { S: sourceId }, watermark: { S: checkpoint.watermark } };
-    for (const field of OPTIONAL_FIELDS) {
-      const value = checkpoint[field];
-      if (value !== undefined) item[field] = { S: value };
-    }
+    const item = { pk: { S: sourceId }, ...stringAttributes(checkpoint, ['watermark', ...OPTIONAL_FIELDS]) };
     await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item }));
   }
 }
@@ -67,20 +45,9 @@ export interface CircuitStateStore {
  * a source id (letters, digits, "-") or `<sourceId>#property=<id>`, and a source id holds no "=", so the two
  * kinds of key never meet.
  */
-export class DynamoDbCircuitStateStore implements CircuitStateStore {
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {}
-
+export class DynamoDbCircuitStateStore extends DynamoDbTable implements CircuitStateStore {
   async get(sourceId: string): Promise<CircuitSnapshot | undefined> {
-    const { Item: item } = await this.client.send(
-      new GetItemCommand({
-        TableName: this.tableName,
-        Key: { pk: { S: circuitKey(sourceId) } },
-        ConsistentRead: true,
-      }),
-    );
+    const item = await this.getItem(circuitKey(sourceId));
     if (item === undefined) return undefined;
     const state = item.state?.S;
     const failures = Number(item.failures?.N);

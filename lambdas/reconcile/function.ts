@@ -1,4 +1,7 @@
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
 import { parseInvocation } from './invocation';
 import { type MetricPoint, reconcileMetrics } from './metrics';
 import type { ReconcileRuntime } from './runtime';
@@ -75,4 +78,59 @@ export function createReconcileFunction(
       parity: report.parity,
     });
   }
+}
+
+/** What a scheduled run's idempotency record keeps: small enough for a DynamoDB item however many sources. */
+export interface ScheduledRunSummary {
+  readonly eventId: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly sources: number;
+  readonly failedSources: number;
+}
+
+/** A run's idempotency record outlives any redelivery EventBridge makes of its event. */
+const SCHEDULED_RUN_RECORD_SECONDS = 24 * 3600;
+
+/**
+ * EventBridge delivers a scheduled event at least once: a scheduled invocation carrying the event's id runs at
+ * most once per id (Powertools idempotency), and a redelivery gets the first run's summary back. A run that
+ * fails leaves no record, so the schedule's retry runs it again. Manual invocations, which carry no event id,
+ * always run and return the full report.
+ */
+export function onceForScheduledEvent(
+  run: (payload: unknown) => Promise<ReconcileReport>,
+  persistenceStore: BasePersistenceLayer,
+): (payload: unknown, context?: Context) => Promise<ReconcileReport | ScheduledRunSummary> {
+  const config = new IdempotencyConfig({
+    eventKeyJmesPath: 'eventId',
+    expiresAfterSeconds: SCHEDULED_RUN_RECORD_SECONDS,
+  });
+  const scheduledRun = makeIdempotent(
+    async (payload: { readonly eventId: string }): Promise<ScheduledRunSummary> => {
+      const report = await run(payload);
+      return {
+        eventId: payload.eventId,
+        startedAt: report.startedAt,
+        finishedAt: report.finishedAt,
+        sources: report.sources.length,
+        failedSources: report.sources.filter((source) => source.outcome === 'failed').length,
+      };
+    },
+    { persistenceStore, config },
+  );
+  return async (payload, context) => {
+    if (!isScheduledEvent(payload)) return run(payload);
+    // Lets Powertools expire an in-progress record when the invocation times out instead of holding it.
+    if (context !== undefined) config.registerLambdaContext(context);
+    return scheduledRun(payload);
+  };
+}
+
+function isScheduledEvent(
+  payload: unknown,
+): payload is { readonly trigger: 'schedule'; readonly eventId: string } {
+  if (typeof payload !== 'object' || payload === null) return false;
+  const { trigger, eventId } = payload as { trigger?: unknown; eventId?: unknown };
+  return trigger === 'schedule' && typeof eventId === 'string' && eventId !== '';
 }

@@ -1,8 +1,9 @@
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { bootstrapFunction } from '../config/bootstrap';
 import { secretResolver } from '../config/bootstrap-secrets';
 import { readReconcileEnvironment } from './env';
-import { createReconcileFunction } from './function';
+import { createReconcileFunction, onceForScheduledEvent } from './function';
 import { createReconcileRuntime } from './runtime';
 
 /** Tokens are re-read after this long, so a rotated token is picked up without a deploy. */
@@ -24,4 +25,10 @@ export const reconcileRuntime = createReconcileRuntime({
   ),
 });
 
-export const handler = createReconcileFunction(reconcileRuntime, fn.logger, fn.metrics);
+export const handler = onceForScheduledEvent(
+  createReconcileFunction(reconcileRuntime, fn.logger, fn.metrics),
+  new DynamoDBPersistenceLayer({
+    tableName: environment.tables.runs,
+    awsSdkV3Client: fn.client(DynamoDBClient),
+  }),
+);

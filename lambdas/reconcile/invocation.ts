@@ -9,6 +9,8 @@ import type { ReconcileRequest } from './service';
  */
 export const ReconcileInvocationSchema = z.strictObject({
   trigger: z._default(z.enum(['schedule', 'manual']), 'manual'),
+  /** The EventBridge event that asked for a scheduled run: its run is started at most once. */
+  eventId: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
   /** Only these polled sources. @default every polled source */
   sourceIds: z.optional(z.array(z.string().check(z.minLength(1))).check(z.minLength(1))),
   /** Measure only. @default the configuration's reconciliation.drift.dryRun */

@@ -1,5 +1,6 @@
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { Page } from '../domain/page';
 import { compareVersions } from '../domain/state';
+import type { Item } from './dynamodb';
 import { InvalidRequestError } from './errors';
 
 /**
@@ -22,6 +23,25 @@ export class InvalidCursorError extends InvalidRequestError {
 export function encodeCursor(key: Readonly<Record<string, string>>): string {
   const attributes = Object.fromEntries(Object.entries(key).map(([name, value]) => [name, { S: value }]));
   return Buffer.from(JSON.stringify(attributes), 'utf8').toString('base64url');
+}
+
+/** The cursor that resumes after `key`: its attributes `names`, which are strings in every table's key. */
+export function cursorAt(key: Item, names: readonly string[]): string {
+  return encodeCursor(Object.fromEntries(names.map((name) => [name, key[name]?.S ?? ''])));
+}
+
+/**
+ * A page of the items `read` turns into records; when `more` follow, its cursor resumes after the last item,
+ * whose key is the attributes `keyNames`.
+ */
+export function pageOf<T>(
+  found: { readonly items: readonly Item[]; readonly more: boolean },
+  keyNames: readonly string[],
+  read: (item: Item) => T,
+): Page<T> {
+  const items = found.items.map(read);
+  const last = found.items.at(-1);
+  return found.more && last !== undefined ? { items, cursor: cursorAt(last, keyNames) } : { items };
 }
 
 /** The key a cursor encodes, as plain strings, provided it names exactly `names` as string attributes. */
@@ -65,12 +85,7 @@ export function decodeCursor<const N extends string>(
  * The `pk`/`sk` key a range read's cursor encodes, accepted only inside this partition and between `lower` and
  * `upper` (the read's sort-key bounds), in the form encodeCursor writes.
  */
-export function decodeRangeCursor(
-  cursor: string,
-  pk: string,
-  lower: string,
-  upper: string,
-): Record<string, AttributeValue> {
+export function decodeRangeCursor(cursor: string, pk: string, lower: string, upper: string): Item {
   const key = decodeCursor(cursor, ['pk', 'sk']);
   if (key.pk !== pk) throw new InvalidCursorError('it belongs to another property');
   // DynamoDB orders strings by UTF-8 bytes, as compareVersions does; JavaScript's `<` does not.

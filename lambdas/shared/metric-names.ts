@@ -33,6 +33,8 @@ export const INGEST_METRICS = {
   signatureFailures: 'SignatureFailures',
   /** Time from the function receiving the delivery to its answer. */
   latency: 'IngestLatencyMs',
+  /** Refusals (4xx) the rejection log could not record; the sender's answer was not affected. */
+  rejectionsNotRecorded: 'RejectionsNotRecorded',
 } as const;
 
 /** What the apply consumer emits, per event (EventLagMs for applied events only) or per signal. */

@@ -169,6 +169,18 @@ export const RECONCILE_CHECKPOINTS = table({
 });
 
 /**
+ * Scheduled reconciliation runs already started, keyed by the EventBridge event that asked for them: Powertools
+ * idempotency records, so that an event EventBridge delivers twice starts one run. Attribute names are
+ * Powertools' defaults; records expire a day after the run.
+ */
+export const RECONCILE_RUNS = table({
+  id: 'ReconcileRuns',
+  environmentName: 'RECONCILE_RUNS_TABLE_NAME',
+  partitionKey: { name: 'id', type: 'S' },
+  timeToLiveAttribute: 'expiration',
+});
+
+/**
  * What reconciliation overwrote (or saw and left alone) per room night: one partition per internal property,
  * sorted by night and then time, so an operator reads a night's history with one Query. Expires after the
  * configured audit retention.
@@ -191,6 +203,28 @@ export const PARITY_FINDINGS = table({
   partitionKey: { name: 'pk', type: 'S' },
   sortKey: { name: 'sk', type: 'S' },
   timeToLiveAttribute: 'expiresAt',
+});
+
+/**
+ * Requests the edge refused for good (4xx), for an operator to see who sends what: one partition per source id
+ * as given in the path, sorted by time then request id. Per source, a counter per second bounds what is recorded,
+ * and a counter per day holds how many were refused beyond that bound. The `rejectionsAll` index lists every
+ * source's records newest first (constant `all` = `rejection`) and every day counter (`all` = `unrecorded`).
+ * Items expire after the configured retention.
+ */
+export const REJECTIONS = table({
+  id: 'Rejections',
+  environmentName: 'REJECTIONS_TABLE_NAME',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  timeToLiveAttribute: 'expiresAt',
+  globalSecondaryIndexes: [
+    {
+      indexName: 'rejectionsAll',
+      partitionKey: { name: 'all', type: 'S' },
+      sortKey: { name: 'sk', type: 'S' },
+    },
+  ],
 });
 
 const FOURTEEN_DAYS = 14 * 24 * 3600;
@@ -230,6 +264,7 @@ export const RECONCILE_TABLES: readonly TableDefinition[] = [
   RECONCILE_CHECKPOINTS,
   RECONCILE_AUDIT,
   PARITY_FINDINGS,
+  RECONCILE_RUNS,
 ];
 
 export const TABLES: readonly TableDefinition[] = [
@@ -240,6 +275,7 @@ export const TABLES: readonly TableDefinition[] = [
   RESERVATIONS,
   GUESTS,
   ...RECONCILE_TABLES,
+  REJECTIONS,
 ];
 /** Dead-letter queues first, so that a queue's redrive target exists when it is created. */
 export const QUEUES: readonly QueueDefinition[] = [EVENTS_DLQ, EVENTS_QUEUE, RECONCILE_DLQ];
@@ -263,4 +299,5 @@ export const READ_API_ROUTES = [
   { method: 'GET', resource: '/review' },
   { method: 'PUT', resource: '/mappings/{scope}/{entity}/{externalId}' },
   { method: 'GET', resource: '/parity' },
+  { method: 'GET', resource: '/rejections' },
 ] as const;

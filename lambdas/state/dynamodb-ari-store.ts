@@ -1,11 +1,11 @@
 import {
   type AttributeValue,
   BatchGetItemCommand,
-  type DynamoDBClient,
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { Restrictions } from '../domain/canonical';
+import { isCalendarDate } from '../domain/dates';
 import type { Money } from '../domain/money';
 import type { Page } from '../domain/page';
 import {
@@ -19,14 +19,22 @@ import {
   type Version,
   type VersionedGroup,
 } from '../domain/state';
-import { decodeRangeCursor, encodeCursor, InvalidCursorError } from '../shared/cursor';
-import { isConditionalCheckFailure, requiredString } from '../shared/dynamodb';
+import { cursorAt, InvalidCursorError } from '../shared/cursor';
+import {
+  DynamoDbTable,
+  describeItem,
+  type Item,
+  isConditionalCheckFailure,
+  keyPart,
+  rangeCondition,
+  requiredString,
+  requiredStrings,
+} from '../shared/dynamodb';
 import { InvalidRequestError } from '../shared/errors';
+import { nightRange } from './night-range';
 import type { AriQuery, AriStore } from './ports';
 
 export { InvalidCursorError };
-
-type Item = Record<string, AttributeValue>;
 
 /** BatchGetItem's limit per request. */
 const BATCH_GET_LIMIT = 100;
@@ -43,12 +51,15 @@ export class InvalidAriQueryError extends InvalidRequestError {
 const MAX_WRITE_ATTEMPTS = 5;
 /** Round trips one readNights may make to fill a page when filters skip most of a property's nights. */
 const MAX_QUERY_ROUND_TRIPS = 5;
-const MAX_PAGE_SIZE = 1000;
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
-/** Sorts after every sort-key suffix, which is all ASCII: the ids in it are percent-encoded. */
-const AFTER_EVERY_SUFFIX = '#\uffff';
 
-const KEY_FIELDS = ['propertyId', 'roomTypeId', 'ratePlanId', 'channel', 'date'] as const;
+/** The attributes an item keeps its room night's key in, the ARI table's and the reconciliation audit's alike. */
+export const ROOM_NIGHT_KEY_ATTRIBUTES = [
+  'propertyId',
+  'roomTypeId',
+  'ratePlanId',
+  'channel',
+  'date',
+] as const satisfies readonly (keyof RoomNightKey)[];
 
 /**
  * Rate, availability and restrictions in the ARI_STATE table: one item per room night and channel, in the
@@ -57,12 +68,7 @@ const KEY_FIELDS = ['propertyId', 'roomTypeId', 'ratePlanId', 'channel', 'date']
  * versioned independently, exactly as mergeNight (lww.ts) defines. Attribute values are mapped by hand, like
  * the delivery ledger's.
  */
-export class DynamoDbAriStore implements AriStore {
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {}
-
+export class DynamoDbAriStore extends DynamoDbTable implements AriStore {
   /**
    * The first attempt is ONE UpdateItem for every group in the write, conditioned on each of them being absent or
    * older than `version`: events that arrive in order cost one write per room night. If any group is already as
@@ -77,7 +83,7 @@ export class DynamoDbAriStore implements AriStore {
     version: Version,
     eventId: string,
   ): Promise<readonly FieldGroup[]> {
-    if (!ISO_DATE.test(key.date)) {
+    if (!isCalendarDate(key.date)) {
       // Date-range reads rely on the sort key starting with a fixed-width date.
       throw new Error(`Room night ${describeKey(key)} has date "${key.date}"; expected YYYY-MM-DD.`);
     }
@@ -112,7 +118,7 @@ export class DynamoDbAriStore implements AriStore {
     const names: Record<string, string> = {};
     const values: Item = { ':version': { S: version }, ':eventId': { S: eventId } };
     const set: string[] = [];
-    for (const field of KEY_FIELDS) {
+    for (const field of ROOM_NIGHT_KEY_ATTRIBUTES) {
       names[`#${field}`] = field;
       values[`:${field}`] = { S: key[field] };
       set.push(`#${field} = :${field}`);
@@ -171,25 +177,16 @@ export class DynamoDbAriStore implements AriStore {
    * cursor is the key of the last night returned.
    */
   async readNights(query: AriQuery): Promise<Page<RoomNightState>> {
-    assertQueryDate(query.from, '"from" date');
-    assertQueryDate(query.to, '"to" date');
-    if (query.from > query.to) {
-      throw new InvalidAriQueryError(
-        `The date range runs backwards ("from" ${query.from} is after "to" ${query.to}); swap them.`,
-      );
-    }
-    if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > MAX_PAGE_SIZE) {
-      throw new InvalidAriQueryError(
-        `The page size must be a whole number from 1 to ${MAX_PAGE_SIZE}; received ${query.limit}.`,
-      );
-    }
     const pk = partitionKey(query.propertyId);
-    const upper = `${query.to}${AFTER_EVERY_SUFFIX}`;
-    let startKey =
-      query.cursor === undefined ? undefined : decodeRangeCursor(query.cursor, pk, query.from, upper);
-
-    const names: Record<string, string> = { '#pk': 'pk', '#sk': 'sk' };
-    const values: Item = { ':pk': { S: pk }, ':from': { S: query.from }, ':to': { S: upper } };
+    const { range, startKey: cursorKey } = nightRange(
+      pk,
+      query,
+      (message) => new InvalidAriQueryError(message),
+    );
+    let startKey = cursorKey;
+    const condition = rangeCondition(range);
+    const names = { ...condition.ExpressionAttributeNames };
+    const values = { ...condition.ExpressionAttributeValues };
     const filters: string[] = [];
     for (const field of ['roomTypeId', 'ratePlanId'] as const) {
       const wanted = query[field];
@@ -205,7 +202,7 @@ export class DynamoDbAriStore implements AriStore {
       const page = await this.client.send(
         new QueryCommand({
           TableName: this.tableName,
-          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
+          KeyConditionExpression: condition.KeyConditionExpression,
           FilterExpression: filters.length > 0 ? filters.join(' AND ') : undefined,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -218,17 +215,14 @@ export class DynamoDbAriStore implements AriStore {
       for (const item of matched.slice(0, room)) items.push(toRoomNightState(item));
       if (matched.length > room) {
         // The page is full before this batch ends: resume after the last night returned, not after the batch.
-        const last = matched[room - 1];
-        lastKey = last === undefined ? undefined : { pk: { S: pk }, sk: { S: textOf(last, 'sk') } };
+        lastKey = matched[room - 1];
         break;
       }
       lastKey = page.LastEvaluatedKey;
       if (lastKey === undefined) break;
       startKey = lastKey;
     }
-    if (lastKey === undefined) return { items };
-    // The key of a table item is always the two string attributes pk and sk.
-    return { items, cursor: encodeCursor({ pk: lastKey.pk?.S ?? '', sk: lastKey.sk?.S ?? '' }) };
+    return lastKey === undefined ? { items } : { items, cursor: cursorAt(lastKey, ['pk', 'sk']) };
   }
 }
 
@@ -238,19 +232,11 @@ function partitionKey(propertyId: string): string {
 
 /** Ids are percent-encoded, so a '#' inside an id can never be mistaken for the separator. */
 function sortKey(key: RoomNightKey): string {
-  return [key.date, key.roomTypeId, key.ratePlanId, key.channel]
-    .map((part, index) => (index === 0 ? part : encodeURIComponent(part)))
-    .join('#');
+  return `${key.date}#${keyPart(key.roomTypeId)}#${keyPart(key.ratePlanId)}#${keyPart(key.channel)}`;
 }
 
 function describeKey(key: RoomNightKey): string {
   return `${key.propertyId}/${key.roomTypeId}/${key.ratePlanId}/${key.channel}/${key.date}`;
-}
-
-function assertQueryDate(value: string, what: string): void {
-  if (!ISO_DATE.test(value)) {
-    throw new InvalidAriQueryError(`The ${what} must be a date in the form YYYY-MM-DD; received "${value}".`);
-  }
 }
 
 /**
@@ -299,26 +285,16 @@ function number(value: number): AttributeValue {
   return { N: String(value) };
 }
 
-function textOf(item: Item, name: string): string {
-  return requiredString(item, name, 'ARI');
-}
-
 function toRoomNightState(item: Item): RoomNightState {
-  const where = `ARI item ${item.pk?.S ?? '(no pk)'} ${item.sk?.S ?? '(no sk)'}`;
-  const key: RoomNightKey = {
-    propertyId: textOf(item, 'propertyId'),
-    roomTypeId: textOf(item, 'roomTypeId'),
-    ratePlanId: textOf(item, 'ratePlanId'),
-    channel: textOf(item, 'channel'),
-    date: textOf(item, 'date'),
-  };
+  const where = describeItem(item, 'ARI');
+  const key: RoomNightKey = requiredStrings(item, ROOM_NIGHT_KEY_ATTRIBUTES, 'ARI');
   const versioned = <T>(group: FieldGroup, parse: (map: Item) => T): VersionedGroup<T> | undefined => {
     const map = item[group]?.M;
     if (map === undefined) return undefined;
     return {
       value: parse(map),
-      version: textOf(item, `${group}Version`),
-      eventId: textOf(item, `${group}EventId`),
+      version: requiredString(item, `${group}Version`, 'ARI'),
+      eventId: requiredString(item, `${group}EventId`, 'ARI'),
     };
   };
   const requiredNumber = (map: Item, group: FieldGroup, field: string): number => {

@@ -1,7 +1,7 @@
 import { type AttributeValue, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Version } from '../domain/state';
 import type { Clock } from '../shared/clock';
-import { isConditionalCheckFailure } from '../shared/dynamodb';
+import { conditionHeld, DynamoDbTable, unlessConditionFails } from '../shared/dynamodb';
 import type { GuestStore } from './ports';
 
 /** The item key of a guest: guest ids are only unique within the source that issued them. */
@@ -9,18 +9,23 @@ export function guestItemKey(sourceId: string, guestExternalId: string): string 
   return `${sourceId}|${guestExternalId}`;
 }
 
+/** Refuses a write older than the guest's erasure, if any. */
+const NOT_ERASED_SINCE = 'attribute_not_exists(erasedVersion) OR erasedVersion < :version';
+
 /**
  * Guest id → the reservations it is linked to, so that an erasure request can reach every reservation. Holds
  * references only: names, contact details and dates of birth never reach this table. An erased guest keeps a
  * tombstone (its id and the erasure's version, nothing else), so that a late event older than the erasure
  * cannot link the guest again.
  */
-export class DynamoDbGuestStore implements GuestStore {
+export class DynamoDbGuestStore extends DynamoDbTable implements GuestStore {
   constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
+    client: DynamoDBClient,
+    tableName: string,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    super(client, tableName);
+  }
 
   /** Links accumulate in a string set, so concurrent links from different reservations never overwrite each other. */
   async link(
@@ -38,22 +43,18 @@ export class DynamoDbGuestStore implements GuestStore {
       update += ' ADD reservationIds :reservationIds';
       values[':reservationIds'] = { SS: [reservationId] };
     }
-    try {
-      await this.client.send(
+    return conditionHeld(
+      this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { pk: { S: guestItemKey(sourceId, guestExternalId) } },
           UpdateExpression: update,
-          ConditionExpression: 'attribute_not_exists(erasedVersion) OR erasedVersion < :version',
+          ConditionExpression: NOT_ERASED_SINCE,
           ExpressionAttributeNames: { '#version': 'version' },
           ExpressionAttributeValues: values,
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /**
@@ -64,23 +65,21 @@ export class DynamoDbGuestStore implements GuestStore {
   async erase(sourceId: string, guestExternalId: string, version: Version): Promise<readonly string[]> {
     const key = { pk: { S: guestItemKey(sourceId, guestExternalId) } };
     const updatedAt = { S: this.clock.now().toISOString() };
-    try {
-      const { Attributes } = await this.client.send(
+    const erased = await unlessConditionFails(
+      this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: key,
           UpdateExpression:
             'SET erasedVersion = :version, updatedAt = :updatedAt REMOVE reservationIds, #version',
-          ConditionExpression: 'attribute_not_exists(erasedVersion) OR erasedVersion < :version',
+          ConditionExpression: NOT_ERASED_SINCE,
           ExpressionAttributeNames: { '#version': 'version' },
           ExpressionAttributeValues: { ':version': { S: version }, ':updatedAt': updatedAt },
           ReturnValues: 'ALL_OLD',
         }),
-      );
-      return Attributes?.reservationIds?.SS ?? [];
-    } catch (error) {
-      if (!isConditionalCheckFailure(error)) throw error;
-    }
+      ),
+    );
+    if (erased !== undefined) return erased.Attributes?.reservationIds?.SS ?? [];
     const { Attributes } = await this.client.send(
       new UpdateItemCommand({
         TableName: this.tableName,

@@ -1,24 +1,34 @@
 import {
-  type AttributeValue,
   DeleteItemCommand,
   type DynamoDBClient,
   PutItemCommand,
-  QueryCommand,
+  paginateQuery,
 } from '@aws-sdk/client-dynamodb';
 import { addDays, isCalendarDate } from '../domain/dates';
 import type { Page } from '../domain/page';
-import { decodeRangeCursor, encodeCursor } from '../shared/cursor';
-import { requiredString } from '../shared/dynamodb';
+import { pageOf } from '../shared/cursor';
+import {
+  DynamoDbTable,
+  firstItems,
+  type Item,
+  keyPart,
+  rangeCondition,
+  requiredString,
+  requiredStrings,
+  stringAttributes,
+} from '../shared/dynamodb';
 import { InvalidRequestError } from '../shared/errors';
+import { nightRange } from './night-range';
 import type { ParityFinding, ParityNightKey, ParityQuery, ParityRecord, ParityStore } from './ports';
-
-type Item = Record<string, AttributeValue>;
 
 /** Days a night's findings outlive its stay date unless it is checked again, which it no longer is once past. */
 export const DEFAULT_PARITY_EXPIRY_DAYS = 30;
-const MAX_PAGE_SIZE = 1000;
-/** Sorts after every sort-key suffix, which is all ASCII: the ids in it are percent-encoded. */
-const AFTER_EVERY_SUFFIX = '#\uffff';
+const KEY_FIELDS = [
+  'propertyId',
+  'roomTypeId',
+  'ratePlanId',
+  'date',
+] as const satisfies readonly (keyof ParityNightKey)[];
 
 export interface DynamoDbParityStoreOptions {
   /** A night's item expires this many days after its stay date. @default 30 */
@@ -33,15 +43,9 @@ export class InvalidParityQueryError extends InvalidRequestError {
 }
 
 /**
- * One sort-key component. Percent-encoding turns every '#' inside an id into "%23" and every character into
- * ASCII, so the separator cannot be forged, two different id tuples never share a key, and '\uffff' bounds
- * every suffix. The same encoding as the ARI table's keys.
+ * `<date>#<roomTypeId>#<ratePlanId>`, ids percent-encoded (keyPart) as in the ARI table's keys: a property's nights
+ * in date order, then by room type and rate plan.
  */
-export function keyPart(id: string): string {
-  return encodeURIComponent(id);
-}
-
-/** `<date>#<roomTypeId>#<ratePlanId>`: a property's nights in date order, then by room type and rate plan. */
 export function paritySortKey(key: Pick<ParityNightKey, 'date' | 'roomTypeId' | 'ratePlanId'>): string {
   return `${key.date}#${keyPart(key.roomTypeId)}#${keyPart(key.ratePlanId)}`;
 }
@@ -54,14 +58,11 @@ export function paritySortKey(key: Pick<ParityNightKey, 'date' | 'roomTypeId' | 
  * clean nights. Each item expires a configurable number of days after its stay date, so past nights, which no
  * check revisits, clean themselves up.
  */
-export class DynamoDbParityStore implements ParityStore {
+export class DynamoDbParityStore extends DynamoDbTable implements ParityStore {
   private readonly expireDaysAfterStay: number;
 
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-    options: DynamoDbParityStoreOptions = {},
-  ) {
+  constructor(client: DynamoDBClient, tableName: string, options: DynamoDbParityStoreOptions = {}) {
+    super(client, tableName);
     const days = options.expireDaysAfterStay ?? DEFAULT_PARITY_EXPIRY_DAYS;
     if (!Number.isInteger(days) || days < 0) {
       throw new RangeError(
@@ -93,10 +94,7 @@ export class DynamoDbParityStore implements ParityStore {
         TableName: this.tableName,
         Item: {
           ...itemKey,
-          propertyId: { S: key.propertyId },
-          roomTypeId: { S: key.roomTypeId },
-          ratePlanId: { S: key.ratePlanId },
-          date: { S: key.date },
+          ...stringAttributes(key, KEY_FIELDS),
           findings: { S: JSON.stringify(record.findings) },
           checkedAt: { S: record.checkedAt },
           expiresAt: { N: String(expiresAt) },
@@ -110,68 +108,25 @@ export class DynamoDbParityStore implements ParityStore {
    * follows: the last page never comes back empty. The cursor is the key of the last night returned.
    */
   async list(query: ParityQuery): Promise<Page<ParityRecord>> {
-    assertDate(query.from, '"from" date');
-    assertDate(query.to, '"to" date');
-    if (query.from > query.to) {
-      throw new InvalidParityQueryError(
-        `The date range runs backwards ("from" ${query.from} is after "to" ${query.to}); swap them.`,
-      );
-    }
-    if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > MAX_PAGE_SIZE) {
-      throw new InvalidParityQueryError(
-        `The page size must be a whole number from 1 to ${MAX_PAGE_SIZE}; received ${query.limit}.`,
-      );
-    }
-    const pk = query.propertyId;
-    const upper = `${query.to}${AFTER_EVERY_SUFFIX}`;
-    let startKey =
-      query.cursor === undefined ? undefined : decodeRangeCursor(query.cursor, pk, query.from, upper);
-    const items: Item[] = [];
-    // More than one round trip only when DynamoDB stops at its 1 MB page size before the requested count.
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
-          ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
-          ExpressionAttributeValues: { ':pk': { S: pk }, ':from': { S: query.from }, ':to': { S: upper } },
-          ExclusiveStartKey: startKey,
-          Limit: query.limit + 1 - items.length,
-          ConsistentRead: true,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined && items.length <= query.limit);
-
-    const records = items.slice(0, query.limit).map(toParityRecord);
-    if (items.length <= query.limit) return { items: records };
-    const last = items[query.limit - 1];
-    return { items: records, cursor: encodeCursor({ pk, sk: textOf(last ?? {}, 'sk') }) };
+    const { range, startKey } = nightRange(
+      query.propertyId,
+      query,
+      (message) => new InvalidParityQueryError(message),
+    );
+    const pages = paginateQuery(
+      { client: this.client, pageSize: query.limit + 1, startingToken: startKey },
+      { TableName: this.tableName, ...rangeCondition(range), ConsistentRead: true },
+    );
+    return pageOf(await firstItems(pages, query.limit), ['pk', 'sk'], toParityRecord);
   }
-}
-
-function assertDate(value: string, what: string): void {
-  if (!isCalendarDate(value)) {
-    throw new InvalidParityQueryError(`The ${what} must be a calendar date YYYY-MM-DD; received "${value}".`);
-  }
-}
-
-function textOf(item: Item, name: string): string {
-  return requiredString(item, name, 'Parity');
 }
 
 function toParityRecord(item: Item): ParityRecord {
-  const findings = JSON.parse(textOf(item, 'findings')) as ParityFinding[];
+  const findings = JSON.parse(requiredString(item, 'findings', 'Parity')) as ParityFinding[];
   return {
-    key: {
-      propertyId: textOf(item, 'propertyId'),
-      roomTypeId: textOf(item, 'roomTypeId'),
-      ratePlanId: textOf(item, 'ratePlanId'),
-      date: textOf(item, 'date'),
-    },
+    key: requiredStrings(item, KEY_FIELDS, 'Parity'),
     findings,
-    checkedAt: textOf(item, 'checkedAt'),
+    checkedAt: requiredString(item, 'checkedAt', 'Parity'),
   };
 }
 

@@ -1,23 +1,24 @@
+import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { RESERVATION_STATUSES, type ReservationStatus } from '../domain/canonical';
 import {
-  type AttributeValue,
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
-import type { ReservationStatus } from '../domain/canonical';
-import { isConditionalCheckFailure } from '../shared/dynamodb';
+  conditionHeld,
+  DynamoDbTable,
+  describeItem,
+  type Item,
+  optionalStrings,
+  requiredStrings,
+  stringAttributes,
+} from '../shared/dynamodb';
 import type { ReservationRecord, ReservationStore } from './ports';
 
-type Item = Record<string, AttributeValue>;
-
-const RESERVATION_STATUSES: readonly ReservationStatus[] = [
-  'confirmed',
-  'modified',
-  'cancelled',
-  'checked_in',
-  'checked_out',
-];
+const REQUIRED_TEXT = [
+  'id',
+  'sourceId',
+  'reservationExternalId',
+  'status',
+  'version',
+  'eventId',
+] as const satisfies readonly (keyof ReservationRecord)[];
 
 const OPTIONAL_TEXT = [
   'propertyId',
@@ -36,12 +37,7 @@ const OPTIONAL_TEXT = [
  * last-writer-wins is that a creation never brings a cancelled reservation back, whatever its timestamp: a
  * creation that arrives after the cancellation (delivered late, or re-sent and stamped anew) is no news.
  */
-export class DynamoDbReservationStore implements ReservationStore {
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {}
-
+export class DynamoDbReservationStore extends DynamoDbTable implements ReservationStore {
   async apply(record: ReservationRecord): Promise<boolean> {
     const values: Item = { ':version': { S: record.version } };
     let condition = 'attribute_not_exists(pk) OR (#version < :version';
@@ -52,8 +48,8 @@ export class DynamoDbReservationStore implements ReservationStore {
       values[':cancelled'] = { S: 'cancelled' };
     }
     condition += ')';
-    try {
-      await this.client.send(
+    return conditionHeld(
+      this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: toItem(record),
@@ -64,19 +60,13 @@ export class DynamoDbReservationStore implements ReservationStore {
               : { '#version': 'version' },
           ExpressionAttributeValues: values,
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async get(id: string): Promise<ReservationRecord | undefined> {
-    const { Item } = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: id } }, ConsistentRead: true }),
-    );
-    return Item === undefined ? undefined : toRecord(Item);
+    const item = await this.getItem(id);
+    return item === undefined ? undefined : toRecord(item);
   }
 
   /**
@@ -85,9 +75,9 @@ export class DynamoDbReservationStore implements ReservationStore {
    */
   async forgetGuest(reservationIds: readonly string[], guestExternalId: string): Promise<void> {
     await Promise.all(
-      reservationIds.map(async (id) => {
-        try {
-          await this.client.send(
+      reservationIds.map((id) =>
+        conditionHeld(
+          this.client.send(
             new UpdateItemCommand({
               TableName: this.tableName,
               Key: { pk: { S: id } },
@@ -95,11 +85,9 @@ export class DynamoDbReservationStore implements ReservationStore {
               ConditionExpression: 'guestExternalId = :guest',
               ExpressionAttributeValues: { ':guest': { S: guestExternalId } },
             }),
-          );
-        } catch (error) {
-          if (!isConditionalCheckFailure(error)) throw error;
-        }
-      }),
+          ),
+        ),
+      ),
     );
   }
 }
@@ -107,17 +95,8 @@ export class DynamoDbReservationStore implements ReservationStore {
 function toItem(record: ReservationRecord): Item {
   const item: Item = {
     pk: { S: record.id },
-    id: { S: record.id },
-    sourceId: { S: record.sourceId },
-    reservationExternalId: { S: record.reservationExternalId },
-    status: { S: record.status },
-    version: { S: record.version },
-    eventId: { S: record.eventId },
+    ...stringAttributes(record, [...REQUIRED_TEXT, ...OPTIONAL_TEXT]),
   };
-  for (const field of OPTIONAL_TEXT) {
-    const value = record[field];
-    if (value !== undefined) item[field] = { S: value };
-  }
   if (record.total !== undefined) {
     item.total = {
       M: { amountMinor: { N: String(record.total.amountMinor) }, currency: { S: record.total.currency } },
@@ -127,36 +106,22 @@ function toItem(record: ReservationRecord): Item {
 }
 
 function toRecord(item: Item): ReservationRecord {
-  const key = item.pk?.S ?? '(no pk)';
-  const text = (name: string): string => {
-    const value = item[name]?.S;
-    if (value === undefined) throw new Error(`Reservation item ${key} has no string attribute "${name}"`);
-    return value;
-  };
-  const status = text('status');
-  if (!(RESERVATION_STATUSES as readonly string[]).includes(status)) {
-    throw new Error(`Reservation item ${key} has unknown status "${status}"`);
-  }
-  const optional: Partial<Record<(typeof OPTIONAL_TEXT)[number], string>> = {};
-  for (const field of OPTIONAL_TEXT) {
-    const value = item[field]?.S;
-    if (value !== undefined) optional[field] = value;
+  const where = describeItem(item, 'Reservation');
+  const text = requiredStrings(item, REQUIRED_TEXT, 'Reservation');
+  if (!(RESERVATION_STATUSES as readonly string[]).includes(text.status)) {
+    throw new Error(`${where} has unknown status "${text.status}"`);
   }
   const record: ReservationRecord = {
-    id: text('id'),
-    sourceId: text('sourceId'),
-    reservationExternalId: text('reservationExternalId'),
-    status: status as ReservationStatus,
-    version: text('version'),
-    eventId: text('eventId'),
-    ...optional,
+    ...text,
+    status: text.status as ReservationStatus,
+    ...optionalStrings(item, OPTIONAL_TEXT),
   };
   const total = item.total?.M;
   if (total === undefined) return record;
   const amountMinor = Number(total.amountMinor?.N);
   const currency = total.currency?.S;
   if (!Number.isSafeInteger(amountMinor) || currency === undefined) {
-    throw new Error(`Reservation item ${key} has a total that is not integer minor units and a currency`);
+    throw new Error(`${where} has a total that is not integer minor units and a currency`);
   }
   return { ...record, total: { amountMinor, currency } };
 }

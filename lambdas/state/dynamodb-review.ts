@@ -1,19 +1,20 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import {
-  type AttributeValue,
-  DeleteItemCommand,
-  type DynamoDBClient,
-  PutItemCommand,
-  QueryCommand,
-  ScanCommand,
-} from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, PutItemCommand, paginateQuery, paginateScan } from '@aws-sdk/client-dynamodb';
 import type { CanonicalEvent } from '../domain/canonical';
 import type { Page } from '../domain/page';
-import { decodeCursor, encodeCursor } from '../shared/cursor';
+import { decodeCursor, pageOf } from '../shared/cursor';
+import {
+  allItems,
+  DynamoDbTable,
+  describeItem,
+  firstItems,
+  type Item,
+  requiredString,
+  requiredStrings,
+  stringAttributes,
+} from '../shared/dynamodb';
 import { REVIEW } from '../shared/topology';
 import type { ParkedEvent, ReviewStore } from './ports';
-
-type Item = Record<string, AttributeValue>;
 
 const WAITING_FOR_INDEX = indexName('byWaitingFor');
 /**
@@ -25,18 +26,15 @@ const COMPRESS_ABOVE_BYTES = 64 * 1024;
 const MAX_STORED_EVENT_BYTES = 350 * 1024;
 // A table key is a few hundred bytes at most; anything much longer was not issued by list().
 const MAX_CURSOR_LENGTH = 2048;
+/** The entry's fields besides the event, stored as string attributes of the same names. */
+const PARKED_TEXT = ['reason', 'waitingFor', 'parkedAt'] as const satisfies readonly (keyof ParkedEvent)[];
 
 /**
  * Events parked until a mapping arrives, one item per event id. The GSI on `waitingFor` finds every event a new
  * mapping releases. The event is kept as JSON text: it is only ever read back whole, and the text round-trips it
  * exactly, with no attribute mapping to keep in step with the canonical types.
  */
-export class DynamoDbReviewStore implements ReviewStore {
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {}
-
+export class DynamoDbReviewStore extends DynamoDbTable implements ReviewStore {
   /** Parking an event again replaces its entry, so the latest reason and mapping key are the ones kept. */
   async park(entry: ParkedEvent): Promise<void> {
     await this.client.send(
@@ -45,9 +43,7 @@ export class DynamoDbReviewStore implements ReviewStore {
         Item: {
           pk: { S: entry.event.eventId },
           ...storedEvent(entry.event, entry.waitingFor),
-          reason: { S: entry.reason },
-          waitingFor: { S: entry.waitingFor },
-          parkedAt: { S: entry.parkedAt },
+          ...stringAttributes(entry, PARKED_TEXT),
           sourceId: { S: entry.event.sourceId },
           eventType: { S: entry.event.type },
         },
@@ -56,22 +52,16 @@ export class DynamoDbReviewStore implements ReviewStore {
   }
 
   async waitingFor(mappingKey: string): Promise<readonly ParkedEvent[]> {
-    const parked: ParkedEvent[] = [];
-    let startKey: Item | undefined;
-    do {
-      const { Items, LastEvaluatedKey } = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: WAITING_FOR_INDEX,
-          KeyConditionExpression: 'waitingFor = :waitingFor',
-          ExpressionAttributeValues: { ':waitingFor': { S: mappingKey } },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of Items ?? []) parked.push(toParkedEvent(item));
-      startKey = LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return parked;
+    const pages = paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        IndexName: WAITING_FOR_INDEX,
+        KeyConditionExpression: 'waitingFor = :waitingFor',
+        ExpressionAttributeValues: { ':waitingFor': { S: mappingKey } },
+      },
+    );
+    return (await allItems(pages)).map(toParkedEvent);
   }
 
   async remove(eventId: string): Promise<void> {
@@ -86,25 +76,13 @@ export class DynamoDbReviewStore implements ReviewStore {
     if (!Number.isSafeInteger(limit) || limit < 1) {
       throw new RangeError(`The page size must be a positive integer, received ${limit}`);
     }
-    const items: Item[] = [];
-    let startKey: Item | undefined =
+    const startKey =
       cursor === undefined ? undefined : { pk: { S: decodeCursor(cursor, ['pk'], MAX_CURSOR_LENGTH).pk } };
-    do {
-      const { Items, LastEvaluatedKey } = await this.client.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          Limit: limit + 1 - items.length,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...(Items ?? []));
-      startKey = LastEvaluatedKey;
-    } while (startKey !== undefined && items.length <= limit);
-
-    const page = items.slice(0, limit);
-    const lastKey = page.at(-1)?.pk?.S;
-    if (items.length <= limit || lastKey === undefined) return { items: page.map(toParkedEvent) };
-    return { items: page.map(toParkedEvent), cursor: encodeCursor({ pk: lastKey }) };
+    const pages = paginateScan(
+      { client: this.client, pageSize: limit + 1, startingToken: startKey },
+      { TableName: this.tableName },
+    );
+    return pageOf(await firstItems(pages, limit), ['pk'], toParkedEvent);
   }
 }
 
@@ -131,26 +109,24 @@ function storedEvent(event: CanonicalEvent, waitingFor: string): Item {
 }
 
 function toParkedEvent(item: Item): ParkedEvent {
-  const key = item.pk?.S ?? '(no pk)';
-  const text = (name: string): string => {
-    const value = item[name]?.S;
-    if (value === undefined) throw new Error(`Review item ${key} has no string attribute "${name}"`);
-    return value;
-  };
+  const where = describeItem(item, 'Review');
   let event: unknown;
   try {
     const compressed = item.eventGzip?.B;
-    event = JSON.parse(compressed === undefined ? text('event') : gunzipSync(compressed).toString('utf8'));
+    event = JSON.parse(
+      compressed === undefined
+        ? requiredString(item, 'event', 'Review')
+        : gunzipSync(compressed).toString('utf8'),
+    );
   } catch (error) {
-    throw new Error(`Review item ${key} holds an event that is not valid JSON`, { cause: error });
+    throw new Error(`${where} holds an event that is not valid JSON`, { cause: error });
   }
-  if (typeof event !== 'object' || event === null || (event as { eventId?: unknown }).eventId !== key) {
-    throw new Error(`Review item ${key} holds an event whose eventId does not match the item's key`);
+  if (
+    typeof event !== 'object' ||
+    event === null ||
+    (event as { eventId?: unknown }).eventId !== item.pk?.S
+  ) {
+    throw new Error(`${where} holds an event whose eventId does not match the item's key`);
   }
-  return {
-    event: event as CanonicalEvent,
-    reason: text('reason'),
-    waitingFor: text('waitingFor'),
-    parkedAt: text('parkedAt'),
-  };
+  return { event: event as CanonicalEvent, ...requiredStrings(item, PARKED_TEXT, 'Review') };
 }

@@ -1,11 +1,6 @@
 import { createHmac, sign as rsaSign } from 'node:crypto';
+import { isoDateAfter, unixSeconds } from './signing';
 import type { Sender } from './types';
-
-const DAY_MS = 86_400_000;
-
-function isoDateAfter(now: Date, days: number): string {
-  return new Date(now.getTime() + days * DAY_MS).toISOString().slice(0, 10);
-}
 
 /**
  * Signs as a channel manager does: the raw body alone, as lower-case hex HMAC-SHA256 with the shared secret,
@@ -23,7 +18,7 @@ export const channelManagerSender: Sender = {
     return {
       'Content-Type': 'application/json',
       'X-Channel-Signature': signature,
-      'X-Channel-Timestamp': String(Math.floor(at.getTime() / 1000)),
+      'X-Channel-Timestamp': String(unixSeconds(at)),
     };
   },
 

@@ -1,8 +1,8 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { hexBodyHmacSign, isoDateAfter } from './signing';
 import type { Sender } from './types';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-const DAY_MS = 86_400_000;
 
 /** A ULID: 48 bits of milliseconds then 80 random bits, as 26 Crockford base32 characters. */
 export function ulid(at: Date, random: Uint8Array = randomBytes(16)): string {
@@ -19,7 +19,7 @@ export function ulid(at: Date, random: Uint8Array = randomBytes(16)): string {
 
 /** Check-in and check-out as the platform writes them: a local time with the property's offset. */
 function localDateTime(now: Date, days: number, time: string): string {
-  return `${new Date(now.getTime() + days * DAY_MS).toISOString().slice(0, 10)}T${time}-04:00`;
+  return `${isoDateAfter(now, days)}T${time}-04:00`;
 }
 
 const SAMPLE_TYPES = [
@@ -40,12 +40,7 @@ export const hospitableSender: Sender = {
   kind: 'hospitable',
   sampleTypes: SAMPLE_TYPES,
 
-  sign(body, { secret }) {
-    return {
-      'Content-Type': 'application/json',
-      Signature: createHmac('sha256', secret).update(body).digest('hex'),
-    };
-  },
+  sign: hexBodyHmacSign('Signature'),
 
   sample(type, now, uniqueId) {
     const envelope = { id: ulid(now), action: type, created: now.toISOString(), version: '1.0' };

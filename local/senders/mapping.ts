@@ -1,4 +1,5 @@
 import { createHmac, randomUUID } from 'node:crypto';
+import { unixSeconds } from './signing';
 import type { Sender } from './types';
 
 const EVENT_TYPES = ['mapping.error.resolved', 'inventory.duplicate.resolved', 'mapping.completed'] as const;
@@ -17,6 +18,34 @@ function envelopeOf(body: Buffer): { type?: string; id?: string } {
   }
 }
 
+/** The hotel every sample concerns, as the partner and the reference catalogue name it, and its room. */
+const HOTEL = { partnerHotelId: 'EXP-12345', referenceHotelId: 'ref_8841207' };
+const INVENTORY_ID = 'INV-DBL-STD';
+
+function dataFor(type: string, now: Date, uniqueId: () => string): Record<string, unknown> {
+  switch (type) {
+    case 'mapping.error.resolved':
+      return {
+        reportId: `rep_${uniqueId()}`,
+        partnerInventoryId: INVENTORY_ID,
+        ...HOTEL,
+        resolution: 'FIXED',
+        resolvedAt: now.toISOString(),
+      };
+    case 'inventory.duplicate.resolved':
+      return {
+        reportId: `dup_${uniqueId()}`,
+        referenceHotelId: HOTEL.referenceHotelId,
+        resolution: 'MERGED',
+        resolvedAt: now.toISOString(),
+      };
+    case 'mapping.completed':
+      return { ...HOTEL, partnerInventoryId: INVENTORY_ID };
+    default:
+      throw new Error(`The mapping service sends ${EVENT_TYPES.join(', ')}; it has no ${type} sample.`);
+  }
+}
+
 /**
  * Signs as the hotel-mapping service does: HMAC-SHA256 over `<t>.<body>`, hex, in
  * `X-Webhook-Signature: t=<unix>,v1=<hex>`, with the event type and the delivery-attempt id (the envelope's
@@ -27,7 +56,7 @@ export const mappingSender: Sender = {
   sampleTypes: EVENT_TYPES,
 
   sign(body, { secret, at, id }) {
-    const timestamp = Math.floor(at.getTime() / 1000);
+    const timestamp = unixSeconds(at);
     const signature = createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex');
     const envelope = envelopeOf(body);
     return {
@@ -48,40 +77,6 @@ export const mappingSender: Sender = {
       occurredAt: now.toISOString(),
       organizationId: 'org_paritysync_demo',
     };
-    switch (type) {
-      case 'mapping.error.resolved':
-        return {
-          ...envelope,
-          data: {
-            reportId: `rep_${uniqueId()}`,
-            partnerInventoryId: 'INV-DBL-STD',
-            partnerHotelId: 'EXP-12345',
-            referenceHotelId: 'ref_8841207',
-            resolution: 'FIXED',
-            resolvedAt: now.toISOString(),
-          },
-        };
-      case 'inventory.duplicate.resolved':
-        return {
-          ...envelope,
-          data: {
-            reportId: `dup_${uniqueId()}`,
-            referenceHotelId: 'ref_8841207',
-            resolution: 'MERGED',
-            resolvedAt: now.toISOString(),
-          },
-        };
-      case 'mapping.completed':
-        return {
-          ...envelope,
-          data: {
-            partnerHotelId: 'EXP-12345',
-            referenceHotelId: 'ref_8841207',
-            partnerInventoryId: 'INV-DBL-STD',
-          },
-        };
-      default:
-        throw new Error(`The mapping service sends ${EVENT_TYPES.join(', ')}; it has no ${type} sample.`);
-    }
+    return { ...envelope, data: dataFor(type, now, uniqueId) };
   },
 };

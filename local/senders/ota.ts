@@ -1,19 +1,12 @@
-import { createHmac } from 'node:crypto';
+import { hexBodyHmacSign, isoDateAfter } from './signing';
 import type { Sender } from './types';
-
-const DAY_MS = 86_400_000;
 
 /** Signs as the OTA does: lower-case hex HMAC-SHA256 of the raw body, no timestamp header. */
 export const otaSender: Sender = {
   kind: 'ota',
   sampleTypes: ['rate_update'],
 
-  sign(body, { secret }) {
-    return {
-      'Content-Type': 'application/json',
-      'X-OTA-Signature': createHmac('sha256', secret).update(body).digest('hex'),
-    };
-  },
+  sign: hexBodyHmacSign('X-OTA-Signature'),
 
   sample(type, now, uniqueId) {
     if (type !== 'rate_update') throw new Error(`The OTA sends only rate_update, not ${type}.`);
@@ -24,7 +17,7 @@ export const otaSender: Sender = {
       room_type_code: 'DBL-STD',
       base_rate: '149.00',
       currency: 'EUR',
-      effective_date: new Date(now.getTime() + 14 * DAY_MS).toISOString().slice(0, 10),
+      effective_date: isoDateAfter(now, 14),
       event_timestamp: now.toISOString(),
       availability: 4,
     };

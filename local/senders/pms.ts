@@ -1,7 +1,5 @@
-import { createHmac } from 'node:crypto';
+import { hexBodyHmacSign, isoDateAfter } from './signing';
 import type { Sender } from './types';
-
-const DAY_MS = 86_400_000;
 
 const EVENT_TYPES = [
   'reservation.created',
@@ -15,10 +13,6 @@ const EVENT_TYPES = [
   'service.token_expired',
   'service.access_revoked',
 ] as const;
-
-function isoDateAfter(now: Date, days: number): string {
-  return new Date(now.getTime() + days * DAY_MS).toISOString().slice(0, 10);
-}
 
 function dataFor(type: string, now: Date, uniqueId: () => string): Record<string, unknown> {
   const reservationId = uniqueId();
@@ -66,12 +60,7 @@ export const pmsSender: Sender = {
   kind: 'pms',
   sampleTypes: EVENT_TYPES,
 
-  sign(body, { secret }) {
-    return {
-      'Content-Type': 'application/json',
-      'X-Webhook-Signature': createHmac('sha256', secret).update(body).digest('hex'),
-    };
-  },
+  sign: hexBodyHmacSign('X-Webhook-Signature'),
 
   sample(type, now, uniqueId) {
     if (!(EVENT_TYPES as readonly string[]).includes(type)) {

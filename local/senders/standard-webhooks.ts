@@ -1,11 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
+import { isoDateAfter, unixSeconds } from './signing';
 import type { Sender } from './types';
-
-const DAY_MS = 86_400_000;
-
-function isoDateAfter(now: Date, days: number): string {
-  return new Date(now.getTime() + days * DAY_MS).toISOString().slice(0, 10);
-}
 
 /** A `whsec_` secret's key bytes; a secret without the prefix is the bare base64. */
 function secretKey(secret: string): Buffer {
@@ -42,7 +37,7 @@ export const standardWebhooksSender: Sender = {
 
   sign(body, { secret, at, id }) {
     const messageId = id ?? messageIdFor(body);
-    const timestamp = Math.floor(at.getTime() / 1000);
+    const timestamp = unixSeconds(at);
     const signature = createHmac('sha256', secretKey(secret))
       .update(`${messageId}.${timestamp}.`)
       .update(body)

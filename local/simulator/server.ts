@@ -5,7 +5,7 @@ import * as z from 'zod/mini';
 import { IsoInstantSchema } from '../../lambdas/domain/dates';
 import { type Clock, systemClock } from '../../lambdas/shared/clock';
 import { formatPath } from '../../lambdas/shared/problems';
-import { listen } from '../http';
+import { listen, sendJson } from '../http';
 import {
   compareUpdatePosition,
   type DemoDataset,
@@ -196,20 +196,6 @@ function firstIndexWhere(
     else low = middle + 1;
   }
   return low;
-}
-
-function sendJson(
-  response: ServerResponse,
-  statusCode: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const bytes = Buffer.from(JSON.stringify(body));
-  response.statusCode = statusCode;
-  for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
-  response.setHeader('content-type', 'application/json');
-  response.setHeader('content-length', bytes.length);
-  response.end(bytes);
 }
 
 /** Hashing both sides first makes the comparison constant-time whatever the lengths. */

@@ -74,16 +74,20 @@ export interface DeliveryFailure {
   readonly message: string;
 }
 
-export interface DeliveryReport {
+/** What a run of deliveries came to. */
+export interface DeliveryTally {
   /** Accepted by the edge (2xx). */
   readonly sent: number;
   /** Deliberately not sent. */
   readonly dropped: number;
   /** Sent but not accepted: an error status or no answer; each is listed in `failures`. */
   readonly failed: number;
+  readonly failures: readonly DeliveryFailure[];
+}
+
+export interface DeliveryReport extends DeliveryTally {
   /** Keys of the nights deliberately not delivered, in the order of `changes`. */
   readonly droppedKeys: readonly string[];
-  readonly failures: readonly DeliveryFailure[];
 }
 
 /**
@@ -220,22 +224,37 @@ function webhookUrl(edgeUrl: string, sourceId: string): string {
   return `${edgeUrl.replace(/\/+$/, '')}/webhooks/${encodeURIComponent(sourceId)}`;
 }
 
-/** Runs `send` over `items` with at most `concurrency` in flight; returns the failures. */
-async function sendAll<T>(
-  items: readonly T[],
-  concurrency: number,
+/**
+ * Sends the items a draw of `random` below `dropRate` does not drop, at most `concurrency` at once. Drops are
+ * decided up front, one draw per item in order, so that they depend on the seed alone and not on delivery timing.
+ */
+async function sendWithDrops<T>(
+  items: Iterable<T>,
+  options: { readonly random: RandomSource; readonly dropRate: number; readonly concurrency: number },
   send: (item: T) => Promise<DeliveryFailure | undefined>,
-): Promise<DeliveryFailure[]> {
+): Promise<{ tally: DeliveryTally; droppedItems: T[]; sentItems: T[] }> {
+  const droppedItems: T[] = [];
+  const sentItems: T[] = [];
+  for (const item of items) {
+    if (options.random() < options.dropRate) droppedItems.push(item);
+    else sentItems.push(item);
+  }
   const failures: DeliveryFailure[] = [];
   let next = 0;
   const worker = async () => {
-    while (next < items.length) {
-      const failure = await send(items[next++] as T);
+    while (next < sentItems.length) {
+      const failure = await send(sentItems[next++] as T);
       if (failure) failures.push(failure);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  return failures;
+  await Promise.all(Array.from({ length: Math.min(options.concurrency, sentItems.length) }, worker));
+  const tally = {
+    sent: sentItems.length - failures.length,
+    dropped: droppedItems.length,
+    failed: failures.length,
+    failures,
+  };
+  return { tally, droppedItems, sentItems };
 }
 
 export async function sendDeliveries(options: SendDeliveriesOptions): Promise<DeliveryReport> {
@@ -249,31 +268,19 @@ export async function sendDeliveries(options: SendDeliveriesOptions): Promise<De
   const url = webhookUrl(options.edgeUrl, options.source.id);
   const clock = options.clock ?? systemClock;
 
-  // Drops are decided up front, in order, so they depend on the seed alone and not on delivery timing.
-  const droppedKeys: string[] = [];
-  const toSend: RoomNight[] = [];
-  for (const night of options.changes) {
-    if (options.random() < settings.dropRate) droppedKeys.push(nightKey(night));
-    else toSend.push(night);
-  }
-
-  const failures = await sendAll(toSend, settings.concurrency, (night) =>
-    deliverNight(url, night, {
-      kind,
-      secret: options.source.secret,
-      channelId: settings.channelId,
-      clock,
-      timeoutMs: settings.timeoutMs,
-    }),
+  const { tally, droppedItems } = await sendWithDrops(
+    options.changes,
+    { random: options.random, dropRate: settings.dropRate, concurrency: settings.concurrency },
+    (night) =>
+      deliverNight(url, night, {
+        kind,
+        secret: options.source.secret,
+        channelId: settings.channelId,
+        clock,
+        timeoutMs: settings.timeoutMs,
+      }),
   );
-
-  return {
-    sent: toSend.length - failures.length,
-    dropped: droppedKeys.length,
-    failed: failures.length,
-    droppedKeys,
-    failures,
-  };
+  return { ...tally, droppedKeys: droppedItems.map(nightKey) };
 }
 
 export const SampleEventSettingsSchema = z.object({
@@ -306,16 +313,12 @@ export interface SendSampleEventsOptions extends SampleEventSettings {
   readonly eventId?: () => string;
 }
 
-export interface SampleEventReport {
-  readonly sent: number;
-  readonly dropped: number;
-  readonly failed: number;
+/** A failure's `key` is the event's id. */
+export interface SampleEventReport extends DeliveryTally {
   /** Ids of the events deliberately not sent, in order. */
   readonly droppedEventIds: readonly string[];
   /** Ids of the events sent (accepted or failed), in order. */
   readonly sentEventIds: readonly string[];
-  /** `key` is the event's id. */
-  readonly failures: readonly DeliveryFailure[];
 }
 
 /**
@@ -338,28 +341,25 @@ export async function sendSampleEvents(options: SendSampleEventsOptions): Promis
   const clock = options.clock ?? systemClock;
   const nextEventId = options.eventId ?? (() => `sim-${randomUUID()}`);
 
-  // As for room nights: every drop is decided before anything is sent.
-  const droppedEventIds: string[] = [];
-  const toSend: { id: string; type: string }[] = [];
-  for (let index = 0; index < settings.count; index++) {
-    const event = { id: nextEventId(), type: types[index % types.length] as string };
-    if (options.random() < settings.dropRate) droppedEventIds.push(event.id);
-    else toSend.push(event);
+  // Generated lazily, so that each event's id is drawn just before its drop, as the caller's `eventId` expects.
+  function* events() {
+    for (let index = 0; index < settings.count; index++) {
+      yield { id: nextEventId(), type: types[index % types.length] as string };
+    }
   }
-
-  const failures = await sendAll(toSend, settings.concurrency, async (event) => {
-    const at = clock.now();
-    const body = Buffer.from(JSON.stringify(sender.sample(event.type, at, () => event.id)));
-    const headers = sender.sign(body, { secret: options.source.secret, at, id: event.id });
-    return post(url, event.id, body, headers, settings.timeoutMs);
-  });
-
+  const { tally, droppedItems, sentItems } = await sendWithDrops(
+    events(),
+    { random: options.random, dropRate: settings.dropRate, concurrency: settings.concurrency },
+    async (event) => {
+      const at = clock.now();
+      const body = Buffer.from(JSON.stringify(sender.sample(event.type, at, () => event.id)));
+      const headers = sender.sign(body, { secret: options.source.secret, at, id: event.id });
+      return post(url, event.id, body, headers, settings.timeoutMs);
+    },
+  );
   return {
-    sent: toSend.length - failures.length,
-    dropped: droppedEventIds.length,
-    failed: failures.length,
-    droppedEventIds,
-    sentEventIds: toSend.map((event) => event.id),
-    failures,
+    ...tally,
+    droppedEventIds: droppedItems.map((event) => event.id),
+    sentEventIds: sentItems.map((event) => event.id),
   };
 }

@@ -54,6 +54,12 @@ describe('bin/app.ts', () => {
     expect(stderr).toContain('missing.json');
   });
 
+  it('refuses alarm addresses given as something other than text, naming the key', () => {
+    const { status, stderr } = runApp({ 'paritysync:alarmEmails': 42 });
+    expect(status).toBe(1);
+    expect(stderr).toContain('paritysync:alarmEmails must be a comma-separated string');
+  });
+
   it('refuses a reconciliation schedule switch that is neither true nor false, naming the key', () => {
     const { status, stderr } = runApp({ 'paritysync:reconciliationSchedule': 'sometimes' });
     expect(status).toBe(1);

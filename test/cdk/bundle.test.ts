@@ -8,6 +8,7 @@ import { parseConfig } from '../../lambdas/config/load';
 import { DeliveryLedger } from '../../lib/delivery-ledger';
 import { EventQueues } from '../../lib/event-queues';
 import { bundledConfigJson, IngestApi } from '../../lib/ingest-api';
+import { RejectionLog } from '../../lib/rejection-log';
 import { TEST_CONFIG } from './app';
 
 /**
@@ -25,6 +26,7 @@ beforeAll(() => {
     config: TEST_CONFIG,
     ledger: new DeliveryLedger(stack, 'Ledger'),
     queues: new EventQueues(stack, 'Queues'),
+    rejections: new RejectionLog(stack, 'Rejections'),
     entry: join(__dirname, 'fixtures', 'config-echo-handler.ts'),
   });
   app.synth();

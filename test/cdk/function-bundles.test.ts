@@ -11,6 +11,7 @@ import { EventQueues } from '../../lib/event-queues';
 import { bundledConfigJson } from '../../lib/lambda-bundling';
 import { ReadApi } from '../../lib/read-api';
 import { Reconciliation } from '../../lib/reconciliation';
+import { RejectionLog } from '../../lib/rejection-log';
 import { StateTables } from '../../lib/state-tables';
 import { TEST_CONFIG } from './app';
 
@@ -47,7 +48,15 @@ const builds: ReadonlyArray<readonly [string, Build]> = [
         state: parts.state,
         entry: ECHO_HANDLER,
       });
-      new ReadApi(stack, 'Read', { api, config: TEST_CONFIG, ...parts, reconciliation, entry: ECHO_HANDLER });
+      const rejections = new RejectionLog(stack, 'Rejections');
+      new ReadApi(stack, 'Read', {
+        api,
+        config: TEST_CONFIG,
+        ...parts,
+        reconciliation,
+        rejections,
+        entry: ECHO_HANDLER,
+      });
     },
   ],
   [

@@ -205,10 +205,11 @@ describe('ingest function', () => {
     });
   });
 
-  it('gets the table name and queue URL, and no configuration, from its environment', () => {
+  it('gets the table names and queue URL, and no configuration, from its environment', () => {
     expect((resource(functionId).Properties.Environment as Json).Variables).toEqual({
       LEDGER_TABLE_NAME: { Ref: tableId },
       EVENT_QUEUE_URL: { Ref: queueId },
+      REJECTIONS_TABLE_NAME: { Ref: logicalId(stack.rejections.table) },
       POWERTOOLS_SERVICE_NAME: 'paritysync-ingest',
       POWERTOOLS_METRICS_NAMESPACE: 'ParitySync',
       POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -224,15 +225,20 @@ describe('ingest function', () => {
 });
 
 describe('ingest function permissions', () => {
-  it('may only get, put and update items on the ledger table', () => {
-    const ledger = functionStatements().filter((s) =>
+  it('may only get, put and update items on the ledger table, and put and update them on the rejection log', () => {
+    const tables = functionStatements().filter((s) =>
       toArray(s.Action).some((a) => a.startsWith('dynamodb:')),
     );
-    expect(ledger).toEqual([
+    expect(tables).toEqual([
       {
         Effect: 'Allow',
         Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
         Resource: { 'Fn::GetAtt': [tableId, 'Arn'] },
+      },
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        Resource: { 'Fn::GetAtt': [logicalId(stack.rejections.table), 'Arn'] },
       },
     ]);
   });

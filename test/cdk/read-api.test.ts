@@ -53,6 +53,7 @@ const EXPECTED_READ_ROUTES = [
   'GET /review',
   'PUT /mappings/{scope}/{entity}/{externalId}',
   'GET /parity',
+  'GET /rejections',
 ];
 
 describe('read API routes', () => {
@@ -132,7 +133,7 @@ describe('read function', () => {
     });
   });
 
-  it('gets the names of the tables it reads (not guest links), parity findings included, the queue URL and its service name', () => {
+  it('gets the names of the tables it reads (not guest links), parity findings and rejections included, the queue URL and its service name', () => {
     const ref = (construct: Parameters<typeof logicalId>[0]) => ({ Ref: logicalId(construct) });
     expect((resource(readFunctionId).Properties.Environment as Json).Variables).toEqual({
       LEDGER_TABLE_NAME: ref(stack.ledger.table),
@@ -141,6 +142,7 @@ describe('read function', () => {
       REVIEW_TABLE_NAME: ref(stack.state.review),
       RESERVATIONS_TABLE_NAME: ref(stack.state.reservations),
       PARITY_TABLE_NAME: ref(stack.reconciliation.parityFindings),
+      REJECTIONS_TABLE_NAME: ref(stack.rejections.table),
       EVENT_QUEUE_URL: ref(stack.queues.queue),
       POWERTOOLS_SERVICE_NAME: 'paritysync-read',
       POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -168,6 +170,9 @@ describe('read function permissions', () => {
       ),
       // GET /parity: one property's findings over a date range.
       ...dynamo(['Query'], table(stack.reconciliation.parityFindings)),
+      // GET /rejections: one source's partition, or every source's through the index.
+      ...dynamo(['Query'], table(stack.rejections.table)),
+      ...dynamo(['Query'], indexArnOf(logicalId(stack.rejections.table), 'rejectionsAll')),
       // Adding a mapping: write it, find the events parked for it and queue them again.
       ...dynamo(['PutItem'], table(state.mappings)),
       ...dynamo(['Query'], indexArnOf(logicalId(state.review), 'byWaitingFor')),
@@ -181,7 +186,7 @@ describe('read function permissions', () => {
     expect(functionPermissions(template, readFunctionId)).toEqual(expected);
   });
 
-  it('cannot write rates, reservations, parity findings, guest links or the ledger, nor read guest links at all', () => {
+  it('cannot write rates, reservations, parity findings, rejections, guest links or the ledger, nor read guest links at all', () => {
     const granted = functionPermissions(template, readFunctionId);
     const onTable = (construct: Parameters<typeof logicalId>[0]) =>
       granted.filter((p) => p.includes(JSON.stringify(table(construct))));
@@ -190,6 +195,7 @@ describe('read function permissions', () => {
       stack.state.reservations,
       stack.ledger.table,
       stack.reconciliation.parityFindings,
+      stack.rejections.table,
     ]) {
       expect(onTable(construct).filter((p) => /Put|Update|Delete|Write/.test(p))).toEqual([]);
     }
@@ -235,6 +241,7 @@ describe('read API access for operators', () => {
         '/GET/review',
         '/PUT/mappings/*/*/*',
         '/GET/parity',
+        '/GET/rejections',
       ].sort(),
     );
   });

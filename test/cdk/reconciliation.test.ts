@@ -9,6 +9,7 @@ import {
   RECONCILE_AUDIT,
   RECONCILE_CHECKPOINTS,
   RECONCILE_DLQ,
+  RECONCILE_RUNS,
   RECONCILE_TABLES,
   type TableDefinition,
 } from '../../lambdas/shared/topology';
@@ -108,9 +109,13 @@ describe('reconciliation schedule', () => {
     expect(onlyOfType('AWS::Events::Rule', disabled).Properties.State).toBe('DISABLED');
   });
 
-  it('sends {"trigger":"schedule"}, which the function accepts as a full run', () => {
-    const input = JSON.parse(scheduleTarget().Input as string) as unknown;
-    expect(input).toEqual({ trigger: 'schedule' });
+  it('sends the trigger and the event id, which keys the run once, and the function reads it as a full run', () => {
+    const transformer = scheduleTarget().InputTransformer as { InputPathsMap: Json; InputTemplate: string };
+    expect(transformer.InputPathsMap).toEqual({ id: '$.id' });
+    expect(transformer.InputTemplate).toBe('{"trigger":"schedule","eventId":<id>}');
+    const input = JSON.parse(
+      transformer.InputTemplate.replace('<id>', '"3b1d5a9e-0000-4000-8000-000000000001"'),
+    );
     // Every polled source, the configured dry-run setting, parity on: no overrides.
     expect(parseInvocation(input)).toEqual({});
   });
@@ -194,7 +199,7 @@ describe('reconcile function', () => {
     });
   });
 
-  it('gets the ARI, mappings, checkpoint, audit and parity table names and its service name', () => {
+  it('gets the ARI, mappings, checkpoint, audit, parity and run table names and its service name', () => {
     const ref = (construct: Parameters<typeof logicalId>[0]) => ({ Ref: logicalId(construct) });
     const { state, reconciliation } = stack;
     expect((resource(functionId).Properties.Environment as Json).Variables).toEqual({
@@ -203,6 +208,7 @@ describe('reconcile function', () => {
       CHECKPOINTS_TABLE_NAME: ref(reconciliation.checkpoints),
       AUDIT_TABLE_NAME: ref(reconciliation.audit),
       PARITY_TABLE_NAME: ref(reconciliation.parityFindings),
+      RECONCILE_RUNS_TABLE_NAME: ref(reconciliation.runs),
       POWERTOOLS_SERVICE_NAME: 'paritysync-reconcile',
       POWERTOOLS_METRICS_NAMESPACE: 'ParitySync',
       POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -229,6 +235,7 @@ describe('reconciliation tables', () => {
       RECONCILE_CHECKPOINTS.id,
       RECONCILE_AUDIT.id,
       PARITY_FINDINGS.id,
+      RECONCILE_RUNS.id,
     ]);
     for (const definition of RECONCILE_TABLES) {
       const props = tableOf(definition).Properties;
@@ -310,6 +317,7 @@ describe('reconcile function permissions', () => {
         ...dynamo(['GetItem', 'PutItem'], table(reconciliation.checkpoints)),
         ...dynamo(['BatchWriteItem'], table(reconciliation.audit)),
         ...dynamo(['PutItem', 'DeleteItem', 'Query'], table(reconciliation.parityFindings)),
+        ...dynamo(['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], table(reconciliation.runs)),
       ].sort(),
     );
   });
@@ -432,6 +440,7 @@ describe('reconciliation outputs', () => {
       ['ReconcileCheckpointsTableName', RECONCILE_CHECKPOINTS],
       ['ReconcileAuditTableName', RECONCILE_AUDIT],
       ['ParityFindingsTableName', PARITY_FINDINGS],
+      ['ReconcileRunsTableName', RECONCILE_RUNS],
     ] as const) {
       template.hasOutput(outputId, { Value: { Ref: logicalId(stack.reconciliation.table(definition)) } });
     }

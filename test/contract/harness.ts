@@ -10,6 +10,7 @@ import { prepareSources } from '../../lambdas/ingest/sources';
 import { nodeCrypto } from '../../lambdas/shared/crypto';
 import { ManualClock } from '../fakes/clock';
 import { InMemoryLedger, InMemoryQueue } from '../fakes/in-memory';
+import { InMemoryRejectionLog } from '../fakes/rejections';
 
 export const DEFAULT_SETTINGS: IngestSettings = {
   maxBodyBytes: 1_048_576,
@@ -17,6 +18,9 @@ export const DEFAULT_SETTINGS: IngestSettings = {
   claimLeaseMs: 15_000,
   minLeaseLeftMs: 6_000,
 };
+
+/** The configuration's defaults: 10 records per source and second, kept 7 days. */
+export const DEFAULT_REJECTIONS = { recordsPerSecond: 10, retentionSeconds: 7 * 86_400 } as const;
 
 export interface Delivery {
   readonly sourceId: string;
@@ -39,6 +43,7 @@ export function createEdge(
   const config = parseConfig({ version: 1, sources });
   const ledger = new InMemoryLedger();
   const queue = new InMemoryQueue();
+  const rejections = new InMemoryRejectionLog();
   const clock = new ManualClock(Date.UTC(2026, 5, 1));
   const handle = createIngestHttpHandler(
     {
@@ -49,6 +54,7 @@ export function createEdge(
       clock,
       crypto: nodeCrypto,
       settings,
+      rejections: { recorder: rejections, ...DEFAULT_REJECTIONS },
     },
     new Logger({ logLevel: 'SILENT' }),
   );
@@ -75,5 +81,5 @@ export function createEdge(
     };
   }
 
-  return { config, ledger, queue, clock, deliver };
+  return { config, ledger, queue, rejections, clock, deliver };
 }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambdas/config/load';
 import type { ParitySyncConfig } from '../../lambdas/config/schema';
 import { addDays } from '../../lambdas/domain/dates';
-import type { ReconcileReport } from '../../lambdas/reconcile/service';
+import type { ScheduledRunSummary } from '../../lambdas/reconcile/function';
 import { ARI_STATE } from '../../lambdas/shared/topology';
 import { secretReferences } from '../../lib/deploy-config';
 import { LOCAL_AWS } from '../../local/emulators';
@@ -364,18 +364,16 @@ describe('the synthesised function bundles, run with the environment the templat
     expect(answer.body).toMatchObject({ eventId, sourceId: SIGNED_SOURCE_ID, status: 'applied' });
   });
 
-  it('reconcile: completes a scheduled run with the rule input, polling with the token from Secrets Manager', async () => {
+  it('reconcile: completes a scheduled run with the rule input, polling with the token from Secrets Manager, once per event', async () => {
     const [schedule, ...others] = schedulesOf(reconcile);
     expect(others).toEqual([]);
-    const report = (await container(reconcile).invoke(schedule?.payload)) as ReconcileReport;
+    expect(schedule?.payload).toMatchObject({ trigger: 'schedule', eventId: expect.any(String) });
+    const summary = (await container(reconcile).invoke(schedule?.payload)) as ScheduledRunSummary;
 
-    expect(report.sources.length).toBeGreaterThan(0);
-    expect(report.sources.filter((s) => s.outcome === 'failed')).toEqual([]);
-    const polled = report.sources.reduce(
-      (sum, s) => sum + (s.outcome === 'reconciled' ? s.nightsPolled : 0),
-      0,
-    );
-    expect(polled).toBeGreaterThan(0);
+    expect(summary.sources).toBeGreaterThan(0);
+    expect(summary.failedSources).toBe(0);
+    const served = simulator.stats().recordsServed;
+    expect(served).toBeGreaterThan(0);
     expect(simulator.stats().unauthorized).toBe(0);
     const tokens = [...secretValues].filter(([, value]) => value === SIMULATOR_TOKEN).map(([name]) => name);
     for (const token of tokens) {
@@ -385,6 +383,11 @@ describe('the synthesised function bundles, run with the environment the templat
         secretId: token,
       });
     }
+
+    // EventBridge delivering the same event again: the first run's summary, and no second poll.
+    const requests = simulator.stats().requests;
+    expect(await container(reconcile).invoke(schedule?.payload)).toEqual(summary);
+    expect(simulator.stats().requests).toBe(requests);
   }, 60_000);
 
   it('calls no AWS service other than those emulated here', () => {

@@ -3,6 +3,7 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { beforeAll } from 'vitest';
 import { DynamoDbDeliveryLedger } from '../../lambdas/ledger/dynamodb-ledger';
+import { DynamoDbRejectionLog } from '../../lambdas/ledger/dynamodb-rejections';
 import { SqsEventQueue } from '../../lambdas/queue/sqs-queue';
 import { fixedClock } from '../../lambdas/shared/clock';
 import {
@@ -11,6 +12,7 @@ import {
   EVENTS_QUEUE,
   GUESTS,
   MAPPINGS,
+  REJECTIONS,
   RESERVATIONS,
   REVIEW,
   type TableDefinition,
@@ -29,6 +31,7 @@ import {
   InMemoryReviewStore,
 } from '../fakes/apply-memory';
 import { InMemoryLedger, InMemoryQueue } from '../fakes/in-memory';
+import { InMemoryRejectionLog } from '../fakes/rejections';
 import { applyLedgerContract } from '../ports/apply-ledger.contract';
 import { ariStoreContract } from '../ports/ari-store.contract';
 import { deliveryLedgerContract, entryAt, T0 } from '../ports/delivery-ledger.contract';
@@ -36,6 +39,7 @@ import { deliveryLogContract } from '../ports/delivery-log.contract';
 import { eventQueueContract, type ReceivedEvent } from '../ports/event-queue.contract';
 import { guestStoreContract } from '../ports/guest-store.contract';
 import { mappingStoreContract } from '../ports/mapping-store.contract';
+import { rejectionLogContract } from '../ports/rejection-log.contract';
 import { reservationStoreContract } from '../ports/reservation-store.contract';
 import { reviewStoreContract } from '../ports/review-store.contract';
 import { type IsolatedTopology, provisionIsolated } from '../support/aws';
@@ -191,3 +195,18 @@ guestStoreContract(
   () => new DynamoDbGuestStore(topology.dynamodb, tableOf(GUESTS), fixedClock('2026-03-01T10:00:05.000Z')),
 );
 guestStoreContract('InMemoryGuestStore', () => new InMemoryGuestStore());
+
+rejectionLogContract(
+  'DynamoDbRejectionLog',
+  () => new DynamoDbRejectionLog(topology.dynamodb, tableOf(REJECTIONS)),
+  async () => {
+    // A table of its own, so that the all-sources listing and counts hold exactly what the test recorded.
+    const own = await provisionIsolated();
+    return new DynamoDbRejectionLog(own.dynamodb, tableOf(REJECTIONS, own));
+  },
+);
+rejectionLogContract(
+  'InMemoryRejectionLog',
+  () => new InMemoryRejectionLog(),
+  async () => new InMemoryRejectionLog(),
+);

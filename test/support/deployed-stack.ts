@@ -197,6 +197,25 @@ export interface ScheduleTrigger {
   readonly payload: unknown;
 }
 
+/**
+ * EventBridge's input transformer, for the paths a scheduled event has: each `<name>` of the template becomes the
+ * JSON value at its `$.field` path (strings inserted quoted, as EventBridge does in a JSON template).
+ */
+function transformInput(ruleId: string, transformer: unknown, event: Record<string, unknown>): unknown {
+  const { InputPathsMap: paths = {}, InputTemplate: template } = transformer as {
+    InputPathsMap?: Record<string, string>;
+    InputTemplate?: string;
+  };
+  if (typeof template !== 'string') throw new Error(`${ruleId} has an input transformer without a template`);
+  const rendered = template.replace(/<([A-Za-z0-9_.-]+)>/g, (_, name: string) => {
+    const path = paths[name];
+    const match = path === undefined ? null : /^\$\.([A-Za-z0-9_-]+)$/.exec(path);
+    if (!match) throw new Error(`${ruleId}: input path for <${name}> (${path}) is not a top-level field`);
+    return JSON.stringify(event[match[1] as string]);
+  });
+  return JSON.parse(rendered);
+}
+
 export function scheduleTriggers(
   template: CfnTemplate,
   functionId: string,
@@ -209,26 +228,32 @@ export function scheduleTriggers(
     if (typeof props.ScheduleExpression !== 'string') continue;
     for (const target of (props.Targets ?? []) as Array<Record<string, unknown>>) {
       if (!referencesArnOf(target.Arn, functionId)) continue;
-      if (target.InputPath !== undefined || target.InputTransformer !== undefined) {
-        throw new Error(`${ruleId} transforms its input; only a constant Input or none is emulated here`);
+      if (target.InputPath !== undefined) {
+        throw new Error(
+          `${ruleId} selects its input with InputPath; only Input and InputTransformer are emulated`,
+        );
       }
+      const event = {
+        version: '0',
+        id: randomUUID(),
+        'detail-type': 'Scheduled Event',
+        source: 'aws.events',
+        account: at.account,
+        time: at.now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        region: at.region,
+        resources: [`arn:aws:events:${at.region}:${at.account}:rule/${ruleId}`],
+        detail: {},
+      };
       triggers.push({
         scheduleExpression: props.ScheduleExpression,
-        // A constant Input replaces the event entirely; without one the target receives the scheduled event.
+        // A constant Input replaces the event entirely, a transformer fills its template from the event; with
+        // neither the target receives the scheduled event.
         payload:
           typeof target.Input === 'string'
             ? JSON.parse(target.Input)
-            : {
-                version: '0',
-                id: randomUUID(),
-                'detail-type': 'Scheduled Event',
-                source: 'aws.events',
-                account: at.account,
-                time: at.now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-                region: at.region,
-                resources: [`arn:aws:events:${at.region}:${at.account}:rule/${ruleId}`],
-                detail: {},
-              },
+            : target.InputTransformer !== undefined
+              ? transformInput(ruleId, target.InputTransformer, event)
+              : event,
       });
     }
   }

@@ -16,6 +16,7 @@ import {
 import { ManualClock } from '../fakes/clock';
 import { InMemoryLedger } from '../fakes/in-memory';
 import { InMemoryParityStore } from '../fakes/reconcile-memory';
+import { InMemoryRejectionLog } from '../fakes/rejections';
 
 const NOW = Date.parse('2026-06-01T12:00:00.000Z');
 const HOUR = 3_600_000;
@@ -36,6 +37,7 @@ beforeEach(() => {
     dedupeWindowSeconds: 7 * 86_400,
     review: new InMemoryReviewStore(),
     parity: new InMemoryParityStore(),
+    rejections: new InMemoryRejectionLog(),
     mappings: new MappingResolver(new InMemoryMappingStore(), [], clock),
     requeue: async () => {},
     clock,

@@ -18,6 +18,7 @@ const TABLES = {
   RESERVATIONS_TABLE_NAME: 'reservations',
   GUESTS_TABLE_NAME: 'guests',
   PARITY_TABLE_NAME: 'parity',
+  REJECTIONS_TABLE_NAME: 'rejections',
 };
 const QUEUE = 'http://127.0.0.1:4566/000000000000/paritysync-events';
 
@@ -36,16 +37,20 @@ describe('function environments, validated at cold start', () => {
     const environment = readIngestEnvironment({
       PARITYSYNC_CONFIG_JSON: CONFIG,
       LEDGER_TABLE_NAME: 'ledger',
+      REJECTIONS_TABLE_NAME: 'rejections',
       EVENT_QUEUE_URL: QUEUE,
     });
-    expect(environment.ledgerTableName).toBe('ledger');
+    expect(environment.tables.ledger).toBe('ledger');
+    expect(environment.tables.rejections).toBe('rejections');
     expect(environment.config.sources.map((s) => s.id)).toEqual(['ota-1']);
   });
 
   it('names every missing variable', () => {
     const problems = problemsOf(() => readIngestEnvironment({ PARITYSYNC_CONFIG_JSON: CONFIG }));
     expect(problems[0]).toMatch(/^Invalid ingest environment/);
-    expect(problems).toEqual(expect.arrayContaining(['LEDGER_TABLE_NAME', 'EVENT_QUEUE_URL']));
+    expect(problems).toEqual(
+      expect.arrayContaining(['LEDGER_TABLE_NAME', 'REJECTIONS_TABLE_NAME', 'EVENT_QUEUE_URL']),
+    );
     expect(problemsOf(() => readApplyEnvironment({ ...TABLES, PARITYSYNC_CONFIG_JSON: CONFIG }))).toContain(
       'EVENT_QUEUE_URL',
     );
@@ -56,6 +61,7 @@ describe('function environments, validated at cold start', () => {
       readIngestEnvironment({
         PARITYSYNC_CONFIG_JSON: '{"secrets": [{"value": "oops',
         LEDGER_TABLE_NAME: 'ledger',
+        REJECTIONS_TABLE_NAME: 'rejections',
         EVENT_QUEUE_URL: QUEUE,
       }),
     );
@@ -84,6 +90,7 @@ describe('function environments, validated at cold start', () => {
       'PARITYSYNC_CONFIG_JSON.sources[0].secrets[0].value',
       'PARITYSYNC_CONFIG_JSON.sources[1].id',
       'LEDGER_TABLE_NAME',
+      'REJECTIONS_TABLE_NAME',
       'EVENT_QUEUE_URL',
     ]);
     expect(message).toContain('is 11 characters long');
@@ -131,11 +138,11 @@ describe('function environments, validated at cold start', () => {
       [EVENTS_QUEUE.environmentName]: QUEUE,
     };
     expect(readIngestEnvironment(env)).toMatchObject({
-      ledgerTableName: 'table-DeliveryLedger',
-      eventQueueUrl: QUEUE,
+      tables: { ledger: 'table-DeliveryLedger', rejections: 'table-Rejections' },
+      queues: { events: QUEUE },
     });
     expect(readApplyEnvironment(env)).toMatchObject({
-      eventQueueUrl: QUEUE,
+      queues: { events: QUEUE },
       tables: {
         ledger: 'table-DeliveryLedger',
         ari: 'table-AriState',
@@ -146,7 +153,7 @@ describe('function environments, validated at cold start', () => {
       },
     });
     expect(readReadApiEnvironment(env)).toMatchObject({
-      eventQueueUrl: QUEUE,
+      queues: { events: QUEUE },
       tables: {
         ledger: 'table-DeliveryLedger',
         ari: 'table-AriState',
@@ -154,6 +161,7 @@ describe('function environments, validated at cold start', () => {
         review: 'table-Review',
         reservations: 'table-Reservations',
         parity: 'table-ParityFindings',
+        rejections: 'table-Rejections',
       },
     });
     expect(readReconcileEnvironment(env).tables).toEqual({
@@ -162,6 +170,7 @@ describe('function environments, validated at cold start', () => {
       checkpoints: 'table-ReconcileCheckpoints',
       audit: 'table-ReconcileAudit',
       parity: 'table-ParityFindings',
+      runs: 'table-ReconcileRuns',
     });
     expect(readReconcileEnvironment(env).serviceName).toBe('paritysync-reconcile');
   });

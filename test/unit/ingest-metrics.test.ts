@@ -16,12 +16,13 @@ import {
 import { prepareSources } from '../../lambdas/ingest/sources';
 import { type Crypto, nodeCrypto } from '../../lambdas/shared/crypto';
 import { INGEST_METRICS, INGEST_REJECTION_REASONS } from '../../lambdas/shared/metric-names';
-import { DEFAULT_SETTINGS } from '../contract/harness';
+import { DEFAULT_REJECTIONS, DEFAULT_SETTINGS } from '../contract/harness';
 import { fixture as hospitable } from '../contract/kinds/hospitable';
 import { fixture as ota } from '../contract/kinds/ota';
 import { fixture as standardWebhooks } from '../contract/kinds/standard-webhooks';
 import { ManualClock } from '../fakes/clock';
 import { InMemoryLedger, InMemoryQueue } from '../fakes/in-memory';
+import { InMemoryRejectionLog } from '../fakes/rejections';
 
 interface Recorded {
   readonly name: string;
@@ -110,6 +111,7 @@ function edge(
         ...DEFAULT_SETTINGS,
         ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
       },
+      rejections: { recorder: new InMemoryRejectionLog(), ...DEFAULT_REJECTIONS },
     },
     new Logger({ logLevel: 'SILENT' }),
     metrics,

@@ -6,7 +6,8 @@ import { AWS_CLIENT_PROFILES, worstCaseCallMs } from '../../lambdas/shared/aws-c
 
 /**
  * The real ingest function module, its SDK clients built as in AWS, with DynamoDB behind a loopback server that
- * accepts connections and never answers: a stalled ledger must cost the sender a prompt 503, not a hung request.
+ * accepts connections and never answers: a stalled ledger must cost the sender a prompt 503, not a hung request,
+ * and a stalled rejection log must leave a refusal a prompt 4xx.
  */
 const SECRET = 'ota-secret-for-stall-tests-4d2f8a91c7';
 
@@ -30,6 +31,7 @@ beforeAll(async () => {
     JSON.stringify({ version: 1, sources: [{ id: 'ota-1', kind: 'ota', secrets: [{ value: SECRET }] }] }),
   );
   vi.stubEnv('LEDGER_TABLE_NAME', 'stalled-ledger');
+  vi.stubEnv('REJECTIONS_TABLE_NAME', 'stalled-rejections');
   // Never reached: the claim comes first.
   vi.stubEnv('EVENT_QUEUE_URL', 'http://127.0.0.1:9/000000000000/events');
   vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', `http://127.0.0.1:${address.port}`);
@@ -78,6 +80,28 @@ describe('the ingest function while DynamoDB stalls', () => {
     expect(JSON.parse(answer.body)).toMatchObject({ error: 'ledger_unavailable' });
     expect(answer.headers?.['retry-after']).toMatch(/^\d+$/);
     expect(connections).toBeGreaterThan(0);
+    expect(elapsed).toBeLessThan(worstCaseCallMs(AWS_CLIENT_PROFILES.ingest) + 2_000);
+  }, 15_000);
+
+  it('still answers a bad signature 401 within the edge bound when the rejection log cannot be written', async () => {
+    const raw = JSON.stringify({ event_id: 'ota-stall-2' });
+    const before = connections;
+    const started = Date.now();
+    const answer = await handler({
+      httpMethod: 'POST',
+      pathParameters: { sourceId: 'ota-1' },
+      headers: { 'content-type': 'application/json', 'x-ota-signature': '00'.repeat(32) },
+      body: raw,
+      isBase64Encoded: false,
+      requestContext: { identity: { sourceIp: '38.80.170.10' } },
+    } as unknown as APIGatewayProxyEvent);
+    const elapsed = Date.now() - started;
+
+    expect(answer.statusCode).toBe(401);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: 'invalid_signature' });
+    // The log was tried, and given up on at the clients' bound for one call: the counter write never answered.
+    expect(connections).toBeGreaterThan(before);
+    expect(elapsed).toBeGreaterThanOrEqual(AWS_CLIENT_PROFILES.ingest.requestTimeoutMs);
     expect(elapsed).toBeLessThan(worstCaseCallMs(AWS_CLIENT_PROFILES.ingest) + 2_000);
   }, 15_000);
 });

@@ -11,9 +11,10 @@ import { prepareSources } from '../../lambdas/ingest/sources';
 import type { LedgerEntry } from '../../lambdas/ledger/ports';
 import { nodeCrypto } from '../../lambdas/shared/crypto';
 import { MAX_JSON_DEPTH } from '../../lambdas/shared/strict-json';
-import { type Answer, createEdge, DEFAULT_SETTINGS } from '../contract/harness';
+import { type Answer, createEdge, DEFAULT_REJECTIONS, DEFAULT_SETTINGS } from '../contract/harness';
 import { ManualClock } from '../fakes/clock';
 import { InMemoryLedger, InMemoryQueue } from '../fakes/in-memory';
+import { InMemoryRejectionLog } from '../fakes/rejections';
 
 /**
  * Edge behaviours that do not depend on the provider kind, exercised through an OTA source (hex HMAC of the
@@ -290,6 +291,7 @@ describe('signing secrets read at run time', () => {
         clock: new ManualClock(Date.UTC(2026, 5, 1)),
         crypto: nodeCrypto,
         settings: DEFAULT_SETTINGS,
+        rejections: { recorder: new InMemoryRejectionLog(), ...DEFAULT_REJECTIONS },
       },
       logger,
     );

@@ -22,6 +22,7 @@ import {
 } from '../fakes/apply-memory';
 import { InMemoryLedger } from '../fakes/in-memory';
 import { InMemoryParityStore } from '../fakes/reconcile-memory';
+import { InMemoryRejectionLog } from '../fakes/rejections';
 import { ariUpdate } from '../support/events';
 
 const clock = fixedClock('2026-06-01T12:00:00.000Z');
@@ -76,6 +77,7 @@ beforeEach(() => {
     dedupeWindowSeconds: 30 * 86_400,
     review,
     parity,
+    rejections: new InMemoryRejectionLog(),
     mappings: new MappingResolver(mappingStore, [], clock),
     requeue: async (event) => {
       requeued.push(event);
@@ -650,6 +652,7 @@ describe('when a store fails', () => {
       dedupeWindowSeconds: 30 * 86_400,
       review,
       parity,
+      rejections: new InMemoryRejectionLog(),
       mappings: new MappingResolver(mappingStore, [], clock),
       requeue: async () => {},
       clock,

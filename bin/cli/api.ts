@@ -1,0 +1,315 @@
+import type { ApiTransport } from './http';
+
+/**
+ * The read / admin API as the CLI calls it: one method per route (see READ_API_ROUTES and the operations
+ * design), the same against the local runtime and a deployed stack. Answers are typed as the routes document
+ * them; the CLI prints what it does not know as it came.
+ */
+
+/** Every paginated route: `limit` and `cursor` in, `items` and `nextCursor` (null on the last page) out. */
+export interface PageRequest {
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly nextCursor: string | null;
+}
+
+export const DLQ_QUEUES = ['events', 'reconcile'] as const;
+export type DlqQueue = (typeof DLQ_QUEUES)[number];
+
+export interface Delivery {
+  readonly eventId: string;
+  readonly sourceId: string;
+  readonly kind?: string;
+  readonly providerEventType?: string;
+  readonly canonicalType?: string;
+  readonly idempotencyKey?: string;
+  readonly status: string;
+  readonly reason?: string;
+  readonly lastError?: string;
+  readonly lastErrorAt?: string;
+  readonly occurredAt?: string;
+  readonly receivedAt?: string;
+  readonly updatedAt?: string;
+  readonly deliveryCount?: number;
+  readonly messageId?: string;
+  readonly expiresAt?: string;
+  /** False when the event was too large to keep for replay. */
+  readonly retained?: boolean;
+}
+
+export interface DeliveryQuery extends PageRequest {
+  readonly source?: string;
+  readonly status?: string;
+  readonly type?: string;
+  /** ISO instants on receivedAt; the API defaults to the last 24 hours. */
+  readonly from?: string;
+  readonly to?: string;
+}
+
+export interface Rejection {
+  readonly at: string;
+  readonly sourceId: string;
+  readonly sender?: string;
+  readonly status: number;
+  readonly reason: string;
+  readonly headerNames?: readonly string[];
+  readonly bodyBytes?: number;
+  readonly bodySha256?: string;
+  readonly requestId?: string;
+}
+
+export interface RejectionQuery extends PageRequest {
+  readonly source?: string;
+  readonly reason?: string;
+  readonly from?: string;
+  readonly to?: string;
+}
+
+export interface DeadLetter {
+  readonly eventId?: string;
+  readonly messageId: string;
+  readonly receiveCount?: number;
+  readonly sentAt?: string;
+  readonly lastError?: string;
+}
+
+export interface Redrive {
+  readonly moved: number;
+  /** Set when SQS moves the whole queue in the background (StartMessageMoveTask). */
+  readonly taskHandle?: string;
+}
+
+export interface Source {
+  readonly sourceId: string;
+  readonly kind?: string;
+  readonly held: boolean;
+  readonly heldAt?: string;
+  readonly by?: string;
+  readonly reason?: string;
+}
+
+export interface ReplayRequest {
+  readonly source: string;
+  readonly from: string;
+  readonly to: string;
+  readonly statuses: readonly string[];
+}
+
+export interface ReplayJob {
+  readonly jobId: string;
+  readonly status: string;
+  readonly request?: ReplayRequest;
+  /** Events matched, replayed, skipped and so on, as the job counts them; `total` when known. */
+  readonly counts?: Readonly<Record<string, number>>;
+  readonly createdAt?: string;
+  readonly updatedAt?: string;
+  readonly error?: string;
+}
+
+export interface Mapping {
+  readonly scope: string;
+  readonly entity: string;
+  readonly externalId: string;
+  readonly internalId: string;
+  readonly propertyId?: string;
+}
+
+export interface MappingQuery extends PageRequest {
+  readonly scope?: string;
+  readonly entity?: string;
+}
+
+export interface ParkedEvent {
+  readonly eventId: string;
+  readonly sourceId: string;
+  readonly kind?: string;
+  readonly type?: string;
+  readonly providerEventType?: string;
+  readonly occurredAt?: string;
+  readonly reason?: string;
+  readonly waitingFor?: string;
+  readonly parkedAt?: string;
+}
+
+export interface MoneyView {
+  readonly amountMinor: number;
+  readonly currency: string;
+  readonly amount: string;
+}
+
+export interface ParityNight {
+  readonly date: string;
+  readonly roomTypeId: string;
+  readonly ratePlanId: string;
+  readonly checkedAt?: string;
+  readonly findings: readonly {
+    readonly kind: string;
+    readonly truthChannel: string;
+    readonly channel: string;
+    readonly truthRate: MoneyView;
+    readonly channelRate: MoneyView;
+    readonly difference?: MoneyView;
+    readonly percent?: number;
+  }[];
+}
+
+export interface ParityQuery extends PageRequest {
+  readonly propertyId: string;
+  readonly from: string;
+  readonly to: string;
+}
+
+export interface AriQuery extends PageRequest {
+  readonly from: string;
+  readonly to: string;
+  readonly roomType?: string;
+  readonly ratePlan?: string;
+}
+
+type Json = Record<string, unknown>;
+
+export class OpsApi {
+  constructor(private readonly transport: ApiTransport) {}
+
+  get baseUrl(): string {
+    return this.transport.baseUrl;
+  }
+
+  // Deliveries (the ledger)
+
+  listDeliveries(query: DeliveryQuery): Promise<Page<Delivery>> {
+    return this.transport.call({ method: 'GET', path: ['deliveries'], query: { ...query } });
+  }
+
+  countDeliveries(query: {
+    readonly source?: string;
+    readonly from?: string;
+    readonly to?: string;
+  }): Promise<{ counts: Record<string, number> }> {
+    return this.transport.call({ method: 'GET', path: ['deliveries', 'counts'], query: { ...query } });
+  }
+
+  getDelivery(eventId: string): Promise<Delivery> {
+    return this.transport.call({ method: 'GET', path: ['deliveries', eventId] });
+  }
+
+  // Rejections at the edge
+
+  listRejections(query: RejectionQuery): Promise<Page<Rejection>> {
+    return this.transport.call({ method: 'GET', path: ['rejections'], query: { ...query } });
+  }
+
+  // Dead-letter queues
+
+  listDeadLetters(queue: DlqQueue, page: PageRequest): Promise<Page<DeadLetter>> {
+    return this.transport.call({ method: 'GET', path: ['dlq', queue], query: { ...page } });
+  }
+
+  /** The whole queue when `eventIds` is absent. */
+  redrive(queue: DlqQueue, eventIds?: readonly string[]): Promise<Redrive> {
+    return this.transport.call({
+      method: 'POST',
+      path: ['dlq', queue, 'redrive'],
+      body: eventIds === undefined ? {} : { eventIds },
+    });
+  }
+
+  // Sources and holds
+
+  listSources(page: PageRequest): Promise<Page<Source>> {
+    return this.transport.call({ method: 'GET', path: ['sources'], query: { ...page } });
+  }
+
+  holdSource(sourceId: string, reason?: string): Promise<Json> {
+    return this.transport.call({
+      method: 'POST',
+      path: ['sources', sourceId, 'hold'],
+      body: reason === undefined ? {} : { reason },
+    });
+  }
+
+  resumeSource(sourceId: string): Promise<Json> {
+    return this.transport.call({ method: 'POST', path: ['sources', sourceId, 'resume'], body: {} });
+  }
+
+  // Replays
+
+  startReplay(request: ReplayRequest): Promise<ReplayJob> {
+    return this.transport.call({ method: 'POST', path: ['replays'], body: request });
+  }
+
+  getReplay(jobId: string): Promise<ReplayJob> {
+    return this.transport.call({ method: 'GET', path: ['replays', jobId] });
+  }
+
+  cancelReplay(jobId: string): Promise<ReplayJob> {
+    return this.transport.call({ method: 'POST', path: ['replays', jobId, 'cancel'], body: {} });
+  }
+
+  // Mappings and the events parked for want of one
+
+  listMappings(query: MappingQuery): Promise<Page<Mapping>> {
+    return this.transport.call({ method: 'GET', path: ['mappings'], query: { ...query } });
+  }
+
+  putMapping(
+    ref: { readonly scope: string; readonly entity: string; readonly externalId: string },
+    target: { readonly internalId: string; readonly propertyId?: string },
+  ): Promise<{ mapping: Mapping; released: number }> {
+    return this.transport.call({
+      method: 'PUT',
+      path: ['mappings', ref.scope, ref.entity, ref.externalId],
+      body: target,
+    });
+  }
+
+  listReview(page: PageRequest): Promise<Page<ParkedEvent>> {
+    return this.transport.call({ method: 'GET', path: ['review'], query: { ...page } });
+  }
+
+  // State and parity
+
+  async listParity(query: ParityQuery): Promise<Page<ParityNight>> {
+    const answer = await this.transport.call<{ nights: ParityNight[]; nextCursor: string | null }>({
+      method: 'GET',
+      path: ['parity'],
+      query: { ...query },
+    });
+    return { items: answer.nights, nextCursor: answer.nextCursor };
+  }
+
+  readAri(propertyId: string, query: AriQuery): Promise<Page<Json>> {
+    return this.transport.call({
+      method: 'GET',
+      path: ['properties', propertyId, 'ari'],
+      query: { ...query },
+    });
+  }
+
+  getReservation(id: string): Promise<Json> {
+    return this.transport.call({ method: 'GET', path: ['reservations', id] });
+  }
+}
+
+/** One page, or with `all` every page from `cursor` on, following `nextCursor`; `limit` is the page size. */
+export async function collectPages<T>(
+  fetchPage: (page: PageRequest) => Promise<Page<T>>,
+  options: { readonly limit?: number; readonly cursor?: string; readonly all?: boolean },
+): Promise<Page<T>> {
+  const items: T[] = [];
+  let cursor = options.cursor;
+  for (;;) {
+    const page = await fetchPage({
+      ...(options.limit === undefined ? {} : { limit: options.limit }),
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    items.push(...page.items);
+    const next = page.nextCursor ?? null;
+    if (!options.all || next === null) return { items, nextCursor: next };
+    cursor = next;
+  }
+}

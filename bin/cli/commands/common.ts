@@ -1,0 +1,102 @@
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { MAX_PAGE_SIZE } from '../../../lambdas/read/router';
+import { openTarget, type Target } from '../target';
+
+/** The target the program's global options name (--url, or --stack with --region and --profile). */
+export function targetOf(command: Command): Promise<Target> {
+  const options = command.optsWithGlobals<{
+    url?: string;
+    stack?: string;
+    region?: string;
+    profile?: string;
+    timeout: number;
+  }>();
+  return openTarget({
+    timeout: options.timeout,
+    ...(options.url === undefined ? {} : { url: options.url }),
+    ...(options.stack === undefined ? {} : { stack: options.stack }),
+    ...(options.region === undefined ? {} : { region: options.region }),
+    ...(options.profile === undefined ? {} : { profile: options.profile }),
+  });
+}
+
+export function positiveNumber(value: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) {
+    throw new InvalidArgumentError(`${JSON.stringify(value)} is not a positive number.`);
+  }
+  return number;
+}
+
+function pageSize(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1 || number > MAX_PAGE_SIZE) {
+    throw new InvalidArgumentError(
+      `${JSON.stringify(value)} is not a page size: give a whole number from 1 to ${MAX_PAGE_SIZE}, and --all for more.`,
+    );
+  }
+  return number;
+}
+
+const DURATION = /^(\d+)([mhd])$/;
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** An ISO instant as given, or `30m`, `6h`, `2d` for that long before now. */
+export function instant(value: string): string {
+  const duration = DURATION.exec(value);
+  if (duration) {
+    const unit = duration[2] as keyof typeof UNIT_MS;
+    return new Date(Date.now() - Number(duration[1]) * UNIT_MS[unit]).toISOString();
+  }
+  if (/^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(Date.parse(value))) return value;
+  throw new InvalidArgumentError(
+    `${JSON.stringify(value)} is neither an ISO instant (2025-06-01T09:00:00Z) nor a duration back from now (30m, 6h, 2d).`,
+  );
+}
+
+/** A calendar date, YYYY-MM-DD. */
+export function isoDate(value: string): string {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(`${value}T00:00:00Z`))) return value;
+  throw new InvalidArgumentError(`${JSON.stringify(value)} is not a date: write YYYY-MM-DD.`);
+}
+
+export function choice<T extends string>(values: readonly T[]): (value: string) => T {
+  return (value) => {
+    if ((values as readonly string[]).includes(value)) return value as T;
+    throw new InvalidArgumentError(`${JSON.stringify(value)} is not one of ${values.join(', ')}.`);
+  };
+}
+
+/** --limit, --cursor, --all and --json, as every listing takes them. */
+export function listOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option(
+        '--limit <n>',
+        `items per page (1 to ${MAX_PAGE_SIZE}; the API's default when absent)`,
+      ).argParser(pageSize),
+    )
+    .option('--cursor <cursor>', 'start from this page (the nextCursor of the page before)')
+    .option('--all', 'follow nextCursor to the last page')
+    .option('--json', 'print the page as JSON ({ items, nextCursor })');
+}
+
+export interface ListFlags {
+  readonly limit?: number;
+  readonly cursor?: string;
+  readonly all?: boolean;
+  readonly json?: boolean;
+}
+
+export function pageFlags(flags: ListFlags): { limit?: number; cursor?: string; all?: boolean } {
+  return {
+    ...(flags.limit === undefined ? {} : { limit: flags.limit }),
+    ...(flags.cursor === undefined ? {} : { cursor: flags.cursor }),
+    ...(flags.all ? { all: true } : {}),
+  };
+}
+
+/** Progress bars and lines only when the answer is for a human. */
+export function showsProgress(flags: { readonly json?: boolean }): boolean {
+  return !flags.json;
+}

@@ -1,0 +1,147 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Command, Option } from 'commander';
+import { LEDGER_STATUSES } from '../../../lambdas/ledger/ports';
+import type { OpsApi, ReplayJob } from '../api';
+import { formatRecord, printJson } from '../output';
+import { startProgress } from '../progress';
+import { instant, positiveNumber, showsProgress, targetOf } from './common';
+
+/** Counts that describe the job's scope rather than work done. */
+const SCOPE_COUNTS = new Set(['total', 'matched', 'scanned']);
+
+function describe(job: ReplayJob): string {
+  return formatRecord(
+    {
+      jobId: job.jobId,
+      status: job.status,
+      ...(job.request ?? {}),
+      ...(job.counts ? { counts: formatCounts(job.counts) } : {}),
+      createdAt: job.createdAt,
+      updatedAt: job.updatedAt,
+      error: job.error,
+    },
+    ['jobId', 'status', 'source', 'from', 'to', 'statuses', 'counts'],
+  );
+}
+
+function formatCounts(counts: Readonly<Record<string, number>>): string {
+  return Object.entries(counts)
+    .map(([name, count]) => `${name} ${count}`)
+    .join(', ');
+}
+
+/** Polls the job until it is no longer running, with a bar of the events it has dealt with. */
+async function follow(
+  api: OpsApi,
+  first: ReplayJob,
+  intervalSeconds: number,
+  show: boolean,
+): Promise<ReplayJob> {
+  const progress = startProgress(`replay ${first.jobId}`, { enabled: show });
+  let job = first;
+  try {
+    for (;;) {
+      const counts = job.counts ?? {};
+      const done =
+        counts.processed ??
+        Object.entries(counts)
+          .filter(([name]) => !SCOPE_COUNTS.has(name))
+          .reduce((sum, [, count]) => sum + count, 0);
+      progress.update({
+        value: done,
+        total: Math.max(done, counts.total ?? counts.matched ?? 0),
+        step: job.status,
+        detail: formatCounts(counts),
+      });
+      if (job.status !== 'running') return job;
+      await sleep(intervalSeconds * 1000);
+      job = await api.getReplay(job.jobId);
+    }
+  } finally {
+    progress.stop();
+  }
+}
+
+function finish(job: ReplayJob, json: boolean | undefined): void {
+  if (json) printJson(job);
+  else console.log(describe(job));
+  if (job.status === 'failed') process.exitCode = 1;
+}
+
+export function registerReplay(program: Command): void {
+  const replay = program
+    .command('replay')
+    .description('Re-run apply on retained events of a source over a time window (last writer wins: safe)');
+
+  replay
+    .command('start')
+    .description('Start a replay job (asking twice for the same replay returns the same job)')
+    .requiredOption('--source <sourceId>', 'the source whose events to replay')
+    .requiredOption('--from <instant>', 'received at or after (ISO instant, or 30m, 6h, 2d ago)', instant)
+    .requiredOption('--to <instant>', 'received before (ISO instant, or a duration ago)', instant)
+    .addOption(
+      new Option('--status <status...>', 'ledger statuses to replay, e.g. dead-lettered parked held')
+        .choices(LEDGER_STATUSES)
+        .makeOptionMandatory(),
+    )
+    .option('--follow', 'wait for the job to finish, with progress')
+    .option('--interval <seconds>', 'seconds between status polls when following', positiveNumber, 2)
+    .option('--json', 'print the job as JSON')
+    .action(
+      async (
+        flags: {
+          source: string;
+          from: string;
+          to: string;
+          status: string[];
+          follow?: boolean;
+          interval: number;
+          json?: boolean;
+        },
+        command: Command,
+      ) => {
+        const { api } = await targetOf(command);
+        const job = await api.startReplay({
+          source: flags.source,
+          from: flags.from,
+          to: flags.to,
+          statuses: flags.status,
+        });
+        if (flags.follow && !flags.json) {
+          console.error(
+            `Following replay ${job.jobId}; Ctrl-C stops following, not the job (\`replay cancel ${job.jobId}\` does).`,
+          );
+        }
+        finish(flags.follow ? await follow(api, job, flags.interval, showsProgress(flags)) : job, flags.json);
+      },
+    );
+
+  replay
+    .command('status')
+    .description("A replay job's state and counts")
+    .argument('<jobId>')
+    .option('--follow', 'wait for the job to finish, with progress')
+    .option('--interval <seconds>', 'seconds between status polls when following', positiveNumber, 2)
+    .option('--json', 'print the job as JSON')
+    .action(
+      async (
+        jobId: string,
+        flags: { follow?: boolean; interval: number; json?: boolean },
+        command: Command,
+      ) => {
+        const { api } = await targetOf(command);
+        const job = await api.getReplay(jobId);
+        finish(flags.follow ? await follow(api, job, flags.interval, showsProgress(flags)) : job, flags.json);
+      },
+    );
+
+  replay
+    .command('cancel')
+    .description('Stop a running replay job after the event in hand')
+    .argument('<jobId>')
+    .option('--json', 'print the job as JSON')
+    .action(async (jobId: string, flags: { json?: boolean }, command: Command) => {
+      const { api } = await targetOf(command);
+      finish(await api.cancelReplay(jobId), flags.json);
+    });
+}

@@ -1,0 +1,60 @@
+import type { Command } from 'commander';
+import { collectPages, type Source } from '../api';
+import { formatRecord, printJson, printPage } from '../output';
+import { type ListFlags, listOptions, pageFlags, targetOf } from './common';
+
+export function registerSources(program: Command): void {
+  const sources = program
+    .command('sources')
+    .description('Configured sources, and holding one: its events are parked as held until it resumes');
+
+  listOptions(sources.command('list').description('Every configured source, held or not')).action(
+    async (flags: ListFlags, command: Command) => {
+      const { api } = await targetOf(command);
+      const page = await collectPages((request) => api.listSources(request), pageFlags(flags));
+      printPage<Source>(
+        page,
+        [
+          ['SOURCE', (s) => s.sourceId],
+          ['KIND', (s) => s.kind],
+          ['HELD', (s) => (s.held ? 'held' : 'no')],
+          ['SINCE', (s) => s.heldAt],
+          ['BY', (s) => s.by],
+          ['REASON', (s) => s.reason],
+        ],
+        { json: flags.json ?? false, empty: 'No sources are configured.' },
+      );
+    },
+  );
+
+  sources
+    .command('hold')
+    .description('Hold a source: the edge still accepts its events, apply parks them as held')
+    .argument('<sourceId>')
+    .option('--reason <text>', 'why, for whoever resumes it')
+    .option('--json', 'print the answer as JSON')
+    .action(async (sourceId: string, flags: { reason?: string; json?: boolean }, command: Command) => {
+      const { api } = await targetOf(command);
+      const answer = await api.holdSource(sourceId, flags.reason);
+      if (flags.json) printJson(answer);
+      else {
+        console.log(`Holding ${sourceId}: its events wait as held until \`sources resume ${sourceId}\`.`);
+        console.log(formatRecord(answer));
+      }
+    });
+
+  sources
+    .command('resume')
+    .description('Resume a held source; the events it held are applied again')
+    .argument('<sourceId>')
+    .option('--json', 'print the answer as JSON')
+    .action(async (sourceId: string, flags: { json?: boolean }, command: Command) => {
+      const { api } = await targetOf(command);
+      const answer = await api.resumeSource(sourceId);
+      if (flags.json) printJson(answer);
+      else {
+        console.log(`Resumed ${sourceId}.`);
+        console.log(formatRecord(answer));
+      }
+    });
+}

@@ -1,0 +1,111 @@
+import type { ReconcileReport, ReconcileRequest } from '../../lambdas/reconcile/service';
+import { type ReconcileStep, reconcileNow } from '../../local/reconcile-client';
+import { OpsApi } from './api';
+import { NothingListeningError, TargetOptionsError, TimedOutError } from './errors';
+import { ApiTransport } from './http';
+
+/** The options every command takes: where to operate, and how long to wait for each call. */
+export interface TargetOptions {
+  readonly url?: string;
+  readonly stack?: string;
+  readonly region?: string;
+  readonly profile?: string;
+  /** Seconds per API call. */
+  readonly timeout: number;
+}
+
+/** What a command operates: the local runtime or a deployed stack, through the same API. */
+export interface Target {
+  /** For messages: "the local runtime at …" or "stack … in …". */
+  readonly name: string;
+  readonly local: boolean;
+  readonly api: OpsApi;
+  /** One reconciliation now, reporting its steps as far as the target tells them. */
+  reconcile(request: ReconcileRequest, onStep?: (step: ReconcileStep) => void): Promise<ReconcileReport>;
+}
+
+/** A local run is bounded by its configured budget; this only stops a wait on a runtime that hangs. */
+const LOCAL_RECONCILE_TIMEOUT_SECONDS = 16 * 60;
+
+export function defaultLocalUrl(): string {
+  return `http://127.0.0.1:${process.env.PORT ?? '3000'}`;
+}
+
+export async function openTarget(options: TargetOptions): Promise<Target> {
+  if (options.stack === undefined) {
+    if (options.region !== undefined || options.profile !== undefined) {
+      throw new TargetOptionsError(
+        'stack_options_without_stack',
+        '--region and --profile choose the AWS account and region of a deployed stack: add --stack <name>, ' +
+          'or leave them out to operate the local runtime.',
+      );
+    }
+    return localTarget(options.url ?? defaultLocalUrl(), options.timeout);
+  }
+  // The AWS SDK loads only for a deployed stack: local commands start faster without it.
+  const { openStack } = await import('./aws');
+  const stack = await openStack({
+    stack: options.stack,
+    timeoutSeconds: options.timeout,
+    ...(options.region === undefined ? {} : { region: options.region }),
+    ...(options.profile === undefined ? {} : { profile: options.profile }),
+  });
+  const api = new OpsApi(
+    new ApiTransport({
+      baseUrl: stack.readApiUrl,
+      timeoutSeconds: options.timeout,
+      signer: stack.signer,
+      region: stack.apiRegion,
+      ...(options.profile === undefined ? {} : { profile: options.profile }),
+    }),
+  );
+  return {
+    name: `stack ${stack.stack} in ${stack.region}`,
+    local: false,
+    api,
+    reconcile: (request, onStep) => {
+      const step = `reconcile function of ${stack.stack}`;
+      onStep?.({ done: 0, total: 1, step, detail: 'invoked' });
+      return stack
+        .reconcile(request, (elapsed) =>
+          onStep?.({ done: 0, total: 1, step, detail: `running for ${elapsed} s` }),
+        )
+        .then((report) => {
+          onStep?.({ done: 1, total: 1, step, detail: 'finished' });
+          return report;
+        });
+    },
+  };
+}
+
+function localTarget(url: string, timeoutSeconds: number): Target {
+  const transport = new ApiTransport({ baseUrl: url, timeoutSeconds });
+  return {
+    name: `the local runtime at ${url}`,
+    local: true,
+    api: new OpsApi(transport),
+    async reconcile(request, onStep) {
+      try {
+        return await reconcileNow(url, request, {
+          ...(onStep ? { onStep } : {}),
+          signal: AbortSignal.timeout(LOCAL_RECONCILE_TIMEOUT_SECONDS * 1000),
+        });
+      } catch (error) {
+        if (error instanceof Error && error.name === 'TimeoutError') {
+          throw new TimedOutError(
+            `The local runtime at ${url}`,
+            LOCAL_RECONCILE_TIMEOUT_SECONDS,
+            'Its log says where the run stopped.',
+          );
+        }
+        if (
+          error instanceof Error &&
+          (error.cause as { code?: string } | undefined)?.code === 'ECONNREFUSED'
+        ) {
+          throw new NothingListeningError(url);
+        }
+        throw error;
+      }
+    },
+  };
+}
