@@ -190,17 +190,20 @@ export interface DeliveryLogPage extends Page<DeliveryLogRow> {
 }
 
 /**
- * The deliveries received in a window, newest first. A request with a cursor and no window reads the window
- * the cursor was issued for, so that paging through "the last 24 hours" does not slide with the clock.
+ * The deliveries received in a window, newest first. With a cursor, the window is the one the cursor was issued
+ * for: `from` and `to` left out are taken from it (so that paging through "the last 24 hours" does not slide with
+ * the clock), and those named must be its own.
  */
 export async function listDeliveries(
   request: DeliveryLogRequest,
   deps: Pick<ReadApiDependencies, 'deliveryLog' | 'dedupeWindowSeconds' | 'clock'>,
 ): Promise<DeliveryLogPage> {
+  const issued =
+    request.cursor === undefined ? undefined : decodeLogCursor(request.cursor, logIndexFor(request)).window;
   const window =
-    request.cursor !== undefined && request.from === undefined && request.to === undefined
-      ? decodeLogCursor(request.cursor, logIndexFor(request)).window
-      : logWindow(request, deps);
+    issued === undefined
+      ? logWindow(request, deps)
+      : { from: request.from?.toISOString() ?? issued.from, to: request.to?.toISOString() ?? issued.to };
   const page = await deps.deliveryLog.list({
     ...(request.sourceId === undefined ? {} : { sourceId: request.sourceId }),
     ...(request.status === undefined ? {} : { status: request.status }),
