@@ -9,13 +9,15 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { CanonicalEvent } from '../domain/canonical';
 import type { Page } from '../domain/page';
-import { decodeCursor, encodeCursor } from '../shared/cursor';
+import { versionOf } from '../domain/state';
+import { decodeCursor, encodeCursor, InvalidCursorError } from '../shared/cursor';
 import { REVIEW } from '../shared/topology';
 import type { ParkedEvent, ReviewStore } from './ports';
 
 type Item = Record<string, AttributeValue>;
 
 const WAITING_FOR_INDEX = indexName('byWaitingFor');
+const WAITING_IN_ORDER_INDEX = indexName('waitingInOrder');
 /**
  * DynamoDB caps an item at 400 KB, names and index copies included, while the queue accepts events up to 1 MiB.
  * Events above this size are stored gzip-compressed (canonical JSON compresses several-fold); one that still
@@ -27,8 +29,9 @@ const MAX_STORED_EVENT_BYTES = 350 * 1024;
 const MAX_CURSOR_LENGTH = 2048;
 
 /**
- * Events parked until a mapping arrives, one item per event id. The GSI on `waitingFor` finds every event a new
- * mapping releases. The event is kept as JSON text: it is only ever read back whole, and the text round-trips it
+ * Events parked until a mapping arrives or their source's hold ends, one item per event id. The GSI on
+ * `waitingFor` finds every event a new mapping releases; `waitingInOrder` pages through those a resume releases,
+ * in version order. The event is kept as JSON text: it is only ever read back whole, and the text round-trips it
  * exactly, with no attribute mapping to keep in step with the canonical types.
  */
 export class DynamoDbReviewStore implements ReviewStore {
@@ -47,6 +50,7 @@ export class DynamoDbReviewStore implements ReviewStore {
           ...storedEvent(entry.event, entry.waitingFor),
           reason: { S: entry.reason },
           waitingFor: { S: entry.waitingFor },
+          parkOrder: { S: versionOf(entry.event) },
           parkedAt: { S: entry.parkedAt },
           sourceId: { S: entry.event.sourceId },
           eventType: { S: entry.event.type },
@@ -74,6 +78,33 @@ export class DynamoDbReviewStore implements ReviewStore {
     return parked;
   }
 
+  /** Reads one item beyond the page, as `list` does, so that the last page carries no cursor. */
+  async waitingInOrder(key: string, limit: number, cursor?: string): Promise<Page<ParkedEvent>> {
+    assertPageSize(limit);
+    const items: Item[] = [];
+    let startKey = cursor === undefined ? undefined : orderedStartKey(cursor, key);
+    do {
+      const { Items, LastEvaluatedKey } = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: WAITING_IN_ORDER_INDEX,
+          KeyConditionExpression: 'waitingFor = :waitingFor',
+          ExpressionAttributeValues: { ':waitingFor': { S: key } },
+          Limit: limit + 1 - items.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(Items ?? []));
+      startKey = LastEvaluatedKey;
+    } while (startKey !== undefined && items.length <= limit);
+
+    const page = items.slice(0, limit);
+    const last = page.at(-1);
+    const lastKey = { pk: last?.pk?.S, waitingFor: last?.waitingFor?.S, parkOrder: last?.parkOrder?.S };
+    if (items.length <= limit || !isComplete(lastKey)) return { items: page.map(toParkedEvent) };
+    return { items: page.map(toParkedEvent), cursor: encodeCursor(lastKey) };
+  }
+
   async remove(eventId: string): Promise<void> {
     await this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: { pk: { S: eventId } } }));
   }
@@ -83,9 +114,7 @@ export class DynamoDbReviewStore implements ReviewStore {
    * DynamoDB alone answers a LastEvaluatedKey whenever the limit is reached, even at the very end.
    */
   async list(limit: number, cursor?: string): Promise<Page<ParkedEvent>> {
-    if (!Number.isSafeInteger(limit) || limit < 1) {
-      throw new RangeError(`The page size must be a positive integer, received ${limit}`);
-    }
+    assertPageSize(limit);
     const items: Item[] = [];
     let startKey: Item | undefined =
       cursor === undefined ? undefined : { pk: { S: decodeCursor(cursor, ['pk'], MAX_CURSOR_LENGTH).pk } };
@@ -108,6 +137,27 @@ export class DynamoDbReviewStore implements ReviewStore {
   }
 }
 
+function assertPageSize(limit: number): void {
+  if (!Number.isSafeInteger(limit) || limit < 1) {
+    throw new RangeError(`The page size must be a positive integer, received ${limit}`);
+  }
+}
+
+function isComplete(key: Record<string, string | undefined>): key is Record<string, string> {
+  return Object.values(key).every((value) => value !== undefined);
+}
+
+/** The index key a `waitingInOrder` cursor encodes, accepted only for the key it was issued for. */
+function orderedStartKey(cursor: string, key: string): Item {
+  const decoded = decodeCursor(cursor, ['pk', 'waitingFor', 'parkOrder'], MAX_CURSOR_LENGTH);
+  if (decoded.waitingFor !== key) throw new InvalidCursorError('it was issued for another key');
+  return {
+    pk: { S: decoded.pk },
+    waitingFor: { S: decoded.waitingFor },
+    parkOrder: { S: decoded.parkOrder },
+  };
+}
+
 function indexName(name: string): string {
   const index = REVIEW.globalSecondaryIndexes?.find((candidate) => candidate.indexName === name);
   if (index === undefined)
@@ -123,8 +173,8 @@ function storedEvent(event: CanonicalEvent, waitingFor: string): Item {
   if (compressed.length > MAX_STORED_EVENT_BYTES) {
     throw new Error(
       `Event ${event.eventId} cannot be parked for review: it is ${bytes} bytes (${compressed.length} compressed), ` +
-        `over what a DynamoDB item holds. It stays on the queue and reaches the DLQ; add the mapping it waits ` +
-        `for (${waitingFor}), then redrive the DLQ.`,
+        `over what a DynamoDB item holds. It stays on the queue and reaches the DLQ; once what it waits for ` +
+        `(${waitingFor}) is in place, the mapping added or the hold ended, redrive the DLQ.`,
     );
   }
   return { eventGzip: { B: compressed } };
