@@ -9,6 +9,7 @@ import {
 } from '../config/environment';
 import {
   ARI_STATE,
+  CONTROLS,
   DELIVERY_LEDGER,
   EVENTS_QUEUE,
   GUESTS,
@@ -24,13 +25,14 @@ const APPLY_TABLES = {
   review: REVIEW,
   reservations: RESERVATIONS,
   guests: GUESTS,
+  controls: CONTROLS,
 };
 
 /**
  * The apply (SQS consumer) function's environment, validated once at cold start. In AWS the stack sets these;
  * locally the runtime does. SDK endpoints for the emulators come from the SDK's AWS_ENDPOINT_URL_<SERVICE>.
  * Mapping seeds and property settings are read from the configuration. The events queue is where parked events
- * go back once their mapping exists.
+ * go back once their mapping exists; the controls table says which sources are on hold.
  */
 const ApplyEnvSchema = z.object({
   ...functionEnvFields('apply'),

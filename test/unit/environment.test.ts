@@ -18,6 +18,7 @@ const TABLES = {
   RESERVATIONS_TABLE_NAME: 'reservations',
   GUESTS_TABLE_NAME: 'guests',
   PARITY_TABLE_NAME: 'parity',
+  CONTROLS_TABLE_NAME: 'controls',
 };
 const QUEUE = 'http://127.0.0.1:4566/000000000000/paritysync-events';
 
@@ -143,6 +144,7 @@ describe('function environments, validated at cold start', () => {
         review: 'table-Review',
         reservations: 'table-Reservations',
         guests: 'table-Guests',
+        controls: 'table-Controls',
       },
     });
     expect(readReadApiEnvironment(env)).toMatchObject({
