@@ -248,4 +248,10 @@ export const READ_API_ROUTES = [
   { method: 'GET', resource: '/review' },
   { method: 'PUT', resource: '/mappings/{scope}/{entity}/{externalId}' },
   { method: 'GET', resource: '/parity' },
+  { method: 'GET', resource: '/sources' },
+  { method: 'POST', resource: '/sources/{sourceId}/hold' },
+  { method: 'POST', resource: '/sources/{sourceId}/resume' },
+  { method: 'GET', resource: '/dlq/{queue}' },
+  { method: 'POST', resource: '/dlq/{queue}/redrive' },
+  { method: 'POST', resource: '/dlq/{queue}/delete' },
 ] as const;
