@@ -55,6 +55,24 @@ export class EventQueues extends Construct {
   grantRequeue(grantee: iam.IGrantable): iam.Grant {
     return this.queue.grant(grantee, 'sqs:SendMessage');
   }
+
+  /**
+   * Lets the grantee look at the DLQ and send its messages back: receive them (SQS has no peek) and put them
+   * back in view, delete those sent back or given up, count them, and start and follow SQS's move task, which
+   * receives, deletes and reads the queue's attributes with the caller's own rights. Sending to the events queue
+   * is `grantRequeue`'s.
+   */
+  grantDeadLetterRedrive(grantee: iam.IGrantable): iam.Grant {
+    return this.deadLetterQueue.grant(
+      grantee,
+      'sqs:ReceiveMessage',
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:StartMessageMoveTask',
+      'sqs:ListMessageMoveTasks',
+    );
+  }
 }
 
 /** Queue settings from a topology definition, shared by every construct that owns a queue. */

@@ -7,11 +7,15 @@ import type { ParitySyncConfig } from '../lambdas/config/schema';
 import { METRIC_SERVICES } from '../lambdas/shared/metric-names';
 import {
   ARI_STATE,
+  CONTROLS,
   DELIVERY_LEDGER,
+  DLQ_REDRIVE_ENVIRONMENT,
+  EVENTS_DLQ,
   EVENTS_QUEUE,
   MAPPINGS,
   PARITY_FINDINGS,
   READ_API_ROUTES,
+  RECONCILE_DLQ,
   RESERVATIONS,
   REVIEW,
 } from '../lambdas/shared/topology';
@@ -23,7 +27,7 @@ import type { RejectionLog } from './rejection-log';
 import type { StateTables } from './state-tables';
 
 export interface ReadRoute {
-  readonly method: 'GET' | 'PUT';
+  readonly method: 'GET' | 'PUT' | 'POST';
   /** API Gateway resource path, `{name}` for a path parameter. */
   readonly path: string;
 }
@@ -67,8 +71,9 @@ export interface ReadApiProps {
 }
 
 /**
- * Read access to the applied state, delivery outcomes and the review list, and the one operator write:
- * adding a mapping, which re-queues the events parked waiting for it. Every route is IAM-authorised: the
+ * Read access to the applied state, delivery outcomes and the review list, and the operator writes: adding a
+ * mapping, which re-queues the events parked waiting for it; holding and resuming a source; listing, redriving
+ * and deleting dead letters. Every route is IAM-authorised: the
  * caller signs with SigV4 and needs `execute-api:Invoke` on the route in its own identity policy (see
  * `grantInvoke`). The API's resource policy allows the public webhook route only, so it grants nothing here;
  * see `resourcePolicy` in ingest-api.ts for how the two combine.
@@ -91,10 +96,16 @@ export class ReadApi extends Construct {
       environment: {
         [DELIVERY_LEDGER.environmentName]: props.ledger.table.tableName,
         // Not the guest links: this function never reads them.
-        ...props.state.environment([ARI_STATE, MAPPINGS, REVIEW, RESERVATIONS]),
+        ...props.state.environment([ARI_STATE, MAPPINGS, REVIEW, RESERVATIONS, CONTROLS]),
         ...props.reconciliation.environment([PARITY_FINDINGS]),
         ...props.rejections.environment(),
         [EVENTS_QUEUE.environmentName]: props.queues.queue.queueUrl,
+        [EVENTS_DLQ.environmentName]: props.queues.deadLetterQueue.queueUrl,
+        [RECONCILE_DLQ.environmentName]: props.reconciliation.deadLetterQueue.queueUrl,
+        // In AWS a whole-queue redrive is SQS's own move task; the local runtime, whose emulator lacks it, resends.
+        [DLQ_REDRIVE_ENVIRONMENT.mode]: 'move-task',
+        [DLQ_REDRIVE_ENVIRONMENT.deadLetterQueueArn]: props.queues.deadLetterQueue.queueArn,
+        [DLQ_REDRIVE_ENVIRONMENT.sourceQueueArn]: props.queues.queue.queueArn,
       },
     });
 
@@ -105,8 +116,12 @@ export class ReadApi extends Construct {
     props.ledger.grantReadLog(this.function);
     props.reconciliation.grantReadParity(this.function);
     props.rejections.grantList(this.function);
-    // Events parked for a mapping go back on the queue once an operator adds it.
+    props.state.grantHoldAdmin(this.function);
+    // Events parked for a mapping or a hold go back on the queue once an operator adds it or resumes the source;
+    // redriven dead letters go back there too.
     props.queues.grantRequeue(this.function);
+    props.queues.grantDeadLetterRedrive(this.function);
+    props.reconciliation.grantDeadLetterInspect(this.function);
 
     const integration = new apigateway.LambdaIntegration(this.function, { proxy: true });
     this.methods = READ_ROUTES.map((route) =>

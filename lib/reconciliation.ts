@@ -159,6 +159,20 @@ export class Reconciliation extends Construct {
   }
 
   /**
+   * Lets the grantee look at the failed runs in the dead-letter queue (receive, then put back in view), count
+   * them and delete them. Nothing is sent anywhere: a failed run is not redriven, the next run resumes it.
+   */
+  grantDeadLetterInspect(grantee: iam.IGrantable): iam.Grant {
+    return this.deadLetterQueue.grant(
+      grantee,
+      'sqs:ReceiveMessage',
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+    );
+  }
+
+  /**
    * Checkpoints are read and overwritten, audit records appended in batches, parity findings replaced or
    * deleted per night and queried per property; a scheduled run's idempotency record is created, read, completed
    * and deleted when the run fails (Powertools' persistence layer). No scans, no table operations.

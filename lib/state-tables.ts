@@ -5,6 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import {
   ARI_STATE,
+  CONTROLS,
   GUESTS,
   MAPPINGS,
   RESERVATIONS,
@@ -45,11 +46,12 @@ const SCAN = 'dynamodb:Scan';
 const BATCH_GET = 'dynamodb:BatchGetItem';
 
 const REVIEW_BY_WAITING_FOR = indexOf(REVIEW, 'byWaitingFor');
+const REVIEW_WAITING_IN_ORDER = indexOf(REVIEW, 'waitingInOrder');
 
 /**
  * The apply pipeline's state: rate/availability per room night, id mappings, events parked for review,
- * reservations and guest links. One DynamoDB table per topology definition, so the local runtime's tables have
- * the same keys and indexes.
+ * reservations and guest links, and the operator controls (holds on sources). One DynamoDB table per topology
+ * definition, so the local runtime's tables have the same keys and indexes.
  */
 export class StateTables extends Construct {
   /** Every table this construct creates, in topology order. */
@@ -59,12 +61,13 @@ export class StateTables extends Construct {
     REVIEW,
     RESERVATIONS,
     GUESTS,
+    CONTROLS,
   ];
 
   /**
    * The consumer: conditional last-writer-wins writes to room nights, mappings, reservations and guest links;
-   * parking events and finding those waiting for a mapping; erasing a guest. No scans, no batch or table
-   * operations.
+   * parking events and finding those waiting for a mapping; erasing a guest; reading whether a source is held.
+   * No scans, no batch or table operations.
    */
   static readonly APPLY_ACCESS: readonly TableAccess[] = [
     { table: ARI_STATE, actions: [UPDATE] },
@@ -73,6 +76,7 @@ export class StateTables extends Construct {
     { table: GUESTS, actions: [UPDATE] },
     { table: REVIEW, actions: [PUT, DELETE] },
     { table: REVIEW, index: REVIEW_BY_WAITING_FOR, actions: [QUERY] },
+    { table: CONTROLS, actions: [GET] },
   ];
 
   /**
@@ -92,6 +96,15 @@ export class StateTables extends Construct {
   static readonly MAPPING_ADMIN_ACCESS: readonly TableAccess[] = [
     { table: MAPPINGS, actions: [PUT] },
     { table: REVIEW, index: REVIEW_BY_WAITING_FOR, actions: [QUERY] },
+  ];
+
+  /**
+   * An operator holding and resuming sources: read, set and end holds, and find a resumed source's held events
+   * in the order they happened (they are re-queued; the consumer clears them from review once applied).
+   */
+  static readonly HOLD_ADMIN_ACCESS: readonly TableAccess[] = [
+    { table: CONTROLS, actions: [GET, PUT, DELETE] },
+    { table: REVIEW, index: REVIEW_WAITING_IN_ORDER, actions: [QUERY] },
   ];
 
   /**
@@ -117,6 +130,7 @@ export class StateTables extends Construct {
   readonly review: dynamodb.TableV2;
   readonly reservations: dynamodb.TableV2;
   readonly guests: dynamodb.TableV2;
+  readonly controls: dynamodb.TableV2;
 
   private readonly tablesById = new Map<string, dynamodb.TableV2>();
 
@@ -153,6 +167,7 @@ export class StateTables extends Construct {
     this.review = this.table(REVIEW);
     this.reservations = this.table(RESERVATIONS);
     this.guests = this.table(GUESTS);
+    this.controls = this.table(CONTROLS);
   }
 
   /** The table built from a topology definition. */
@@ -187,6 +202,11 @@ export class StateTables extends Construct {
   /** What adding a mapping through the operator API needs; see `MAPPING_ADMIN_ACCESS`. */
   grantMappingAdmin(grantee: iam.IGrantable): iam.Grant {
     return this.grantAccess(grantee, StateTables.MAPPING_ADMIN_ACCESS);
+  }
+
+  /** What holding and resuming sources through the operator API needs; see `HOLD_ADMIN_ACCESS`. */
+  grantHoldAdmin(grantee: iam.IGrantable): iam.Grant {
+    return this.grantAccess(grantee, StateTables.HOLD_ADMIN_ACCESS);
   }
 
   /**

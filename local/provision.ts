@@ -6,6 +6,7 @@ import {
   type DynamoDBClient,
   type GlobalSecondaryIndex,
   type KeySchemaElement,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
@@ -90,6 +91,7 @@ async function ensureTable(client: DynamoDBClient, name: string, definition: Tab
         ? { ProjectionType: 'ALL' }
         : { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.projection] },
   }));
+  let existed = false;
   try {
     await client.send(
       new CreateTableCommand({
@@ -103,10 +105,36 @@ async function ensureTable(client: DynamoDBClient, name: string, definition: Tab
     );
   } catch (error) {
     if (!hasName(error, 'ResourceInUseException')) throw error;
+    existed = true;
   }
   await waitUntilActive(client, name);
+  if (existed) await addMissingIndexes(client, name, attributeDefinitions, globalSecondaryIndexes);
   if (definition.timeToLiveAttribute !== undefined) {
     await ensureTimeToLive(client, name, definition.timeToLiveAttribute);
+  }
+}
+
+/**
+ * A table kept in a data directory from an older topology lacks the indexes added since: they are added the way
+ * CloudFormation adds them to a deployed table, one at a time, each waited for.
+ */
+async function addMissingIndexes(
+  client: DynamoDBClient,
+  name: string,
+  attributeDefinitions: AttributeDefinition[],
+  indexes: readonly GlobalSecondaryIndex[],
+): Promise<void> {
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+  const present = new Set((Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+  for (const index of indexes.filter((candidate) => !present.has(candidate.IndexName))) {
+    await client.send(
+      new UpdateTableCommand({
+        TableName: name,
+        AttributeDefinitions: attributeDefinitions,
+        GlobalSecondaryIndexUpdates: [{ Create: index }],
+      }),
+    );
+    await waitUntilActive(client, name);
   }
 }
 

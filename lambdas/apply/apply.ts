@@ -12,12 +12,14 @@ import { addDays } from '../domain/dates';
 import { decideAvailability } from '../domain/inventory';
 import type { AvailabilityValue, FieldGroup, NightWrite, RoomNightKey } from '../domain/state';
 import { versionOf } from '../domain/state';
-import type { ApplyLedger } from '../ledger/ports';
+import type { ApplyLedger, LedgerStatus } from '../ledger/ports';
 import type { Clock } from '../shared/clock';
 import { NotFoundError, UnprocessableError } from '../shared/errors';
+import { HELD_REASON, holdKey } from '../state/holds';
 import { requeueParked } from '../state/parked';
 import type { AriStore, GuestStore, MappingEntity, ReservationStore, ReviewStore } from '../state/ports';
 import { type MappingResolver, mappingKey } from '../state/resolver';
+import type { BatchHolds } from './holds';
 
 /**
  * The event can never be applied as sent (a constraint conflict, an unsupported shape): recorded as rejected,
@@ -58,6 +60,8 @@ export interface ApplyDependencies {
   readonly reservations: ReservationStore;
   readonly guests: GuestStore;
   readonly ledger: ApplyLedger;
+  /** The holds on sources as the current batch sees them: a held source's events are parked, not applied. */
+  readonly holds: BatchHolds;
   /** Puts a parked event back on the queue once its mapping exists. */
   readonly requeue: (event: CanonicalEvent) => Promise<void>;
   readonly properties: ReadonlyMap<string, PropertySettings>;
@@ -82,12 +86,15 @@ export async function applyEvent(event: CanonicalEvent, deps: ApplyDependencies)
     return { status: 'skipped', reason: `already ${status}` };
   }
   const at = deps.clock.now().toISOString();
+  if ((await deps.holds.of(event.sourceId)) !== undefined) return hold(event, status, at, deps);
   try {
     const detail = await dispatch(event, deps);
     // A released event leaves review before its ledger entry says applied, so that nobody reading `applied`
     // still finds it listed; also when the entry expired while it waited (nothing to settle then). Should the
     // settle below fail, SQS delivers the event again and it applies without a review item, as intended.
-    if (status === 'parked' || status === undefined) await deps.review.remove(event.eventId);
+    if (status === 'parked' || status === 'held' || status === undefined) {
+      await deps.review.remove(event.eventId);
+    }
     // A concurrent delivery of the same event may have settled first: its writes and ours were the same
     // conditional writes, so only the count differs, and only one of the two reports `applied`.
     const settled = await deps.ledger.settle(event, 'applied', at);
@@ -106,6 +113,28 @@ export async function applyEvent(event: CanonicalEvent, deps: ApplyDependencies)
     }
     throw error;
   }
+}
+
+/**
+ * Parks an event of a held source under its hold key, whatever it is: nothing of it applies until the source is
+ * resumed, which puts it back on the queue. A copy of the event that another batch (one that read no hold)
+ * applied meanwhile leaves nothing parked behind.
+ */
+async function hold(
+  event: CanonicalEvent,
+  status: LedgerStatus | undefined,
+  at: string,
+  deps: ApplyDependencies,
+): Promise<ApplyOutcome> {
+  const waitingFor = holdKey(event.sourceId);
+  await deps.review.park({ event, reason: HELD_REASON, waitingFor, parkedAt: at });
+  const settled = await deps.ledger.settle(event, 'held', at, HELD_REASON);
+  if (!settled && status !== undefined) {
+    await deps.review.remove(event.eventId);
+    return { status: 'skipped', reason: 'settled concurrently' };
+  }
+  deps.holds.parked(event);
+  return { status: 'parked', reason: HELD_REASON, waitingFor };
 }
 
 async function dispatch(event: CanonicalEvent, deps: ApplyDependencies): Promise<Record<string, unknown>> {

@@ -4,12 +4,16 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { CanonicalEvent } from '../domain/canonical';
 import { APPLY_METRICS, METRIC_DIMENSIONS } from '../shared/metric-names';
+import type { HoldReader } from '../state/ports';
 import { type ApplyDependencies, type ApplyOutcome, type ApplySignal, applyEvent } from './apply';
 import { parseCanonicalMessage } from './canonical-schema';
+import { BatchHoldView } from './holds';
 
-export interface ConsumerDependencies extends ApplyDependencies {
+export interface ConsumerDependencies extends Omit<ApplyDependencies, 'holds'> {
   /** The events queue's receives before SQS moves a message to the DLQ (lambdas/shared/topology.ts). */
   readonly maxReceiveCount: number;
+  /** Where the holds on sources are kept; each batch reads a source's hold once (BatchHoldView). */
+  readonly holdStore: HoldReader;
 }
 
 export type SqsBatchHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
@@ -32,7 +36,7 @@ export function createConsumer(
   logger: Logger,
   metrics: Metrics,
 ): SqsBatchHandler {
-  const applyDeps: ApplyDependencies = {
+  const applyDeps: Omit<ApplyDependencies, 'holds'> = {
     ...deps,
     signal: (signal) => {
       recordSignal(signal, logger, metrics);
@@ -40,7 +44,7 @@ export function createConsumer(
     },
   };
 
-  const processRecord = async (record: SQSRecord): Promise<void> => {
+  const processRecord = async (record: SQSRecord, holds: BatchHoldView): Promise<void> => {
     const started = deps.clock.now().getTime();
     const receiveCount = Number(record.attributes?.ApproximateReceiveCount) || 1;
     if (receiveCount > 1) metrics.addMetric(APPLY_METRICS.retrySaturation, MetricUnit.Count, 1);
@@ -84,7 +88,7 @@ export function createConsumer(
       };
     };
     try {
-      const outcome = await applyEvent(event, applyDeps);
+      const outcome = await applyEvent(event, { ...applyDeps, holds });
       const fields = common();
       metrics.addMetric(OUTCOME_METRICS[outcome.status], MetricUnit.Count, 1);
       if (outcome.status === 'applied')
@@ -128,16 +132,39 @@ export function createConsumer(
     }
   };
 
+  /**
+   * Events parked for a hold that ended during the batch go back on the queue. Should that fail, they wait in
+   * review under their hold key, and the next resume of the source releases them.
+   */
+  async function releaseIfResumed(holds: BatchHoldView): Promise<void> {
+    try {
+      const released = await holds.releaseIfResumed(deps.requeue);
+      if (released > 0) logger.info('released events held while their source was resumed', { released });
+    } catch (error) {
+      logger.error('could not release events held while their source was resumed', {
+        error: describeError(error),
+      });
+    }
+  }
+
   return async (event, context) => {
     // A processor per invocation: it holds the batch's results, and a local runtime may run batches concurrently.
     const processor = new BatchProcessor(EventType.SQS);
+    const holds = new BatchHoldView(deps.holdStore);
     if (context) logger.addContext(context);
     try {
-      return await processPartialResponse(event, processRecord, processor, {
-        ...(context ? { context } : {}),
-        // Every record failing is still a partial response listing them all, rather than an invocation error.
-        throwOnFullBatchFailure: false,
-      });
+      const response = await processPartialResponse(
+        event,
+        (record: SQSRecord) => processRecord(record, holds),
+        processor,
+        {
+          ...(context ? { context } : {}),
+          // Every record failing is still a partial response listing them all, rather than an invocation error.
+          throwOnFullBatchFailure: false,
+        },
+      );
+      await releaseIfResumed(holds);
+      return response;
     } finally {
       metrics.publishStoredMetrics();
     }

@@ -1,6 +1,7 @@
 import { environmentReader } from '../config/bootstrap';
 import {
   ARI_STATE,
+  CONTROLS,
   DELIVERY_LEDGER,
   EVENTS_QUEUE,
   GUESTS,
@@ -13,7 +14,7 @@ import {
  * The apply (SQS consumer) function's environment, validated once at cold start. In AWS the stack sets these;
  * locally the runtime does. SDK endpoints for the emulators come from the SDK's AWS_ENDPOINT_URL_<SERVICE>.
  * Mapping seeds and property settings are read from the configuration. The events queue is where parked events
- * go back once their mapping exists.
+ * go back once their mapping exists; the controls table says which sources are on hold.
  */
 export const readApplyEnvironment = environmentReader('apply', 'apply', {
   tables: {
@@ -23,6 +24,7 @@ export const readApplyEnvironment = environmentReader('apply', 'apply', {
     review: REVIEW,
     reservations: RESERVATIONS,
     guests: GUESTS,
+    controls: CONTROLS,
   },
   queues: { events: EVENTS_QUEUE },
 });

@@ -6,6 +6,7 @@ import { SqsEventQueue } from '../queue/sqs-queue';
 import { systemClock } from '../shared/clock';
 import { EVENTS_QUEUE } from '../shared/topology';
 import { DynamoDbAriStore } from '../state/dynamodb-ari-store';
+import { DynamoDbControlStore } from '../state/dynamodb-controls';
 import { DynamoDbGuestStore } from '../state/dynamodb-guests';
 import { DynamoDbMappingStore } from '../state/dynamodb-mappings';
 import { DynamoDbReservationStore } from '../state/dynamodb-reservations';
@@ -35,6 +36,7 @@ const dependencies: ConsumerDependencies = {
   reservations: new DynamoDbReservationStore(dynamodb, tables.reservations),
   guests: new DynamoDbGuestStore(dynamodb, tables.guests, systemClock),
   ledger: new DynamoDbDeliveryLedger(dynamodb, tables.ledger),
+  holdStore: new DynamoDbControlStore(dynamodb, tables.controls),
   requeue: async (event) => {
     await queue.enqueue(event);
   },

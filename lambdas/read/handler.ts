@@ -3,9 +3,11 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { bootstrapFunction } from '../config/bootstrap';
 import { DynamoDbDeliveryLedger } from '../ledger/dynamodb-ledger';
 import { DynamoDbRejectionLog } from '../ledger/dynamodb-rejections';
+import { SqsDeadLetterQueue, SqsRedrivableDeadLetterQueue } from '../queue/sqs-dead-letters';
 import { SqsEventQueue } from '../queue/sqs-queue';
 import { systemClock } from '../shared/clock';
 import { DynamoDbAriStore } from '../state/dynamodb-ari-store';
+import { DynamoDbControlStore } from '../state/dynamodb-controls';
 import { DynamoDbMappingStore } from '../state/dynamodb-mappings';
 import { DynamoDbParityStore } from '../state/dynamodb-parity';
 import { DynamoDbReservationStore } from '../state/dynamodb-reservations';
@@ -19,7 +21,8 @@ const fn = bootstrapFunction('read', readReadApiEnvironment);
 const { config, environment } = fn;
 const { tables } = environment;
 const dynamodb = fn.client(DynamoDBClient);
-const queue = new SqsEventQueue(fn.client(SQSClient), environment.queues.events);
+const sqs = fn.client(SQSClient);
+const queue = new SqsEventQueue(sqs, environment.eventQueueUrl);
 const ledger = new DynamoDbDeliveryLedger(dynamodb, tables.ledger);
 
 export const handler = createReadApiHandler(
@@ -42,6 +45,24 @@ export const handler = createReadApiHandler(
     },
     clock: systemClock,
     sourceIds: new Set(config.sources.map((source) => source.id)),
+    sources: config.sources.map(({ id, kind, displayName }) => ({
+      id,
+      kind,
+      ...(displayName === undefined ? {} : { displayName }),
+    })),
+    holds: new DynamoDbControlStore(dynamodb, tables.controls),
+    deadLetters: {
+      events: new SqsRedrivableDeadLetterQueue(sqs, {
+        queueUrl: environment.eventsDeadLetterQueueUrl,
+        sourceQueueUrl: environment.eventQueueUrl,
+        clock: systemClock,
+        ...(environment.moveTask === undefined ? {} : { moveTask: environment.moveTask }),
+      }),
+      reconcile: new SqsDeadLetterQueue(sqs, {
+        queueUrl: environment.reconcileDeadLetterQueueUrl,
+        clock: systemClock,
+      }),
+    },
   },
   fn.logger,
 );

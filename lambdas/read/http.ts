@@ -10,6 +10,7 @@ import {
 import { httpStatusOf } from '../shared/http-status';
 import { decodeUtf8 } from '../shared/strict-json';
 import { isTransientAwsError } from '../shared/transient';
+import { RedriveInProgressError } from './dead-letters';
 import type { ReadApiDependencies } from './read';
 import { handleReadRequest, READ_API_ROUTES, type ReadRequest } from './router';
 
@@ -27,6 +28,8 @@ const READ_API_FAILURES: ReadonlyArray<abstract new (...args: never[]) => Parity
   InvalidRequestError,
   NotFoundError,
   MethodNotAllowedError,
+  // A dead-letter redrive while SQS is still moving the queue.
+  RedriveInProgressError,
   StoreUnavailableError,
 ];
 
@@ -68,6 +71,19 @@ function routeOf(event: APIGatewayProxyEvent): Pick<ReadRequest, 'resource' | 'p
   return undefined;
 }
 
+/**
+ * Who is asking: with IAM authorisation, API Gateway names the signing identity; unsigned (locally, on
+ * loopback), only the address is known.
+ */
+function callerOf(event: APIGatewayProxyEvent): { caller?: string } {
+  const identity = event.requestContext?.identity;
+  const caller =
+    identity?.userArn ??
+    identity?.caller ??
+    (identity?.sourceIp ? `unsigned caller at ${identity.sourceIp}` : null);
+  return caller ? { caller } : {};
+}
+
 function bodyText(event: APIGatewayProxyEvent): string | undefined {
   if (event.body == null) return undefined;
   return event.isBase64Encoded ? decodeUtf8(Buffer.from(event.body, 'base64')) : event.body;
@@ -93,6 +109,7 @@ export function createReadApiHandler(
           query: event.queryStringParameters ?? {},
           body: bodyText(event),
           ...(event.requestContext?.requestId ? { requestId: event.requestContext.requestId } : {}),
+          ...callerOf(event),
         },
         deps,
       );

@@ -20,6 +20,7 @@ import { InvalidRequestError, NotFoundError } from '../shared/errors';
 import { type Requeue, requeueParked } from '../state/parked';
 import type {
   AriStore,
+  HoldStore,
   MappingRef,
   MappingTarget,
   ParityStore,
@@ -28,6 +29,8 @@ import type {
   ReviewStore,
 } from '../state/ports';
 import { type MappingResolver, mappingKey } from '../state/resolver';
+import type { DeadLetterQueues } from './dead-letters';
+import type { ConfiguredSource } from './sources';
 
 /** What GET /deliveries/{eventId} shows: the ledger entry, with the failure notes the consumer keeps on it. */
 export type DeliveryRecord = LedgerEntry;
@@ -52,6 +55,12 @@ export interface ReadApiDependencies {
   readonly sourceIds: ReadonlySet<string>;
   /** Told how many parked events a new mapping sent back to the queue. */
   readonly signal?: (signal: { readonly kind: 'parked_released'; readonly count: number }) => void;
+  /** The configured sources, in configuration order, for GET /sources and holds. */
+  readonly sources: readonly ConfiguredSource[];
+  /** Holds on sources (the Controls table). */
+  readonly holds: HoldStore;
+  /** The dead-letter queues of the events queue and of the scheduled reconciliation. */
+  readonly deadLetters: DeadLetterQueues;
 }
 
 export async function getReservation(

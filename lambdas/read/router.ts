@@ -13,6 +13,13 @@ import { parseStrictJson } from '../shared/strict-json';
 import { READ_API_ROUTES } from '../shared/topology';
 import type { MappingEntity } from '../state/ports';
 import {
+  DEAD_LETTER_QUEUE_NAMES,
+  deleteDeadLetters,
+  listDeadLetters,
+  MAX_CHOSEN_MESSAGES,
+  redriveDeadLetters,
+} from './dead-letters';
+import {
   countDeliveries,
   getDelivery,
   getReservation,
@@ -21,17 +28,21 @@ import {
   putMapping,
   type ReadApiDependencies,
 } from './read';
+import { holdSource, listSources, resumeSource } from './sources';
 import {
   continuation,
+  deadLetterView,
   deliveryCountsView,
   deliveryLogRowView,
   deliveryView,
   mappingView,
+  moveTaskView,
   nightView,
   parityNightView,
   parkedView,
   rejectionView,
   reservationView,
+  sourceView,
   unrecordedView,
 } from './views';
 
@@ -56,6 +67,8 @@ export interface ReadRequest {
   readonly body?: string;
   /** Recorded as the origin of a mapping written through the API. */
   readonly requestId?: string;
+  /** Who is asking: the caller's IAM identity in AWS. Recorded as who put a source on hold. */
+  readonly caller?: string;
 }
 
 /** What a route answers when it succeeds; every other outcome is a thrown ParitySyncError. */
@@ -257,6 +270,18 @@ export async function handleReadRequest(
       return readParity(request, deps);
     case '/rejections':
       return readRejections(request, deps);
+    case '/sources':
+      return readSources(request, deps);
+    case '/sources/{sourceId}/hold':
+      return writeHold(request, deps);
+    case '/sources/{sourceId}/resume':
+      return writeResume(request, deps);
+    case '/dlq/{queue}':
+      return readDeadLetters(request, deps);
+    case '/dlq/{queue}/redrive':
+      return writeRedrive(request, deps);
+    case '/dlq/{queue}/delete':
+      return writeDeadLetterDeletion(request, deps);
   }
 }
 
@@ -397,4 +422,116 @@ async function writeMapping(request: ReadRequest, deps: ReadApiDependencies): Pr
   const target = { internalId: body.internalId, ...(body.propertyId ? { propertyId: body.propertyId } : {}) };
   const released = await putMapping(ref, target, `api ${request.requestId ?? 'request'}`, deps);
   return { mapping: mappingView(ref, target), released };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Sources on hold, and the dead-letter queues
+
+const SourcePathSchema = z.strictObject({ sourceId: PathIdSchema });
+
+const HoldBodySchema = z.strictObject({
+  reason: z.optional(z.string().check(z.minLength(1), z.maxLength(500))),
+});
+
+const ResumeBodySchema = z.strictObject({ cursor: z.optional(CursorSchema) });
+
+const DeadLetterPathSchema = z.strictObject({
+  queue: z.enum(DEAD_LETTER_QUEUE_NAMES, {
+    error: `must be one of ${DEAD_LETTER_QUEUE_NAMES.join(', ')}`,
+  }),
+});
+
+const DeadLetterQuerySchema = z.strictObject({ limit: LimitSchema });
+
+/** A list of 1 to MAX_CHOSEN_MESSAGES distinct ids. */
+function idListSchema(what: string) {
+  return z.array(PathIdSchema).check(
+    z.minLength(1, `name at least one ${what}, or leave the field out`),
+    z.maxLength(MAX_CHOSEN_MESSAGES, `at most ${MAX_CHOSEN_MESSAGES} ${what}s per request; send several`),
+    z.refine((ids) => new Set(ids).size === ids.length, { message: `names a ${what} more than once` }),
+  );
+}
+
+const RedriveBodySchema = z.strictObject({ eventIds: z.optional(idListSchema('event id')) });
+const DeleteBodySchema = z.strictObject({ messageIds: idListSchema('message id') });
+
+/** A JSON object body; an absent or blank body reads as `{}`, for routes whose fields are all optional. */
+function optionalBodyOf<S extends z.ZodMiniType>(schema: S, request: ReadRequest): z.output<S> {
+  const text = request.body?.trim() ?? '';
+  return validate(schema, text === '' ? {} : parseStrictJson(text), 'invalid_body', 'body field');
+}
+
+async function readSources(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
+  queryOf(z.strictObject({}), request);
+  return { items: (await listSources(deps)).map(sourceView) };
+}
+
+async function writeHold(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
+  const { sourceId } = pathOf(SourcePathSchema, request);
+  const body = optionalBodyOf(HoldBodySchema, request);
+  const { status, created } = await holdSource(
+    sourceId,
+    { by: request.caller ?? 'unknown caller', ...(body.reason === undefined ? {} : { reason: body.reason }) },
+    deps,
+  );
+  return { ...sourceView(status), created };
+}
+
+async function writeResume(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
+  const { sourceId } = pathOf(SourcePathSchema, request);
+  const body = optionalBodyOf(ResumeBodySchema, request);
+  const resumed = await resumeSource(sourceId, body.cursor, deps);
+  return {
+    sourceId,
+    held: false,
+    resumed: resumed.ended !== undefined,
+    released: resumed.released,
+    nextCursor: resumed.cursor ?? null,
+  };
+}
+
+async function readDeadLetters(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
+  const { queue } = pathOf(DeadLetterPathSchema, request);
+  const { limit } = queryOf(DeadLetterQuerySchema, request);
+  const listing = await listDeadLetters(queue, limit, deps);
+  return {
+    queue,
+    approximateCount: listing.approximateCount,
+    items: listing.items.map(deadLetterView),
+    ...(listing.moveTask === undefined ? {} : { moveTask: moveTaskView(listing.moveTask) }),
+  };
+}
+
+async function writeRedrive(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
+  const { queue } = pathOf(DeadLetterPathSchema, request);
+  const { eventIds } = optionalBodyOf(RedriveBodySchema, request);
+  const result = await redriveDeadLetters(queue, eventIds, deps);
+  if (result.via === 'move-task')
+    return { queue, via: result.via, moved: null, taskHandle: result.taskHandle };
+  if (result.chosen) {
+    return {
+      queue,
+      via: result.via,
+      moved: result.moved,
+      complete: result.complete,
+      notMoved: result.notMoved,
+    };
+  }
+  return { queue, via: result.via, moved: result.moved, complete: result.complete };
+}
+
+async function writeDeadLetterDeletion(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
+  const { queue } = pathOf(DeadLetterPathSchema, request);
+  if (request.body === undefined || request.body.trim() === '') {
+    throw new InvalidRequestError('invalid_body', 'The request has no body.', {
+      fields: [{ path: '(root)', message: 'send a JSON object such as {"messageIds": ["…"]}' }],
+    });
+  }
+  const { messageIds } = validate(
+    DeleteBodySchema,
+    parseStrictJson(request.body),
+    'invalid_body',
+    'body field',
+  );
+  return { queue, ...(await deleteDeadLetters(queue, messageIds, deps)) };
 }

@@ -3,6 +3,7 @@ import type { Page } from '../domain/page';
 import type { RoomNightState, VersionedGroup } from '../domain/state';
 import { type DeliveryCounts, type DeliveryLogRow, LEDGER_STATUSES } from '../ledger/ports';
 import type { Rejection, UnrecordedCount } from '../ledger/rejections';
+import type { MoveTask } from '../queue/ports';
 import type {
   MappingRef,
   MappingTarget,
@@ -11,7 +12,9 @@ import type {
   ParkedEvent,
   ReservationRecord,
 } from '../state/ports';
+import type { DeadLetterItem } from './dead-letters';
 import type { DeliveryRecord } from './read';
+import type { SourceStatus } from './sources';
 
 // What leaves the read API, field by field, so that nothing added to a stored record later leaves unreviewed.
 // Money always as minor units, currency and a decimal string.
@@ -183,6 +186,41 @@ export function rejectionView(rejection: Rejection) {
 /** Rejections only counted on one UTC day: `sourceId` is a configured source, or "(unconfigured)" for all others. */
 export function unrecordedView(count: UnrecordedCount) {
   return { sourceId: count.bucket, day: count.day, count: count.count };
+}
+
+/** A configured source and whether it is on hold: since when, by whom and why. */
+export function sourceView(status: SourceStatus) {
+  return withoutUndefined({
+    sourceId: status.source.id,
+    kind: status.source.kind,
+    displayName: status.source.displayName,
+    held: status.hold !== undefined,
+    heldAt: status.hold?.heldAt,
+    heldBy: status.hold?.by,
+    reason: status.hold?.reason,
+  });
+}
+
+/** A dead letter: nulls rather than absent fields, so that every row of a listing has the same columns. */
+export function deadLetterView(item: DeadLetterItem) {
+  return {
+    eventId: item.eventId ?? null,
+    messageId: item.messageId,
+    receiveCount: item.receiveCount,
+    sentAt: item.sentAt,
+    lastError: item.lastError ?? null,
+  };
+}
+
+export function moveTaskView(task: MoveTask) {
+  return withoutUndefined({
+    taskHandle: task.taskHandle,
+    status: task.status,
+    moved: task.moved,
+    toMove: task.toMove,
+    startedAt: task.startedAt,
+    failureReason: task.failureReason,
+  });
 }
 
 function withoutUndefined<T extends object>(value: T): T {

@@ -42,7 +42,7 @@ export interface QueueDefinition {
   readonly id: string;
   /**
    * The environment variable through which a function learns the queue's URL, in AWS and locally; only queues
-   * a function sends to have one.
+   * a function sends to or reads itself have one.
    */
   readonly environmentName?: string;
   /** Bytes. Set explicitly: SQS's default of 256 KiB is below the largest body the edge accepts. */
@@ -61,7 +61,7 @@ export interface QueueDefinition {
 function table<Name extends string>(definition: TableDefinition & { readonly environmentName: Name }) {
   return definition;
 }
-function sentQueue<Name extends string>(definition: QueueDefinition & { readonly environmentName: Name }) {
+function namedQueue<Name extends string>(definition: QueueDefinition & { readonly environmentName: Name }) {
   return definition;
 }
 
@@ -135,12 +135,23 @@ export const MAPPINGS = table({
   partitionKey: { name: 'pk', type: 'S' },
 });
 
-/** Events parked because an id did not map, indexed by the mapping key they wait for. */
+/**
+ * Events parked because an id did not map or their source is on hold, indexed by the key they wait for
+ * (`byWaitingFor`), and by that key in version order (`waitingInOrder`, sort key `parkOrder` = the event's
+ * version), so that a resume releases a long hold a page at a time, oldest first.
+ */
 export const REVIEW = table({
   id: 'Review',
   environmentName: 'REVIEW_TABLE_NAME',
   partitionKey: { name: 'pk', type: 'S' },
-  globalSecondaryIndexes: [{ indexName: 'byWaitingFor', partitionKey: { name: 'waitingFor', type: 'S' } }],
+  globalSecondaryIndexes: [
+    { indexName: 'byWaitingFor', partitionKey: { name: 'waitingFor', type: 'S' } },
+    {
+      indexName: 'waitingInOrder',
+      partitionKey: { name: 'waitingFor', type: 'S' },
+      sortKey: { name: 'parkOrder', type: 'S' },
+    },
+  ],
   // A parked reservation or guest event carries guest references until it is applied.
   personalData: true,
 });
@@ -227,16 +238,39 @@ export const REJECTIONS = table({
   ],
 });
 
+/**
+ * Operator controls, one item per control: `hold#<sourceId>` while a source is on hold (heldAt, by, reason);
+ * `replay#<jobId>` for a replay job. Read by apply once per source per batch, written by the read / admin API.
+ */
+export const CONTROLS = table({
+  id: 'Controls',
+  environmentName: 'CONTROLS_TABLE_NAME',
+  partitionKey: { name: 'pk', type: 'S' },
+});
+
 const FOURTEEN_DAYS = 14 * 24 * 3600;
 
-export const EVENTS_DLQ: QueueDefinition = {
+/** Events whose receives ran out; the read / admin API lists them and sends them back to the events queue. */
+export const EVENTS_DLQ = namedQueue({
   id: 'EventsDlq',
+  environmentName: 'EVENTS_DLQ_URL',
   maximumMessageSizeBytes: 1_048_576,
   retentionSeconds: FOURTEEN_DAYS,
   visibilityTimeoutSeconds: 30,
-};
+});
 
-export const EVENTS_QUEUE = sentQueue({
+/**
+ * How the read / admin API sends a whole events DLQ back: with SQS's message move task (`move-task`, from the
+ * DLQ's ARN to the events queue's) where the stack sets these variables, by receiving and resending where they are
+ * unset, as in the local runtime, whose SQS emulator has no move task.
+ */
+export const DLQ_REDRIVE_ENVIRONMENT = {
+  mode: 'DLQ_REDRIVE',
+  deadLetterQueueArn: 'EVENTS_DLQ_ARN',
+  sourceQueueArn: 'EVENT_QUEUE_ARN',
+} as const;
+
+export const EVENTS_QUEUE = namedQueue({
   id: 'Events',
   environmentName: 'EVENT_QUEUE_URL',
   maximumMessageSizeBytes: 1_048_576,
@@ -250,14 +284,16 @@ export const EVENTS_QUEUE = sentQueue({
 
 /**
  * Scheduled reconciliation runs that failed (the function threw or timed out after its retries): the event that
- * started the run, kept for an operator to look at. Nothing consumes it automatically.
+ * started the run, kept for an operator to look at (and delete) through the read / admin API. Nothing consumes
+ * it automatically.
  */
-export const RECONCILE_DLQ: QueueDefinition = {
+export const RECONCILE_DLQ = namedQueue({
   id: 'ReconcileDlq',
+  environmentName: 'RECONCILE_DLQ_URL',
   maximumMessageSizeBytes: 262_144,
   retentionSeconds: FOURTEEN_DAYS,
   visibilityTimeoutSeconds: 30,
-};
+});
 
 /** The reconciliation's own tables: created by the Reconciliation construct, not by StateTables. */
 export const RECONCILE_TABLES: readonly TableDefinition[] = [
@@ -274,6 +310,7 @@ export const TABLES: readonly TableDefinition[] = [
   REVIEW,
   RESERVATIONS,
   GUESTS,
+  CONTROLS,
   ...RECONCILE_TABLES,
   REJECTIONS,
 ];
@@ -300,4 +337,10 @@ export const READ_API_ROUTES = [
   { method: 'PUT', resource: '/mappings/{scope}/{entity}/{externalId}' },
   { method: 'GET', resource: '/parity' },
   { method: 'GET', resource: '/rejections' },
+  { method: 'GET', resource: '/sources' },
+  { method: 'POST', resource: '/sources/{sourceId}/hold' },
+  { method: 'POST', resource: '/sources/{sourceId}/resume' },
+  { method: 'GET', resource: '/dlq/{queue}' },
+  { method: 'POST', resource: '/dlq/{queue}/redrive' },
+  { method: 'POST', resource: '/dlq/{queue}/delete' },
 ] as const;

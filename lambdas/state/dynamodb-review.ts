@@ -1,8 +1,15 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { DeleteItemCommand, PutItemCommand, paginateQuery, paginateScan } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteItemCommand,
+  PutItemCommand,
+  paginateQuery,
+  paginateScan,
+  QueryCommand,
+} from '@aws-sdk/client-dynamodb';
 import type { CanonicalEvent } from '../domain/canonical';
 import type { Page } from '../domain/page';
-import { decodeCursor, pageOf } from '../shared/cursor';
+import { versionOf } from '../domain/state';
+import { decodeCursor, encodeCursor, InvalidCursorError, pageOf } from '../shared/cursor';
 import {
   allItems,
   DynamoDbTable,
@@ -17,6 +24,7 @@ import { REVIEW } from '../shared/topology';
 import type { ParkedEvent, ReviewStore } from './ports';
 
 const WAITING_FOR_INDEX = indexName('byWaitingFor');
+const WAITING_IN_ORDER_INDEX = indexName('waitingInOrder');
 /**
  * DynamoDB caps an item at 400 KB, names and index copies included, while the queue accepts events up to 1 MiB.
  * Events above this size are stored gzip-compressed (canonical JSON compresses several-fold); one that still
@@ -30,8 +38,9 @@ const MAX_CURSOR_LENGTH = 2048;
 const PARKED_TEXT = ['reason', 'waitingFor', 'parkedAt'] as const satisfies readonly (keyof ParkedEvent)[];
 
 /**
- * Events parked until a mapping arrives, one item per event id. The GSI on `waitingFor` finds every event a new
- * mapping releases. The event is kept as JSON text: it is only ever read back whole, and the text round-trips it
+ * Events parked until a mapping arrives or their source's hold ends, one item per event id. The GSI on
+ * `waitingFor` finds every event a new mapping releases; `waitingInOrder` pages through those a resume releases,
+ * in version order. The event is kept as JSON text: it is only ever read back whole, and the text round-trips it
  * exactly, with no attribute mapping to keep in step with the canonical types.
  */
 export class DynamoDbReviewStore extends DynamoDbTable implements ReviewStore {
@@ -44,6 +53,7 @@ export class DynamoDbReviewStore extends DynamoDbTable implements ReviewStore {
           pk: { S: entry.event.eventId },
           ...storedEvent(entry.event, entry.waitingFor),
           ...stringAttributes(entry, PARKED_TEXT),
+          parkOrder: { S: versionOf(entry.event) },
           sourceId: { S: entry.event.sourceId },
           eventType: { S: entry.event.type },
         },
@@ -62,6 +72,33 @@ export class DynamoDbReviewStore extends DynamoDbTable implements ReviewStore {
       },
     );
     return (await allItems(pages)).map(toParkedEvent);
+  }
+
+  /** Reads one item beyond the page, as `list` does, so that the last page carries no cursor. */
+  async waitingInOrder(key: string, limit: number, cursor?: string): Promise<Page<ParkedEvent>> {
+    assertPageSize(limit);
+    const items: Item[] = [];
+    let startKey = cursor === undefined ? undefined : orderedStartKey(cursor, key);
+    do {
+      const { Items, LastEvaluatedKey } = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: WAITING_IN_ORDER_INDEX,
+          KeyConditionExpression: 'waitingFor = :waitingFor',
+          ExpressionAttributeValues: { ':waitingFor': { S: key } },
+          Limit: limit + 1 - items.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(Items ?? []));
+      startKey = LastEvaluatedKey;
+    } while (startKey !== undefined && items.length <= limit);
+
+    const page = items.slice(0, limit);
+    const last = page.at(-1);
+    const lastKey = { pk: last?.pk?.S, waitingFor: last?.waitingFor?.S, parkOrder: last?.parkOrder?.S };
+    if (items.length <= limit || !isComplete(lastKey)) return { items: page.map(toParkedEvent) };
+    return { items: page.map(toParkedEvent), cursor: encodeCursor(lastKey) };
   }
 
   async remove(eventId: string): Promise<void> {
@@ -86,6 +123,27 @@ export class DynamoDbReviewStore extends DynamoDbTable implements ReviewStore {
   }
 }
 
+function assertPageSize(limit: number): void {
+  if (!Number.isSafeInteger(limit) || limit < 1) {
+    throw new RangeError(`The page size must be a positive integer, received ${limit}`);
+  }
+}
+
+function isComplete(key: Record<string, string | undefined>): key is Record<string, string> {
+  return Object.values(key).every((value) => value !== undefined);
+}
+
+/** The index key a `waitingInOrder` cursor encodes, accepted only for the key it was issued for. */
+function orderedStartKey(cursor: string, key: string): Item {
+  const decoded = decodeCursor(cursor, ['pk', 'waitingFor', 'parkOrder'], MAX_CURSOR_LENGTH);
+  if (decoded.waitingFor !== key) throw new InvalidCursorError('it was issued for another key');
+  return {
+    pk: { S: decoded.pk },
+    waitingFor: { S: decoded.waitingFor },
+    parkOrder: { S: decoded.parkOrder },
+  };
+}
+
 function indexName(name: string): string {
   const index = REVIEW.globalSecondaryIndexes?.find((candidate) => candidate.indexName === name);
   if (index === undefined)
@@ -101,8 +159,8 @@ function storedEvent(event: CanonicalEvent, waitingFor: string): Item {
   if (compressed.length > MAX_STORED_EVENT_BYTES) {
     throw new Error(
       `Event ${event.eventId} cannot be parked for review: it is ${bytes} bytes (${compressed.length} compressed), ` +
-        `over what a DynamoDB item holds. It stays on the queue and reaches the DLQ; add the mapping it waits ` +
-        `for (${waitingFor}), then redrive the DLQ.`,
+        `over what a DynamoDB item holds. It stays on the queue and reaches the DLQ; once what it waits for ` +
+        `(${waitingFor}) is in place, the mapping added or the hold ended, redrive the DLQ.`,
     );
   }
   return { eventGzip: { B: compressed } };

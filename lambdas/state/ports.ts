@@ -56,7 +56,10 @@ export interface MappingStore {
 export interface ParkedEvent {
   readonly event: CanonicalEvent;
   readonly reason: string;
-  /** The mapping key (see mappingKey) whose arrival re-applies the event. */
+  /**
+   * What the event waits for: a mapping key (see mappingKey) whose arrival re-applies it, or its source's hold
+   * key (see holdKey), whose resume does.
+   */
   readonly waitingFor: string;
   readonly parkedAt: string;
 }
@@ -64,6 +67,12 @@ export interface ParkedEvent {
 export interface ReviewStore {
   park(entry: ParkedEvent): Promise<void>;
   waitingFor(mappingKey: string): Promise<readonly ParkedEvent[]>;
+  /**
+   * One page of the events waiting for `key`, in version order (occurredAt, then idempotency key: the order
+   * last-writer-wins applies them in); `cursor` is the previous page's. Events parked before this ordering
+   * existed are found by `waitingFor` only.
+   */
+  waitingInOrder(key: string, limit: number, cursor?: string): Promise<Page<ParkedEvent>>;
   remove(eventId: string): Promise<void>;
   list(limit: number, cursor?: string): Promise<Page<ParkedEvent>>;
 }
@@ -171,4 +180,30 @@ export interface ParityStore {
   putNight(record: ParityRecord): Promise<void>;
   /** Nights of one property from `from` to `to` inclusive, in date order, that have at least one finding. */
   list(query: ParityQuery): Promise<Page<ParityRecord>>;
+}
+
+/** A source on hold: its events are verified, recorded and queued, but apply parks them until it is resumed. */
+export interface SourceHold {
+  readonly sourceId: string;
+  /** When the hold began, ISO-8601. */
+  readonly heldAt: string;
+  /** Who put it on hold: the caller's IAM identity in AWS. */
+  readonly by: string;
+  readonly reason?: string;
+}
+
+/** What apply needs of the holds: one strongly consistent read, so that a hold just set is seen. */
+export interface HoldReader {
+  hold(sourceId: string): Promise<SourceHold | undefined>;
+}
+
+/** The holds on sources, in the Controls table. */
+export interface HoldStore extends HoldReader {
+  /**
+   * Puts the source on hold. A source already held keeps its hold as it was (when, by whom and why it began):
+   * the answer is that hold, with `created` false.
+   */
+  putHold(hold: SourceHold): Promise<{ readonly hold: SourceHold; readonly created: boolean }>;
+  /** Ends the hold and answers it, or undefined when the source was not held. */
+  deleteHold(sourceId: string): Promise<SourceHold | undefined>;
 }

@@ -73,6 +73,7 @@ describe('apply consumer function', () => {
       REVIEW_TABLE_NAME: ref(stack.state.review),
       RESERVATIONS_TABLE_NAME: ref(stack.state.reservations),
       GUESTS_TABLE_NAME: ref(stack.state.guests),
+      CONTROLS_TABLE_NAME: ref(stack.state.controls),
       EVENT_QUEUE_URL: ref(stack.queues.queue),
       POWERTOOLS_SERVICE_NAME: 'paritysync-apply',
       POWERTOOLS_METRICS_NAMESPACE: 'ParitySync',
@@ -158,6 +159,8 @@ describe('apply consumer permissions', () => {
       ...dynamo(['UpdateItem'], table(state.guests)),
       ...dynamo(['PutItem', 'DeleteItem'], table(state.review)),
       ...dynamo(['Query'], indexArnOf(logicalId(state.review), 'byWaitingFor')),
+      // Whether a source is on hold: read only, never set or ended by the consumer.
+      ...dynamo(['GetItem'], table(state.controls)),
       ...dynamo(['GetItem', 'UpdateItem'], table(stack.ledger.table)),
       ...['kms:Decrypt', 'kms:Encrypt'].map((action) =>
         permission(action, arnOf(keyId), {

@@ -292,16 +292,19 @@ describe('webhook API', () => {
   });
 
   it('routes POST /webhooks/{sourceId} to the function as a Lambda proxy integration', () => {
-    const resourceWithPathPart = (pathPart: string): [string, Json] => {
+    // By parent as well: the operator routes have a `{sourceId}` of their own, under /sources.
+    const resourceWithPathPart = (pathPart: string, parentId: Json): [string, Json] => {
       const resources = template.findResources('AWS::ApiGateway::Resource', {
-        Properties: { PathPart: pathPart },
+        Properties: { PathPart: pathPart, ParentId: parentId },
       });
       const [entry, ...others] = Object.entries(resources);
       if (!entry || others.length > 0) throw new Error(`expected one resource with path part ${pathPart}`);
       return [entry[0], (entry[1] as { Properties: Json }).Properties];
     };
-    const [webhooksId, webhooks] = resourceWithPathPart('webhooks');
-    const [sourceIdId, sourceId] = resourceWithPathPart('{sourceId}');
+    const [webhooksId, webhooks] = resourceWithPathPart('webhooks', {
+      'Fn::GetAtt': [apiId, 'RootResourceId'],
+    });
+    const [sourceIdId, sourceId] = resourceWithPathPart('{sourceId}', { Ref: webhooksId });
     expect(webhooks.ParentId).toEqual({ 'Fn::GetAtt': [apiId, 'RootResourceId'] });
     expect(sourceId.ParentId).toEqual({ Ref: webhooksId });
 

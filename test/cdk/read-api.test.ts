@@ -54,6 +54,12 @@ const EXPECTED_READ_ROUTES = [
   'PUT /mappings/{scope}/{entity}/{externalId}',
   'GET /parity',
   'GET /rejections',
+  'GET /sources',
+  'POST /sources/{sourceId}/hold',
+  'POST /sources/{sourceId}/resume',
+  'GET /dlq/{queue}',
+  'POST /dlq/{queue}/redrive',
+  'POST /dlq/{queue}/delete',
 ];
 
 describe('read API routes', () => {
@@ -143,7 +149,14 @@ describe('read function', () => {
       RESERVATIONS_TABLE_NAME: ref(stack.state.reservations),
       PARITY_TABLE_NAME: ref(stack.reconciliation.parityFindings),
       REJECTIONS_TABLE_NAME: ref(stack.rejections.table),
+      CONTROLS_TABLE_NAME: ref(stack.state.controls),
       EVENT_QUEUE_URL: ref(stack.queues.queue),
+      EVENTS_DLQ_URL: ref(stack.queues.deadLetterQueue),
+      RECONCILE_DLQ_URL: ref(stack.reconciliation.deadLetterQueue),
+      // A whole-queue redrive is SQS's move task, from the events DLQ back to the events queue.
+      DLQ_REDRIVE: 'move-task',
+      EVENTS_DLQ_ARN: arnOf(logicalId(stack.queues.deadLetterQueue)),
+      EVENT_QUEUE_ARN: arnOf(logicalId(stack.queues.queue)),
       POWERTOOLS_SERVICE_NAME: 'paritysync-read',
       POWERTOOLS_LOG_LEVEL: 'INFO',
       NODE_OPTIONS: '--enable-source-maps',
@@ -156,9 +169,11 @@ describe('read function permissions', () => {
     actions.map((a) => permission(`dynamodb:${a}`, resource));
   const table = (construct: Parameters<typeof logicalId>[0]) => arnOf(logicalId(construct));
 
-  it('has exactly the read, mapping and re-queue actions the routes need', () => {
+  it('has exactly the read, mapping, hold, re-queue and dead-letter actions the routes need', () => {
     const { state } = stack;
     const keyId = state.personalDataKey ? logicalId(state.personalDataKey) : 'missing';
+    const sqs = (actions: string[], construct: Parameters<typeof logicalId>[0]) =>
+      actions.map((action) => permission(`sqs:${action}`, arnOf(logicalId(construct))));
     const expected = [
       ...dynamo(['Query'], table(state.ariState)),
       ...dynamo(['GetItem'], table(state.reservations)),
@@ -176,7 +191,28 @@ describe('read function permissions', () => {
       // Adding a mapping: write it, find the events parked for it and queue them again.
       ...dynamo(['PutItem'], table(state.mappings)),
       ...dynamo(['Query'], indexArnOf(logicalId(state.review), 'byWaitingFor')),
-      permission('sqs:SendMessage', arnOf(logicalId(stack.queues.queue))),
+      // Holding and resuming a source: set, read and end the hold, find its held events in order.
+      ...dynamo(['GetItem', 'PutItem', 'DeleteItem'], table(state.controls)),
+      ...dynamo(['Query'], indexArnOf(logicalId(state.review), 'waitingInOrder')),
+      // Re-queueing parked and held events, and redriving dead letters, to the events queue only.
+      ...sqs(['SendMessage'], stack.queues.queue),
+      // The events DLQ: look (receive, put back in view), count, delete what went back, start and follow move tasks.
+      ...sqs(
+        [
+          'ReceiveMessage',
+          'ChangeMessageVisibility',
+          'DeleteMessage',
+          'GetQueueAttributes',
+          'StartMessageMoveTask',
+          'ListMessageMoveTasks',
+        ],
+        stack.queues.deadLetterQueue,
+      ),
+      // The reconcile DLQ: look, count and delete; nothing is sent back.
+      ...sqs(
+        ['ReceiveMessage', 'ChangeMessageVisibility', 'DeleteMessage', 'GetQueueAttributes'],
+        stack.reconciliation.deadLetterQueue,
+      ),
       permission('kms:Decrypt', arnOf(keyId), {
         StringEquals: {
           'kms:ViaService': { 'Fn::Join': ['', [`dynamodb.${REGION}.`, { Ref: 'AWS::URLSuffix' }]] },
@@ -184,6 +220,14 @@ describe('read function permissions', () => {
       }),
     ].sort();
     expect(functionPermissions(template, readFunctionId)).toEqual(expected);
+  });
+
+  it('can send to no queue but the events queue, and never purge, create or reconfigure a queue', () => {
+    const sqsGrants = functionPermissions(template, readFunctionId).filter((p) => p.startsWith('sqs:'));
+    expect(sqsGrants.filter((p) => p.startsWith('sqs:SendMessage '))).toEqual([
+      permission('sqs:SendMessage', arnOf(logicalId(stack.queues.queue))),
+    ]);
+    expect(sqsGrants.filter((p) => /\*|Purge|Create|Delete(Queue)|SetQueue|Tag/.test(p))).toEqual([]);
   });
 
   it('cannot write rates, reservations, parity findings, rejections, guest links or the ledger, nor read guest links at all', () => {
@@ -242,6 +286,12 @@ describe('read API access for operators', () => {
         '/PUT/mappings/*/*/*',
         '/GET/parity',
         '/GET/rejections',
+        '/GET/sources',
+        '/POST/sources/*/hold',
+        '/POST/sources/*/resume',
+        '/GET/dlq/*',
+        '/POST/dlq/*/redrive',
+        '/POST/dlq/*/delete',
       ].sort(),
     );
   });

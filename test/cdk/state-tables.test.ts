@@ -2,6 +2,7 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ARI_STATE,
+  CONTROLS,
   DELIVERY_LEDGER,
   GUESTS,
   MAPPINGS,
@@ -79,12 +80,13 @@ describe('state tables', () => {
     }
   });
 
-  it('indexes the review table by the mapping key a parked event waits for, projecting everything', () => {
+  it('indexes the review table by the key a parked event waits for, and by that key in version order, projecting everything', () => {
     const props = tableProps(REVIEW);
     expect(props.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
     expect(props.AttributeDefinitions).toEqual([
       { AttributeName: 'pk', AttributeType: 'S' },
       { AttributeName: 'waitingFor', AttributeType: 'S' },
+      { AttributeName: 'parkOrder', AttributeType: 'S' },
     ]);
     expect(props.GlobalSecondaryIndexes).toEqual([
       {
@@ -92,7 +94,25 @@ describe('state tables', () => {
         KeySchema: [{ AttributeName: 'waitingFor', KeyType: 'HASH' }],
         Projection: { ProjectionType: 'ALL' },
       },
+      {
+        IndexName: 'waitingInOrder',
+        KeySchema: [
+          { AttributeName: 'waitingFor', KeyType: 'HASH' },
+          { AttributeName: 'parkOrder', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
     ]);
+  });
+
+  it('keys the controls table by a string partition key alone, on the AWS managed key, with no TTL', () => {
+    const props = tableProps(CONTROLS);
+    expect(props.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
+    expect(props.AttributeDefinitions).toEqual([{ AttributeName: 'pk', AttributeType: 'S' }]);
+    expect(props.GlobalSecondaryIndexes).toBeUndefined();
+    expect(props.TimeToLiveSpecification).toBeUndefined();
+    expect(props.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS' });
+    expect(replica(CONTROLS).SSESpecification).toBeUndefined();
   });
 
   it('sets a TTL exactly where the topology defines one', () => {
@@ -171,6 +191,7 @@ describe('state tables', () => {
       REVIEW_TABLE_NAME: { Ref: logicalId(stack.state.review) },
       RESERVATIONS_TABLE_NAME: { Ref: logicalId(stack.state.reservations) },
       GUESTS_TABLE_NAME: { Ref: logicalId(stack.state.guests) },
+      CONTROLS_TABLE_NAME: { Ref: logicalId(stack.state.controls) },
     });
   });
 });

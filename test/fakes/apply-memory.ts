@@ -7,9 +7,15 @@ import {
   type RoomNightKey,
   type RoomNightState,
   type Version,
+  versionOf,
 } from '../../lambdas/domain/state';
 import type { LedgerEntry } from '../../lambdas/ledger/ports';
-import { decodeCursor, decodeRangeCursor, encodeCursor } from '../../lambdas/shared/cursor';
+import {
+  decodeCursor,
+  decodeRangeCursor,
+  encodeCursor,
+  InvalidCursorError,
+} from '../../lambdas/shared/cursor';
 import type {
   AriQuery,
   AriStore,
@@ -123,6 +129,34 @@ export class InMemoryReviewStore implements ReviewStore {
   }
   async waitingFor(key: string) {
     return [...this.parked.values()].filter((p) => p.waitingFor === key);
+  }
+  /** In the DynamoDB index's order (version, then event id, as UTF-8 bytes), with its cursor and refusals. */
+  async waitingInOrder(key: string, limit: number, cursor?: string): Promise<Page<ParkedEvent>> {
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      throw new RangeError(`The page size must be a positive integer, received ${limit}`);
+    }
+    const after = cursor === undefined ? undefined : decodeCursor(cursor, ['pk', 'waitingFor', 'parkOrder']);
+    if (after !== undefined && after.waitingFor !== key) {
+      throw new InvalidCursorError('it was issued for another key');
+    }
+    const position = (entry: ParkedEvent) => ({ order: versionOf(entry.event), pk: entry.event.eventId });
+    const compare = (a: { order: string; pk: string }, b: { order: string; pk: string }) =>
+      compareVersions(a.order, b.order) || compareVersions(a.pk, b.pk);
+    const matching = [...this.parked.values()]
+      .filter((entry) => entry.waitingFor === key)
+      .filter(
+        (entry) =>
+          after === undefined || compare(position(entry), { order: after.parkOrder, pk: after.pk }) > 0,
+      )
+      .sort((a, b) => compare(position(a), position(b)));
+    const items = matching.slice(0, limit);
+    const last = items.at(-1);
+    return matching.length > items.length && last !== undefined
+      ? {
+          items,
+          cursor: encodeCursor({ pk: last.event.eventId, waitingFor: key, parkOrder: versionOf(last.event) }),
+        }
+      : { items };
   }
   async remove(eventId: string) {
     this.parked.delete(eventId);

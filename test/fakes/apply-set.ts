@@ -1,5 +1,6 @@
 import type { ApplyDependencies, ApplySignal } from '../../lambdas/apply/apply';
 import type { ConsumerDependencies } from '../../lambdas/apply/consumer';
+import { BatchHoldView } from '../../lambdas/apply/holds';
 import type { MappingSeed, PropertySettings } from '../../lambdas/config/schema';
 import type { CanonicalEvent } from '../../lambdas/domain/canonical';
 import type { Clock } from '../../lambdas/shared/clock';
@@ -12,6 +13,7 @@ import {
   InMemoryReservationStore,
   InMemoryReviewStore,
 } from './apply-memory';
+import { InMemoryHoldStore } from './controls-memory';
 
 export interface ApplyFakeOptions {
   readonly clock: Clock;
@@ -34,6 +36,7 @@ export function applyFakes(options: ApplyFakeOptions) {
     reservations: new InMemoryReservationStore(),
     guests: new InMemoryGuestStore(),
     ledger: new InMemoryApplyLedger(),
+    holdStore: new InMemoryHoldStore(),
   };
   const requeued: CanonicalEvent[] = [];
   const signals: ApplySignal[] = [];
@@ -44,6 +47,8 @@ export function applyFakes(options: ApplyFakeOptions) {
     reservations: stores.reservations,
     guests: stores.guests,
     ledger: stores.ledger,
+    // One view for the whole harness, as for one batch: a test that holds a source then takes `withFreshHolds()`.
+    holds: new BatchHoldView(stores.holdStore),
     requeue: async (event) => {
       requeued.push(event);
     },
@@ -52,12 +57,15 @@ export function applyFakes(options: ApplyFakeOptions) {
     nightConcurrency: 4,
     signal: (signal) => signals.push(signal),
   };
-  return { ...stores, requeued, signals, deps };
+  /** Apply's dependencies as the next batch sees them: the holds read afresh. */
+  const withFreshHolds = (): ApplyDependencies => ({ ...deps, holds: new BatchHoldView(stores.holdStore) });
+  return { ...stores, requeued, signals, deps, withFreshHolds };
 }
 
 /** The SQS consumer's dependencies: apply's fakes (whose ledger keeps the failure notes) and SQS's five receives. */
 export function consumerFakes(options: ApplyFakeOptions) {
   const fakes = applyFakes(options);
-  const deps: ConsumerDependencies = { ...fakes.deps, maxReceiveCount: 5 };
+  const { holds: _perBatch, ...applyDeps } = fakes.deps;
+  const deps: ConsumerDependencies = { ...applyDeps, holdStore: fakes.holdStore, maxReceiveCount: 5 };
   return { ...fakes, deps };
 }

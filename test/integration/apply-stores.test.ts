@@ -1,11 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { DescribeTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { versionOf } from '../../lambdas/domain/state';
 import { fixedClock } from '../../lambdas/shared/clock';
 import {
   ARI_STATE,
   GUESTS,
+  localName,
   MAPPINGS,
   RESERVATIONS,
   REVIEW,
@@ -46,25 +47,78 @@ beforeAll(async () => {
 });
 
 describe('provisioning', () => {
-  it('creates the review table on demand with its byWaitingFor index projecting every attribute', async () => {
+  it('creates the review table on demand with its two indexes on the waited-for key, projecting every attribute', async () => {
     const { Table } = await topology.dynamodb.send(
       new DescribeTableCommand({ TableName: tableOf(topology, REVIEW) }),
     );
     expect(Table?.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
     expect(Table?.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
-    expect(Table?.GlobalSecondaryIndexes).toHaveLength(1);
-    expect(Table?.GlobalSecondaryIndexes?.[0]).toMatchObject({
-      IndexName: 'byWaitingFor',
-      KeySchema: [{ AttributeName: 'waitingFor', KeyType: 'HASH' }],
-      Projection: { ProjectionType: 'ALL' },
-      IndexStatus: 'ACTIVE',
-    });
+    const indexes = [...(Table?.GlobalSecondaryIndexes ?? [])].sort((a, b) =>
+      String(a.IndexName).localeCompare(String(b.IndexName)),
+    );
+    expect(indexes).toEqual([
+      expect.objectContaining({
+        IndexName: 'byWaitingFor',
+        KeySchema: [{ AttributeName: 'waitingFor', KeyType: 'HASH' }],
+        Projection: { ProjectionType: 'ALL' },
+        IndexStatus: 'ACTIVE',
+      }),
+      expect.objectContaining({
+        IndexName: 'waitingInOrder',
+        KeySchema: [
+          { AttributeName: 'waitingFor', KeyType: 'HASH' },
+          { AttributeName: 'parkOrder', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+        IndexStatus: 'ACTIVE',
+      }),
+    ]);
     expect(Table?.AttributeDefinitions).toEqual(
       expect.arrayContaining([
         { AttributeName: 'pk', AttributeType: 'S' },
         { AttributeName: 'waitingFor', AttributeType: 'S' },
+        { AttributeName: 'parkOrder', AttributeType: 'S' },
       ]),
     );
+  });
+
+  it('adds an index the topology gained to a table kept from before, keeping its items', async () => {
+    const prefix = `t${randomBytes(5).toString('hex')}`;
+    const name = localName(REVIEW, prefix);
+    // The review table as an older topology created it: the byWaitingFor index alone.
+    await topology.dynamodb.send(
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'waitingFor', AttributeType: 'S' },
+        ],
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: 'byWaitingFor',
+            KeySchema: [{ AttributeName: 'waitingFor', KeyType: 'HASH' }],
+            Projection: { ProjectionType: 'ALL' },
+          },
+        ],
+      }),
+    );
+    const old = new DynamoDbReviewStore(topology.dynamodb, name);
+    const event = reservationEvent(`evt_${randomUUID()}`);
+    await old.park(parked(event, 'roomType|KEPT'));
+
+    await provision({ dynamodb: topology.dynamodb, sqs: topology.sqs, prefix });
+
+    const { Table } = await topology.dynamodb.send(new DescribeTableCommand({ TableName: name }));
+    expect(
+      Table?.GlobalSecondaryIndexes?.map((index) => [index.IndexName, index.IndexStatus]).sort(),
+    ).toEqual([
+      ['byWaitingFor', 'ACTIVE'],
+      ['waitingInOrder', 'ACTIVE'],
+    ]);
+    expect(await old.waitingFor('roomType|KEPT')).toEqual([parked(event, 'roomType|KEPT')]);
+    expect((await old.waitingInOrder('roomType|KEPT', 10)).items).toEqual([parked(event, 'roomType|KEPT')]);
   });
 
   it('creates a table with a sort key from its definition', async () => {
@@ -142,6 +196,7 @@ describe('DynamoDbReviewStore', () => {
     expect(item).toMatchObject({
       event: { S: JSON.stringify(event) },
       waitingFor: { S: waitingFor },
+      parkOrder: { S: versionOf(event) },
       sourceId: { S: 'pms-demo' },
       eventType: { S: 'reservation.change' },
       parkedAt: { S: '2026-03-01T10:00:01.000Z' },

@@ -1,13 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+} from '@aws-sdk/client-sqs';
 import { beforeAll } from 'vitest';
 import { DynamoDbDeliveryLedger } from '../../lambdas/ledger/dynamodb-ledger';
 import { DynamoDbRejectionLog } from '../../lambdas/ledger/dynamodb-rejections';
+import { SqsRedrivableDeadLetterQueue } from '../../lambdas/queue/sqs-dead-letters';
 import { SqsEventQueue } from '../../lambdas/queue/sqs-queue';
-import { fixedClock } from '../../lambdas/shared/clock';
+import { fixedClock, systemClock } from '../../lambdas/shared/clock';
 import {
   ARI_STATE,
+  CONTROLS,
   DELIVERY_LEDGER,
   EVENTS_QUEUE,
   GUESTS,
@@ -18,6 +25,7 @@ import {
   type TableDefinition,
 } from '../../lambdas/shared/topology';
 import { DynamoDbAriStore } from '../../lambdas/state/dynamodb-ari-store';
+import { DynamoDbControlStore } from '../../lambdas/state/dynamodb-controls';
 import { DynamoDbGuestStore } from '../../lambdas/state/dynamodb-guests';
 import { DynamoDbMappingStore } from '../../lambdas/state/dynamodb-mappings';
 import { DynamoDbReservationStore } from '../../lambdas/state/dynamodb-reservations';
@@ -30,14 +38,18 @@ import {
   InMemoryReservationStore,
   InMemoryReviewStore,
 } from '../fakes/apply-memory';
+import { InMemoryHoldStore } from '../fakes/controls-memory';
+import { InMemoryDeadLetterQueue } from '../fakes/dead-letters-memory';
 import { InMemoryLedger, InMemoryQueue } from '../fakes/in-memory';
 import { InMemoryRejectionLog } from '../fakes/rejections';
 import { applyLedgerContract } from '../ports/apply-ledger.contract';
 import { ariStoreContract } from '../ports/ari-store.contract';
+import { deadLetterQueueContract, type QueuedMessage } from '../ports/dead-letter-queue.contract';
 import { deliveryLedgerContract, entryAt, T0 } from '../ports/delivery-ledger.contract';
 import { deliveryLogContract } from '../ports/delivery-log.contract';
 import { eventQueueContract, type ReceivedEvent } from '../ports/event-queue.contract';
 import { guestStoreContract } from '../ports/guest-store.contract';
+import { holdStoreContract } from '../ports/hold-store.contract';
 import { mappingStoreContract } from '../ports/mapping-store.contract';
 import { rejectionLogContract } from '../ports/rejection-log.contract';
 import { reservationStoreContract } from '../ports/reservation-store.contract';
@@ -210,3 +222,86 @@ rejectionLogContract(
   () => new InMemoryRejectionLog(),
   async () => new InMemoryRejectionLog(),
 );
+holdStoreContract(
+  'DynamoDbControlStore',
+  () => new DynamoDbControlStore(topology.dynamodb, tableOf(CONTROLS)),
+);
+holdStoreContract('InMemoryHoldStore', () => new InMemoryHoldStore());
+
+deadLetterQueueContract('SqsRedrivableDeadLetterQueue', async () => {
+  const { sqs } = topology;
+  const name = `dlq-contract-${randomUUID().slice(0, 8)}`;
+  const create = async (queueName: string) => {
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: queueName }));
+    if (QueueUrl === undefined) throw new Error(`no URL for queue ${queueName}`);
+    return QueueUrl;
+  };
+  const [deadLetterUrl, sourceUrl] = await Promise.all([create(`${name}-dlq`), create(name)]);
+  return {
+    queue: new SqsRedrivableDeadLetterQueue(sqs, {
+      queueUrl: deadLetterUrl,
+      sourceQueueUrl: sourceUrl,
+      clock: systemClock,
+    }),
+    clock: systemClock,
+    add: async (messages) => {
+      for (let start = 0; start < messages.length; start += 10) {
+        const { Failed = [] } = await sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: deadLetterUrl,
+            Entries: messages.slice(start, start + 10).map((message, index) => ({
+              Id: String(index),
+              MessageBody: message.body,
+              MessageAttributes: Object.fromEntries(
+                Object.entries(message.attributes).map(([key, value]) => [
+                  key,
+                  { DataType: 'String', StringValue: value },
+                ]),
+              ),
+            })),
+          }),
+        );
+        if (Failed.length > 0) throw new Error(`could not seed the DLQ: ${JSON.stringify(Failed)}`);
+      }
+    },
+    redriven: async () => {
+      const received: QueuedMessage[] = [];
+      while (true) {
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: sourceUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 0,
+            MessageAttributeNames: ['All'],
+          }),
+        );
+        if (Messages.length === 0) return received;
+        for (const message of Messages) {
+          received.push({
+            body: message.Body ?? '',
+            attributes: Object.fromEntries(
+              Object.entries(message.MessageAttributes ?? {}).map(([key, value]) => [
+                key,
+                value.StringValue ?? '',
+              ]),
+            ),
+          });
+          await sqs.send(
+            new DeleteMessageCommand({ QueueUrl: sourceUrl, ReceiptHandle: message.ReceiptHandle }),
+          );
+        }
+      }
+    },
+  };
+});
+deadLetterQueueContract('InMemoryDeadLetterQueue', async () => {
+  const queue = new InMemoryDeadLetterQueue(systemClock);
+  return {
+    queue,
+    clock: systemClock,
+    add: async (messages) => {
+      for (const message of messages) queue.add(message);
+    },
+    redriven: async () => queue.redriven.splice(0),
+  };
+});

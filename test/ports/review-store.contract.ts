@@ -96,6 +96,78 @@ export function reviewStoreContract(
       expect(await store.waitingFor(waitingFor)).toEqual([parked(staying, waitingFor)]);
     });
 
+    describe('waitingInOrder', () => {
+      /** Events of one held source whose changes happened in the given order, parked in another order. */
+      async function parkShuffled(store: ReviewStore, key: string, count: number) {
+        const events = Array.from({ length: count }, (_, index) =>
+          reservationChange({
+            eventId: `evt_${randomUUID()}`,
+            sourceId: 'pms-demo',
+            // Keys that sort against the change times, so that only occurredAt can give the order.
+            idempotencyKey: `key-${String(count - index).padStart(3, '0')}-${randomUUID()}`,
+            occurredAt: new Date(Date.parse('2026-05-01T00:00:00.000Z') + index * 60_000).toISOString(),
+            receivedAt: '2026-06-01T12:00:00.000Z',
+          }),
+        );
+        const shuffled = [...events].reverse();
+        shuffled.push(...shuffled.splice(0, 2));
+        for (const event of shuffled) await store.park(parked(event, key, 'held'));
+        return events;
+      }
+
+      async function pageThrough(store: ReviewStore, key: string, size: number) {
+        const pages = [];
+        let cursor: string | undefined;
+        do {
+          const page = await store.waitingInOrder(key, size, cursor);
+          pages.push(page);
+          cursor = page.cursor;
+        } while (cursor !== undefined && pages.length < 20);
+        return pages;
+      }
+
+      it('pages through the events waiting for a key in the order their changes happened', async () => {
+        const store = create();
+        const key = `hold|src-${randomUUID()}`;
+        const events = await parkShuffled(store, key, 7);
+        await store.park(parked(reservationEvent(`evt_${randomUUID()}`), `hold|other-${randomUUID()}`));
+
+        const pages = await pageThrough(store, key, 3);
+        expect(pages.map((page) => page.items.length)).toEqual([3, 3, 1]);
+        expect(pages.map((page) => page.cursor !== undefined)).toEqual([true, true, false]);
+        expect(pages.flatMap((page) => page.items)).toEqual(
+          events.map((event) => parked(event, key, 'held')),
+        );
+        expect((await store.waitingInOrder(key, 7)).cursor).toBeUndefined();
+        expect(await store.waitingInOrder(`hold|none-${randomUUID()}`, 5)).toEqual({ items: [] });
+      });
+
+      it('goes on from its cursor although the events before it have since been applied and removed', async () => {
+        const store = create();
+        const key = `hold|src-${randomUUID()}`;
+        const events = await parkShuffled(store, key, 5);
+        const first = await store.waitingInOrder(key, 2);
+        for (const entry of first.items) await store.remove(entry.event.eventId);
+        const rest = await store.waitingInOrder(key, 10, first.cursor);
+        expect(rest.items.map((entry) => entry.event.eventId)).toEqual(
+          events.slice(2).map((event) => event.eventId),
+        );
+      });
+
+      it('refuses a cursor issued for another key, or not issued at all', async () => {
+        const store = create();
+        const key = `hold|src-${randomUUID()}`;
+        const other = `hold|src-${randomUUID()}`;
+        await parkShuffled(store, other, 3);
+        const { cursor } = await store.waitingInOrder(other, 1);
+        expect(cursor).toBeDefined();
+        await expect(store.waitingInOrder(key, 1, cursor)).rejects.toMatchObject({ code: 'invalid_cursor' });
+        const forged = Buffer.from(JSON.stringify({ pk: { S: 'evt_1' } })).toString('base64url');
+        await expect(store.waitingInOrder(key, 1, forged)).rejects.toBeInstanceOf(InvalidCursorError);
+        await expect(store.waitingInOrder(key, 0)).rejects.toBeInstanceOf(RangeError);
+      });
+    });
+
     describe('list', () => {
       let store: ReviewStore;
       let eventIds: string[];

@@ -14,6 +14,8 @@ import {
   InMemoryReviewStore,
 } from '../fakes/apply-memory';
 import { ManualClock } from '../fakes/clock';
+import { InMemoryHoldStore } from '../fakes/controls-memory';
+import { InMemoryDeadLetterQueue } from '../fakes/dead-letters-memory';
 import { InMemoryLedger } from '../fakes/in-memory';
 import { InMemoryParityStore } from '../fakes/reconcile-memory';
 import { InMemoryRejectionLog } from '../fakes/rejections';
@@ -42,6 +44,12 @@ beforeEach(() => {
     requeue: async () => {},
     clock,
     sourceIds: new Set(['cm-demo', 'pms-demo']),
+    sources: [],
+    holds: new InMemoryHoldStore(),
+    deadLetters: {
+      events: new InMemoryDeadLetterQueue(clock),
+      reconcile: new InMemoryDeadLetterQueue(clock),
+    },
   };
   handler = createReadApiHandler(deps, new Logger({ serviceName: 'read-test', logLevel: 'SILENT' }));
 });

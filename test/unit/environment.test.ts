@@ -4,7 +4,12 @@ import { readIngestEnvironment } from '../../lambdas/ingest/env';
 import { readReadApiEnvironment } from '../../lambdas/read/env';
 import { readReconcileEnvironment } from '../../lambdas/reconcile/env';
 import { ConfigurationError } from '../../lambdas/shared/errors';
-import { EVENTS_QUEUE, TABLES as TOPOLOGY_TABLES } from '../../lambdas/shared/topology';
+import {
+  EVENTS_DLQ,
+  EVENTS_QUEUE,
+  RECONCILE_DLQ,
+  TABLES as TOPOLOGY_TABLES,
+} from '../../lambdas/shared/topology';
 
 const CONFIG = JSON.stringify({
   version: 1,
@@ -19,8 +24,14 @@ const TABLES = {
   GUESTS_TABLE_NAME: 'guests',
   PARITY_TABLE_NAME: 'parity',
   REJECTIONS_TABLE_NAME: 'rejections',
+  CONTROLS_TABLE_NAME: 'controls',
 };
 const QUEUE = 'http://127.0.0.1:4566/000000000000/paritysync-events';
+/** The dead-letter queues the read function lists and redrives. */
+const DLQS = {
+  EVENTS_DLQ_URL: 'http://127.0.0.1:4566/000000000000/paritysync-events-dlq',
+  RECONCILE_DLQ_URL: 'http://127.0.0.1:4566/000000000000/paritysync-reconcile-dlq',
+};
 
 function problemsOf(read: () => unknown): string[] {
   try {
@@ -69,7 +80,12 @@ describe('function environments, validated at cold start', () => {
     const invalid = JSON.stringify({ version: 1, sources: [{ id: 'Bad Id', kind: 'ota' }] });
     expect(
       problemsOf(() =>
-        readReadApiEnvironment({ ...TABLES, PARITYSYNC_CONFIG_JSON: invalid, EVENT_QUEUE_URL: QUEUE }),
+        readReadApiEnvironment({
+          ...TABLES,
+          ...DLQS,
+          PARITYSYNC_CONFIG_JSON: invalid,
+          EVENT_QUEUE_URL: QUEUE,
+        }),
       ),
     ).toContain('PARITYSYNC_CONFIG_JSON.sources[0].id');
   });
@@ -100,12 +116,18 @@ describe('function environments, validated at cold start', () => {
   it('gives the read function the parity table, and refuses to start it without one', () => {
     const { PARITY_TABLE_NAME: _parity, ...withoutParity } = TABLES;
     const problems = problemsOf(() =>
-      readReadApiEnvironment({ ...withoutParity, PARITYSYNC_CONFIG_JSON: CONFIG, EVENT_QUEUE_URL: QUEUE }),
+      readReadApiEnvironment({
+        ...withoutParity,
+        ...DLQS,
+        PARITYSYNC_CONFIG_JSON: CONFIG,
+        EVENT_QUEUE_URL: QUEUE,
+      }),
     );
     expect(problems[0]).toMatch(/^Invalid read API environment/);
     expect(problems.slice(1)).toEqual(['PARITY_TABLE_NAME']);
     const read = readReadApiEnvironment({
       ...TABLES,
+      ...DLQS,
       PARITYSYNC_CONFIG_JSON: CONFIG,
       EVENT_QUEUE_URL: QUEUE,
     });
@@ -122,6 +144,7 @@ describe('function environments, validated at cold start', () => {
     const apply = readApplyEnvironment({ ...TABLES, PARITYSYNC_CONFIG_JSON: CONFIG, EVENT_QUEUE_URL: QUEUE });
     const read = readReadApiEnvironment({
       ...TABLES,
+      ...DLQS,
       PARITYSYNC_CONFIG_JSON: CONFIG,
       EVENT_QUEUE_URL: QUEUE,
     });
@@ -136,6 +159,8 @@ describe('function environments, validated at cold start', () => {
       PARITYSYNC_CONFIG_JSON: CONFIG,
       ...Object.fromEntries(TOPOLOGY_TABLES.map((table) => [table.environmentName, `table-${table.id}`])),
       [EVENTS_QUEUE.environmentName]: QUEUE,
+      [EVENTS_DLQ.environmentName]: DLQS.EVENTS_DLQ_URL,
+      [RECONCILE_DLQ.environmentName]: DLQS.RECONCILE_DLQ_URL,
     };
     expect(readIngestEnvironment(env)).toMatchObject({
       tables: { ledger: 'table-DeliveryLedger', rejections: 'table-Rejections' },
@@ -150,6 +175,7 @@ describe('function environments, validated at cold start', () => {
         review: 'table-Review',
         reservations: 'table-Reservations',
         guests: 'table-Guests',
+        controls: 'table-Controls',
       },
     });
     expect(readReadApiEnvironment(env)).toMatchObject({
@@ -162,7 +188,10 @@ describe('function environments, validated at cold start', () => {
         reservations: 'table-Reservations',
         parity: 'table-ParityFindings',
         rejections: 'table-Rejections',
+        controls: 'table-Controls',
       },
+      eventsDeadLetterQueueUrl: DLQS.EVENTS_DLQ_URL,
+      reconcileDeadLetterQueueUrl: DLQS.RECONCILE_DLQ_URL,
     });
     expect(readReconcileEnvironment(env).tables).toEqual({
       ari: 'table-AriState',
@@ -173,5 +202,30 @@ describe('function environments, validated at cold start', () => {
       runs: 'table-ReconcileRuns',
     });
     expect(readReconcileEnvironment(env).serviceName).toBe('paritysync-reconcile');
+  });
+
+  it('redrives a whole dead-letter queue with a move task only where DLQ_REDRIVE says so, with both queue ARNs', () => {
+    const base = { ...TABLES, ...DLQS, PARITYSYNC_CONFIG_JSON: CONFIG, EVENT_QUEUE_URL: QUEUE };
+    expect(readReadApiEnvironment(base).moveTask).toBeUndefined();
+    const arns = {
+      EVENTS_DLQ_ARN: 'arn:aws:sqs:eu-west-1:111122223333:ParitySync-EventsDlq-Ab12',
+      EVENT_QUEUE_ARN: 'arn:aws:sqs:eu-west-1:111122223333:ParitySync-Events-Cd34',
+    };
+    // The ARNs alone do not switch it: only the explicit setting does.
+    expect(readReadApiEnvironment({ ...base, ...arns }).moveTask).toBeUndefined();
+    expect(readReadApiEnvironment({ ...base, ...arns, DLQ_REDRIVE: 'move-task' }).moveTask).toEqual({
+      deadLetterQueueArn: arns.EVENTS_DLQ_ARN,
+      sourceQueueArn: arns.EVENT_QUEUE_ARN,
+    });
+    const { CONTROLS_TABLE_NAME: _controls, ...withoutControls } = base;
+    const [message, ...paths] = problemsOf(() =>
+      readReadApiEnvironment({ ...withoutControls, DLQ_REDRIVE: 'move-task', EVENTS_DLQ_ARN: 'not-an-arn' }),
+    );
+    // One error names them all, the table missing besides.
+    expect(paths).toEqual(['CONTROLS_TABLE_NAME', 'EVENTS_DLQ_ARN', 'EVENT_QUEUE_ARN']);
+    expect(message).toMatch(/^Invalid read API environment/);
+    expect(problemsOf(() => readReadApiEnvironment({ ...base, DLQ_REDRIVE: 'sometimes' }))).toContain(
+      'DLQ_REDRIVE',
+    );
   });
 });

@@ -12,6 +12,8 @@ import {
   InMemoryReservationStore,
   InMemoryReviewStore,
 } from '../fakes/apply-memory';
+import { InMemoryHoldStore } from '../fakes/controls-memory';
+import { InMemoryDeadLetterQueue } from '../fakes/dead-letters-memory';
 import { InMemoryLedger } from '../fakes/in-memory';
 import { InMemoryParityStore } from '../fakes/reconcile-memory';
 import { InMemoryRejectionLog } from '../fakes/rejections';
@@ -39,6 +41,12 @@ beforeEach(() => {
     requeue: async () => {},
     clock,
     sourceIds: new Set(CONFIGURED),
+    sources: [],
+    holds: new InMemoryHoldStore(),
+    deadLetters: {
+      events: new InMemoryDeadLetterQueue(clock),
+      reconcile: new InMemoryDeadLetterQueue(clock),
+    },
   };
   handler = createReadApiHandler(deps, new Logger({ serviceName: 'read-test', logLevel: 'SILENT' }));
 });

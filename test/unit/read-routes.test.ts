@@ -20,6 +20,8 @@ import {
   InMemoryReservationStore,
   InMemoryReviewStore,
 } from '../fakes/apply-memory';
+import { InMemoryHoldStore } from '../fakes/controls-memory';
+import { InMemoryDeadLetterQueue } from '../fakes/dead-letters-memory';
 import { InMemoryLedger } from '../fakes/in-memory';
 import { InMemoryParityStore } from '../fakes/reconcile-memory';
 import { InMemoryRejectionLog } from '../fakes/rejections';
@@ -49,6 +51,18 @@ function parkedAri(eventId: string, roomType: string): ParkedEvent {
     reason: `no roomType mapping for external id "${roomType}"`,
     waitingFor: `roomType|${roomType}`,
     parkedAt: '2026-06-01T11:00:01.000Z',
+  };
+}
+
+/** Holds and dead letters, which the routes of this file never touch (test/unit/operations-routes.test.ts does). */
+function operationsFakes(): Pick<ReadApiDependencies, 'sources' | 'holds' | 'deadLetters'> {
+  return {
+    sources: [],
+    holds: new InMemoryHoldStore(),
+    deadLetters: {
+      events: new InMemoryDeadLetterQueue(clock),
+      reconcile: new InMemoryDeadLetterQueue(clock),
+    },
   };
 }
 
@@ -84,6 +98,7 @@ beforeEach(() => {
     },
     clock,
     sourceIds: new Set(['cm-demo', 'pms-demo']),
+    ...operationsFakes(),
   };
   handler = createReadApiHandler(deps, new Logger({ serviceName: 'read-test', logLevel: 'SILENT' }));
 });
@@ -657,6 +672,7 @@ describe('when a store fails', () => {
       requeue: async () => {},
       clock,
       sourceIds: new Set(['cm-demo']),
+      ...operationsFakes(),
     };
     return createReadApiHandler(deps, new Logger({ serviceName: 'read-test', logLevel: 'SILENT' }));
   }
