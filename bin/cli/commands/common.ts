@@ -1,5 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { MAX_PAGE_SIZE } from '../../../lambdas/read/router';
+import { collectPages, type OpsApi, type Page, type PageRequest } from '../api';
+import { type Columns, printPage } from '../output';
 import { openTarget, type Target } from '../target';
 
 /** The target the program's global options name (--url, or --stack with --region and --profile). */
@@ -94,6 +96,44 @@ export function pageFlags(flags: ListFlags): { limit?: number; cursor?: string; 
     ...(flags.cursor === undefined ? {} : { cursor: flags.cursor }),
     ...(flags.all ? { all: true } : {}),
   };
+}
+
+/** The filters among `keys` that were given, in that order: an absent or empty one is left out of the query. */
+export function givenFilters<F extends object, K extends keyof F>(
+  flags: F,
+  keys: readonly K[],
+): { [P in K]?: NonNullable<F[P]> } {
+  return Object.fromEntries(keys.filter((key) => flags[key]).map((key) => [key, flags[key]])) as {
+    [P in K]?: NonNullable<F[P]>;
+  };
+}
+
+export interface ListCommandSpec<T, F> {
+  readonly description: string;
+  /** The listing's own options, declared before the paging ones so that help reads filters first. */
+  readonly filters?: (command: Command) => Command;
+  readonly fetch: (api: OpsApi, flags: F, page: PageRequest) => Promise<Page<T>>;
+  readonly columns: Columns<T>;
+  /** What to print instead of an empty table. */
+  readonly empty: string | ((flags: F) => string);
+}
+
+/** `<parent> list`: the filters and paging flags, every page asked for, then a table or JSON. */
+export function listCommand<T, F extends object = object>(
+  parent: Command,
+  spec: ListCommandSpec<T, F>,
+): Command {
+  const list = parent.command('list').description(spec.description);
+  return listOptions(spec.filters ? spec.filters(list) : list).action(
+    async (flags: ListFlags & F, command: Command) => {
+      const { api } = await targetOf(command);
+      const page = await collectPages((request) => spec.fetch(api, flags, request), pageFlags(flags));
+      printPage<T>(page, spec.columns, {
+        json: flags.json ?? false,
+        empty: typeof spec.empty === 'string' ? spec.empty : spec.empty(flags),
+      });
+    },
+  );
 }
 
 /** Progress bars and lines only when the answer is for a human. */

@@ -1,8 +1,8 @@
 import { type Command, Option } from 'commander';
-import { collectPages, type DeadLetter, DLQ_QUEUES, type DlqQueue } from '../api';
-import { printJson, printPage } from '../output';
+import { type DeadLetter, DLQ_QUEUES, type DlqQueue } from '../api';
+import { printJson } from '../output';
 import { startProgress } from '../progress';
-import { type ListFlags, listOptions, pageFlags, showsProgress, targetOf } from './common';
+import { listCommand, showsProgress, targetOf } from './common';
 
 /** Event ids per redrive call: SQS moves at most ten messages per batch. */
 const REDRIVE_BATCH = 10;
@@ -17,22 +17,18 @@ export function registerDlq(program: Command): void {
     .command('dlq')
     .description('Dead-letter queues: what failed every attempt, and redrive');
 
-  listOptions(
-    dlq.command('list').description('Messages waiting in a dead-letter queue').addOption(queueOption()),
-  ).action(async (flags: ListFlags & { queue: DlqQueue }, command: Command) => {
-    const { api } = await targetOf(command);
-    const page = await collectPages((request) => api.listDeadLetters(flags.queue, request), pageFlags(flags));
-    printPage<DeadLetter>(
-      page,
-      [
-        ['SENT', (m) => m.sentAt],
-        ['EVENT', (m) => m.eventId],
-        ['MESSAGE', (m) => m.messageId],
-        ['RECEIVES', (m) => m.receiveCount],
-        ['LAST ERROR', (m) => m.lastError],
-      ],
-      { json: flags.json ?? false, empty: `The ${flags.queue} dead-letter queue is empty.` },
-    );
+  listCommand<DeadLetter, { queue: DlqQueue }>(dlq, {
+    description: 'Messages waiting in a dead-letter queue',
+    filters: (list) => list.addOption(queueOption()),
+    fetch: (api, flags, page) => api.listDeadLetters(flags.queue, page),
+    columns: [
+      ['SENT', (m) => m.sentAt],
+      ['EVENT', (m) => m.eventId],
+      ['MESSAGE', (m) => m.messageId],
+      ['RECEIVES', (m) => m.receiveCount],
+      ['LAST ERROR', (m) => m.lastError],
+    ],
+    empty: (flags) => `The ${flags.queue} dead-letter queue is empty.`,
   });
 
   dlq

@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
-import { collectPages, type Mapping, type ParkedEvent } from '../api';
-import { printJson, printPage } from '../output';
-import { type ListFlags, listOptions, pageFlags, targetOf } from './common';
+import type { Mapping, ParkedEvent } from '../api';
+import { printJson } from '../output';
+import { givenFilters, listCommand, targetOf } from './common';
 
 const ENTITIES = ['property', 'roomType', 'ratePlan'] as const;
 
@@ -10,34 +10,21 @@ export function registerMappings(program: Command): void {
     .command('mappings')
     .description("Id mappings: a provider's external ids to internal property, room type and rate plan ids");
 
-  listOptions(
-    mappings
-      .command('list')
-      .description('Stored mappings')
-      .option('--scope <scope>', 'a source id, or * for the mappings every source shares')
-      .addOption(new Option('--entity <entity>', 'one kind of id').choices(ENTITIES)),
-  ).action(async (flags: ListFlags & { scope?: string; entity?: string }, command: Command) => {
-    const { api } = await targetOf(command);
-    const page = await collectPages(
-      (request) =>
-        api.listMappings({
-          ...request,
-          ...(flags.scope ? { scope: flags.scope } : {}),
-          ...(flags.entity ? { entity: flags.entity } : {}),
-        }),
-      pageFlags(flags),
-    );
-    printPage<Mapping>(
-      page,
-      [
-        ['SCOPE', (m) => m.scope],
-        ['ENTITY', (m) => m.entity],
-        ['EXTERNAL', (m) => m.externalId],
-        ['INTERNAL', (m) => m.internalId],
-        ['PROPERTY', (m) => m.propertyId],
-      ],
-      { json: flags.json ?? false, empty: 'No mappings match.' },
-    );
+  listCommand<Mapping, { scope?: string; entity?: string }>(mappings, {
+    description: 'Stored mappings',
+    filters: (list) =>
+      list
+        .option('--scope <scope>', 'a source id, or * for the mappings every source shares')
+        .addOption(new Option('--entity <entity>', 'one kind of id').choices(ENTITIES)),
+    fetch: (api, flags, page) => api.listMappings({ ...page, ...givenFilters(flags, ['scope', 'entity']) }),
+    columns: [
+      ['SCOPE', (m) => m.scope],
+      ['ENTITY', (m) => m.entity],
+      ['EXTERNAL', (m) => m.externalId],
+      ['INTERNAL', (m) => m.internalId],
+      ['PROPERTY', (m) => m.propertyId],
+    ],
+    empty: 'No mappings match.',
   });
 
   mappings
@@ -82,22 +69,17 @@ export function registerMappings(program: Command): void {
   const review = program
     .command('review')
     .description('Events parked for want of a mapping; `mappings put` releases them');
-  listOptions(review.command('list').description('Parked events and the mapping each waits for')).action(
-    async (flags: ListFlags, command: Command) => {
-      const { api } = await targetOf(command);
-      const page = await collectPages((request) => api.listReview(request), pageFlags(flags));
-      printPage<ParkedEvent>(
-        page,
-        [
-          ['PARKED', (p) => p.parkedAt],
-          ['EVENT', (p) => p.eventId],
-          ['SOURCE', (p) => p.sourceId],
-          ['TYPE', (p) => p.type],
-          ['WAITING FOR', (p) => p.waitingFor],
-          ['REASON', (p) => p.reason],
-        ],
-        { json: flags.json ?? false, empty: 'No parked events.' },
-      );
-    },
-  );
+  listCommand<ParkedEvent>(review, {
+    description: 'Parked events and the mapping each waits for',
+    fetch: (api, _flags, page) => api.listReview(page),
+    columns: [
+      ['PARKED', (p) => p.parkedAt],
+      ['EVENT', (p) => p.eventId],
+      ['SOURCE', (p) => p.sourceId],
+      ['TYPE', (p) => p.type],
+      ['WAITING FOR', (p) => p.waitingFor],
+      ['REASON', (p) => p.reason],
+    ],
+    empty: 'No parked events.',
+  });
 }

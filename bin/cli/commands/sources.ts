@@ -1,31 +1,26 @@
 import type { Command } from 'commander';
-import { collectPages, type Source } from '../api';
-import { formatRecord, printJson, printPage } from '../output';
-import { type ListFlags, listOptions, pageFlags, targetOf } from './common';
+import type { Source } from '../api';
+import { formatRecord, printJson } from '../output';
+import { listCommand, targetOf } from './common';
 
 export function registerSources(program: Command): void {
   const sources = program
     .command('sources')
     .description('Configured sources, and holding one: its events are parked as held until it resumes');
 
-  listOptions(sources.command('list').description('Every configured source, held or not')).action(
-    async (flags: ListFlags, command: Command) => {
-      const { api } = await targetOf(command);
-      const page = await collectPages((request) => api.listSources(request), pageFlags(flags));
-      printPage<Source>(
-        page,
-        [
-          ['SOURCE', (s) => s.sourceId],
-          ['KIND', (s) => s.kind],
-          ['HELD', (s) => (s.held ? 'held' : 'no')],
-          ['SINCE', (s) => s.heldAt],
-          ['BY', (s) => s.by],
-          ['REASON', (s) => s.reason],
-        ],
-        { json: flags.json ?? false, empty: 'No sources are configured.' },
-      );
-    },
-  );
+  listCommand<Source>(sources, {
+    description: 'Every configured source, held or not',
+    fetch: (api, _flags, page) => api.listSources(page),
+    columns: [
+      ['SOURCE', (s) => s.sourceId],
+      ['KIND', (s) => s.kind],
+      ['HELD', (s) => (s.held ? 'held' : 'no')],
+      ['SINCE', (s) => s.heldAt],
+      ['BY', (s) => s.by],
+      ['REASON', (s) => s.reason],
+    ],
+    empty: 'No sources are configured.',
+  });
 
   sources
     .command('hold')
