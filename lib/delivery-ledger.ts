@@ -1,8 +1,8 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { DELIVERY_LEDGER, type IndexDefinition, type TableDefinition } from '../lambdas/shared/topology';
+import { DELIVERY_LEDGER } from '../lambdas/shared/topology';
+import { grantExactly, indexArns, topologyTable } from './topology-table';
 
 export interface DeliveryLedgerProps {
   /**
@@ -21,7 +21,10 @@ export interface DeliveryLedgerProps {
 /**
  * The edge's deduplication store: one item per delivered event, written with a conditional put, expired by
  * DynamoDB TTL after the dedupe window. Built from the shared topology so that the local runtime's table has
- * the same keys.
+ * the same keys. The AWS managed key (aws/dynamodb) rather than a customer-managed one: the ledger holds event
+ * ids, idempotency keys and statuses, not guest data, so a key policy of our own would add cost and a failure
+ * mode (a disabled or deleted key makes every delivery fail) without protecting anything more. Unlike the
+ * default DynamoDB-owned key, every use of the AWS managed key is visible in CloudTrail.
  */
 export class DeliveryLedger extends Construct {
   /** Actions the edge needs: claim (conditional put), confirm/release (update), and read a claimed entry back. */
@@ -41,28 +44,12 @@ export class DeliveryLedger extends Construct {
 
   constructor(scope: Construct, id: string, props: DeliveryLedgerProps = {}) {
     super(scope, id);
-    const retain = props.retain ?? true;
-    const definition: TableDefinition = DELIVERY_LEDGER;
-
-    this.table = new dynamodb.TableV2(this, 'Table', {
-      partitionKey: attribute(definition.partitionKey),
-      ...(definition.sortKey ? { sortKey: attribute(definition.sortKey) } : {}),
-      ...(definition.timeToLiveAttribute ? { timeToLiveAttribute: definition.timeToLiveAttribute } : {}),
-      globalSecondaryIndexes: (definition.globalSecondaryIndexes ?? []).map(globalSecondaryIndex),
-      // Webhook traffic is bursty (bulk rate pushes, channel re-syncs); on-demand absorbs bursts without
-      // capacity planning and costs nothing when idle.
-      billing: dynamodb.Billing.onDemand(),
-      pointInTimeRecoverySpecification: {
-        pointInTimeRecoveryEnabled: true,
-        recoveryPeriodInDays: props.pointInTimeRecoveryDays ?? 35,
-      },
-      // The AWS managed key (aws/dynamodb) rather than a customer-managed one: the ledger holds event ids,
-      // idempotency keys and statuses, not guest data, so a key policy of our own would add cost and a
-      // failure mode (a disabled or deleted key makes every delivery fail) without protecting anything more.
-      // Unlike the default DynamoDB-owned key, every use of the AWS managed key is visible in CloudTrail.
-      encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
-      deletionProtection: retain,
-      removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    this.table = topologyTable(this, DELIVERY_LEDGER, {
+      id: 'Table',
+      retain: props.retain ?? true,
+      ...(props.pointInTimeRecoveryDays === undefined
+        ? {}
+        : { pointInTimeRecoveryDays: props.pointInTimeRecoveryDays }),
     });
   }
 
@@ -86,40 +73,11 @@ export class DeliveryLedger extends Construct {
    * the retained events), and no scan. `table.grant` would add the table to the indexes.
    */
   grantReadLog(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: [...DeliveryLedger.LOG_ACTIONS],
-      resourceArns: (DELIVERY_LEDGER.globalSecondaryIndexes ?? []).map(
-        (index) => `${this.table.tableArn}/index/${index.indexName}`,
-      ),
-    });
+    return grantExactly(grantee, DeliveryLedger.LOG_ACTIONS, indexArns(this.table, DELIVERY_LEDGER));
   }
 
   /** The actions on the table's items alone: `table.grant` would add every index of the table to them. */
   private grantOnTable(grantee: iam.IGrantable, actions: readonly string[]): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns: [this.table.tableArn] });
+    return grantExactly(grantee, actions, [this.table.tableArn]);
   }
-}
-
-/**
- * A topology index as CDK describes it: an INCLUDE projection of the attributes it names, or every attribute
- * when it names none.
- */
-export function globalSecondaryIndex(index: IndexDefinition): dynamodb.GlobalSecondaryIndexPropsV2 {
-  return {
-    indexName: index.indexName,
-    partitionKey: attribute(index.partitionKey),
-    ...(index.sortKey ? { sortKey: attribute(index.sortKey) } : {}),
-    ...(index.projection === undefined
-      ? { projectionType: dynamodb.ProjectionType.ALL }
-      : { projectionType: dynamodb.ProjectionType.INCLUDE, nonKeyAttributes: [...index.projection] }),
-  };
-}
-
-/** A topology key attribute as CDK describes it. */
-export function attribute(key: TableDefinition['partitionKey']): dynamodb.Attribute {
-  return {
-    name: key.name,
-    type: key.type === 'S' ? dynamodb.AttributeType.STRING : dynamodb.AttributeType.NUMBER,
-  };
 }

@@ -3,7 +3,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -24,7 +24,8 @@ import { referencedPollingTokens } from './deploy-config';
 import { queueProps } from './event-queues';
 import { ParitySyncFunction } from './paritysync-function';
 import { grantSecretValues } from './secret-grants';
-import { type StateTables, topologyTable } from './state-tables';
+import type { StateTables } from './state-tables';
+import { grantExactly, topologyTable } from './topology-table';
 
 /** Time the function keeps after the run's budget: to save the checkpoint and publish metrics. */
 export const RECONCILE_TIMEOUT_MARGIN = Duration.seconds(RECONCILE_TIMEOUT_MARGIN_SECONDS);
@@ -151,11 +152,7 @@ export class Reconciliation extends Construct {
 
   /** Reading a property's parity findings, for the read API's `GET /parity`. */
   grantReadParity(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['dynamodb:Query'],
-      resourceArns: [this.parityFindings.tableArn],
-    });
+    return grantExactly(grantee, ['dynamodb:Query'], [this.parityFindings.tableArn]);
   }
 
   /**
@@ -178,25 +175,17 @@ export class Reconciliation extends Construct {
    * and deleted when the run fails (Powertools' persistence layer). No scans, no table operations.
    */
   private grantOwnTables(grantee: iam.IGrantable): void {
-    iam.Grant.addToPrincipal({
+    grantExactly(grantee, ['dynamodb:GetItem', 'dynamodb:PutItem'], [this.checkpoints.tableArn]);
+    grantExactly(grantee, ['dynamodb:BatchWriteItem'], [this.audit.tableArn]);
+    grantExactly(
       grantee,
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
-      resourceArns: [this.checkpoints.tableArn],
-    });
-    iam.Grant.addToPrincipal({
+      ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+      [this.parityFindings.tableArn],
+    );
+    grantExactly(
       grantee,
-      actions: ['dynamodb:BatchWriteItem'],
-      resourceArns: [this.audit.tableArn],
-    });
-    iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
-      resourceArns: [this.parityFindings.tableArn],
-    });
-    iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-      resourceArns: [this.runs.tableArn],
-    });
+      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      [this.runs.tableArn],
+    );
   }
 }

@@ -1,8 +1,8 @@
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { REJECTIONS } from '../lambdas/shared/topology';
-import { topologyTable } from './state-tables';
+import { grantExactly, indexArns, topologyTable } from './topology-table';
 
 export interface RejectionLogProps {
   /**
@@ -33,23 +33,15 @@ export class RejectionLog extends Construct {
 
   /** Lets the grantee record rejections and count them; never read, scan or delete them. */
   grantRecord(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: [...RejectionLog.RECORD_ACTIONS],
-      resourceArns: [this.table.tableArn],
-    });
+    return grantExactly(grantee, RejectionLog.RECORD_ACTIONS, [this.table.tableArn]);
   }
 
   /** Lets the grantee query the table and its index; never write, get, scan or delete. */
   grantList(grantee: iam.IGrantable): iam.Grant {
-    const indexes = (REJECTIONS.globalSecondaryIndexes ?? []).map(
-      (index) => `${this.table.tableArn}/index/${index.indexName}`,
-    );
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: [...RejectionLog.LIST_ACTIONS],
-      resourceArns: [this.table.tableArn, ...indexes],
-    });
+    return grantExactly(grantee, RejectionLog.LIST_ACTIONS, [
+      this.table.tableArn,
+      ...indexArns(this.table, REJECTIONS),
+    ]);
   }
 
   /** The table's name under the environment variable the functions read it from. */

@@ -1,5 +1,5 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
@@ -12,7 +12,7 @@ import {
   REVIEW,
   type TableDefinition,
 } from '../lambdas/shared/topology';
-import { attribute, globalSecondaryIndex } from './delivery-ledger';
+import { grantExactly, indexArn, topologyTable } from './topology-table';
 
 export interface StateTablesProps {
   /**
@@ -218,11 +218,9 @@ export class StateTables extends Construct {
   private grantAccess(grantee: iam.IGrantable, accesses: readonly TableAccess[]): iam.Grant {
     const grants = accesses.map((access) => {
       const tableArn = this.table(access.table).tableArn;
-      return iam.Grant.addToPrincipal({
-        grantee,
-        actions: [...access.actions],
-        resourceArns: [access.index === undefined ? tableArn : `${tableArn}/index/${access.index}`],
-      });
+      return grantExactly(grantee, access.actions, [
+        access.index === undefined ? tableArn : indexArn(tableArn, access.index),
+      ]);
     });
     const key = this.personalDataKey;
     const personal = accesses.filter((access) => access.table.personalData);
@@ -245,41 +243,6 @@ export class StateTables extends Construct {
     if (!first) throw new Error('StateTables: a grant must name at least one table');
     return rest.reduce((combined, grant) => combined.combine(grant), first);
   }
-}
-
-export interface TopologyTableOptions {
-  /** Retain the table (and turn on deletion protection) when the stack is deleted. */
-  readonly retain: boolean;
-  /** @default 35 */
-  readonly pointInTimeRecoveryDays?: number;
-}
-
-/**
- * A DynamoDB table exactly as its topology definition describes it, with the settings every ParitySync table
- * shares: on-demand billing, point-in-time recovery and encryption at rest. Every construct that owns tables
- * builds them through this, so a table in AWS has the keys, indexes and TTL the local runtime creates.
- */
-export function topologyTable(
-  scope: Construct,
-  definition: TableDefinition,
-  options: TopologyTableOptions,
-): dynamodb.TableV2 {
-  return new dynamodb.TableV2(scope, definition.id, {
-    partitionKey: attribute(definition.partitionKey),
-    ...(definition.sortKey ? { sortKey: attribute(definition.sortKey) } : {}),
-    ...(definition.timeToLiveAttribute ? { timeToLiveAttribute: definition.timeToLiveAttribute } : {}),
-    globalSecondaryIndexes: (definition.globalSecondaryIndexes ?? []).map(globalSecondaryIndex),
-    // Event traffic is bursty (bulk rate pushes, channel re-syncs); on-demand needs no capacity planning.
-    billing: dynamodb.Billing.onDemand(),
-    pointInTimeRecoverySpecification: {
-      pointInTimeRecoveryEnabled: true,
-      recoveryPeriodInDays: options.pointInTimeRecoveryDays ?? 35,
-    },
-    // Table-level SSE is the same for both keys; a customer-managed key is named on the replica where needed.
-    encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
-    deletionProtection: options.retain,
-    removalPolicy: options.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-  });
 }
 
 /**
