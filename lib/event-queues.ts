@@ -65,15 +65,23 @@ export class EventQueues extends Construct {
   grantDeadLetterRedrive(grantee: iam.IGrantable): iam.Grant {
     return this.deadLetterQueue.grant(
       grantee,
-      'sqs:ReceiveMessage',
-      'sqs:ChangeMessageVisibility',
-      'sqs:DeleteMessage',
-      'sqs:GetQueueAttributes',
+      ...DEAD_LETTER_INSPECT_ACTIONS,
       'sqs:StartMessageMoveTask',
       'sqs:ListMessageMoveTasks',
     );
   }
 }
+
+/**
+ * Looking at a dead-letter queue: receive its messages (SQS has no peek) and put them back in view, delete them,
+ * count them.
+ */
+export const DEAD_LETTER_INSPECT_ACTIONS: readonly string[] = [
+  'sqs:ReceiveMessage',
+  'sqs:ChangeMessageVisibility',
+  'sqs:DeleteMessage',
+  'sqs:GetQueueAttributes',
+];
 
 /** Queue settings from a topology definition, shared by every construct that owns a queue. */
 export function queueProps(definition: QueueDefinition): sqs.QueueProps {

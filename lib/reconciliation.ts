@@ -21,7 +21,7 @@ import {
   type TableDefinition,
 } from '../lambdas/shared/topology';
 import { referencedPollingTokens } from './deploy-config';
-import { queueProps } from './event-queues';
+import { DEAD_LETTER_INSPECT_ACTIONS, queueProps } from './event-queues';
 import { ParitySyncFunction } from './paritysync-function';
 import { grantSecretValues } from './secret-grants';
 import type { StateTables } from './state-tables';
@@ -160,13 +160,7 @@ export class Reconciliation extends Construct {
    * them and delete them. Nothing is sent anywhere: a failed run is not redriven, the next run resumes it.
    */
   grantDeadLetterInspect(grantee: iam.IGrantable): iam.Grant {
-    return this.deadLetterQueue.grant(
-      grantee,
-      'sqs:ReceiveMessage',
-      'sqs:ChangeMessageVisibility',
-      'sqs:DeleteMessage',
-      'sqs:GetQueueAttributes',
-    );
+    return this.deadLetterQueue.grant(grantee, ...DEAD_LETTER_INSPECT_ACTIONS);
   }
 
   /**
