@@ -30,12 +30,11 @@ export function registerSources(program: Command): void {
     .option('--json', 'print the answer as JSON')
     .action(async (sourceId: string, flags: { reason?: string; json?: boolean }, command: Command) => {
       const { api } = await targetOf(command);
-      const answer = await api.holdSource(sourceId, flags.reason);
-      if (flags.json) printJson(answer);
-      else {
-        console.log(`Holding ${sourceId}: its events wait as held until \`sources resume ${sourceId}\`.`);
-        console.log(formatRecord(answer));
-      }
+      report(
+        await api.holdSource(sourceId, flags.reason),
+        flags,
+        `Holding ${sourceId}: its events wait as held until \`sources resume ${sourceId}\`.`,
+      );
     });
 
   sources
@@ -45,11 +44,19 @@ export function registerSources(program: Command): void {
     .option('--json', 'print the answer as JSON')
     .action(async (sourceId: string, flags: { json?: boolean }, command: Command) => {
       const { api } = await targetOf(command);
-      const answer = await api.resumeSource(sourceId);
-      if (flags.json) printJson(answer);
-      else {
-        console.log(`Resumed ${sourceId}.`);
-        console.log(formatRecord(answer));
-      }
+      report(await api.resumeSource(sourceId), flags, `Resumed ${sourceId}.`);
     });
+}
+
+/** The source's hold as the API answered it: JSON, or a sentence and then the record. */
+function report(
+  answer: Readonly<Record<string, unknown>>,
+  flags: { readonly json?: boolean },
+  sentence: string,
+): void {
+  if (flags.json) printJson(answer);
+  else {
+    console.log(sentence);
+    console.log(formatRecord(answer));
+  }
 }
