@@ -179,7 +179,7 @@ describe('function environments, validated at cold start', () => {
       },
     });
     expect(readReadApiEnvironment(env)).toMatchObject({
-      queues: { events: QUEUE },
+      eventQueueUrl: QUEUE,
       tables: {
         ledger: 'table-DeliveryLedger',
         ari: 'table-AriState',
