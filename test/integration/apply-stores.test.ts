@@ -119,7 +119,9 @@ describe('provisioning', () => {
     ]);
     expect(await old.waitingFor('roomType|KEPT')).toEqual([parked(event, 'roomType|KEPT')]);
     expect((await old.waitingInOrder('roomType|KEPT', 10)).items).toEqual([parked(event, 'roomType|KEPT')]);
-  });
+    // It provisions a whole topology (every table, index and queue), which takes DynamoDB Local longer than the
+    // default 20 s when the emulator is shared with the rest of the suite.
+  }, 90_000);
 
   it('creates a table with a sort key from its definition', async () => {
     const { Table } = await topology.dynamodb.send(
