@@ -108,7 +108,7 @@ describe('provisioning', () => {
     const event = reservationEvent(`evt_${randomUUID()}`);
     await old.park(parked(event, 'roomType|KEPT'));
 
-    await provision({ dynamodb: topology.dynamodb, sqs: topology.sqs, prefix });
+    await provision({ dynamodb: topology.dynamodb, sqs: topology.sqs, prefix, activeTimeoutMs: 80_000 });
 
     const { Table } = await topology.dynamodb.send(new DescribeTableCommand({ TableName: name }));
     expect(
@@ -119,8 +119,7 @@ describe('provisioning', () => {
     ]);
     expect(await old.waitingFor('roomType|KEPT')).toEqual([parked(event, 'roomType|KEPT')]);
     expect((await old.waitingInOrder('roomType|KEPT', 10)).items).toEqual([parked(event, 'roomType|KEPT')]);
-    // It provisions a whole topology (every table, index and queue), which takes DynamoDB Local longer than the
-    // default 20 s when the emulator is shared with the rest of the suite.
+    // DynamoDB Local shared with the rest of the suite can take most of a minute to backfill the added index.
   }, 90_000);
 
   it('creates a table with a sort key from its definition', async () => {
