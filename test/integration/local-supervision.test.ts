@@ -144,6 +144,8 @@ describe('npm start', () => {
         PORT: String(await freePort()),
         PARITYSYNC_DEMO: 'off',
         PARITYSYNC_RECONCILE_SECONDS: '0',
+        // The default (1 s, doubling) would spend 15 s waiting between the attempts this test counts.
+        PARITYSYNC_RESTART_BACKOFF_MS: '20',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -165,10 +167,11 @@ describe('npm start', () => {
     writeFileSync(broken, '');
     process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGKILL');
 
-    // Five attempts, 1 + 2 + 4 + 8 s apart, each refused at once.
+    // Five attempts, 20 + 40 + 80 + 160 ms apart, each refused at once.
     expect(await exited).toBe(1);
     expect(stderr).toMatch(/DynamoDB Local \(pid \d+, [^)]+\) exited unexpectedly with signal SIGKILL/);
     expect(stderr).toMatch(/Restarting DynamoDB Local failed \(attempt 1 of 5\): .*simulated broken Java/);
+    expect(stderr).toMatch(/\(attempt 1 of 5\): .*; next attempt in 0\.02 s\./);
     expect(stderr).toMatch(
       /DynamoDB Local stopped and could not be restarted after 5 attempts .*fix it, and start it again/,
     );
