@@ -89,7 +89,13 @@ describe('a supervised local runtime', () => {
       60_000,
     );
     expect(accepted.body).toMatchObject({ status: 'accepted', action: 'enqueued' });
-    expect(reported.some((line) => line.startsWith(`DynamoDB Local is back on ${endpoint} `))).toBe(true);
+    // The edge accepts as soon as the restarted emulator has the ledger table again, which can be while the
+    // rest of the topology is still being provisioned, before the supervisor reports it back.
+    await eventually(
+      'DynamoDB Local reported back',
+      async () => reported.find((line) => line.startsWith(`DynamoDB Local is back on ${endpoint} `)),
+      30_000,
+    );
     const restarted = stack.dynamodbPid();
     expect(restarted).toBeDefined();
     expect(restarted).not.toBe(killed);
