@@ -15,8 +15,12 @@ import { eventually } from '../support/eventually';
 
 /**
  * The local runtime with emulators of its own (not the run's shared ones), so that DynamoDB Local can be killed
- * as it would die on a developer's machine: out of memory, or by hand.
+ * as it would die on a developer's machine: out of memory, or by hand. The three scenarios share nothing and
+ * spend most of their time waiting for Java to start, so they run side by side.
  */
+
+/** The environment before the in-process runtime sets its functions' variables: what `npm start` is run with. */
+const launchEnvironment = { ...process.env };
 
 const config = parseConfig(
   JSON.parse(readFileSync(join(__dirname, '../../config/local.example.json'), 'utf8')),
@@ -44,7 +48,7 @@ async function deliver(baseUrl: string): Promise<{ status: number; retryAfter: s
 
 type Body = Record<string, unknown>;
 
-describe('a supervised local runtime', () => {
+describe.concurrent('a supervised local runtime', () => {
   const reported: string[] = [];
   let stack: LocalStack;
 
@@ -113,7 +117,7 @@ describe('a supervised local runtime', () => {
   }, 120_000);
 });
 
-describe('npm start', () => {
+describe.concurrent('npm start', () => {
   let directory: string;
   let child: ChildProcess | undefined;
 
@@ -129,7 +133,7 @@ describe('npm start', () => {
     // A Java that records the pid it runs as, and refuses to start once told to, as a broken install would.
     const broken = join(directory, 'broken');
     const pidFile = join(directory, 'pid');
-    const realJava = process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
+    const realJava = launchEnvironment.JAVA_HOME ? join(launchEnvironment.JAVA_HOME, 'bin', 'java') : 'java';
     mkdirSync(join(directory, 'bin'));
     writeFileSync(
       join(directory, 'bin', 'java'),
@@ -145,7 +149,7 @@ describe('npm start', () => {
     child = spawn(process.execPath, [require.resolve('tsx/cli'), 'local/start.ts'], {
       cwd: join(__dirname, '../..'),
       env: {
-        ...process.env,
+        ...launchEnvironment,
         JAVA_HOME: directory,
         PORT: String(await freePort()),
         PARITYSYNC_DEMO: 'off',
@@ -184,7 +188,7 @@ describe('npm start', () => {
   }, 120_000);
 });
 
-describe.runIf(process.platform === 'linux')('npm start killed outright (Linux)', () => {
+describe.runIf(process.platform === 'linux').concurrent('npm start killed outright (Linux)', () => {
   let directory: string;
   let child: ChildProcess | undefined;
   let java: number | undefined;
@@ -203,7 +207,7 @@ describe.runIf(process.platform === 'linux')('npm start killed outright (Linux)'
     child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts', '--data-dir', directory], {
       cwd: join(__dirname, '../..'),
       env: {
-        ...process.env,
+        ...launchEnvironment,
         PORT: String(await freePort()),
         PARITYSYNC_DEMO: 'off',
         PARITYSYNC_RECONCILE_SECONDS: '0',
