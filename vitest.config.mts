@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 /** Tests that talk to DynamoDB Local and fauxqs; only runs that include one of them start the emulators. */
@@ -8,9 +9,10 @@ export default defineConfig({
     // Forks, not threads: CDK's esbuild bundling spawns processes with the worker's stdio, which worker threads
     // cannot hand over, and threads were no faster here.
     pool: 'forks',
-    // Vitest's default is one worker fewer than the cores: a single worker on a 2-core machine. Much of the
-    // emulator project waits on the emulators, the network or a timer, so two workers keep both cores busy.
-    maxWorkers: 2,
+    // Vitest's default is one worker fewer than the cores: a single one on a 2-core machine, idle whenever a file
+    // waits on an emulator, a child process or a timer. Two keep both cores busy there; a third gained little
+    // and slowed the shared DynamoDB Local towards the functions' one-second request timeouts.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     testTimeout: 20_000,
     hookTimeout: 30_000,
     env: {
