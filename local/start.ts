@@ -445,6 +445,12 @@ const StartEnvironmentSchema = z.object({
     .optional(),
   /** Keeps tables, queues and messages across restarts of `npm start`; `--data-dir` takes precedence. */
   PARITYSYNC_DATA_DIR: z.string().optional(),
+  /** The wait before an emulator's second restart attempt, doubling for each one after. */
+  PARITYSYNC_RESTART_BACKOFF_MS: z
+    .string()
+    .regex(/^\d{1,7}$/, 'must be a whole number of milliseconds')
+    .transform(Number)
+    .optional(),
 });
 
 export interface StartEnvironment {
@@ -455,6 +461,8 @@ export interface StartEnvironment {
   readonly reconcileSeconds?: number;
   /** Absolute, existing and writable (see prepareDataDirectory). */
   readonly dataDirectory?: string;
+  /** See EmulatorSupervision.restartBackoffMs. */
+  readonly restartBackoffMs?: number;
 }
 
 /**
@@ -484,6 +492,9 @@ export function readStartEnvironment(env: NodeJS.ProcessEnv, argv: readonly stri
       ? {}
       : { reconcileSeconds: data.PARITYSYNC_RECONCILE_SECONDS }),
     ...(dataDirectory === undefined ? {} : { dataDirectory }),
+    ...(data.PARITYSYNC_RESTART_BACKOFF_MS === undefined
+      ? {}
+      : { restartBackoffMs: data.PARITYSYNC_RESTART_BACKOFF_MS }),
   };
 }
 
@@ -567,6 +578,9 @@ async function main(): Promise<void> {
       : { reconcileIntervalMs: environment.reconcileSeconds * 1000 }),
     ...(environment.dataDirectory === undefined ? {} : { dataDirectory: environment.dataDirectory }),
     supervision: {
+      ...(environment.restartBackoffMs === undefined
+        ? {}
+        : { restartBackoffMs: environment.restartBackoffMs }),
       report: (line) => console.error(line),
       onGaveUp: (error) => {
         console.error(error.message);

@@ -3,7 +3,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createConsumer } from '../../lambdas/apply/consumer';
 import { parseConfig } from '../../lambdas/config/load';
 import type { ParitySyncConfigInput } from '../../lambdas/config/schema';
@@ -87,6 +87,10 @@ beforeAll(() => {
   vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
   logger = new Logger({ logLevel: 'SILENT' });
   metrics = new Metrics({ namespace: 'ParitySyncFuzz', serviceName: 'paritysync-fuzz' });
+});
+// Test files share their worker's process (isolate: false): the next file must not inherit the stub.
+afterAll(() => {
+  vi.unstubAllEnvs();
 });
 
 function sqsRecord(event: CanonicalEvent, messageId: string): SQSRecord {

@@ -26,6 +26,7 @@ import { type Simulator, startSimulator } from '../../local/simulator/server';
 import { InMemoryMappingStore } from '../fakes/apply-memory';
 import { ManualClock } from '../fakes/clock';
 import { InMemoryAuditLog, InMemoryCheckpointStore } from '../fakes/reconcile-memory';
+import { type SeededNight, seedNights } from '../support/ari-seed';
 import { provisionIsolated } from '../support/aws';
 
 /**
@@ -39,6 +40,8 @@ const SOURCE = 'ota-sim';
 const WEBHOOK_LAG_MS = 60_000;
 
 let ari: DynamoDbAriStore;
+/** Room nights as webhooks delivered them before the run. */
+let delivered: (nights: readonly SeededNight[]) => Promise<void>;
 let simulator: Simulator | undefined;
 
 beforeAll(async () => {
@@ -46,6 +49,7 @@ beforeAll(async () => {
   const tableName = topology.tables[ARI_STATE.id];
   if (tableName === undefined) throw new Error('ARI state table was not provisioned');
   ari = new DynamoDbAriStore(topology.dynamodb, tableName);
+  delivered = (nights) => seedNights(topology.dynamodb, tableName, nights);
 });
 
 afterEach(async () => {
@@ -114,21 +118,6 @@ function normalRestrictions(r: Restrictions | undefined) {
 /** An older version than the provider's change, as a webhook delivered before it would carry. */
 function webhookVersion(night: RoomNight, index: number): string {
   return `${new Date(Date.parse(night.updatedAt) - WEBHOOK_LAG_MS).toISOString()}#webhook-${index}`;
-}
-
-async function inParallel<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T, index: number) => Promise<void>,
-) {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      await work(items[index] as T, index);
-    }
-  };
-  await Promise.all(Array.from({ length: limit }, worker));
 }
 
 function keyText(key: RoomNightKey): string {
@@ -230,24 +219,33 @@ describe('runReconciliation against the simulator and DynamoDB Local', () => {
     let expectedMismatches = 0;
     for (const kind of kindOf.values()) expectedMismatches += kind === 'stale_rate' ? 1 : 3;
 
-    await inParallel(nights, 16, async (night, index) => {
-      const kind = kindOf.get(index);
-      if (kind === 'missing') return;
-      const values = canonicalValues(night);
-      const write: NightWrite =
-        kind === undefined
-          ? values
-          : {
-              rate: { ...values.rate, amountMinor: values.rate.amountMinor + 100 },
-              ...(kind === 'stale_all'
-                ? {
-                    availability: { rooms: values.availability.rooms + 1 },
-                    restrictions: { ...values.restrictions, stopSell: !values.restrictions.stopSell },
-                  }
-                : { availability: values.availability, restrictions: values.restrictions }),
-            };
-      await ari.writeNight(keyOf(tag, night), write, webhookVersion(night, index), `webhook-${index}`);
-    });
+    await delivered(
+      nights.flatMap((night, index) => {
+        const kind = kindOf.get(index);
+        if (kind === 'missing') return [];
+        const values = canonicalValues(night);
+        const write: NightWrite =
+          kind === undefined
+            ? values
+            : {
+                rate: { ...values.rate, amountMinor: values.rate.amountMinor + 100 },
+                ...(kind === 'stale_all'
+                  ? {
+                      availability: { rooms: values.availability.rooms + 1 },
+                      restrictions: { ...values.restrictions, stopSell: !values.restrictions.stopSell },
+                    }
+                  : { availability: values.availability, restrictions: values.restrictions }),
+              };
+        return [
+          {
+            key: keyOf(tag, night),
+            write,
+            version: webhookVersion(night, index),
+            eventId: `webhook-${index}`,
+          },
+        ];
+      }),
+    );
 
     const sim = await startFor(dataset);
     const { client } = recordingClient(sim, systemClock, 1000);
@@ -321,13 +319,20 @@ describe('runReconciliation against the simulator and DynamoDB Local', () => {
       seenPerProperty.set(night.propertyId, withinProperty + 1);
       if (withinProperty % 167 === 83) staleIndexes.add(index);
     });
-    await inParallel(mapped, 32, async ({ night }, index) => {
-      const values = canonicalValues(night);
-      const write = staleIndexes.has(index)
-        ? { ...values, rate: { ...values.rate, amountMinor: values.rate.amountMinor + 1 } }
-        : values;
-      await ari.writeNight(keyOf(tag, night), write, webhookVersion(night, index), `webhook-${index}`);
-    });
+    await delivered(
+      mapped.map(({ night }, index) => {
+        const values = canonicalValues(night);
+        const write = staleIndexes.has(index)
+          ? { ...values, rate: { ...values.rate, amountMinor: values.rate.amountMinor + 1 } }
+          : values;
+        return {
+          key: keyOf(tag, night),
+          write,
+          version: webhookVersion(night, index),
+          eventId: `webhook-${index}`,
+        };
+      }),
+    );
 
     const sim = await startFor(dataset);
     const { client } = recordingClient(sim, systemClock, 1000);
