@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 
 const root = resolve(__dirname, '../..');
-/** Inside node_modules, so that the bundle's external packages resolve from the project as they do for tsx. */
-const BUNDLE = join(root, 'node_modules', '.cache', 'paritysync-cli-test', `cli-${process.pid}.cjs`);
+/** The bundle's external packages resolve from the project's node_modules, as they do under tsx. */
+const NODE_MODULES = join(root, 'node_modules');
 
 export interface CliRun {
   readonly code: number;
@@ -19,16 +21,19 @@ let bundled: Promise<string> | undefined;
  * tsx's start-up for every command a test runs. Packages stay external, loaded from node_modules as under tsx.
  */
 function cliBundle(): Promise<string> {
-  bundled ??= build({
-    entryPoints: [join(root, 'bin', 'paritysync.ts')],
-    outfile: BUNDLE,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'silent',
-  }).then(() => BUNDLE);
+  if (bundled === undefined) {
+    const outfile = join(mkdtempSync(join(tmpdir(), 'paritysync-cli-')), 'cli.cjs');
+    bundled = build({
+      entryPoints: [join(root, 'bin', 'paritysync.ts')],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      packages: 'external',
+      logLevel: 'silent',
+    }).then(() => outfile);
+  }
   return bundled;
 }
 
@@ -49,6 +54,7 @@ export async function runCli(
         cwd: root,
         env: {
           PATH: process.env.PATH ?? '',
+          NODE_PATH: NODE_MODULES,
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
           ...options.env,
         },
