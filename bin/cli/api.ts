@@ -53,7 +53,7 @@ export interface DeliveryQuery extends PageRequest {
 export interface Rejection {
   readonly at: string;
   readonly sourceId: string;
-  readonly sender?: string;
+  readonly senderAddress?: string;
   readonly status: number;
   readonly reason: string;
   readonly headerNames?: readonly string[];

@@ -114,7 +114,7 @@ export function registerDeliveries(program: Command): void {
       ['SOURCE', (r) => r.sourceId],
       ['STATUS', (r) => r.status],
       ['REASON', (r) => r.reason],
-      ['SENDER', (r) => r.sender],
+      ['SENDER', (r) => r.senderAddress],
       ['BYTES', (r) => r.bodyBytes],
     ],
     empty: 'No rejections match.',
