@@ -32,12 +32,6 @@ export interface ProvisionTargets {
   readonly sqs: SQSClient;
   /** Prepended to every name, so that several copies of the topology can share one emulator. */
   readonly prefix: string;
-  /**
-   * How long a table, or an index added to a kept table, may take to become ACTIVE. An emulator shared with other
-   * work backfills an index more slowly than one of its own.
-   * @default 30 s
-   */
-  readonly activeTimeoutMs?: number;
 }
 
 export interface ProvisionedQueue {
@@ -60,27 +54,18 @@ export async function provision(targets: ProvisionTargets): Promise<ProvisionedT
   return { tables, queues };
 }
 
-async function provisionTables({
-  dynamodb,
-  prefix,
-  activeTimeoutMs = 30_000,
-}: ProvisionTargets): Promise<Record<string, string>> {
+async function provisionTables({ dynamodb, prefix }: ProvisionTargets): Promise<Record<string, string>> {
   const entries = await Promise.all(
     TABLES.map(async (definition) => {
       const name = localName(definition, prefix);
-      await ensureTable(dynamodb, name, definition, activeTimeoutMs);
+      await ensureTable(dynamodb, name, definition);
       return [definition.id, name] as const;
     }),
   );
   return Object.fromEntries(entries);
 }
 
-async function ensureTable(
-  client: DynamoDBClient,
-  name: string,
-  definition: TableDefinition,
-  activeTimeoutMs: number,
-): Promise<void> {
+async function ensureTable(client: DynamoDBClient, name: string, definition: TableDefinition): Promise<void> {
   const indexes = definition.globalSecondaryIndexes ?? [];
   const attributes = new Map<string, KeyAttribute>();
   for (const key of [definition.partitionKey, definition.sortKey, ...indexes.flatMap(indexKeys)]) {
@@ -122,10 +107,8 @@ async function ensureTable(
     if (!hasName(error, 'ResourceInUseException')) throw error;
     existed = true;
   }
-  await waitUntilActive(client, name, activeTimeoutMs);
-  if (existed) {
-    await addMissingIndexes(client, name, attributeDefinitions, globalSecondaryIndexes, activeTimeoutMs);
-  }
+  await waitUntilActive(client, name);
+  if (existed) await addMissingIndexes(client, name, attributeDefinitions, globalSecondaryIndexes);
   if (definition.timeToLiveAttribute !== undefined) {
     await ensureTimeToLive(client, name, definition.timeToLiveAttribute);
   }
@@ -140,7 +123,6 @@ async function addMissingIndexes(
   name: string,
   attributeDefinitions: AttributeDefinition[],
   indexes: readonly GlobalSecondaryIndex[],
-  activeTimeoutMs: number,
 ): Promise<void> {
   const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
   const present = new Set((Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
@@ -152,7 +134,7 @@ async function addMissingIndexes(
         GlobalSecondaryIndexUpdates: [{ Create: index }],
       }),
     );
-    await waitUntilActive(client, name, activeTimeoutMs);
+    await waitUntilActive(client, name);
   }
 }
 
@@ -170,8 +152,8 @@ function keySchema(keys: {
   ];
 }
 
-async function waitUntilActive(client: DynamoDBClient, name: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+async function waitUntilActive(client: DynamoDBClient, name: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
   while (true) {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
     const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every(
@@ -179,9 +161,7 @@ async function waitUntilActive(client: DynamoDBClient, name: string, timeoutMs: 
     );
     if (Table?.TableStatus === 'ACTIVE' && indexesActive) return;
     if (Date.now() > deadline)
-      throw new Error(
-        `Table ${name} or one of its indexes is still not ACTIVE after ${Math.round(timeoutMs / 1000)} s`,
-      );
+      throw new Error(`Table ${name} or one of its indexes is still not ACTIVE after 30 s`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -1,12 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { CreateTableCommand, DescribeTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { versionOf } from '../../lambdas/domain/state';
 import { fixedClock } from '../../lambdas/shared/clock';
 import {
   ARI_STATE,
   GUESTS,
-  localName,
   MAPPINGS,
   RESERVATIONS,
   REVIEW,
@@ -81,46 +80,6 @@ describe('provisioning', () => {
       ]),
     );
   });
-
-  it('adds an index the topology gained to a table kept from before, keeping its items', async () => {
-    const prefix = `t${randomBytes(5).toString('hex')}`;
-    const name = localName(REVIEW, prefix);
-    // The review table as an older topology created it: the byWaitingFor index alone.
-    await topology.dynamodb.send(
-      new CreateTableCommand({
-        TableName: name,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'waitingFor', AttributeType: 'S' },
-        ],
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: 'byWaitingFor',
-            KeySchema: [{ AttributeName: 'waitingFor', KeyType: 'HASH' }],
-            Projection: { ProjectionType: 'ALL' },
-          },
-        ],
-      }),
-    );
-    const old = new DynamoDbReviewStore(topology.dynamodb, name);
-    const event = reservationEvent(`evt_${randomUUID()}`);
-    await old.park(parked(event, 'roomType|KEPT'));
-
-    await provision({ dynamodb: topology.dynamodb, sqs: topology.sqs, prefix, activeTimeoutMs: 80_000 });
-
-    const { Table } = await topology.dynamodb.send(new DescribeTableCommand({ TableName: name }));
-    expect(
-      Table?.GlobalSecondaryIndexes?.map((index) => [index.IndexName, index.IndexStatus]).sort(),
-    ).toEqual([
-      ['byWaitingFor', 'ACTIVE'],
-      ['waitingInOrder', 'ACTIVE'],
-    ]);
-    expect(await old.waitingFor('roomType|KEPT')).toEqual([parked(event, 'roomType|KEPT')]);
-    expect((await old.waitingInOrder('roomType|KEPT', 10)).items).toEqual([parked(event, 'roomType|KEPT')]);
-    // DynamoDB Local shared with the rest of the suite can take most of a minute to backfill the added index.
-  }, 90_000);
 
   it('creates a table with a sort key from its definition', async () => {
     const { Table } = await topology.dynamodb.send(
