@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -161,6 +161,11 @@ export class Observability extends Construct {
     this.dashboard.addWidgets(...widgets);
   }
 
+  /** The operations CLI command that acts on an alarm, against this stack (README, Operations CLI). */
+  cli(command: string): string {
+    return `paritysync --stack ${Stack.of(this).stackName} ${command}`;
+  }
+
   /** An alarm with the stack's alarm action (if any), listed in `alarms`. */
   addAlarm(id: string, spec: AlarmSpec): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, id, {
@@ -254,6 +259,9 @@ export class Observability extends Construct {
       ]),
       this.graph('Rejected deliveries by reason', [rejectedByReason]),
       this.graph('Signature failures', [this.customMetric('ingest', INGEST_METRICS.signatureFailures)]),
+      this.graph('Refusals the rejection log missed', [
+        this.customMetric('ingest', INGEST_METRICS.rejectionsNotRecorded),
+      ]),
       this.graph('Ingest latency (ms)', [
         this.customMetric('ingest', INGEST_METRICS.latency, { statistic: 'p50' }),
         this.customMetric('ingest', INGEST_METRICS.latency, { statistic: 'p99' }),
@@ -381,8 +389,8 @@ export class Observability extends Construct {
         description:
           `Reconciliation of source ${source} measured drift above ${threshold}%: local state disagreed with the ` +
           'provider on that share of fields, and was corrected (unless dryRun is on). Webhooks are being lost: check ' +
-          'the SilentMisses metric, the provider webhook delivery log and the edge rejections for this source. The ' +
-          'audit table lists every overwritten field.',
+          'the SilentMisses metric, the provider webhook delivery log and the edge rejections for this source ' +
+          `(\`${this.cli(`rejections list --source ${source}`)}\`). The audit table lists every overwritten field.`,
       });
       this.addAlarm(`CircuitOpen${suffix}`, {
         metric: this.sourceMetric(source, RECONCILE_METRICS.circuitOpen, period, {
@@ -420,7 +428,7 @@ export class Observability extends Construct {
         description:
           `Source ${source} has not been reconciled in ${missedRuns} scheduled runs. Check that the schedule ` +
           'rule is enabled, the reconcile function errors and throttles, its dead-letter queue, and the failure ' +
-          'reason in the reconcile logs.',
+          `reason in the reconcile logs. \`${this.cli(`reconcile --source ${source}`)}\` runs one now.`,
       });
     }
 
@@ -435,7 +443,7 @@ export class Observability extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         description:
           `Property ${propertyId} has room nights where a channel's rate differs from ${sourceOfTruth} by more ` +
-          `than the tolerance. List them with GET /parity?propertyId=${propertyId}&from=<today>&to=<date>, then fix ` +
+          `than the tolerance. List them with \`${this.cli(`parity list --property ${propertyId}`)}\`, then fix ` +
           'the rate at the channel or in the channel manager mapping.',
       });
     }
@@ -443,9 +451,10 @@ export class Observability extends Construct {
     this.addNotEmptyAlarm(
       'ReconcileDeadLetterQueueNotEmpty',
       deadLetterQueue,
-      'A reconciliation run failed after its retries (local state unreachable, a bug, or a timeout). Read the ' +
-        'reconcile function logs around the message time for "Reconciliation failed". Nothing is lost: the next ' +
-        'run resumes from the saved checkpoint. Delete the message once understood.',
+      'A reconciliation run failed after its retries (local state unreachable, a bug, or a timeout). ' +
+        `\`${this.cli('dlq list --queue reconcile')}\` shows when; read the reconcile function logs around that ` +
+        'time for "Reconciliation failed". Nothing is lost: the next run resumes from the saved checkpoint. ' +
+        `Delete the message once understood (\`${this.cli('dlq delete --queue reconcile')}\`).`,
     );
   }
 
@@ -476,9 +485,10 @@ export class Observability extends Construct {
     this.addNotEmptyAlarm(
       'DeadLetterQueueNotEmpty',
       queues.deadLetterQueue,
-      'Events failed to apply after every retry and are in the dead-letter queue. For each message, read the ' +
-        'eventId attribute and inspect GET /deliveries/{eventId}: lastError says why. Fix the cause, then redrive ' +
-        'the DLQ to the events queue (SQS console "Start DLQ redrive"). Applying is idempotent.',
+      'Events failed to apply after every retry and are in the dead-letter queue. ' +
+        `List them with \`${this.cli('dlq list')}\` (each message's eventId, receive count and the ledger's ` +
+        'lastError; GET /deliveries/{eventId} has the whole entry). Fix the cause, then ' +
+        `\`${this.cli('dlq redrive')}\` sends them back to the events queue. Applying is idempotent.`,
     );
 
     const maxAge = thresholds.oldestMessageAgeSeconds ?? 300;
@@ -502,8 +512,9 @@ export class Observability extends Construct {
       threshold: signatureFailures,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       description:
-        `More than ${signatureFailures} deliveries in 5 minutes failed signature verification. Query the ingest ` +
-        'logs for error = "invalid_signature" or "missing_signature" by sourceId. One source: its signing secret ' +
+        `More than ${signatureFailures} deliveries in 5 minutes failed signature verification. ` +
+        `\`${this.cli('rejections list --reason invalid_signature')}\` lists them by source and sender address ` +
+        '(also missing_signature). One source: its signing secret ' +
         'was rotated at the provider but not here (see README, Rotating a signing secret). Many sources or ' +
         'unknown senders: probing; consider allowedCidrs for the source.',
     });
@@ -515,9 +526,9 @@ export class Observability extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       description:
         `More than ${applyFailures} apply attempts failed in 5 minutes; SQS is retrying them. Query the apply ` +
-        'logs for outcome = "retrying" or "dead_lettered" and read the error; GET /deliveries/{eventId} shows ' +
-        'lastError. A DynamoDB throttle or outage clears by itself; anything else needs a fix before the ' +
-        'events reach the dead-letter queue.',
+        'logs for outcome = "retrying" or "dead_lettered" and read the error; ' +
+        `\`${this.cli('deliveries show <eventId>')}\` shows lastError. A DynamoDB throttle or outage clears by ` +
+        'itself; anything else needs a fix before the events reach the dead-letter queue.',
     });
 
     this.addAlarm('ContractViolations', {
@@ -527,8 +538,20 @@ export class Observability extends Construct {
       description:
         'An event reached apply although it breaks the applicability contract the edge enforces: a ParitySync ' +
         'bug, not a sender error. It was rejected, not retried. Query the apply logs for error = ' +
-        '"not_applicable"; GET /deliveries/{eventId} shows which fields broke which rule. Report it with the ' +
-        'field problems (never the payload), then replay the event once fixed.',
+        `"not_applicable"; \`${this.cli('deliveries show <eventId>')}\` shows which fields broke which rule. ` +
+        'Report it with the field problems (never the payload); once fixed, ' +
+        `\`${this.cli('replay start --source <id> --from <t> --to <t> --status rejected')}\` applies them.`,
+    });
+
+    this.addAlarm('RejectionsNotRecorded', {
+      metric: this.customMetric('ingest', INGEST_METRICS.rejectionsNotRecorded),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      description:
+        'The edge refused requests that the rejection log could not record (the senders got their 4xx all the ' +
+        `same), so \`${this.cli('rejections list')}\` is missing them. Query the ingest logs for "rejection ` +
+        'not recorded" and read cause; check the Rejections table for throttles and errors. Clears by itself ' +
+        'once the table can be written.',
     });
 
     for (const notice of SERVICE_NOTICES) {

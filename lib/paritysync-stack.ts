@@ -161,8 +161,8 @@ export class ParitySyncStack extends Stack {
     }
     new CfnOutput(this, 'ReadApiUrl', {
       description:
-        'Base URL of the read API (stage included): GET properties/{propertyId}/ari, reservations/{id}, ' +
-        'deliveries/{eventId}, review, parity, rejections; PUT mappings/{scope}/{entity}/{externalId}. SigV4-signed requests only',
+        'Base URL of the read / admin API (stage included), SigV4-signed requests only: operate it with ' +
+        '`paritysync --stack <this stack> <command>` (README, Operations CLI)',
       value: this.ingest.api.url,
     });
     new CfnOutput(this, 'LedgerTableName', { value: this.ledger.table.tableName });

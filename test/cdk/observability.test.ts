@@ -111,10 +111,10 @@ function alarm(of: Template, idPrefix: string): Json {
 const POLLED_SOURCES = TEST_CONFIG.sources.filter((source) => source.polling).map((source) => source.id);
 const PARITY_PROPERTIES = TEST_CONFIG.parity.properties.map((property) => property.propertyId);
 /**
- * Edge, queue and apply alarms (DLQ, backlog, signature failures, apply failures, contract violations, two service notices, 5xx
- * rate); four per polled source; one per parity property; the reconcile dead-letter queue.
+ * Edge, queue and apply alarms (DLQ, backlog, signature failures, apply failures, contract violations, refusals the
+ * rejection log missed, two service notices, 5xx rate); four per polled source; one per parity property; the reconcile dead-letter queue.
  */
-const ALARM_COUNT = 8 + 4 * POLLED_SOURCES.length + PARITY_PROPERTIES.length + 1;
+const ALARM_COUNT = 9 + 4 * POLLED_SOURCES.length + PARITY_PROPERTIES.length + 1;
 
 const ingest = { service: METRIC_SERVICES.ingest };
 const apply = { service: METRIC_SERVICES.apply };
@@ -202,6 +202,9 @@ describe('dashboard', () => {
     expect(series('Signature failures')).toEqual([
       { metric: `ParitySync/${INGEST_METRICS.signatureFailures}`, dimensions: ingest, stat: 'Sum' },
     ]);
+    expect(series('Refusals the rejection log missed')).toEqual([
+      { metric: `ParitySync/${INGEST_METRICS.rejectionsNotRecorded}`, dimensions: ingest, stat: 'Sum' },
+    ]);
     expect(series('Ingest latency (ms)').map((line) => [line.metric, line.stat])).toEqual([
       [`ParitySync/${INGEST_METRICS.latency}`, 'p50'],
       [`ParitySync/${INGEST_METRICS.latency}`, 'p99'],
@@ -288,6 +291,38 @@ describe('alarms', () => {
       EvaluationPeriods: 1,
       TreatMissingData: 'notBreaching',
     });
+  });
+
+  it('alarms on any refusal the rejection log could not record', () => {
+    expect(alarm(template, 'RejectionsNotRecorded')).toMatchObject({
+      Namespace: 'ParitySync',
+      MetricName: INGEST_METRICS.rejectionsNotRecorded,
+      Dimensions: [{ Name: 'service', Value: METRIC_SERVICES.ingest }],
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('names the operations CLI command, with this stack, that acts on each operational alarm', () => {
+    const cli = (command: string) => `\`paritysync --stack ${stack.stackName} ${command}\``;
+    const expected: ReadonlyArray<readonly [string, string]> = [
+      ['DeadLetterQueueNotEmpty', cli('dlq list')],
+      ['DeadLetterQueueNotEmpty', cli('dlq redrive')],
+      ['SignatureFailureSpike', cli('rejections list --reason invalid_signature')],
+      ['ApplyFailures', cli('deliveries show <eventId>')],
+      ['ContractViolations', cli('replay start --source <id> --from <t> --to <t> --status rejected')],
+      ['RejectionsNotRecorded', cli('rejections list')],
+      ['DriftAboveThresholdPmsMain', cli('rejections list --source pms-main')],
+      ['ReconcileStalledOta', cli('reconcile --source ota')],
+      ['ParityViolationsHotelBerlin', cli('parity list --property hotel-berlin')],
+      ['ReconcileDeadLetterQueueNotEmpty', cli('dlq list --queue reconcile')],
+    ];
+    for (const [id, command] of expected) {
+      expect(alarm(template, id).AlarmDescription, id).toContain(command);
+    }
   });
 
   it('alarms on more than 10 failed apply attempts in 5 minutes', () => {
@@ -585,7 +620,7 @@ describe('reconciliation alarms', () => {
   });
 
   it.each(PROPERTY_ID_PARTS)(
-    'alarms on any parity violation of %s, pointing at GET /parity',
+    'alarms on any parity violation of %s, pointing at its parity listing',
     (property, part) => {
       const props = alarm(template, `ParityViolations${part}`);
       expect(props).toMatchObject({
@@ -602,7 +637,7 @@ describe('reconciliation alarms', () => {
         EvaluationPeriods: 1,
         TreatMissingData: 'notBreaching',
       });
-      expect(props.AlarmDescription).toContain(`GET /parity?propertyId=${property}`);
+      expect(props.AlarmDescription).toContain(`parity list --property ${property}`);
       expect(props.AlarmDescription).toContain('pms-main');
     },
   );
@@ -680,7 +715,7 @@ describe('reconciliation alarms', () => {
     } as typeof TEST_CONFIG_INPUT);
     const { template: quiet } = synthStack({ config: unpolled });
     const ids = Object.keys(alarmsOf(quiet));
-    expect(ids).toHaveLength(8 + 1);
+    expect(ids).toHaveLength(9 + 1);
     expect(ids.filter((id) => id.startsWith('ObservabilityReconcile'))).toEqual([
       expect.stringMatching(/^ObservabilityReconcileDeadLetterQueueNotEmpty/),
     ]);
