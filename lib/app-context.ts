@@ -19,10 +19,13 @@ export interface AppSettings {
  * - `paritysync:alarmEmails`: addresses subscribed to a new alarm topic, comma-separated (or a JSON array in
  *   cdk.json)
  * - `paritysync:alarmTopicArn`: an existing SNS topic the alarms notify instead
+ * - `paritysync:ledgerIndexes`: how many of the delivery log's indexes to create (default all), to add them to a
+ *   deployed ledger one deployment at a time
  */
 export function appSettings(app: App): AppSettings {
   const alarmEmails = contextList(app, 'paritysync:alarmEmails');
   const alarmTopicArn = contextString(app, 'paritysync:alarmTopicArn');
+  const ledgerLogIndexes = contextInteger(app, 'paritysync:ledgerIndexes');
   return {
     configPath: contextString(app, 'paritysync:config') ?? 'config/aws.example.json',
     stackName: contextString(app, 'paritysync:stackName') ?? 'ParitySync',
@@ -33,6 +36,7 @@ export function appSettings(app: App): AppSettings {
       reconciliationScheduleEnabled: contextBoolean(app, 'paritysync:reconciliationSchedule') ?? true,
       ...(alarmEmails === undefined ? {} : { alarmEmails }),
       ...(alarmTopicArn === undefined ? {} : { alarmTopicArn }),
+      ...(ledgerLogIndexes === undefined ? {} : { ledgerLogIndexes }),
       description:
         'ParitySync: signed hospitality webhooks in, applied exactly once, reconciled against providers, parity watched',
     },
@@ -55,6 +59,17 @@ function contextBoolean(app: App, key: string): boolean | undefined {
   if (value === true || value === 'true') return true;
   if (value === false || value === 'false') return false;
   throw new ConfigurationError(`Context ${key} must be true or false; received ${JSON.stringify(value)}`);
+}
+
+/** `-c key=2` arrives as the string "2"; cdk.json gives a number. */
+function contextInteger(app: App, key: string): number | undefined {
+  const value: unknown = app.node.tryGetContext(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof number !== 'number' || !Number.isInteger(number) || number < 0) {
+    throw new ConfigurationError(`Context ${key} must be a whole number; received ${JSON.stringify(value)}`);
+  }
+  return number;
 }
 
 /** `-c key=a,b` arrives as one string; cdk.json may give a JSON array of strings. */

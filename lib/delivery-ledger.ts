@@ -1,7 +1,8 @@
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { DELIVERY_LEDGER } from '../lambdas/shared/topology';
+import { ConfigurationError } from '../lambdas/shared/errors';
+import { DELIVERY_LEDGER, type TableDefinition } from '../lambdas/shared/topology';
 import { grantExactly, indexArns, topologyTable } from './topology-table';
 
 export interface DeliveryLedgerProps {
@@ -16,6 +17,14 @@ export interface DeliveryLedgerProps {
    * @default 35
    */
   readonly pointInTimeRecoveryDays?: number;
+  /**
+   * How many of the delivery log's indexes to create, in the order the topology lists them. CloudFormation adds
+   * at most one global secondary index to a table per deployment, so a ledger deployed before the log gains its
+   * indexes over several deployments: 1, 2, 3, then all. Until then the log answers only the filters whose index
+   * exists.
+   * @default all of them
+   */
+  readonly logIndexes?: number;
 }
 
 /**
@@ -41,10 +50,13 @@ export class DeliveryLedger extends Construct {
   static readonly LOG_ACTIONS: readonly string[] = ['dynamodb:Query'];
 
   readonly table: dynamodb.TableV2;
+  /** The ledger as deployed: the topology's table with the indexes `logIndexes` allows. */
+  private readonly definition: TableDefinition;
 
   constructor(scope: Construct, id: string, props: DeliveryLedgerProps = {}) {
     super(scope, id);
-    this.table = topologyTable(this, DELIVERY_LEDGER, {
+    this.definition = withIndexes(DELIVERY_LEDGER, props.logIndexes);
+    this.table = topologyTable(this, this.definition, {
       id: 'Table',
       retain: props.retain ?? true,
       ...(props.pointInTimeRecoveryDays === undefined
@@ -73,11 +85,22 @@ export class DeliveryLedger extends Construct {
    * the retained events), and no scan. `table.grant` would add the table to the indexes.
    */
   grantReadLog(grantee: iam.IGrantable): iam.Grant {
-    return grantExactly(grantee, DeliveryLedger.LOG_ACTIONS, indexArns(this.table, DELIVERY_LEDGER));
+    return grantExactly(grantee, DeliveryLedger.LOG_ACTIONS, indexArns(this.table, this.definition));
   }
 
   /** The actions on the table's items alone: `table.grant` would add every index of the table to them. */
   private grantOnTable(grantee: iam.IGrantable, actions: readonly string[]): iam.Grant {
     return grantExactly(grantee, actions, [this.table.tableArn]);
   }
+}
+
+function withIndexes(definition: TableDefinition, count: number | undefined): TableDefinition {
+  const all = definition.globalSecondaryIndexes ?? [];
+  if (count === undefined) return definition;
+  if (!Number.isInteger(count) || count < 0 || count > all.length) {
+    throw new ConfigurationError(
+      `logIndexes must be a whole number from 0 to ${all.length} (the delivery log's indexes); received ${count}.`,
+    );
+  }
+  return { ...definition, globalSecondaryIndexes: all.slice(0, count) };
 }

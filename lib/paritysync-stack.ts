@@ -23,6 +23,8 @@ export interface ParitySyncStackProps extends StackProps {
    * @default true
    */
   readonly retain?: boolean;
+  /** @default all of them; see `DeliveryLedgerProps.logIndexes` */
+  readonly ledgerLogIndexes?: number;
   /**
    * Create the account-wide API Gateway logging role; see `IngestApiProps.createAccountLogRole`.
    * @default false
@@ -76,7 +78,10 @@ export class ParitySyncStack extends Stack {
     super(scope, id, props);
     const retain = props.retain ?? true;
 
-    this.ledger = new DeliveryLedger(this, DELIVERY_LEDGER.id, { retain });
+    this.ledger = new DeliveryLedger(this, DELIVERY_LEDGER.id, {
+      retain,
+      ...(props.ledgerLogIndexes === undefined ? {} : { logIndexes: props.ledgerLogIndexes }),
+    });
     this.queues = new EventQueues(this, 'EventQueues', { retain });
     this.rejections = new RejectionLog(this, 'RejectionLog', { retain });
     this.ingest = new IngestApi(this, 'IngestApi', {

@@ -42,6 +42,15 @@ describe('the app context', () => {
     expect(props.reconciliationScheduleEnabled).toBe(false);
   });
 
+  it('reads how many delivery-log indexes to create, as -c gives it or as cdk.json does', () => {
+    expect(settingsFor({}).props.ledgerLogIndexes).toBeUndefined();
+    expect(settingsFor({ 'paritysync:ledgerIndexes': '2' }).props.ledgerLogIndexes).toBe(2);
+    expect(settingsFor({ 'paritysync:ledgerIndexes': 3 }).props.ledgerLogIndexes).toBe(3);
+    expect(() => settingsFor({ 'paritysync:ledgerIndexes': 'two' })).toThrow(
+      /paritysync:ledgerIndexes must be a whole number; received "two"/,
+    );
+  });
+
   it('refuses alarm addresses given as something other than text, naming the key', () => {
     expect(() => settingsFor({ 'paritysync:alarmEmails': 42 })).toThrow(ConfigurationError);
     expect(() => settingsFor({ 'paritysync:alarmEmails': [1] })).toThrow(

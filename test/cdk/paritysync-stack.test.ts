@@ -116,6 +116,25 @@ describe('delivery ledger table', () => {
     }
   });
 
+  it('creates only the first indexes it is allowed, and lets the read function query only those', () => {
+    const { stack: staged, template: stagedTemplate } = synthStack({ ledgerLogIndexes: 2 });
+    const ledger = stagedTemplate.toJSON().Resources[logicalId(staged.ledger.table)].Properties as Json;
+    expect((ledger.GlobalSecondaryIndexes as Json[]).map((gsi) => gsi.IndexName)).toEqual([
+      'logAll',
+      'logBySource',
+    ]);
+    const queried = JSON.stringify(
+      Object.values(stagedTemplate.findResources('AWS::IAM::Policy')).filter((policy) =>
+        JSON.stringify(policy).includes('dynamodb:Query'),
+      ),
+    );
+    expect(queried).toContain('/index/logBySource');
+    expect(queried).not.toContain('/index/logByStatus');
+    expect(() => synthStack({ ledgerLogIndexes: 5 })).toThrow(
+      /logIndexes must be a whole number from 0 to 4/,
+    );
+  });
+
   it('bills on demand', () => {
     expect(resource(tableId).Properties.BillingMode).toBe('PAY_PER_REQUEST');
   });
