@@ -25,14 +25,30 @@ const JSON_HEADERS = { 'content-type': 'application/json' } as const;
 
 /**
  * Seconds a sender should wait before retrying: briefly while another delivery of the event is in flight, longer
- * after any 5xx, where nothing was accepted and a retry is the sender's only way to deliver the event.
+ * after any 5xx, where nothing was accepted and a retry is the sender's only way to deliver the event. A 5xx
+ * usually hits every sender at once (the ledger or the queue is down), so its wait is spread over a range:
+ * one fixed value would bring all of their retries back in the same second.
  */
 const RETRY_AFTER_IN_PROGRESS = '5';
-const RETRY_AFTER_SERVER_ERROR = '30';
+export const RETRY_AFTER_SERVER_ERROR_SECONDS = { min: 20, max: 40 } as const;
 
-function respond(statusCode: number, body: Record<string, unknown>): APIGatewayProxyResult {
+/** A whole number of seconds in RETRY_AFTER_SERVER_ERROR_SECONDS, from `random` in [0, 1). */
+export function serverErrorRetryAfter(random: () => number): string {
+  const { min, max } = RETRY_AFTER_SERVER_ERROR_SECONDS;
+  return String(min + Math.min(max - min, Math.floor(random() * (max - min + 1))));
+}
+
+function respond(
+  statusCode: number,
+  body: Record<string, unknown>,
+  random: () => number,
+): APIGatewayProxyResult {
   const retryAfter =
-    statusCode === 409 ? RETRY_AFTER_IN_PROGRESS : statusCode >= 500 ? RETRY_AFTER_SERVER_ERROR : undefined;
+    statusCode === 409
+      ? RETRY_AFTER_IN_PROGRESS
+      : statusCode >= 500
+        ? serverErrorRetryAfter(random)
+        : undefined;
   return {
     statusCode,
     headers: retryAfter ? { ...JSON_HEADERS, 'retry-after': retryAfter } : JSON_HEADERS,
@@ -146,6 +162,8 @@ export function createIngestHttpHandler(
   logger: Logger,
   metrics: IngestMetrics = NO_METRICS,
   clock: Clock = deps.clock,
+  /** Spreads the Retry-After of a 5xx; Math.random in production, fixed in tests. */
+  random: () => number = Math.random,
 ): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
   return async (event) => {
     const started = clock.now().getTime();
@@ -230,7 +248,7 @@ export function createIngestHttpHandler(
         ...(result.status === 'duplicate' ? { ledgerStatus: result.ledgerStatus } : {}),
         status: 200,
       });
-      return respond(200, bodyFor(result));
+      return respond(200, bodyFor(result), random);
     } catch (error) {
       const status = httpStatusOf(error);
       if (error instanceof ParitySyncError && status !== undefined) {
@@ -246,7 +264,7 @@ export function createIngestHttpHandler(
           ...(status === 403 ? { sourceIp: request.sourceIp } : {}),
           ...(status >= 500 ? { cause: describeCause(error.cause) } : {}),
         });
-        return respond(status, error.toBody());
+        return respond(status, error.toBody(), random);
       }
       countRefusal(metrics, 'internal_error');
       logger.error('delivery failed unexpectedly', {
@@ -254,10 +272,14 @@ export function createIngestHttpHandler(
         outcome: 'error',
         error: describeCause(error),
       });
-      return respond(500, {
-        error: 'internal_error',
-        message: 'The delivery could not be processed and was not accepted. Retry the delivery.',
-      });
+      return respond(
+        500,
+        {
+          error: 'internal_error',
+          message: 'The delivery could not be processed and was not accepted. Retry the delivery.',
+        },
+        random,
+      );
     }
   }
 }

@@ -6,7 +6,11 @@ import { adapterFor } from '../../lambdas/adapters';
 import { parseConfig } from '../../lambdas/config/load';
 import type { ParitySyncConfigInput } from '../../lambdas/config/schema';
 import { createSecretResolver, SecretUnavailableError } from '../../lambdas/config/secrets';
-import { createIngestHttpHandler } from '../../lambdas/ingest/http';
+import {
+  createIngestHttpHandler,
+  RETRY_AFTER_SERVER_ERROR_SECONDS,
+  serverErrorRetryAfter,
+} from '../../lambdas/ingest/http';
 import { prepareSources } from '../../lambdas/ingest/sources';
 import type { LedgerEntry } from '../../lambdas/ledger/ports';
 import { nodeCrypto } from '../../lambdas/shared/crypto';
@@ -214,6 +218,20 @@ describe('ingest edge', () => {
   });
 });
 
+describe('Retry-After of a 5xx', () => {
+  it('spreads the senders over 20 to 40 whole seconds, both ends included', () => {
+    expect(serverErrorRetryAfter(() => 0)).toBe('20');
+    expect(serverErrorRetryAfter(() => 0.5)).toBe('30');
+    expect(serverErrorRetryAfter(() => 0.999_999)).toBe('40');
+    let seed = 1;
+    const draws = Array.from({ length: 2_000 }, () => {
+      seed = (seed * 16_807) % 2_147_483_647;
+      return Number(serverErrorRetryAfter(() => seed / 2_147_483_647));
+    });
+    expect(new Set(draws).size).toBe(21);
+  });
+});
+
 describe('signing secrets read at run time', () => {
   const WEAK = 'tiny-secret';
   const sourceWith = (secrets: ParitySyncConfigInput['sources'][number]['secrets'], kind = 'ota') => {
@@ -310,7 +328,10 @@ describe('signing secrets read at run time', () => {
     } as unknown as APIGatewayProxyEvent);
 
     expect(answer.statusCode).toBe(503);
-    expect(answer.headers?.['retry-after']).toBe('30');
+    expect(Number(answer.headers?.['retry-after'])).toBeGreaterThanOrEqual(
+      RETRY_AFTER_SERVER_ERROR_SECONDS.min,
+    );
+    expect(Number(answer.headers?.['retry-after'])).toBeLessThanOrEqual(RETRY_AFTER_SERVER_ERROR_SECONDS.max);
     expect(JSON.parse(answer.body)).toMatchObject({ error: 'secrets_unavailable' });
     expect(answer.body).not.toMatch(/weak|characters/);
     expect(ledger.entries.size).toBe(0);
