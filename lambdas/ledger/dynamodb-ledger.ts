@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   type AttributeValue,
   type DynamoDBClient,
@@ -54,6 +55,8 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger, Deli
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
+    /** Names each claim, so that a claim can recognise itself; see `claim`. */
+    private readonly newClaimToken: () => string = randomUUID,
   ) {}
 
   /**
@@ -80,6 +83,7 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger, Deli
       ':logAll': { S: LOG_ALL },
       ':logAt': { S: logAtOf(entry.receivedAt, entry.eventId) },
       ':sourceStatus': { S: sourceStatusOf(entry.sourceId, entry.status) },
+      ':claimToken': { S: this.newClaimToken() },
     };
     const set = [
       'eventId = :eventId',
@@ -96,6 +100,7 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger, Deli
       // As receivedAt: a takeover keeps the entry where the first delivery put it in the log.
       'logAt = if_not_exists(logAt, :logAt)',
       'sourceStatus = :sourceStatus',
+      'claimToken = :claimToken',
     ];
     const remove: string[] = [];
     const optional: ReadonlyArray<readonly [string, AttributeValue | undefined]> = [
@@ -139,6 +144,11 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger, Deli
       return { outcome: 'claimed', entry: toLedgerEntry(Attributes) };
     } catch (error) {
       if (!isConditionalCheckFailure(error)) throw error;
+      // The SDK retries a write whose answer timed out; when the first attempt had landed, the retry finds this
+      // very claim in place. It is ours: answering "in progress" would refuse the delivery that made it.
+      if (error.Item !== undefined && error.Item.claimToken?.S === values[':claimToken']?.S) {
+        return { outcome: 'claimed', entry: toLedgerEntry(error.Item) };
+      }
       const existing = error.Item ? toLedgerEntry(error.Item) : await this.get(entry.eventId);
       if (existing === undefined) {
         throw new Error(`Claim of ${entry.eventId} was refused, yet no ledger entry exists for it`, {

@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { DescribeTimeToLiveCommand, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeTimeToLiveCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  QueryCommand,
+} from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { logIndexFor } from '../../lambdas/ledger/delivery-log';
 import { DynamoDbDeliveryLedger } from '../../lambdas/ledger/dynamodb-ledger';
 import type { LedgerEntry } from '../../lambdas/ledger/ports';
 import { DELIVERY_LEDGER, DELIVERY_LOG_INDEXES } from '../../lambdas/shared/topology';
 import { entryAt, LEASE_MS, redeliveryAt, T0 } from '../ports/delivery-ledger.contract';
-import { type IsolatedTopology, provisionIsolated } from '../support/aws';
+import { emulatorEndpoints, type IsolatedTopology, provisionIsolated } from '../support/aws';
 
 // The claim / confirm / release protocol and the settle transitions are the ports' contracts
 // (test/ports, run in port-contracts.test.ts); these are what only the DynamoDB item shows.
@@ -59,6 +64,41 @@ describe('DynamoDbDeliveryLedger against DynamoDB Local', () => {
     );
     return Item?.settledAt?.S;
   }
+
+  it('takes a claim it finds already in place as its own when the SDK retried a write whose answer was lost', async () => {
+    const { dynamodbEndpoint } = emulatorEndpoints();
+    const client = new DynamoDBClient({
+      endpoint: dynamodbEndpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    let lost = 0;
+    // Inside the SDK's retry loop: the first UpdateItem reaches DynamoDB, then its answer is lost on the way
+    // back, as when the request timeout fires a moment too early.
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (context.commandName === 'UpdateItemCommand' && lost === 0) {
+          lost++;
+          throw Object.assign(new Error('the answer was lost'), { name: 'TimeoutError' });
+        }
+        return result;
+      },
+      { step: 'deserialize', name: 'loseFirstAnswer' },
+    );
+    const retried = new DynamoDbDeliveryLedger(client, topology.tables[DELIVERY_LEDGER.id] as string);
+    const entry = entryAt(T0);
+
+    const outcome = await retried.claim(entry, T0);
+
+    expect(lost).toBe(1);
+    expect(outcome.outcome).toBe('claimed');
+    expect(outcome.entry).toMatchObject({ eventId: entry.eventId, status: 'received', deliveryCount: 1 });
+    // Anyone else's claim of the same event is still refused while the lease holds.
+    expect((await ledger.claim(entryAt(T0 + 10, { eventId: entry.eventId }), T0 + 10)).outcome).toBe(
+      'in_progress',
+    );
+  });
 
   it('settles an enqueued event as applied exactly once', async () => {
     const entry = await enqueued();
