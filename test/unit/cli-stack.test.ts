@@ -104,7 +104,13 @@ function answer(call: StackCall) {
   if (route === 'POST /dlq/events/redrive') {
     return {
       status: 200,
-      body: { moved: (JSON.parse(call.body) as { eventIds: string[] }).eventIds.length },
+      body: {
+        queue: 'events',
+        via: 'resend',
+        moved: (JSON.parse(call.body) as { eventIds: string[] }).eventIds.length,
+        complete: true,
+        notMoved: [],
+      },
     };
   }
   return { status: 403, body: { message: 'Missing Authentication Token' } };
@@ -253,7 +259,7 @@ describe('paritysync --stack', { timeout: 60_000 }, () => {
     expect(list.stderr).toBe('');
     expect(list.code).toBe(0);
     const lines = list.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^RECEIVED\s+EVENT\s+SOURCE\s+TYPE\s+STATUS\s+WHY$/);
+    expect(lines[0]).toMatch(/^RECEIVED AT\s+EVENT ID\s+SOURCE ID\s+TYPE\s+STATUS\s+WHY$/);
     expect(lines.slice(1).map((line) => line.split(/\s{2,}/).slice(1, 5))).toEqual([
       ['evt_1', 'channel-manager-demo', 'ari.update', 'dead-lettered'],
       ['evt_2', 'channel-manager-demo', 'ari.update', 'parked'],
