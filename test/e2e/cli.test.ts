@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import type { SQSBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambdas/config/load';
 import type { ParitySyncConfig } from '../../lambdas/config/schema';
@@ -10,12 +9,12 @@ import { addDays } from '../../lambdas/domain/dates';
 import { LEDGER_STATUSES } from '../../lambdas/ledger/ports';
 import type { ReconcileReport } from '../../lambdas/reconcile/service';
 import { type Demo, type DemoReport, startDemo } from '../../local/demo';
-import type { SqsConsumer } from '../../local/poller';
 import { senderFor } from '../../local/senders';
 import { type LocalStack, startLocalStack } from '../../local/start';
 import { emulatorEndpoints } from '../support/aws';
 import { type CliRun, runCli } from '../support/cli';
 import { eventually } from '../support/eventually';
+import { failingRecords } from '../support/failing-consumer';
 
 /**
  * The operations CLI end to end against the local runtime: each command runs in its own process, as an operator
@@ -41,25 +40,6 @@ let seeded: DemoReport | undefined;
 let config: ParitySyncConfig;
 let deadLetterEventId: string;
 let failDeadLetterEvent = true;
-
-/** Fails the event of DEAD_LETTER_PLAN without applying it, so that its receives run out, until told otherwise. */
-function failDeadLetterPlan(consumer: SqsConsumer): SqsConsumer {
-  return async (event, context) => {
-    const fails = (body: string) => failDeadLetterEvent && body.includes(`"${DEAD_LETTER_PLAN}"`);
-    const passed = event.Records.filter((record) => !fails(record.body));
-    const failed = event.Records.filter((record) => fails(record.body));
-    const response: SQSBatchResponse =
-      passed.length > 0
-        ? ((await consumer({ Records: passed }, context)) ?? { batchItemFailures: [] })
-        : { batchItemFailures: [] };
-    return {
-      batchItemFailures: [
-        ...response.batchItemFailures,
-        ...failed.map((record) => ({ itemIdentifier: record.messageId })),
-      ],
-    };
-  };
-}
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -101,7 +81,9 @@ beforeAll(async () => {
     log: () => undefined,
     // A failed receive comes back after a second: five of them, and the event is dead-lettered in seconds.
     pollVisibilitySeconds: 1,
-    wrapConsumer: failDeadLetterPlan,
+    // The event of DEAD_LETTER_PLAN fails without being applied, so that its receives run out, until redriven.
+    wrapConsumer: (consumer) =>
+      failingRecords(consumer, (body) => failDeadLetterEvent && body.includes(`"${DEAD_LETTER_PLAN}"`)),
   });
   // Sent first, so that its receives run out while the demo seeds.
   deadLetterEventId = await postRateUpdate({
@@ -467,12 +449,16 @@ async function postRateUpdate(overrides: Record<string, unknown>): Promise<strin
   const source = config.sources.find((candidate) => candidate.id === CHANNEL_MANAGER);
   const secret = source?.secrets[0];
   if (!secret || !('value' in secret)) throw new Error('demo source has no literal secret');
-  const response = await fetch(`${stack.url}/webhooks/${CHANNEL_MANAGER}`, {
-    method: 'POST',
-    headers: sender.sign(body, { secret: secret.value, at: now }),
-    body,
+  // As a provider does: a 409 (the edge still accepting an earlier try, slow on a cold stack) is sent again.
+  const { status, json } = await eventually('the edge to accept the update', async () => {
+    const response = await fetch(`${stack.url}/webhooks/${CHANNEL_MANAGER}`, {
+      method: 'POST',
+      headers: sender.sign(body, { secret: secret.value, at: now }),
+      body,
+    });
+    const answer = { status: response.status, json: (await response.json()) as Record<string, unknown> };
+    return answer.status === 409 ? undefined : answer;
   });
-  const json = (await response.json()) as Record<string, unknown>;
-  expect(response.status, JSON.stringify(json)).toBe(200);
+  expect(status, JSON.stringify(json)).toBe(200);
   return String(json.eventId);
 }
