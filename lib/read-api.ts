@@ -111,6 +111,8 @@ export class ReadApi extends Construct {
 
     props.state.grantRead(this.function);
     props.state.grantMappingAdmin(this.function);
+    // GET /mappings: the mappings' index by entity, one Query per entity, never a scan of the table.
+    props.state.grantMappingList(this.function);
     props.ledger.grantRead(this.function);
     // GET /deliveries and /deliveries/counts: the log's indexes, never a scan of the table.
     props.ledger.grantReadLog(this.function);

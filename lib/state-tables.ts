@@ -8,6 +8,7 @@ import {
   CONTROLS,
   GUESTS,
   MAPPINGS,
+  MAPPINGS_BY_ENTITY,
   RESERVATIONS,
   REVIEW,
   type TableDefinition,
@@ -47,6 +48,7 @@ const BATCH_GET = 'dynamodb:BatchGetItem';
 
 const REVIEW_BY_WAITING_FOR = indexOf(REVIEW, 'byWaitingFor');
 const REVIEW_WAITING_IN_ORDER = indexOf(REVIEW, 'waitingInOrder');
+const MAPPINGS_LISTING = indexOf(MAPPINGS, MAPPINGS_BY_ENTITY.indexName);
 
 /**
  * The apply pipeline's state: rate/availability per room night, id mappings, events parked for review,
@@ -96,6 +98,11 @@ export class StateTables extends Construct {
   static readonly MAPPING_ADMIN_ACCESS: readonly TableAccess[] = [
     { table: MAPPINGS, actions: [PUT] },
     { table: REVIEW, index: REVIEW_BY_WAITING_FOR, actions: [QUERY] },
+  ];
+
+  /** An operator listing the stored mappings: the index by entity, never a scan of the table. */
+  static readonly MAPPING_LIST_ACCESS: readonly TableAccess[] = [
+    { table: MAPPINGS, index: MAPPINGS_LISTING, actions: [QUERY] },
   ];
 
   /**
@@ -187,6 +194,11 @@ export class StateTables extends Construct {
   /** What the apply consumer needs; see `APPLY_ACCESS`. */
   grantApply(grantee: iam.IGrantable): iam.Grant {
     return this.grantAccess(grantee, StateTables.APPLY_ACCESS);
+  }
+
+  /** See `MAPPING_LIST_ACCESS`. */
+  grantMappingList(grantee: iam.IGrantable): iam.Grant {
+    return this.grantAccess(grantee, StateTables.MAPPING_LIST_ACCESS);
   }
 
   /** What the read API needs; see `READ_ACCESS`. No writes. */

@@ -77,19 +77,74 @@ export interface DeadLetter {
   readonly lastError?: string;
 }
 
-export interface Redrive {
+export interface DeadLetterListing {
+  readonly queue: DlqQueue;
+  /** SQS's approximate count of the messages in the queue, listed or not. */
+  readonly approximateCount: number;
+  /** From the head of the queue; SQS has no cursor to page through the rest. */
+  readonly items: readonly DeadLetter[];
+  /** The latest SQS move task from the events queue, where the stack uses them. */
+  readonly moveTask?: {
+    readonly taskHandle?: string;
+    readonly status: string;
+    readonly moved: number;
+    readonly toMove?: number;
+    readonly startedAt?: string;
+    readonly failureReason?: string;
+  };
+}
+
+/**
+ * `move-task`: SQS moves the whole queue in the background. `resend`: the messages received and sent back within
+ * the request's time, `complete` when nothing was left to do; with chosen event ids, those it moved no message for.
+ */
+export type Redrive =
+  | { readonly queue: DlqQueue; readonly via: 'move-task'; readonly moved: null; readonly taskHandle: string }
+  | Resent;
+
+export interface Resent {
+  readonly queue: DlqQueue;
+  readonly via: 'resend';
   readonly moved: number;
-  /** Set when SQS moves the whole queue in the background (StartMessageMoveTask). */
-  readonly taskHandle?: string;
+  readonly complete: boolean;
+}
+
+export interface ChosenResent extends Resent {
+  readonly notMoved: readonly string[];
 }
 
 export interface Source {
   readonly sourceId: string;
-  readonly kind?: string;
+  readonly kind: string;
+  readonly displayName?: string;
   readonly held: boolean;
   readonly heldAt?: string;
-  readonly by?: string;
+  readonly heldBy?: string;
   readonly reason?: string;
+}
+
+export interface Hold extends Source {
+  /** False when the source was already held: the hold in place is answered unchanged. */
+  readonly created: boolean;
+}
+
+/** One step of a resume: released a page at a time, `nextCursor` continuing it until null. */
+export interface Resume {
+  readonly sourceId: string;
+  readonly held: false;
+  /** Whether this call ended a hold (false when the source was not held, or a cursor continued a resume). */
+  readonly resumed: boolean;
+  readonly released: number;
+  readonly nextCursor: string | null;
+}
+
+export interface DeliveryCounts {
+  readonly source?: string;
+  readonly from: string;
+  readonly to: string;
+  /** Every ledger status, zero included. */
+  readonly counts: Readonly<Record<string, number>>;
+  readonly total: number;
 }
 
 export interface ReplayRequest {
@@ -189,7 +244,7 @@ export class OpsApi {
     readonly source?: string;
     readonly from?: string;
     readonly to?: string;
-  }): Promise<{ counts: Record<string, number> }> {
+  }): Promise<DeliveryCounts> {
     return this.transport.call({ method: 'GET', path: ['deliveries', 'counts'], query: { ...query } });
   }
 
@@ -205,26 +260,27 @@ export class OpsApi {
 
   // Dead-letter queues
 
-  listDeadLetters(queue: DlqQueue, page: PageRequest): Promise<Page<DeadLetter>> {
-    return this.transport.call({ method: 'GET', path: ['dlq', queue], query: { ...page } });
+  /** Up to `limit` messages from the head of the queue, each received and put back (its receive count grows). */
+  listDeadLetters(queue: DlqQueue, limit?: number): Promise<DeadLetterListing> {
+    return this.transport.call({ method: 'GET', path: ['dlq', queue], query: { limit } });
   }
 
-  /** The whole queue when `eventIds` is absent. */
-  redrive(queue: DlqQueue, eventIds?: readonly string[]): Promise<Redrive> {
-    return this.transport.call({
-      method: 'POST',
-      path: ['dlq', queue, 'redrive'],
-      body: eventIds === undefined ? {} : { eventIds },
-    });
+  redriveQueue(queue: DlqQueue): Promise<Redrive> {
+    return this.transport.call({ method: 'POST', path: ['dlq', queue, 'redrive'], body: {} });
+  }
+
+  redriveEvents(queue: DlqQueue, eventIds: readonly string[]): Promise<ChosenResent> {
+    return this.transport.call({ method: 'POST', path: ['dlq', queue, 'redrive'], body: { eventIds } });
   }
 
   // Sources and holds
 
-  listSources(page: PageRequest): Promise<Page<Source>> {
-    return this.transport.call({ method: 'GET', path: ['sources'], query: { ...page } });
+  /** Every configured source: a short list, not paginated. */
+  listSources(): Promise<{ items: readonly Source[] }> {
+    return this.transport.call({ method: 'GET', path: ['sources'] });
   }
 
-  holdSource(sourceId: string, reason?: string): Promise<Json> {
+  holdSource(sourceId: string, reason?: string): Promise<Hold> {
     return this.transport.call({
       method: 'POST',
       path: ['sources', sourceId, 'hold'],
@@ -232,8 +288,13 @@ export class OpsApi {
     });
   }
 
-  resumeSource(sourceId: string): Promise<Json> {
-    return this.transport.call({ method: 'POST', path: ['sources', sourceId, 'resume'], body: {} });
+  /** Ends the hold and releases what it held, as much as one request has time for; `cursor` continues. */
+  resumeSource(sourceId: string, cursor?: string): Promise<Resume> {
+    return this.transport.call({
+      method: 'POST',
+      path: ['sources', sourceId, 'resume'],
+      body: cursor === undefined ? {} : { cursor },
+    });
   }
 
   // Replays

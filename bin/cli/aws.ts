@@ -5,6 +5,7 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { ReconcileReport, ReconcileRequest } from '../../lambdas/reconcile/service';
+import { fieldsOf } from '../../local/json-object';
 import {
   AccessDeniedError,
   CredentialsRefusedError,
@@ -194,7 +195,7 @@ async function invokeReconcile(
     );
     const payload = answer.Payload ? new TextDecoder().decode(answer.Payload) : '';
     if (answer.FunctionError) {
-      const failure = parseObject(payload);
+      const failure = fieldsOf(payload);
       throw new ReconcileFunctionError(
         functionName,
         String(failure.errorType ?? answer.FunctionError),
@@ -219,15 +220,6 @@ async function invokeReconcile(
   } finally {
     if (ticker) clearInterval(ticker);
     lambda.destroy();
-  }
-}
-
-function parseObject(text: string): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
-  } catch {
-    return {};
   }
 }
 

@@ -1,7 +1,21 @@
 /** What a cell may hold; absent values show as `-`. */
 export type Cell = string | number | boolean | null | undefined;
 
-export type Columns<T> = ReadonlyArray<readonly [header: string, value: (row: T) => Cell]>;
+/**
+ * A field of the row, headed by its name as --json prints it (`waitingFor` → `WAITING FOR`), or a header and
+ * how to compute the cell.
+ */
+export type Column<T> = (keyof T & string) | readonly [header: string, value: (row: T) => Cell];
+
+export type Columns<T> = readonly Column<T>[];
+
+function headerOf<T>(column: Column<T>): string {
+  return typeof column === 'string' ? column.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toUpperCase() : column[0];
+}
+
+function cellOf<T>(column: Column<T>, row: T): Cell {
+  return typeof column === 'string' ? (row[column] as Cell) : column[1](row);
+}
 
 function text(cell: Cell): string {
   if (cell === undefined || cell === null || cell === '') return '-';
@@ -11,8 +25,8 @@ function text(cell: Cell): string {
 /** Left-aligned columns two spaces apart, a header row first; the last column is not padded. */
 export function formatTable<T>(rows: readonly T[], columns: Columns<T>): string {
   const cells = [
-    columns.map(([header]) => header),
-    ...rows.map((row) => columns.map(([, value]) => text(value(row)))),
+    columns.map(headerOf),
+    ...rows.map((row) => columns.map((column) => text(cellOf(column, row)))),
   ];
   const widths = columns.map((_, index) => Math.max(...cells.map((line) => (line[index] ?? '').length)));
   return cells

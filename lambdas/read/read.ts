@@ -48,7 +48,7 @@ export interface ReadApiDependencies {
   readonly parity: Pick<ParityStore, 'list'>;
   /** Requests the edge refused for good, and how many it only counted. */
   readonly rejections: RejectionReader;
-  readonly mappings: Pick<MappingResolver, 'put'>;
+  readonly mappings: Pick<MappingResolver, 'put' | 'list'>;
   readonly requeue: Requeue;
   readonly clock: Clock;
   /** The configured source ids: a mapping's scope is one of them, or `*` for every source. */

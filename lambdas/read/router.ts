@@ -11,7 +11,7 @@ import {
 import { formatPath } from '../shared/problems';
 import { parseStrictJson } from '../shared/strict-json';
 import { READ_API_ROUTES } from '../shared/topology';
-import type { MappingEntity } from '../state/ports';
+import { MAPPING_ENTITIES } from '../state/ports';
 import {
   DEAD_LETTER_QUEUE_NAMES,
   deleteDeadLetters,
@@ -187,17 +187,32 @@ const RejectionsQuerySchema = z.strictObject({
   ...PAGE_QUERY,
 });
 
-const MAPPING_ENTITIES = ['property', 'roomType', 'ratePlan'] as const satisfies readonly MappingEntity[];
+/** A configured source id, or `*` for the mappings every source shares. */
+function mappingScopeSchema(sourceIds: ReadonlySet<string>) {
+  return z.string().check(
+    z.refine((scope) => scope === '*' || sourceIds.has(scope), {
+      message: `must be a configured source id (${[...sourceIds].join(', ')}) or * for every source`,
+    }),
+  );
+}
+
+const MappingEntitySchema = z.enum(MAPPING_ENTITIES, {
+  error: `must be one of ${MAPPING_ENTITIES.join(', ')}`,
+});
 
 function mappingPathSchema(sourceIds: ReadonlySet<string>) {
   return z.object({
-    scope: z.string().check(
-      z.refine((scope) => scope === '*' || sourceIds.has(scope), {
-        message: `must be a configured source id (${[...sourceIds].join(', ')}) or * for every source`,
-      }),
-    ),
-    entity: z.enum(MAPPING_ENTITIES),
+    scope: mappingScopeSchema(sourceIds),
+    entity: MappingEntitySchema,
     externalId: ApplicableIdSchema,
+  });
+}
+
+function mappingsQuerySchema(sourceIds: ReadonlySet<string>) {
+  return z.strictObject({
+    scope: z.optional(mappingScopeSchema(sourceIds)),
+    entity: z.optional(MappingEntitySchema),
+    ...PAGE_QUERY,
   });
 }
 
@@ -264,6 +279,8 @@ export async function handleReadRequest(
       return readDeliveryCounts(request, deps);
     case '/review':
       return readReview(request, deps);
+    case '/mappings':
+      return readMappings(request, deps);
     case '/mappings/{scope}/{entity}/{externalId}':
       return writeMapping(request, deps);
     case '/parity':
@@ -403,6 +420,21 @@ async function readReview(request: ReadRequest, deps: ReadApiDependencies): Prom
   const query = queryOf(ReviewQuerySchema, request);
   const page = await deps.review.list(query.limit, query.cursor);
   return { items: page.items.map(parkedView), ...continuation(page) };
+}
+
+/** Stored mappings, entity by entity (property, roomType, ratePlan), each in key order. */
+async function readMappings(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
+  const query = queryOf(mappingsQuerySchema(deps.sourceIds), request);
+  const page = await deps.mappings.list({
+    ...(query.scope === undefined ? {} : { scope: query.scope }),
+    ...(query.entity === undefined ? {} : { entity: query.entity }),
+    limit: query.limit,
+    ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+  });
+  return {
+    items: page.items.map((mapping) => mappingView(mapping.ref, mapping.target)),
+    ...continuation(page),
+  };
 }
 
 async function writeMapping(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {

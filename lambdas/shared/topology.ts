@@ -128,11 +128,26 @@ export const ARI_STATE = table({
   sortKey: { name: 'sk', type: 'S' },
 });
 
+/**
+ * `GET /mappings` reads the mappings of one entity (property, room type or rate plan) in item-key order
+ * (`<scope>|<entity>|<externalId>`), so a listing is one Query per entity and a scope is a key prefix. Both keys
+ * are attributes every mapping item already carries, so the index holds the mappings stored before it existed.
+ * A put that adds a mapping or changes its target writes the index once more; one that rewrites the same target
+ * (only `updatedAt` and `origin` change) does not touch it.
+ */
+export const MAPPINGS_BY_ENTITY = {
+  indexName: 'mappingsByEntity',
+  partitionKey: { name: 'entity', type: 'S' },
+  sortKey: { name: 'pk', type: 'S' },
+  projection: ['scope', 'externalId', 'internalId', 'propertyId'],
+} as const satisfies IndexDefinition;
+
 /** External ids (per source, or global) → internal property, room type and rate plan ids. */
 export const MAPPINGS = table({
   id: 'Mappings',
   environmentName: 'MAPPINGS_TABLE_NAME',
   partitionKey: { name: 'pk', type: 'S' },
+  globalSecondaryIndexes: [MAPPINGS_BY_ENTITY],
 });
 
 /**
@@ -334,6 +349,7 @@ export const READ_API_ROUTES = [
   { method: 'GET', resource: '/deliveries/counts' },
   { method: 'GET', resource: '/deliveries/{eventId}' },
   { method: 'GET', resource: '/review' },
+  { method: 'GET', resource: '/mappings' },
   { method: 'PUT', resource: '/mappings/{scope}/{entity}/{externalId}' },
   { method: 'GET', resource: '/parity' },
   { method: 'GET', resource: '/rejections' },

@@ -33,7 +33,9 @@ export interface AriQuery {
   readonly cursor?: string;
 }
 
-export type MappingEntity = 'property' | 'roomType' | 'ratePlan';
+/** In the order a listing of every entity returns them. */
+export const MAPPING_ENTITIES = ['property', 'roomType', 'ratePlan'] as const;
+export type MappingEntity = (typeof MAPPING_ENTITIES)[number];
 
 /** `scope` is a source id, or `*` for mappings every source shares (e.g. from the mapping service). */
 export interface MappingRef {
@@ -48,9 +50,27 @@ export interface MappingTarget {
   readonly propertyId?: string;
 }
 
+export interface StoredMapping {
+  readonly ref: MappingRef;
+  readonly target: MappingTarget;
+}
+
+export interface MappingQuery {
+  readonly scope?: string;
+  readonly entity?: MappingEntity;
+  readonly limit: number;
+  /** The previous page's cursor, for the same scope and entity. */
+  readonly cursor?: string;
+}
+
 export interface MappingStore {
   get(ref: MappingRef): Promise<MappingTarget | undefined>;
   put(ref: MappingRef, target: MappingTarget, at: string, origin: string): Promise<void>;
+  /**
+   * One page of the stored mappings matching the query, entity by entity in MAPPING_ENTITIES order, then by
+   * item key (`<scope>|<entity>|<externalId>`, compared as UTF-8 bytes).
+   */
+  list(query: MappingQuery): Promise<Page<StoredMapping>>;
 }
 
 export interface ParkedEvent {

@@ -1,6 +1,14 @@
 import type { MappingSeed } from '../config/schema';
+import type { Page } from '../domain/page';
 import type { Clock } from '../shared/clock';
-import type { MappingEntity, MappingRef, MappingStore, MappingTarget } from './ports';
+import type {
+  MappingEntity,
+  MappingQuery,
+  MappingRef,
+  MappingStore,
+  MappingTarget,
+  StoredMapping,
+} from './ports';
 
 /**
  * The key a parked event waits for: entity and external id, without the scope, so that a mapping added for the
@@ -65,6 +73,11 @@ export class MappingResolver {
   async put(ref: MappingRef, target: MappingTarget, at: string, origin: string): Promise<void> {
     await this.store.put(ref, target, at, origin);
     this.cache.delete(refKey(ref));
+  }
+
+  /** The mappings stored at run time; the configuration's seeds are not stored, so not listed. */
+  list(query: MappingQuery): Promise<Page<StoredMapping>> {
+    return this.store.list(query);
   }
 
   /** A hotel id changed meaning (a duplicate was resolved upstream): forget every cached property mapping. */

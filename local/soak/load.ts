@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ParitySyncConfig, SourceConfig } from '../../lambdas/config/schema';
 import { createSecretResolver } from '../../lambdas/config/secrets';
+import { fieldsOf } from '../json-object';
 import { senderFor } from '../senders';
 import type { DeliveryOutcome } from './report';
 
@@ -158,7 +159,7 @@ export async function send(delivery: Delivery, policy: SendPolicy): Promise<Deli
         signal: AbortSignal.timeout(policy.attemptTimeoutMs),
       });
       const text = await response.text();
-      const body = parseBody(text);
+      const body = fieldsOf(text);
       const retryAfter = retryAfterMs(response.headers.get('retry-after'));
       if (response.status === 200) {
         const answer = body.status === 'duplicate' ? 'duplicate' : 'accepted';
@@ -199,15 +200,6 @@ export async function send(delivery: Delivery, policy: SendPolicy): Promise<Deli
  */
 function jittered(ms: number): number {
   return Math.round(ms * (1 + Math.random() / 2));
-}
-
-function parseBody(text: string): Record<string, unknown> {
-  try {
-    const parsed: unknown = JSON.parse(text);
-    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
 }
 
 /** Retry-After in seconds or as an HTTP date (RFC 9110), as milliseconds from now. */

@@ -51,6 +51,7 @@ const EXPECTED_READ_ROUTES = [
   'GET /deliveries',
   'GET /deliveries/counts',
   'GET /review',
+  'GET /mappings',
   'PUT /mappings/{scope}/{entity}/{externalId}',
   'GET /parity',
   'GET /rejections',
@@ -190,6 +191,8 @@ describe('read function permissions', () => {
       ...dynamo(['Query'], indexArnOf(logicalId(stack.rejections.table), 'rejectionsAll')),
       // Adding a mapping: write it, find the events parked for it and queue them again.
       ...dynamo(['PutItem'], table(state.mappings)),
+      // GET /mappings: one Query per entity on the index, and no Scan of the table.
+      ...dynamo(['Query'], indexArnOf(logicalId(state.mappings), 'mappingsByEntity')),
       ...dynamo(['Query'], indexArnOf(logicalId(state.review), 'byWaitingFor')),
       // Holding and resuming a source: set, read and end the hold, find its held events in order.
       ...dynamo(['GetItem', 'PutItem', 'DeleteItem'], table(state.controls)),
@@ -283,6 +286,7 @@ describe('read API access for operators', () => {
         '/GET/deliveries',
         '/GET/deliveries/counts',
         '/GET/review',
+        '/GET/mappings',
         '/PUT/mappings/*/*/*',
         '/GET/parity',
         '/GET/rejections',

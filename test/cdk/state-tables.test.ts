@@ -71,8 +71,31 @@ describe('state tables', () => {
     expect(props.GlobalSecondaryIndexes).toBeUndefined();
   });
 
-  it('keys the mappings, reservations and guests tables by a string partition key alone', () => {
-    for (const definition of [MAPPINGS, RESERVATIONS, GUESTS]) {
+  it('keys the mappings table by its item key, and indexes it by entity in item-key order for listings', () => {
+    const props = tableProps(MAPPINGS);
+    expect(props.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
+    expect(props.AttributeDefinitions).toEqual([
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'entity', AttributeType: 'S' },
+    ]);
+    // Only what a listing shows: rewriting a mapping's updatedAt or origin does not write the index.
+    expect(props.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'mappingsByEntity',
+        KeySchema: [
+          { AttributeName: 'entity', KeyType: 'HASH' },
+          { AttributeName: 'pk', KeyType: 'RANGE' },
+        ],
+        Projection: {
+          ProjectionType: 'INCLUDE',
+          NonKeyAttributes: ['scope', 'externalId', 'internalId', 'propertyId'],
+        },
+      },
+    ]);
+  });
+
+  it('keys the reservations and guests tables by a string partition key alone', () => {
+    for (const definition of [RESERVATIONS, GUESTS]) {
       const props = tableProps(definition);
       expect(props.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
       expect(props.AttributeDefinitions).toEqual([{ AttributeName: 'pk', AttributeType: 'S' }]);

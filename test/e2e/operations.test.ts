@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambdas/config/load';
 import type { CanonicalEvent } from '../../lambdas/domain/canonical';
@@ -9,11 +8,11 @@ import { addDays } from '../../lambdas/domain/dates';
 import { DynamoDbDeliveryLedger } from '../../lambdas/ledger/dynamodb-ledger';
 import { SqsEventQueue } from '../../lambdas/queue/sqs-queue';
 import { DELIVERY_LEDGER, EVENTS_DLQ, EVENTS_QUEUE } from '../../lambdas/shared/topology';
-import type { SqsConsumer } from '../../local/poller';
 import { type LocalStack, startLocalStack } from '../../local/start';
 import { emulatorEndpoints, localClients } from '../support/aws';
 import { ariUpdate } from '../support/events';
 import { eventually } from '../support/eventually';
+import { failingRecords } from '../support/failing-consumer';
 
 /**
  * Holding and resuming a source, and redriving the dead-letter queue, on the local stack: the real ingest queue,
@@ -54,7 +53,8 @@ beforeAll(async () => {
     // Failed records come back after one second, so that five receives fit in a few seconds.
     pollVisibilitySeconds: 1,
     reconcileIntervalMs: 0,
-    wrapConsumer: failChosen,
+    wrapConsumer: (consumer) =>
+      failingRecords(consumer, (body) => failing.has((JSON.parse(body) as { eventId: string }).eventId)),
   });
   ledger = new DynamoDbDeliveryLedger(clients.dynamodb, stack.topology.tables[DELIVERY_LEDGER.id] ?? '');
   queue = new SqsEventQueue(clients.sqs, queueUrl(EVENTS_QUEUE.id));
@@ -66,24 +66,6 @@ afterAll(async () => {
     stream.write = originalWrites[index] as typeof stream.write;
   });
 });
-
-function failChosen(consumer: SqsConsumer): SqsConsumer {
-  return async (event, context) => {
-    const eventIdOf = (body: string) => (JSON.parse(body) as { eventId: string }).eventId;
-    const passed = event.Records.filter((record) => !failing.has(eventIdOf(record.body)));
-    const failed = event.Records.filter((record) => failing.has(eventIdOf(record.body)));
-    const response: SQSBatchResponse =
-      passed.length > 0
-        ? ((await consumer({ Records: passed }, context)) ?? { batchItemFailures: [] })
-        : { batchItemFailures: [] };
-    return {
-      batchItemFailures: [
-        ...response.batchItemFailures,
-        ...failed.map((record) => ({ itemIdentifier: record.messageId })),
-      ],
-    };
-  };
-}
 
 function queueUrl(id: string): string {
   const url = stack.topology.queues[id]?.url;

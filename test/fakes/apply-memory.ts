@@ -16,17 +16,19 @@ import {
   encodeCursor,
   InvalidCursorError,
 } from '../../lambdas/shared/cursor';
-import type {
-  AriQuery,
-  AriStore,
-  GuestStore,
-  MappingRef,
-  MappingStore,
-  MappingTarget,
-  ParkedEvent,
-  ReservationRecord,
-  ReservationStore,
-  ReviewStore,
+import {
+  type AriQuery,
+  type AriStore,
+  type GuestStore,
+  MAPPING_ENTITIES,
+  type MappingQuery,
+  type MappingRef,
+  type MappingStore,
+  type MappingTarget,
+  type ParkedEvent,
+  type ReservationRecord,
+  type ReservationStore,
+  type ReviewStore,
 } from '../../lambdas/state/ports';
 import { InMemoryLedger } from './in-memory';
 
@@ -110,15 +112,61 @@ function ariSortKey(key: RoomNightKey): string {
 
 export class InMemoryMappingStore implements MappingStore {
   readonly entries = new Map<string, MappingTarget>();
+  private readonly refs = new Map<string, MappingRef>();
   async get(ref: MappingRef) {
     return this.entries.get(`${ref.scope}|${ref.entity}|${ref.externalId}`);
   }
   async put(ref: MappingRef, target: MappingTarget) {
     const { internalId, propertyId } = target;
-    this.entries.set(
-      `${ref.scope}|${ref.entity}|${ref.externalId}`,
-      propertyId === undefined ? { internalId } : { internalId, propertyId },
-    );
+    const key = `${ref.scope}|${ref.entity}|${ref.externalId}`;
+    this.refs.set(key, { scope: ref.scope, entity: ref.entity, externalId: ref.externalId });
+    this.entries.set(key, propertyId === undefined ? { internalId } : { internalId, propertyId });
+  }
+  /** In the DynamoDB index's order (entity, then item key as UTF-8 bytes), with its cursor and refusals. */
+  async list(query: MappingQuery) {
+    if (!Number.isSafeInteger(query.limit) || query.limit < 1) {
+      throw new RangeError(`The page size must be a positive integer, received ${query.limit}`);
+    }
+    const position = (entity: string, key: string) => ({
+      rank: MAPPING_ENTITIES.indexOf(entity as never),
+      key,
+    });
+    const compare = (a: { rank: number; key: string }, b: { rank: number; key: string }) =>
+      a.rank - b.rank || compareVersions(a.key, b.key);
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, ['entity', 'pk']);
+    if (after !== undefined) {
+      const scope = after.pk.slice(0, after.pk.indexOf('|'));
+      if (
+        !MAPPING_ENTITIES.includes(after.entity as never) ||
+        (query.entity ?? after.entity) !== after.entity
+      ) {
+        throw new InvalidCursorError('it was issued for another entity');
+      }
+      if (!after.pk.startsWith(`${scope}|${after.entity}|`) || (query.scope ?? scope) !== scope) {
+        throw new InvalidCursorError('it was issued for another scope');
+      }
+    }
+    const matching = [...this.refs.entries()]
+      .filter(
+        ([, ref]) => (query.entity ?? ref.entity) === ref.entity && (query.scope ?? ref.scope) === ref.scope,
+      )
+      .filter(
+        ([key, ref]) =>
+          after === undefined || compare(position(ref.entity, key), position(after.entity, after.pk)) > 0,
+      )
+      .sort(([a, refA], [b, refB]) => compare(position(refA.entity, a), position(refB.entity, b)))
+      .map(([key, ref]) => ({ ref, target: this.entries.get(key) as MappingTarget }));
+    const items = matching.slice(0, query.limit);
+    const last = items.at(-1);
+    return matching.length > items.length && last !== undefined
+      ? {
+          items,
+          cursor: encodeCursor({
+            entity: last.ref.entity,
+            pk: `${last.ref.scope}|${last.ref.entity}|${last.ref.externalId}`,
+          }),
+        }
+      : { items };
   }
 }
 

@@ -101,10 +101,34 @@ function answer(call: StackCall) {
       },
     };
   }
+  if (route === 'POST /dlq/events/redrive' && !call.body.includes('eventIds')) {
+    return { status: 200, body: { queue: 'events', via: 'move-task', moved: null, taskHandle: 'task-1' } };
+  }
+  if (route === 'POST /sources/pms-demo/resume') {
+    // A long hold: released over three requests, each continuing from the cursor the one before answered.
+    const cursor = (JSON.parse(call.body) as { cursor?: string }).cursor;
+    const next: Record<string, string | null> = { first: 'page-2', 'page-2': 'page-3', 'page-3': null };
+    return {
+      status: 200,
+      body: {
+        sourceId: 'pms-demo',
+        held: false,
+        resumed: cursor === undefined,
+        released: cursor === 'page-3' ? 7 : 100,
+        nextCursor: next[cursor ?? 'first'],
+      },
+    };
+  }
   if (route === 'POST /dlq/events/redrive') {
     return {
       status: 200,
-      body: { moved: (JSON.parse(call.body) as { eventIds: string[] }).eventIds.length },
+      body: {
+        queue: 'events',
+        via: 'resend',
+        moved: (JSON.parse(call.body) as { eventIds: string[] }).eventIds.length,
+        complete: true,
+        notMoved: [],
+      },
     };
   }
   return { status: 403, body: { message: 'Missing Authentication Token' } };
@@ -253,7 +277,7 @@ describe('paritysync --stack', { timeout: 60_000 }, () => {
     expect(list.stderr).toBe('');
     expect(list.code).toBe(0);
     const lines = list.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^RECEIVED\s+EVENT\s+SOURCE\s+TYPE\s+STATUS\s+WHY$/);
+    expect(lines[0]).toMatch(/^RECEIVED AT\s+EVENT ID\s+SOURCE ID\s+TYPE\s+STATUS\s+WHY$/);
     expect(lines.slice(1).map((line) => line.split(/\s{2,}/).slice(1, 5))).toEqual([
       ['evt_1', 'channel-manager-demo', 'ari.update', 'dead-lettered'],
       ['evt_2', 'channel-manager-demo', 'ari.update', 'parked'],
@@ -288,6 +312,29 @@ describe('paritysync --stack', { timeout: 60_000 }, () => {
       .filter((call) => call.operation === '/dlq/events/redrive')
       .map((call) => JSON.parse(call.body) as { eventIds: string[] });
     expect(bodies.map((body) => body.eventIds)).toEqual([ids.slice(0, 10), ids.slice(10)]);
+  });
+
+  it('resumes a long hold request after request, following nextCursor until every held event is released', async () => {
+    const run = await runCli(onStack('sources', 'resume', 'pms-demo'), { env: awsEnv(OPERATOR) });
+    expect(run.stderr.trim().split('\n')).toEqual([
+      'resume pms-demo: 100/100 (released, more to come)',
+      'resume pms-demo: 200/200 (released, more to come)',
+    ]);
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim()).toBe('Resumed pms-demo; 207 held event(s) queued again.');
+    const bodies = stub.calls
+      .filter((call) => call.operation === '/sources/pms-demo/resume')
+      .map((call) => JSON.parse(call.body) as unknown);
+    expect(bodies).toEqual([{}, { cursor: 'page-2' }, { cursor: 'page-3' }]);
+  });
+
+  it('says SQS moves a whole queue back in the background, naming the move task', async () => {
+    const run = await runCli(onStack('dlq', 'redrive'), { env: awsEnv(OPERATOR) });
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim()).toBe(
+      'SQS is moving the events dead-letter queue back (task task-1); `dlq list --queue events` shows its ' +
+        'progress and what is still waiting.',
+    );
   });
 
   it("prints the API's own error and exits 1", async () => {

@@ -5,7 +5,7 @@ import { type Columns, printPage } from '../output';
 import { openTarget, type Target } from '../target';
 
 /** The target the program's global options name (--url, or --stack with --region and --profile). */
-export function targetOf(command: Command): Promise<Target> {
+function targetOf(command: Command): Promise<Target> {
   const options = command.optsWithGlobals<{
     url?: string;
     stack?: string;
@@ -69,18 +69,50 @@ export function choice<T extends string>(values: readonly T[]): (value: string) 
   };
 }
 
-/** --limit, --cursor, --all and --json, as every listing takes them. */
-export function listOptions(command: Command): Command {
+export interface TargetCommandSpec<F> {
+  readonly description: string;
+  /** Positional arguments as commander declares them (`<jobId>`), with what each is. */
+  readonly arguments?: readonly (readonly [name: string, description?: string])[];
+  /** The command's own options, declared before --json so that help reads them first. */
+  readonly options?: (command: Command) => Command;
+  /** What --json prints. */
+  readonly json: string;
+  readonly run: (target: Target, flags: F & { readonly json?: boolean }, args: string[]) => Promise<void>;
+}
+
+/**
+ * `<parent> <name>` as every command of the read / admin API is declared: its arguments and options, then
+ * --json, and an action given the target the global options name (--url, or --stack with --region and --profile).
+ */
+export function targetCommand<F extends object = object>(
+  parent: Command,
+  name: string,
+  spec: TargetCommandSpec<F>,
+): Command {
+  const command = parent.command(name).description(spec.description);
+  for (const [argument, description] of spec.arguments ?? []) command.argument(argument, description);
+  return (spec.options ? spec.options(command) : command)
+    .option('--json', spec.json)
+    .action(async (...params: unknown[]) => {
+      // commander passes the arguments, then the options, then the command itself.
+      const self = params.at(-1) as Command;
+      await spec.run(await targetOf(self), params.at(-2) as F, params.slice(0, -2) as string[]);
+    });
+}
+
+/** --limit, --cursor and --all, as every paginated listing takes them. */
+export function pagingOptions(command: Command): Command {
   return command
-    .addOption(
-      new Option(
-        '--limit <n>',
-        `items per page (1 to ${MAX_PAGE_SIZE}; the API's default when absent)`,
-      ).argParser(pageSize),
-    )
+    .addOption(pageSizeOption())
     .option('--cursor <cursor>', 'start from this page (the nextCursor of the page before)')
-    .option('--all', 'follow nextCursor to the last page')
-    .option('--json', 'print the page as JSON ({ items, nextCursor })');
+    .option('--all', 'follow nextCursor to the last page');
+}
+
+export function pageSizeOption(): Option {
+  return new Option(
+    '--limit <n>',
+    `items per page (1 to ${MAX_PAGE_SIZE}; the API's default when absent)`,
+  ).argParser(pageSize);
 }
 
 export interface ListFlags {
@@ -123,17 +155,18 @@ export function listCommand<T, F extends object = object>(
   parent: Command,
   spec: ListCommandSpec<T, F>,
 ): Command {
-  const list = parent.command('list').description(spec.description);
-  return listOptions(spec.filters ? spec.filters(list) : list).action(
-    async (flags: ListFlags & F, command: Command) => {
-      const { api } = await targetOf(command);
+  return targetCommand<ListFlags & F>(parent, 'list', {
+    description: spec.description,
+    options: (list) => pagingOptions(spec.filters ? spec.filters(list) : list),
+    json: 'print the page as JSON ({ items, nextCursor })',
+    run: async ({ api }, flags) => {
       const page = await collectPages((request) => spec.fetch(api, flags, request), pageFlags(flags));
       printPage<T>(page, spec.columns, {
         json: flags.json ?? false,
         empty: typeof spec.empty === 'string' ? spec.empty : spec.empty(flags),
       });
     },
-  );
+  });
 }
 
 /** Progress bars and lines only when the answer is for a human. */

@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander';
 import { LEDGER_STATUSES } from '../../../lambdas/ledger/ports';
 import type { Delivery, Rejection } from '../api';
 import { formatRecord, formatTable, printJson } from '../output';
-import { givenFilters, instant, listCommand, targetOf } from './common';
+import { givenFilters, instant, listCommand, targetCommand } from './common';
 
 const DELIVERY_FIELDS = [
   'eventId',
@@ -24,6 +24,13 @@ const DELIVERY_FIELDS = [
   'expiresAt',
 ];
 
+/** --from and --to on the time of receipt, the API's window when absent. */
+function windowOptions(command: Command): Command {
+  return command
+    .option('--from <instant>', 'received at or after (ISO instant, or 30m, 6h, 2d ago)', instant)
+    .option('--to <instant>', 'received before (ISO instant, or a duration ago)', instant);
+}
+
 export function registerDeliveries(program: Command): void {
   const deliveries = program
     .command('deliveries')
@@ -34,20 +41,20 @@ export function registerDeliveries(program: Command): void {
     {
       description: 'Deliveries, newest first (default: the last 24 hours)',
       filters: (list) =>
-        list
-          .option('--source <sourceId>', 'one source')
-          .addOption(new Option('--status <status>', 'one ledger status').choices(LEDGER_STATUSES))
-          .option('--type <type>', "the provider's event type or the canonical type")
-          .option('--from <instant>', 'received at or after (ISO instant, or 30m, 6h, 2d ago)', instant)
-          .option('--to <instant>', 'received before (ISO instant, or a duration ago)', instant),
+        windowOptions(
+          list
+            .option('--source <sourceId>', 'one source')
+            .addOption(new Option('--status <status>', 'one ledger status').choices(LEDGER_STATUSES))
+            .option('--type <type>', "the provider's event type or the canonical type"),
+        ),
       fetch: (api, flags, page) =>
         api.listDeliveries({ ...page, ...givenFilters(flags, ['source', 'status', 'type', 'from', 'to']) }),
       columns: [
-        ['RECEIVED', (d) => d.receivedAt],
-        ['EVENT', (d) => d.eventId],
-        ['SOURCE', (d) => d.sourceId],
+        'receivedAt',
+        'eventId',
+        'sourceId',
         ['TYPE', (d) => d.canonicalType ?? d.providerEventType],
-        ['STATUS', (d) => d.status],
+        'status',
         [
           'WHY',
           (d) => d.reason ?? d.lastError ?? (d.retained === false ? 'not retained for replay' : undefined),
@@ -57,66 +64,59 @@ export function registerDeliveries(program: Command): void {
     },
   );
 
-  deliveries
-    .command('show')
-    .description("One delivery's ledger entry: status, reason, last error")
-    .argument('<eventId>', 'the eventId the webhook endpoint answered (evt_…)')
-    .option('--json', 'print the entry as JSON')
-    .action(async (eventId: string, flags: { json?: boolean }, command: Command) => {
-      const { api } = await targetOf(command);
+  targetCommand(deliveries, 'show', {
+    description: "One delivery's ledger entry: status, reason, last error",
+    arguments: [['<eventId>', 'the eventId the webhook endpoint answered (evt_…)']],
+    json: 'print the entry as JSON',
+    run: async ({ api }, flags, [eventId = '']) => {
       const delivery = await api.getDelivery(eventId);
       if (flags.json) printJson(delivery);
       else console.log(formatRecord(delivery as unknown as Record<string, unknown>, DELIVERY_FIELDS));
-    });
+    },
+  });
 
-  deliveries
-    .command('counts')
-    .description('How many deliveries are in each status (default: the last 24 hours)')
-    .option('--source <sourceId>', 'one source')
-    .option('--from <instant>', 'received at or after (ISO instant, or 30m, 6h, 2d ago)', instant)
-    .option('--to <instant>', 'received before', instant)
-    .option('--json', 'print the counts as JSON')
-    .action(
-      async (flags: { source?: string; from?: string; to?: string; json?: boolean }, command: Command) => {
-        const { api } = await targetOf(command);
-        const answer = await api.countDeliveries(givenFilters(flags, ['source', 'from', 'to']));
-        if (flags.json) {
-          printJson(answer);
-          return;
-        }
-        const rows = Object.entries(answer.counts);
-        console.log(
-          rows.length === 0
-            ? 'No deliveries in that window.'
-            : formatTable(rows, [
-                ['STATUS', ([status]) => status],
-                ['COUNT', ([, count]) => count],
-              ]),
-        );
-      },
-    );
+  targetCommand<{ source?: string; from?: string; to?: string }>(deliveries, 'counts', {
+    description: 'How many deliveries are in each status (default: the last 24 hours)',
+    options: (counts) => windowOptions(counts.option('--source <sourceId>', 'one source')),
+    json: 'print the counts as JSON',
+    run: async ({ api }, flags) => {
+      const answer = await api.countDeliveries(givenFilters(flags, ['source', 'from', 'to']));
+      if (flags.json) {
+        printJson(answer);
+        return;
+      }
+      const window = `${answer.source ?? 'every source'}, received from ${answer.from} to ${answer.to}`;
+      if (answer.total === 0) {
+        console.log(`No deliveries (${window}).`);
+        return;
+      }
+      console.log(`Deliveries of ${window}:`);
+      console.log(
+        formatTable(
+          [...Object.entries(answer.counts), ['total', answer.total] as const],
+          [
+            ['STATUS', ([status]) => status],
+            ['COUNT', ([, count]) => count],
+          ],
+        ),
+      );
+    },
+  });
 
   const rejections = program
     .command('rejections')
     .description('Requests the edge refused (bad signature, unknown source, invalid body…): metadata only');
   listCommand<Rejection, { source?: string; reason?: string; from?: string; to?: string }>(rejections, {
-    description: 'Rejected requests, newest first',
+    description: 'Rejected requests, newest first (default: the last 24 hours)',
     filters: (list) =>
-      list
-        .option('--source <sourceId>', 'one source (as named in the path)')
-        .option('--reason <code>', 'one error code, e.g. invalid_signature')
-        .option('--from <instant>', 'at or after (ISO instant, or 30m, 6h, 2d ago)', instant)
-        .option('--to <instant>', 'before', instant),
+      windowOptions(
+        list
+          .option('--source <sourceId>', 'one source (as named in the path)')
+          .option('--reason <code>', 'one error code, e.g. invalid_signature'),
+      ),
     fetch: (api, flags, page) =>
       api.listRejections({ ...page, ...givenFilters(flags, ['source', 'reason', 'from', 'to']) }),
-    columns: [
-      ['AT', (r) => r.at],
-      ['SOURCE', (r) => r.sourceId],
-      ['STATUS', (r) => r.status],
-      ['REASON', (r) => r.reason],
-      ['SENDER', (r) => r.senderAddress],
-      ['BYTES', (r) => r.bodyBytes],
-    ],
+    columns: ['at', 'sourceId', 'status', 'reason', 'senderAddress', 'bodyBytes'],
     empty: 'No rejections match.',
   });
 }

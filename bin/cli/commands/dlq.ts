@@ -1,8 +1,8 @@
 import { type Command, Option } from 'commander';
-import { type DeadLetter, DLQ_QUEUES, type DlqQueue } from '../api';
-import { printJson } from '../output';
+import { DLQ_QUEUES, type DlqQueue, type OpsApi } from '../api';
+import { formatTable, printJson } from '../output';
 import { startProgress } from '../progress';
-import { listCommand, showsProgress, targetOf } from './common';
+import { pageSizeOption, showsProgress, targetCommand } from './common';
 
 /** Event ids per redrive call: SQS moves at most ten messages per batch. */
 const REDRIVE_BATCH = 10;
@@ -17,60 +17,122 @@ export function registerDlq(program: Command): void {
     .command('dlq')
     .description('Dead-letter queues: what failed every attempt, and redrive');
 
-  listCommand<DeadLetter, { queue: DlqQueue }>(dlq, {
-    description: 'Messages waiting in a dead-letter queue',
-    filters: (list) => list.addOption(queueOption()),
-    fetch: (api, flags, page) => api.listDeadLetters(flags.queue, page),
-    columns: [
-      ['SENT', (m) => m.sentAt],
-      ['EVENT', (m) => m.eventId],
-      ['MESSAGE', (m) => m.messageId],
-      ['RECEIVES', (m) => m.receiveCount],
-      ['LAST ERROR', (m) => m.lastError],
-    ],
-    empty: (flags) => `The ${flags.queue} dead-letter queue is empty.`,
-  });
-
-  dlq
-    .command('redrive')
-    .description('Move dead-lettered messages back to be applied again (applying is idempotent)')
-    .addOption(queueOption())
-    .option('--event <eventId...>', 'only these events (default: the whole queue)')
-    .option('--json', 'print the outcome as JSON')
-    .action(async (flags: { queue: DlqQueue; event?: string[]; json?: boolean }, command: Command) => {
-      const { api } = await targetOf(command);
-      if (flags.event === undefined) {
-        const answer = await api.redrive(flags.queue);
-        if (flags.json) printJson(answer);
-        else if (answer.taskHandle !== undefined) {
-          console.log(
-            `SQS is moving the ${flags.queue} dead-letter queue back (task ${answer.taskHandle}); ` +
-              `\`dlq list --queue ${flags.queue}\` shows what is still waiting.`,
-          );
-        } else console.log(`Moved ${answer.moved} message(s) from the ${flags.queue} dead-letter queue.`);
+  targetCommand<{ queue: DlqQueue; limit?: number }>(dlq, 'list', {
+    description:
+      'Messages at the head of a dead-letter queue, and about how many it holds (SQS has no peek: each ' +
+      'message listed is received and put back, which counts as one more receive)',
+    options: (list) => list.addOption(queueOption()).addOption(pageSizeOption()),
+    json: 'print the answer as JSON ({ queue, approximateCount, items, moveTask? })',
+    run: async ({ api }, flags) => {
+      const listing = await api.listDeadLetters(flags.queue, flags.limit);
+      if (flags.json) {
+        printJson(listing);
         return;
       }
-
-      const ids = [...new Set(flags.event)];
-      const progress = startProgress(`redrive ${flags.queue}`, { enabled: showsProgress(flags) });
-      let moved = 0;
-      try {
-        for (let start = 0; start < ids.length; start += REDRIVE_BATCH) {
-          const batch = ids.slice(start, start + REDRIVE_BATCH);
-          progress.update({ value: start, total: ids.length, detail: `${moved} moved` });
-          moved += (await api.redrive(flags.queue, batch)).moved;
-          progress.update({ value: start + batch.length, total: ids.length, detail: `${moved} moved` });
-        }
-      } finally {
-        progress.stop();
+      console.log(
+        listing.items.length === 0
+          ? `The ${flags.queue} dead-letter queue is empty.`
+          : formatTable(listing.items, ['sentAt', 'eventId', 'messageId', 'receiveCount', 'lastError']),
+      );
+      if (listing.approximateCount > listing.items.length) {
+        console.log(`\nAbout ${listing.approximateCount} message(s) in the queue, listed or not.`);
       }
-      if (flags.json) printJson({ requested: ids.length, moved });
-      else {
+      const task = listing.moveTask;
+      if (task !== undefined) {
         console.log(
-          `Moved ${moved} of ${ids.length} requested message(s) from the ${flags.queue} dead-letter queue` +
-            (moved < ids.length ? '; the others were not in it (`dlq list` shows what is).' : '.'),
+          `Latest move task: ${task.status}, ${task.moved}${task.toMove === undefined ? '' : ` of ${task.toMove}`} moved` +
+            (task.failureReason === undefined ? '.' : ` (${task.failureReason}).`),
         );
       }
-      if (moved < ids.length) process.exitCode = 1;
-    });
+    },
+  });
+
+  targetCommand<{ queue: DlqQueue; event?: string[] }>(dlq, 'redrive', {
+    description: 'Move dead-lettered messages back to be applied again (applying is idempotent)',
+    options: (redrive) =>
+      redrive
+        .addOption(queueOption())
+        .option('--event <eventId...>', 'only these events (default: the whole queue)'),
+    json: 'print the outcome as JSON',
+    run: async ({ api }, flags) => {
+      if (flags.event === undefined) await redriveQueue(api, flags.queue, flags);
+      else await redriveEvents(api, flags.queue, [...new Set(flags.event)], flags);
+    },
+  });
+}
+
+/** The whole queue: SQS's move task on a stack; locally, resent request after request until none is left. */
+async function redriveQueue(api: OpsApi, queue: DlqQueue, flags: { readonly json?: boolean }): Promise<void> {
+  let moved = 0;
+  for (;;) {
+    const answer = await api.redriveQueue(queue);
+    if (answer.via === 'move-task') {
+      if (flags.json) printJson(answer);
+      else {
+        console.log(
+          `SQS is moving the ${queue} dead-letter queue back (task ${answer.taskHandle}); ` +
+            `\`dlq list --queue ${queue}\` shows its progress and what is still waiting.`,
+        );
+      }
+      return;
+    }
+    moved += answer.moved;
+    // A request that moved nothing and is not complete would repeat itself: what is left is not in view.
+    if (answer.complete || answer.moved === 0) {
+      if (flags.json) printJson({ queue, via: answer.via, moved, complete: answer.complete });
+      else {
+        console.log(
+          `Moved ${moved} message(s) from the ${queue} dead-letter queue` +
+            (answer.complete ? '.' : '; the others are out of view for now: run it again in a minute.'),
+        );
+      }
+      if (!answer.complete) process.exitCode = 1;
+      return;
+    }
+  }
+}
+
+/**
+ * Chosen events, a batch per request; a batch the request had no time to finish is asked again for the events
+ * it did not move, until one comes back complete.
+ */
+async function redriveEvents(
+  api: OpsApi,
+  queue: DlqQueue,
+  ids: readonly string[],
+  flags: { readonly json?: boolean },
+): Promise<void> {
+  const progress = startProgress(`redrive ${queue}`, { enabled: showsProgress(flags) });
+  let moved = 0;
+  const notMoved: string[] = [];
+  try {
+    for (let start = 0; start < ids.length; start += REDRIVE_BATCH) {
+      progress.update({ value: start, total: ids.length, detail: `${moved} moved` });
+      let pending = ids.slice(start, start + REDRIVE_BATCH);
+      while (pending.length > 0) {
+        const answer = await api.redriveEvents(queue, pending);
+        moved += answer.moved;
+        if (answer.complete || answer.moved === 0) {
+          notMoved.push(...answer.notMoved);
+          break;
+        }
+        pending = [...answer.notMoved];
+      }
+      progress.update({
+        value: Math.min(start + REDRIVE_BATCH, ids.length),
+        total: ids.length,
+        detail: `${moved} moved`,
+      });
+    }
+  } finally {
+    progress.stop();
+  }
+  if (flags.json) printJson({ queue, requested: ids.length, moved, notMoved });
+  else {
+    console.log(
+      `Moved ${moved} of ${ids.length} requested message(s) from the ${queue} dead-letter queue` +
+        (notMoved.length > 0 ? `; not moved (not in it, or out of view): ${notMoved.join(', ')}.` : '.'),
+    );
+  }
+  if (notMoved.length > 0) process.exitCode = 1;
 }

@@ -4,7 +4,7 @@ import { LEDGER_STATUSES } from '../../../lambdas/ledger/ports';
 import type { OpsApi, ReplayJob } from '../api';
 import { formatRecord, printJson } from '../output';
 import { startProgress } from '../progress';
-import { instant, positiveNumber, showsProgress, targetOf } from './common';
+import { instant, positiveNumber, showsProgress, targetCommand } from './common';
 
 /** Counts that describe the job's scope rather than work done. */
 const SCOPE_COUNTS = new Set(['total', 'matched', 'scanned']);
@@ -73,75 +73,70 @@ export function registerReplay(program: Command): void {
     .command('replay')
     .description('Re-run apply on retained events of a source over a time window (last writer wins: safe)');
 
-  replay
-    .command('start')
-    .description('Start a replay job (asking twice for the same replay returns the same job)')
-    .requiredOption('--source <sourceId>', 'the source whose events to replay')
-    .requiredOption('--from <instant>', 'received at or after (ISO instant, or 30m, 6h, 2d ago)', instant)
-    .requiredOption('--to <instant>', 'received before (ISO instant, or a duration ago)', instant)
-    .addOption(
-      new Option('--status <status...>', 'ledger statuses to replay, e.g. dead-lettered parked held')
-        .choices(LEDGER_STATUSES)
-        .makeOptionMandatory(),
-    )
-    .option('--follow', 'wait for the job to finish, with progress')
-    .option('--interval <seconds>', 'seconds between status polls when following', positiveNumber, 2)
-    .option('--json', 'print the job as JSON')
-    .action(
-      async (
-        flags: {
-          source: string;
-          from: string;
-          to: string;
-          status: string[];
-          follow?: boolean;
-          interval: number;
-          json?: boolean;
-        },
-        command: Command,
-      ) => {
-        const { api } = await targetOf(command);
-        const job = await api.startReplay({
-          source: flags.source,
-          from: flags.from,
-          to: flags.to,
-          statuses: flags.status,
-        });
-        if (flags.follow && !flags.json) {
-          console.error(
-            `Following replay ${job.jobId}; Ctrl-C stops following, not the job (\`replay cancel ${job.jobId}\` does).`,
-          );
-        }
-        finish(flags.follow ? await follow(api, job, flags.interval, showsProgress(flags)) : job, flags.json);
-      },
-    );
+  targetCommand<{
+    source: string;
+    from: string;
+    to: string;
+    status: string[];
+    follow?: boolean;
+    interval: number;
+  }>(replay, 'start', {
+    description: 'Start a replay job (asking twice for the same replay returns the same job)',
+    options: (start) =>
+      followOptions(
+        start
+          .requiredOption('--source <sourceId>', 'the source whose events to replay')
+          .requiredOption(
+            '--from <instant>',
+            'received at or after (ISO instant, or 30m, 6h, 2d ago)',
+            instant,
+          )
+          .requiredOption('--to <instant>', 'received before (ISO instant, or a duration ago)', instant)
+          .addOption(
+            new Option('--status <status...>', 'ledger statuses to replay, e.g. dead-lettered parked held')
+              .choices(LEDGER_STATUSES)
+              .makeOptionMandatory(),
+          ),
+      ),
+    json: 'print the job as JSON',
+    run: async ({ api }, flags) => {
+      const job = await api.startReplay({
+        source: flags.source,
+        from: flags.from,
+        to: flags.to,
+        statuses: flags.status,
+      });
+      if (flags.follow && !flags.json) {
+        console.error(
+          `Following replay ${job.jobId}; Ctrl-C stops following, not the job (\`replay cancel ${job.jobId}\` does).`,
+        );
+      }
+      finish(flags.follow ? await follow(api, job, flags.interval, showsProgress(flags)) : job, flags.json);
+    },
+  });
 
-  replay
-    .command('status')
-    .description("A replay job's state and counts")
-    .argument('<jobId>')
-    .option('--follow', 'wait for the job to finish, with progress')
-    .option('--interval <seconds>', 'seconds between status polls when following', positiveNumber, 2)
-    .option('--json', 'print the job as JSON')
-    .action(
-      async (
-        jobId: string,
-        flags: { follow?: boolean; interval: number; json?: boolean },
-        command: Command,
-      ) => {
-        const { api } = await targetOf(command);
-        const job = await api.getReplay(jobId);
-        finish(flags.follow ? await follow(api, job, flags.interval, showsProgress(flags)) : job, flags.json);
-      },
-    );
+  targetCommand<{ follow?: boolean; interval: number }>(replay, 'status', {
+    description: "A replay job's state and counts",
+    arguments: [['<jobId>']],
+    options: followOptions,
+    json: 'print the job as JSON',
+    run: async ({ api }, flags, [jobId = '']) => {
+      const job = await api.getReplay(jobId);
+      finish(flags.follow ? await follow(api, job, flags.interval, showsProgress(flags)) : job, flags.json);
+    },
+  });
 
-  replay
-    .command('cancel')
-    .description('Stop a running replay job after the event in hand')
-    .argument('<jobId>')
-    .option('--json', 'print the job as JSON')
-    .action(async (jobId: string, flags: { json?: boolean }, command: Command) => {
-      const { api } = await targetOf(command);
-      finish(await api.cancelReplay(jobId), flags.json);
-    });
+  targetCommand(replay, 'cancel', {
+    description: 'Stop a running replay job after the event in hand',
+    arguments: [['<jobId>']],
+    json: 'print the job as JSON',
+    run: async ({ api }, flags, [jobId = '']) => finish(await api.cancelReplay(jobId), flags.json),
+  });
+}
+
+/** --follow and --interval, as start and status take them. */
+function followOptions(command: Command): Command {
+  return command
+    .option('--follow', 'wait for the job to finish, with progress')
+    .option('--interval <seconds>', 'seconds between status polls when following', positiveNumber, 2);
 }

@@ -1,62 +1,84 @@
 import type { Command } from 'commander';
 import type { Source } from '../api';
-import { formatRecord, printJson } from '../output';
-import { listCommand, targetOf } from './common';
+import { formatRecord, formatTable, printJson } from '../output';
+import { startProgress } from '../progress';
+import { showsProgress, targetCommand } from './common';
 
 export function registerSources(program: Command): void {
   const sources = program
     .command('sources')
     .description('Configured sources, and holding one: its events are parked as held until it resumes');
 
-  listCommand<Source>(sources, {
+  targetCommand(sources, 'list', {
     description: 'Every configured source, held or not',
-    fetch: (api, _flags, page) => api.listSources(page),
-    columns: [
-      ['SOURCE', (s) => s.sourceId],
-      ['KIND', (s) => s.kind],
-      ['HELD', (s) => (s.held ? 'held' : 'no')],
-      ['SINCE', (s) => s.heldAt],
-      ['BY', (s) => s.by],
-      ['REASON', (s) => s.reason],
-    ],
-    empty: 'No sources are configured.',
+    json: 'print the answer as JSON ({ items })',
+    run: async ({ api }, flags) => {
+      const answer = await api.listSources();
+      if (flags.json) printJson(answer);
+      else {
+        console.log(
+          answer.items.length === 0
+            ? 'No sources are configured.'
+            : formatTable<Source>(answer.items, [
+                'sourceId',
+                'kind',
+                ['HELD', (s) => (s.held ? 'held' : 'no')],
+                'heldAt',
+                'heldBy',
+                'reason',
+              ]),
+        );
+      }
+    },
   });
 
-  sources
-    .command('hold')
-    .description('Hold a source: the edge still accepts its events, apply parks them as held')
-    .argument('<sourceId>')
-    .option('--reason <text>', 'why, for whoever resumes it')
-    .option('--json', 'print the answer as JSON')
-    .action(async (sourceId: string, flags: { reason?: string; json?: boolean }, command: Command) => {
-      const { api } = await targetOf(command);
-      report(
-        await api.holdSource(sourceId, flags.reason),
-        flags,
-        `Holding ${sourceId}: its events wait as held until \`sources resume ${sourceId}\`.`,
-      );
-    });
+  targetCommand<{ reason?: string }>(sources, 'hold', {
+    description: 'Hold a source: the edge still accepts its events, apply parks them as held',
+    arguments: [['<sourceId>']],
+    options: (hold) => hold.option('--reason <text>', 'why, for whoever resumes it'),
+    json: 'print the answer as JSON',
+    run: async ({ api }, flags, [sourceId = '']) => {
+      const answer = await api.holdSource(sourceId, flags.reason);
+      if (flags.json) printJson(answer);
+      else {
+        console.log(
+          answer.created
+            ? `Holding ${sourceId}: its events wait as held until \`sources resume ${sourceId}\`.`
+            : `${sourceId} was already held; the hold in place is unchanged.`,
+        );
+        console.log(formatRecord({ ...answer }));
+      }
+    },
+  });
 
-  sources
-    .command('resume')
-    .description('Resume a held source; the events it held are applied again')
-    .argument('<sourceId>')
-    .option('--json', 'print the answer as JSON')
-    .action(async (sourceId: string, flags: { json?: boolean }, command: Command) => {
-      const { api } = await targetOf(command);
-      report(await api.resumeSource(sourceId), flags, `Resumed ${sourceId}.`);
-    });
-}
-
-/** The source's hold as the API answered it: JSON, or a sentence and then the record. */
-function report(
-  answer: Readonly<Record<string, unknown>>,
-  flags: { readonly json?: boolean },
-  sentence: string,
-): void {
-  if (flags.json) printJson(answer);
-  else {
-    console.log(sentence);
-    console.log(formatRecord(answer));
-  }
+  targetCommand(sources, 'resume', {
+    description:
+      'Resume a held source; the events it held are queued again, oldest first, request after request until ' +
+      'none is left',
+    arguments: [['<sourceId>']],
+    json: 'print the outcome as JSON ({ sourceId, held, resumed, released })',
+    run: async ({ api }, flags, [sourceId = '']) => {
+      const progress = startProgress(`resume ${sourceId}`, { enabled: showsProgress(flags) });
+      let answer = await api.resumeSource(sourceId);
+      const resumed = answer.resumed;
+      let released = answer.released;
+      try {
+        while (answer.nextCursor !== null) {
+          // How many remain is unknown until the last page: the bar shows what went back so far.
+          progress.update({ value: released, total: released, detail: 'released, more to come' });
+          answer = await api.resumeSource(sourceId, answer.nextCursor);
+          released += answer.released;
+        }
+      } finally {
+        progress.stop();
+      }
+      if (flags.json) printJson({ sourceId, held: false, resumed, released });
+      else {
+        console.log(
+          `${resumed ? `Resumed ${sourceId}` : `${sourceId} was not held`}; ` +
+            `${released} held event(s) queued again.`,
+        );
+      }
+    },
+  });
 }
