@@ -113,6 +113,14 @@ export interface ChosenResent extends Resent {
   readonly notMoved: readonly string[];
 }
 
+/** Chosen messages deleted from a dead-letter queue; `notDeleted` were not in it, or out of view. */
+export interface DeadLettersDeleted {
+  readonly queue: DlqQueue;
+  readonly deleted: number;
+  readonly complete: boolean;
+  readonly notDeleted: readonly string[];
+}
+
 export interface Source {
   readonly sourceId: string;
   readonly kind: string;
@@ -271,6 +279,10 @@ export class OpsApi {
 
   redriveEvents(queue: DlqQueue, eventIds: readonly string[]): Promise<ChosenResent> {
     return this.transport.call({ method: 'POST', path: ['dlq', queue, 'redrive'], body: { eventIds } });
+  }
+
+  deleteDeadLetters(queue: DlqQueue, messageIds: readonly string[]): Promise<DeadLettersDeleted> {
+    return this.transport.call({ method: 'POST', path: ['dlq', queue, 'delete'], body: { messageIds } });
   }
 
   // Sources and holds

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambdas/config/load';
 import type { ParitySyncConfig } from '../../lambdas/config/schema';
@@ -8,6 +9,7 @@ import { createSecretResolver } from '../../lambdas/config/secrets';
 import { addDays } from '../../lambdas/domain/dates';
 import { LEDGER_STATUSES } from '../../lambdas/ledger/ports';
 import type { ReconcileReport } from '../../lambdas/reconcile/service';
+import { RECONCILE_DLQ } from '../../lambdas/shared/topology';
 import { type Demo, type DemoReport, startDemo } from '../../local/demo';
 import { senderFor } from '../../local/senders';
 import { type LocalStack, startLocalStack } from '../../local/start';
@@ -407,6 +409,39 @@ describe('paritysync operator actions against the local runtime', { timeout: 90_
       (await getJson(`/deliveries/${deadLetterEventId}`)).status === 'parked' ? true : undefined,
     );
     expect((await cli('dlq', 'list')).stdout.trim()).toBe('The events dead-letter queue is empty.');
+  });
+
+  it('dlq delete: removes a failed reconciliation run, by message id, and names what it did not find', async () => {
+    const queueUrl = stack.topology.queues[RECONCILE_DLQ.id]?.url;
+    if (queueUrl === undefined) throw new Error('the reconcile dead-letter queue was not provisioned');
+    const sqs = new SQSClient({
+      endpoint: stack.endpoints.sqsEndpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: JSON.stringify({ trigger: 'schedule', eventId: randomUUID() }),
+      }),
+    );
+    const listing = await eventually('the failed run to be listed', async () => {
+      const run = await cli('dlq', 'list', '--queue', 'reconcile', '--json');
+      const parsed = JSON.parse(run.stdout) as { items: { messageId: string }[] };
+      return parsed.items.length === 1 ? parsed : undefined;
+    });
+    const messageId = listing.items[0]?.messageId as string;
+
+    const run = await cli('dlq', 'delete', '--queue', 'reconcile', messageId, 'not-a-message');
+
+    expect(run.stdout.trim()).toBe(
+      'Deleted 1 message(s) from the reconcile dead-letter queue; not deleted (not in it, or out of view): ' +
+        'not-a-message.',
+    );
+    expect(run.code).toBe(1);
+    expect((await cli('dlq', 'list', '--queue', 'reconcile')).stdout.trim()).toBe(
+      'The reconcile dead-letter queue is empty.',
+    );
   });
 
   it("sources hold parks a source's events as held, and sources resume releases them", async () => {

@@ -59,6 +59,30 @@ export function registerDlq(program: Command): void {
       else await redriveEvents(api, flags.queue, [...new Set(flags.event)], flags);
     },
   });
+
+  targetCommand<{ queue: DlqQueue }>(dlq, 'delete', {
+    description:
+      'Delete chosen messages for good, by message id (`dlq list` shows them): a failed reconciliation run ' +
+      'once understood, or a dead letter that must not be applied',
+    arguments: [['<messageId...>', 'the messages to delete']],
+    options: (remove) => remove.addOption(queueOption()),
+    json: 'print the outcome as JSON',
+    run: async ({ api }, flags, args) => {
+      // A variadic argument arrives as one array.
+      const messageIds = args.flat();
+      const answer = await api.deleteDeadLetters(flags.queue, [...new Set(messageIds)]);
+      if (flags.json) printJson(answer);
+      else {
+        console.log(
+          `Deleted ${answer.deleted} message(s) from the ${flags.queue} dead-letter queue` +
+            (answer.notDeleted.length > 0
+              ? `; not deleted (not in it, or out of view): ${answer.notDeleted.join(', ')}.`
+              : '.'),
+        );
+      }
+      if (answer.notDeleted.length > 0) process.exitCode = 1;
+    },
+  });
 }
 
 /** The whole queue: SQS's move task on a stack; locally, resent request after request until none is left. */
