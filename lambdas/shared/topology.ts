@@ -248,6 +248,19 @@ export const CONTROLS = table({
   partitionKey: { name: 'pk', type: 'S' },
 });
 
+/**
+ * The delivery ledger and the applied state, under the names both the apply function, which writes them, and the
+ * read / admin API, which reads them (and writes mappings and holds), bind them to.
+ */
+export const APPLIED_STATE_TABLES = {
+  ledger: DELIVERY_LEDGER,
+  ari: ARI_STATE,
+  mappings: MAPPINGS,
+  review: REVIEW,
+  reservations: RESERVATIONS,
+  controls: CONTROLS,
+};
+
 const FOURTEEN_DAYS = 14 * 24 * 3600;
 
 /** Events whose receives ran out; the read / admin API lists them and sends them back to the events queue. */
