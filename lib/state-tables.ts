@@ -10,6 +10,7 @@ import {
   MAPPINGS,
   RESERVATIONS,
   REVIEW,
+  STATE_TABLES,
   type TableDefinition,
 } from '../lambdas/shared/topology';
 import { grantExactly, indexArn, topologyTable } from './topology-table';
@@ -55,14 +56,7 @@ const REVIEW_WAITING_IN_ORDER = indexOf(REVIEW, 'waitingInOrder');
  */
 export class StateTables extends Construct {
   /** Every table this construct creates, in topology order. */
-  static readonly DEFINITIONS: readonly TableDefinition[] = [
-    ARI_STATE,
-    MAPPINGS,
-    REVIEW,
-    RESERVATIONS,
-    GUESTS,
-    CONTROLS,
-  ];
+  static readonly DEFINITIONS: readonly TableDefinition[] = STATE_TABLES;
 
   /**
    * The consumer: conditional last-writer-wins writes to room nights, mappings, reservations and guest links;

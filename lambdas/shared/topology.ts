@@ -308,6 +308,16 @@ export const RECONCILE_DLQ = namedQueue({
   visibilityTimeoutSeconds: 30,
 });
 
+/** The apply pipeline's state: created by the StateTables construct. */
+export const STATE_TABLES: readonly TableDefinition[] = [
+  ARI_STATE,
+  MAPPINGS,
+  REVIEW,
+  RESERVATIONS,
+  GUESTS,
+  CONTROLS,
+];
+
 /** The reconciliation's own tables: created by the Reconciliation construct, not by StateTables. */
 export const RECONCILE_TABLES: readonly TableDefinition[] = [
   RECONCILE_CHECKPOINTS,
@@ -318,12 +328,7 @@ export const RECONCILE_TABLES: readonly TableDefinition[] = [
 
 export const TABLES: readonly TableDefinition[] = [
   DELIVERY_LEDGER,
-  ARI_STATE,
-  MAPPINGS,
-  REVIEW,
-  RESERVATIONS,
-  GUESTS,
-  CONTROLS,
+  ...STATE_TABLES,
   ...RECONCILE_TABLES,
   REJECTIONS,
 ];
