@@ -162,10 +162,7 @@ export class SqsDeadLetterQueue implements DeadLetterQueue {
       const { Failed = [] } = await this.client.send(
         new DeleteMessageBatchCommand({
           QueueUrl: this.queueUrl,
-          Entries: batch.map((message, index) => ({
-            Id: String(index),
-            ReceiptHandle: message.receiptHandle,
-          })),
+          Entries: batchEntries(batch, (message) => ({ ReceiptHandle: message.receiptHandle })),
         }),
       );
       if (Failed.length > 0) {
@@ -187,8 +184,7 @@ export class SqsDeadLetterQueue implements DeadLetterQueue {
         .send(
           new ChangeMessageVisibilityBatchCommand({
             QueueUrl: this.queueUrl,
-            Entries: batch.map((message, index) => ({
-              Id: String(index),
+            Entries: batchEntries(batch, (message) => ({
               ReceiptHandle: message.receiptHandle,
               VisibilityTimeout: 0,
             })),
@@ -263,8 +259,7 @@ export class SqsRedrivableDeadLetterQueue extends SqsDeadLetterQueue implements 
       const { Successful = [] } = await this.client.send(
         new SendMessageBatchCommand({
           QueueUrl: this.sourceQueueUrl,
-          Entries: batch.map((message, index) => ({
-            Id: String(index),
+          Entries: batchEntries(batch, (message) => ({
             MessageBody: message.letter.body,
             MessageAttributes: {
               ...message.messageAttributes,
@@ -282,6 +277,14 @@ export class SqsRedrivableDeadLetterQueue extends SqsDeadLetterQueue implements 
     }
     return sent;
   }
+}
+
+/** A batch request's entries: each is known by its message's position in the batch, in the answer too. */
+function batchEntries<E>(
+  batch: readonly Received[],
+  entry: (message: Received) => E,
+): (E & { Id: string })[] {
+  return batch.map((message, index) => ({ Id: String(index), ...entry(message) }));
 }
 
 function toReceived(message: Message, queueUrl: string): Received {
