@@ -11,6 +11,7 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import type { Clock } from '../shared/clock';
+import { withoutUndefined } from '../shared/objects';
 import {
   type DeadLetter,
   type DeadLetterChoice,
@@ -339,8 +340,4 @@ function messageBytes(message: Received): number {
     bytes += Buffer.byteLength(value.StringValue ?? '') + (value.BinaryValue?.byteLength ?? 0);
   }
   return bytes;
-}
-
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T;
 }
