@@ -77,26 +77,30 @@ export function dlqMoveTaskEnvironment(task: DlqMoveTask): Record<string, string
  * The whole-queue redrive setting as the read / admin API reads it: `move-task` needs both queues' ARNs; absent
  * (or `resend`), as in the local runtime, the function receives and resends instead.
  */
-export const DlqRedriveSchema = z.discriminatedUnion(DLQ_REDRIVE, [
-  z.pipe(
-    z.object({
-      [DLQ_REDRIVE]: z.literal('move-task'),
-      [DLQ_ARN]: QueueArnSchema,
-      [SOURCE_ARN]: QueueArnSchema,
-    }),
-    z.transform((data): { readonly moveTask?: DlqMoveTask } => ({
-      moveTask: { deadLetterQueueArn: data[DLQ_ARN], sourceQueueArn: data[SOURCE_ARN] },
-    })),
-  ),
-  z.pipe(
-    z.object({
-      [DLQ_REDRIVE]: z.optional(z.literal('resend')),
-      [DLQ_ARN]: z.optional(QueueArnSchema),
-      [SOURCE_ARN]: z.optional(QueueArnSchema),
-    }),
-    z.transform((): { readonly moveTask?: DlqMoveTask } => ({})),
-  ),
-]);
+export const DlqRedriveSchema = z.discriminatedUnion(
+  DLQ_REDRIVE,
+  [
+    z.pipe(
+      z.object({
+        [DLQ_REDRIVE]: z.literal('move-task'),
+        [DLQ_ARN]: QueueArnSchema,
+        [SOURCE_ARN]: QueueArnSchema,
+      }),
+      z.transform((data): { readonly moveTask?: DlqMoveTask } => ({
+        moveTask: { deadLetterQueueArn: data[DLQ_ARN], sourceQueueArn: data[SOURCE_ARN] },
+      })),
+    ),
+    z.pipe(
+      z.object({
+        [DLQ_REDRIVE]: z.optional(z.literal('resend')),
+        [DLQ_ARN]: z.optional(QueueArnSchema),
+        [SOURCE_ARN]: z.optional(QueueArnSchema),
+      }),
+      z.transform((): { readonly moveTask?: DlqMoveTask } => ({})),
+    ),
+  ],
+  { error: 'must be move-task, or resend (the default, also when unset)' },
+);
 
 /**
  * The validated ParitySync configuration as JSON (compiled into the bundle in AWS, set locally). Its problems
