@@ -3,13 +3,13 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { dlqMoveTaskEnvironment } from '../lambdas/config/environment';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
 import { METRIC_SERVICES } from '../lambdas/shared/metric-names';
 import {
   ARI_STATE,
   CONTROLS,
   DELIVERY_LEDGER,
-  DLQ_REDRIVE_ENVIRONMENT,
   EVENTS_DLQ,
   EVENTS_QUEUE,
   MAPPINGS,
@@ -103,9 +103,10 @@ export class ReadApi extends Construct {
         [EVENTS_DLQ.environmentName]: props.queues.deadLetterQueue.queueUrl,
         [RECONCILE_DLQ.environmentName]: props.reconciliation.deadLetterQueue.queueUrl,
         // In AWS a whole-queue redrive is SQS's own move task; the local runtime, whose emulator lacks it, resends.
-        [DLQ_REDRIVE_ENVIRONMENT.mode]: 'move-task',
-        [DLQ_REDRIVE_ENVIRONMENT.deadLetterQueueArn]: props.queues.deadLetterQueue.queueArn,
-        [DLQ_REDRIVE_ENVIRONMENT.sourceQueueArn]: props.queues.queue.queueArn,
+        ...dlqMoveTaskEnvironment({
+          deadLetterQueueArn: props.queues.deadLetterQueue.queueArn,
+          sourceQueueArn: props.queues.queue.queueArn,
+        }),
       },
     });
 

@@ -11,6 +11,7 @@ import {
   MAPPINGS_BY_ENTITY,
   RESERVATIONS,
   REVIEW,
+  STATE_TABLES,
   type TableDefinition,
 } from '../lambdas/shared/topology';
 import { grantExactly, indexArn, topologyTable } from './topology-table';
@@ -57,14 +58,7 @@ const MAPPINGS_LISTING = indexOf(MAPPINGS, MAPPINGS_BY_ENTITY.indexName);
  */
 export class StateTables extends Construct {
   /** Every table this construct creates, in topology order. */
-  static readonly DEFINITIONS: readonly TableDefinition[] = [
-    ARI_STATE,
-    MAPPINGS,
-    REVIEW,
-    RESERVATIONS,
-    GUESTS,
-    CONTROLS,
-  ];
+  static readonly DEFINITIONS: readonly TableDefinition[] = STATE_TABLES;
 
   /**
    * The consumer: conditional last-writer-wins writes to room nights, mappings, reservations and guest links;

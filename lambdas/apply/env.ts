@@ -1,14 +1,5 @@
 import { environmentReader } from '../config/bootstrap';
-import {
-  ARI_STATE,
-  CONTROLS,
-  DELIVERY_LEDGER,
-  EVENTS_QUEUE,
-  GUESTS,
-  MAPPINGS,
-  RESERVATIONS,
-  REVIEW,
-} from '../shared/topology';
+import { APPLIED_STATE_TABLES, EVENTS_QUEUE, GUESTS } from '../shared/topology';
 
 /**
  * The apply (SQS consumer) function's environment, validated once at cold start. In AWS the stack sets these;
@@ -17,15 +8,7 @@ import {
  * go back once their mapping exists; the controls table says which sources are on hold.
  */
 export const readApplyEnvironment = environmentReader('apply', 'apply', {
-  tables: {
-    ledger: DELIVERY_LEDGER,
-    ari: ARI_STATE,
-    mappings: MAPPINGS,
-    review: REVIEW,
-    reservations: RESERVATIONS,
-    guests: GUESTS,
-    controls: CONTROLS,
-  },
+  tables: { ...APPLIED_STATE_TABLES, guests: GUESTS },
   queues: { events: EVENTS_QUEUE },
 });
 

@@ -59,22 +59,30 @@ export interface BoundEnvironment<T extends TableBindings, Q extends QueueBindin
 
 /**
  * A function's environment reader, from the tables and queues it uses: the variables come from their topology
- * definitions, so the stack and the local runtime set exactly what the reader asks for. `what` names the
- * function in the error a bad environment raises at cold start.
+ * definitions, so the stack and the local runtime set exactly what the reader asks for. `settings` reads any
+ * other variables, checked with the rest; its output joins the environment. `what` names the function in the
+ * error a bad environment raises at cold start.
  */
-export function environmentReader<T extends TableBindings, Q extends QueueBindings = Record<never, never>>(
+export function environmentReader<
+  T extends TableBindings,
+  Q extends QueueBindings = Record<never, never>,
+  S extends object = Record<never, never>,
+>(
   service: keyof typeof METRIC_SERVICES,
   what: string,
-  bindings: { readonly tables: T; readonly queues?: Q },
-): (env?: NodeJS.ProcessEnv) => BoundEnvironment<T, Q> {
+  bindings: { readonly tables: T; readonly queues?: Q; readonly settings?: z.ZodMiniType<S> },
+): (env?: NodeJS.ProcessEnv) => BoundEnvironment<T, Q> & S {
   const queues = (bindings.queues ?? {}) as Q;
-  const schema = z.object({
+  const { settings } = bindings;
+  const variables = z.object({
     ...functionEnvFields(service),
     ...tableEnvFields(bindings.tables),
     ...Object.fromEntries(Object.values(queues).map((queue) => [queue.environmentName, QueueUrlSchema])),
   });
+  // One schema for both, so that one error names every offending variable.
+  const schema = settings === undefined ? variables : z.intersection(variables, settings);
   return (env = process.env) => {
-    // Every field of the schema is a string: the common variables, table names and queue URLs.
+    // Every field of the variables is a string: the common variables, table names and queue URLs.
     const data = validateEnvironment(schema, env, what) as unknown as FunctionEnvVariables &
       Record<string, string>;
     return {
@@ -83,6 +91,8 @@ export function environmentReader<T extends TableBindings, Q extends QueueBindin
       queues: Object.fromEntries(
         Object.entries(queues).map(([name, queue]) => [name, data[queue.environmentName]]),
       ) as { readonly [K in keyof Q]: string },
+      // Already validated above: parsed again for its output alone.
+      ...((settings === undefined ? {} : z.parse(settings, env)) as S),
     };
   };
 }

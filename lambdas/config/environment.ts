@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { ConfigurationError } from '../shared/errors';
 import { DEFAULT_METRICS_NAMESPACE } from '../shared/metric-names';
-import type { QueueDefinition, TableDefinition } from '../shared/topology';
+import { DLQ_REDRIVE_ENVIRONMENT, type QueueDefinition, type TableDefinition } from '../shared/topology';
 import { formatPath, parseConfig } from './load';
 import { type ParitySyncConfig, ParitySyncConfigSchema } from './schema';
 
@@ -49,6 +49,58 @@ export function queueUrlEnvField<Q extends SentQueueDefinition>(
 ): Record<Q['environmentName'], typeof QueueUrlSchema> {
   return { [queue.environmentName]: QueueUrlSchema } as Record<Q['environmentName'], typeof QueueUrlSchema>;
 }
+
+const QueueArnSchema = z.string().check(z.regex(/^arn:[a-z-]+:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}$/));
+
+/** The queues of an SQS message move task that sends a whole dead-letter queue back to its source. */
+export interface DlqMoveTask {
+  readonly deadLetterQueueArn: string;
+  readonly sourceQueueArn: string;
+}
+
+const {
+  mode: DLQ_REDRIVE,
+  deadLetterQueueArn: DLQ_ARN,
+  sourceQueueArn: SOURCE_ARN,
+} = DLQ_REDRIVE_ENVIRONMENT;
+
+/** The variables that make a whole-queue redrive SQS's move task: the setting comes with both queues' ARNs. */
+export function dlqMoveTaskEnvironment(task: DlqMoveTask): Record<string, string> {
+  return {
+    [DLQ_REDRIVE]: 'move-task',
+    [DLQ_ARN]: task.deadLetterQueueArn,
+    [SOURCE_ARN]: task.sourceQueueArn,
+  };
+}
+
+/**
+ * The whole-queue redrive setting as the read / admin API reads it: `move-task` needs both queues' ARNs; absent
+ * (or `resend`), as in the local runtime, the function receives and resends instead.
+ */
+export const DlqRedriveSchema = z.discriminatedUnion(
+  DLQ_REDRIVE,
+  [
+    z.pipe(
+      z.object({
+        [DLQ_REDRIVE]: z.literal('move-task'),
+        [DLQ_ARN]: QueueArnSchema,
+        [SOURCE_ARN]: QueueArnSchema,
+      }),
+      z.transform((data): { readonly moveTask?: DlqMoveTask } => ({
+        moveTask: { deadLetterQueueArn: data[DLQ_ARN], sourceQueueArn: data[SOURCE_ARN] },
+      })),
+    ),
+    z.pipe(
+      z.object({
+        [DLQ_REDRIVE]: z.optional(z.literal('resend')),
+        [DLQ_ARN]: z.optional(QueueArnSchema),
+        [SOURCE_ARN]: z.optional(QueueArnSchema),
+      }),
+      z.transform((): { readonly moveTask?: DlqMoveTask } => ({})),
+    ),
+  ],
+  { error: 'must be move-task, or resend (the default, also when unset)' },
+);
 
 /**
  * The validated ParitySync configuration as JSON (compiled into the bundle in AWS, set locally). Its problems

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { COLON, DIGIT_0, DOT, HYPHEN_MINUS, PLUS } from './ascii';
 import type { IsoDate } from './canonical';
 
 /**
@@ -9,11 +10,6 @@ import type { IsoDate } from './canonical';
  */
 
 const DAY_MS = 86_400_000;
-const DIGIT_0 = 0x30;
-const HYPHEN = 0x2d;
-const COLON = 0x3a;
-const PLUS = 0x2b;
-const DOT = 0x2e;
 
 // Character-code parsing rather than a capturing regex: these run several times per delivery.
 
@@ -49,7 +45,8 @@ function daysFromCivil(year: number, month: number, day: number): number {
 
 /** Days since 1970-01-01 for `YYYY-MM-DD` at `start` of `text`, or undefined if it is not a real date. */
 function dayNumberAt(text: string, start: number): number | undefined {
-  if (text.charCodeAt(start + 4) !== HYPHEN || text.charCodeAt(start + 7) !== HYPHEN) return undefined;
+  if (text.charCodeAt(start + 4) !== HYPHEN_MINUS || text.charCodeAt(start + 7) !== HYPHEN_MINUS)
+    return undefined;
   const year = digitsAt(text, start, 4);
   const month = digitsAt(text, start + 5, 2);
   const day = digitsAt(text, start + 8, 2);
@@ -97,12 +94,12 @@ export function parseIsoDateTime(text: string): Date | undefined {
   if (zone === 0x5a || zone === 0x7a) {
     // Z or z
     if (index + 1 !== length) return undefined;
-  } else if (zone === PLUS || zone === HYPHEN) {
+  } else if (zone === PLUS || zone === HYPHEN_MINUS) {
     if (index + 6 !== length || text.charCodeAt(index + 3) !== COLON) return undefined;
     const offsetHours = digitsAt(text, index + 1, 2);
     const offsetMins = digitsAt(text, index + 4, 2);
     if (offsetHours < 0 || offsetHours > 23 || offsetMins < 0 || offsetMins > 59) return undefined;
-    offsetMinutes = (offsetHours * 60 + offsetMins) * (zone === HYPHEN ? -1 : 1);
+    offsetMinutes = (offsetHours * 60 + offsetMins) * (zone === HYPHEN_MINUS ? -1 : 1);
   } else {
     return undefined;
   }

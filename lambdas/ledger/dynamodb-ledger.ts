@@ -5,6 +5,7 @@ import {
   GetItemCommand,
   QueryCommand,
   UpdateItemCommand,
+  type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { SOURCE_KINDS, type SourceKind } from '../domain/canonical';
 import type { Page } from '../domain/page';
@@ -190,35 +191,27 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger, Deli
         values[':retained'] = { BOOL: false };
       }
     }
-    await this.ignoringConditionFailure(
-      new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: { pk: { S: ref.eventId } },
-        UpdateExpression: `SET ${set} REMOVE leaseUntil`,
-        // Another request that took over an expired lease may have confirmed first; its confirmation stands.
-        ConditionExpression: '#status = :received',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      }),
-    );
+    await this.updateUnlessMovedOn(ref.eventId, {
+      UpdateExpression: `SET ${set} REMOVE leaseUntil`,
+      // Another request that took over an expired lease may have confirmed first; its confirmation stands.
+      ConditionExpression: '#status = :received',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    });
   }
 
   async release(eventId: string, leaseUntil: number): Promise<void> {
-    await this.ignoringConditionFailure(
-      new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: { pk: { S: eventId } },
-        UpdateExpression: 'SET leaseUntil = :expired',
-        // A takeover writes its own lease, so a stale release matches nothing.
-        ConditionExpression: '#status = :received AND leaseUntil = :lease',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':expired': { N: '0' },
-          ':received': { S: 'received' },
-          ':lease': { N: String(leaseUntil) },
-        },
-      }),
-    );
+    await this.updateUnlessMovedOn(eventId, {
+      UpdateExpression: 'SET leaseUntil = :expired',
+      // A takeover writes its own lease, so a stale release matches nothing.
+      ConditionExpression: '#status = :received AND leaseUntil = :lease',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':expired': { N: '0' },
+        ':received': { S: 'received' },
+        ':lease': { N: String(leaseUntil) },
+      },
+    });
   }
 
   async get(eventId: string): Promise<LedgerEntry | undefined> {
@@ -319,18 +312,14 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger, Deli
   }
 
   async note(eventId: string, reason: string, at: string): Promise<void> {
-    await this.ignoringConditionFailure(
-      new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: { pk: { S: eventId } },
-        UpdateExpression: 'SET lastError = :reason, lastErrorAt = :at',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: {
-          ':reason': { S: reason.slice(0, MAX_NOTE_LENGTH) },
-          ':at': { S: at },
-        },
-      }),
-    );
+    await this.updateUnlessMovedOn(eventId, {
+      UpdateExpression: 'SET lastError = :reason, lastErrorAt = :at',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: {
+        ':reason': { S: reason.slice(0, MAX_NOTE_LENGTH) },
+        ':at': { S: at },
+      },
+    });
   }
 
   /**
@@ -424,9 +413,15 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger, Deli
     };
   }
 
-  private async ignoringConditionFailure(command: UpdateItemCommand): Promise<void> {
+  /** Updates one entry where its condition still holds; where the entry has moved on, the update stands down. */
+  private async updateUnlessMovedOn(
+    eventId: string,
+    update: Omit<UpdateItemCommandInput, 'TableName' | 'Key'>,
+  ): Promise<void> {
     try {
-      await this.client.send(command);
+      await this.client.send(
+        new UpdateItemCommand({ TableName: this.tableName, Key: { pk: { S: eventId } }, ...update }),
+      );
     } catch (error) {
       if (!isConditionalCheckFailure(error)) throw error;
     }

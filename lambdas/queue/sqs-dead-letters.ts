@@ -11,6 +11,7 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import type { Clock } from '../shared/clock';
+import { withoutUndefined } from '../shared/objects';
 import {
   type DeadLetter,
   type DeadLetterChoice,
@@ -162,10 +163,7 @@ export class SqsDeadLetterQueue implements DeadLetterQueue {
       const { Failed = [] } = await this.client.send(
         new DeleteMessageBatchCommand({
           QueueUrl: this.queueUrl,
-          Entries: batch.map((message, index) => ({
-            Id: String(index),
-            ReceiptHandle: message.receiptHandle,
-          })),
+          Entries: batchEntries(batch, (message) => ({ ReceiptHandle: message.receiptHandle })),
         }),
       );
       if (Failed.length > 0) {
@@ -187,8 +185,7 @@ export class SqsDeadLetterQueue implements DeadLetterQueue {
         .send(
           new ChangeMessageVisibilityBatchCommand({
             QueueUrl: this.queueUrl,
-            Entries: batch.map((message, index) => ({
-              Id: String(index),
+            Entries: batchEntries(batch, (message) => ({
               ReceiptHandle: message.receiptHandle,
               VisibilityTimeout: 0,
             })),
@@ -263,8 +260,7 @@ export class SqsRedrivableDeadLetterQueue extends SqsDeadLetterQueue implements 
       const { Successful = [] } = await this.client.send(
         new SendMessageBatchCommand({
           QueueUrl: this.sourceQueueUrl,
-          Entries: batch.map((message, index) => ({
-            Id: String(index),
+          Entries: batchEntries(batch, (message) => ({
             MessageBody: message.letter.body,
             MessageAttributes: {
               ...message.messageAttributes,
@@ -282,6 +278,14 @@ export class SqsRedrivableDeadLetterQueue extends SqsDeadLetterQueue implements 
     }
     return sent;
   }
+}
+
+/** A batch request's entries: each is known by its message's position in the batch, in the answer too. */
+function batchEntries<E>(
+  batch: readonly Received[],
+  entry: (message: Received) => E,
+): (E & { Id: string })[] {
+  return batch.map((message, index) => ({ Id: String(index), ...entry(message) }));
 }
 
 function toReceived(message: Message, queueUrl: string): Received {
@@ -336,8 +340,4 @@ function messageBytes(message: Received): number {
     bytes += Buffer.byteLength(value.StringValue ?? '') + (value.BinaryValue?.byteLength ?? 0);
   }
   return bytes;
-}
-
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T;
 }

@@ -22,7 +22,7 @@ const { config, environment } = fn;
 const { tables } = environment;
 const dynamodb = fn.client(DynamoDBClient);
 const sqs = fn.client(SQSClient);
-const queue = new SqsEventQueue(sqs, environment.eventQueueUrl);
+const queue = new SqsEventQueue(sqs, environment.queues.events);
 const ledger = new DynamoDbDeliveryLedger(dynamodb, tables.ledger);
 
 export const handler = createReadApiHandler(
@@ -53,13 +53,13 @@ export const handler = createReadApiHandler(
     holds: new DynamoDbControlStore(dynamodb, tables.controls),
     deadLetters: {
       events: new SqsRedrivableDeadLetterQueue(sqs, {
-        queueUrl: environment.eventsDeadLetterQueueUrl,
-        sourceQueueUrl: environment.eventQueueUrl,
+        queueUrl: environment.queues.eventsDeadLetters,
+        sourceQueueUrl: environment.queues.events,
         clock: systemClock,
         ...(environment.moveTask === undefined ? {} : { moveTask: environment.moveTask }),
       }),
       reconcile: new SqsDeadLetterQueue(sqs, {
-        queueUrl: environment.reconcileDeadLetterQueueUrl,
+        queueUrl: environment.queues.reconcileDeadLetters,
         clock: systemClock,
       }),
     },

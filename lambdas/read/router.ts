@@ -248,6 +248,14 @@ const pathOf = <S extends z.ZodMiniType>(schema: S, request: ReadRequest) =>
 const queryOf = <S extends z.ZodMiniType>(schema: S, request: ReadRequest) =>
   validate(schema, request.query, 'invalid_query', 'query parameter');
 
+/**
+ * A list's query as the domain's request: the same parameters, the source under the name `sourceId`. The query
+ * schema leaves an absent parameter out, and so does this.
+ */
+function bySourceId<Q extends { readonly source?: string }>({ source, ...parameters }: Q) {
+  return { ...parameters, ...(source === undefined ? {} : { sourceId: source }) };
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Routes
 
@@ -342,17 +350,7 @@ async function readParity(request: ReadRequest, deps: ReadApiDependencies): Prom
  */
 async function readRejections(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
   const query = queryOf(RejectionsQuerySchema, request);
-  const listing = await listRejections(
-    {
-      ...(query.source === undefined ? {} : { sourceId: query.source }),
-      ...(query.reason === undefined ? {} : { reason: query.reason }),
-      ...(query.from === undefined ? {} : { from: query.from }),
-      ...(query.to === undefined ? {} : { to: query.to }),
-      limit: query.limit,
-      ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
-    },
-    deps,
-  );
+  const listing = await listRejections(bySourceId(query), deps);
   return {
     from: listing.from,
     to: listing.to,
@@ -378,18 +376,7 @@ async function readDelivery(request: ReadRequest, deps: ReadApiDependencies): Pr
 /** The delivery log: one page of ledger entries, newest first, and the window it was read in. */
 async function readDeliveryLog(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
   const query = queryOf(deliveriesQuerySchema(deps.sourceIds), request);
-  const page = await listDeliveries(
-    {
-      ...(query.source === undefined ? {} : { sourceId: query.source }),
-      ...(query.status === undefined ? {} : { status: query.status }),
-      ...(query.type === undefined ? {} : { type: query.type }),
-      ...(query.from === undefined ? {} : { from: query.from }),
-      ...(query.to === undefined ? {} : { to: query.to }),
-      limit: query.limit,
-      ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
-    },
-    deps,
-  );
+  const page = await listDeliveries(bySourceId(query), deps);
   return {
     from: page.window.from,
     to: page.window.to,
@@ -400,14 +387,7 @@ async function readDeliveryLog(request: ReadRequest, deps: ReadApiDependencies):
 
 async function readDeliveryCounts(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
   const query = queryOf(deliveryCountsQuerySchema(deps.sourceIds), request);
-  const { window, counts } = await countDeliveries(
-    {
-      ...(query.source === undefined ? {} : { sourceId: query.source }),
-      ...(query.from === undefined ? {} : { from: query.from }),
-      ...(query.to === undefined ? {} : { to: query.to }),
-    },
-    deps,
-  );
+  const { window, counts } = await countDeliveries(bySourceId(query), deps);
   return {
     ...(query.source === undefined ? {} : { source: query.source }),
     from: window.from,

@@ -4,6 +4,7 @@ import type { RoomNightState, VersionedGroup } from '../domain/state';
 import { type DeliveryCounts, type DeliveryLogRow, LEDGER_STATUSES } from '../ledger/ports';
 import type { Rejection, UnrecordedCount } from '../ledger/rejections';
 import type { MoveTask } from '../queue/ports';
+import { withoutUndefined } from '../shared/objects';
 import type {
   MappingRef,
   MappingTarget,
@@ -221,8 +222,4 @@ export function moveTaskView(task: MoveTask) {
     startedAt: task.startedAt,
     failureReason: task.failureReason,
   });
-}
-
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T;
 }

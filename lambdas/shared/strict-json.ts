@@ -1,3 +1,20 @@
+import {
+  BACKSLASH,
+  CLOSE_BRACE,
+  CLOSE_BRACKET,
+  COLON,
+  COMMA,
+  DIGIT_0,
+  DIGIT_9,
+  DOT,
+  HYPHEN_MINUS,
+  LOWER_E,
+  OPEN_BRACE,
+  OPEN_BRACKET,
+  PLUS,
+  QUOTE,
+  UPPER_E,
+} from '../domain/ascii';
 import { InvalidRequestError } from './errors';
 
 /**
@@ -5,18 +22,6 @@ import { InvalidRequestError } from './errors';
  * somewhere downstream. No provider schema uses them, so a body that carries one is rejected outright.
  */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const MINUS = 0x2d;
-const ZERO = 0x30;
-const NINE = 0x39;
 
 /**
  * Objects and arrays may nest this deep, the top-level value counting as one. Provider payloads nest a handful
@@ -32,10 +37,6 @@ export const MAX_JSON_DEPTH = 64;
  * id, a UUID's `0e8`) at worst cost the precise scan, which jumps from string to string.
  */
 const MAYBE_INEXACT_NUMBER = /\d[\d.]{15}|\d[eE]/;
-const DOT = 0x2e;
-const PLUS = 0x2b;
-const LOWER_E = 0x65;
-const UPPER_E = 0x45;
 /** How much of a refused number the error quotes. */
 const QUOTED_NUMBER_CHARS = 40;
 
@@ -206,17 +207,17 @@ function assertExactNumbers(text: string): void {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
       i = endOfString(text, i);
-    } else if (c === MINUS || (c >= ZERO && c <= NINE)) {
+    } else if (c === HYPHEN_MINUS || (c >= DIGIT_0 && c <= DIGIT_9)) {
       // Outside strings, a minus or a digit can only start a number; the text is known to be valid JSON. Only a
       // token with an exponent or more than 15 digits can fail to read back, so only such a token is compared.
       let end = i + 1;
-      let digits = c === MINUS ? 0 : 1;
+      let digits = c === HYPHEN_MINUS ? 0 : 1;
       let exponent = false;
       for (; end < length; end++) {
         const d = text.charCodeAt(end);
-        if (d >= ZERO && d <= NINE) digits++;
+        if (d >= DIGIT_0 && d <= DIGIT_9) digits++;
         else if (d === LOWER_E || d === UPPER_E) exponent = true;
-        else if (d !== DOT && d !== PLUS && d !== MINUS) break;
+        else if (d !== DOT && d !== PLUS && d !== HYPHEN_MINUS) break;
       }
       if (exponent || digits > 15) {
         const token = text.slice(i, end);

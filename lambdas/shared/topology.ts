@@ -54,13 +54,32 @@ export interface QueueDefinition {
   readonly deadLetterQueue?: string;
 }
 
+/** What a table adds to the key layout most share; see `table`. */
+type TableLayout = Partial<Omit<TableDefinition, 'id' | 'environmentName' | 'sortKey'>> & {
+  /** A partition's items are kept in order of the string sort key `sk`. */
+  readonly sorted?: boolean;
+};
+
 /**
- * Keep a definition's environment variable name a literal type, so that an environment schema built from
- * definitions types each variable it reads.
+ * A table laid out as most are: a string partition key `pk` and, where `sorted`, a string sort key `sk`; the
+ * layout may name another partition key. The environment variable name stays a literal type, so that an
+ * environment schema built from definitions types each variable it reads.
  */
-function table<Name extends string>(definition: TableDefinition & { readonly environmentName: Name }) {
-  return definition;
+function table<Name extends string>(
+  id: string,
+  environmentName: Name,
+  { sorted = false, ...layout }: TableLayout = {},
+): TableDefinition & { readonly environmentName: Name } {
+  return {
+    id,
+    environmentName,
+    partitionKey: { name: 'pk', type: 'S' },
+    ...(sorted ? { sortKey: { name: 'sk', type: 'S' } } : {}),
+    ...layout,
+  };
 }
+
+/** Keeps the environment variable name a literal type, as `table` does. */
 function namedQueue<Name extends string>(definition: QueueDefinition & { readonly environmentName: Name }) {
   return definition;
 }
@@ -108,10 +127,7 @@ export const DELIVERY_LOG_INDEXES = {
   bySourceStatus: deliveryLogIndex('logBySourceStatus', 'sourceStatus'),
 } as const;
 
-export const DELIVERY_LEDGER = table({
-  id: 'DeliveryLedger',
-  environmentName: 'LEDGER_TABLE_NAME',
-  partitionKey: { name: 'pk', type: 'S' },
+export const DELIVERY_LEDGER = table('DeliveryLedger', 'LEDGER_TABLE_NAME', {
   timeToLiveAttribute: 'expiresAt',
   globalSecondaryIndexes: Object.values(DELIVERY_LOG_INDEXES),
 });
@@ -121,12 +137,7 @@ export const DELIVERY_LEDGER = table({
  * a date-range read is one Query; the sort key `date#roomType#ratePlan#channel` keeps a property's nights in
  * date order. Each field group carries its own last-writer-wins version.
  */
-export const ARI_STATE = table({
-  id: 'AriState',
-  environmentName: 'ARI_TABLE_NAME',
-  partitionKey: { name: 'pk', type: 'S' },
-  sortKey: { name: 'sk', type: 'S' },
-});
+export const ARI_STATE = table('AriState', 'ARI_TABLE_NAME', { sorted: true });
 
 /**
  * `GET /mappings` reads the mappings of one entity (property, room type or rate plan) in item-key order
@@ -143,10 +154,7 @@ export const MAPPINGS_BY_ENTITY = {
 } as const satisfies IndexDefinition;
 
 /** External ids (per source, or global) → internal property, room type and rate plan ids. */
-export const MAPPINGS = table({
-  id: 'Mappings',
-  environmentName: 'MAPPINGS_TABLE_NAME',
-  partitionKey: { name: 'pk', type: 'S' },
+export const MAPPINGS = table('Mappings', 'MAPPINGS_TABLE_NAME', {
   globalSecondaryIndexes: [MAPPINGS_BY_ENTITY],
 });
 
@@ -155,10 +163,7 @@ export const MAPPINGS = table({
  * (`byWaitingFor`), and by that key in version order (`waitingInOrder`, sort key `parkOrder` = the event's
  * version), so that a resume releases a long hold a page at a time, oldest first.
  */
-export const REVIEW = table({
-  id: 'Review',
-  environmentName: 'REVIEW_TABLE_NAME',
-  partitionKey: { name: 'pk', type: 'S' },
+export const REVIEW = table('Review', 'REVIEW_TABLE_NAME', {
   globalSecondaryIndexes: [
     { indexName: 'byWaitingFor', partitionKey: { name: 'waitingFor', type: 'S' } },
     {
@@ -172,36 +177,20 @@ export const REVIEW = table({
 });
 
 /** One record per reservation, last-writer-wins on the provider's occurredAt. Guest references only. */
-export const RESERVATIONS = table({
-  id: 'Reservations',
-  environmentName: 'RESERVATIONS_TABLE_NAME',
-  partitionKey: { name: 'pk', type: 'S' },
-  personalData: true,
-});
+export const RESERVATIONS = table('Reservations', 'RESERVATIONS_TABLE_NAME', { personalData: true });
 
 /** Guest id → the reservations it is linked to, so that guest.deleted can erase every link. No names, no contacts. */
-export const GUESTS = table({
-  id: 'Guests',
-  environmentName: 'GUESTS_TABLE_NAME',
-  partitionKey: { name: 'pk', type: 'S' },
-  personalData: true,
-});
+export const GUESTS = table('Guests', 'GUESTS_TABLE_NAME', { personalData: true });
 
 /** Where each polled source's next reconciliation run starts: one item per source id. */
-export const RECONCILE_CHECKPOINTS = table({
-  id: 'ReconcileCheckpoints',
-  environmentName: 'CHECKPOINTS_TABLE_NAME',
-  partitionKey: { name: 'pk', type: 'S' },
-});
+export const RECONCILE_CHECKPOINTS = table('ReconcileCheckpoints', 'CHECKPOINTS_TABLE_NAME');
 
 /**
  * Scheduled reconciliation runs already started, keyed by the EventBridge event that asked for them: Powertools
  * idempotency records, so that an event EventBridge delivers twice starts one run. Attribute names are
  * Powertools' defaults; records expire a day after the run.
  */
-export const RECONCILE_RUNS = table({
-  id: 'ReconcileRuns',
-  environmentName: 'RECONCILE_RUNS_TABLE_NAME',
+export const RECONCILE_RUNS = table('ReconcileRuns', 'RECONCILE_RUNS_TABLE_NAME', {
   partitionKey: { name: 'id', type: 'S' },
   timeToLiveAttribute: 'expiration',
 });
@@ -211,11 +200,8 @@ export const RECONCILE_RUNS = table({
  * sorted by night and then time, so an operator reads a night's history with one Query. Expires after the
  * configured audit retention.
  */
-export const RECONCILE_AUDIT = table({
-  id: 'ReconcileAudit',
-  environmentName: 'AUDIT_TABLE_NAME',
-  partitionKey: { name: 'pk', type: 'S' },
-  sortKey: { name: 'sk', type: 'S' },
+export const RECONCILE_AUDIT = table('ReconcileAudit', 'AUDIT_TABLE_NAME', {
+  sorted: true,
   timeToLiveAttribute: 'expiresAt',
 });
 
@@ -223,11 +209,8 @@ export const RECONCILE_AUDIT = table({
  * Current rate-parity findings per room night, one partition per internal property sorted by stay date, for
  * `GET /parity`. A night that became clean is deleted; past nights expire.
  */
-export const PARITY_FINDINGS = table({
-  id: 'ParityFindings',
-  environmentName: 'PARITY_TABLE_NAME',
-  partitionKey: { name: 'pk', type: 'S' },
-  sortKey: { name: 'sk', type: 'S' },
+export const PARITY_FINDINGS = table('ParityFindings', 'PARITY_TABLE_NAME', {
+  sorted: true,
   timeToLiveAttribute: 'expiresAt',
 });
 
@@ -238,11 +221,8 @@ export const PARITY_FINDINGS = table({
  * source's records newest first (constant `all` = `rejection`) and every day counter (`all` = `unrecorded`).
  * Items expire after the configured retention.
  */
-export const REJECTIONS = table({
-  id: 'Rejections',
-  environmentName: 'REJECTIONS_TABLE_NAME',
-  partitionKey: { name: 'pk', type: 'S' },
-  sortKey: { name: 'sk', type: 'S' },
+export const REJECTIONS = table('Rejections', 'REJECTIONS_TABLE_NAME', {
+  sorted: true,
   timeToLiveAttribute: 'expiresAt',
   globalSecondaryIndexes: [
     {
@@ -257,11 +237,20 @@ export const REJECTIONS = table({
  * Operator controls, one item per control: `hold#<sourceId>` while a source is on hold (heldAt, by, reason);
  * `replay#<jobId>` for a replay job. Read by apply once per source per batch, written by the read / admin API.
  */
-export const CONTROLS = table({
-  id: 'Controls',
-  environmentName: 'CONTROLS_TABLE_NAME',
-  partitionKey: { name: 'pk', type: 'S' },
-});
+export const CONTROLS = table('Controls', 'CONTROLS_TABLE_NAME');
+
+/**
+ * The delivery ledger and the applied state, under the names both the apply function, which writes them, and the
+ * read / admin API, which reads them (and writes mappings and holds), bind them to.
+ */
+export const APPLIED_STATE_TABLES = {
+  ledger: DELIVERY_LEDGER,
+  ari: ARI_STATE,
+  mappings: MAPPINGS,
+  review: REVIEW,
+  reservations: RESERVATIONS,
+  controls: CONTROLS,
+};
 
 const FOURTEEN_DAYS = 14 * 24 * 3600;
 
@@ -310,6 +299,16 @@ export const RECONCILE_DLQ = namedQueue({
   visibilityTimeoutSeconds: 30,
 });
 
+/** The apply pipeline's state: created by the StateTables construct. */
+export const STATE_TABLES: readonly TableDefinition[] = [
+  ARI_STATE,
+  MAPPINGS,
+  REVIEW,
+  RESERVATIONS,
+  GUESTS,
+  CONTROLS,
+];
+
 /** The reconciliation's own tables: created by the Reconciliation construct, not by StateTables. */
 export const RECONCILE_TABLES: readonly TableDefinition[] = [
   RECONCILE_CHECKPOINTS,
@@ -320,12 +319,7 @@ export const RECONCILE_TABLES: readonly TableDefinition[] = [
 
 export const TABLES: readonly TableDefinition[] = [
   DELIVERY_LEDGER,
-  ARI_STATE,
-  MAPPINGS,
-  REVIEW,
-  RESERVATIONS,
-  GUESTS,
-  CONTROLS,
+  ...STATE_TABLES,
   ...RECONCILE_TABLES,
   REJECTIONS,
 ];

@@ -31,6 +31,7 @@ import {
   requiredStrings,
 } from '../shared/dynamodb';
 import { InvalidRequestError } from '../shared/errors';
+import { withoutUndefined } from '../shared/objects';
 import { nightRange } from './night-range';
 import type { AriQuery, AriStore } from './ports';
 
@@ -328,10 +329,6 @@ function toRoomNightState(item: Item): RoomNightState {
       stopSell: map.stopSell?.BOOL,
     }),
   );
+  // Absent groups left out, so that a state read back compares equal to what was written.
   return withoutUndefined({ key, rate, availability, restrictions });
-}
-
-/** Absent optional fields are left out rather than set to undefined, so states compare equal to what was written. */
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T;
 }

@@ -179,7 +179,11 @@ describe('function environments, validated at cold start', () => {
       },
     });
     expect(readReadApiEnvironment(env)).toMatchObject({
-      eventQueueUrl: QUEUE,
+      queues: {
+        events: QUEUE,
+        eventsDeadLetters: DLQS.EVENTS_DLQ_URL,
+        reconcileDeadLetters: DLQS.RECONCILE_DLQ_URL,
+      },
       tables: {
         ledger: 'table-DeliveryLedger',
         ari: 'table-AriState',
@@ -190,8 +194,6 @@ describe('function environments, validated at cold start', () => {
         rejections: 'table-Rejections',
         controls: 'table-Controls',
       },
-      eventsDeadLetterQueueUrl: DLQS.EVENTS_DLQ_URL,
-      reconcileDeadLetterQueueUrl: DLQS.RECONCILE_DLQ_URL,
     });
     expect(readReconcileEnvironment(env).tables).toEqual({
       ari: 'table-AriState',
