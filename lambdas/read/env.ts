@@ -15,9 +15,11 @@ import {
   EVENTS_DLQ,
   EVENTS_QUEUE,
   MAPPINGS,
+  OPERATION_REQUESTS,
   PARITY_FINDINGS,
   RECONCILE_DLQ,
   REJECTIONS,
+  REPLAY_QUEUE,
   RESERVATIONS,
   REVIEW,
 } from '../shared/topology';
@@ -35,6 +37,7 @@ const READ_TABLES = {
   parity: PARITY_FINDINGS,
   controls: CONTROLS,
   rejections: REJECTIONS,
+  operationRequests: OPERATION_REQUESTS,
 };
 
 const DLQ_REDRIVE_VARIABLE = DLQ_REDRIVE_ENVIRONMENT.mode;
@@ -57,6 +60,7 @@ function readApiEnvSchema(moveTask: boolean) {
     ...queueUrlEnvField(EVENTS_QUEUE),
     ...queueUrlEnvField(EVENTS_DLQ),
     ...queueUrlEnvField(RECONCILE_DLQ),
+    ...queueUrlEnvField(REPLAY_QUEUE),
     [DLQ_REDRIVE_VARIABLE]: z._default(z.enum(['move-task', 'resend']), 'resend'),
     [EVENTS_DLQ_ARN_VARIABLE]: arn,
     [EVENT_QUEUE_ARN_VARIABLE]: arn,
@@ -68,6 +72,8 @@ export interface ReadApiEnvironment extends FunctionEnvironment {
   readonly eventQueueUrl: string;
   readonly eventsDeadLetterQueueUrl: string;
   readonly reconcileDeadLetterQueueUrl: string;
+  /** Where a new replay job's first work message goes. */
+  readonly replayQueueUrl: string;
   /** Present when a whole-queue redrive starts an SQS move task. */
   readonly moveTask?: { readonly deadLetterQueueArn: string; readonly sourceQueueArn: string };
 }
@@ -83,6 +89,7 @@ export function readReadApiEnvironment(env: NodeJS.ProcessEnv = process.env): Re
     eventQueueUrl: data[EVENTS_QUEUE.environmentName],
     eventsDeadLetterQueueUrl: data[EVENTS_DLQ.environmentName],
     reconcileDeadLetterQueueUrl: data[RECONCILE_DLQ.environmentName],
+    replayQueueUrl: data[REPLAY_QUEUE.environmentName],
     ...(moveTask && deadLetterQueueArn && sourceQueueArn
       ? { moveTask: { deadLetterQueueArn, sourceQueueArn } }
       : {}),
