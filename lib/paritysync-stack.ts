@@ -12,6 +12,7 @@ import { type AlarmThresholds, Observability } from './observability';
 import { ReadApi } from './read-api';
 import { Reconciliation } from './reconciliation';
 import { RejectionLog } from './rejection-log';
+import { ReplayJobs } from './replay-jobs';
 import { StateTables } from './state-tables';
 
 export interface ParitySyncStackProps extends StackProps {
@@ -72,6 +73,7 @@ export class ParitySyncStack extends Stack {
   readonly apply: ApplyPipeline;
   readonly read: ReadApi;
   readonly reconciliation: Reconciliation;
+  readonly replays: ReplayJobs;
   readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: ParitySyncStackProps) {
@@ -115,6 +117,13 @@ export class ParitySyncStack extends Stack {
         ? { scheduleEnabled: props.reconciliationScheduleEnabled }
         : {}),
     });
+    this.replays = new ReplayJobs(this, 'ReplayJobs', {
+      config: props.config,
+      ledger: this.ledger,
+      state: this.state,
+      queues: this.queues,
+      retain,
+    });
     this.read = new ReadApi(this, 'ReadApi', {
       api: this.ingest.api,
       config: props.config,
@@ -123,6 +132,7 @@ export class ParitySyncStack extends Stack {
       queues: this.queues,
       reconciliation: this.reconciliation,
       rejections: this.rejections,
+      replays: this.replays,
       retain,
     });
 

@@ -13,9 +13,11 @@ import {
   EVENTS_DLQ,
   EVENTS_QUEUE,
   MAPPINGS,
+  OPERATION_REQUESTS,
   PARITY_FINDINGS,
   READ_API_ROUTES,
   RECONCILE_DLQ,
+  REPLAY_QUEUE,
   RESERVATIONS,
   REVIEW,
 } from '../lambdas/shared/topology';
@@ -24,6 +26,7 @@ import type { EventQueues } from './event-queues';
 import { hostedFunctionProps, ParitySyncFunction } from './paritysync-function';
 import type { Reconciliation } from './reconciliation';
 import type { RejectionLog } from './rejection-log';
+import type { ReplayJobs } from './replay-jobs';
 import type { StateTables } from './state-tables';
 
 export interface ReadRoute {
@@ -53,6 +56,8 @@ export interface ReadApiProps {
   readonly reconciliation: Reconciliation;
   /** What `GET /rejections` reads. */
   readonly rejections: RejectionLog;
+  /** `POST /replays` stores a job and sends its first work message; requests that start work are kept here. */
+  readonly replays: ReplayJobs;
   /**
    * Retention of the function's logs.
    * @default logs.RetentionDays.ONE_MONTH
@@ -102,6 +107,8 @@ export class ReadApi extends Construct {
         [EVENTS_QUEUE.environmentName]: props.queues.queue.queueUrl,
         [EVENTS_DLQ.environmentName]: props.queues.deadLetterQueue.queueUrl,
         [RECONCILE_DLQ.environmentName]: props.reconciliation.deadLetterQueue.queueUrl,
+        [REPLAY_QUEUE.environmentName]: props.replays.queue.queueUrl,
+        [OPERATION_REQUESTS.environmentName]: props.replays.operationRequests.tableName,
         // In AWS a whole-queue redrive is SQS's own move task; the local runtime, whose emulator lacks it, resends.
         ...dlqMoveTaskEnvironment({
           deadLetterQueueArn: props.queues.deadLetterQueue.queueArn,
@@ -125,6 +132,9 @@ export class ReadApi extends Construct {
     props.queues.grantRequeue(this.function);
     props.queues.grantDeadLetterRedrive(this.function);
     props.reconciliation.grantDeadLetterInspect(this.function);
+    props.replays.grantJobs(this.function, props.state);
+    props.replays.grantStart(this.function);
+    props.replays.grantOperationRequests(this.function);
 
     const integration = new apigateway.LambdaIntegration(this.function, { proxy: true });
     this.methods = READ_ROUTES.map((route) =>

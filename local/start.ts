@@ -8,7 +8,14 @@ import { createSecretResolver } from '../lambdas/config/secrets';
 import { READ_API_ROUTES } from '../lambdas/read/router';
 import { ConfigurationError } from '../lambdas/shared/errors';
 import { METRIC_SERVICES } from '../lambdas/shared/metric-names';
-import { DELIVERY_LEDGER, EVENTS_DLQ, EVENTS_QUEUE, QUEUES, TABLES } from '../lambdas/shared/topology';
+import {
+  DELIVERY_LEDGER,
+  EVENTS_DLQ,
+  EVENTS_QUEUE,
+  QUEUES,
+  REPLAY_QUEUE,
+  TABLES,
+} from '../lambdas/shared/topology';
 import { secretReferences } from '../lib/deploy-config';
 import { prepareDataDirectory } from './data-directory';
 import { type Demo, describeDemo, startDemo } from './demo';
@@ -229,6 +236,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         pollerSqs.destroy();
       });
       consumerSwitch.resolve(poller);
+
+      // The replay worker, behind the same stand-in for its SQS event source: jobs run a page per message.
+      const replayModule = await asService(METRIC_SERVICES.replay, () => import('../lambdas/replay/handler'));
+      const replayQueue = topology.queues[REPLAY_QUEUE.id];
+      if (replayQueue === undefined) throw new Error('Provisioning did not create the replay work queue');
+      const replayPoller = startSwitchableSqsPoller({
+        sqs: pollerSqs,
+        queueUrl: replayQueue.url,
+        queueArn: replayQueue.arn,
+        region: REGION,
+        consumer: replayModule.handler,
+        ...(emulators ? { ready: () => emulators.available() } : {}),
+        visibilityTimeoutSeconds: options.pollVisibilitySeconds ?? 2,
+        concurrency: 1,
+        ...(options.logError ? { logError: options.logError } : {}),
+      });
+      cleanup.push(() => replayPoller.close());
     } else {
       consumerSwitch.resolve(undefined);
     }

@@ -12,7 +12,7 @@ import { addDays } from '../domain/dates';
 import { decideAvailability } from '../domain/inventory';
 import type { AvailabilityValue, FieldGroup, NightWrite, RoomNightKey } from '../domain/state';
 import { versionOf } from '../domain/state';
-import type { ApplyLedger, LedgerStatus } from '../ledger/ports';
+import type { ApplyLedger, LedgerStatus, SettleOptions } from '../ledger/ports';
 import type { Clock } from '../shared/clock';
 import { NotFoundError, UnprocessableError } from '../shared/errors';
 import { HELD_REASON, holdKey } from '../state/holds';
@@ -79,14 +79,24 @@ export interface ApplyDependencies {
  * and the ledger moves to applied / rejected / parked under a condition on its current status, so the outcome
  * is recorded once. Errors other than the two classified ones are transient: they propagate, SQS redelivers,
  * and the DLQ takes the event once receives are exhausted.
+ *
+ * A `replayed` event (sent again by a replay job or a redrive) runs through apply even when its entry is already
+ * applied or rejected: the same conditional writes leave state as it is for a version already stored, and the
+ * entry records this attempt's outcome, so an event rejected before a configuration fix is applied now.
  */
-export async function applyEvent(event: CanonicalEvent, deps: ApplyDependencies): Promise<ApplyOutcome> {
+export async function applyEvent(
+  event: CanonicalEvent,
+  deps: ApplyDependencies,
+  options: { readonly replayed?: boolean } = {},
+): Promise<ApplyOutcome> {
   const status = await deps.ledger.status(event.eventId);
-  if (status === 'applied' || status === 'rejected') {
+  const replayed = options.replayed === true;
+  if (!replayed && (status === 'applied' || status === 'rejected')) {
     return { status: 'skipped', reason: `already ${status}` };
   }
+  const settling: SettleOptions = replayed ? { resettle: true } : {};
   const at = deps.clock.now().toISOString();
-  if ((await deps.holds.of(event.sourceId)) !== undefined) return hold(event, status, at, deps);
+  if ((await deps.holds.of(event.sourceId)) !== undefined) return hold(event, status, at, deps, settling);
   try {
     const detail = await dispatch(event, deps);
     // A released event leaves review before its ledger entry says applied, so that nobody reading `applied`
@@ -97,18 +107,18 @@ export async function applyEvent(event: CanonicalEvent, deps: ApplyDependencies)
     }
     // A concurrent delivery of the same event may have settled first: its writes and ours were the same
     // conditional writes, so only the count differs, and only one of the two reports `applied`.
-    const settled = await deps.ledger.settle(event, 'applied', at);
+    const settled = await deps.ledger.settle(event, 'applied', at, undefined, settling);
     if (!settled && status !== undefined) return { status: 'skipped', reason: 'applied concurrently' };
     return { status: 'applied', detail };
   } catch (error) {
     if (error instanceof PermanentApplyError) {
-      await deps.ledger.settle(event, 'rejected', at, `${error.reason}: ${error.message}`);
+      await deps.ledger.settle(event, 'rejected', at, `${error.reason}: ${error.message}`, settling);
       return { status: 'rejected', reason: error.reason, message: error.message };
     }
     if (error instanceof MappingMissingError) {
       const waitingFor = mappingKey(error.entity, error.externalId);
       await deps.review.park({ event, reason: error.message, waitingFor, parkedAt: at });
-      await deps.ledger.settle(event, 'parked', at, `unmapped: ${error.message}`);
+      await deps.ledger.settle(event, 'parked', at, `unmapped: ${error.message}`, settling);
       return { status: 'parked', reason: error.message, waitingFor };
     }
     throw error;
@@ -125,10 +135,11 @@ async function hold(
   status: LedgerStatus | undefined,
   at: string,
   deps: ApplyDependencies,
+  settling: SettleOptions,
 ): Promise<ApplyOutcome> {
   const waitingFor = holdKey(event.sourceId);
   await deps.review.park({ event, reason: HELD_REASON, waitingFor, parkedAt: at });
-  const settled = await deps.ledger.settle(event, 'held', at, HELD_REASON);
+  const settled = await deps.ledger.settle(event, 'held', at, HELD_REASON, settling);
   if (!settled && status !== undefined) {
     await deps.review.remove(event.eventId);
     return { status: 'skipped', reason: 'settled concurrently' };

@@ -3,6 +3,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { CanonicalEvent } from '../domain/canonical';
+import { REPLAY_ATTRIBUTE } from '../queue/ports';
 import { APPLY_METRICS, METRIC_DIMENSIONS } from '../shared/metric-names';
 import type { HoldReader } from '../state/ports';
 import { type ApplyDependencies, type ApplyOutcome, type ApplySignal, applyEvent } from './apply';
@@ -88,12 +89,19 @@ export function createConsumer(
       };
     };
     try {
-      const outcome = await applyEvent(event, { ...applyDeps, holds });
+      // A replay job (its id) or a redrive (`redrive`) sent it again on purpose: apply runs again, settled or not.
+      const replay = record.messageAttributes?.[REPLAY_ATTRIBUTE]?.stringValue;
+      const outcome = await applyEvent(event, { ...applyDeps, holds }, { replayed: replay !== undefined });
       const fields = common();
       metrics.addMetric(OUTCOME_METRICS[outcome.status], MetricUnit.Count, 1);
       if (outcome.status === 'applied')
         metrics.addMetric(APPLY_METRICS.lag, MetricUnit.Milliseconds, fields.lagMs);
-      logger.info('event', { ...fields, outcome: outcome.status, ...outcomeFields(outcome) });
+      logger.info('event', {
+        ...fields,
+        outcome: outcome.status,
+        ...(replay === undefined ? {} : { replay }),
+        ...outcomeFields(outcome),
+      });
     } catch (error) {
       await noteFailure(event, receiveCount, error);
       throw error;

@@ -36,8 +36,11 @@ import {
   type LedgerRef,
   type LedgerStatus,
   MAX_NOTE_LENGTH,
+  RESETTLEABLE_STATUSES,
+  type RetainedEvents,
   SETTLEABLE_STATUSES,
   type SettledStatus,
+  type SettleOptions,
 } from './ports';
 
 type Item = Record<string, AttributeValue>;
@@ -52,7 +55,7 @@ type Item = Record<string, AttributeValue>;
  * The delivery log's indexes (lambdas/shared/topology.ts) are kept by the item itself: the claim writes `logAll`
  * and `logAt`, and every write that changes `status` sets `sourceStatus` with it, in the same UpdateItem.
  */
-export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger, DeliveryLog {
+export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger, DeliveryLog, RetainedEvents {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
@@ -221,6 +224,19 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger, Deli
     return Item === undefined ? undefined : toLedgerEntry(Item);
   }
 
+  async retainedEvent(eventId: string): Promise<string | undefined> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: eventId } },
+        ProjectionExpression: '#event',
+        ExpressionAttributeNames: { '#event': 'event' },
+        ConsistentRead: true,
+      }),
+    );
+    return Item?.event?.S;
+  }
+
   async status(eventId: string): Promise<LedgerStatus | undefined> {
     const { Item } = await this.client.send(
       new GetItemCommand({
@@ -243,9 +259,16 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger, Deli
    * Records the apply pipeline's outcome once: an event still `received` (applied before the edge confirmed it),
    * `enqueued`, `parked`, `held` or `dead-lettered` moves on; an applied or rejected one keeps its outcome,
    * whatever redelivery asks. The condition also fails for an entry that no longer exists, so settling never
-   * recreates an expired entry (which would lack the fields the edge writes).
+   * recreates an expired entry (which would lack the fields the edge writes). A replayed event (`resettle`) may
+   * also move on from applied or rejected.
    */
-  async settle(ref: LedgerRef, status: SettledStatus, at: string, reason?: string): Promise<boolean> {
+  async settle(
+    ref: LedgerRef,
+    status: SettledStatus,
+    at: string,
+    reason?: string,
+    options: SettleOptions = {},
+  ): Promise<boolean> {
     // The lease only matters while `received`; once settled, the edge has nothing left to take over.
     let update = 'SET #status = :status, sourceStatus = :sourceStatus, updatedAt = :at, settledAt = :at';
     const values: Item = {};
@@ -255,7 +278,8 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger, Deli
       update += ', reason = :reason REMOVE leaseUntil';
       values[':reason'] = { S: reason };
     }
-    return this.changeStatus(ref, status, at, SETTLEABLE_STATUSES, update, values);
+    const from = options.resettle === true ? RESETTLEABLE_STATUSES : SETTLEABLE_STATUSES;
+    return this.changeStatus(ref, status, at, from, update, values);
   }
 
   async deadLetter(ref: LedgerRef, reason: string, at: string): Promise<boolean> {

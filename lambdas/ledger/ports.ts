@@ -35,6 +35,22 @@ export const SETTLEABLE_STATUSES: readonly LedgerStatus[] = [
 ];
 
 /**
+ * The statuses a replayed event may be settled from: besides SETTLEABLE_STATUSES, the final `applied` and
+ * `rejected`, since a replay runs apply again on purpose (after a configuration fix, say) and records what it
+ * found this time. `recorded` was never queued and stays as it is.
+ */
+export const RESETTLEABLE_STATUSES: readonly LedgerStatus[] = [...SETTLEABLE_STATUSES, 'applied', 'rejected'];
+
+/** How a settle treats an entry already settled for good. */
+export interface SettleOptions {
+  /**
+   * The event was sent again by a replay or a redrive: an `applied` or `rejected` entry takes the new outcome
+   * (RESETTLEABLE_STATUSES) instead of keeping its first one.
+   */
+  readonly resettle?: boolean;
+}
+
+/**
  * Where the consumer's last allowed attempt may leave an event, on its way to the dead-letter queue: anything
  * not yet settled for good. `applied` and `rejected` are final, and `recorded` was never queued.
  */
@@ -138,8 +154,17 @@ export interface DeliveryLedger extends LedgerReader {
 /** The ledger's side of applying: records the outcome exactly once per event, and why attempts failed. */
 export interface ApplyLedger {
   status(eventId: string): Promise<LedgerStatus | undefined>;
-  /** True when this call recorded the outcome; false when the entry was already settled (or has expired). */
-  settle(ref: LedgerRef, status: SettledStatus, at: string, reason?: string): Promise<boolean>;
+  /**
+   * True when this call recorded the outcome; false when the entry was already settled (or has expired). With
+   * `resettle`, an applied or rejected entry is settled again.
+   */
+  settle(
+    ref: LedgerRef,
+    status: SettledStatus,
+    at: string,
+    reason?: string,
+    options?: SettleOptions,
+  ): Promise<boolean>;
   /**
    * Records why the latest attempt failed as `lastError` / `lastErrorAt` (cut to MAX_NOTE_LENGTH), leaving the
    * status alone so that a redrive can still apply the event. An entry the ledger no longer holds is not
@@ -152,6 +177,12 @@ export interface ApplyLedger {
    * reason. An event applied or rejected meanwhile keeps its outcome. True when this call marked it.
    */
   deadLetter(ref: LedgerRef, reason: string, at: string): Promise<boolean>;
+}
+
+/** The canonical events the ledger keeps for replay (see `DeliveryLedger.confirm`). */
+export interface RetainedEvents {
+  /** The event's JSON as it was queued; undefined when the entry is gone or the event was not retained. */
+  retainedEvent(eventId: string): Promise<string | undefined>;
 }
 
 /** One page of `GET /deliveries`: the filters pick the index, `type` filters within it. */

@@ -79,3 +79,22 @@ export interface RedrivableDeadLetterQueue extends DeadLetterQueue {
 
 /** The message attribute that marks a message sent again by a redrive (or a replay job, with its id). */
 export const REPLAY_ATTRIBUTE = 'paritysync-replay';
+
+/** A retained canonical event as the ledger kept it, with the fields the events queue's attributes carry. */
+export interface RetainedEvent {
+  readonly eventId: string;
+  readonly sourceId: string;
+  readonly type: string;
+  /** The event's JSON exactly as it was first queued. */
+  readonly json: string;
+}
+
+/** Sends retained events back to the events queue, each marked with REPLAY_ATTRIBUTE = `replay`. */
+export interface ReplayEventQueue {
+  replay(events: readonly RetainedEvent[], replay: string): Promise<void>;
+}
+
+/** The replay jobs' work queue: each message asks the worker to do the next page of one job. */
+export interface ReplayWorkQueue {
+  send(jobId: string): Promise<void>;
+}

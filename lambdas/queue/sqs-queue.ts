@@ -1,6 +1,15 @@
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { CanonicalEvent } from '../domain/canonical';
-import type { EventQueue } from './ports';
+import {
+  type EventQueue,
+  REPLAY_ATTRIBUTE,
+  type ReplayEventQueue,
+  type ReplayWorkQueue,
+  type RetainedEvent,
+} from './ports';
+
+/** SQS's limit of entries per SendMessageBatch. */
+const SQS_BATCH_SIZE = 10;
 
 /**
  * Puts canonical events on the events queue as JSON. The id, source and type also travel as message attributes
@@ -11,7 +20,7 @@ import type { EventQueue } from './ports';
  * characters outside the BMP, and one body for both keeps local runs and AWS alike; JSON.parse reads it back
  * unchanged.
  */
-export class SqsEventQueue implements EventQueue {
+export class SqsEventQueue implements EventQueue, ReplayEventQueue {
   constructor(
     private readonly client: SQSClient,
     private readonly queueUrl: string,
@@ -34,6 +43,55 @@ export class SqsEventQueue implements EventQueue {
       throw new Error(`SQS accepted event ${event.eventId} but returned no MessageId`);
     }
     return { messageId: MessageId, body };
+  }
+
+  /**
+   * Ten events per SendMessageBatch. An entry SQS refuses fails the call once the other batches are sent: the
+   * caller sends the whole page again, and the events already queued are absorbed by apply.
+   */
+  async replay(events: readonly RetainedEvent[], replay: string): Promise<void> {
+    const refused: string[] = [];
+    for (let start = 0; start < events.length; start += SQS_BATCH_SIZE) {
+      const batch = events.slice(start, start + SQS_BATCH_SIZE);
+      const { Failed = [] } = await this.client.send(
+        new SendMessageBatchCommand({
+          QueueUrl: this.queueUrl,
+          Entries: batch.map((event, index) => ({
+            Id: String(index),
+            MessageBody: event.json,
+            MessageAttributes: {
+              eventId: { DataType: 'String', StringValue: event.eventId },
+              sourceId: { DataType: 'String', StringValue: event.sourceId },
+              type: { DataType: 'String', StringValue: event.type },
+              [REPLAY_ATTRIBUTE]: { DataType: 'String', StringValue: replay },
+            },
+          })),
+        }),
+      );
+      for (const failure of Failed) {
+        const event = batch[Number(failure.Id)];
+        refused.push(
+          `${event?.eventId ?? failure.Id} (${failure.Code ?? 'error'}: ${failure.Message ?? ''})`,
+        );
+      }
+    }
+    if (refused.length > 0) {
+      throw new Error(`SQS refused ${refused.length} replayed events: ${refused.join(', ')}`);
+    }
+  }
+}
+
+/** The replay work queue: a message `{ "jobId": … }` per page still to do. */
+export class SqsReplayWorkQueue implements ReplayWorkQueue {
+  constructor(
+    private readonly client: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  async send(jobId: string): Promise<void> {
+    await this.client.send(
+      new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify({ jobId }) }),
+    );
   }
 }
 

@@ -1,10 +1,12 @@
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { bootstrapFunction } from '../config/bootstrap';
 import { DynamoDbDeliveryLedger } from '../ledger/dynamodb-ledger';
 import { DynamoDbRejectionLog } from '../ledger/dynamodb-rejections';
+import { DynamoDbReplayJobStore } from '../ledger/dynamodb-replay-jobs';
 import { SqsDeadLetterQueue, SqsRedrivableDeadLetterQueue } from '../queue/sqs-dead-letters';
-import { SqsEventQueue } from '../queue/sqs-queue';
+import { SqsEventQueue, SqsReplayWorkQueue } from '../queue/sqs-queue';
 import { systemClock } from '../shared/clock';
 import { DynamoDbAriStore } from '../state/dynamodb-ari-store';
 import { DynamoDbControlStore } from '../state/dynamodb-controls';
@@ -51,6 +53,8 @@ export const handler = createReadApiHandler(
       ...(displayName === undefined ? {} : { displayName }),
     })),
     holds: new DynamoDbControlStore(dynamodb, tables.controls),
+    replays: new DynamoDbReplayJobStore(dynamodb, tables.controls),
+    replayWork: new SqsReplayWorkQueue(sqs, environment.queues.replay),
     deadLetters: {
       events: new SqsRedrivableDeadLetterQueue(sqs, {
         queueUrl: environment.queues.eventsDeadLetters,
@@ -65,4 +69,5 @@ export const handler = createReadApiHandler(
     },
   },
   fn.logger,
+  new DynamoDBPersistenceLayer({ tableName: tables.operationRequests, awsSdkV3Client: dynamodb }),
 );

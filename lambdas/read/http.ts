@@ -1,3 +1,4 @@
+import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import {
@@ -11,8 +12,9 @@ import { httpStatusOf } from '../shared/http-status';
 import { decodeUtf8 } from '../shared/strict-json';
 import { isTransientAwsError } from '../shared/transient';
 import { RedriveInProgressError } from './dead-letters';
+import { oncePerRequest } from './once';
 import type { ReadApiDependencies } from './read';
-import { handleReadRequest, READ_API_ROUTES, type ReadRequest } from './router';
+import { handleReadRequest, READ_API_ROUTES, type ReadRequest, SUCCESS_STATUS } from './router';
 
 const JSON_HEADERS = { 'content-type': 'application/json' } as const;
 
@@ -93,7 +95,10 @@ function bodyText(event: APIGatewayProxyEvent): string | undefined {
 export function createReadApiHandler(
   deps: ReadApiDependencies,
   logger: Logger,
+  /** Where the requests that start work are remembered (see oncePerRequest); without it each one runs. */
+  operationRequests?: BasePersistenceLayer,
 ): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
+  const handle = oncePerRequest((request) => handleReadRequest(request, deps), operationRequests);
   return async (event) => {
     const started = deps.clock.now().getTime();
     const route = routeOf(event);
@@ -102,18 +107,15 @@ export function createReadApiHandler(
       if (route === undefined) {
         throw new NotFoundError('route_not_found', `No route ${event.httpMethod} ${event.path}.`);
       }
-      const body = await handleReadRequest(
-        {
-          method: event.httpMethod,
-          ...route,
-          query: event.queryStringParameters ?? {},
-          body: bodyText(event),
-          ...(event.requestContext?.requestId ? { requestId: event.requestContext.requestId } : {}),
-          ...callerOf(event),
-        },
-        deps,
-      );
-      answer = { status: 200, body };
+      const body = await handle({
+        method: event.httpMethod,
+        ...route,
+        query: event.queryStringParameters ?? {},
+        body: bodyText(event),
+        ...(event.requestContext?.requestId ? { requestId: event.requestContext.requestId } : {}),
+        ...callerOf(event),
+      });
+      answer = { status: SUCCESS_STATUS[route.resource] ?? 200, body };
     } catch (error) {
       answer = failureAnswer(event, route, error);
     }

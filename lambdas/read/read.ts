@@ -30,12 +30,14 @@ import type {
 } from '../state/ports';
 import { type MappingResolver, mappingKey } from '../state/resolver';
 import type { DeadLetterQueues } from './dead-letters';
+import type { ReplayControlDependencies } from './replays';
 import type { ConfiguredSource } from './sources';
 
 /** What GET /deliveries/{eventId} shows: the ledger entry, with the failure notes the consumer keeps on it. */
 export type DeliveryRecord = LedgerEntry;
 
-export interface ReadApiDependencies {
+export interface ReadApiDependencies
+  extends Partial<Pick<ReplayControlDependencies, 'replays' | 'replayWork'>> {
   readonly ari: Pick<AriStore, 'readNights'>;
   readonly reservations: Pick<ReservationStore, 'get'>;
   readonly deliveries: LedgerReader;

@@ -28,6 +28,7 @@ import {
   putMapping,
   type ReadApiDependencies,
 } from './read';
+import { cancelReplay, getReplay, type ReplayControlDependencies, startReplay } from './replays';
 import { holdSource, listSources, resumeSource } from './sources';
 import {
   continuation,
@@ -41,6 +42,7 @@ import {
   parityNightView,
   parkedView,
   rejectionView,
+  replayJobView,
   reservationView,
   sourceView,
   unrecordedView,
@@ -307,8 +309,17 @@ export async function handleReadRequest(
       return writeRedrive(request, deps);
     case '/dlq/{queue}/delete':
       return writeDeadLetterDeletion(request, deps);
+    case '/replays':
+      return writeReplay(request, deps);
+    case '/replays/{jobId}':
+      return readReplay(request, deps);
+    case '/replays/{jobId}/cancel':
+      return writeReplayCancel(request, deps);
   }
 }
+
+/** Routes answered with another status than 200 when they succeed: a replay job is accepted, not done. */
+export const SUCCESS_STATUS: Partial<Record<ReadApiResource, number>> = { '/replays': 202 };
 
 async function readAri(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
   const { propertyId } = pathOf(z.object({ propertyId: InternalIdSchema }), request);
@@ -546,4 +557,99 @@ async function writeDeadLetterDeletion(request: ReadRequest, deps: ReadApiDepend
     'body field',
   );
   return { queue, ...(await deleteDeadLetters(queue, messageIds, deps)) };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Replay jobs
+
+/**
+ * A replay's body: a configured source, statuses of the ledger, and a window of receipt [from, to) no longer than
+ * the dedupe window (the ledger holds nothing older).
+ */
+function replayBodySchema(sourceIds: ReadonlySet<string>, dedupeWindowSeconds: number) {
+  const statusSchema = z.enum(LEDGER_STATUSES, { error: `must be one of ${LEDGER_STATUSES.join(', ')}` });
+  return z
+    .strictObject({
+      source: configuredSourceSchema(sourceIds),
+      from: IsoInstantSchema,
+      to: IsoInstantSchema,
+      statuses: z.array(statusSchema).check(
+        z.minLength(1, `name at least one ledger status (${LEDGER_STATUSES.join(', ')})`),
+        z.refine((statuses) => new Set(statuses).size === statuses.length, {
+          message: 'names a status more than once',
+        }),
+      ),
+    })
+    .check(
+      z.superRefine((body: { from: Date; to: Date }, ctx) => {
+        const spanSeconds = (body.to.getTime() - body.from.getTime()) / 1000;
+        if (spanSeconds <= 0) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['to'],
+            message: `must be after from (${body.from.toISOString()}): the window runs from "from" up to, not including, "to"`,
+          });
+        } else if (spanSeconds > dedupeWindowSeconds) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['from'],
+            message:
+              `makes a window of ${(spanSeconds / 86_400).toFixed(1)} days; the ledger keeps events for ` +
+              `${dedupeWindowSeconds / 86_400} days (the dedupe window), so no longer window is replayed`,
+          });
+        }
+      }),
+    );
+}
+
+const ReplayPathSchema = z.strictObject({ jobId: PathIdSchema });
+
+/** The replay jobs' store and work queue, which every deployed read function has; a test may leave them out. */
+function replayControls(deps: ReadApiDependencies): ReplayControlDependencies {
+  const { replays, replayWork } = deps;
+  if (replays === undefined || replayWork === undefined) {
+    throw new Error('The read API was built without the replay jobs store and work queue');
+  }
+  return { replays, replayWork, clock: deps.clock };
+}
+
+async function writeReplay(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
+  if (request.body === undefined || request.body.trim() === '') {
+    throw new InvalidRequestError('invalid_body', 'The request has no body.', {
+      fields: [
+        {
+          path: '(root)',
+          message:
+            'send a JSON object such as {"source": "…", "from": "…", "to": "…", "statuses": ["rejected"]}',
+        },
+      ],
+    });
+  }
+  const body = validate(
+    replayBodySchema(deps.sourceIds, deps.dedupeWindowSeconds),
+    parseStrictJson(request.body),
+    'invalid_body',
+    'body field',
+  );
+  const job = await startReplay(
+    {
+      source: body.source,
+      from: body.from.toISOString(),
+      to: body.to.toISOString(),
+      statuses: body.statuses,
+    },
+    replayControls(deps),
+  );
+  return replayJobView(job);
+}
+
+async function readReplay(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
+  const { jobId } = pathOf(ReplayPathSchema, request);
+  return replayJobView(await getReplay(jobId, replayControls(deps)));
+}
+
+async function writeReplayCancel(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
+  const { jobId } = pathOf(ReplayPathSchema, request);
+  optionalBodyOf(z.strictObject({}), request);
+  return replayJobView(await cancelReplay(jobId, replayControls(deps)));
 }

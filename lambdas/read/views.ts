@@ -3,6 +3,7 @@ import type { Page } from '../domain/page';
 import type { RoomNightState, VersionedGroup } from '../domain/state';
 import { type DeliveryCounts, type DeliveryLogRow, LEDGER_STATUSES } from '../ledger/ports';
 import type { Rejection, UnrecordedCount } from '../ledger/rejections';
+import type { ReplayJob } from '../ledger/replay-jobs';
 import type { MoveTask } from '../queue/ports';
 import { withoutUndefined } from '../shared/objects';
 import type {
@@ -222,4 +223,17 @@ export function moveTaskView(task: MoveTask) {
     startedAt: task.startedAt,
     failureReason: task.failureReason,
   });
+}
+
+/** A replay job as the API shows it; the cursor stays inside. */
+export function replayJobView(job: ReplayJob): Record<string, unknown> {
+  return {
+    jobId: job.jobId,
+    status: job.status,
+    request: job.request,
+    counts: job.counts,
+    createdAt: job.createdAt,
+    updatedAt: job.updatedAt,
+    ...(job.error === undefined ? {} : { error: job.error }),
+  };
 }

@@ -27,6 +27,8 @@ export const AWS_CLIENT_PROFILES = {
   read: { connectionTimeoutMs: 500, requestTimeoutMs: 2_000, maxAttempts: 2 },
   apply: { connectionTimeoutMs: 1_000, requestTimeoutMs: 3_000, maxAttempts: 3 },
   reconcile: { connectionTimeoutMs: 1_000, requestTimeoutMs: 5_000, maxAttempts: 5 },
+  // A page at a time within 60 s: a slow call retried beats the work message coming back after its timeout.
+  replay: { connectionTimeoutMs: 1_000, requestTimeoutMs: 3_000, maxAttempts: 3 },
 } as const satisfies Record<string, AwsClientProfile>;
 
 export type AwsClientRole = keyof typeof AWS_CLIENT_PROFILES;

@@ -17,6 +17,7 @@ export const METRIC_SERVICES = {
   apply: 'paritysync-apply',
   read: 'paritysync-read',
   reconcile: 'paritysync-reconcile',
+  replay: 'paritysync-replay',
 } as const;
 
 /** What the ingest function emits, once per delivery. */

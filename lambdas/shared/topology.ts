@@ -196,6 +196,16 @@ export const RECONCILE_RUNS = table('ReconcileRuns', 'RECONCILE_RUNS_TABLE_NAME'
 });
 
 /**
+ * Operator requests that start work through the read / admin API (a replay job, a hold, a resume, a dead-letter
+ * redrive), keyed by the request: Powertools idempotency records, so that the same request repeated within their
+ * lifetime answers the first answer instead of starting the work again. Attribute names are Powertools' defaults.
+ */
+export const OPERATION_REQUESTS = table('OperationRequests', 'OPERATION_REQUESTS_TABLE_NAME', {
+  partitionKey: { name: 'id', type: 'S' },
+  timeToLiveAttribute: 'expiration',
+});
+
+/**
  * What reconciliation overwrote (or saw and left alone) per room night: one partition per internal property,
  * sorted by night and then time, so an operator reads a night's history with one Query. Expires after the
  * configured audit retention.
@@ -309,6 +319,31 @@ export const STATE_TABLES: readonly TableDefinition[] = [
   CONTROLS,
 ];
 
+/** Replay work messages whose receives ran out: the job they carry stays `running` until an operator looks. */
+export const REPLAY_DLQ = namedQueue({
+  id: 'ReplayWorkDlq',
+  environmentName: 'REPLAY_DLQ_URL',
+  maximumMessageSizeBytes: 262_144,
+  retentionSeconds: FOURTEEN_DAYS,
+  visibilityTimeoutSeconds: 30,
+});
+
+/**
+ * Replay jobs' work: each message is `{ "jobId": … }`, and the replay worker handles one page of the job's
+ * delivery log per message before it sends the next. A worker that dies mid-page leaves the message to come back
+ * after the visibility timeout, and the job resumes from the cursor it last saved.
+ */
+export const REPLAY_QUEUE = namedQueue({
+  id: 'ReplayWork',
+  environmentName: 'REPLAY_QUEUE_URL',
+  maximumMessageSizeBytes: 262_144,
+  retentionSeconds: 4 * 24 * 3600,
+  // At least six times the worker's timeout, as AWS recommends for Lambda event sources.
+  visibilityTimeoutSeconds: 360,
+  maxReceiveCount: 5,
+  deadLetterQueue: REPLAY_DLQ.id,
+});
+
 /** The reconciliation's own tables: created by the Reconciliation construct, not by StateTables. */
 export const RECONCILE_TABLES: readonly TableDefinition[] = [
   RECONCILE_CHECKPOINTS,
@@ -320,11 +355,18 @@ export const RECONCILE_TABLES: readonly TableDefinition[] = [
 export const TABLES: readonly TableDefinition[] = [
   DELIVERY_LEDGER,
   ...STATE_TABLES,
+  OPERATION_REQUESTS,
   ...RECONCILE_TABLES,
   REJECTIONS,
 ];
 /** Dead-letter queues first, so that a queue's redrive target exists when it is created. */
-export const QUEUES: readonly QueueDefinition[] = [EVENTS_DLQ, EVENTS_QUEUE, RECONCILE_DLQ];
+export const QUEUES: readonly QueueDefinition[] = [
+  EVENTS_DLQ,
+  EVENTS_QUEUE,
+  RECONCILE_DLQ,
+  REPLAY_DLQ,
+  REPLAY_QUEUE,
+];
 
 /** Names used in the local runtime; in AWS, CloudFormation names the resources. */
 export function localName(definition: { readonly id: string }, prefix = 'paritysync'): string {
@@ -353,4 +395,7 @@ export const READ_API_ROUTES = [
   { method: 'GET', resource: '/dlq/{queue}' },
   { method: 'POST', resource: '/dlq/{queue}/redrive' },
   { method: 'POST', resource: '/dlq/{queue}/delete' },
+  { method: 'POST', resource: '/replays' },
+  { method: 'GET', resource: '/replays/{jobId}' },
+  { method: 'POST', resource: '/replays/{jobId}/cancel' },
 ] as const;

@@ -12,6 +12,7 @@ import { bundledConfigJson } from '../../lib/lambda-bundling';
 import { ReadApi } from '../../lib/read-api';
 import { Reconciliation } from '../../lib/reconciliation';
 import { RejectionLog } from '../../lib/rejection-log';
+import { ReplayJobs } from '../../lib/replay-jobs';
 import { StateTables } from '../../lib/state-tables';
 import { TEST_CONFIG } from './app';
 
@@ -49,12 +50,18 @@ const builds: ReadonlyArray<readonly [string, Build]> = [
         entry: ECHO_HANDLER,
       });
       const rejections = new RejectionLog(stack, 'Rejections');
+      const replays = new ReplayJobs(stack, 'Replays', {
+        config: TEST_CONFIG,
+        ...parts,
+        entry: ECHO_HANDLER,
+      });
       new ReadApi(stack, 'Read', {
         api,
         config: TEST_CONFIG,
         ...parts,
         reconciliation,
         rejections,
+        replays,
         entry: ECHO_HANDLER,
       });
     },

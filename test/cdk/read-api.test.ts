@@ -61,6 +61,9 @@ const EXPECTED_READ_ROUTES = [
   'GET /dlq/{queue}',
   'POST /dlq/{queue}/redrive',
   'POST /dlq/{queue}/delete',
+  'POST /replays',
+  'GET /replays/{jobId}',
+  'POST /replays/{jobId}/cancel',
 ];
 
 describe('read API routes', () => {
@@ -154,6 +157,8 @@ describe('read function', () => {
       EVENT_QUEUE_URL: ref(stack.queues.queue),
       EVENTS_DLQ_URL: ref(stack.queues.deadLetterQueue),
       RECONCILE_DLQ_URL: ref(stack.reconciliation.deadLetterQueue),
+      REPLAY_QUEUE_URL: ref(stack.replays.queue),
+      OPERATION_REQUESTS_TABLE_NAME: ref(stack.replays.operationRequests),
       // A whole-queue redrive is SQS's move task, from the events DLQ back to the events queue.
       DLQ_REDRIVE: 'move-task',
       EVENTS_DLQ_ARN: arnOf(logicalId(stack.queues.deadLetterQueue)),
@@ -199,6 +204,11 @@ describe('read function permissions', () => {
       ...dynamo(['Query'], indexArnOf(logicalId(state.review), 'waitingInOrder')),
       // Re-queueing parked and held events, and redriving dead letters, to the events queue only.
       ...sqs(['SendMessage'], stack.queues.queue),
+      // Replay jobs: the job item in the controls table (read and created as holds are; updated when cancelled),
+      // its first work message, and the requests that start work.
+      ...dynamo(['UpdateItem'], table(state.controls)),
+      ...sqs(['SendMessage'], stack.replays.queue),
+      ...dynamo(['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], table(stack.replays.operationRequests)),
       // The events DLQ: look (receive, put back in view), count, delete what went back, start and follow move tasks.
       ...sqs(
         [
@@ -225,11 +235,14 @@ describe('read function permissions', () => {
     expect(functionPermissions(template, readFunctionId)).toEqual(expected);
   });
 
-  it('can send to no queue but the events queue, and never purge, create or reconfigure a queue', () => {
+  it('can send to no queue but the events queue and the replay work queue, and never purge, create or reconfigure a queue', () => {
     const sqsGrants = functionPermissions(template, readFunctionId).filter((p) => p.startsWith('sqs:'));
-    expect(sqsGrants.filter((p) => p.startsWith('sqs:SendMessage '))).toEqual([
-      permission('sqs:SendMessage', arnOf(logicalId(stack.queues.queue))),
-    ]);
+    expect(sqsGrants.filter((p) => p.startsWith('sqs:SendMessage ')).sort()).toEqual(
+      [
+        permission('sqs:SendMessage', arnOf(logicalId(stack.queues.queue))),
+        permission('sqs:SendMessage', arnOf(logicalId(stack.replays.queue))),
+      ].sort(),
+    );
     expect(sqsGrants.filter((p) => /\*|Purge|Create|Delete(Queue)|SetQueue|Tag/.test(p))).toEqual([]);
   });
 
@@ -296,6 +309,9 @@ describe('read API access for operators', () => {
         '/GET/dlq/*',
         '/POST/dlq/*/redrive',
         '/POST/dlq/*/delete',
+        '/POST/replays',
+        '/GET/replays/*',
+        '/POST/replays/*/cancel',
       ].sort(),
     );
   });

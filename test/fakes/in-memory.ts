@@ -18,8 +18,10 @@ import {
   type LedgerRef,
   type LedgerStatus,
   MAX_NOTE_LENGTH,
+  RESETTLEABLE_STATUSES,
   SETTLEABLE_STATUSES,
   type SettledStatus,
+  type SettleOptions,
 } from '../../lambdas/ledger/ports';
 import type { EventQueue } from '../../lambdas/queue/ports';
 
@@ -99,10 +101,17 @@ export class InMemoryLedger implements DeliveryLedger, ApplyLedger, DeliveryLog 
     return this.find(eventId)?.status;
   }
 
-  async settle(ref: LedgerRef, status: SettledStatus, at: string, reason?: string): Promise<boolean> {
+  async settle(
+    ref: LedgerRef,
+    status: SettledStatus,
+    at: string,
+    reason?: string,
+    options: SettleOptions = {},
+  ): Promise<boolean> {
     const { eventId } = ref;
     const existing = this.find(eventId);
-    if (existing === undefined || !SETTLEABLE_STATUSES.includes(existing.status)) return false;
+    const from = options.resettle === true ? RESETTLEABLE_STATUSES : SETTLEABLE_STATUSES;
+    if (existing === undefined || !from.includes(existing.status)) return false;
     const { leaseUntil: _released, reason: _earlier, ...rest } = existing;
     this.entries.set(eventId, {
       ...rest,

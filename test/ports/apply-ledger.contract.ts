@@ -76,6 +76,16 @@ export function applyLedgerContract(name: string, create: () => ApplyLedgerSubje
       expect(await ledger.status(event.eventId)).toBe('rejected');
     });
 
+    it('settles a replayed event again: rejected, then applied after a fix, and applied again', async () => {
+      const { ledger, given } = create();
+      const event = await given('enqueued');
+      expect(await ledger.settle(event, 'rejected', at(1), 'inventory_conflict: too many')).toBe(true);
+      expect(await ledger.settle(event, 'applied', at(2), undefined, { resettle: true })).toBe(true);
+      expect(await ledger.status(event.eventId)).toBe('applied');
+      expect(await ledger.settle(event, 'applied', at(3), undefined, { resettle: true })).toBe(true);
+      expect(await ledger.status(event.eventId)).toBe('applied');
+    });
+
     it('settles an event applied before the edge confirmed it', async () => {
       const { ledger, given } = create();
       const event = await given('received');

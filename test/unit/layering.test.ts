@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 /**
  * Imports only run downwards: domain ← shared ← config ← adapters / ledger / queue / state ←
- * ingest / apply / read / reconcile ← lib ← local ← bin. A module may import its own folder and any lower layer: the
+ * ingest / apply / read / reconcile / replay ← lib ← local ← bin. A module may import its own folder and any lower layer: the
  * stack's constructs use the functions' topology, the local runtime reads the stack's deploy configuration, and the
  * CLI entry points drive both.
  */
@@ -20,6 +20,7 @@ const LAYERS: Readonly<Record<string, number>> = {
   'lambdas/apply': 4,
   'lambdas/read': 4,
   'lambdas/reconcile': 4,
+  'lambdas/replay': 4,
   lib: 5,
   local: 6,
   bin: 7,
