@@ -93,6 +93,7 @@ export class ApplyPipeline extends Construct {
 
     this.function = new ParitySyncFunction(this, 'Function', {
       ...hostedFunctionProps(props, 'apply'),
+      logEncryptionKey: props.state.personalDataKey,
       serviceName: METRIC_SERVICES.apply,
       memorySize: 512,
       timeout,

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { effectiveAllowedCidrs, type ParitySyncConfig } from '../lambdas/config/schema';
@@ -48,6 +49,11 @@ export interface IngestApiProps {
    * @default true
    */
   readonly retain?: boolean;
+  /**
+   * Encrypts the access logs and the function's logs (sender addresses, event ids).
+   * @default CloudWatch Logs' own encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
   /**
    * Create the account-wide role API Gateway uses to write logs (AWS::ApiGateway::Account). API Gateway
    * refuses a stage with access logging ("CloudWatch Logs role ARN must be set in account settings") in a
@@ -155,6 +161,7 @@ export class IngestApi extends Construct {
       },
       logRetention: retention,
       retain,
+      ...(props.logEncryptionKey ? { logEncryptionKey: props.logEncryptionKey } : {}),
     });
 
     props.ledger.grantDeduplicate(this.function);
@@ -165,6 +172,7 @@ export class IngestApi extends Construct {
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention,
       removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      ...(props.logEncryptionKey ? { encryptionKey: props.logEncryptionKey } : {}),
     });
 
     this.api = new apigateway.RestApi(this, 'Api', {

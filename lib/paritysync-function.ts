@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -61,6 +62,11 @@ export interface ParitySyncFunctionProps {
    * @default true
    */
   readonly retain?: boolean;
+  /**
+   * Encrypts the function's log group: logs may carry guest ids.
+   * @default CloudWatch Logs' own encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
 }
 
 /** What a construct's own props say about the one function it deploys. */
@@ -98,7 +104,8 @@ export function hostedFunctionProps(
  */
 export class ParitySyncFunction extends nodejs.NodejsFunction {
   constructor(scope: Construct, id: string, props: ParitySyncFunctionProps) {
-    const { config, serviceName, environment, metrics, logRetention, retain, ...rest } = props;
+    const { config, serviceName, environment, metrics, logRetention, retain, logEncryptionKey, ...rest } =
+      props;
     super(scope, id, {
       ...rest,
       handler: 'handler',
@@ -108,6 +115,7 @@ export class ParitySyncFunction extends nodejs.NodejsFunction {
       logGroup: new logs.LogGroup(scope, `${id}Logs`, {
         retention: logRetention ?? logs.RetentionDays.ONE_MONTH,
         removalPolicy: (retain ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+        ...(logEncryptionKey ? { encryptionKey: logEncryptionKey } : {}),
       }),
       environment: {
         ...environment,

@@ -78,11 +78,14 @@ export class ParitySyncStack extends Stack {
     super(scope, id, props);
     const retain = props.retain ?? true;
 
+    // First: its key encrypts the queues and log groups below as well as the guest-linked tables.
+    this.state = new StateTables(this, 'StateTables', { retain });
+    const personalDataKey = this.state.personalDataKey;
     this.ledger = new DeliveryLedger(this, DELIVERY_LEDGER.id, {
       retain,
       ...(props.ledgerLogIndexes === undefined ? {} : { logIndexes: props.ledgerLogIndexes }),
     });
-    this.queues = new EventQueues(this, 'EventQueues', { retain });
+    this.queues = new EventQueues(this, 'EventQueues', { retain, encryptionKey: personalDataKey });
     this.rejections = new RejectionLog(this, 'RejectionLog', { retain });
     this.ingest = new IngestApi(this, 'IngestApi', {
       config: props.config,
@@ -90,6 +93,7 @@ export class ParitySyncStack extends Stack {
       queues: this.queues,
       rejections: this.rejections,
       retain,
+      logEncryptionKey: personalDataKey,
       ...(props.createApiGatewayAccountLogRole !== undefined
         ? { createAccountLogRole: props.createApiGatewayAccountLogRole }
         : {}),
@@ -99,7 +103,6 @@ export class ParitySyncStack extends Stack {
         : {}),
     });
 
-    this.state = new StateTables(this, 'StateTables', { retain });
     this.apply = new ApplyPipeline(this, 'ApplyPipeline', {
       config: props.config,
       state: this.state,

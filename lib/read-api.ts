@@ -89,6 +89,7 @@ export class ReadApi extends Construct {
 
     this.function = new ParitySyncFunction(this, 'Function', {
       ...hostedFunctionProps(props, 'read'),
+      logEncryptionKey: props.state.personalDataKey,
       serviceName: METRIC_SERVICES.read,
       metrics: false,
       memorySize: 256,

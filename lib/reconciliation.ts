@@ -110,6 +110,7 @@ export class Reconciliation extends Construct {
         ...this.environment(),
       },
       logRetention: props.logRetention,
+      logEncryptionKey: props.state.personalDataKey,
       retain,
     });
 

@@ -60,3 +60,10 @@ export function arnOf(logicalId: string): Json {
 export function indexArnOf(tableLogicalId: string, indexName: string): Json {
   return { 'Fn::Join': ['', [arnOf(tableLogicalId), `/index/${indexName}`]] };
 }
+
+/** The condition `PersonalDataKey` grants carry: use through the service's endpoint in any region. */
+export function viaService(service: 'dynamodb' | 'sqs'): Json {
+  return {
+    StringLike: { 'kms:ViaService': { 'Fn::Join': ['', [`${service}.*.`, { Ref: 'AWS::URLSuffix' }]] } },
+  };
+}

@@ -181,10 +181,12 @@ describe('event queues', () => {
     });
   });
 
-  it('encrypts both queues with SQS-managed keys', () => {
+  it('encrypts both queues with the personal-data key: queued events carry guest ids', () => {
     for (const id of [queueId, dlqId]) {
-      expect(resource(id).Properties.SqsManagedSseEnabled).toBe(true);
-      expect(resource(id).Properties.KmsMasterKeyId).toBeUndefined();
+      expect(resource(id).Properties.KmsMasterKeyId).toEqual({
+        'Fn::GetAtt': [logicalId(stack.state.personalDataKey), 'Arn'],
+      });
+      expect(resource(id).Properties.SqsManagedSseEnabled).toBeUndefined();
     }
   });
 
@@ -299,6 +301,9 @@ describe('ingest function permissions', () => {
         'dynamodb:UpdateItem',
         'sqs:SendMessage',
         'secretsmanager:GetSecretValue',
+        // The events queue is under the personal-data key: SQS generates data keys with the sender's rights.
+        'kms:GenerateDataKey',
+        'kms:Decrypt',
       ]),
     );
     expect(functionStatements().every((s) => s.Effect === 'Allow')).toBe(true);
