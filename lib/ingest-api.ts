@@ -5,9 +5,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { effectiveAllowedCidrs, type ParitySyncConfig } from '../lambdas/config/schema';
+import { type ApiAccess, effectiveAllowedCidrs, type ParitySyncConfig } from '../lambdas/config/schema';
 import { METRIC_SERVICES } from '../lambdas/shared/metric-names';
-import { DELIVERY_LEDGER, EVENTS_QUEUE } from '../lambdas/shared/topology';
+import { DELIVERY_LEDGER, EVENTS_QUEUE, READ_API_ROUTES } from '../lambdas/shared/topology';
 import type { DeliveryLedger } from './delivery-ledger';
 import { assertDeployableConfig, referencedSecrets } from './deploy-config';
 import type { EventQueues } from './event-queues';
@@ -234,7 +234,8 @@ export const WEBHOOK_ROUTES_RESOURCE = 'execute-api:/*/POST/webhooks/*';
  * `execute-api:Invoke`, and let any AWS account in the world call the routes by signing with its own
  * credentials. With the Allow scoped to the webhook route, the resource policy says nothing about the other
  * routes: callers in this account need an identity policy that allows `execute-api:Invoke` on them, and
- * callers in other accounts are refused.
+ * callers in other accounts are refused. Once the configuration names read or admin roles (`apiAccess`), those
+ * routes are allowed to the roles and denied to every other principal; see `operatorAccessStatements`.
  */
 export function resourcePolicy(config: ParitySyncConfig): iam.PolicyDocument {
   const document = new iam.PolicyDocument({
@@ -256,12 +257,66 @@ export function resourcePolicy(config: ParitySyncConfig): iam.PolicyDocument {
         effect: iam.Effect.DENY,
         principals: [new iam.AnyPrincipal()],
         actions: ['execute-api:Invoke'],
-        resources: [`execute-api:/*/POST/webhooks/${source.id}`],
+        resources: webhookRouteResources(source.id),
         conditions: { NotIpAddress: { 'aws:SourceIp': [...cidrs] } },
       }),
     );
   }
+  document.addStatements(...operatorAccessStatements(config.apiAccess));
   return document;
+}
+
+/**
+ * A source's route as the resource policy sees it. A REST API also routes `/webhooks/<id>/` to the
+ * `{sourceId}` resource, and the policy matches the requested path, not the resource: every variant is named
+ * so that a trailing slash cannot step around the allowlist.
+ */
+export function webhookRouteResources(sourceId: string): string[] {
+  const route = `execute-api:/*/POST/webhooks/${sourceId}`;
+  return [route, `${route}/`, `${route}/*`];
+}
+
+/** Read routes are the GETs; every other method changes something and is an admin route. */
+export function operatorRouteResources(kind: 'read' | 'admin'): string[] {
+  return READ_API_ROUTES.filter((route) => (route.method === 'GET') === (kind === 'read')).map(
+    (route) => `execute-api:/*/${route.method}${route.resource.replace(/\{[^}]+\}/g, '*')}`,
+  );
+}
+
+/**
+ * The configured roles may call their routes, and every other principal is denied them whatever its identity
+ * policy says (an explicit Deny wins). The admin roles may also read. A list left empty adds nothing: those
+ * routes stay with IAM alone, as `resourcePolicy` describes.
+ */
+function operatorAccessStatements(access: ApiAccess): iam.PolicyStatement[] {
+  const statements: iam.PolicyStatement[] = [];
+  const restrict = (sid: string, roles: readonly string[], resources: string[]) => {
+    statements.push(
+      new iam.PolicyStatement({
+        sid: `Allow${sid}`,
+        effect: iam.Effect.ALLOW,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources,
+        conditions: { StringLike: { 'aws:PrincipalArn': [...roles] } },
+      }),
+      new iam.PolicyStatement({
+        sid: `DenyOthers${sid}`,
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources,
+        conditions: { StringNotLike: { 'aws:PrincipalArn': [...roles] } },
+      }),
+    );
+  };
+  if (access.readRoles.length > 0) {
+    restrict('Readers', [...access.readRoles, ...access.adminRoles], operatorRouteResources('read'));
+  }
+  if (access.adminRoles.length > 0) {
+    restrict('Admins', access.adminRoles, operatorRouteResources('admin'));
+  }
+  return statements;
 }
 
 function accessLogFormat(): apigateway.AccessLogFormat {
