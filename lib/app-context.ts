@@ -21,6 +21,7 @@ export interface AppSettings {
  * - `paritysync:alarmTopicArn`: an existing SNS topic the alarms notify instead
  * - `paritysync:ledgerIndexes`: how many of the delivery log's indexes to create (default all), to add them to a
  *   deployed ledger one deployment at a time
+ * - `paritysync:tracing`: `false` turns X-Ray tracing off on the functions and the API stage (default true)
  */
 export function appSettings(app: App): AppSettings {
   const alarmEmails = contextList(app, 'paritysync:alarmEmails');
@@ -34,6 +35,7 @@ export function appSettings(app: App): AppSettings {
       createApiGatewayAccountLogRole:
         contextBoolean(app, 'paritysync:createApiGatewayAccountLogRole') ?? false,
       reconciliationScheduleEnabled: contextBoolean(app, 'paritysync:reconciliationSchedule') ?? true,
+      tracing: contextBoolean(app, 'paritysync:tracing') ?? true,
       ...(alarmEmails === undefined ? {} : { alarmEmails }),
       ...(alarmTopicArn === undefined ? {} : { alarmTopicArn }),
       ...(ledgerLogIndexes === undefined ? {} : { ledgerLogIndexes }),

@@ -71,6 +71,11 @@ export interface ApplyPipelineProps {
    */
   readonly retain?: boolean;
   /**
+   * X-Ray tracing of the function.
+   * @default true
+   */
+  readonly tracing?: boolean;
+  /**
    * The consumer's handler module (must export `handler`).
    * @default lambdas/apply/handler.ts in this project
    */

@@ -63,6 +63,11 @@ export interface IngestApiProps {
    */
   readonly createAccountLogRole?: boolean;
   /**
+   * X-Ray tracing of the function and the stage.
+   * @default true
+   */
+  readonly tracing?: boolean;
+  /**
    * The function's handler module (must export `handler`).
    * @default lambdas/ingest/handler.ts in this project
    */
@@ -147,6 +152,7 @@ export class IngestApi extends Construct {
     assertDeployableConfig(props.config);
     const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const retain = props.retain ?? true;
+    const stageName = props.stageName ?? 'v1';
 
     this.function = new ParitySyncFunction(this, 'Function', {
       config: props.config,
@@ -162,6 +168,7 @@ export class IngestApi extends Construct {
       logRetention: retention,
       retain,
       ...(props.logEncryptionKey ? { logEncryptionKey: props.logEncryptionKey } : {}),
+      ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
     });
 
     props.ledger.grantDeduplicate(this.function);
@@ -184,15 +191,28 @@ export class IngestApi extends Construct {
       cloudWatchRole: props.createAccountLogRole ?? false,
       policy: resourcePolicy(props.config),
       deployOptions: {
-        stageName: props.stageName ?? 'v1',
+        stageName,
         throttlingRateLimit: props.throttlingRateLimit ?? 1000,
         throttlingBurstLimit: props.throttlingBurstLimit ?? 2000,
         // Never log request or response bodies: they carry guest personal data.
         dataTraceEnabled: false,
+        // Execution logs for failures only: enough to see why API Gateway refused or failed a request.
+        loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+        tracingEnabled: props.tracing ?? true,
         accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogs),
         accessLogFormat: accessLogFormat(),
       },
     });
+
+    // API Gateway writes execution logs to a group of this name, creating it (unencrypted, kept forever) unless
+    // it exists: created here first, with the access logs' retention and key.
+    const executionLogs = new logs.LogGroup(this, 'ExecutionLogs', {
+      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${stageName}`,
+      retention,
+      removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      ...(props.logEncryptionKey ? { encryptionKey: props.logEncryptionKey } : {}),
+    });
+    this.api.deploymentStage.node.addDependency(executionLogs);
 
     // The stack publishes the base URL under a stable output name of its own.
     this.api.node.tryRemoveChild('Endpoint');

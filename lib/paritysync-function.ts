@@ -67,6 +67,12 @@ export interface ParitySyncFunctionProps {
    * @default CloudWatch Logs' own encryption
    */
   readonly logEncryptionKey?: kms.IKey;
+  /**
+   * X-Ray active tracing, and POWERTOOLS_TRACE_ENABLED for the handlers that trace their SDK calls
+   * (`bootstrapTracedFunction`).
+   * @default true
+   */
+  readonly tracing?: boolean;
 }
 
 /** What a construct's own props say about the one function it deploys. */
@@ -74,6 +80,8 @@ export interface HostedFunctionProps {
   readonly config: ParitySyncConfig;
   readonly logRetention?: logs.RetentionDays;
   readonly retain?: boolean;
+  /** @default true */
+  readonly tracing?: boolean;
   /** @default the construct's handler in this project */
   readonly entry?: string;
 }
@@ -85,12 +93,13 @@ export interface HostedFunctionProps {
 export function hostedFunctionProps(
   props: HostedFunctionProps,
   handlerFolder: string,
-): Pick<ParitySyncFunctionProps, 'config' | 'entry' | 'logRetention' | 'retain'> {
+): Pick<ParitySyncFunctionProps, 'config' | 'entry' | 'logRetention' | 'retain' | 'tracing'> {
   return {
     config: props.config,
     entry: props.entry ?? path.join(__dirname, '..', 'lambdas', handlerFolder, 'handler.ts'),
     logRetention: props.logRetention,
     retain: props.retain,
+    tracing: props.tracing,
   };
 }
 
@@ -104,13 +113,24 @@ export function hostedFunctionProps(
  */
 export class ParitySyncFunction extends nodejs.NodejsFunction {
   constructor(scope: Construct, id: string, props: ParitySyncFunctionProps) {
-    const { config, serviceName, environment, metrics, logRetention, retain, logEncryptionKey, ...rest } =
-      props;
+    const {
+      config,
+      serviceName,
+      environment,
+      metrics,
+      logRetention,
+      retain,
+      logEncryptionKey,
+      tracing,
+      ...rest
+    } = props;
+    const traced = tracing ?? true;
     super(scope, id, {
       ...rest,
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
+      tracing: traced ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
       bundling: lambdaBundling(config),
       logGroup: new logs.LogGroup(scope, `${id}Logs`, {
         retention: logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -121,6 +141,7 @@ export class ParitySyncFunction extends nodejs.NodejsFunction {
         ...environment,
         POWERTOOLS_SERVICE_NAME: serviceName,
         ...((metrics ?? true) ? { POWERTOOLS_METRICS_NAMESPACE: DEFAULT_METRICS_NAMESPACE } : {}),
+        POWERTOOLS_TRACE_ENABLED: String(traced),
         ...COMMON_ENVIRONMENT,
       },
     });

@@ -57,6 +57,11 @@ export interface ParitySyncStackProps extends StackProps {
    * @default true
    */
   readonly reconciliationScheduleEnabled?: boolean;
+  /**
+   * X-Ray tracing on every function and on the API stage.
+   * @default true
+   */
+  readonly tracing?: boolean;
 }
 
 /**
@@ -81,6 +86,7 @@ export class ParitySyncStack extends Stack {
     // First: its key encrypts the queues and log groups below as well as the guest-linked tables.
     this.state = new StateTables(this, 'StateTables', { retain });
     const personalDataKey = this.state.personalDataKey;
+    const tracing = props.tracing ?? true;
     this.ledger = new DeliveryLedger(this, DELIVERY_LEDGER.id, {
       retain,
       ...(props.ledgerLogIndexes === undefined ? {} : { logIndexes: props.ledgerLogIndexes }),
@@ -94,6 +100,7 @@ export class ParitySyncStack extends Stack {
       rejections: this.rejections,
       retain,
       logEncryptionKey: personalDataKey,
+      tracing,
       ...(props.createApiGatewayAccountLogRole !== undefined
         ? { createAccountLogRole: props.createApiGatewayAccountLogRole }
         : {}),
@@ -109,11 +116,13 @@ export class ParitySyncStack extends Stack {
       ledger: this.ledger,
       queues: this.queues,
       retain,
+      tracing,
     });
     this.reconciliation = new Reconciliation(this, 'Reconciliation', {
       config: props.config,
       state: this.state,
       retain,
+      tracing,
       ...(props.reconciliationScheduleEnabled !== undefined
         ? { scheduleEnabled: props.reconciliationScheduleEnabled }
         : {}),
@@ -127,6 +136,7 @@ export class ParitySyncStack extends Stack {
       reconciliation: this.reconciliation,
       rejections: this.rejections,
       retain,
+      tracing,
     });
 
     const notifications = new AlarmNotifications(this, 'AlarmNotifications', {

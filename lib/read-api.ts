@@ -64,6 +64,11 @@ export interface ReadApiProps {
    */
   readonly retain?: boolean;
   /**
+   * X-Ray tracing of the function.
+   * @default true
+   */
+  readonly tracing?: boolean;
+  /**
    * The function's handler module (must export `handler`).
    * @default lambdas/read/handler.ts in this project
    */

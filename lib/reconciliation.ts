@@ -51,6 +51,11 @@ export interface ReconciliationProps {
    */
   readonly scheduleEnabled?: boolean;
   /**
+   * X-Ray tracing of the function.
+   * @default true
+   */
+  readonly tracing?: boolean;
+  /**
    * The function's handler module (must export `handler`).
    * @default lambdas/reconcile/handler.ts in this project
    */
@@ -112,6 +117,7 @@ export class Reconciliation extends Construct {
       logRetention: props.logRetention,
       logEncryptionKey: props.state.personalDataKey,
       retain,
+      ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
     });
 
     props.state.grantReconcile(this.function);

@@ -1,6 +1,6 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { bootstrapFunction } from '../config/bootstrap';
+import { bootstrapTracedFunction } from '../config/bootstrap-tracing';
 import { secretResolver } from '../config/bootstrap-secrets';
 import { readReconcileEnvironment } from './env';
 import { createReconcileFunction, onceForScheduledEvent } from './function';
@@ -10,7 +10,7 @@ import { createReconcileRuntime } from './runtime';
 const TOKEN_CACHE_SECONDS = 300;
 
 // Runs once per cold start.
-const fn = bootstrapFunction('reconcile', readReconcileEnvironment);
+const fn = bootstrapTracedFunction('reconcile', readReconcileEnvironment);
 const { config, environment } = fn;
 
 /** Shared by every invocation of this container: polling clients (limiters, breakers) live as long as it. */

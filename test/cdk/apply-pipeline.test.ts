@@ -12,7 +12,7 @@ import { EventQueues } from '../../lib/event-queues';
 import type { ParitySyncStack } from '../../lib/paritysync-stack';
 import { StateTables } from '../../lib/state-tables';
 import { ACCOUNT, logicalId, REGION, synthStack, TEST_CONFIG, testApp } from './app';
-import { arnOf, functionPermissions, indexArnOf, permission, viaService } from './iam';
+import { arnOf, functionPermissions, indexArnOf, permission, viaService, XRAY_PERMISSIONS } from './iam';
 
 type Json = Record<string, unknown>;
 
@@ -78,6 +78,7 @@ describe('apply consumer function', () => {
       POWERTOOLS_SERVICE_NAME: 'paritysync-apply',
       POWERTOOLS_METRICS_NAMESPACE: 'ParitySync',
       POWERTOOLS_LOG_LEVEL: 'INFO',
+      POWERTOOLS_TRACE_ENABLED: 'true',
       NODE_OPTIONS: '--enable-source-maps',
     });
   });
@@ -177,6 +178,8 @@ describe('apply consumer permissions', () => {
         'ReceiveMessage',
         'SendMessage',
       ].map((action) => permission(`sqs:${action}`, queue)),
+      // Active tracing.
+      ...XRAY_PERMISSIONS,
     ].sort();
     expect(functionPermissions(template, consumerId)).toEqual(expected);
   });

@@ -234,6 +234,7 @@ describe('ingest function', () => {
       POWERTOOLS_SERVICE_NAME: 'paritysync-ingest',
       POWERTOOLS_METRICS_NAMESPACE: 'ParitySync',
       POWERTOOLS_LOG_LEVEL: 'INFO',
+      POWERTOOLS_TRACE_ENABLED: 'true',
       NODE_OPTIONS: '--enable-source-maps',
     });
   });
@@ -304,6 +305,9 @@ describe('ingest function permissions', () => {
         // The events queue is under the personal-data key: SQS generates data keys with the sender's rights.
         'kms:GenerateDataKey',
         'kms:Decrypt',
+        // Active tracing: X-Ray takes no resource-level permissions.
+        'xray:PutTraceSegments',
+        'xray:PutTelemetryRecords',
       ]),
     );
     expect(functionStatements().every((s) => s.Effect === 'Allow')).toBe(true);

@@ -4,7 +4,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ParitySyncStack } from '../../lib/paritysync-stack';
 import { READ_ROUTES } from '../../lib/read-api';
 import { ACCOUNT, logicalId, REGION, synthStack, TEST_CONFIG, testApp } from './app';
-import { arnOf, functionPermissions, indexArnOf, permission, toArray, viaService } from './iam';
+import {
+  arnOf,
+  functionPermissions,
+  indexArnOf,
+  permission,
+  toArray,
+  viaService,
+  XRAY_PERMISSIONS,
+} from './iam';
 
 type Json = Record<string, unknown>;
 type MethodJson = { Properties: Json };
@@ -159,6 +167,7 @@ describe('read function', () => {
       EVENT_QUEUE_ARN: arnOf(logicalId(stack.queues.queue)),
       POWERTOOLS_SERVICE_NAME: 'paritysync-read',
       POWERTOOLS_LOG_LEVEL: 'INFO',
+      POWERTOOLS_TRACE_ENABLED: 'true',
       NODE_OPTIONS: '--enable-source-maps',
     });
   });
@@ -217,6 +226,8 @@ describe('read function permissions', () => {
       // Queued events are under the same key: re-queueing encrypts, receiving dead letters decrypts.
       permission('kms:GenerateDataKey', arnOf(keyId), viaService('sqs')),
       permission('kms:Decrypt', arnOf(keyId), viaService('sqs')),
+      // Active tracing.
+      ...XRAY_PERMISSIONS,
     ].sort();
     expect(functionPermissions(template, readFunctionId)).toEqual(expected);
   });
