@@ -6,6 +6,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { type ApiAccess, effectiveAllowedCidrs, type ParitySyncConfig } from '../lambdas/config/schema';
+import { ConfigurationError } from '../lambdas/shared/errors';
 import { METRIC_SERVICES } from '../lambdas/shared/metric-names';
 import { DELIVERY_LEDGER, EVENTS_QUEUE, READ_API_ROUTES } from '../lambdas/shared/topology';
 import type { DeliveryLedger } from './delivery-ledger';
@@ -14,6 +15,7 @@ import type { EventQueues } from './event-queues';
 import { ParitySyncFunction } from './paritysync-function';
 import type { RejectionLog } from './rejection-log';
 import { grantSecretValues } from './secret-grants';
+import { WebhookFirewall } from './webhook-firewall';
 
 export { bundledConfigJson } from './lambda-bundling';
 
@@ -55,6 +57,18 @@ export interface IngestApiProps {
    */
   readonly logEncryptionKey?: kms.IKey;
   /**
+   * Executions reserved for the ingest function, also the most it runs at once: a flood cannot take the
+   * account's whole concurrency, and cannot be starved of it. `undefined` reserves none, for an account whose
+   * concurrency quota leaves no room (Lambda keeps 100 unreserved).
+   * @default DEFAULT_INGEST_RESERVED_CONCURRENCY
+   */
+  readonly reservedConcurrentExecutions?: number | 'none';
+  /**
+   * The AWS WAF web ACL on the stage (see `WebhookFirewall`); `false` leaves the stage without one.
+   * @default { rateLimitPer5Minutes: DEFAULT_WAF_RATE_LIMIT }
+   */
+  readonly firewall?: false | { readonly rateLimitPer5Minutes?: number };
+  /**
    * Create the account-wide role API Gateway uses to write logs (AWS::ApiGateway::Account). API Gateway
    * refuses a stage with access logging ("CloudWatch Logs role ARN must be set in account settings") in a
    * region where no such role is set yet. The role is one per account and region, so enable this in one
@@ -73,6 +87,12 @@ export interface IngestApiProps {
    */
   readonly entry?: string;
 }
+
+/**
+ * About 1,000 requests a second at the function's typical 50-100 ms, the stage's steady rate; 100 of the
+ * default account quota of 1,000.
+ */
+export const DEFAULT_INGEST_RESERVED_CONCURRENCY = 100;
 
 /** JSON bodies for errors API Gateway answers itself, in the same `{ error, message }` shape as the function. */
 export const GATEWAY_RESPONSES: ReadonlyArray<{
@@ -145,6 +165,8 @@ export class IngestApi extends Construct {
   readonly api: apigateway.RestApi;
   readonly function: ParitySyncFunction;
   readonly accessLogs: logs.LogGroup;
+  /** Absent when the props turn it off. */
+  readonly firewall?: WebhookFirewall;
 
   constructor(scope: Construct, id: string, props: IngestApiProps) {
     super(scope, id);
@@ -153,6 +175,14 @@ export class IngestApi extends Construct {
     const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const retain = props.retain ?? true;
     const stageName = props.stageName ?? 'v1';
+    const reserved = props.reservedConcurrentExecutions ?? DEFAULT_INGEST_RESERVED_CONCURRENCY;
+    if (reserved !== 'none' && (!Number.isInteger(reserved) || reserved < 1)) {
+      // Zero reserved executions would refuse every webhook.
+      throw new ConfigurationError(
+        `The ingest function's reserved concurrency must be a whole number of at least 1, or "none" for no ` +
+          `reservation; received ${reserved}`,
+      );
+    }
 
     this.function = new ParitySyncFunction(this, 'Function', {
       config: props.config,
@@ -160,6 +190,7 @@ export class IngestApi extends Construct {
       serviceName: METRIC_SERVICES.ingest,
       memorySize: 512,
       timeout: Duration.seconds(10),
+      ...(reserved === 'none' ? {} : { reservedConcurrentExecutions: reserved }),
       environment: {
         [DELIVERY_LEDGER.environmentName]: props.ledger.table.tableName,
         [EVENTS_QUEUE.environmentName]: props.queues.queue.queueUrl,
@@ -213,6 +244,14 @@ export class IngestApi extends Construct {
       ...(props.logEncryptionKey ? { encryptionKey: props.logEncryptionKey } : {}),
     });
     this.api.deploymentStage.node.addDependency(executionLogs);
+
+    if (props.firewall !== false) {
+      this.firewall = new WebhookFirewall(this, 'Firewall', {
+        stage: this.api.deploymentStage,
+        maxBodyBytes: props.config.ingest.maxBodyBytes,
+        ...props.firewall,
+      });
+    }
 
     // The stack publishes the base URL under a stable output name of its own.
     this.api.node.tryRemoveChild('Endpoint');

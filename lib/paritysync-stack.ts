@@ -1,4 +1,5 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
 import { DELIVERY_LEDGER, RECONCILE_TABLES } from '../lambdas/shared/topology';
@@ -13,6 +14,7 @@ import { ReadApi } from './read-api';
 import { Reconciliation } from './reconciliation';
 import { RejectionLog } from './rejection-log';
 import { StateTables } from './state-tables';
+import { TableBackup } from './table-backup';
 
 export interface ParitySyncStackProps extends StackProps {
   /** The validated configuration; every secret must be a `secretsManager` reference. */
@@ -62,6 +64,26 @@ export interface ParitySyncStackProps extends StackProps {
    * @default true
    */
   readonly tracing?: boolean;
+  /**
+   * The AWS WAF web ACL on the webhook stage.
+   * @default true
+   */
+  readonly webApplicationFirewall?: boolean;
+  /**
+   * Requests one sender address may make in 5 minutes before the web ACL answers 429.
+   * @default DEFAULT_WAF_RATE_LIMIT (6000)
+   */
+  readonly wafRateLimitPer5Minutes?: number;
+  /**
+   * Reserved concurrency of the ingest function; `'none'` for an account whose quota leaves no room for it.
+   * @default DEFAULT_INGEST_RESERVED_CONCURRENCY (100)
+   */
+  readonly ingestReservedConcurrency?: number | 'none';
+  /**
+   * An AWS Backup plan for every table (daily, kept 35 days), in a vault under the personal-data key.
+   * @default false: point-in-time recovery (35 days) only
+   */
+  readonly backup?: boolean;
 }
 
 /**
@@ -78,6 +100,8 @@ export class ParitySyncStack extends Stack {
   readonly read: ReadApi;
   readonly reconciliation: Reconciliation;
   readonly observability: Observability;
+  /** Present when `backup` is on. */
+  readonly backup?: TableBackup;
 
   constructor(scope: Construct, id: string, props: ParitySyncStackProps) {
     super(scope, id, props);
@@ -101,6 +125,15 @@ export class ParitySyncStack extends Stack {
       retain,
       logEncryptionKey: personalDataKey,
       tracing,
+      firewall:
+        props.webApplicationFirewall === false
+          ? false
+          : props.wafRateLimitPer5Minutes === undefined
+            ? {}
+            : { rateLimitPer5Minutes: props.wafRateLimitPer5Minutes },
+      ...(props.ingestReservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.ingestReservedConcurrency }),
       ...(props.createApiGatewayAccountLogRole !== undefined
         ? { createAccountLogRole: props.createApiGatewayAccountLogRole }
         : {}),
@@ -138,6 +171,14 @@ export class ParitySyncStack extends Stack {
       retain,
       tracing,
     });
+
+    if (props.backup) {
+      this.backup = new TableBackup(this, 'TableBackup', {
+        tables: this.node.findAll().filter((c): c is dynamodb.TableV2 => c instanceof dynamodb.TableV2),
+        encryptionKey: personalDataKey,
+        retain,
+      });
+    }
 
     const notifications = new AlarmNotifications(this, 'AlarmNotifications', {
       ...(props.alarmEmails !== undefined ? { emails: props.alarmEmails } : {}),
