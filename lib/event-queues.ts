@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -41,6 +41,12 @@ export class EventQueues extends Construct {
       ...queueProps(EVENTS_DLQ),
       ...encryption,
       removalPolicy,
+    });
+
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason:
+        'This is the dead-letter queue; operators inspect, redrive or delete its messages through the API',
     });
 
     const { maxReceiveCount } = EVENTS_QUEUE;

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -260,6 +260,57 @@ export class IngestApi extends Construct {
       .addResource('webhooks')
       .addResource('{sourceId}')
       .addMethod('POST', new apigateway.LambdaIntegration(this.function, { proxy: true }));
+
+    const acknowledge = (scope: Construct, id: string, reason: string) =>
+      Validations.of(scope).acknowledge({ id, reason });
+    acknowledge(
+      this.api,
+      'AwsSolutions-APIG2',
+      'Webhook bodies are signed byte for byte and validated by the function after the signature check, against ' +
+        "each source's schema; the read routes are validated by the read function",
+    );
+    acknowledge(
+      this.api,
+      'AwsSolutions-COG4',
+      "Providers cannot present Cognito tokens: webhooks are authenticated by each source's signature (and " +
+        'address allowlist), the read and admin routes by IAM (SigV4) and the resource policy',
+    );
+    acknowledge(
+      this.api,
+      'AwsSolutions-APIG4',
+      "The webhook route is public by design and authenticated by the sender's signature in the function; every " +
+        'other route is IAM-authorised',
+    );
+    acknowledge(
+      this.api.deploymentStage,
+      'NIST.800.53.R5-APIGWCacheEnabledAndEncrypted',
+      'No stage cache: webhook POSTs are never cacheable, and operators must read the current state',
+    );
+    if (props.firewall === false) {
+      const reason = 'Web ACL switched off for this deployment (paritysync:waf); see the README security notes';
+      acknowledge(this.api.deploymentStage, 'AwsSolutions-APIG3', reason);
+      acknowledge(this.api.deploymentStage, 'NIST.800.53.R5-APIGWAssociatedWithWAF', reason);
+    }
+    if (reserved === 'none') {
+      acknowledge(
+        this.function,
+        'NIST.800.53.R5-LambdaConcurrency',
+        'No reservation for this deployment (paritysync:ingestReservedConcurrency=none): the account quota ' +
+          'leaves no room for one; the stage throttling still bounds the rate',
+      );
+    }
+    if (props.tracing === false) {
+      acknowledge(
+        this.api.deploymentStage,
+        'Serverless-APIGWXrayEnabled',
+        'Tracing switched off for this deployment (paritysync:tracing)',
+      );
+    }
+    acknowledge(
+      this.api.deploymentStage,
+      'NIST.800.53.R5-APIGWSSLEnabled',
+      'Every integration is a Lambda proxy inside AWS; there is no HTTP backend to present a client certificate to',
+    );
 
     for (const response of GATEWAY_RESPONSES) {
       this.api.addGatewayResponse(response.id, {

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -145,5 +145,41 @@ export class ParitySyncFunction extends nodejs.NodejsFunction {
         ...COMMON_ENVIRONMENT,
       },
     });
+
+    const acknowledge = (id: string, reason: string) => Validations.of(this).acknowledge({ id, reason });
+    acknowledge(
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'AWSLambdaBasicExecutionRole grants only logs:CreateLogGroup, CreateLogStream and PutLogEvents; the ' +
+        "function's own grants are least-privilege inline statements beside it",
+    );
+    acknowledge(
+      'NIST.800.53.R5-IAMNoInlinePolicy',
+      "Each function's role carries one inline policy of grants on exactly its own tables, queues, secrets and " +
+        'key; a managed policy would be shared by nothing and reviewed the same way',
+    );
+    acknowledge(
+      'NIST.800.53.R5-LambdaInsideVPC',
+      'The functions reach only AWS service endpoints (DynamoDB, SQS, Secrets Manager, KMS) and HTTPS provider ' +
+        'APIs, with IAM and TLS; a VPC would add NAT or endpoints and cold-start cost without narrowing access',
+    );
+    if (!traced) {
+      acknowledge(
+        'Serverless-LambdaTracing',
+        'Tracing switched off for this deployment (paritysync:tracing)',
+      );
+    } else {
+      acknowledge(
+        'AwsSolutions-IAM5[Resource::*]',
+        "Active tracing's xray:PutTraceSegments and xray:PutTelemetryRecords take no resource but *; every " +
+          'other statement names its resources',
+      );
+    }
+    if (props.deadLetterQueue === undefined) {
+      const reason =
+        'Invoked synchronously (API Gateway) or by an SQS event source mapping, never asynchronously: a Lambda ' +
+        "dead-letter queue only catches asynchronous invocations. Failed events go to the events queue's DLQ";
+      acknowledge('Serverless-LambdaDLQ', reason);
+      acknowledge('NIST.800.53.R5-LambdaDLQ', reason);
+    }
   }
 }

@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
@@ -200,6 +200,15 @@ export class ParitySyncStack extends Stack {
       ...(notifications.action !== undefined ? { alarmAction: notifications.action } : {}),
       ...(props.alarmThresholds !== undefined ? { thresholds: props.alarmThresholds } : {}),
     });
+
+    if (notifications.action === undefined) {
+      Validations.of(this.observability).acknowledge({
+        id: 'NIST.800.53.R5-CloudWatchAlarmAction',
+        reason:
+          'This deployment names no alarm topic or addresses (paritysync:alarmEmails, paritysync:alarmTopicArn): ' +
+          'the alarms show on the dashboard and in the console; with either, every alarm notifies',
+      });
+    }
 
     if (notifications.topic !== undefined) {
       new CfnOutput(this, 'AlarmTopicArn', {

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -113,6 +113,13 @@ export class ReadApi extends Construct {
         [DLQ_REDRIVE_ENVIRONMENT.deadLetterQueueArn]: props.queues.deadLetterQueue.queueArn,
         [DLQ_REDRIVE_ENVIRONMENT.sourceQueueArn]: props.queues.queue.queueArn,
       },
+    });
+
+    Validations.of(this.function).acknowledge({
+      id: 'NIST.800.53.R5-LambdaConcurrency',
+      reason:
+        "Operator traffic only, IAM-authorised and bounded by the stage's throttling; a reservation would take " +
+        'concurrency from the ingest edge for nothing',
     });
 
     props.state.grantRead(this.function);

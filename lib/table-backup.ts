@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -32,8 +32,12 @@ export class TableBackup extends Construct {
       removalPolicy: (props.retain ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     this.plan = backup.BackupPlan.daily35DayRetention(this, 'Plan', this.vault);
-    this.plan.addSelection('Tables', {
+    const selection = this.plan.addSelection('Tables', {
       resources: props.tables.map((table) => backup.BackupResource.fromArn(table.tableArn)),
+    });
+    Validations.of(selection).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]',
+      reason: "AWS Backup's own service-role policy, the documented role for backup jobs, maintained by AWS",
     });
   }
 }
