@@ -59,7 +59,7 @@ export interface IngestApiProps {
   /**
    * Executions reserved for the ingest function, also the most it runs at once: a flood cannot take the
    * account's whole concurrency, and cannot be starved of it. `undefined` reserves none, for an account whose
-   * concurrency quota leaves no room (Lambda keeps 100 unreserved).
+   * concurrency quota leaves no room (Lambda keeps a minimum unreserved).
    * @default DEFAULT_INGEST_RESERVED_CONCURRENCY
    */
   readonly reservedConcurrentExecutions?: number | 'none';
