@@ -287,7 +287,8 @@ export class IngestApi extends Construct {
       'No stage cache: webhook POSTs are never cacheable, and operators must read the current state',
     );
     if (props.firewall === false) {
-      const reason = 'Web ACL switched off for this deployment (paritysync:waf); see the README security notes';
+      const reason =
+        'Web ACL switched off for this deployment (paritysync:waf); see the README security notes';
       acknowledge(this.api.deploymentStage, 'AwsSolutions-APIG3', reason);
       acknowledge(this.api.deploymentStage, 'NIST.800.53.R5-APIGWAssociatedWithWAF', reason);
     }

@@ -1,7 +1,7 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { bootstrapTracedFunction } from '../config/bootstrap-tracing';
 import { secretResolver } from '../config/bootstrap-secrets';
+import { bootstrapTracedFunction } from '../config/bootstrap-tracing';
 import { readReconcileEnvironment } from './env';
 import { createReconcileFunction, onceForScheduledEvent } from './function';
 import { createReconcileRuntime } from './runtime';
