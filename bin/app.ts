@@ -1,4 +1,5 @@
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, NIST80053R5Checks, ServerlessChecks } from 'cdk-nag';
 import { loadConfigFile } from '../lambdas/config/load';
 import { ConfigurationError } from '../lambdas/shared/errors';
 import { appSettings } from '../lib/app-context';
@@ -8,6 +9,12 @@ import { ParitySyncStack } from '../lib/paritysync-stack';
 /** The CDK app: context keys are listed with `appSettings` (lib/app-context.ts). */
 async function main(): Promise<void> {
   const app = new App();
+  // Synth fails on any finding not acknowledged beside its resource (README, Security notes).
+  Validations.of(app).addPlugins(
+    new AwsSolutionsChecks(app),
+    new ServerlessChecks(app),
+    new NIST80053R5Checks(app),
+  );
   const settings = appSettings(app);
   const config = await loadConfigFile(settings.configPath);
   assertDeployableConfig(config);

@@ -21,11 +21,22 @@ export interface AppSettings {
  * - `paritysync:alarmTopicArn`: an existing SNS topic the alarms notify instead
  * - `paritysync:ledgerIndexes`: how many of the delivery log's indexes to create (default all), to add them to a
  *   deployed ledger one deployment at a time
+ * - `paritysync:tracing`: `false` turns X-Ray tracing off on the functions and the API stage (default true)
+ * - `paritysync:waf`: `false` deploys the webhook stage without its AWS WAF web ACL (default true)
+ * - `paritysync:wafRateLimit`: requests per sender address and 5 minutes before WAF answers 429 (default 6000)
+ * - `paritysync:ingestReservedConcurrency`: the ingest function's reserved concurrency (default 100), or `none`
+ *   in an account whose concurrency quota leaves no room for it
+ * - `paritysync:backup`: `true` adds an AWS Backup plan for every table (default false)
  */
 export function appSettings(app: App): AppSettings {
   const alarmEmails = contextList(app, 'paritysync:alarmEmails');
   const alarmTopicArn = contextString(app, 'paritysync:alarmTopicArn');
   const ledgerLogIndexes = contextInteger(app, 'paritysync:ledgerIndexes');
+  const wafRateLimit = contextInteger(app, 'paritysync:wafRateLimit');
+  const ingestReservedConcurrency =
+    app.node.tryGetContext('paritysync:ingestReservedConcurrency') === 'none'
+      ? 'none'
+      : contextInteger(app, 'paritysync:ingestReservedConcurrency');
   return {
     configPath: contextString(app, 'paritysync:config') ?? 'config/aws.example.json',
     stackName: contextString(app, 'paritysync:stackName') ?? 'ParitySync',
@@ -34,6 +45,11 @@ export function appSettings(app: App): AppSettings {
       createApiGatewayAccountLogRole:
         contextBoolean(app, 'paritysync:createApiGatewayAccountLogRole') ?? false,
       reconciliationScheduleEnabled: contextBoolean(app, 'paritysync:reconciliationSchedule') ?? true,
+      tracing: contextBoolean(app, 'paritysync:tracing') ?? true,
+      webApplicationFirewall: contextBoolean(app, 'paritysync:waf') ?? true,
+      ...(wafRateLimit === undefined ? {} : { wafRateLimitPer5Minutes: wafRateLimit }),
+      ...(ingestReservedConcurrency === undefined ? {} : { ingestReservedConcurrency }),
+      backup: contextBoolean(app, 'paritysync:backup') ?? false,
       ...(alarmEmails === undefined ? {} : { alarmEmails }),
       ...(alarmTopicArn === undefined ? {} : { alarmTopicArn }),
       ...(ledgerLogIndexes === undefined ? {} : { ledgerLogIndexes }),

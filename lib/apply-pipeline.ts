@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -71,6 +71,11 @@ export interface ApplyPipelineProps {
    */
   readonly retain?: boolean;
   /**
+   * X-Ray tracing of the function.
+   * @default true
+   */
+  readonly tracing?: boolean;
+  /**
    * The consumer's handler module (must export `handler`).
    * @default lambdas/apply/handler.ts in this project
    */
@@ -93,6 +98,7 @@ export class ApplyPipeline extends Construct {
 
     this.function = new ParitySyncFunction(this, 'Function', {
       ...hostedFunctionProps(props, 'apply'),
+      logEncryptionKey: props.state.personalDataKey,
       serviceName: METRIC_SERVICES.apply,
       memorySize: 512,
       timeout,
@@ -116,5 +122,15 @@ export class ApplyPipeline extends Construct {
       reportBatchItemFailures: true,
     });
     this.function.addEventSource(this.eventSource);
+    Validations.of(this.function).acknowledge({
+      id: 'Serverless-LambdaEventSourceMappingDestination',
+      reason:
+        "SQS event sources take no on-failure destination: a message that keeps failing moves to the queue's " +
+        'dead-letter queue after maxReceiveCount receives',
+    });
+    Validations.of(this.function).acknowledge({
+      id: 'NIST.800.53.R5-LambdaConcurrency',
+      reason: "Bounded by the event source's maximum concurrency (maxConcurrency), not a reservation",
+    });
   }
 }

@@ -1,8 +1,9 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EVENTS_DLQ, EVENTS_QUEUE, type QueueDefinition } from '../lambdas/shared/topology';
+import type { PersonalDataKey } from './personal-data-key';
 
 export interface EventQueuesProps {
   /**
@@ -11,6 +12,12 @@ export interface EventQueuesProps {
    * @default true
    */
   readonly retain?: boolean;
+  /**
+   * Encrypts both queues: queued events carry guest ids for up to the queues' retention, so they sit under the
+   * key that makes guest-linked data unreadable when disabled. Producers and consumers are granted its use.
+   * @default SQS-managed encryption
+   */
+  readonly encryptionKey?: PersonalDataKey;
 }
 
 /**
@@ -20,12 +27,27 @@ export interface EventQueuesProps {
 export class EventQueues extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
+  readonly encryptionKey?: PersonalDataKey;
 
   constructor(scope: Construct, id: string, props: EventQueuesProps = {}) {
     super(scope, id);
     const removalPolicy = (props.retain ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    this.encryptionKey = props.encryptionKey;
+    const encryption: Partial<sqs.QueueProps> = props.encryptionKey
+      ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: props.encryptionKey }
+      : {};
 
-    this.deadLetterQueue = new sqs.Queue(this, EVENTS_DLQ.id, { ...queueProps(EVENTS_DLQ), removalPolicy });
+    this.deadLetterQueue = new sqs.Queue(this, EVENTS_DLQ.id, {
+      ...queueProps(EVENTS_DLQ),
+      ...encryption,
+      removalPolicy,
+    });
+
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason:
+        'This is the dead-letter queue; operators inspect, redrive or delete its messages through the API',
+    });
 
     const { maxReceiveCount } = EVENTS_QUEUE;
     if (maxReceiveCount === undefined || EVENTS_QUEUE.deadLetterQueue !== EVENTS_DLQ.id) {
@@ -33,6 +55,7 @@ export class EventQueues extends Construct {
     }
     this.queue = new sqs.Queue(this, EVENTS_QUEUE.id, {
       ...queueProps(EVENTS_QUEUE),
+      ...encryption,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
       removalPolicy,
     });
@@ -44,7 +67,7 @@ export class EventQueues extends Construct {
    * is given the queue URL never calls.
    */
   grantEnqueue(grantee: iam.IGrantable): iam.Grant {
-    return this.queue.grant(grantee, 'sqs:SendMessage');
+    return this.withKey(this.queue.grant(grantee, 'sqs:SendMessage'), (key) => key.grantQueueSend(grantee));
   }
 
   /**
@@ -53,7 +76,7 @@ export class EventQueues extends Construct {
    * Consuming is granted by the Lambda event source mapping itself.
    */
   grantRequeue(grantee: iam.IGrantable): iam.Grant {
-    return this.queue.grant(grantee, 'sqs:SendMessage');
+    return this.grantEnqueue(grantee);
   }
 
   /**
@@ -63,12 +86,18 @@ export class EventQueues extends Construct {
    * is `grantRequeue`'s.
    */
   grantDeadLetterRedrive(grantee: iam.IGrantable): iam.Grant {
-    return this.deadLetterQueue.grant(
+    const grant = this.deadLetterQueue.grant(
       grantee,
       ...DEAD_LETTER_INSPECT_ACTIONS,
       'sqs:StartMessageMoveTask',
       'sqs:ListMessageMoveTasks',
     );
+    return this.withKey(grant, (key) => key.grantDecryptVia(grantee, 'sqs'));
+  }
+
+  /** A queue grant plus the key use it needs when the queues are under the personal-data key. */
+  private withKey(grant: iam.Grant, keyGrant: (key: PersonalDataKey) => iam.Grant): iam.Grant {
+    return this.encryptionKey ? grant.combine(keyGrant(this.encryptionKey)) : grant;
   }
 }
 
@@ -89,7 +118,7 @@ export function queueProps(definition: QueueDefinition): sqs.QueueProps {
     maxMessageSizeBytes: definition.maximumMessageSizeBytes,
     retentionPeriod: Duration.seconds(definition.retentionSeconds),
     visibilityTimeout: Duration.seconds(definition.visibilityTimeoutSeconds),
-    // SQS-managed SSE: encrypted at rest with no KMS key to grant to producers and consumers.
+    // SQS-managed SSE unless the owner names a key: encrypted at rest with no KMS key to grant.
     encryption: sqs.QueueEncryption.SQS_MANAGED,
     enforceSSL: true,
   };

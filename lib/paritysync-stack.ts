@@ -1,4 +1,5 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
 import { DELIVERY_LEDGER, RECONCILE_TABLES } from '../lambdas/shared/topology';
@@ -14,6 +15,7 @@ import { Reconciliation } from './reconciliation';
 import { RejectionLog } from './rejection-log';
 import { ReplayJobs } from './replay-jobs';
 import { StateTables } from './state-tables';
+import { TableBackup } from './table-backup';
 
 export interface ParitySyncStackProps extends StackProps {
   /** The validated configuration; every secret must be a `secretsManager` reference. */
@@ -58,6 +60,31 @@ export interface ParitySyncStackProps extends StackProps {
    * @default true
    */
   readonly reconciliationScheduleEnabled?: boolean;
+  /**
+   * X-Ray tracing on every function and on the API stage.
+   * @default true
+   */
+  readonly tracing?: boolean;
+  /**
+   * The AWS WAF web ACL on the webhook stage.
+   * @default true
+   */
+  readonly webApplicationFirewall?: boolean;
+  /**
+   * Requests one sender address may make in 5 minutes before the web ACL answers 429.
+   * @default DEFAULT_WAF_RATE_LIMIT (6000)
+   */
+  readonly wafRateLimitPer5Minutes?: number;
+  /**
+   * Reserved concurrency of the ingest function; `'none'` for an account whose quota leaves no room for it.
+   * @default DEFAULT_INGEST_RESERVED_CONCURRENCY (100)
+   */
+  readonly ingestReservedConcurrency?: number | 'none';
+  /**
+   * An AWS Backup plan for every table (daily, kept 35 days), in a vault under the personal-data key.
+   * @default false: point-in-time recovery (35 days) only
+   */
+  readonly backup?: boolean;
 }
 
 /**
@@ -75,16 +102,22 @@ export class ParitySyncStack extends Stack {
   readonly reconciliation: Reconciliation;
   readonly replays: ReplayJobs;
   readonly observability: Observability;
+  /** Present when `backup` is on. */
+  readonly backup?: TableBackup;
 
   constructor(scope: Construct, id: string, props: ParitySyncStackProps) {
     super(scope, id, props);
     const retain = props.retain ?? true;
 
+    // First: its key encrypts the queues and log groups below as well as the guest-linked tables.
+    this.state = new StateTables(this, 'StateTables', { retain });
+    const personalDataKey = this.state.personalDataKey;
+    const tracing = props.tracing ?? true;
     this.ledger = new DeliveryLedger(this, DELIVERY_LEDGER.id, {
       retain,
       ...(props.ledgerLogIndexes === undefined ? {} : { logIndexes: props.ledgerLogIndexes }),
     });
-    this.queues = new EventQueues(this, 'EventQueues', { retain });
+    this.queues = new EventQueues(this, 'EventQueues', { retain, encryptionKey: personalDataKey });
     this.rejections = new RejectionLog(this, 'RejectionLog', { retain });
     this.ingest = new IngestApi(this, 'IngestApi', {
       config: props.config,
@@ -92,6 +125,17 @@ export class ParitySyncStack extends Stack {
       queues: this.queues,
       rejections: this.rejections,
       retain,
+      logEncryptionKey: personalDataKey,
+      tracing,
+      firewall:
+        props.webApplicationFirewall === false
+          ? false
+          : props.wafRateLimitPer5Minutes === undefined
+            ? {}
+            : { rateLimitPer5Minutes: props.wafRateLimitPer5Minutes },
+      ...(props.ingestReservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.ingestReservedConcurrency }),
       ...(props.createApiGatewayAccountLogRole !== undefined
         ? { createAccountLogRole: props.createApiGatewayAccountLogRole }
         : {}),
@@ -101,18 +145,19 @@ export class ParitySyncStack extends Stack {
         : {}),
     });
 
-    this.state = new StateTables(this, 'StateTables', { retain });
     this.apply = new ApplyPipeline(this, 'ApplyPipeline', {
       config: props.config,
       state: this.state,
       ledger: this.ledger,
       queues: this.queues,
       retain,
+      tracing,
     });
     this.reconciliation = new Reconciliation(this, 'Reconciliation', {
       config: props.config,
       state: this.state,
       retain,
+      tracing,
       ...(props.reconciliationScheduleEnabled !== undefined
         ? { scheduleEnabled: props.reconciliationScheduleEnabled }
         : {}),
@@ -134,7 +179,16 @@ export class ParitySyncStack extends Stack {
       rejections: this.rejections,
       replays: this.replays,
       retain,
+      tracing,
     });
+
+    if (props.backup) {
+      this.backup = new TableBackup(this, 'TableBackup', {
+        tables: this.node.findAll().filter((c): c is dynamodb.TableV2 => c instanceof dynamodb.TableV2),
+        encryptionKey: personalDataKey,
+        retain,
+      });
+    }
 
     const notifications = new AlarmNotifications(this, 'AlarmNotifications', {
       ...(props.alarmEmails !== undefined ? { emails: props.alarmEmails } : {}),
@@ -156,6 +210,15 @@ export class ParitySyncStack extends Stack {
       ...(notifications.action !== undefined ? { alarmAction: notifications.action } : {}),
       ...(props.alarmThresholds !== undefined ? { thresholds: props.alarmThresholds } : {}),
     });
+
+    if (notifications.action === undefined) {
+      Validations.of(this.observability).acknowledge({
+        id: 'NIST.800.53.R5-CloudWatchAlarmAction',
+        reason:
+          'This deployment names no alarm topic or addresses (paritysync:alarmEmails, paritysync:alarmTopicArn): ' +
+          'the alarms show on the dashboard and in the console; with either, every alarm notifies',
+      });
+    }
 
     if (notifications.topic !== undefined) {
       new CfnOutput(this, 'AlarmTopicArn', {

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -69,6 +69,11 @@ export interface ReadApiProps {
    */
   readonly retain?: boolean;
   /**
+   * X-Ray tracing of the function.
+   * @default true
+   */
+  readonly tracing?: boolean;
+  /**
    * The function's handler module (must export `handler`).
    * @default lambdas/read/handler.ts in this project
    */
@@ -94,6 +99,7 @@ export class ReadApi extends Construct {
 
     this.function = new ParitySyncFunction(this, 'Function', {
       ...hostedFunctionProps(props, 'read'),
+      logEncryptionKey: props.state.personalDataKey,
       serviceName: METRIC_SERVICES.read,
       metrics: false,
       memorySize: 256,
@@ -115,6 +121,13 @@ export class ReadApi extends Construct {
           sourceQueueArn: props.queues.queue.queueArn,
         }),
       },
+    });
+
+    Validations.of(this.function).acknowledge({
+      id: 'NIST.800.53.R5-LambdaConcurrency',
+      reason:
+        "Operator traffic only, IAM-authorised and bounded by the stage's throttling; a reservation would take " +
+        'concurrency from the ingest edge for nothing',
     });
 
     props.state.grantRead(this.function);

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -50,6 +50,11 @@ export interface ReconciliationProps {
    * @default true
    */
   readonly scheduleEnabled?: boolean;
+  /**
+   * X-Ray tracing of the function.
+   * @default true
+   */
+  readonly tracing?: boolean;
   /**
    * The function's handler module (must export `handler`).
    * @default lambdas/reconcile/handler.ts in this project
@@ -110,12 +115,26 @@ export class Reconciliation extends Construct {
         ...this.environment(),
       },
       logRetention: props.logRetention,
+      logEncryptionKey: props.state.personalDataKey,
       retain,
+      ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
     });
 
     props.state.grantReconcile(this.function);
     this.grantOwnTables(this.function);
     grantSecretValues(this.function, referencedPollingTokens(props.config));
+
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason:
+        'This is the dead-letter queue of failed runs; nothing is redriven from it, the next run resumes',
+    });
+    Validations.of(this.function).acknowledge({
+      id: 'Serverless-LambdaAsyncFailureDestination',
+      reason:
+        "A failed scheduled run lands on the function's dead-letter queue with the event that started it, " +
+        'the same queue EventBridge uses for events it could not deliver',
+    });
 
     this.schedule = new events.Rule(this, 'Schedule', {
       description: `ParitySync reconciliation every ${settings.scheduleMinutes} minute(s)`,

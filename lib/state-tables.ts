@@ -1,7 +1,6 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import {
   ARI_STATE,
@@ -14,6 +13,7 @@ import {
   STATE_TABLES,
   type TableDefinition,
 } from '../lambdas/shared/topology';
+import { PersonalDataKey } from './personal-data-key';
 import { grantExactly, indexArn, topologyTable } from './topology-table';
 
 export interface StateTablesProps {
@@ -42,7 +42,6 @@ const GET = 'dynamodb:GetItem';
 const PUT = 'dynamodb:PutItem';
 const UPDATE = 'dynamodb:UpdateItem';
 const DELETE = 'dynamodb:DeleteItem';
-const WRITE_ACTIONS: ReadonlySet<string> = new Set([PUT, UPDATE, DELETE]);
 const QUERY = 'dynamodb:Query';
 const SCAN = 'dynamodb:Scan';
 const BATCH_GET = 'dynamodb:BatchGetItem';
@@ -118,14 +117,10 @@ export class StateTables extends Construct {
   ];
 
   /**
-   * DynamoDB calls KMS with the caller's own credentials to unwrap a customer-managed table key, for writes
-   * as well as reads; a reader needs Decrypt only.
+   * Encrypts the tables that hold guest-linked data, and the queues and log groups the stack gives it to. It
+   * stays at this construct path: that is the logical id of the keys already deployed.
    */
-  static readonly PERSONAL_DATA_KEY_WRITE_ACTIONS: readonly string[] = ['kms:Decrypt', 'kms:Encrypt'];
-  static readonly PERSONAL_DATA_KEY_READ_ACTIONS: readonly string[] = ['kms:Decrypt'];
-
-  /** Encrypts the tables that hold guest-linked data; absent when no table does. */
-  readonly personalDataKey?: kms.Key;
+  readonly personalDataKey: PersonalDataKey;
   readonly ariState: dynamodb.TableV2;
   readonly mappings: dynamodb.TableV2;
   readonly review: dynamodb.TableV2;
@@ -138,17 +133,8 @@ export class StateTables extends Construct {
   constructor(scope: Construct, id: string, props: StateTablesProps = {}) {
     super(scope, id);
     const retain = props.retain ?? true;
-    const removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
-    if (StateTables.DEFINITIONS.some((definition) => definition.personalData)) {
-      this.personalDataKey = new kms.Key(this, 'PersonalDataKey', {
-        description: `${Stack.of(this).stackName}: encrypts ParitySync tables holding guest-linked data`,
-        enableKeyRotation: true,
-        // A retained table is unreadable without its key, so the key lives at least as long as the tables.
-        removalPolicy,
-        pendingWindow: Duration.days(30),
-      });
-    }
+    this.personalDataKey = new PersonalDataKey(this, 'PersonalDataKey', { retain });
 
     for (const definition of StateTables.DEFINITIONS) {
       const table = topologyTable(this, definition, {
@@ -157,7 +143,7 @@ export class StateTables extends Construct {
           ? {}
           : { pointInTimeRecoveryDays: props.pointInTimeRecoveryDays }),
       });
-      if (definition.personalData && this.personalDataKey) {
+      if (definition.personalData) {
         useCustomerManagedKey(table, this.personalDataKey);
       }
       this.tablesById.set(definition.id, table);
@@ -217,9 +203,9 @@ export class StateTables extends Construct {
 
   /**
    * Grants exactly the listed actions on the listed tables and indexes (not `table.grant`, which adds every
-   * index to every action), plus use of the personal-data key when a table it encrypts is touched. The key
-   * can only be used through DynamoDB in this region, never to decrypt arbitrary ciphertext directly. Encrypt
-   * is granted only to a grantee that writes one of the tables the key protects.
+   * index to every action), plus Decrypt on the personal-data key when a table it encrypts is touched: through
+   * DynamoDB only, never to decrypt arbitrary ciphertext directly, and never Encrypt (DynamoDB's own service
+   * account generates the data keys).
    */
   private grantAccess(grantee: iam.IGrantable, accesses: readonly TableAccess[]): iam.Grant {
     const grants = accesses.map((access) => {
@@ -228,22 +214,8 @@ export class StateTables extends Construct {
         access.index === undefined ? tableArn : indexArn(tableArn, access.index),
       ]);
     });
-    const key = this.personalDataKey;
-    const personal = accesses.filter((access) => access.table.personalData);
-    if (key && personal.length > 0) {
-      const writes = personal.some((access) => access.actions.some((action) => WRITE_ACTIONS.has(action)));
-      const keyActions = writes
-        ? StateTables.PERSONAL_DATA_KEY_WRITE_ACTIONS
-        : StateTables.PERSONAL_DATA_KEY_READ_ACTIONS;
-      const stack = Stack.of(this);
-      grants.push(
-        iam.Grant.addToPrincipal({
-          grantee,
-          actions: [...keyActions],
-          resourceArns: [key.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${stack.region}.${stack.urlSuffix}` } },
-        }),
-      );
+    if (accesses.some((access) => access.table.personalData)) {
+      grants.push(this.personalDataKey.grantDecryptVia(grantee, 'dynamodb'));
     }
     const [first, ...rest] = grants;
     if (!first) throw new Error('StateTables: a grant must name at least one table');

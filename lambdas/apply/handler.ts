@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { bootstrapFunction } from '../config/bootstrap';
+import { bootstrapTracedFunction } from '../config/bootstrap-tracing';
 import { DynamoDbDeliveryLedger } from '../ledger/dynamodb-ledger';
 import { SqsEventQueue } from '../queue/sqs-queue';
 import { systemClock } from '../shared/clock';
@@ -19,7 +19,7 @@ import { readApplyEnvironment } from './env';
 const NIGHT_CONCURRENCY = 16;
 
 // Runs once per cold start.
-const fn = bootstrapFunction('apply', readApplyEnvironment);
+const fn = bootstrapTracedFunction('apply', readApplyEnvironment);
 const { config, environment } = fn;
 const { tables } = environment;
 const dynamodb = fn.client(DynamoDBClient);

@@ -225,6 +225,33 @@ export const IngestSettingsSchema = z._default(
   { maxBodyBytes: 1_048_576, dedupeWindowDays: 30 },
 );
 
+/** An IAM role ARN; `*` in the role's path or name matches any characters (aws:PrincipalArn's StringLike). */
+const RoleArnSchema = z
+  .string()
+  .check(
+    z.regex(
+      /^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9+=,.@_*/-]+$/,
+      'must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), "*" allowed in the name',
+    ),
+  );
+
+/**
+ * Who may call the SigV4 read and operator routes, enforced in the API's resource policy: every GET is a read
+ * route, every other method (mapping changes, hold and resume, DLQ redrive, replay and delete) is an admin
+ * route. An empty list leaves those routes to IAM alone: any principal of the account whose identity policy
+ * allows `execute-api:Invoke` on them. Omitted, both lists are empty.
+ */
+export const ApiAccessSchema = z._default(
+  z.strictObject({
+    /** Roles allowed to call the read routes (the admin roles may as well). @default [] */
+    readRoles: z._default(z.array(RoleArnSchema), []),
+    /** Roles allowed to call the admin routes, and the read routes. @default [] */
+    adminRoles: z._default(z.array(RoleArnSchema), []),
+  }),
+  { readRoles: [], adminRoles: [] },
+);
+export type ApiAccess = z.infer<typeof ApiAccessSchema>;
+
 /**
  * What the edge keeps of the requests it refuses for good (4xx): a record of each, up to a bound per source and
  * second so that a flood cannot run up the bill; beyond it they are only counted. Omitted, it takes its fields'
@@ -350,6 +377,7 @@ export const ParitySyncConfigSchema = z
     sources: z.array(SourceConfigSchema).check(z.minLength(1)),
     ingest: IngestSettingsSchema,
     rejections: RejectionSettingsSchema,
+    apiAccess: ApiAccessSchema,
     mappings: z._default(z.array(MappingSeedSchema), []),
     properties: z._default(z.array(PropertySettingsSchema), []),
     reconciliation: ReconciliationSettingsSchema,

@@ -1,7 +1,7 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { bootstrapFunction } from '../config/bootstrap';
+import { bootstrapTracedFunction } from '../config/bootstrap-tracing';
 import { DynamoDbDeliveryLedger } from '../ledger/dynamodb-ledger';
 import { DynamoDbRejectionLog } from '../ledger/dynamodb-rejections';
 import { DynamoDbReplayJobStore } from '../ledger/dynamodb-replay-jobs';
@@ -19,7 +19,7 @@ import { readReadApiEnvironment } from './env';
 import { createReadApiHandler } from './http';
 
 // Runs once per cold start.
-const fn = bootstrapFunction('read', readReadApiEnvironment);
+const fn = bootstrapTracedFunction('read', readReadApiEnvironment);
 const { config, environment } = fn;
 const { tables } = environment;
 const dynamodb = fn.client(DynamoDBClient);

@@ -1,7 +1,7 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { bootstrapFunction } from '../config/bootstrap';
 import { secretResolver } from '../config/bootstrap-secrets';
+import { bootstrapTracedFunction } from '../config/bootstrap-tracing';
 import { readReconcileEnvironment } from './env';
 import { createReconcileFunction, onceForScheduledEvent } from './function';
 import { createReconcileRuntime } from './runtime';
@@ -10,7 +10,7 @@ import { createReconcileRuntime } from './runtime';
 const TOKEN_CACHE_SECONDS = 300;
 
 // Runs once per cold start.
-const fn = bootstrapFunction('reconcile', readReconcileEnvironment);
+const fn = bootstrapTracedFunction('reconcile', readReconcileEnvironment);
 const { config, environment } = fn;
 
 /** Shared by every invocation of this container: polling clients (limiters, breakers) live as long as it. */

@@ -57,4 +57,31 @@ describe('the app context', () => {
       /paritysync:alarmEmails must be a comma-separated string or a list of strings; received \[1\]/,
     );
   });
+
+  it('turns tracing, the web ACL and the backup plan on and off, tracing and the web ACL on by default', () => {
+    const defaults = settingsFor({}).props;
+    expect([defaults.tracing, defaults.webApplicationFirewall, defaults.backup]).toEqual([true, true, false]);
+    const flipped = settingsFor({
+      'paritysync:tracing': 'false',
+      'paritysync:waf': 'false',
+      'paritysync:backup': 'true',
+    }).props;
+    expect([flipped.tracing, flipped.webApplicationFirewall, flipped.backup]).toEqual([false, false, true]);
+  });
+
+  it("reads the web ACL's rate limit and the ingest function's reserved concurrency, or none", () => {
+    expect(settingsFor({}).props.ingestReservedConcurrency).toBeUndefined();
+    const tuned = settingsFor({
+      'paritysync:wafRateLimit': '1200',
+      'paritysync:ingestReservedConcurrency': 20,
+    }).props;
+    expect(tuned.wafRateLimitPer5Minutes).toBe(1200);
+    expect(tuned.ingestReservedConcurrency).toBe(20);
+    expect(
+      settingsFor({ 'paritysync:ingestReservedConcurrency': 'none' }).props.ingestReservedConcurrency,
+    ).toBe('none');
+    expect(() => settingsFor({ 'paritysync:ingestReservedConcurrency': 'lots' })).toThrow(
+      /paritysync:ingestReservedConcurrency must be a whole number; received "lots"/,
+    );
+  });
 });

@@ -12,7 +12,7 @@ import { EventQueues } from '../../lib/event-queues';
 import type { ParitySyncStack } from '../../lib/paritysync-stack';
 import { StateTables } from '../../lib/state-tables';
 import { ACCOUNT, logicalId, REGION, synthStack, TEST_CONFIG, testApp } from './app';
-import { arnOf, functionPermissions, indexArnOf, permission } from './iam';
+import { arnOf, functionPermissions, indexArnOf, permission, viaService, XRAY_PERMISSIONS } from './iam';
 
 type Json = Record<string, unknown>;
 
@@ -78,6 +78,7 @@ describe('apply consumer function', () => {
       POWERTOOLS_SERVICE_NAME: 'paritysync-apply',
       POWERTOOLS_METRICS_NAMESPACE: 'ParitySync',
       POWERTOOLS_LOG_LEVEL: 'INFO',
+      POWERTOOLS_TRACE_ENABLED: 'true',
       NODE_OPTIONS: '--enable-source-maps',
     });
   });
@@ -162,13 +163,12 @@ describe('apply consumer permissions', () => {
       // Whether a source is on hold: read only, never set or ended by the consumer.
       ...dynamo(['GetItem'], table(state.controls)),
       ...dynamo(['GetItem', 'UpdateItem'], table(stack.ledger.table)),
-      ...['kms:Decrypt', 'kms:Encrypt'].map((action) =>
-        permission(action, arnOf(keyId), {
-          StringEquals: {
-            'kms:ViaService': { 'Fn::Join': ['', [`dynamodb.${REGION}.`, { Ref: 'AWS::URLSuffix' }]] },
-          },
-        }),
-      ),
+      // Decrypt only, through DynamoDB in any region of the global tables: DynamoDB generates the data keys.
+      permission('kms:Decrypt', arnOf(keyId), viaService('dynamodb')),
+      // Re-queueing to the events queue under the key; consuming it (CDK's event source grant) decrypts.
+      permission('kms:GenerateDataKey', arnOf(keyId), viaService('sqs')),
+      permission('kms:Decrypt', arnOf(keyId), viaService('sqs')),
+      permission('kms:Decrypt', arnOf(keyId)),
       // Consuming, granted by the event source mapping; SendMessage re-queues parked events.
       ...[
         'ChangeMessageVisibility',
@@ -178,6 +178,8 @@ describe('apply consumer permissions', () => {
         'ReceiveMessage',
         'SendMessage',
       ].map((action) => permission(`sqs:${action}`, queue)),
+      // Active tracing.
+      ...XRAY_PERMISSIONS,
     ].sort();
     expect(functionPermissions(template, consumerId)).toEqual(expected);
   });

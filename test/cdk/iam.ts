@@ -60,3 +60,24 @@ export function arnOf(logicalId: string): Json {
 export function indexArnOf(tableLogicalId: string, indexName: string): Json {
   return { 'Fn::Join': ['', [arnOf(tableLogicalId), `/index/${indexName}`]] };
 }
+
+/** The condition `PersonalDataKey` grants carry: use through the service's endpoint in any region. */
+export function viaService(service: 'dynamodb' | 'sqs'): Json {
+  return {
+    StringLike: { 'kms:ViaService': { 'Fn::Join': ['', [`${service}.*.`, { Ref: 'AWS::URLSuffix' }]] } },
+  };
+}
+
+/**
+ * What active tracing adds to a function's role: X-Ray has no resource-level permissions for these, so `*` is
+ * the only resource they take.
+ */
+export const XRAY_PERMISSIONS: readonly Permission[] = [
+  permission('xray:PutTelemetryRecords', '*'),
+  permission('xray:PutTraceSegments', '*'),
+];
+
+/** Whether a statement is the X-Ray one active tracing adds. */
+export function isXrayStatement(statement: { Action: string | string[] }): boolean {
+  return toArray(statement.Action).every((action) => action.startsWith('xray:'));
+}

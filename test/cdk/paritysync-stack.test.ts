@@ -181,10 +181,12 @@ describe('event queues', () => {
     });
   });
 
-  it('encrypts both queues with SQS-managed keys', () => {
+  it('encrypts both queues with the personal-data key: queued events carry guest ids', () => {
     for (const id of [queueId, dlqId]) {
-      expect(resource(id).Properties.SqsManagedSseEnabled).toBe(true);
-      expect(resource(id).Properties.KmsMasterKeyId).toBeUndefined();
+      expect(resource(id).Properties.KmsMasterKeyId).toEqual({
+        'Fn::GetAtt': [logicalId(stack.state.personalDataKey), 'Arn'],
+      });
+      expect(resource(id).Properties.SqsManagedSseEnabled).toBeUndefined();
     }
   });
 
@@ -232,6 +234,7 @@ describe('ingest function', () => {
       POWERTOOLS_SERVICE_NAME: 'paritysync-ingest',
       POWERTOOLS_METRICS_NAMESPACE: 'ParitySync',
       POWERTOOLS_LOG_LEVEL: 'INFO',
+      POWERTOOLS_TRACE_ENABLED: 'true',
       NODE_OPTIONS: '--enable-source-maps',
     });
   });
@@ -299,6 +302,12 @@ describe('ingest function permissions', () => {
         'dynamodb:UpdateItem',
         'sqs:SendMessage',
         'secretsmanager:GetSecretValue',
+        // The events queue is under the personal-data key: SQS generates data keys with the sender's rights.
+        'kms:GenerateDataKey',
+        'kms:Decrypt',
+        // Active tracing: X-Ray takes no resource-level permissions.
+        'xray:PutTraceSegments',
+        'xray:PutTelemetryRecords',
       ]),
     );
     expect(functionStatements().every((s) => s.Effect === 'Allow')).toBe(true);
@@ -404,10 +413,9 @@ describe('API resource policy', () => {
   function policyStatements(): Statement[] {
     return (resource(apiId).Properties.Policy as { Statement: Statement[] }).Statement;
   }
+  const route = (sourceId: string) => `execute-api:/*/POST/webhooks/${sourceId}`;
   const denyFor = (sourceId: string) =>
-    policyStatements().filter(
-      (s) => s.Effect === 'Deny' && s.Resource === `execute-api:/*/POST/webhooks/${sourceId}`,
-    );
+    policyStatements().filter((s) => s.Effect === 'Deny' && toArray(s.Resource).includes(route(sourceId)));
 
   it('allows anyone to invoke the webhook route, and allows nothing else', () => {
     expect(policyStatements().filter((s) => s.Effect === 'Allow')).toEqual([
@@ -427,16 +435,39 @@ describe('API resource policy', () => {
         Effect: 'Deny',
         Principal: { AWS: '*' },
         Action: 'execute-api:Invoke',
-        Resource: 'execute-api:/*/POST/webhooks/hospitable',
+        Resource: [route('hospitable'), `${route('hospitable')}/`, `${route('hospitable')}/*`],
         Condition: { NotIpAddress: { 'aws:SourceIp': ['38.80.170.0/24'] } },
       },
     ]);
+  });
+
+  it('denies the trailing-slash and sub-path variants a REST API also routes, for every allowlisted source', () => {
+    // API Gateway matches the policy against the requested path: `/webhooks/pms-main/` reaches the route too.
+    const requested = ['pms-main', 'pms-main/', 'pms-main/anything', 'pms-main/a/b'].map((path) =>
+      route(path),
+    );
+    const [deny] = denyFor('pms-main');
+    const patterns = toArray(deny?.Resource).map(
+      (resource) => new RegExp(`^${String(resource).replace(/[.]/g, '\\.').replace(/\*/g, '.*')}$`),
+    );
+    for (const path of requested) {
+      expect(
+        patterns.some((pattern) => pattern.test(path)),
+        path,
+      ).toBe(true);
+    }
+    // And nothing of another source whose id merely starts the same way.
+    expect(patterns.some((pattern) => pattern.test(route('pms-main-2')))).toBe(false);
   });
 
   it("denies a source's route outside its explicit allowedCidrs, IPv6 included", () => {
     expect(denyFor('pms-main')).toEqual([
       expect.objectContaining({ Condition: { NotIpAddress: { 'aws:SourceIp': PMS_CIDRS } } }),
     ]);
+  });
+
+  it('adds no operator-role statements while the configuration names no roles', () => {
+    expect(policyStatements().filter((s) => JSON.stringify(s).includes('aws:PrincipalArn'))).toEqual([]);
   });
 
   it('has no Deny for sources without an allowlist, and nothing else', () => {

@@ -4,7 +4,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ParitySyncStack } from '../../lib/paritysync-stack';
 import { READ_ROUTES } from '../../lib/read-api';
 import { ACCOUNT, logicalId, REGION, synthStack, TEST_CONFIG, testApp } from './app';
-import { arnOf, functionPermissions, indexArnOf, permission, toArray } from './iam';
+import {
+  arnOf,
+  functionPermissions,
+  indexArnOf,
+  permission,
+  toArray,
+  viaService,
+  XRAY_PERMISSIONS,
+} from './iam';
 
 type Json = Record<string, unknown>;
 type MethodJson = { Properties: Json };
@@ -165,6 +173,7 @@ describe('read function', () => {
       EVENT_QUEUE_ARN: arnOf(logicalId(stack.queues.queue)),
       POWERTOOLS_SERVICE_NAME: 'paritysync-read',
       POWERTOOLS_LOG_LEVEL: 'INFO',
+      POWERTOOLS_TRACE_ENABLED: 'true',
       NODE_OPTIONS: '--enable-source-maps',
     });
   });
@@ -226,11 +235,12 @@ describe('read function permissions', () => {
         ['ReceiveMessage', 'ChangeMessageVisibility', 'DeleteMessage', 'GetQueueAttributes'],
         stack.reconciliation.deadLetterQueue,
       ),
-      permission('kms:Decrypt', arnOf(keyId), {
-        StringEquals: {
-          'kms:ViaService': { 'Fn::Join': ['', [`dynamodb.${REGION}.`, { Ref: 'AWS::URLSuffix' }]] },
-        },
-      }),
+      permission('kms:Decrypt', arnOf(keyId), viaService('dynamodb')),
+      // Queued events are under the same key: re-queueing encrypts, receiving dead letters decrypts.
+      permission('kms:GenerateDataKey', arnOf(keyId), viaService('sqs')),
+      permission('kms:Decrypt', arnOf(keyId), viaService('sqs')),
+      // Active tracing.
+      ...XRAY_PERMISSIONS,
     ].sort();
     expect(functionPermissions(template, readFunctionId)).toEqual(expected);
   });
@@ -260,7 +270,15 @@ describe('read function permissions', () => {
       expect(onTable(construct).filter((p) => /Put|Update|Delete|Write/.test(p))).toEqual([]);
     }
     expect(granted.filter((p) => p.includes(logicalId(stack.state.guests)))).toEqual([]);
-    expect(granted.filter((p) => p.startsWith('kms:') && !p.startsWith('kms:Decrypt '))).toEqual([]);
+    // Never Encrypt, and GenerateDataKey only through SQS (sending to the events queue).
+    expect(
+      granted.filter(
+        (p) =>
+          p.startsWith('kms:') &&
+          !p.startsWith('kms:Decrypt ') &&
+          !(p.startsWith('kms:GenerateDataKey ') && p.includes('sqs.*.')),
+      ),
+    ).toEqual([]);
   });
 });
 

@@ -28,7 +28,7 @@ import {
   TEST_RECONCILIATION,
   testApp,
 } from './app';
-import { arnOf, functionPermissions, permission, toArray } from './iam';
+import { arnOf, functionPermissions, isXrayStatement, permission, toArray, XRAY_PERMISSIONS } from './iam';
 
 type Json = Record<string, unknown>;
 type ResourceJson = { Type: string; Properties: Json; DeletionPolicy?: string; UpdateReplacePolicy?: string };
@@ -212,6 +212,7 @@ describe('reconcile function', () => {
       POWERTOOLS_SERVICE_NAME: 'paritysync-reconcile',
       POWERTOOLS_METRICS_NAMESPACE: 'ParitySync',
       POWERTOOLS_LOG_LEVEL: 'INFO',
+      POWERTOOLS_TRACE_ENABLED: 'true',
       NODE_OPTIONS: '--enable-source-maps',
     });
   });
@@ -359,10 +360,11 @@ describe('reconcile function permissions', () => {
 
   it('has nothing else but sending to its DLQ, and no wildcard action or resource', () => {
     const granted = functionPermissions(template, functionId);
-    expect(granted.filter((p) => !/^(dynamodb|secretsmanager):/.test(p))).toEqual([
-      permission('sqs:SendMessage', arnOf(dlqId)),
-    ]);
-    for (const statement of functionStatementsOf(functionId)) {
+    expect(granted.filter((p) => !/^(dynamodb|secretsmanager):/.test(p))).toEqual(
+      [permission('sqs:SendMessage', arnOf(dlqId)), ...XRAY_PERMISSIONS].sort(),
+    );
+    // X-Ray's actions take no resource but `*`; nothing else may.
+    for (const statement of functionStatementsOf(functionId).filter((s) => !isXrayStatement(s))) {
       for (const action of toArray(statement.Action)) expect(action).not.toContain('*');
       for (const resource of toArray(statement.Resource)) expect(resource).not.toBe('*');
     }

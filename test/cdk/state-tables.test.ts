@@ -193,7 +193,7 @@ describe('state tables', () => {
     expect(key.UpdateReplacePolicy).toBe('Retain');
   });
 
-  it("leaves the key's use to identity policies in this account, with no grant to anyone else", () => {
+  it("leaves the key's use to identity policies in this account, and lets only this account's log groups use it", () => {
     expect(resource(keyId()).Properties.KeyPolicy).toEqual({
       Version: '2012-10-17',
       Statement: [
@@ -203,8 +203,30 @@ describe('state tables', () => {
           Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
           Resource: '*',
         },
+        {
+          Sid: 'CloudWatchLogsOfThisAccount',
+          Action: ['kms:Decrypt*', 'kms:Describe*', 'kms:Encrypt*', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
+          Effect: 'Allow',
+          Principal: { Service: { 'Fn::Join': ['', [`logs.${REGION}.`, { Ref: 'AWS::URLSuffix' }]] } },
+          Resource: '*',
+          Condition: {
+            ArnLike: {
+              'kms:EncryptionContext:aws:logs:arn': `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:*`,
+            },
+          },
+        },
       ],
     });
+  });
+
+  it('encrypts every log group of the stack with it: logs may carry guest ids', () => {
+    const groups = Object.values(template.findResources('AWS::Logs::LogGroup')) as Array<{
+      Properties: Json;
+    }>;
+    expect(groups.length).toBeGreaterThanOrEqual(5);
+    for (const group of groups) {
+      expect(group.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [keyId(), 'Arn'] });
+    }
   });
 
   it("hands each table's name to functions under its own environment variable", () => {
