@@ -168,6 +168,7 @@ export class ParitySyncStack extends Stack {
       state: this.state,
       queues: this.queues,
       retain,
+      tracing,
     });
     this.read = new ReadApi(this, 'ReadApi', {
       api: this.ingest.api,

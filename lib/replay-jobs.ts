@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -32,6 +32,8 @@ export interface ReplayJobsProps {
   readonly logRetention?: logs.RetentionDays;
   /** Keep the queues and the requests table when the stack is deleted. @default true */
   readonly retain?: boolean;
+  /** X-Ray tracing of the worker. @default true */
+  readonly tracing?: boolean;
   /** The worker's handler module. @default lambdas/replay/handler.ts */
   readonly entry?: string;
 }
@@ -63,6 +65,7 @@ export class ReplayJobs extends Construct {
 
     this.function = new ParitySyncFunction(this, 'Function', {
       ...hostedFunctionProps(props, 'replay'),
+      logEncryptionKey: props.state.personalDataKey,
       serviceName: METRIC_SERVICES.replay,
       metrics: false,
       memorySize: 256,
@@ -88,6 +91,22 @@ export class ReplayJobs extends Construct {
         reportBatchItemFailures: true,
       }),
     );
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason:
+        'This is the dead-letter queue of replay work; its job stays running until an operator looks, and ' +
+        'a new replay request picks the work up again',
+    });
+    Validations.of(this.function).acknowledge({
+      id: 'Serverless-LambdaEventSourceMappingDestination',
+      reason:
+        'SQS event sources take no on-failure destination: a work message that keeps failing moves to the work ' +
+        "queue's dead-letter queue after maxReceiveCount receives",
+    });
+    Validations.of(this.function).acknowledge({
+      id: 'NIST.800.53.R5-LambdaConcurrency',
+      reason: "Bounded by the event source's maximum concurrency (2), not a reservation",
+    });
   }
 
   /** Reading, creating and updating replay jobs in the Controls table. */

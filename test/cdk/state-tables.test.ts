@@ -6,6 +6,7 @@ import {
   DELIVERY_LEDGER,
   GUESTS,
   MAPPINGS,
+  OPERATION_REQUESTS,
   RECONCILE_TABLES,
   REJECTIONS,
   RESERVATIONS,
@@ -47,14 +48,19 @@ const keyId = () => {
 };
 
 describe('state tables', () => {
-  it("creates one table for every topology table besides the ledger, the rejection log and reconciliation's own", () => {
-    const elsewhere = new Set([DELIVERY_LEDGER.id, REJECTIONS.id, ...RECONCILE_TABLES.map((d) => d.id)]);
+  it("creates one table for every topology table besides the ledger, the rejection log, the operators' requests and reconciliation's own", () => {
+    const elsewhere = new Set([
+      DELIVERY_LEDGER.id,
+      REJECTIONS.id,
+      OPERATION_REQUESTS.id,
+      ...RECONCILE_TABLES.map((d) => d.id),
+    ]);
     expect(StateTables.DEFINITIONS.map((d) => d.id).sort()).toEqual(
       TABLES.filter((d) => !elsewhere.has(d.id))
         .map((d) => d.id)
         .sort(),
     );
-    // With the ledger, the rejection log and the reconciliation tables, the stack has one table per topology table.
+    // With the ledger, the rejection log, the requests table and the reconciliation tables, the stack has one table per topology table.
     template.resourceCountIs('AWS::DynamoDB::GlobalTable', TABLES.length);
   });
 

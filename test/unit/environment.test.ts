@@ -8,6 +8,7 @@ import {
   EVENTS_DLQ,
   EVENTS_QUEUE,
   RECONCILE_DLQ,
+  REPLAY_QUEUE,
   TABLES as TOPOLOGY_TABLES,
 } from '../../lambdas/shared/topology';
 
@@ -25,12 +26,14 @@ const TABLES = {
   PARITY_TABLE_NAME: 'parity',
   REJECTIONS_TABLE_NAME: 'rejections',
   CONTROLS_TABLE_NAME: 'controls',
+  OPERATION_REQUESTS_TABLE_NAME: 'operation-requests',
 };
 const QUEUE = 'http://127.0.0.1:4566/000000000000/paritysync-events';
-/** The dead-letter queues the read function lists and redrives. */
+/** The dead-letter queues the read function lists and redrives, and the queue that starts replay jobs. */
 const DLQS = {
   EVENTS_DLQ_URL: 'http://127.0.0.1:4566/000000000000/paritysync-events-dlq',
   RECONCILE_DLQ_URL: 'http://127.0.0.1:4566/000000000000/paritysync-reconcile-dlq',
+  REPLAY_QUEUE_URL: 'http://127.0.0.1:4566/000000000000/paritysync-replay-work',
 };
 
 function problemsOf(read: () => unknown): string[] {
@@ -161,6 +164,7 @@ describe('function environments, validated at cold start', () => {
       [EVENTS_QUEUE.environmentName]: QUEUE,
       [EVENTS_DLQ.environmentName]: DLQS.EVENTS_DLQ_URL,
       [RECONCILE_DLQ.environmentName]: DLQS.RECONCILE_DLQ_URL,
+      [REPLAY_QUEUE.environmentName]: DLQS.REPLAY_QUEUE_URL,
     };
     expect(readIngestEnvironment(env)).toMatchObject({
       tables: { ledger: 'table-DeliveryLedger', rejections: 'table-Rejections' },
@@ -183,6 +187,7 @@ describe('function environments, validated at cold start', () => {
         events: QUEUE,
         eventsDeadLetters: DLQS.EVENTS_DLQ_URL,
         reconcileDeadLetters: DLQS.RECONCILE_DLQ_URL,
+        replay: DLQS.REPLAY_QUEUE_URL,
       },
       tables: {
         ledger: 'table-DeliveryLedger',
