@@ -77,6 +77,7 @@ let ingest: DeployedFunction;
 let apply: DeployedFunction;
 let read: DeployedFunction;
 let reconcile: DeployedFunction;
+let replay: DeployedFunction;
 
 beforeAll(async () => {
   const emulators = emulatorEndpoints();
@@ -146,7 +147,10 @@ beforeAll(async () => {
   ingest = only('serves POST /webhooks/{sourceId}', (fn) =>
     routesOf(fn).some((r) => r.httpMethod === 'POST' && r.resource === '/webhooks/{sourceId}'),
   );
-  apply = only('consumes an SQS queue', (fn) => queueTriggers(stack.template, fn.logicalId).length > 0);
+  const consumes = (fn: DeployedFunction, queue: RegExp) =>
+    queueTriggers(stack.template, fn.logicalId).some((trigger) => queue.test(trigger.queueId));
+  apply = only('consumes the events queue', (fn) => consumes(fn, /^EventQueuesEvents/));
+  replay = only('consumes the replay work queue', (fn) => consumes(fn, /^ReplayJobsReplayWork(?!Dlq)/));
   read = only('serves GET /deliveries/{eventId}', (fn) =>
     routesOf(fn).some((r) => r.httpMethod === 'GET' && r.resource === '/deliveries/{eventId}'),
   );
@@ -239,8 +243,8 @@ async function deliverQueuedBatch(): Promise<{ messages: Message[]; response: SQ
 }
 
 describe('the synthesised function bundles, run with the environment the template gives them', () => {
-  it('covers every function of the template: webhooks, the queue consumer, the read API and the schedule', () => {
-    expect(new Set([ingest, apply, read, reconcile])).toEqual(new Set(stack.functions));
+  it('covers every function of the template: webhooks, the queue consumer, the read API, the schedule and replays', () => {
+    expect(new Set([ingest, apply, read, reconcile, replay])).toEqual(new Set(stack.functions));
   });
 
   it('resolves every function environment to tables and queues built from the template, within Lambda limits', async () => {
