@@ -58,6 +58,11 @@ export interface ObservabilityProps {
   };
   readonly queues: { readonly queue: sqs.IQueue; readonly deadLetterQueue: sqs.IQueue };
   /**
+   * The replay jobs' work queue and its DLQ: a section and an alarm on the DLQ.
+   * @default no replay section
+   */
+  readonly replays?: { readonly queue: sqs.IQueue; readonly deadLetterQueue: sqs.IQueue };
+  /**
    * The reconciliation section and its alarms: one line and alarm per polled source and per parity property.
    * @default no reconciliation section
    */
@@ -126,10 +131,12 @@ export class Observability extends Construct {
     this.addEdgeSection(props);
     this.addQueueSection(props);
     this.addApplySection();
+    if (props.replays) this.addReplaySection(props.replays);
     if (props.reconciliation) this.addReconciliationSection(props.reconciliation, props.functions.reconcile);
     this.addFunctionsSection(props);
     this.addAlarms(props);
     if (props.reconciliation) this.addReconciliationAlarms(props.reconciliation, props.thresholds ?? {});
+    if (props.replays) this.addReplayAlarms(props.replays);
   }
 
   /** A custom metric one of the functions emits, with its `service` dimension. */
@@ -279,6 +286,25 @@ export class Observability extends Construct {
       ]),
       this.graph('Dead-letter queue depth', [queueDepth(queues.deadLetterQueue)]),
     ]);
+  }
+
+  private addReplaySection(replays: NonNullable<ObservabilityProps['replays']>): void {
+    this.addSection('Replay jobs', [
+      this.graph('Replay work messages waiting (one per page to read)', [queueDepth(replays.queue)]),
+      this.graph('Replay work dead-letter queue depth', [queueDepth(replays.deadLetterQueue)]),
+    ]);
+  }
+
+  private addReplayAlarms(replays: NonNullable<ObservabilityProps['replays']>): void {
+    this.addNotEmptyAlarm(
+      'ReplayWorkDeadLetterQueueNotEmpty',
+      replays.deadLetterQueue,
+      'A replay job stopped: the worker failed one page of it on every receive. Each message names the job: ' +
+        `\`${this.cli('replay status <jobId>')}\` shows how far it got; read the replay function logs for its ` +
+        'error. Once fixed, start the replay again for the same window ' +
+        `(\`${this.cli('replay start --source <id> --from <t> --to <t> --status <status>')}\`): replaying is ` +
+        'safe to repeat. The message expires with the queue retention.',
+    );
   }
 
   private addApplySection(): void {

@@ -208,6 +208,7 @@ export class ParitySyncStack extends Stack {
         deadLetterQueue: this.reconciliation.deadLetterQueue,
       },
       queues: this.queues,
+      replays: { queue: this.replays.queue, deadLetterQueue: this.replays.deadLetterQueue },
       ...(notifications.action !== undefined ? { alarmAction: notifications.action } : {}),
       ...(props.alarmThresholds !== undefined ? { thresholds: props.alarmThresholds } : {}),
     });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { ApiTransport } from './http';
 
 /**
@@ -235,6 +236,10 @@ export interface AriQuery extends PageRequest {
 
 type Json = Record<string, unknown>;
 
+/**
+ * The API answers a repeat of an Idempotency-Key with the first answer: each call that acts sends a fresh one,
+ * which the transport's retries of that call reuse. Two commands are two operations, each of which acts.
+ */
 export class OpsApi {
   constructor(private readonly transport: ApiTransport) {}
 
@@ -274,15 +279,30 @@ export class OpsApi {
   }
 
   redriveQueue(queue: DlqQueue): Promise<Redrive> {
-    return this.transport.call({ method: 'POST', path: ['dlq', queue, 'redrive'], body: {} });
+    return this.transport.call({
+      method: 'POST',
+      path: ['dlq', queue, 'redrive'],
+      body: {},
+      idempotencyKey: randomUUID(),
+    });
   }
 
   redriveEvents(queue: DlqQueue, eventIds: readonly string[]): Promise<ChosenResent> {
-    return this.transport.call({ method: 'POST', path: ['dlq', queue, 'redrive'], body: { eventIds } });
+    return this.transport.call({
+      method: 'POST',
+      path: ['dlq', queue, 'redrive'],
+      body: { eventIds },
+      idempotencyKey: randomUUID(),
+    });
   }
 
   deleteDeadLetters(queue: DlqQueue, messageIds: readonly string[]): Promise<DeadLettersDeleted> {
-    return this.transport.call({ method: 'POST', path: ['dlq', queue, 'delete'], body: { messageIds } });
+    return this.transport.call({
+      method: 'POST',
+      path: ['dlq', queue, 'delete'],
+      body: { messageIds },
+      idempotencyKey: randomUUID(),
+    });
   }
 
   // Sources and holds
@@ -297,6 +317,7 @@ export class OpsApi {
       method: 'POST',
       path: ['sources', sourceId, 'hold'],
       body: reason === undefined ? {} : { reason },
+      idempotencyKey: randomUUID(),
     });
   }
 
@@ -306,13 +327,19 @@ export class OpsApi {
       method: 'POST',
       path: ['sources', sourceId, 'resume'],
       body: cursor === undefined ? {} : { cursor },
+      idempotencyKey: randomUUID(),
     });
   }
 
   // Replays
 
   startReplay(request: ReplayRequest): Promise<ReplayJob> {
-    return this.transport.call({ method: 'POST', path: ['replays'], body: request });
+    return this.transport.call({
+      method: 'POST',
+      path: ['replays'],
+      body: request,
+      idempotencyKey: randomUUID(),
+    });
   }
 
   getReplay(jobId: string): Promise<ReplayJob> {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FieldProblem } from '../../lambdas/shared/errors';
 import {
   AccessDeniedError,
@@ -21,6 +22,11 @@ export interface ApiRequest {
   readonly query?: Readonly<Record<string, QueryValue>>;
   /** Sent as JSON. */
   readonly body?: unknown;
+  /**
+   * Sent as the Idempotency-Key header, for a request that acts: the API answers a repeat of the key with the
+   * first answer, so the transport's own retries cannot act twice.
+   */
+  readonly idempotencyKey?: string;
 }
 
 /** What a signer sees of a request, exactly as it goes on the wire. */
@@ -57,13 +63,31 @@ export class ApiTransport {
     this.baseUrl = options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`;
   }
 
+  /**
+   * Sends the request; one that carries an idempotency key is sent again, with the same key, when the API was
+   * briefly unable to answer or the same request is still being answered.
+   */
   async call<T>(request: ApiRequest): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.callOnce<T>(request);
+      } catch (error) {
+        const wait = request.idempotencyKey === undefined ? undefined : retryDelayMs(error);
+        if (wait === undefined || attempt >= MAX_ATTEMPTS) throw error;
+        await sleep(wait);
+      }
+    }
+  }
+
+  private async callOnce<T>(request: ApiRequest): Promise<T> {
     const url = new URL(request.path.map(encodePathSegment).join('/'), this.baseUrl);
     url.search = encodeQuery(request.query ?? {});
     const body = request.body === undefined ? undefined : JSON.stringify(request.body);
+    // The key is among the headers the signer signs, so API Gateway checks it with the rest.
     const unsigned: Record<string, string> = {
       accept: 'application/json',
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(request.idempotencyKey === undefined ? {} : { 'idempotency-key': request.idempotencyKey }),
     };
     const headers = this.options.signer
       ? await this.options.signer({
@@ -164,6 +188,18 @@ export class ApiTransport {
     }
     return new ApiAnswerError(response.status, type || 'api_gateway_error', message);
   }
+}
+
+/** Three tries in all: an operator waits at most a few seconds more before reading the failure. */
+const MAX_ATTEMPTS = 3;
+
+/** How long to wait before sending a keyed request again, or undefined when sending it again would not help. */
+function retryDelayMs(error: unknown): number | undefined {
+  if (error instanceof UnreachableError) return 1_000;
+  if (!(error instanceof ApiAnswerError)) return undefined;
+  if (error.status === 503) return 2_000;
+  if (error.status === 409 && error.code === 'request_in_progress') return 2_000;
+  return undefined;
 }
 
 /** The IAM resource of one call: `arn:aws:execute-api:<region>:<account>:<apiId>/<stage>/<METHOD>/<path>`. */

@@ -1,6 +1,6 @@
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import {
   InvalidRequestError,
   MethodNotAllowedError,
@@ -12,7 +12,7 @@ import { httpStatusOf } from '../shared/http-status';
 import { decodeUtf8 } from '../shared/strict-json';
 import { isTransientAwsError } from '../shared/transient';
 import { RedriveInProgressError } from './dead-letters';
-import { oncePerRequest } from './once';
+import { IDEMPOTENCY_KEY_HEADER, oncePerRequest, RequestInProgressError } from './once';
 import type { ReadApiDependencies } from './read';
 import { handleReadRequest, READ_API_ROUTES, type ReadRequest, SUCCESS_STATUS } from './router';
 
@@ -32,6 +32,8 @@ const READ_API_FAILURES: ReadonlyArray<abstract new (...args: never[]) => Parity
   MethodNotAllowedError,
   // A dead-letter redrive while SQS is still moving the queue.
   RedriveInProgressError,
+  // The same once-only request, still being answered.
+  RequestInProgressError,
   StoreUnavailableError,
 ];
 
@@ -86,6 +88,14 @@ function callerOf(event: APIGatewayProxyEvent): { caller?: string } {
   return caller ? { caller } : {};
 }
 
+/** A header's value by its name in any case: clients and proxies write header names as they please. */
+function headerOf(event: APIGatewayProxyEvent, name: string): string | undefined {
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (key.toLowerCase() === name && value !== undefined) return value;
+  }
+  return undefined;
+}
+
 function bodyText(event: APIGatewayProxyEvent): string | undefined {
   if (event.body == null) return undefined;
   return event.isBase64Encoded ? decodeUtf8(Buffer.from(event.body, 'base64')) : event.body;
@@ -97,9 +107,9 @@ export function createReadApiHandler(
   logger: Logger,
   /** Where the requests that start work are remembered (see oncePerRequest); without it each one runs. */
   operationRequests?: BasePersistenceLayer,
-): (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult> {
+): (event: APIGatewayProxyEvent, context?: Context) => Promise<APIGatewayProxyResult> {
   const handle = oncePerRequest((request) => handleReadRequest(request, deps), operationRequests);
-  return async (event) => {
+  return async (event, context) => {
     const started = deps.clock.now().getTime();
     const route = routeOf(event);
     let answer: Answer;
@@ -107,14 +117,19 @@ export function createReadApiHandler(
       if (route === undefined) {
         throw new NotFoundError('route_not_found', `No route ${event.httpMethod} ${event.path}.`);
       }
-      const body = await handle({
-        method: event.httpMethod,
-        ...route,
-        query: event.queryStringParameters ?? {},
-        body: bodyText(event),
-        ...(event.requestContext?.requestId ? { requestId: event.requestContext.requestId } : {}),
-        ...callerOf(event),
-      });
+      const idempotencyKey = headerOf(event, IDEMPOTENCY_KEY_HEADER);
+      const body = await handle(
+        {
+          method: event.httpMethod,
+          ...route,
+          query: event.queryStringParameters ?? {},
+          body: bodyText(event),
+          ...(event.requestContext?.requestId ? { requestId: event.requestContext.requestId } : {}),
+          ...callerOf(event),
+          ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+        },
+        context,
+      );
       answer = { status: SUCCESS_STATUS[route.resource] ?? 200, body };
     } catch (error) {
       answer = failureAnswer(event, route, error);

@@ -71,6 +71,8 @@ export interface ReadRequest {
   readonly requestId?: string;
   /** Who is asking: the caller's IAM identity in AWS. Recorded as who put a source on hold. */
   readonly caller?: string;
+  /** The Idempotency-Key header, when the client sent one: a retry of an action sends the same (see once.ts). */
+  readonly idempotencyKey?: string;
 }
 
 /** What a route answers when it succeeds; every other outcome is a thrown ParitySyncError. */

@@ -196,9 +196,10 @@ export const RECONCILE_RUNS = table('ReconcileRuns', 'RECONCILE_RUNS_TABLE_NAME'
 });
 
 /**
- * Operator requests that start work through the read / admin API (a replay job, a hold, a resume, a dead-letter
- * redrive), keyed by the request: Powertools idempotency records, so that the same request repeated within their
- * lifetime answers the first answer instead of starting the work again. Attribute names are Powertools' defaults.
+ * Operator requests that act through the read / admin API (a replay job, a hold, a resume, a dead-letter redrive
+ * or delete), keyed by their Idempotency-Key header or, for a replay without one, by what it replays: Powertools
+ * idempotency records, so that a repeat within their lifetime answers the first answer instead of acting again.
+ * Attribute names are Powertools' defaults.
  */
 export const OPERATION_REQUESTS = table('OperationRequests', 'OPERATION_REQUESTS_TABLE_NAME', {
   partitionKey: { name: 'id', type: 'S' },

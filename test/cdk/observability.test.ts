@@ -114,7 +114,7 @@ const PARITY_PROPERTIES = TEST_CONFIG.parity.properties.map((property) => proper
  * Edge, queue and apply alarms (DLQ, backlog, signature failures, apply failures, contract violations, refusals the
  * rejection log missed, two service notices, 5xx rate); four per polled source; one per parity property; the reconcile dead-letter queue.
  */
-const ALARM_COUNT = 9 + 4 * POLLED_SOURCES.length + PARITY_PROPERTIES.length + 1;
+const ALARM_COUNT = 9 + 4 * POLLED_SOURCES.length + PARITY_PROPERTIES.length + 2;
 
 const ingest = { service: METRIC_SERVICES.ingest };
 const apply = { service: METRIC_SERVICES.apply };
@@ -319,6 +319,11 @@ describe('alarms', () => {
       ['ReconcileStalledOta', cli('reconcile --source ota')],
       ['ParityViolationsHotelBerlin', cli('parity list --property hotel-berlin')],
       ['ReconcileDeadLetterQueueNotEmpty', cli('dlq list --queue reconcile')],
+      ['ReplayWorkDeadLetterQueueNotEmpty', cli('replay status <jobId>')],
+      [
+        'ReplayWorkDeadLetterQueueNotEmpty',
+        cli('replay start --source <id> --from <t> --to <t> --status <status>'),
+      ],
     ];
     for (const [id, command] of expected) {
       expect(alarm(template, id).AlarmDescription, id).toContain(command);
@@ -663,6 +668,35 @@ describe('reconciliation alarms', () => {
     expect(props.AlarmDescription).toMatch(/"Reconciliation failed".*checkpoint/);
   });
 
+  it('alarms when the replay work DLQ holds any message, naming how to find the job and start it again', () => {
+    const props = alarm(template, 'ReplayWorkDeadLetterQueueNotEmpty');
+    expect(props).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: { 'Fn::GetAtt': [logicalId(stack.replays.deadLetterQueue), 'QueueName'] },
+        },
+      ],
+      Statistic: 'Maximum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  it('shows the replay work queue and its DLQ depth', () => {
+    const depthOf = (queue: Parameters<typeof logicalId>[0]) => ({
+      metric: 'AWS/SQS/ApproximateNumberOfMessagesVisible',
+      dimensions: { QueueName: `{ref:${logicalId(queue)}}` },
+      stat: 'Maximum',
+    });
+    expect(series('Replay work messages waiting (one per page to read)')).toEqual([
+      depthOf(stack.replays.queue),
+    ]);
+    expect(series('Replay work dead-letter queue depth')).toEqual([depthOf(stack.replays.deadLetterQueue)]);
+  });
+
   it('keeps the alarms of sources and properties whose ids collapse to the same form apart', () => {
     const colliding = parseConfig({
       ...TEST_CONFIG_INPUT,
@@ -715,7 +749,7 @@ describe('reconciliation alarms', () => {
     } as typeof TEST_CONFIG_INPUT);
     const { template: quiet } = synthStack({ config: unpolled });
     const ids = Object.keys(alarmsOf(quiet));
-    expect(ids).toHaveLength(9 + 1);
+    expect(ids).toHaveLength(9 + 2);
     expect(ids.filter((id) => id.startsWith('ObservabilityReconcile'))).toEqual([
       expect.stringMatching(/^ObservabilityReconcileDeadLetterQueueNotEmpty/),
     ]);

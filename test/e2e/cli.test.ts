@@ -475,6 +475,70 @@ describe('paritysync operator actions against the local runtime', { timeout: 90_
   });
 });
 
+describe('paritysync replay against the local runtime', { timeout: 90_000 }, () => {
+  it('replay start --follow runs a job to done; replay status and replay cancel show it as it ended', async () => {
+    // The window starts now: only the event sent here is in it.
+    const from = new Date().toISOString();
+    const sent = await cli('send', PMS);
+    const eventId = /"eventId":"([^"]+)"/.exec(sent.stdout)?.[1];
+    if (eventId === undefined) throw new Error(`no event id in ${sent.stdout}`);
+    const settled = await eventually('the event to settle', async () => {
+      const { status } = await getJson(`/deliveries/${eventId}`);
+      return ['received', 'enqueued'].includes(String(status)) ? undefined : String(status);
+    });
+    const to = new Date(Date.now() + 1_000).toISOString();
+
+    const started = await cli(
+      'replay',
+      'start',
+      '--source',
+      PMS,
+      '--from',
+      from,
+      '--to',
+      to,
+      '--status',
+      settled,
+      '--follow',
+      '--interval',
+      '0.2',
+      '--json',
+    );
+    expect(started.code, started.stderr).toBe(0);
+    const job = JSON.parse(started.stdout) as { jobId: string; status: string; counts: unknown };
+    expect(job).toMatchObject({
+      status: 'done',
+      request: { source: PMS, from, to, statuses: [settled] },
+      counts: { matched: 1, replayed: 1, notRetained: 0 },
+    });
+
+    const status = await cli('replay', 'status', job.jobId);
+    expect(status.code).toBe(0);
+    expect(
+      Object.fromEntries(
+        status.stdout
+          .trim()
+          .split('\n')
+          .map((line) => line.split(/\s{2,}/)),
+      ),
+    ).toMatchObject({
+      jobId: job.jobId,
+      status: 'done',
+      source: PMS,
+      counts: 'matched 1, replayed 1, notRetained 0',
+    });
+
+    // A finished job is answered as it is: cancel stops only a running one.
+    const cancel = await cli('replay', 'cancel', job.jobId, '--json');
+    expect(cancel.code).toBe(0);
+    expect(JSON.parse(cancel.stdout)).toMatchObject({ jobId: job.jobId, status: 'done' });
+    const unknown = await cli('replay', 'cancel', 'no-such-job');
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('replay_not_found');
+    expect((await getJson(`/deliveries/${eventId}`)).status).toBe(settled);
+  });
+});
+
 async function postRateUpdate(overrides: Record<string, unknown>): Promise<string> {
   const sender = senderFor('channel-manager');
   const now = new Date();

@@ -9,6 +9,7 @@ import {
 import { beforeAll } from 'vitest';
 import { DynamoDbDeliveryLedger } from '../../lambdas/ledger/dynamodb-ledger';
 import { DynamoDbRejectionLog } from '../../lambdas/ledger/dynamodb-rejections';
+import { DynamoDbReplayJobStore } from '../../lambdas/ledger/dynamodb-replay-jobs';
 import { SqsRedrivableDeadLetterQueue } from '../../lambdas/queue/sqs-dead-letters';
 import { SqsEventQueue } from '../../lambdas/queue/sqs-queue';
 import { fixedClock, systemClock } from '../../lambdas/shared/clock';
@@ -42,6 +43,7 @@ import { InMemoryHoldStore } from '../fakes/controls-memory';
 import { InMemoryDeadLetterQueue } from '../fakes/dead-letters-memory';
 import { InMemoryLedger, InMemoryQueue } from '../fakes/in-memory';
 import { InMemoryRejectionLog } from '../fakes/rejections';
+import { InMemoryReplayJobStore } from '../fakes/replay-memory';
 import { applyLedgerContract } from '../ports/apply-ledger.contract';
 import { ariStoreContract } from '../ports/ari-store.contract';
 import { deadLetterQueueContract, type QueuedMessage } from '../ports/dead-letter-queue.contract';
@@ -52,6 +54,7 @@ import { guestStoreContract } from '../ports/guest-store.contract';
 import { holdStoreContract } from '../ports/hold-store.contract';
 import { mappingStoreContract } from '../ports/mapping-store.contract';
 import { rejectionLogContract } from '../ports/rejection-log.contract';
+import { replayJobStoreContract } from '../ports/replay-job-store.contract';
 import { reservationStoreContract } from '../ports/reservation-store.contract';
 import { reviewStoreContract } from '../ports/review-store.contract';
 import { type IsolatedTopology, provisionIsolated } from '../support/aws';
@@ -227,6 +230,11 @@ holdStoreContract(
   () => new DynamoDbControlStore(topology.dynamodb, tableOf(CONTROLS)),
 );
 holdStoreContract('InMemoryHoldStore', () => new InMemoryHoldStore());
+replayJobStoreContract(
+  'DynamoDbReplayJobStore',
+  () => new DynamoDbReplayJobStore(topology.dynamodb, tableOf(CONTROLS)),
+);
+replayJobStoreContract('InMemoryReplayJobStore', () => new InMemoryReplayJobStore());
 
 deadLetterQueueContract('SqsRedrivableDeadLetterQueue', async () => {
   const { sqs } = topology;

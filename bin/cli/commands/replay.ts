@@ -81,7 +81,7 @@ export function registerReplay(program: Command): void {
     follow?: boolean;
     interval: number;
   }>(replay, 'start', {
-    description: 'Start a replay job (asking twice for the same replay returns the same job)',
+    description: 'Start a replay job (its own retries never start a second one)',
     options: (start) =>
       followOptions(
         start
