@@ -80,21 +80,21 @@ export interface ApplyDependencies {
  * is recorded once. Errors other than the two classified ones are transient: they propagate, SQS redelivers,
  * and the DLQ takes the event once receives are exhausted.
  *
- * A `replayed` event (sent again by a replay job or a redrive) runs through apply even when its entry is already
+ * An event a replay job sent again (`replay`, the job's id) runs through apply even when its entry is already
  * applied or rejected: the same conditional writes leave state as it is for a version already stored, and the
- * entry records this attempt's outcome, so an event rejected before a configuration fix is applied now.
+ * entry records this attempt's outcome, so an event rejected before a configuration fix is applied now. Once
+ * per job: a second delivery of the same replayed message settles nothing and is reported skipped.
  */
 export async function applyEvent(
   event: CanonicalEvent,
   deps: ApplyDependencies,
-  options: { readonly replayed?: boolean } = {},
+  options: { readonly replay?: string } = {},
 ): Promise<ApplyOutcome> {
   const status = await deps.ledger.status(event.eventId);
-  const replayed = options.replayed === true;
-  if (!replayed && (status === 'applied' || status === 'rejected')) {
+  if (options.replay === undefined && (status === 'applied' || status === 'rejected')) {
     return { status: 'skipped', reason: `already ${status}` };
   }
-  const settling: SettleOptions = replayed ? { resettle: true } : {};
+  const settling: SettleOptions = options.replay === undefined ? {} : { replay: options.replay };
   const at = deps.clock.now().toISOString();
   if ((await deps.holds.of(event.sourceId)) !== undefined) return hold(event, status, at, deps, settling);
   try {

@@ -3,7 +3,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { CanonicalEvent } from '../domain/canonical';
-import { REPLAY_ATTRIBUTE } from '../queue/ports';
+import { REDRIVE_MARK, REPLAY_ATTRIBUTE } from '../queue/ports';
 import { APPLY_METRICS, METRIC_DIMENSIONS } from '../shared/metric-names';
 import type { HoldReader } from '../state/ports';
 import { type ApplyDependencies, type ApplyOutcome, type ApplySignal, applyEvent } from './apply';
@@ -89,9 +89,15 @@ export function createConsumer(
       };
     };
     try {
-      // A replay job (its id) or a redrive (`redrive`) sent it again on purpose: apply runs again, settled or not.
-      const replay = record.messageAttributes?.[REPLAY_ATTRIBUTE]?.stringValue;
-      const outcome = await applyEvent(event, { ...applyDeps, holds }, { replayed: replay !== undefined });
+      // A replay job sent it again on purpose (the attribute is its id): apply runs again, settled or not, once
+      // per job. A redrive's mark (`redrive`) changes nothing here: a dead-lettered entry is not settled, and one
+      // applied or rejected meanwhile keeps its outcome.
+      const replay = replayJobOf(record.messageAttributes?.[REPLAY_ATTRIBUTE]?.stringValue);
+      const outcome = await applyEvent(
+        event,
+        { ...applyDeps, holds },
+        replay === undefined ? {} : { replay },
+      );
       const fields = common();
       metrics.addMetric(OUTCOME_METRICS[outcome.status], MetricUnit.Count, 1);
       if (outcome.status === 'applied')
@@ -220,4 +226,9 @@ function recordSignal(signal: ApplySignal, logger: Logger, metrics: Metrics): vo
 export function describeError(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
+}
+
+/** The replay job a message's replay attribute names; a redrive's mark names none. */
+function replayJobOf(mark: string | undefined): string | undefined {
+  return mark === undefined || mark === REDRIVE_MARK ? undefined : mark;
 }

@@ -259,8 +259,8 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger, Deli
    * Records the apply pipeline's outcome once: an event still `received` (applied before the edge confirmed it),
    * `enqueued`, `parked`, `held` or `dead-lettered` moves on; an applied or rejected one keeps its outcome,
    * whatever redelivery asks. The condition also fails for an entry that no longer exists, so settling never
-   * recreates an expired entry (which would lack the fields the edge writes). A replayed event (`resettle`) may
-   * also move on from applied or rejected.
+   * recreates an expired entry (which would lack the fields the edge writes). A replayed event (`replay`) may
+   * also move on from applied or rejected, once per replay job.
    */
   async settle(
     ref: LedgerRef,
@@ -278,8 +278,19 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger, Deli
       update += ', reason = :reason REMOVE leaseUntil';
       values[':reason'] = { S: reason };
     }
-    const from = options.resettle === true ? RESETTLEABLE_STATUSES : SETTLEABLE_STATUSES;
-    return this.changeStatus(ref, status, at, from, update, values);
+    if (options.replay === undefined) {
+      return this.changeStatus(ref, status, at, SETTLEABLE_STATUSES, update, values);
+    }
+    values[':replay'] = { S: options.replay };
+    return this.changeStatus(
+      ref,
+      status,
+      at,
+      RESETTLEABLE_STATUSES,
+      update.replace('SET ', 'SET replayedBy = :replay, '),
+      values,
+      'attribute_not_exists(replayedBy) OR replayedBy <> :replay',
+    );
   }
 
   async deadLetter(ref: LedgerRef, reason: string, at: string): Promise<boolean> {
@@ -306,6 +317,8 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger, Deli
     from: readonly LedgerStatus[],
     update: string,
     extraValues: Item,
+    /** A further condition, for replays: the job has not settled this entry yet. */
+    also?: string,
   ): Promise<boolean> {
     const values: Item = {
       ...extraValues,
@@ -323,7 +336,7 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger, Deli
           TableName: this.tableName,
           Key: { pk: { S: ref.eventId } },
           UpdateExpression: update,
-          ConditionExpression: `#status IN (${placeholders.join(', ')})`,
+          ConditionExpression: `#status IN (${placeholders.join(', ')})${also ? ` AND (${also})` : ''}`,
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: values,
         }),

@@ -44,10 +44,12 @@ export const RESETTLEABLE_STATUSES: readonly LedgerStatus[] = [...SETTLEABLE_STA
 /** How a settle treats an entry already settled for good. */
 export interface SettleOptions {
   /**
-   * The event was sent again by a replay or a redrive: an `applied` or `rejected` entry takes the new outcome
-   * (RESETTLEABLE_STATUSES) instead of keeping its first one.
+   * The replay job that sent the event again: an `applied` or `rejected` entry takes the new outcome
+   * (RESETTLEABLE_STATUSES) instead of keeping its first one, once per job. The entry remembers the job
+   * (`replayedBy`), so a second delivery of the same replayed message settles nothing: one job applies an event
+   * once, as the queue's at-least-once delivery would otherwise allow twice.
    */
-  readonly resettle?: boolean;
+  readonly replay?: string;
 }
 
 /**
@@ -156,7 +158,7 @@ export interface ApplyLedger {
   status(eventId: string): Promise<LedgerStatus | undefined>;
   /**
    * True when this call recorded the outcome; false when the entry was already settled (or has expired). With
-   * `resettle`, an applied or rejected entry is settled again.
+   * `replay`, an applied or rejected entry is settled again, once per replay job.
    */
   settle(
     ref: LedgerRef,

@@ -79,6 +79,8 @@ export interface RedrivableDeadLetterQueue extends DeadLetterQueue {
 
 /** The message attribute that marks a message sent again by a redrive (or a replay job, with its id). */
 export const REPLAY_ATTRIBUTE = 'paritysync-replay';
+/** The replay attribute's value on a message a redrive sent back: a mark for the logs, not a replay job. */
+export const REDRIVE_MARK = 'redrive';
 
 /** A retained canonical event as the ledger kept it, with the fields the events queue's attributes carry. */
 export interface RetainedEvent {

@@ -18,6 +18,7 @@ import {
   type DeadLetterQueue,
   type DeadLetterScan,
   type MoveTask,
+  REDRIVE_MARK,
   REPLAY_ATTRIBUTE,
   type RedrivableDeadLetterQueue,
   type RedriveAllResult,
@@ -264,7 +265,7 @@ export class SqsRedrivableDeadLetterQueue extends SqsDeadLetterQueue implements 
             MessageBody: message.letter.body,
             MessageAttributes: {
               ...message.messageAttributes,
-              [REPLAY_ATTRIBUTE]: { DataType: 'String', StringValue: 'redrive' },
+              [REPLAY_ATTRIBUTE]: { DataType: 'String', StringValue: REDRIVE_MARK },
             },
           })),
         }),

@@ -33,6 +33,8 @@ import type { EventQueue } from '../../lambdas/queue/ports';
  */
 export class InMemoryLedger implements DeliveryLedger, ApplyLedger, DeliveryLog {
   readonly entries = new Map<string, LedgerEntry>();
+  /** The replay job that last settled each entry again (the DynamoDB item's `replayedBy`). */
+  private readonly replayedBy = new Map<string, string>();
   /** The canonical JSON kept for replay, by event id. */
   readonly events = new Map<string, string>();
   failNextClaims = 0;
@@ -110,8 +112,12 @@ export class InMemoryLedger implements DeliveryLedger, ApplyLedger, DeliveryLog 
   ): Promise<boolean> {
     const { eventId } = ref;
     const existing = this.find(eventId);
-    const from = options.resettle === true ? RESETTLEABLE_STATUSES : SETTLEABLE_STATUSES;
+    const from = options.replay === undefined ? SETTLEABLE_STATUSES : RESETTLEABLE_STATUSES;
     if (existing === undefined || !from.includes(existing.status)) return false;
+    if (options.replay !== undefined) {
+      if (this.replayedBy.get(eventId) === options.replay) return false;
+      this.replayedBy.set(eventId, options.replay);
+    }
     const { leaseUntil: _released, reason: _earlier, ...rest } = existing;
     this.entries.set(eventId, {
       ...rest,

@@ -76,14 +76,17 @@ export function applyLedgerContract(name: string, create: () => ApplyLedgerSubje
       expect(await ledger.status(event.eventId)).toBe('rejected');
     });
 
-    it('settles a replayed event again: rejected, then applied after a fix, and applied again', async () => {
+    it('settles a replayed event again once per job: rejected, applied after a fix, and by a later job', async () => {
       const { ledger, given } = create();
       const event = await given('enqueued');
       expect(await ledger.settle(event, 'rejected', at(1), 'inventory_conflict: too many')).toBe(true);
-      expect(await ledger.settle(event, 'applied', at(2), undefined, { resettle: true })).toBe(true);
+      expect(await ledger.settle(event, 'applied', at(2), undefined, { replay: 'job-1' })).toBe(true);
       expect(await ledger.status(event.eventId)).toBe('applied');
-      expect(await ledger.settle(event, 'applied', at(3), undefined, { resettle: true })).toBe(true);
+      // The same job's message delivered twice by SQS: the second settles nothing.
+      expect(await ledger.settle(event, 'applied', at(3), undefined, { replay: 'job-1' })).toBe(false);
+      expect(await ledger.settle(event, 'applied', at(4), undefined, { replay: 'job-2' })).toBe(true);
       expect(await ledger.status(event.eventId)).toBe('applied');
+      expect(await ledger.settle(event, 'applied', at(5))).toBe(false);
     });
 
     it('settles an event applied before the edge confirmed it', async () => {
