@@ -52,12 +52,18 @@ interface Received {
 export interface SqsDeadLetterQueueOptions {
   readonly queueUrl: string;
   readonly clock: Clock;
+  /**
+   * Long-poll wait of each receive. A single-server emulator answers a short poll with every visible message,
+   * so its tests need not wait a second to learn that a queue is empty. @default 1
+   */
+  readonly receiveWaitSeconds?: number;
 }
 
 /** A dead-letter queue nothing is sent back from: the failed reconciliation runs, kept to be read and deleted. */
 export class SqsDeadLetterQueue implements DeadLetterQueue {
   protected readonly queueUrl: string;
   protected readonly clock: Clock;
+  private readonly receiveWaitSeconds: number;
 
   constructor(
     protected readonly client: SQSClient,
@@ -65,6 +71,7 @@ export class SqsDeadLetterQueue implements DeadLetterQueue {
   ) {
     this.queueUrl = options.queueUrl;
     this.clock = options.clock;
+    this.receiveWaitSeconds = options.receiveWaitSeconds ?? WAIT_SECONDS;
   }
 
   async approximateCount(): Promise<number> {
@@ -151,7 +158,7 @@ export class SqsDeadLetterQueue implements DeadLetterQueue {
         QueueUrl: this.queueUrl,
         MaxNumberOfMessages: count,
         VisibilityTimeout: HIDE_SECONDS,
-        WaitTimeSeconds: WAIT_SECONDS,
+        WaitTimeSeconds: this.receiveWaitSeconds,
         MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
         MessageAttributeNames: ['All'],
       }),

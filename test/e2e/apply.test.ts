@@ -530,6 +530,13 @@ describe('the apply pipeline, end to end', () => {
     faults.randomFailureRate = 0.1;
     try {
       await enqueueLikeTheEdge(events, []);
+      // Polled first, as it costs one request: a record leaves the queue only once settled or dead-lettered, so
+      // the ledger is read once nothing is left to settle, not 300 entries every poll while the consumer works.
+      await eventually(
+        'the events queue to drain',
+        async () => ((await queueDepth(EVENTS_QUEUE.id)) === 0 ? true : undefined),
+        30_000,
+      );
       // An applied entry keeps its outcome whatever redelivery asks, so each poll reads only the others.
       const applied = new Set<string>();
       await eventually(

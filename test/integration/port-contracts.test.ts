@@ -250,6 +250,8 @@ deadLetterQueueContract('SqsRedrivableDeadLetterQueue', async () => {
       queueUrl: deadLetterUrl,
       sourceQueueUrl: sourceUrl,
       clock: systemClock,
+      // fauxqs answers a short poll with every visible message: an empty answer already means an empty queue.
+      receiveWaitSeconds: 0,
     }),
     clock: systemClock,
     add: async (messages) => {

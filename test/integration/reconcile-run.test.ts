@@ -1,7 +1,13 @@
+import { type AttributeValue, BatchWriteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PollingOptionsSchema } from '../../lambdas/config/reconcile-options';
 import type { Restrictions } from '../../lambdas/domain/canonical';
-import type { NightWrite, RoomNightKey, RoomNightState } from '../../lambdas/domain/state';
+import {
+  compareVersions,
+  type NightWrite,
+  type RoomNightKey,
+  type RoomNightState,
+} from '../../lambdas/domain/state';
 import { PollingClient, type ProviderNight } from '../../lambdas/reconcile/polling-client';
 import {
   type ReconcileRunDeps,
@@ -42,6 +48,9 @@ const WEBHOOK_LAG_MS = 60_000;
 let ari: DynamoDbAriStore;
 /** Room nights as webhooks delivered them before the run. */
 let delivered: (nights: readonly SeededNight[]) => Promise<void>;
+/** The ARI table's items of one property, as stored, in key order. */
+let storedItems: (propertyId: string) => Promise<Record<string, AttributeValue>[]>;
+let removeItems: (items: readonly Record<string, AttributeValue>[]) => Promise<void>;
 let simulator: Simulator | undefined;
 
 beforeAll(async () => {
@@ -50,6 +59,71 @@ beforeAll(async () => {
   if (tableName === undefined) throw new Error('ARI state table was not provisioned');
   ari = new DynamoDbAriStore(topology.dynamodb, tableName);
   delivered = (nights) => seedNights(topology.dynamodb, tableName, nights);
+  storedItems = async (propertyId) => {
+    const { Items = [] } = await topology.dynamodb.send(
+      new ScanCommand({
+        TableName: tableName,
+        FilterExpression: 'propertyId = :propertyId',
+        ExpressionAttributeValues: { ':propertyId': { S: propertyId } },
+        ConsistentRead: true,
+      }),
+    );
+    return Items.sort((a, b) => compareVersions(a.sk?.S ?? '', b.sk?.S ?? ''));
+  };
+  removeItems = async (items) => {
+    await topology.dynamodb.send(
+      new BatchWriteItemCommand({
+        RequestItems: {
+          [tableName]: items.map((item) => ({
+            DeleteRequest: { Key: { pk: item.pk as AttributeValue, sk: item.sk as AttributeValue } },
+          })),
+        },
+      }),
+    );
+  };
+});
+
+describe('room nights seeded for a run', () => {
+  it('are stored as exactly the items the ARI store itself writes', async () => {
+    const key = (date: string): RoomNightKey => ({
+      propertyId: 'seeded-hotel',
+      roomTypeId: 'seeded-dbl',
+      ratePlanId: 'seeded-bar',
+      channel: SOURCE,
+      date,
+    });
+    const nights: SeededNight[] = [
+      {
+        key: key('2027-01-01'),
+        write: {
+          rate: { amountMinor: 12_345, currency: 'EUR' },
+          availability: { rooms: 4 },
+          restrictions: { minLengthOfStay: 2, closedToArrival: true, stopSell: false },
+        },
+        version: '2026-12-01T10:00:00.000Z#webhook-1',
+        eventId: 'webhook-1',
+      },
+      {
+        key: key('2027-01-02'),
+        write: { rate: { amountMinor: 9_900, currency: 'EUR' } },
+        version: '2026-12-01T10:00:01.000Z#webhook-2',
+        eventId: 'webhook-2',
+      },
+      {
+        key: key('2027-01-03'),
+        write: { availability: { rooms: 0 }, restrictions: { stopSell: true } },
+        version: '2026-12-01T10:00:02.000Z#webhook-3',
+        eventId: 'webhook-3',
+      },
+    ];
+    await delivered(nights);
+    const seeded = await storedItems('seeded-hotel');
+    await removeItems(seeded);
+    for (const night of nights) await ari.writeNight(night.key, night.write, night.version, night.eventId);
+    const written = await storedItems('seeded-hotel');
+    expect(written).toHaveLength(nights.length);
+    expect(seeded).toEqual(written);
+  });
 });
 
 afterEach(async () => {
