@@ -25,6 +25,11 @@ import { emulatorEndpoints, localClients } from '../support/aws';
 import { ariUpdate } from '../support/events';
 import { eventually } from '../support/eventually';
 
+/** A stay date `days` after today: the stay window the edge and apply enforce follows the real clock. */
+function stayDate(days: number): string {
+  return addDays(new Date().toISOString().slice(0, 10), days);
+}
+
 /**
  * The apply pipeline end to end on this machine: signed webhooks over HTTP or canonical events straight onto the
  * queue, the real consumer behind the local SQS event source, DynamoDB Local, and state read back through the
@@ -489,7 +494,7 @@ describe('the apply pipeline, end to end', () => {
 
   it('converges 1,000 shuffled events with 10% duplicates to the in-order state', async () => {
     const random = mulberry32(0xb0b);
-    const events = randomAriEvents(1_000, 'HOTEL002', '2027-03-01', random);
+    const events = randomAriEvents(1_000, 'HOTEL002', stayDate(90), random);
     const duplicates = Array.from(
       { length: 100 },
       () => events[Math.floor(random() * events.length)] as CanonicalEvent,
@@ -501,7 +506,7 @@ describe('the apply pipeline, end to end', () => {
     await eventually(
       'the read API to show the in-order state',
       async () => {
-        const actual = (await readAri('porto-01', '2027-03-01', '2027-03-03')).sort(byNight);
+        const actual = (await readAri('porto-01', stayDate(90), stayDate(92))).sort(byNight);
         return JSON.stringify(actual) === JSON.stringify(expected) ? actual : undefined;
       },
       45_000,
@@ -525,7 +530,7 @@ describe('the apply pipeline, end to end', () => {
 
   it('applies every event exactly once although 10% of records fail at random, before or after applying', async () => {
     const random = mulberry32(0xfa11);
-    const events = randomAriEvents(300, 'HOTEL003', '2027-04-01', random);
+    const events = randomAriEvents(300, 'HOTEL003', stayDate(120), random);
     const expected = oracle(events, 'faro-01');
     faults.randomFailureRate = 0.1;
     try {
@@ -559,7 +564,7 @@ describe('the apply pipeline, end to end', () => {
       faults.randomFailureRate = 0;
     }
 
-    const actual = (await readAri('faro-01', '2027-04-01', '2027-04-03')).sort(byNight);
+    const actual = (await readAri('faro-01', stayDate(120), stayDate(122))).sort(byNight);
     expect(actual).toEqual(expected);
     const applied = appliedLogCount(new Set(events.map((event) => event.eventId)));
     expect(applied.size).toBe(events.length);
@@ -589,8 +594,8 @@ describe('the apply pipeline, end to end', () => {
       propertyExternalId: 'HOTEL004',
       roomTypeExternalId: roomType,
       ratePlanExternalId: 'BAR',
-      dateFrom: '2027-05-01',
-      dateTo: '2027-05-01',
+      dateFrom: stayDate(150),
+      dateTo: stayDate(150),
       availability: 1,
     });
     await enqueueLikeTheEdge([poison], []);
