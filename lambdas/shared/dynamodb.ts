@@ -2,6 +2,7 @@ import {
   type AttributeValue,
   type DynamoDBClient,
   GetItemCommand,
+  PutItemCommand,
   type QueryCommandInput,
 } from '@aws-sdk/client-dynamodb';
 
@@ -58,6 +59,25 @@ export abstract class DynamoDbTable {
       }),
     );
     return Item;
+  }
+
+  /**
+   * Writes `item`, replacing any item under its `pk`; with `onlyNew`, DynamoDB refuses it where an item has that
+   * `pk` already, and its ConditionalCheckFailedException carries the item there.
+   */
+  protected async putItem(item: Item, { onlyNew = false } = {}): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: item,
+        ...(onlyNew
+          ? {
+              ConditionExpression: 'attribute_not_exists(pk)',
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            }
+          : {}),
+      }),
+    );
   }
 }
 
