@@ -4,7 +4,6 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
-import { METRIC_SERVICES } from '../lambdas/shared/metric-names';
 import { DELIVERY_LEDGER, EVENTS_QUEUE } from '../lambdas/shared/topology';
 import type { DeliveryLedger } from './delivery-ledger';
 import type { EventQueues } from './event-queues';
@@ -130,7 +129,6 @@ export class ApplyPipeline extends Construct {
     this.function = new ParitySyncFunction(this, 'Function', {
       ...hostedFunctionProps(props, 'apply'),
       logEncryptionKey: props.state.personalDataKey,
-      serviceName: METRIC_SERVICES.apply,
       memorySize: 512,
       timeout,
       environment: {

@@ -4,7 +4,6 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
-import { METRIC_SERVICES } from '../lambdas/shared/metric-names';
 import {
   CONTROLS,
   DELIVERY_LEDGER,
@@ -65,7 +64,6 @@ export class ReplayJobs extends Construct {
     this.function = new ParitySyncFunction(this, 'Function', {
       ...hostedFunctionProps(props, 'replay'),
       logEncryptionKey: props.state.personalDataKey,
-      serviceName: METRIC_SERVICES.replay,
       metrics: false,
       memorySize: 256,
       timeout: REPLAY_TIMEOUT,
