@@ -1,9 +1,9 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
-import { METRIC_SERVICES } from '../lambdas/shared/metric-names';
 import { DELIVERY_LEDGER, EVENTS_QUEUE } from '../lambdas/shared/topology';
 import type { DeliveryLedger } from './delivery-ledger';
 import type { EventQueues } from './event-queues';
@@ -31,6 +31,36 @@ export function assertVisibilityCoversTimeout(visibilityTimeoutSeconds: number, 
         'timeout or lower the consumer timeout so that the two change together.',
     );
   }
+}
+
+/**
+ * Makes `queue` the event source of `fn`. Failed messages are reported one by one: one failed message must not
+ * send its whole batch back for another attempt. The checks an SQS event source cannot meet are acknowledged
+ * here, beside the event source that answers them.
+ */
+export function consumeQueue(
+  fn: ParitySyncFunction,
+  queue: sqs.IQueue,
+  props: Omit<lambdaEventSources.SqsEventSourceProps, 'reportBatchItemFailures'> & {
+    readonly maxConcurrency: number;
+  },
+): lambdaEventSources.SqsEventSource {
+  const eventSource = new lambdaEventSources.SqsEventSource(queue, {
+    ...props,
+    reportBatchItemFailures: true,
+  });
+  fn.addEventSource(eventSource);
+  const acknowledge = (id: string, reason: string) => Validations.of(fn).acknowledge({ id, reason });
+  acknowledge(
+    'Serverless-LambdaEventSourceMappingDestination',
+    "SQS event sources take no on-failure destination: a message that keeps failing moves to the queue's " +
+      'dead-letter queue after maxReceiveCount receives',
+  );
+  acknowledge(
+    'NIST.800.53.R5-LambdaConcurrency',
+    `Bounded by the event source's maximum concurrency (${props.maxConcurrency}), not a reservation`,
+  );
+  return eventSource;
 }
 
 export interface ApplyPipelineProps {
@@ -99,7 +129,6 @@ export class ApplyPipeline extends Construct {
     this.function = new ParitySyncFunction(this, 'Function', {
       ...hostedFunctionProps(props, 'apply'),
       logEncryptionKey: props.state.personalDataKey,
-      serviceName: METRIC_SERVICES.apply,
       memorySize: 512,
       timeout,
       environment: {
@@ -114,23 +143,10 @@ export class ApplyPipeline extends Construct {
     // Parked events go back on the queue when the mapping they wait for arrives in a mapping event.
     props.queues.grantRequeue(this.function);
 
-    this.eventSource = new lambdaEventSources.SqsEventSource(props.queues.queue, {
+    this.eventSource = consumeQueue(this.function, props.queues.queue, {
       batchSize: props.batchSize ?? 10,
       maxBatchingWindow: props.maxBatchingWindow ?? Duration.seconds(1),
       maxConcurrency: props.maxConcurrency ?? 5,
-      // One failed event must not send its whole batch back for another attempt.
-      reportBatchItemFailures: true,
-    });
-    this.function.addEventSource(this.eventSource);
-    Validations.of(this.function).acknowledge({
-      id: 'Serverless-LambdaEventSourceMappingDestination',
-      reason:
-        "SQS event sources take no on-failure destination: a message that keeps failing moves to the queue's " +
-        'dead-letter queue after maxReceiveCount receives',
-    });
-    Validations.of(this.function).acknowledge({
-      id: 'NIST.800.53.R5-LambdaConcurrency',
-      reason: "Bounded by the event source's maximum concurrency (maxConcurrency), not a reservation",
     });
   }
 }

@@ -350,31 +350,35 @@ export const WEBHOOK_ROUTES_RESOURCE = 'execute-api:/*/POST/webhooks/*';
  */
 export function resourcePolicy(config: ParitySyncConfig): iam.PolicyDocument {
   const document = new iam.PolicyDocument({
-    statements: [
-      new iam.PolicyStatement({
-        sid: 'AllowWebhooks',
-        effect: iam.Effect.ALLOW,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['execute-api:Invoke'],
-        resources: [WEBHOOK_ROUTES_RESOURCE],
-      }),
-    ],
+    statements: [invokeStatement(iam.Effect.ALLOW, [WEBHOOK_ROUTES_RESOURCE], { sid: 'AllowWebhooks' })],
   });
   for (const source of config.sources) {
     const cidrs = effectiveAllowedCidrs(source);
     if (!cidrs || cidrs.length === 0) continue;
     document.addStatements(
-      new iam.PolicyStatement({
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['execute-api:Invoke'],
-        resources: webhookRouteResources(source.id),
+      invokeStatement(iam.Effect.DENY, webhookRouteResources(source.id), {
         conditions: { NotIpAddress: { 'aws:SourceIp': [...cidrs] } },
       }),
     );
   }
   document.addStatements(...operatorAccessStatements(config.apiAccess));
   return document;
+}
+
+/** A resource-policy statement on calling `resources`, about every principal that `conditions` leave in. */
+function invokeStatement(
+  effect: iam.Effect,
+  resources: string[],
+  { sid, conditions }: { readonly sid?: string; readonly conditions?: Record<string, unknown> } = {},
+): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    ...(sid === undefined ? {} : { sid }),
+    effect,
+    principals: [new iam.AnyPrincipal()],
+    actions: ['execute-api:Invoke'],
+    resources,
+    ...(conditions === undefined ? {} : { conditions }),
+  });
 }
 
 /**
@@ -403,20 +407,12 @@ function operatorAccessStatements(access: ApiAccess): iam.PolicyStatement[] {
   const statements: iam.PolicyStatement[] = [];
   const restrict = (sid: string, roles: readonly string[], resources: string[]) => {
     statements.push(
-      new iam.PolicyStatement({
+      invokeStatement(iam.Effect.ALLOW, resources, {
         sid: `Allow${sid}`,
-        effect: iam.Effect.ALLOW,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['execute-api:Invoke'],
-        resources,
         conditions: { StringLike: { 'aws:PrincipalArn': [...roles] } },
       }),
-      new iam.PolicyStatement({
+      invokeStatement(iam.Effect.DENY, resources, {
         sid: `DenyOthers${sid}`,
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['execute-api:Invoke'],
-        resources,
         conditions: { StringNotLike: { 'aws:PrincipalArn': [...roles] } },
       }),
     );

@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
-import { DEFAULT_METRICS_NAMESPACE } from '../lambdas/shared/metric-names';
+import { DEFAULT_METRICS_NAMESPACE, METRIC_SERVICES } from '../lambdas/shared/metric-names';
 import { lambdaBundling } from './lambda-bundling';
 
 /** Environment variables every ParitySync function sets besides its own. */
@@ -88,18 +88,19 @@ export interface HostedFunctionProps {
 
 /**
  * The function props a construct passes on from its own: the configuration, the log settings, and the handler,
- * `lambdas/<handlerFolder>/handler.ts` unless `entry` names another.
+ * `lambdas/<handlerFolder>/handler.ts` unless `entry` names another; the folder names the metric service too.
  */
 export function hostedFunctionProps(
   props: HostedFunctionProps,
-  handlerFolder: string,
-): Pick<ParitySyncFunctionProps, 'config' | 'entry' | 'logRetention' | 'retain' | 'tracing'> {
+  handlerFolder: keyof typeof METRIC_SERVICES,
+): Pick<ParitySyncFunctionProps, 'config' | 'entry' | 'logRetention' | 'retain' | 'tracing' | 'serviceName'> {
   return {
     config: props.config,
     entry: props.entry ?? path.join(__dirname, '..', 'lambdas', handlerFolder, 'handler.ts'),
     logRetention: props.logRetention,
     retain: props.retain,
     tracing: props.tracing,
+    serviceName: METRIC_SERVICES[handlerFolder],
   };
 }
 

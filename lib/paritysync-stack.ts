@@ -119,14 +119,14 @@ export class ParitySyncStack extends Stack {
     });
     this.queues = new EventQueues(this, 'EventQueues', { retain, encryptionKey: personalDataKey });
     this.rejections = new RejectionLog(this, 'RejectionLog', { retain });
+    // What every function's construct is given: the configuration it compiles in, retention and tracing.
+    const hosted = { config: props.config, retain, tracing };
     this.ingest = new IngestApi(this, 'IngestApi', {
-      config: props.config,
+      ...hosted,
       ledger: this.ledger,
       queues: this.queues,
       rejections: this.rejections,
-      retain,
       logEncryptionKey: personalDataKey,
-      tracing,
       firewall:
         props.webApplicationFirewall === false
           ? false
@@ -145,42 +145,24 @@ export class ParitySyncStack extends Stack {
         : {}),
     });
 
-    this.apply = new ApplyPipeline(this, 'ApplyPipeline', {
-      config: props.config,
-      state: this.state,
-      ledger: this.ledger,
-      queues: this.queues,
-      retain,
-      tracing,
-    });
+    // The stores that events move through, from the ledger by the queues into the state tables.
+    const pipeline = { state: this.state, ledger: this.ledger, queues: this.queues };
+    this.apply = new ApplyPipeline(this, 'ApplyPipeline', { ...hosted, ...pipeline });
     this.reconciliation = new Reconciliation(this, 'Reconciliation', {
-      config: props.config,
+      ...hosted,
       state: this.state,
-      retain,
-      tracing,
       ...(props.reconciliationScheduleEnabled !== undefined
         ? { scheduleEnabled: props.reconciliationScheduleEnabled }
         : {}),
     });
-    this.replays = new ReplayJobs(this, 'ReplayJobs', {
-      config: props.config,
-      ledger: this.ledger,
-      state: this.state,
-      queues: this.queues,
-      retain,
-      tracing,
-    });
+    this.replays = new ReplayJobs(this, 'ReplayJobs', { ...hosted, ...pipeline });
     this.read = new ReadApi(this, 'ReadApi', {
+      ...hosted,
+      ...pipeline,
       api: this.ingest.api,
-      config: props.config,
-      state: this.state,
-      ledger: this.ledger,
-      queues: this.queues,
       reconciliation: this.reconciliation,
       rejections: this.rejections,
       replays: this.replays,
-      retain,
-      tracing,
     });
 
     if (props.backup) {

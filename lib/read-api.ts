@@ -5,7 +5,6 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { dlqMoveTaskEnvironment } from '../lambdas/config/environment';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
-import { METRIC_SERVICES } from '../lambdas/shared/metric-names';
 import {
   ARI_STATE,
   CONTROLS,
@@ -100,7 +99,6 @@ export class ReadApi extends Construct {
     this.function = new ParitySyncFunction(this, 'Function', {
       ...hostedFunctionProps(props, 'read'),
       logEncryptionKey: props.state.personalDataKey,
-      serviceName: METRIC_SERVICES.read,
       metrics: false,
       memorySize: 256,
       timeout: Duration.seconds(10),

@@ -1,11 +1,9 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
-import { METRIC_SERVICES } from '../lambdas/shared/metric-names';
 import {
   CONTROLS,
   DELIVERY_LEDGER,
@@ -14,7 +12,7 @@ import {
   REPLAY_DLQ,
   REPLAY_QUEUE,
 } from '../lambdas/shared/topology';
-import { assertVisibilityCoversTimeout } from './apply-pipeline';
+import { assertVisibilityCoversTimeout, consumeQueue } from './apply-pipeline';
 import type { DeliveryLedger } from './delivery-ledger';
 import { DEAD_LETTER_INSPECT_ACTIONS, type EventQueues, queueProps } from './event-queues';
 import { hostedFunctionProps, ParitySyncFunction } from './paritysync-function';
@@ -66,7 +64,6 @@ export class ReplayJobs extends Construct {
     this.function = new ParitySyncFunction(this, 'Function', {
       ...hostedFunctionProps(props, 'replay'),
       logEncryptionKey: props.state.personalDataKey,
-      serviceName: METRIC_SERVICES.replay,
       metrics: false,
       memorySize: 256,
       timeout: REPLAY_TIMEOUT,
@@ -83,29 +80,16 @@ export class ReplayJobs extends Construct {
     this.grantJobs(this.function, props.state);
     props.queues.grantRequeue(this.function);
     this.grantStart(this.function);
-    this.function.addEventSource(
-      new lambdaEventSources.SqsEventSource(this.queue, {
-        // One page per invocation: a failure retries that page alone.
-        batchSize: 1,
-        maxConcurrency: 2,
-        reportBatchItemFailures: true,
-      }),
-    );
+    consumeQueue(this.function, this.queue, {
+      // One page per invocation: a failure retries that page alone.
+      batchSize: 1,
+      maxConcurrency: 2,
+    });
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'Serverless-SQSRedrivePolicy',
       reason:
         'This is the dead-letter queue of replay work; its job stays running until an operator looks, and ' +
         'a new replay request picks the work up again',
-    });
-    Validations.of(this.function).acknowledge({
-      id: 'Serverless-LambdaEventSourceMappingDestination',
-      reason:
-        'SQS event sources take no on-failure destination: a work message that keeps failing moves to the work ' +
-        "queue's dead-letter queue after maxReceiveCount receives",
-    });
-    Validations.of(this.function).acknowledge({
-      id: 'NIST.800.53.R5-LambdaConcurrency',
-      reason: "Bounded by the event source's maximum concurrency (2), not a reservation",
     });
   }
 

@@ -247,6 +247,11 @@ export class OpsApi {
     return this.transport.baseUrl;
   }
 
+  /** A POST that acts, under a fresh Idempotency-Key of its own. */
+  private act<T>(path: readonly string[], body: unknown): Promise<T> {
+    return this.transport.call({ method: 'POST', path, body, idempotencyKey: randomUUID() });
+  }
+
   // Deliveries (the ledger)
 
   listDeliveries(query: DeliveryQuery): Promise<Page<Delivery>> {
@@ -279,30 +284,15 @@ export class OpsApi {
   }
 
   redriveQueue(queue: DlqQueue): Promise<Redrive> {
-    return this.transport.call({
-      method: 'POST',
-      path: ['dlq', queue, 'redrive'],
-      body: {},
-      idempotencyKey: randomUUID(),
-    });
+    return this.act(['dlq', queue, 'redrive'], {});
   }
 
   redriveEvents(queue: DlqQueue, eventIds: readonly string[]): Promise<ChosenResent> {
-    return this.transport.call({
-      method: 'POST',
-      path: ['dlq', queue, 'redrive'],
-      body: { eventIds },
-      idempotencyKey: randomUUID(),
-    });
+    return this.act(['dlq', queue, 'redrive'], { eventIds });
   }
 
   deleteDeadLetters(queue: DlqQueue, messageIds: readonly string[]): Promise<DeadLettersDeleted> {
-    return this.transport.call({
-      method: 'POST',
-      path: ['dlq', queue, 'delete'],
-      body: { messageIds },
-      idempotencyKey: randomUUID(),
-    });
+    return this.act(['dlq', queue, 'delete'], { messageIds });
   }
 
   // Sources and holds
@@ -313,33 +303,18 @@ export class OpsApi {
   }
 
   holdSource(sourceId: string, reason?: string): Promise<Hold> {
-    return this.transport.call({
-      method: 'POST',
-      path: ['sources', sourceId, 'hold'],
-      body: reason === undefined ? {} : { reason },
-      idempotencyKey: randomUUID(),
-    });
+    return this.act(['sources', sourceId, 'hold'], reason === undefined ? {} : { reason });
   }
 
   /** Ends the hold and releases what it held, as much as one request has time for; `cursor` continues. */
   resumeSource(sourceId: string, cursor?: string): Promise<Resume> {
-    return this.transport.call({
-      method: 'POST',
-      path: ['sources', sourceId, 'resume'],
-      body: cursor === undefined ? {} : { cursor },
-      idempotencyKey: randomUUID(),
-    });
+    return this.act(['sources', sourceId, 'resume'], cursor === undefined ? {} : { cursor });
   }
 
   // Replays
 
   startReplay(request: ReplayRequest): Promise<ReplayJob> {
-    return this.transport.call({
-      method: 'POST',
-      path: ['replays'],
-      body: request,
-      idempotencyKey: randomUUID(),
-    });
+    return this.act(['replays'], request);
   }
 
   getReplay(jobId: string): Promise<ReplayJob> {

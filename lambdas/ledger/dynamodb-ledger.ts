@@ -2,14 +2,13 @@ import { randomUUID } from 'node:crypto';
 import {
   type AttributeValue,
   type DynamoDBClient,
-  GetItemCommand,
   QueryCommand,
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { SOURCE_KINDS, type SourceKind } from '../domain/canonical';
 import type { Page } from '../domain/page';
-import { isConditionalCheckFailure } from '../shared/dynamodb';
+import { DynamoDbTable, isConditionalCheckFailure } from '../shared/dynamodb';
 import {
   decodeLogCursor,
   encodeLogCursor,
@@ -55,13 +54,18 @@ type Item = Record<string, AttributeValue>;
  * The delivery log's indexes (lambdas/shared/topology.ts) are kept by the item itself: the claim writes `logAll`
  * and `logAt`, and every write that changes `status` sets `sourceStatus` with it, in the same UpdateItem.
  */
-export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger, DeliveryLog, RetainedEvents {
+export class DynamoDbDeliveryLedger
+  extends DynamoDbTable
+  implements DeliveryLedger, ApplyLedger, DeliveryLog, RetainedEvents
+{
   constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
+    client: DynamoDBClient,
+    tableName: string,
     /** Names each claim, so that a claim can recognise itself; see `claim`. */
     private readonly newClaimToken: () => string = randomUUID,
-  ) {}
+  ) {
+    super(client, tableName);
+  }
 
   /**
    * One conditional UpdateItem: it succeeds when the event is new, or when it is still `received` and its lease
@@ -218,37 +222,18 @@ export class DynamoDbDeliveryLedger implements DeliveryLedger, ApplyLedger, Deli
   }
 
   async get(eventId: string): Promise<LedgerEntry | undefined> {
-    const { Item } = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: eventId } }, ConsistentRead: true }),
-    );
-    return Item === undefined ? undefined : toLedgerEntry(Item);
+    const item = await this.getItem(eventId);
+    return item === undefined ? undefined : toLedgerEntry(item);
   }
 
   async retainedEvent(eventId: string): Promise<string | undefined> {
-    const { Item } = await this.client.send(
-      new GetItemCommand({
-        TableName: this.tableName,
-        Key: { pk: { S: eventId } },
-        ProjectionExpression: '#event',
-        ExpressionAttributeNames: { '#event': 'event' },
-        ConsistentRead: true,
-      }),
-    );
-    return Item?.event?.S;
+    return (await this.getItem(eventId, ['event']))?.event?.S;
   }
 
   async status(eventId: string): Promise<LedgerStatus | undefined> {
-    const { Item } = await this.client.send(
-      new GetItemCommand({
-        TableName: this.tableName,
-        Key: { pk: { S: eventId } },
-        ProjectionExpression: '#status',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ConsistentRead: true,
-      }),
-    );
-    if (Item === undefined) return undefined;
-    const status = Item.status?.S;
+    const item = await this.getItem(eventId, ['status']);
+    if (item === undefined) return undefined;
+    const status = item.status?.S;
     if (status === undefined || !(LEDGER_STATUSES as readonly string[]).includes(status)) {
       throw new Error(`Delivery ledger item ${eventId} has unknown status "${status ?? '(none)'}"`);
     }

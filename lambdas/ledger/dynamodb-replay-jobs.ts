@@ -1,4 +1,4 @@
-import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { conditionHeld, DynamoDbTable, type Item, requiredString } from '../shared/dynamodb';
 import { LEDGER_STATUSES, type LedgerStatus, MAX_NOTE_LENGTH } from './ports';
 import {
@@ -24,24 +24,21 @@ const COUNT_NAMES = ['matched', 'replayed', 'notRetained'] as const satisfies re
  */
 export class DynamoDbReplayJobStore extends DynamoDbTable implements ReplayJobStore {
   async create(job: ReplayJob): Promise<void> {
-    await this.client.send(
-      new PutItemCommand({
-        TableName: this.tableName,
-        Item: {
-          pk: { S: replayItemKey(job.jobId) },
-          jobId: { S: job.jobId },
-          jobStatus: { S: job.status },
-          source: { S: job.request.source },
-          from: { S: job.request.from },
-          to: { S: job.request.to },
-          statuses: { L: job.request.statuses.map((status) => ({ S: status })) },
-          cursor: { S: cursorText(job.cursor) },
-          ...Object.fromEntries(COUNT_NAMES.map((name) => [name, { N: String(job.counts[name]) }])),
-          createdAt: { S: job.createdAt },
-          updatedAt: { S: job.updatedAt },
-        },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
+    await this.putItem(
+      {
+        pk: { S: replayItemKey(job.jobId) },
+        jobId: { S: job.jobId },
+        jobStatus: { S: job.status },
+        source: { S: job.request.source },
+        from: { S: job.request.from },
+        to: { S: job.request.to },
+        statuses: { L: job.request.statuses.map((status) => ({ S: status })) },
+        cursor: { S: cursorText(job.cursor) },
+        ...Object.fromEntries(COUNT_NAMES.map((name) => [name, { N: String(job.counts[name]) }])),
+        createdAt: { S: job.createdAt },
+        updatedAt: { S: job.updatedAt },
+      },
+      { onlyNew: true },
     );
   }
 

@@ -2,6 +2,7 @@ import {
   type AttributeValue,
   type DynamoDBClient,
   GetItemCommand,
+  PutItemCommand,
   type QueryCommandInput,
 } from '@aws-sdk/client-dynamodb';
 
@@ -44,13 +45,52 @@ export abstract class DynamoDbTable {
     protected readonly tableName: string,
   ) {}
 
-  /** The item under partition key `pk`, read consistently: what was just written is what is read. */
-  protected async getItem(pk: string): Promise<Item | undefined> {
+  /**
+   * The item under partition key `pk`, read consistently: what was just written is what is read. With
+   * `attributes`, only those are read (a large attribute left out costs no read capacity).
+   */
+  protected async getItem(pk: string, attributes?: readonly string[]): Promise<Item | undefined> {
     const { Item } = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: pk } }, ConsistentRead: true }),
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: pk } },
+        ConsistentRead: true,
+        ...(attributes === undefined ? {} : projection(attributes)),
+      }),
     );
     return Item;
   }
+
+  /**
+   * Writes `item`, replacing any item under its `pk`; with `onlyNew`, DynamoDB refuses it where an item has that
+   * `pk` already, and its ConditionalCheckFailedException carries the item there.
+   */
+  protected async putItem(item: Item, { onlyNew = false } = {}): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: item,
+        ...(onlyNew
+          ? {
+              ConditionExpression: 'attribute_not_exists(pk)',
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            }
+          : {}),
+      }),
+    );
+  }
+}
+
+/** Reads only `attributes`, by placeholder names, so that reserved words such as `status` can be among them. */
+function projection(attributes: readonly string[]): {
+  ProjectionExpression: string;
+  ExpressionAttributeNames: Record<string, string>;
+} {
+  const names = attributes.map((name, index) => [`#a${index}`, name] as const);
+  return {
+    ProjectionExpression: names.map(([placeholder]) => placeholder).join(', '),
+    ExpressionAttributeNames: Object.fromEntries(names),
+  };
 }
 
 /** An item as error messages name it: its kind and its key. */

@@ -84,6 +84,32 @@ function namedQueue<Name extends string>(definition: QueueDefinition & { readonl
   return definition;
 }
 
+/** What a queue's definition chooses itself; the rest follows from whether it is a work queue or a DLQ. */
+type OwnQueueSettings<Name extends string> = Pick<
+  QueueDefinition,
+  'id' | 'maximumMessageSizeBytes' | 'visibilityTimeoutSeconds'
+> & { readonly environmentName: Name };
+
+/**
+ * A queue a function consumes, whose messages move to `deadLetterQueue` after five receives. Four days of
+ * retention covers a long weekend of consumer outage before anything expires.
+ */
+function workQueue<Name extends string>(settings: OwnQueueSettings<Name>, deadLetterQueue: QueueDefinition) {
+  return namedQueue({
+    ...settings,
+    retentionSeconds: 4 * 24 * 3600,
+    maxReceiveCount: 5,
+    deadLetterQueue: deadLetterQueue.id,
+  });
+}
+
+/** Kept fourteen days, SQS's longest, for an operator to look at; nothing consumes it on its own. */
+function deadLetterQueue<Name extends string>(
+  settings: Omit<OwnQueueSettings<Name>, 'visibilityTimeoutSeconds'>,
+) {
+  return namedQueue({ ...settings, retentionSeconds: 14 * 24 * 3600, visibilityTimeoutSeconds: 30 });
+}
+
 /**
  * What a row of the delivery log shows, and so what every log index copies: a status change rewrites these in
  * each index, while the retained event, the lease and the failure notes stay in the table alone.
@@ -263,15 +289,11 @@ export const APPLIED_STATE_TABLES = {
   controls: CONTROLS,
 };
 
-const FOURTEEN_DAYS = 14 * 24 * 3600;
-
 /** Events whose receives ran out; the read / admin API lists them and sends them back to the events queue. */
-export const EVENTS_DLQ = namedQueue({
+export const EVENTS_DLQ = deadLetterQueue({
   id: 'EventsDlq',
   environmentName: 'EVENTS_DLQ_URL',
   maximumMessageSizeBytes: 1_048_576,
-  retentionSeconds: FOURTEEN_DAYS,
-  visibilityTimeoutSeconds: 30,
 });
 
 /**
@@ -285,29 +307,26 @@ export const DLQ_REDRIVE_ENVIRONMENT = {
   sourceQueueArn: 'EVENT_QUEUE_ARN',
 } as const;
 
-export const EVENTS_QUEUE = namedQueue({
-  id: 'Events',
-  environmentName: 'EVENT_QUEUE_URL',
-  maximumMessageSizeBytes: 1_048_576,
-  // Four days of retention covers a long weekend of consumer outage before anything expires.
-  retentionSeconds: 4 * 24 * 3600,
-  // At least six times the consumer's timeout, as AWS recommends for Lambda event sources.
-  visibilityTimeoutSeconds: 180,
-  maxReceiveCount: 5,
-  deadLetterQueue: EVENTS_DLQ.id,
-});
+export const EVENTS_QUEUE = workQueue(
+  {
+    id: 'Events',
+    environmentName: 'EVENT_QUEUE_URL',
+    maximumMessageSizeBytes: 1_048_576,
+    // At least six times the consumer's timeout, as AWS recommends for Lambda event sources.
+    visibilityTimeoutSeconds: 180,
+  },
+  EVENTS_DLQ,
+);
 
 /**
  * Scheduled reconciliation runs that failed (the function threw or timed out after its retries): the event that
  * started the run, kept for an operator to look at (and delete) through the read / admin API. Nothing consumes
  * it automatically.
  */
-export const RECONCILE_DLQ = namedQueue({
+export const RECONCILE_DLQ = deadLetterQueue({
   id: 'ReconcileDlq',
   environmentName: 'RECONCILE_DLQ_URL',
   maximumMessageSizeBytes: 262_144,
-  retentionSeconds: FOURTEEN_DAYS,
-  visibilityTimeoutSeconds: 30,
 });
 
 /** The apply pipeline's state: created by the StateTables construct. */
@@ -321,12 +340,10 @@ export const STATE_TABLES: readonly TableDefinition[] = [
 ];
 
 /** Replay work messages whose receives ran out: the job they carry stays `running` until an operator looks. */
-export const REPLAY_DLQ = namedQueue({
+export const REPLAY_DLQ = deadLetterQueue({
   id: 'ReplayWorkDlq',
   environmentName: 'REPLAY_DLQ_URL',
   maximumMessageSizeBytes: 262_144,
-  retentionSeconds: FOURTEEN_DAYS,
-  visibilityTimeoutSeconds: 30,
 });
 
 /**
@@ -334,16 +351,16 @@ export const REPLAY_DLQ = namedQueue({
  * delivery log per message before it sends the next. A worker that dies mid-page leaves the message to come back
  * after the visibility timeout, and the job resumes from the cursor it last saved.
  */
-export const REPLAY_QUEUE = namedQueue({
-  id: 'ReplayWork',
-  environmentName: 'REPLAY_QUEUE_URL',
-  maximumMessageSizeBytes: 262_144,
-  retentionSeconds: 4 * 24 * 3600,
-  // At least six times the worker's timeout, as AWS recommends for Lambda event sources.
-  visibilityTimeoutSeconds: 360,
-  maxReceiveCount: 5,
-  deadLetterQueue: REPLAY_DLQ.id,
-});
+export const REPLAY_QUEUE = workQueue(
+  {
+    id: 'ReplayWork',
+    environmentName: 'REPLAY_QUEUE_URL',
+    maximumMessageSizeBytes: 262_144,
+    // At least six times the worker's timeout, as AWS recommends for Lambda event sources.
+    visibilityTimeoutSeconds: 360,
+  },
+  REPLAY_DLQ,
+);
 
 /** The reconciliation's own tables: created by the Reconciliation construct, not by StateTables. */
 export const RECONCILE_TABLES: readonly TableDefinition[] = [

@@ -1,14 +1,6 @@
-import {
-  type AttributeValue,
-  DeleteItemCommand,
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-} from '@aws-sdk/client-dynamodb';
-import { isConditionalCheckFailure, requiredString } from '../shared/dynamodb';
+import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDbTable, type Item, isConditionalCheckFailure, requiredString } from '../shared/dynamodb';
 import type { HoldStore, SourceHold } from './ports';
-
-type Item = Record<string, AttributeValue>;
 
 /** The Controls item of a source's hold. */
 export function holdItemKey(sourceId: string): string {
@@ -20,38 +12,23 @@ export function holdItemKey(sourceId: string): string {
  * Every read is strongly consistent: a hold must take effect with the next batch the consumer starts, and a
  * resume with the next release.
  */
-export class DynamoDbControlStore implements HoldStore {
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {}
-
+export class DynamoDbControlStore extends DynamoDbTable implements HoldStore {
   async hold(sourceId: string): Promise<SourceHold | undefined> {
-    const { Item } = await this.client.send(
-      new GetItemCommand({
-        TableName: this.tableName,
-        Key: { pk: { S: holdItemKey(sourceId) } },
-        ConsistentRead: true,
-      }),
-    );
-    return Item === undefined ? undefined : toHold(Item);
+    const item = await this.getItem(holdItemKey(sourceId));
+    return item === undefined ? undefined : toHold(item);
   }
 
   async putHold(hold: SourceHold): Promise<{ readonly hold: SourceHold; readonly created: boolean }> {
     try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: {
-            pk: { S: holdItemKey(hold.sourceId) },
-            sourceId: { S: hold.sourceId },
-            heldAt: { S: hold.heldAt },
-            by: { S: hold.by },
-            ...(hold.reason === undefined ? {} : { reason: { S: hold.reason } }),
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
+      await this.putItem(
+        {
+          pk: { S: holdItemKey(hold.sourceId) },
+          sourceId: { S: hold.sourceId },
+          heldAt: { S: hold.heldAt },
+          by: { S: hold.by },
+          ...(hold.reason === undefined ? {} : { reason: { S: hold.reason } }),
+        },
+        { onlyNew: true },
       );
       return { hold, created: true };
     } catch (error) {

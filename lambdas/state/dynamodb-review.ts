@@ -1,11 +1,5 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import {
-  DeleteItemCommand,
-  PutItemCommand,
-  paginateQuery,
-  paginateScan,
-  QueryCommand,
-} from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, paginateQuery, paginateScan, QueryCommand } from '@aws-sdk/client-dynamodb';
 import type { CanonicalEvent } from '../domain/canonical';
 import type { Page } from '../domain/page';
 import { versionOf } from '../domain/state';
@@ -46,19 +40,14 @@ const PARKED_TEXT = ['reason', 'waitingFor', 'parkedAt'] as const satisfies read
 export class DynamoDbReviewStore extends DynamoDbTable implements ReviewStore {
   /** Parking an event again replaces its entry, so the latest reason and mapping key are the ones kept. */
   async park(entry: ParkedEvent): Promise<void> {
-    await this.client.send(
-      new PutItemCommand({
-        TableName: this.tableName,
-        Item: {
-          pk: { S: entry.event.eventId },
-          ...storedEvent(entry.event, entry.waitingFor),
-          ...stringAttributes(entry, PARKED_TEXT),
-          parkOrder: { S: versionOf(entry.event) },
-          sourceId: { S: entry.event.sourceId },
-          eventType: { S: entry.event.type },
-        },
-      }),
-    );
+    await this.putItem({
+      pk: { S: entry.event.eventId },
+      ...storedEvent(entry.event, entry.waitingFor),
+      ...stringAttributes(entry, PARKED_TEXT),
+      parkOrder: { S: versionOf(entry.event) },
+      sourceId: { S: entry.event.sourceId },
+      eventType: { S: entry.event.type },
+    });
   }
 
   async waitingFor(mappingKey: string): Promise<readonly ParkedEvent[]> {
