@@ -78,7 +78,7 @@ function View({ name, detail }: { name: ViewName; detail: string | undefined }) 
     case 'reconciliation':
       return <ReconciliationView />;
     case 'parity':
-      return <ParityView />;
+      return <ParityView key={detail} property={detail} />;
     case 'sources':
       return <SourcesView />;
   }

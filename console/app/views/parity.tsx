@@ -11,9 +11,9 @@ interface Cell {
   readonly findings: number;
 }
 
-export function ParityView() {
+export function ParityView({ property }: { property: string | undefined }) {
   const properties = useLoad(knownProperties, []);
-  const [propertyId, setPropertyId] = useState('');
+  const [propertyId, setPropertyId] = useState(property ?? '');
   const [from, setFrom] = useState(today());
   const [night, setNight] = useState<string | undefined>();
   useEffect(() => {
