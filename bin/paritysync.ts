@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { ParitySyncError } from '../lambdas/shared/errors';
 import { positiveNumber } from './cli/commands/common';
+import { registerConsole } from './cli/commands/console';
 import { registerDeliveries } from './cli/commands/deliveries';
 import { registerDlq } from './cli/commands/dlq';
 import { registerMappings } from './cli/commands/mappings';
@@ -41,6 +42,7 @@ registerMappings(program);
 registerParity(program);
 registerReconcile(program);
 registerSend(program);
+registerConsole(program);
 
 function report(error: unknown): string {
   if (error instanceof ParitySyncError) {

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
+import { CONSOLE_PATH, CONSOLE_PATHS, consoleAsset } from '../console/assets';
 import { loadConfigFile } from '../lambdas/config/load';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
 import { createSecretResolver } from '../lambdas/config/secrets';
@@ -161,6 +162,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
             (await reconciler.value).controlRoute.handle(request, response),
         },
         ...consumerControlRoutes(consumerSwitch.value),
+        ...consoleRoutes(),
       ],
     );
     cleanup.push(() => api.close());
@@ -300,6 +302,31 @@ function consumerControlRoutes(consumer: Promise<SwitchableSqsPoller | undefined
     route(CONSUMER_STOP_PATH, (poller) => poller.disable()),
     route(CONSUMER_START_PATH, async (poller) => poller.enable()),
   ];
+}
+
+/** The operations console's page and assets, next to the API it calls on the same origin. */
+function consoleRoutes(): ControlRoute[] {
+  return CONSOLE_PATHS.map((path) => ({
+    method: 'GET',
+    path,
+    handle: async (request, response) => {
+      request.resume();
+      const asset = await consoleAsset(path);
+      if (!asset) {
+        response.writeHead(404).end();
+        return;
+      }
+      response
+        .writeHead(200, {
+          'content-type': asset.contentType,
+          'content-length': asset.body.length,
+          // Rebuilt from source at each start: never kept stale across restarts.
+          'cache-control': 'no-cache',
+          'x-content-type-options': 'nosniff',
+        })
+        .end(asset.body);
+    },
+  }));
 }
 
 /** Creates the topology's tables and queues, or brings existing ones up to date. */
@@ -556,6 +583,8 @@ export function describeStack(stack: LocalStack, configPath: string): string {
     '',
     line(header),
     ...rows.map(line),
+    '',
+    `Operations console: ${stack.url}${CONSOLE_PATH}`,
     '',
     'Read / admin API (open to anyone on this machine: locally there is no IAM in front of it):',
     ...READ_API_ROUTES.map((route) => `  ${route.method.padEnd(4)} ${stack.url}${route.resource}`),

@@ -228,7 +228,7 @@ function strictEncode(text: string): string {
   );
 }
 
-function encodePathSegment(segment: string): string {
+export function encodePathSegment(segment: string): string {
   return strictEncode(segment);
 }
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 /**
  * Imports only run downwards: domain ← shared ← config ← adapters / ledger / queue / state ←
- * ingest / apply / read / reconcile / replay ← lib ← local ← bin. A module may import its own folder and any lower layer: the
+ * ingest / apply / read / reconcile / replay ← lib ← console ← local ← bin. A module may import its own folder and any lower layer: the
  * stack's constructs use the functions' topology, the local runtime reads the stack's deploy configuration, and the
  * CLI entry points drive both.
  */
@@ -22,8 +22,9 @@ const LAYERS: Readonly<Record<string, number>> = {
   'lambdas/reconcile': 4,
   'lambdas/replay': 4,
   lib: 5,
-  local: 6,
-  bin: 7,
+  console: 6,
+  local: 7,
+  bin: 8,
 };
 
 /** Edges allowed between folders of one layer, each with its reason: none today. */
@@ -33,7 +34,7 @@ const root = resolve(__dirname, '../..');
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(join(root, dir), { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
+    .filter((entry) => entry.isFile() && /\.tsx?$/.test(entry.name))
     .map((entry) => relative(root, join(entry.parentPath, entry.name)));
 }
 
@@ -49,13 +50,20 @@ function layerOf(file: string): string {
 const IMPORT = /(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g;
 
 function edges(): { from: string; to: string; file: string; spec: string }[] {
-  return ['lambdas', 'lib', 'local', 'bin'].flatMap((dir) =>
+  return ['lambdas', 'lib', 'console', 'local', 'bin'].flatMap((dir) =>
     sourceFiles(dir).flatMap((file) =>
       [...readFileSync(join(root, file), 'utf8').matchAll(IMPORT)].map((match) => {
         const spec = match[1] as string;
         const target = resolve(root, dirname(file), spec);
         const isFolder = existsSync(target) && statSync(target).isDirectory();
-        const module = relative(root, isFolder ? join(target, 'index.ts') : `${target}.ts`);
+        const module = relative(
+          root,
+          isFolder
+            ? join(target, 'index.ts')
+            : existsSync(`${target}.tsx`)
+              ? `${target}.tsx`
+              : `${target}.ts`,
+        );
         return { from: layerOf(file), to: layerOf(module), file, spec };
       }),
     ),
@@ -80,6 +88,20 @@ describe('module layering', () => {
       })
       .map(({ file, spec, from, to }) => `${file} imports ${spec} (${from} -> ${to})`);
     expect(offending).toEqual([]);
+  });
+
+  it('keeps the console page to HTTP: it imports nothing outside console/app but types and its UI libraries', () => {
+    const outside = sourceFiles('console/app').flatMap((file) =>
+      [...readFileSync(join(root, file), 'utf8').matchAll(/^import\s+(type\s+)?[^'"]*['"]([^'"]+)['"]/gm)]
+        .filter(([, typeOnly, spec]) => {
+          if (typeOnly) return false;
+          if (spec?.startsWith('.'))
+            return !resolve(root, dirname(file), spec).startsWith(join(root, 'console/app'));
+          return !/^(preact|uplot)(\/|$)/.test(spec ?? '');
+        })
+        .map(([, , spec]) => `${file} imports ${spec}`),
+    );
+    expect(outside).toEqual([]);
   });
 
   it('keeps the allowed sibling edges in use, so the list cannot go stale', () => {

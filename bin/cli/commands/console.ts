@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { startConsoleServer } from '../console-server';
+import { defaultLocalUrl } from '../target';
+
+const DEFAULT_PORT = 3300;
+
+function port(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0 || number > 65_535) {
+    throw new InvalidArgumentError(
+      `${JSON.stringify(value)} is not a port: give 1 to 65535, or 0 for any free one.`,
+    );
+  }
+  return number;
+}
+
+export function registerConsole(program: Command): void {
+  program
+    .command('console')
+    .description(
+      'Serve the operations console on 127.0.0.1; with --stack its API calls go to the stack, signed with your ' +
+        'AWS credentials (IAM decides what they may do)',
+    )
+    .option(
+      '--port <port>',
+      `the loopback port to serve on (0 for any free one; default ${DEFAULT_PORT})`,
+      port,
+    )
+    .action(async (flags: { port?: number }, command: Command) => {
+      const options = command.optsWithGlobals<{
+        url?: string;
+        stack?: string;
+        region?: string;
+        profile?: string;
+        timeout: number;
+      }>();
+      let apiUrl: string;
+      let signer: Parameters<typeof startConsoleServer>[0]['signer'];
+      let name: string;
+      if (options.stack === undefined) {
+        apiUrl = options.url ?? defaultLocalUrl();
+        name = `the local runtime at ${apiUrl}`;
+      } else {
+        // The AWS SDK loads only for a deployed stack.
+        const { openStack } = await import('../aws');
+        const stack = await openStack({
+          stack: options.stack,
+          timeoutSeconds: options.timeout,
+          ...(options.region === undefined ? {} : { region: options.region }),
+          ...(options.profile === undefined ? {} : { profile: options.profile }),
+        });
+        apiUrl = stack.readApiUrl;
+        signer = stack.signer;
+        name = `stack ${stack.stack} in ${stack.region}`;
+      }
+      const server = await startConsoleServer({
+        apiUrl,
+        ...(signer === undefined ? {} : { signer }),
+        port: flags.port ?? DEFAULT_PORT,
+        timeoutSeconds: options.timeout,
+      });
+      console.log(`Operations console for ${name}: ${server.url}`);
+      console.log('Stop with Ctrl+C.');
+      const stop = () => void server.close().finally(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}

@@ -1,0 +1,315 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../lambdas/config/load';
+import type { ParitySyncConfig } from '../../lambdas/config/schema';
+import { createSecretResolver } from '../../lambdas/config/secrets';
+import { addDays } from '../../lambdas/domain/dates';
+import { type Demo, startDemo } from '../../local/demo';
+import { sendSample } from '../../local/send';
+import { senderFor } from '../../local/senders';
+import { type LocalStack, startLocalStack } from '../../local/start';
+import { emulatorEndpoints } from '../support/aws';
+import { eventually } from '../support/eventually';
+import { failingRecords } from '../support/failing-consumer';
+
+/**
+ * The operations console in a real browser (Debian's chromium, headless, driven by playwright-core) against the
+ * local runtime with the demo: the provider simulator, the channel manager's webhooks and the OTA's rates,
+ * reconciled once so that parity has findings. Each view is opened as an operator opens it, and its actions
+ * are checked against the read API. Screenshots of every view land in test-artifacts/console.
+ */
+
+const CHANNEL_MANAGER = 'channel-manager-demo';
+const PMS = 'pms-demo';
+const DEAD_LETTER_PLAN = 'DLQ-CONSOLE';
+/** 11 stay dates of 12 room nights each: the parity line has nights 0, 5 and 10 off by more than the tolerance. */
+const DEMO_NIGHTS = 132;
+const ARTIFACTS = 'test-artifacts/console';
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+
+let stack: LocalStack;
+let demo: Demo | undefined;
+let config: ParitySyncConfig;
+let browser: Browser;
+let page: Page;
+let deadLetterEventId: string;
+let parkedEventId: string;
+let parkedRoomType: string;
+let failDeadLetterEvent = true;
+/** Console errors and uncaught exceptions of the page, since the last check. */
+const pageErrors: string[] = [];
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+  const address = server.address();
+  await new Promise<void>((closed) => server.close(() => closed()));
+  if (address === null || typeof address === 'string') throw new Error('no port assigned');
+  return address.port;
+}
+
+async function getJson(path: string): Promise<Record<string, unknown>> {
+  const response = await fetch(`${stack.url}${path}`);
+  return (await response.json()) as Record<string, unknown>;
+}
+
+async function statusOf(eventId: string): Promise<string> {
+  return String((await getJson(`/deliveries/${encodeURIComponent(eventId)}`)).status);
+}
+
+async function open(view: string): Promise<void> {
+  await page.goto(`${stack.url}/console#/${view}`);
+  await page.locator('main h2').first().waitFor();
+}
+
+async function screenshot(name: string): Promise<void> {
+  await page.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage: false });
+}
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const simulatorPort = await freePort();
+  const example = JSON.parse(readFileSync('config/local.example.json', 'utf8')) as {
+    sources: { polling?: Record<string, unknown> }[];
+  };
+  config = parseConfig({
+    ...example,
+    sources: example.sources.map((source) =>
+      source.polling
+        ? { ...source, polling: { ...source.polling, baseUrl: `http://127.0.0.1:${simulatorPort}` } }
+        : source,
+    ),
+  });
+  stack = await startLocalStack({
+    config,
+    emulators: emulatorEndpoints(),
+    prefix: `e2econsole${randomBytes(4).toString('hex')}`,
+    reconcileIntervalMs: 0,
+    log: () => undefined,
+    pollVisibilitySeconds: 1,
+    wrapConsumer: (consumer) =>
+      failingRecords(consumer, (body) => failDeadLetterEvent && body.includes(`"${DEAD_LETTER_PLAN}"`)),
+  });
+  const today = new Date().toISOString().slice(0, 10);
+  deadLetterEventId = await postRateUpdate({
+    rate_plan_code: DEAD_LETTER_PLAN,
+    date_range: [addDays(today, 300), addDays(today, 300)],
+  });
+  parkedRoomType = `STE-${randomUUID().slice(0, 6)}`;
+  parkedEventId = await postRateUpdate({
+    room_type_external_id: parkedRoomType,
+    rate_plan_code: 'BAR',
+    date_range: [addDays(today, 200), addDays(today, 200)],
+  });
+  demo = await startDemo({
+    config,
+    edgeUrl: stack.url,
+    port: simulatorPort,
+    secrets: createSecretResolver({}),
+    now: new Date(),
+    nights: DEMO_NIGHTS,
+    dropRate: 0.1,
+  });
+  const seeded = await demo?.seeded;
+  await eventually(
+    'the OTA rates to be applied',
+    async () => {
+      const ari = await getJson(
+        `/properties/demo-hotel/ari?from=${today}&to=${addDays(today, 30)}&limit=500`,
+      );
+      const ota = (ari.items as { channel: string }[]).filter((night) => night.channel === 'ota-demo');
+      return ota.length === seeded?.parity?.sent ? true : undefined;
+    },
+    60_000,
+  );
+  await stack.reconciler.runNow({});
+  await eventually('the event to be parked', async () =>
+    (await statusOf(parkedEventId)) === 'parked' ? true : undefined,
+  );
+
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageErrors.push(message.text());
+  });
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await demo?.stop();
+  await stack?.stop();
+});
+
+describe('the operations console in a browser', { timeout: 60_000 }, () => {
+  it('serves its page and a script under 300 KB from the local runtime', async () => {
+    const html = await fetch(`${stack.url}/console`);
+    expect(html.headers.get('content-type')).toMatch(/^text\/html/);
+    const script = await fetch(`${stack.url}/console/app.js`);
+    expect(script.status).toBe(200);
+    expect((await script.arrayBuffer()).byteLength).toBeLessThan(300 * 1024);
+  });
+
+  it.each([
+    ['overview', 'Dead-letter queue depth'],
+    ['deliveries', 'evt_'],
+    ['rejections', 'Requests the edge refused'],
+    ['review', 'Waiting for roomType'],
+    ['dead-letters', 'dead-letter queue'],
+    ['reconciliation', 'no reconciliation runs'],
+    ['parity/demo-hotel', 'ota-demo'],
+    ['sources', PMS],
+  ])('renders %s with data and no console error', async (view, text) => {
+    pageErrors.length = 0;
+    await open(view);
+    await page
+      .locator('main')
+      .getByRole('cell', { name: text })
+      .or(page.locator('main').getByText(text))
+      .first()
+      .waitFor();
+    await page.waitForLoadState('networkidle');
+    await screenshot(view.split('/')[0] ?? view);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('opens a delivery: its ledger entry, timeline and a replay action', async () => {
+    await open(`deliveries/${encodeURIComponent(parkedEventId)}`);
+    const detail = page.getByRole('complementary', { name: 'Delivery detail' });
+    await detail.getByText('Ledger timeline').waitFor();
+    await detail.getByText('received by the edge').waitFor();
+    expect(await detail.getByRole('button', { name: 'Replay this delivery' }).isVisible()).toBe(true);
+  });
+
+  it('adding the mapping in Review releases the parked event', async () => {
+    await open('review');
+    const form = page.getByRole('form', { name: `Add the mapping for roomType "${parkedRoomType}"` });
+    await form.getByLabel('Internal roomType id').fill('suite');
+    await form.getByRole('button', { name: 'Add mapping and release' }).click();
+    await page
+      .getByText(`Mapped roomType "${parkedRoomType}" (scope *) to "suite"; 1 parked event(s) queued again.`)
+      .waitFor();
+    await eventually('the released event to be applied', async () =>
+      (await statusOf(parkedEventId)) === 'applied' ? true : undefined,
+    );
+  });
+
+  it('a redrive empties the dead-letter queue', async () => {
+    failDeadLetterEvent = false;
+    const checkbox = page.getByLabel(`Select ${deadLetterEventId}`);
+    // A listing receives the messages it shows and puts them back: one listing at a time, a few seconds apart.
+    await eventually(
+      'the dead letter to be listed',
+      async () => {
+        await open('dead-letters');
+        return checkbox.waitFor({ timeout: 5_000 }).then(
+          () => true,
+          () => undefined,
+        );
+      },
+      45_000,
+      1_000,
+    );
+    await screenshot('dead-letters');
+    await page.getByRole('button', { name: 'Redrive all' }).click();
+    await page.getByText(/Moved 1 message\(s\) back to the events queue/).waitFor();
+    await page.getByText('The events dead-letter queue is empty.').waitFor();
+    await eventually('the redriven event to leave the dead letters', async () =>
+      (await statusOf(deadLetterEventId)) === 'dead-lettered' ? undefined : true,
+    );
+  });
+
+  it('hold and resume change what apply does', async () => {
+    await open('sources');
+    await page.getByLabel(`Reason to hold ${PMS}`).fill('migrating the PMS');
+    await page.getByRole('button', { name: `Hold ${PMS}` }).click();
+    await page.getByRole('button', { name: `Resume ${PMS}` }).waitFor();
+
+    const pms = config.sources.find((source) => source.id === PMS);
+    if (!pms) throw new Error('no PMS source in the demo configuration');
+    const sent = await sendSample({ baseUrl: stack.url, source: pms });
+    const eventId = String((sent.body as { eventId: string }).eventId);
+    await eventually('the event to be held', async () =>
+      (await statusOf(eventId)) === 'held' ? true : undefined,
+    );
+
+    await page.getByRole('button', { name: `Resume ${PMS}` }).click();
+    await page.getByText(`Resumed ${PMS}; 1 held event(s) queued again.`).waitFor();
+    await page.getByRole('button', { name: `Hold ${PMS}` }).waitFor();
+    await eventually('the released event to be applied', async () =>
+      (await statusOf(eventId)) === 'held' ? undefined : true,
+    );
+  });
+
+  it("the parity heat map shows the demo's violations on the nights they were seeded", async () => {
+    const nights = demo?.dataset.nights() ?? [];
+    const first = nights[0];
+    if (!first) throw new Error('the demo has no nights');
+    const line = nights
+      .filter(
+        (night) =>
+          night.propertyId === first.propertyId &&
+          night.roomTypeCode === first.roomTypeCode &&
+          night.ratePlanCode === first.ratePlanCode,
+      )
+      .map((night) => night.date)
+      .sort()
+      .slice(0, 15);
+    const seeded = line.filter((_, index) => index % 5 === 0);
+
+    await open('parity/demo-hotel');
+    await page.locator('td[data-channel="ota-demo"]').first().waitFor();
+    const cells = await page
+      .locator('td[data-channel="ota-demo"]')
+      .evaluateAll((elements) =>
+        elements.map((element) => [
+          element.getAttribute('data-night'),
+          element.getAttribute('data-deviation'),
+        ]),
+      );
+    const deviating = cells.filter(([, deviation]) => Number(deviation) > 0).map(([night]) => night);
+    expect(deviating).toEqual(seeded);
+
+    await page.getByRole('button', { name: seeded[0] }).click();
+    const rates = page.getByRole('complementary', { name: `Rates of ${seeded[0]}` });
+    await rates.getByRole('cell', { name: 'ota-demo' }).first().waitFor();
+    await screenshot('parity-night');
+  });
+});
+
+async function postRateUpdate(overrides: Record<string, unknown>): Promise<string> {
+  const sender = senderFor('channel-manager');
+  const now = new Date();
+  const body = Buffer.from(
+    JSON.stringify({
+      ...sender.sample('rate_update', now, randomUUID),
+      property_id: 'HOTEL001',
+      room_type_external_id: 'DBL',
+      channel_id: 'CH-BOOKING',
+      currency: 'EUR',
+      base_rate: 120,
+      inventory_count: 1,
+      restrictions: { min_length_of_stay: 1, closed_to_arrival: false, closed_to_departure: false },
+      ...overrides,
+    }),
+  );
+  const source = config.sources.find((candidate) => candidate.id === CHANNEL_MANAGER);
+  const secret = source?.secrets[0];
+  if (!secret || !('value' in secret)) throw new Error('demo source has no literal secret');
+  const { status, json } = await eventually('the edge to accept the update', async () => {
+    const response = await fetch(`${stack.url}/webhooks/${CHANNEL_MANAGER}`, {
+      method: 'POST',
+      headers: sender.sign(body, { secret: secret.value, at: now }),
+      body,
+    });
+    const answer = { status: response.status, json: (await response.json()) as Record<string, unknown> };
+    return answer.status === 409 ? undefined : answer;
+  });
+  expect(status, JSON.stringify(json)).toBe(200);
+  return String(json.eventId);
+}
