@@ -35,11 +35,16 @@ const STATUSES: readonly LedgerStatus[] = ['applied', 'applied', 'applied', 'app
  * An applied, parked or rejected entry as the ledger leaves it, spread over one day: the attributes the log
  * indexes copy, and a retained event of about 1 KB, as the table (not the indexes) holds it.
  */
-function ledgerItem(index: number, expiresAt: number): Record<string, AttributeValue> {
+function ledgerItem(
+  index: number,
+  expiresAt: number,
+  entries: number,
+  dayStart: number,
+): Record<string, AttributeValue> {
   const eventId = `evt_${index.toString(16).padStart(8, '0')}${randomBytes(12).toString('hex')}`;
   const sourceId = SOURCES[index % SOURCES.length] ?? 'cm-lisbon';
   const status = STATUSES[index % STATUSES.length] ?? 'applied';
-  const receivedAt = new Date(DAY_START + Math.floor((index / ENTRIES) * 86_400_000)).toISOString();
+  const receivedAt = new Date(dayStart + Math.floor((index / entries) * 86_400_000)).toISOString();
   const S = (value: string) => ({ S: value });
   return {
     pk: S(eventId),
@@ -66,15 +71,21 @@ function ledgerItem(index: number, expiresAt: number): Record<string, AttributeV
   };
 }
 
-async function fill(client: DynamoDBClient, tableName: string): Promise<void> {
+/** `entries` applied, parked and rejected ledger entries over the 24 h from `dayStart`, in batch writes. */
+export async function fillLedger(
+  client: DynamoDBClient,
+  tableName: string,
+  entries = ENTRIES,
+  dayStart = DAY_START,
+): Promise<void> {
   const expiresAt = Math.floor(Date.now() / 1000) + 86_400;
   let next = 0;
-  const batches = Math.ceil(ENTRIES / 25);
+  const batches = Math.ceil(entries / 25);
   await Promise.all(
     Array.from({ length: 8 }, async () => {
       for (let batch = next++; batch < batches; batch = next++) {
-        let requests = Array.from({ length: Math.min(25, ENTRIES - batch * 25) }, (_, i) => ({
-          PutRequest: { Item: ledgerItem(batch * 25 + i, expiresAt) },
+        let requests = Array.from({ length: Math.min(25, entries - batch * 25) }, (_, i) => ({
+          PutRequest: { Item: ledgerItem(batch * 25 + i, expiresAt, entries, dayStart) },
         }));
         while (requests.length > 0) {
           const { UnprocessedItems } = await client.send(
@@ -117,7 +128,7 @@ export async function deliveryLogPaging(): Promise<{ ratio: number; meetsTarget:
     const tableName = tables[DELIVERY_LEDGER.id];
     if (tableName === undefined) throw new Error('the ledger table was not provisioned');
     const filled = performance.now();
-    await fill(dynamodb, tableName);
+    await fillLedger(dynamodb, tableName);
     console.log(
       `\nDelivery log: ${ENTRIES.toLocaleString('en')} ledger entries written in ` +
         `${((performance.now() - filled) / 1000).toFixed(0)} s`,

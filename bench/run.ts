@@ -19,6 +19,7 @@ import { fixedClock } from '../lambdas/shared/clock';
 import { nodeCrypto } from '../lambdas/shared/crypto';
 import { senderFor } from '../local/senders';
 import { APPLY_TARGET_RATIO, applyThroughput } from './apply';
+import { CONSOLE_FIRST_RENDER_TARGET_MS, CONSOLE_SCRIPT_TARGET_KB, consoleFirstLoad } from './console';
 import { DELIVERY_LOG_TARGET_RATIO, deliveryLogPaging } from './delivery-log';
 import { edgeUnderLoad, LOAD_TARGET_RATIO } from './load';
 import { reconcileThroughput } from './reconcile';
@@ -277,6 +278,15 @@ async function main(): Promise<void> {
     );
     return;
   }
+  // BENCH_ONLY=console times the console's first load in headless chromium on the local stack alone.
+  if (process.env.BENCH_ONLY === 'console') {
+    const first = await consoleFirstLoad();
+    console.log(
+      `\nConsole first row in ${Math.round(first.firstRenderMs)} ms with a ${first.scriptKb.toFixed(0)} KB script ` +
+        `${first.meetsTarget ? 'meets' : 'MISSES'} the ${CONSOLE_FIRST_RENDER_TARGET_MS} ms / ${CONSOLE_SCRIPT_TARGET_KB} KB targets.`,
+    );
+    return;
+  }
   const hot = hotPath();
   // BENCH_ONLY=ingest stops after the in-process hot path, which needs no emulators and takes seconds.
   if (process.env.BENCH_ONLY === 'ingest') {
@@ -289,6 +299,7 @@ async function main(): Promise<void> {
   const visibility = await visibilityLatency();
   const load = await edgeUnderLoad();
   const reconcile = await reconcileThroughput();
+  const consoleLoad = await consoleFirstLoad();
   const growth = reconcile.growth[0];
   const largest = reconcile.sizes.at(-1);
   console.log(
@@ -299,7 +310,9 @@ async function main(): Promise<void> {
       `under load the edge reaches ${load.ratios.map((r) => `${r.ratio.toFixed(2)}× (${r.inFlight} in flight)`).join(', ')} ` +
       `of the emulators' own rate (${load.meetsTarget ? 'meets' : 'BELOW'} the ${LOAD_TARGET_RATIO}× target); ` +
       `reconciliation compares ${Math.round(largest?.runNightsPerSecond ?? 0)} room nights/s and its time grows ` +
-      `${growth?.timeRatio.toFixed(1)}× for ${growth?.linearRatio}× the nights (${reconcile.linear ? 'linear' : 'SUPERLINEAR'}).`,
+      `${growth?.timeRatio.toFixed(1)}× for ${growth?.linearRatio}× the nights (${reconcile.linear ? 'linear' : 'SUPERLINEAR'}); ` +
+      `the console shows its first row in ${Math.round(consoleLoad.firstRenderMs)} ms with a ${consoleLoad.scriptKb.toFixed(0)} KB ` +
+      `script (${consoleLoad.meetsTarget ? 'meets' : 'MISSES'} ${CONSOLE_FIRST_RENDER_TARGET_MS} ms / ${CONSOLE_SCRIPT_TARGET_KB} KB).`,
   );
 }
 
