@@ -30,6 +30,8 @@ export interface Delivery {
   readonly reason?: string;
   readonly lastError?: string;
   readonly lastErrorAt?: string;
+  /** The canonical event as queued, when kept (it holds no personal data). */
+  readonly event?: unknown;
   readonly occurredAt?: string;
   readonly receivedAt?: string;
   readonly updatedAt?: string;

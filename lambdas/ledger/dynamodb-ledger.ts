@@ -226,6 +226,15 @@ export class DynamoDbDeliveryLedger
     return item === undefined ? undefined : toLedgerEntry(item);
   }
 
+  async getWithEvent(
+    eventId: string,
+  ): Promise<{ readonly entry: LedgerEntry; readonly event?: string } | undefined> {
+    const item = await this.getItem(eventId);
+    if (item === undefined) return undefined;
+    const event = item.event?.S;
+    return { entry: toLedgerEntry(item), ...(event === undefined ? {} : { event }) };
+  }
+
   async retainedEvent(eventId: string): Promise<string | undefined> {
     return (await this.getItem(eventId, ['event']))?.event?.S;
   }

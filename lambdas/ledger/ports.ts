@@ -125,6 +125,10 @@ export type ClaimOutcome =
 /** The ledger as the read API sees it: one entry per event, with its outcome and failure notes. */
 export interface LedgerReader {
   get(eventId: string): Promise<LedgerEntry | undefined>;
+  /** The entry and, when it was retained, the canonical JSON it queued, read together. */
+  getWithEvent(
+    eventId: string,
+  ): Promise<{ readonly entry: LedgerEntry; readonly event?: string } | undefined>;
 }
 
 /**

@@ -36,6 +36,13 @@ import type { ConfiguredSource } from './sources';
 /** What GET /deliveries/{eventId} shows: the ledger entry, with the failure notes the consumer keeps on it. */
 export type DeliveryRecord = LedgerEntry;
 
+/** A ledger entry as `GET /deliveries/{eventId}` shows it, with the canonical event it queued when retained. */
+export interface DeliveryDetail {
+  readonly entry: DeliveryRecord;
+  /** The queued canonical JSON: it holds no personal data. */
+  readonly event?: string;
+}
+
 export interface ReadApiDependencies
   extends Partial<Pick<ReplayControlDependencies, 'replays' | 'replayWork'>> {
   readonly ari: Pick<AriStore, 'readNights'>;
@@ -82,16 +89,16 @@ export async function getReservation(
 export async function getDelivery(
   eventId: string,
   deps: Pick<ReadApiDependencies, 'deliveries'>,
-): Promise<DeliveryRecord> {
-  const entry = await deps.deliveries.get(eventId);
-  if (!entry) {
+): Promise<DeliveryDetail> {
+  const detail = await deps.deliveries.getWithEvent(eventId);
+  if (!detail) {
     throw new NotFoundError(
       'delivery_not_found',
       `No delivery ledger entry for ${JSON.stringify(eventId)}. Event ids look like evt_… and are answered by the ` +
         'webhook endpoint; entries expire after the dedupe window.',
     );
   }
-  return entry;
+  return detail;
 }
 
 /**

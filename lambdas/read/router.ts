@@ -34,8 +34,8 @@ import {
   continuation,
   deadLetterView,
   deliveryCountsView,
+  deliveryDetailView,
   deliveryLogRowView,
-  deliveryView,
   mappingView,
   moveTaskView,
   nightView,
@@ -383,7 +383,7 @@ async function readReservation(request: ReadRequest, deps: ReadApiDependencies):
 
 async function readDelivery(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
   const { eventId } = pathOf(z.object({ eventId: PathIdSchema }), request);
-  return deliveryView(await getDelivery(eventId, deps));
+  return deliveryDetailView(await getDelivery(eventId, deps));
 }
 
 /** The delivery log: one page of ledger entries, newest first, and the window it was read in. */

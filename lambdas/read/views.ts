@@ -15,7 +15,7 @@ import type {
   ReservationRecord,
 } from '../state/ports';
 import type { DeadLetterItem } from './dead-letters';
-import type { DeliveryRecord } from './read';
+import type { DeliveryDetail, DeliveryRecord } from './read';
 import type { SourceStatus } from './sources';
 
 // What leaves the read API, field by field, so that nothing added to a stored record later leaves unreviewed.
@@ -94,6 +94,21 @@ export function reservationView(record: ReservationRecord) {
     version: record.version,
     eventId: record.eventId,
   });
+}
+
+/** One delivery: its ledger entry, and the canonical event it queued when the ledger kept it (`retained`). */
+export function deliveryDetailView({ entry, event }: DeliveryDetail) {
+  return withoutUndefined({ ...deliveryView(entry), retained: entry.retained, event: parsedEvent(event) });
+}
+
+/** The retained JSON as an object; left out should it ever not parse, rather than failing the whole answer. */
+function parsedEvent(event: string | undefined): unknown {
+  if (event === undefined) return undefined;
+  try {
+    return JSON.parse(event);
+  } catch {
+    return undefined;
+  }
 }
 
 export function deliveryView(entry: DeliveryRecord) {

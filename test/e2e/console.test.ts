@@ -178,11 +178,15 @@ describe('the operations console in a browser', { timeout: 60_000 }, () => {
     expect(pageErrors).toEqual([]);
   });
 
-  it('opens a delivery: its ledger entry, timeline and a replay action', async () => {
+  it('opens a delivery: its ledger entry, timeline, canonical event and a replay action', async () => {
     await open(`deliveries/${encodeURIComponent(parkedEventId)}`);
     const detail = page.getByRole('complementary', { name: 'Delivery detail' });
     await detail.getByText('Ledger timeline').waitFor();
     await detail.getByText('received by the edge').waitFor();
+    // The canonical event as the edge queued it, the one a replay sends again.
+    const event = detail.locator('pre.canonical-event');
+    await event.waitFor();
+    expect(await event.textContent()).toContain(`"eventId": "${parkedEventId}"`);
     expect(await detail.getByRole('button', { name: 'Replay this delivery' }).isVisible()).toBe(true);
   });
 

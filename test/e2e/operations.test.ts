@@ -313,6 +313,10 @@ describe('replaying a source, end to end', () => {
     const before = await nightsOf(channel, date);
     expect(before).toMatchObject([{ rate: { amountMinor: 30_500 } }]);
     const to = new Date(Date.now() + 1_000).toISOString();
+    // What will be replayed is what an operator reads on the delivery: the canonical event exactly as queued.
+    const shown = await api('GET', `/deliveries/${events[0]?.eventId}`);
+    expect(shown.json).toMatchObject({ status: 'applied', retained: true });
+    expect(shown.json.event).toEqual(JSON.parse(JSON.stringify(events[0])));
 
     const started = await api('POST', '/replays', { source: sourceId, from, to, statuses: ['applied'] });
     expect(started).toMatchObject({

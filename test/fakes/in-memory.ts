@@ -99,6 +99,15 @@ export class InMemoryLedger implements DeliveryLedger, ApplyLedger, DeliveryLog 
     return entry === undefined ? undefined : { ...entry };
   }
 
+  async getWithEvent(
+    eventId: string,
+  ): Promise<{ readonly entry: LedgerEntry; readonly event?: string } | undefined> {
+    const entry = this.find(eventId);
+    if (entry === undefined) return undefined;
+    const event = this.events.get(eventId);
+    return { entry: { ...entry }, ...(event === undefined ? {} : { event }) };
+  }
+
   async status(eventId: string): Promise<LedgerStatus | undefined> {
     return this.find(eventId)?.status;
   }

@@ -43,7 +43,7 @@ beforeEach(() => {
   const deps: ReadApiDependencies = {
     ari: new InMemoryAriStore(),
     reservations: new InMemoryReservationStore(),
-    deliveries: { get: async () => undefined },
+    deliveries: { get: async () => undefined, getWithEvent: async () => undefined },
     deliveryLog: new InMemoryLedger(),
     dedupeWindowSeconds: 30 * 86_400,
     review: new InMemoryReviewStore(),

@@ -233,6 +233,10 @@ export function deliveryLedgerContract(
         await ledger.confirm(entry, 'enqueued', new Date(T0 + 5).toISOString(), 'msg-1', event);
         expect(await ledger.get(entry.eventId)).toMatchObject({ status: 'enqueued', retained: true });
         expect(await retainedEvent(ledger, entry.eventId)).toBe(event);
+        expect(await ledger.getWithEvent(entry.eventId)).toEqual({
+          entry: await ledger.get(entry.eventId),
+          event,
+        });
       }
     });
 
@@ -248,6 +252,7 @@ export function deliveryLedgerContract(
         await ledger.confirm(entry, 'enqueued', new Date(T0 + 5).toISOString(), 'msg-1', event);
         expect(await ledger.get(entry.eventId)).toMatchObject({ status: 'enqueued', retained: false });
         expect(await retainedEvent(ledger, entry.eventId)).toBeUndefined();
+        expect(await ledger.getWithEvent(entry.eventId)).toEqual({ entry: await ledger.get(entry.eventId) });
       }
     });
 

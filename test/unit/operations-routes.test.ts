@@ -48,7 +48,13 @@ beforeEach(() => {
   const deps: ReadApiDependencies = {
     ari: new InMemoryAriStore(),
     reservations: new InMemoryReservationStore(),
-    deliveries: { get: async (eventId) => ledger.get(eventId) as LedgerEntry | undefined },
+    deliveries: {
+      get: async (eventId) => ledger.get(eventId) as LedgerEntry | undefined,
+      getWithEvent: async (eventId) => {
+        const entry = ledger.get(eventId) as LedgerEntry | undefined;
+        return entry === undefined ? undefined : { entry };
+      },
+    },
     deliveryLog: new InMemoryLedger(),
     dedupeWindowSeconds: 30 * 86_400,
     review,

@@ -86,7 +86,13 @@ beforeEach(() => {
   const deps: ReadApiDependencies = {
     ari,
     reservations,
-    deliveries: { get: async (eventId) => deliveries.get(eventId) },
+    deliveries: {
+      get: async (eventId) => deliveries.get(eventId),
+      getWithEvent: async (eventId) => {
+        const entry = deliveries.get(eventId);
+        return entry === undefined ? undefined : { entry };
+      },
+    },
     deliveryLog: new InMemoryLedger(),
     dedupeWindowSeconds: 30 * 86_400,
     review,
@@ -662,7 +668,13 @@ describe('when a store fails', () => {
     const deps: ReadApiDependencies = {
       ari,
       reservations,
-      deliveries: { get: deliveriesGet },
+      deliveries: {
+        get: deliveriesGet,
+        getWithEvent: async (eventId) => {
+          const entry = await deliveriesGet(eventId);
+          return entry === undefined ? undefined : { entry };
+        },
+      },
       deliveryLog: new InMemoryLedger(),
       dedupeWindowSeconds: 30 * 86_400,
       review,

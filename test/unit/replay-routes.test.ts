@@ -33,7 +33,7 @@ beforeEach(() => {
   const deps: ReadApiDependencies = {
     ari: new InMemoryAriStore(),
     reservations: new InMemoryReservationStore(),
-    deliveries: { get: async () => undefined },
+    deliveries: { get: async () => undefined, getWithEvent: async () => undefined },
     deliveryLog: new InMemoryLedger(),
     dedupeWindowSeconds: DEDUPE_DAYS * 86_400,
     review: new InMemoryReviewStore(),

@@ -175,6 +175,18 @@ function DeliveryDetail({ eventId }: { eventId: string }) {
           ) : (
             <p class="empty">None recorded.</p>
           )}
+          <h3>Canonical event</h3>
+          {entry.event === undefined ? (
+            <p class="empty">
+              {entry.retained === false
+                ? 'Too large to keep: it cannot be replayed.'
+                : 'Not kept for this delivery.'}
+            </p>
+          ) : (
+            <pre class="canonical-event">
+              {JSON.stringify(entry.event, null, 2)}
+            </pre>
+          )}
           <button type="button" onClick={() => startReplay(entry, setReplay).then(delivery.reload)}>
             Replay this delivery
           </button>
