@@ -1,6 +1,8 @@
+import type { DynamoDBRecord } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RoomNightKey, RoomNightState } from '../../lambdas/domain/state';
+import { createParityConsumer } from '../../lambdas/parity/consumer';
 import {
   checkChangedNights,
   checkNightParity,
@@ -183,5 +185,73 @@ describe('parity on change', () => {
     );
     expect([...failures.keys()]).toEqual([JSON.stringify([PARITY_PROPERTY, TODAY, 'broken', 'bar'])]);
     expect([...outcomes.values()]).toEqual(['without_truth_rate']);
+  });
+});
+
+describe('parity-on-change stream consumer', () => {
+  const record = (sequence: string, pk: string, sk: string): DynamoDBRecord => ({
+    eventID: `id-${sequence}`,
+    eventName: 'MODIFY',
+    dynamodb: {
+      Keys: { pk: { S: pk }, sk: { S: sk } },
+      SequenceNumber: sequence,
+      StreamViewType: 'KEYS_ONLY',
+    },
+  });
+
+  it('checks each changed night once and reports the records of nights it could not check', async () => {
+    const ari = new InMemoryAriStore();
+    const parity = new InMemoryParityStore();
+    const { reader, store } = memoryPorts(ari, parity);
+    const key = { propertyId: PARITY_PROPERTY, roomTypeId: 'suite#1 ä', ratePlanId: 'bar', date: TODAY };
+    await ari.writeNight(
+      { ...key, channel: TRUTH },
+      { rate: { amountMinor: 1000, currency: 'EUR' } },
+      '1',
+      'e1',
+    );
+    await ari.writeNight(
+      { ...key, channel: 'ota-a' },
+      { rate: { amountMinor: 990, currency: 'EUR' } },
+      '2',
+      'e2',
+    );
+    const checked: ParityNightKey[] = [];
+    const consumer = createParityConsumer(
+      {
+        ari: {
+          readNightChannels: async (night) => {
+            checked.push(night);
+            if (night.ratePlanId === 'broken') throw new Error('ThrottlingException: injected');
+            return reader.readNightChannels(night);
+          },
+        },
+        store,
+        clock,
+      },
+      settings,
+      { error: () => undefined },
+    );
+    const sk = `${TODAY}#suite%231%20%C3%A4#bar`;
+
+    const response = await consumer({
+      Records: [
+        record('100', `P#${PARITY_PROPERTY}`, `${sk}#cm`),
+        record('101', `P#${PARITY_PROPERTY}`, `${TODAY}#dbl#broken#cm`),
+        record('102', `P#${PARITY_PROPERTY}`, `${sk}#ota-a`),
+        record('103', 'not-a-property', `${sk}#ota-a`),
+        record('104', `P#${PARITY_PROPERTY}`, `${TODAY}#dbl#broken#ota-a`),
+      ],
+    });
+
+    expect(response.batchItemFailures.map((failure) => failure.itemIdentifier).sort()).toEqual([
+      '101',
+      '103',
+      '104',
+    ]);
+    expect(checked).toHaveLength(2);
+    expect(findingsOnly(parity.nights.get(PARITY_PROPERTY)?.values() ?? [])).toEqual([
+      { key, findings: [expect.objectContaining({ channel: 'ota-a', difference: -10 })] },
+    ]);
   });
 });
