@@ -194,4 +194,22 @@ describe('parity on change over the ARI table stream in DynamoDB Local', () => {
     });
     expect(stored.map((record) => record.key.roomTypeId)).toEqual(['dbl']);
   }, 40_000);
+
+  it("reads exactly one night's channels, not the neighbours sharing its key prefix", async () => {
+    const propertyId = `p-${randomBytes(4).toString('hex')}-off`;
+    const night = { propertyId, roomTypeId: 'suite#1 ä', ratePlanId: 'bar', date: TODAY };
+    const write = (key: typeof night & { channel: string }, version: string) =>
+      ari.writeNight(key, { rate: { amountMinor: 1000, currency: 'EUR' } }, version, `e${version}`);
+    await write({ ...night, channel: TRUTH }, '1');
+    await write({ ...night, channel: 'ota-a' }, '2');
+    await write({ ...night, ratePlanId: 'bar2', channel: TRUTH }, '3');
+    await write({ ...night, roomTypeId: 'suite', channel: TRUTH }, '4');
+    await write({ ...night, date: '2026-06-02', channel: TRUTH }, '5');
+
+    const channels = await ari.readNightChannels(night);
+    expect(channels.map((state) => state.key)).toEqual([
+      { ...night, channel: TRUTH },
+      { ...night, channel: 'ota-a' },
+    ]);
+  });
 });
