@@ -24,15 +24,20 @@ export interface ParityStreamOptions {
  * source settings the stack gives it (ParityOnChange) and its dead-letter queue in the SQS emulator.
  */
 export async function startParityStream(options: ParityStreamOptions): Promise<StreamPoller> {
-  const { Table } = await options.dynamodb.send(
-    new DescribeTableCommand({ TableName: options.ariTableName }),
-  );
-  const streamArn = Table?.LatestStreamArn;
-  if (streamArn === undefined || Table?.StreamSpecification?.StreamEnabled !== true) {
-    throw new Error(
-      `Table ${options.ariTableName} has no stream; provisioning (local/provision.ts) turns it on from the topology`,
+  const streamArn = async () => {
+    const { Table } = await options.dynamodb.send(
+      new DescribeTableCommand({ TableName: options.ariTableName }),
     );
-  }
+    const arn = Table?.LatestStreamArn;
+    if (arn === undefined || Table?.StreamSpecification?.StreamEnabled !== true) {
+      throw new Error(
+        `Table ${options.ariTableName} has no stream; provisioning (local/provision.ts) turns it on from the topology`,
+      );
+    }
+    return arn;
+  };
+  // Refused at start rather than logged every second: a table without a stream is a provisioning bug.
+  await streamArn();
   const streams = new DynamoDBStreamsClient({
     endpoint: options.dynamodbEndpoint,
     region: options.region,

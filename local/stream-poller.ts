@@ -39,7 +39,11 @@ export interface StreamBatchFailure {
 
 export interface StreamPollerOptions {
   readonly streams: DynamoDBStreamsClient;
-  readonly streamArn: string;
+  /**
+   * The stream's current ARN, asked again when the stream is not found: a table created anew (an emulator
+   * restarted without a data directory) has a new stream, read from its beginning since all of it is new.
+   */
+  readonly streamArn: () => Promise<string>;
   readonly region: string;
   readonly consumer: StreamConsumer;
   /** Records per invocation. @default 100 */
@@ -87,11 +91,20 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     /** Open iterators by shard id; a shard read to its end is kept with `undefined`, so it is not opened again. */
     const iterators = new Map<string, string | undefined>();
     let first = true;
+    /** The stream read last, and undefined while it is to be looked up again. */
+    let known: string | undefined;
+    let streamArn: string | undefined;
     while (!signal.aborted) {
       try {
         if (options.ready) await options.ready();
+        if (streamArn === undefined) {
+          streamArn = await options.streamArn();
+          if (streamArn !== known) iterators.clear();
+          known = streamArn;
+        }
+        const stream: ResolvedOptions = { ...options, streamArn };
         await discoverShards(
-          options,
+          stream,
           iterators,
           first ? (options.startingPosition ?? 'LATEST') : 'TRIM_HORIZON',
         );
@@ -107,16 +120,22 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
           if (Records.length === 0) continue;
           read += Records.length;
           await invokeWithRetries(
-            options,
+            stream,
             shardId,
-            Records.map((record) => toLambdaRecord(record, options)),
+            Records.map((record) => toLambdaRecord(record, stream)),
             logError,
           );
         }
         if (read === 0) await sleep(options.idleMs ?? 250, signal);
       } catch (error) {
         if (signal.aborted) break;
-        logError(`Reading the stream ${options.streamArn} failed; retrying in 1 s`, error);
+        logError(`Reading the stream ${streamArn} failed; retrying in 1 s`, error);
+        const name = error instanceof Error ? error.name : '';
+        // A stream that no longer exists (its table was created anew) is looked up again before the next read.
+        if (name === 'ResourceNotFoundException') streamArn = undefined;
+        // An iterator DynamoDB no longer serves: its shard is read again from its beginning, which only repeats
+        // checks, where starting at the latest record could skip changes.
+        if (EXPIRED.has(name)) iterators.clear();
         await sleep(1000, signal);
       }
     }
@@ -131,8 +150,14 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   };
 }
 
+/** Errors after which a shard's iterator can no longer be used. */
+const EXPIRED = new Set(['ExpiredIteratorException', 'TrimmedDataAccessException']);
+
+/** The poller's options with the stream's ARN as it is now. */
+type ResolvedOptions = Omit<StreamPollerOptions, 'streamArn'> & { readonly streamArn: string };
+
 async function discoverShards(
-  options: StreamPollerOptions,
+  options: ResolvedOptions,
   iterators: Map<string, string | undefined>,
   position: 'LATEST' | 'TRIM_HORIZON',
 ): Promise<void> {
@@ -161,7 +186,7 @@ async function discoverShards(
 }
 
 async function invokeWithRetries(
-  options: StreamPollerOptions,
+  options: ResolvedOptions,
   shardId: string,
   records: readonly DynamoDBRecord[],
   logError: (message: string, error: unknown) => void,
@@ -193,7 +218,7 @@ async function invokeWithRetries(
 
 /** The index of the first record to retry from, or undefined when the whole batch succeeded. */
 async function invoke(
-  options: StreamPollerOptions,
+  options: ResolvedOptions,
   records: readonly DynamoDBRecord[],
   logError: (message: string, error: unknown) => void,
 ): Promise<number | undefined> {
@@ -220,7 +245,7 @@ async function invoke(
 }
 
 /** The record shape of the Lambda event: epoch seconds for the time, binary attributes in base64. */
-function toLambdaRecord(record: StreamRecord, options: StreamPollerOptions): DynamoDBRecord {
+function toLambdaRecord(record: StreamRecord, options: ResolvedOptions): DynamoDBRecord {
   const change = record.dynamodb;
   const attributes = (map: object | undefined) =>
     map === undefined
