@@ -1,5 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { RoomNightKey } from '../domain/state';
 import { roomNightKeyOfItem } from '../state/dynamodb-ari-store';
 import {
   checkChangedNights,
@@ -21,10 +22,7 @@ export function createParityConsumer(
 ): (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse> {
   return async (event) => {
     const failed: DynamoDBRecord[] = [];
-    const changed = new Map<
-      string,
-      { key: ReturnType<typeof roomNightKeyOfItem>; records: DynamoDBRecord[] }
-    >();
+    const changed = new Map<string, { key: RoomNightKey; records: DynamoDBRecord[] }>();
     for (const record of event.Records) {
       const keys = record.dynamodb?.Keys;
       try {
