@@ -10,6 +10,7 @@ import { EventQueues } from './event-queues';
 import { IngestApi } from './ingest-api';
 import { logicalIds } from './logical-ids';
 import { type AlarmThresholds, Observability } from './observability';
+import { ParityOnChange } from './parity-on-change';
 import { ReadApi } from './read-api';
 import { Reconciliation } from './reconciliation';
 import { RejectionLog } from './rejection-log';
@@ -101,6 +102,7 @@ export class ParitySyncStack extends Stack {
   readonly read: ReadApi;
   readonly reconciliation: Reconciliation;
   readonly replays: ReplayJobs;
+  readonly parityOnChange: ParityOnChange;
   readonly observability: Observability;
   /** Present when `backup` is on. */
   readonly backup?: TableBackup;
@@ -156,6 +158,11 @@ export class ParitySyncStack extends Stack {
         : {}),
     });
     this.replays = new ReplayJobs(this, 'ReplayJobs', { ...hosted, ...pipeline });
+    this.parityOnChange = new ParityOnChange(this, 'ParityOnChange', {
+      ...hosted,
+      state: this.state,
+      findings: this.reconciliation.parityFindings,
+    });
     this.read = new ReadApi(this, 'ReadApi', {
       ...hosted,
       ...pipeline,

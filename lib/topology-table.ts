@@ -30,6 +30,7 @@ export function topologyTable(
     partitionKey: attribute(definition.partitionKey),
     ...(definition.sortKey ? { sortKey: attribute(definition.sortKey) } : {}),
     ...(definition.timeToLiveAttribute ? { timeToLiveAttribute: definition.timeToLiveAttribute } : {}),
+    ...(definition.stream ? { dynamoStream: dynamodb.StreamViewType[definition.stream] } : {}),
     globalSecondaryIndexes: (definition.globalSecondaryIndexes ?? []).map(globalSecondaryIndex),
     // Event traffic is bursty (bulk rate pushes, channel re-syncs); on-demand absorbs bursts without capacity
     // planning and costs nothing when idle.

@@ -23,6 +23,7 @@ import {
   localName,
   QUEUES,
   type QueueDefinition,
+  type StreamView,
   TABLES,
   type TableDefinition,
 } from '../lambdas/shared/topology';
@@ -101,6 +102,9 @@ async function ensureTable(client: DynamoDBClient, name: string, definition: Tab
         // On demand: indexes then take no provisioned throughput of their own either.
         BillingMode: 'PAY_PER_REQUEST',
         ...(globalSecondaryIndexes.length > 0 ? { GlobalSecondaryIndexes: globalSecondaryIndexes } : {}),
+        ...(definition.stream
+          ? { StreamSpecification: { StreamEnabled: true, StreamViewType: definition.stream } }
+          : {}),
       }),
     );
   } catch (error) {
@@ -108,7 +112,10 @@ async function ensureTable(client: DynamoDBClient, name: string, definition: Tab
     existed = true;
   }
   await waitUntilActive(client, name);
-  if (existed) await addMissingIndexes(client, name, attributeDefinitions, globalSecondaryIndexes);
+  if (existed) {
+    await addMissingIndexes(client, name, attributeDefinitions, globalSecondaryIndexes);
+    if (definition.stream !== undefined) await ensureStream(client, name, definition.stream);
+  }
   if (definition.timeToLiveAttribute !== undefined) {
     await ensureTimeToLive(client, name, definition.timeToLiveAttribute);
   }
@@ -136,6 +143,27 @@ async function addMissingIndexes(
     );
     await waitUntilActive(client, name);
   }
+}
+
+/** A table kept from a topology before its stream gets one, as CloudFormation adds it to a deployed table. */
+async function ensureStream(client: DynamoDBClient, name: string, view: StreamView): Promise<void> {
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+  const current = Table?.StreamSpecification;
+  if (current?.StreamEnabled && current.StreamViewType === view) return;
+  if (current?.StreamEnabled) {
+    // DynamoDB changes a stream's view only by turning it off and on again.
+    await client.send(
+      new UpdateTableCommand({ TableName: name, StreamSpecification: { StreamEnabled: false } }),
+    );
+    await waitUntilActive(client, name);
+  }
+  await client.send(
+    new UpdateTableCommand({
+      TableName: name,
+      StreamSpecification: { StreamEnabled: true, StreamViewType: view },
+    }),
+  );
+  await waitUntilActive(client, name);
 }
 
 function indexKeys(index: IndexDefinition): readonly (KeyAttribute | undefined)[] {

@@ -10,9 +10,11 @@ import { READ_API_ROUTES } from '../lambdas/read/router';
 import { ConfigurationError } from '../lambdas/shared/errors';
 import { METRIC_SERVICES } from '../lambdas/shared/metric-names';
 import {
+  ARI_STATE,
   DELIVERY_LEDGER,
   EVENTS_DLQ,
   EVENTS_QUEUE,
+  PARITY_DLQ,
   QUEUES,
   REPLAY_QUEUE,
   TABLES,
@@ -27,6 +29,7 @@ import {
   LocalEnvironmentError,
   startEmulators,
 } from './emulators';
+import { startParityStream } from './parity-stream';
 import { type SqsConsumer, type SwitchableSqsPoller, startSwitchableSqsPoller } from './poller';
 import { type ProvisionedTopology, provision } from './provision';
 import { type LocalReconciler, RECONCILE_NOW_PATH, startLocalReconciler } from './reconciler';
@@ -255,6 +258,30 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         ...(options.logError ? { logError: options.logError } : {}),
       });
       cleanup.push(() => replayPoller.close());
+
+      // Parity on change, behind a stand-in for its DynamoDB stream event source.
+      const parityModule = await asService(METRIC_SERVICES.parity, () => import('../lambdas/parity/handler'));
+      const streamDynamodb = new DynamoDBClient({
+        endpoint: endpoints.dynamodbEndpoint,
+        region: REGION,
+        credentials: LOCAL_CREDENTIALS,
+      });
+      const parityStream = await startParityStream({
+        dynamodb: streamDynamodb,
+        sqs: pollerSqs,
+        dynamodbEndpoint: endpoints.dynamodbEndpoint,
+        region: REGION,
+        credentials: LOCAL_CREDENTIALS,
+        ariTableName: topology.tables[ARI_STATE.id] ?? '',
+        deadLetterQueueUrl: topology.queues[PARITY_DLQ.id]?.url ?? '',
+        consumer: parityModule.handler,
+        ...(emulators ? { ready: () => emulators.available() } : {}),
+        ...(options.logError ? { logError: options.logError } : {}),
+      });
+      cleanup.push(async () => {
+        await parityStream.stop();
+        streamDynamodb.destroy();
+      });
     } else {
       consumerSwitch.resolve(undefined);
     }

@@ -8,12 +8,13 @@ import type { IsoDate } from '../domain/canonical';
 import { addDays } from '../domain/dates';
 import type { Clock } from '../shared/clock';
 import { InvalidRequestError, ParitySyncError, ProviderFailureError } from '../shared/errors';
+import type { ParityCounts } from '../state/parity';
 import type { AriStore, ParityStore } from '../state/ports';
 import type { MappingResolver } from '../state/resolver';
 import type { CircuitBreaker, CircuitState } from './circuit-breaker';
 import type { DriftDependencies } from './drift';
 import type { CircuitStateStore } from './dynamodb-checkpoints';
-import { checkPropertyParity, type ParityCounts } from './parity';
+import { checkPropertyParity } from './parity';
 import type { PollingClient } from './polling-client';
 import type { AuditLog } from './ports';
 import {

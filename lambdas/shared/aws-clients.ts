@@ -29,6 +29,8 @@ export const AWS_CLIENT_PROFILES = {
   reconcile: { connectionTimeoutMs: 1_000, requestTimeoutMs: 5_000, maxAttempts: 5 },
   // A page at a time within 60 s: a slow call retried beats the work message coming back after its timeout.
   replay: { connectionTimeoutMs: 1_000, requestTimeoutMs: 3_000, maxAttempts: 3 },
+  // A stream batch within 30 s: a night that still fails is reported and its records retried by the event source.
+  parity: { connectionTimeoutMs: 1_000, requestTimeoutMs: 3_000, maxAttempts: 3 },
 } as const satisfies Record<string, AwsClientProfile>;
 
 export type AwsClientRole = keyof typeof AWS_CLIENT_PROFILES;

@@ -18,6 +18,7 @@ export const METRIC_SERVICES = {
   read: 'paritysync-read',
   reconcile: 'paritysync-reconcile',
   replay: 'paritysync-replay',
+  parity: 'paritysync-parity',
 } as const;
 
 /** What the ingest function emits, once per delivery. */

@@ -36,7 +36,12 @@ export interface TableDefinition {
   readonly globalSecondaryIndexes?: readonly IndexDefinition[];
   /** Holds guest-linked data: encrypted with a customer-managed key in AWS. */
   readonly personalData?: boolean;
+  /** What the table's DynamoDB stream carries of each change; absent, the table has no stream. */
+  readonly stream?: StreamView;
 }
+
+/** DynamoDB's stream view types. */
+export type StreamView = 'KEYS_ONLY' | 'NEW_IMAGE' | 'OLD_IMAGE' | 'NEW_AND_OLD_IMAGES';
 
 export interface QueueDefinition {
   readonly id: string;
@@ -162,8 +167,10 @@ export const DELIVERY_LEDGER = table('DeliveryLedger', 'LEDGER_TABLE_NAME', {
  * Rate, availability and restrictions per room night and channel. One partition per internal property, so that
  * a date-range read is one Query; the sort key `date#roomType#ratePlan#channel` keeps a property's nights in
  * date order. Each field group carries its own last-writer-wins version.
+ * Its stream drives parity on change. Keys only: the key names the night, and the check reads every channel of
+ * it anyway, so an image would only make each stream record larger.
  */
-export const ARI_STATE = table('AriState', 'ARI_TABLE_NAME', { sorted: true });
+export const ARI_STATE = table('AriState', 'ARI_TABLE_NAME', { sorted: true, stream: 'KEYS_ONLY' });
 
 /**
  * `GET /mappings` reads the mappings of one entity (property, room type or rate plan) in item-key order
@@ -362,6 +369,13 @@ export const REPLAY_QUEUE = workQueue(
   REPLAY_DLQ,
 );
 
+/** The ARI table's stream records that parity on change failed on after its retries, for an operator to look at. */
+export const PARITY_DLQ = deadLetterQueue({
+  id: 'ParityOnChangeDlq',
+  environmentName: 'PARITY_DLQ_URL',
+  maximumMessageSizeBytes: 262_144,
+});
+
 /** The reconciliation's own tables: created by the Reconciliation construct, not by StateTables. */
 export const RECONCILE_TABLES: readonly TableDefinition[] = [
   RECONCILE_CHECKPOINTS,
@@ -384,6 +398,7 @@ export const QUEUES: readonly QueueDefinition[] = [
   RECONCILE_DLQ,
   REPLAY_DLQ,
   REPLAY_QUEUE,
+  PARITY_DLQ,
 ];
 
 /** Names used in the local runtime; in AWS, CloudFormation names the resources. */

@@ -1,6 +1,7 @@
 import {
   type AttributeValue,
   BatchGetItemCommand,
+  paginateQuery,
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -21,6 +22,7 @@ import {
 } from '../domain/state';
 import { cursorAt, InvalidCursorError } from '../shared/cursor';
 import {
+  allItems,
   DynamoDbTable,
   describeItem,
   type Item,
@@ -33,7 +35,7 @@ import {
 import { InvalidRequestError } from '../shared/errors';
 import { withoutUndefined } from '../shared/objects';
 import { nightRange } from './night-range';
-import type { AriQuery, AriStore } from './ports';
+import type { AriQuery, AriStore, ParityNightKey } from './ports';
 
 export { InvalidCursorError };
 
@@ -224,6 +226,61 @@ export class DynamoDbAriStore extends DynamoDbTable implements AriStore {
       startKey = lastKey;
     }
     return lastKey === undefined ? { items } : { items, cursor: cursorAt(lastKey, ['pk', 'sk']) };
+  }
+
+  /**
+   * Every channel's state of one room night: one strongly consistent Query of the sort-key prefix
+   * `<date>#<roomTypeId>#<ratePlanId>#`, so it reads one item per channel whatever the property's calendar holds.
+   * Strongly consistent, because it answers a change just written.
+   */
+  async readNightChannels(key: ParityNightKey): Promise<readonly RoomNightState[]> {
+    const pages = paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+        ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+        ExpressionAttributeValues: {
+          ':pk': { S: partitionKey(key.propertyId) },
+          ':prefix': { S: `${key.date}#${keyPart(key.roomTypeId)}#${keyPart(key.ratePlanId)}#` },
+        },
+        ConsistentRead: true,
+      },
+    );
+    return (await allItems(pages)).map(toRoomNightState);
+  }
+}
+
+/**
+ * The room night an ARI item key stands for, as a stream record carries it (`pk`, `sk`); refused when the key is
+ * not laid out as this store writes it.
+ */
+export function roomNightKeyOfItem(pk: string | undefined, sk: string | undefined): RoomNightKey {
+  const parts = sk?.split('#') ?? [];
+  const [date, roomTypeId, ratePlanId, channel] = parts.map((part) => safeDecode(part));
+  if (
+    pk === undefined ||
+    !pk.startsWith('P#') ||
+    parts.length !== 4 ||
+    date === undefined ||
+    !isCalendarDate(date) ||
+    roomTypeId === undefined ||
+    ratePlanId === undefined ||
+    channel === undefined
+  ) {
+    throw new Error(
+      `ARI item key pk="${pk}", sk="${sk}" is not a room night's key; expected pk "P#<propertyId>" and sk ` +
+        '"<date>#<roomTypeId>#<ratePlanId>#<channel>" with percent-encoded ids.',
+    );
+  }
+  return { propertyId: pk.slice(2), roomTypeId, ratePlanId, channel, date };
+}
+
+function safeDecode(part: string): string | undefined {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,6 +1,7 @@
 import {
   DeleteItemCommand,
   type DynamoDBClient,
+  GetItemCommand,
   PutItemCommand,
   paginateQuery,
 } from '@aws-sdk/client-dynamodb';
@@ -101,6 +102,18 @@ export class DynamoDbParityStore extends DynamoDbTable implements ParityStore {
         },
       }),
     );
+  }
+
+  /** The night's current findings, or undefined when it has none. Strongly consistent: a check just wrote it. */
+  async getNight(key: ParityNightKey): Promise<ParityRecord | undefined> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: key.propertyId }, sk: { S: paritySortKey(key) } },
+        ConsistentRead: true,
+      }),
+    );
+    return Item === undefined ? undefined : toParityRecord(Item);
   }
 
   /**

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localName, REVIEW } from '../../lambdas/shared/topology';
+import { ARI_STATE, localName, REVIEW } from '../../lambdas/shared/topology';
 import { DynamoDbReviewStore } from '../../lambdas/state/dynamodb-review';
 import { type Emulators, LOCAL_AWS, startEmulators } from '../../local/emulators';
 import { provision } from '../../local/provision';
@@ -66,5 +66,30 @@ describe('provisioning a kept topology', () => {
     ]);
     expect(await old.waitingFor('roomType|KEPT')).toEqual([parked(event, 'roomType|KEPT')]);
     expect((await old.waitingInOrder('roomType|KEPT', 10)).items).toEqual([parked(event, 'roomType|KEPT')]);
+  });
+
+  it('gives a table kept from before its stream when the topology gained one', async () => {
+    const prefix = `t${randomBytes(5).toString('hex')}`;
+    const name = localName(ARI_STATE, prefix);
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+      }),
+    );
+
+    await provision({ dynamodb, sqs, prefix });
+
+    const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: name }));
+    expect(Table?.StreamSpecification).toEqual({ StreamEnabled: true, StreamViewType: ARI_STATE.stream });
+    expect(Table?.LatestStreamArn).toBeDefined();
   });
 });

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 /**
  * Imports only run downwards: domain ← shared ← config ← adapters / ledger / queue / state ←
- * ingest / apply / read / reconcile / replay ← lib ← console ← local ← bin. A module may import its own folder and any lower layer: the
+ * ingest / apply / read / reconcile / replay / parity ← lib ← console ← local ← bin. A module may import its own folder and any lower layer: the
  * stack's constructs use the functions' topology, the local runtime reads the stack's deploy configuration, and the
  * CLI entry points drive both.
  */
@@ -21,6 +21,7 @@ const LAYERS: Readonly<Record<string, number>> = {
   'lambdas/read': 4,
   'lambdas/reconcile': 4,
   'lambdas/replay': 4,
+  'lambdas/parity': 4,
   lib: 5,
   console: 6,
   local: 7,

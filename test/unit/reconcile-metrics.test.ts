@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { DriftStats } from '../../lambdas/reconcile/drift';
 import { reconcileMetrics } from '../../lambdas/reconcile/metrics';
-import type { ParityCounts } from '../../lambdas/reconcile/parity';
 import type { ReconcileReport, SourceResult } from '../../lambdas/reconcile/service';
+import type { ParityCounts } from '../../lambdas/state/parity';
 
 function stats(compared: number, mismatched: number, silentMisses: number): DriftStats {
   return {
