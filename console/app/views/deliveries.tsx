@@ -183,9 +183,7 @@ function DeliveryDetail({ eventId }: { eventId: string }) {
                 : 'Not kept for this delivery.'}
             </p>
           ) : (
-            <pre class="canonical-event">
-              {JSON.stringify(entry.event, null, 2)}
-            </pre>
+            <pre class="canonical-event">{JSON.stringify(entry.event, null, 2)}</pre>
           )}
           <button type="button" onClick={() => startReplay(entry, setReplay).then(delivery.reload)}>
             Replay this delivery
