@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
@@ -90,4 +91,16 @@ async function buildAssets(): Promise<ReadonlyMap<string, ConsoleAsset>> {
     [`${CONSOLE_PATH}/app.js`, { contentType: 'text/javascript; charset=utf-8', body: output('.js') }],
     [`${CONSOLE_PATH}/app.css`, { contentType: 'text/css; charset=utf-8', body: output('.css') }],
   ]);
+}
+
+/** Answers with an asset; built from source at each start, so never kept stale by a browser across restarts. */
+export function sendConsoleAsset(response: ServerResponse, asset: ConsoleAsset): void {
+  response
+    .writeHead(200, {
+      'content-type': asset.contentType,
+      'content-length': asset.body.length,
+      'cache-control': 'no-cache',
+      'x-content-type-options': 'nosniff',
+    })
+    .end(asset.body);
 }

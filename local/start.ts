@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
-import { CONSOLE_PATH, CONSOLE_PATHS, consoleAsset } from '../console/assets';
+import { CONSOLE_PATH, CONSOLE_PATHS, consoleAsset, sendConsoleAsset } from '../console/assets';
 import { loadConfigFile } from '../lambdas/config/load';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
 import { createSecretResolver } from '../lambdas/config/secrets';
@@ -343,15 +343,7 @@ function consoleRoutes(): ControlRoute[] {
         response.writeHead(404).end();
         return;
       }
-      response
-        .writeHead(200, {
-          'content-type': asset.contentType,
-          'content-length': asset.body.length,
-          // Rebuilt from source at each start: never kept stale across restarts.
-          'cache-control': 'no-cache',
-          'x-content-type-options': 'nosniff',
-        })
-        .end(asset.body);
+      sendConsoleAsset(response, asset);
     },
   }));
 }

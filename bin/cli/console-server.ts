@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CONSOLE_PATH, consoleAsset } from '../../console/assets';
+import { CONSOLE_PATH, consoleAsset, sendConsoleAsset } from '../../console/assets';
 import { listen, sendJson } from '../../local/http';
 import { encodePathSegment, encodeQuery, type HttpMethod, type RequestSigner } from './http';
 
@@ -71,14 +71,7 @@ async function answer(
     const asset = await consoleAsset(incoming.pathname === '/' ? CONSOLE_PATH : incoming.pathname);
     if (asset) {
       request.resume();
-      response
-        .writeHead(200, {
-          'content-type': asset.contentType,
-          'content-length': asset.body.length,
-          'cache-control': 'no-cache',
-          'x-content-type-options': 'nosniff',
-        })
-        .end(asset.body);
+      sendConsoleAsset(response, asset);
       return;
     }
   }

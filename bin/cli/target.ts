@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import type { ReconcileReport, ReconcileRequest } from '../../lambdas/reconcile/service';
 import { type ReconcileStep, reconcileNow } from '../../local/reconcile-client';
 import { OpsApi } from './api';
@@ -27,6 +28,35 @@ export interface Target {
 /** A local run is bounded by its configured budget; this only stops a wait on a runtime that hangs. */
 const LOCAL_RECONCILE_TIMEOUT_SECONDS = 16 * 60;
 
+/** The target options as the program's global options give them (--url, or --stack with --region and --profile). */
+export function targetOptionsOf(command: Command): TargetOptions {
+  const options = command.optsWithGlobals<{
+    url?: string;
+    stack?: string;
+    region?: string;
+    profile?: string;
+    timeout: number;
+  }>();
+  return {
+    timeout: options.timeout,
+    ...(options.url === undefined ? {} : { url: options.url }),
+    ...(options.stack === undefined ? {} : { stack: options.stack }),
+    ...(options.region === undefined ? {} : { region: options.region }),
+    ...(options.profile === undefined ? {} : { profile: options.profile }),
+  };
+}
+
+/** A deployed stack's outputs and signer. The AWS SDK loads only here: local commands start faster without it. */
+export async function openStackOf(options: TargetOptions & { readonly stack: string }) {
+  const { openStack } = await import('./aws');
+  return openStack({
+    stack: options.stack,
+    timeoutSeconds: options.timeout,
+    ...(options.region === undefined ? {} : { region: options.region }),
+    ...(options.profile === undefined ? {} : { profile: options.profile }),
+  });
+}
+
 export function defaultLocalUrl(): string {
   return `http://127.0.0.1:${process.env.PORT ?? '3000'}`;
 }
@@ -42,14 +72,7 @@ export async function openTarget(options: TargetOptions): Promise<Target> {
     }
     return localTarget(options.url ?? defaultLocalUrl(), options.timeout);
   }
-  // The AWS SDK loads only for a deployed stack: local commands start faster without it.
-  const { openStack } = await import('./aws');
-  const stack = await openStack({
-    stack: options.stack,
-    timeoutSeconds: options.timeout,
-    ...(options.region === undefined ? {} : { region: options.region }),
-    ...(options.profile === undefined ? {} : { profile: options.profile }),
-  });
+  const stack = await openStackOf({ ...options, stack: options.stack });
   const api = new OpsApi(
     new ApiTransport({
       baseUrl: stack.readApiUrl,

@@ -2,24 +2,11 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { MAX_PAGE_SIZE } from '../../../lambdas/read/router';
 import { collectPages, type OpsApi, type Page, type PageRequest } from '../api';
 import { type Columns, printPage } from '../output';
-import { openTarget, type Target } from '../target';
+import { openTarget, type Target, targetOptionsOf } from '../target';
 
 /** The target the program's global options name (--url, or --stack with --region and --profile). */
 function targetOf(command: Command): Promise<Target> {
-  const options = command.optsWithGlobals<{
-    url?: string;
-    stack?: string;
-    region?: string;
-    profile?: string;
-    timeout: number;
-  }>();
-  return openTarget({
-    timeout: options.timeout,
-    ...(options.url === undefined ? {} : { url: options.url }),
-    ...(options.stack === undefined ? {} : { stack: options.stack }),
-    ...(options.region === undefined ? {} : { region: options.region }),
-    ...(options.profile === undefined ? {} : { profile: options.profile }),
-  });
+  return openTarget(targetOptionsOf(command));
 }
 
 export function positiveNumber(value: string): number {

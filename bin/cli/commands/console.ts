@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { startConsoleServer } from '../console-server';
-import { defaultLocalUrl } from '../target';
+import { defaultLocalUrl, openStackOf, targetOptionsOf } from '../target';
 
 const DEFAULT_PORT = 3300;
 
@@ -28,13 +28,7 @@ export function registerConsole(program: Command): void {
       port,
     )
     .action(async (flags: { port?: number }, command: Command) => {
-      const options = command.optsWithGlobals<{
-        url?: string;
-        stack?: string;
-        region?: string;
-        profile?: string;
-        timeout: number;
-      }>();
+      const options = targetOptionsOf(command);
       let apiUrl: string;
       let signer: Parameters<typeof startConsoleServer>[0]['signer'];
       let name: string;
@@ -42,14 +36,7 @@ export function registerConsole(program: Command): void {
         apiUrl = options.url ?? defaultLocalUrl();
         name = `the local runtime at ${apiUrl}`;
       } else {
-        // The AWS SDK loads only for a deployed stack.
-        const { openStack } = await import('../aws');
-        const stack = await openStack({
-          stack: options.stack,
-          timeoutSeconds: options.timeout,
-          ...(options.region === undefined ? {} : { region: options.region }),
-          ...(options.profile === undefined ? {} : { profile: options.profile }),
-        });
+        const stack = await openStackOf({ ...options, stack: options.stack });
         apiUrl = stack.readApiUrl;
         signer = stack.signer;
         name = `stack ${stack.stack} in ${stack.region}`;
