@@ -26,6 +26,7 @@ import {
   type QueueTrigger,
   queueTriggers,
   scheduleTriggers,
+  streamTriggers,
   synthesize,
 } from '../support/deployed-stack';
 import { EmulatedResources } from '../support/emulated-resources';
@@ -78,6 +79,7 @@ let apply: DeployedFunction;
 let read: DeployedFunction;
 let reconcile: DeployedFunction;
 let replay: DeployedFunction;
+let parity: DeployedFunction;
 
 beforeAll(async () => {
   const emulators = emulatorEndpoints();
@@ -151,6 +153,10 @@ beforeAll(async () => {
     queueTriggers(stack.template, fn.logicalId).some((trigger) => queue.test(trigger.queueId));
   apply = only('consumes the events queue', (fn) => consumes(fn, /^EventQueuesEvents/));
   replay = only('consumes the replay work queue', (fn) => consumes(fn, /^ReplayJobsReplayWork(?!Dlq)/));
+  parity = only(
+    'reads the room-night table stream',
+    (fn) => streamTriggers(stack.template, fn.logicalId).length > 0,
+  );
   read = only('serves GET /deliveries/{eventId}', (fn) =>
     routesOf(fn).some((r) => r.httpMethod === 'GET' && r.resource === '/deliveries/{eventId}'),
   );
@@ -243,8 +249,8 @@ async function deliverQueuedBatch(): Promise<{ messages: Message[]; response: SQ
 }
 
 describe('the synthesised function bundles, run with the environment the template gives them', () => {
-  it('covers every function of the template: webhooks, the queue consumer, the read API, the schedule and replays', () => {
-    expect(new Set([ingest, apply, read, reconcile, replay])).toEqual(new Set(stack.functions));
+  it('covers every function of the template: webhooks, the queue consumer, the read API, the schedule, replays and parity on change', () => {
+    expect(new Set([ingest, apply, read, reconcile, replay, parity])).toEqual(new Set(stack.functions));
   });
 
   it('resolves every function environment to tables and queues built from the template, within Lambda limits', async () => {

@@ -167,7 +167,8 @@ export interface QueueTrigger {
   readonly reportsBatchItemFailures: boolean;
 }
 
-export function queueTriggers(template: CfnTemplate, functionId: string): QueueTrigger[] {
+/** The event source mappings that invoke a function, with the resource each reads from. */
+function eventSources(template: CfnTemplate, functionId: string) {
   return Object.values(template.Resources)
     .filter(
       (resource) =>
@@ -177,10 +178,25 @@ export function queueTriggers(template: CfnTemplate, functionId: string): QueueT
     .map((resource) => {
       const props = resource.Properties ?? {};
       const source = props.EventSourceArn as { 'Fn::GetAtt'?: [string, string] } | undefined;
-      const queueId = source?.['Fn::GetAtt']?.[0];
-      if (queueId === undefined || template.Resources[queueId]?.Type !== 'AWS::SQS::Queue') {
+      const [sourceId, attribute] = source?.['Fn::GetAtt'] ?? [];
+      if (sourceId === undefined || template.Resources[sourceId] === undefined) {
         throw new Error(`An event source mapping of ${functionId} reads from ${JSON.stringify(source)}`);
       }
+      return { props, sourceId, attribute, type: template.Resources[sourceId]?.Type };
+    });
+}
+
+/** The DynamoDB tables whose streams invoke the function. */
+export function streamTriggers(template: CfnTemplate, functionId: string): string[] {
+  return eventSources(template, functionId)
+    .filter(({ type, attribute }) => type === 'AWS::DynamoDB::GlobalTable' && attribute === 'StreamArn')
+    .map(({ sourceId }) => sourceId);
+}
+
+export function queueTriggers(template: CfnTemplate, functionId: string): QueueTrigger[] {
+  return eventSources(template, functionId)
+    .filter(({ type }) => type === 'AWS::SQS::Queue')
+    .map(({ props, sourceId: queueId }) => {
       const responseTypes = (props.FunctionResponseTypes ?? []) as string[];
       return {
         queueId,
