@@ -234,11 +234,15 @@ function toMessageAttributes(attributes: Record<string, MessageAttributeValue>):
 }
 
 /** Waits `ms`, or less if `signal` aborts first; never rejects. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return pause(ms, undefined, { signal }).catch(() => undefined);
 }
 
-function readyOrAborted(ready: Promise<void>, signal: AbortSignal): Promise<void> {
+/**
+ * Waits for the emulators, or less if `signal` aborts first: a poller being stopped must not wait for an emulator
+ * that will never be back. Never rejects.
+ */
+export function readyOrAborted(ready: Promise<void>, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       signal.removeEventListener('abort', done);

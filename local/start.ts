@@ -275,6 +275,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         ariTableName: topology.tables[ARI_STATE.id] ?? '',
         deadLetterQueueUrl: topology.queues[PARITY_DLQ.id]?.url ?? '',
         consumer: parityModule.handler,
+        // From the stream's beginning, not its latest record: a change written while the poller was still finding
+        // its shard is checked all the same, and re-checking a kept directory's older changes only rewrites findings.
+        startingPosition: 'TRIM_HORIZON',
         ...(emulators ? { ready: () => emulators.available() } : {}),
         ...(options.logError ? { logError: options.logError } : {}),
       });

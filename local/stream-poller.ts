@@ -15,6 +15,7 @@ import type {
   DynamoDBStreamEvent,
 } from 'aws-lambda';
 import { localLambdaContext } from './lambda-context';
+import { readyOrAborted, sleep } from './poller';
 
 /** A stream-triggered function, as the Lambda event source mapping invokes it. */
 export type StreamConsumer = (
@@ -96,7 +97,8 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     let streamArn: string | undefined;
     while (!signal.aborted) {
       try {
-        if (options.ready) await options.ready();
+        if (options.ready) await readyOrAborted(options.ready(), signal);
+        if (signal.aborted) break;
         if (streamArn === undefined) {
           streamArn = await options.streamArn();
           if (streamArn !== known) iterators.clear();
@@ -277,9 +279,4 @@ function toLambdaRecord(record: StreamRecord, options: ResolvedOptions): DynamoD
       }),
     ),
   };
-}
-
-/** Waits `ms`, or less if `signal` aborts first; never rejects. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return pause(ms, undefined, { signal }).catch(() => undefined);
 }

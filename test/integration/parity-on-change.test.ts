@@ -78,7 +78,6 @@ beforeAll(async () => {
   };
   const consumer = async (event: DynamoDBStreamEvent) => {
     const ids = event.Records.map((record) => record.dynamodb?.Keys?.pk?.S?.slice(2) ?? '');
-    for (const id of ids) runs.set(id, (runs.get(id) ?? 0) + 1);
     // Each run's own property has parity; its `-off` twin has none.
     const configured = [...new Set(ids)].filter((id) => !id.endsWith('-off'));
     const check = createParityConsumer(
@@ -86,7 +85,10 @@ beforeAll(async () => {
       { parity: optionsFor(...configured), horizonDays: HORIZON_DAYS },
       { error: () => undefined },
     );
-    return check(event);
+    const result = await check(event);
+    // Counted once checked and written, so that a test waiting for its records reads the findings they left.
+    for (const id of ids) runs.set(id, (runs.get(id) ?? 0) + 1);
+    return result;
   };
   const deadLetterQueue = topology.queues[PARITY_DLQ.id];
   if (deadLetterQueue === undefined) throw new Error('the parity DLQ was not provisioned');
