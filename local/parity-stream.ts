@@ -1,6 +1,7 @@
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { awsClientConfig } from '../lambdas/shared/aws-clients';
 import { type StreamConsumer, type StreamPoller, startStreamPoller } from './stream-poller';
 
 export interface ParityStreamOptions {
@@ -38,7 +39,9 @@ export async function startParityStream(options: ParityStreamOptions): Promise<S
   };
   // Refused at start rather than logged every second: a table without a stream is a provisioning bug.
   await streamArn();
+  // Bounded as the function's own clients are: a stalled emulator fails a read, which the poller retries.
   const streams = new DynamoDBStreamsClient({
+    ...awsClientConfig('parity'),
     endpoint: options.dynamodbEndpoint,
     region: options.region,
     credentials: options.credentials,

@@ -7,6 +7,7 @@ import { loadConfigFile } from '../lambdas/config/load';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
 import { createSecretResolver } from '../lambdas/config/secrets';
 import { READ_API_ROUTES } from '../lambdas/read/router';
+import { awsClientConfig } from '../lambdas/shared/aws-clients';
 import { ConfigurationError } from '../lambdas/shared/errors';
 import { METRIC_SERVICES } from '../lambdas/shared/metric-names';
 import {
@@ -262,6 +263,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // Parity on change, behind a stand-in for its DynamoDB stream event source.
       const parityModule = await asService(METRIC_SERVICES.parity, () => import('../lambdas/parity/handler'));
       const streamDynamodb = new DynamoDBClient({
+        ...awsClientConfig('parity'),
         endpoint: endpoints.dynamodbEndpoint,
         region: REGION,
         credentials: LOCAL_CREDENTIALS,
