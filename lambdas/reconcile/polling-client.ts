@@ -10,7 +10,7 @@ import { formatPath } from '../shared/problems';
 import { parseStrictJson } from '../shared/strict-json';
 import { fullJitterDelayMs, retryAfterMs } from './backoff';
 import { CircuitBreaker } from './circuit-breaker';
-import { RateLimiter } from './rate-limit';
+import { InProcessRateGate, type RateGate } from './rate-limit';
 
 /**
  * Pulls a provider's authoritative inventory (`GET <baseUrl>/inventory?limit=&updated_after=&cursor=` with a
@@ -42,7 +42,7 @@ export interface HttpRequestInit {
 export type FetchLike = (url: string, init: HttpRequestInit) => Promise<HttpResponseLike>;
 
 export interface PollingDeps {
-  /** Names the source in the limiter, the breaker and error messages. */
+  /** Names the source in the rate gate, the breaker and error messages. */
   readonly sourceId: string;
   readonly fetch: FetchLike;
   readonly clock: Clock;
@@ -51,8 +51,12 @@ export interface PollingDeps {
   readonly random: () => number;
   /** The bearer token: read from Secrets Manager in AWS (cache it there), a plain value locally. */
   readonly token: () => Promise<string>;
-  /** Share one limiter (or breaker) between clients of the same source, e.g. across warm invocations. */
-  readonly rateLimiter?: RateLimiter;
+  /**
+   * Where requests are reserved; it applies its own limits, not `rateLimit` of the options. Pass a shared one
+   * (DynamoDbRateGate) when several workers poll the same provider. @default an InProcessRateGate
+   */
+  readonly rateGate?: RateGate;
+  /** Share one breaker between clients of the same source, e.g. across warm invocations. */
   readonly breaker?: CircuitBreaker;
 }
 
@@ -242,13 +246,13 @@ const BODY_EXCERPT_CHARS = 200;
 export class PollingClient {
   readonly #options: PollingOptions;
   readonly #deps: PollingDeps;
-  readonly #limiter: RateLimiter;
+  readonly #gate: RateGate;
   readonly breaker: CircuitBreaker;
 
   constructor(options: PollingOptions, deps: PollingDeps) {
     this.#options = options;
     this.#deps = deps;
-    this.#limiter = deps.rateLimiter ?? new RateLimiter(options.rateLimit, deps.clock);
+    this.#gate = deps.rateGate ?? new InProcessRateGate(options.rateLimit, deps.clock);
     this.breaker = deps.breaker ?? new CircuitBreaker(deps.sourceId, options.breaker, deps.clock);
   }
 
@@ -286,9 +290,12 @@ export class PollingClient {
       if (delayMs > 0) await sleep(delayMs);
       // Checked before reserving, so a run that stops here leaves its rate-limit tokens to the next caller.
       const { sourceId } = this.#deps;
-      const rateWaitMs = this.#limiter.waitTime(sourceId, params.propertyId);
+      const rateWaitMs = await this.#gate.waitTime(sourceId, params.propertyId);
       if (clock.now().getTime() + rateWaitMs + requestTimeoutMs > params.deadline) return 'deadline';
-      const reservedWaitMs = this.#limiter.acquire(sourceId, params.propertyId);
+      const reservedWaitMs = await this.#gate.reserve(sourceId, params.propertyId);
+      // A shared gate may have admitted other workers in between: the run still stops rather than overrun. The
+      // reservation is not given back, which only delays later callers a little; it never sends one early.
+      if (clock.now().getTime() + reservedWaitMs + requestTimeoutMs > params.deadline) return 'deadline';
       if (reservedWaitMs > 0) await sleep(reservedWaitMs);
 
       this.breaker.admit();
