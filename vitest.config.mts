@@ -22,6 +22,7 @@ const SHARED_PROCESS_EMULATOR_TESTS = [
   'test/integration/reconcile-scheduled-once.test.ts',
   'test/integration/reconcile-stores.test.ts',
   'test/integration/rejection-flood.test.ts',
+  'test/integration/shared-rate-limit.test.ts',
 ];
 
 export default defineConfig({

@@ -13,11 +13,13 @@ const TOKEN_CACHE_SECONDS = 300;
 const fn = bootstrapTracedFunction('reconcile', readReconcileEnvironment);
 const { config, environment } = fn;
 
-/** Shared by every invocation of this container: polling clients (limiters, breakers) live as long as it. */
+/** Shared by every invocation of this container: polling clients (breakers) live as long as it. */
 export const reconcileRuntime = createReconcileRuntime({
   config,
   tables: environment.tables,
   dynamodb: fn.client(DynamoDBClient),
+  // Several instances may poll one provider at once: its quota is kept where all of them see it.
+  sharedRateLimits: true,
   secrets: secretResolver(
     'reconcile',
     config.sources.flatMap((source) => (source.polling ? [source.polling.token] : [])),

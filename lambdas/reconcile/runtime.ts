@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { PollingOptions } from '../config/reconcile-options';
+import type { PollingOptions, RateLimit } from '../config/reconcile-options';
 import type { ParitySyncConfig, PollingSourceConfig, PropertySettings } from '../config/schema';
 import type { SecretResolver } from '../config/secrets';
 import { sourceOfChannel } from '../domain/channel';
@@ -13,7 +13,9 @@ import { MappingResolver } from '../state/resolver';
 import type { DriftDependencies } from './drift';
 import { DynamoDbAuditLog } from './dynamodb-audit';
 import { DynamoDbCheckpointStore, DynamoDbCircuitStateStore } from './dynamodb-checkpoints';
+import { DynamoDbRateGate } from './dynamodb-rate-gate';
 import { type FetchLike, PollingClient } from './polling-client';
+import { InProcessRateGate, type RateGate } from './rate-limit';
 import type { ReconcileDependencies, SourceClient } from './service';
 
 export interface ReconcileTables {
@@ -35,6 +37,11 @@ export interface ReconcileRuntimeOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
   readonly newRunId?: () => string;
+  /**
+   * Keep each source's rate limit in the checkpoints table, so that every worker polling the source draws from
+   * the same quota; otherwise it is kept in this process, which holds only while one worker polls at a time.
+   */
+  readonly sharedRateLimits?: boolean;
 }
 
 export type ReconcileRuntime = (onProgress?: ReconcileDependencies['onProgress']) => ReconcileDependencies;
@@ -67,6 +74,11 @@ export function createReconcileRuntime(options: ReconcileRuntimeOptions): Reconc
   const parity = new DynamoDbParityStore(dynamodb, tables.parity);
   const availabilityFor = availabilityPolicy(config.properties);
 
+  const rateGateFor = (limits: RateLimit): RateGate =>
+    options.sharedRateLimits
+      ? new DynamoDbRateGate(dynamodb, tables.checkpoints, limits, { clock, sleep, random })
+      : new InProcessRateGate(limits, clock);
+
   const clientFor: ReconcileDependencies['clientFor'] = (source) => {
     let entry = clients.get(source.id);
     if (!entry) {
@@ -78,6 +90,7 @@ export function createReconcileRuntime(options: ReconcileRuntimeOptions): Reconc
         sleep,
         random,
         token: () => options.secrets.resolve(token),
+        rateGate: rateGateFor(source.polling.rateLimit),
       });
       entry = { client, circuitState: () => client.breaker.state, breaker: client.breaker };
       clients.set(source.id, entry);
