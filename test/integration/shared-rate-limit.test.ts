@@ -1,17 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../lambdas/config/load';
 import { PollingOptionsSchema, type RateLimit } from '../../lambdas/config/reconcile-options';
+import { createSecretResolver } from '../../lambdas/config/secrets';
 import {
   DynamoDbRateGate,
   type DynamoDbRateGateOptions,
   InvalidRateLimitItemError,
   RateLimitContendedError,
 } from '../../lambdas/reconcile/dynamodb-rate-gate';
-import { PollingClient, type ProviderNight } from '../../lambdas/reconcile/polling-client';
+import { type FetchLike, PollingClient, type ProviderNight } from '../../lambdas/reconcile/polling-client';
 import { InProcessRateGate, type RateGate } from '../../lambdas/reconcile/rate-limit';
+import { createReconcileRuntime } from '../../lambdas/reconcile/runtime';
 import { type Clock, systemClock } from '../../lambdas/shared/clock';
-import { RECONCILE_CHECKPOINTS } from '../../lambdas/shared/topology';
+import {
+  ARI_STATE,
+  MAPPINGS,
+  PARITY_FINDINGS,
+  RECONCILE_AUDIT,
+  RECONCILE_CHECKPOINTS,
+} from '../../lambdas/shared/topology';
 import { generateDataset, seededRandom } from '../../local/simulator/dataset';
 import { type Simulator, startSimulator } from '../../local/simulator/server';
 import { ManualClock } from '../fakes/clock';
@@ -198,6 +207,74 @@ describe('DynamoDbRateGate', () => {
     // The gate did hold them back: 64 requests at 25 a second cannot all go within a second.
     expect((sorted.at(-1) ?? 0) - (sorted[0] ?? 0)).toBeGreaterThanOrEqual(((64 - 5) * 1000) / 25);
   });
+});
+
+describe('createReconcileRuntime', () => {
+  /** A reconcile function instance on the test's tables whose provider answers one empty page at once. */
+  function instance(sourceId: string, clock: Clock, sleeps: number[], sharedRateLimits: boolean) {
+    const config = parseConfig({
+      version: 1,
+      sources: [
+        {
+          id: sourceId,
+          kind: 'channel-manager',
+          secrets: [{ value: 'noW14haeZIwGXEM6hqY0dhjqqO1ZnFbrRp2CwPqqgMs=' }],
+          polling: {
+            baseUrl: 'https://provider.example.test/v2',
+            token: { value: 'provider-token' },
+            rateLimit: { requestsPerSecond: 1, burst: 1 },
+          },
+        },
+      ],
+    });
+    const emptyPage: FetchLike = async () => ({
+      status: 200,
+      headers: { get: () => null },
+      text: async () => '{"results":[],"next_cursor":null}',
+    });
+    const tableOf = (definition: { readonly id: string }) => topology.tables[definition.id] ?? '';
+    const runtime = createReconcileRuntime({
+      config,
+      tables: {
+        ari: tableOf(ARI_STATE),
+        mappings: tableOf(MAPPINGS),
+        checkpoints: tableOf(RECONCILE_CHECKPOINTS),
+        audit: tableOf(RECONCILE_AUDIT),
+        parity: tableOf(PARITY_FINDINGS),
+      },
+      dynamodb: localClients().dynamodb,
+      secrets: createSecretResolver({}),
+      clock,
+      fetch: emptyPage,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+      },
+      sharedRateLimits,
+    });
+    const [source] = config.sources;
+    if (source?.polling === undefined) throw new Error('no polled source');
+    const { client } = runtime().clientFor({ ...source, polling: source.polling });
+    return async () => {
+      for await (const _page of client.pages({ updatedAfter: new Date(0), deadline: START + 60_000 })) {
+        // Draining is the point: each page is one reserved request.
+      }
+    };
+  }
+
+  it.each([
+    [true, [1_000]],
+    [false, []],
+  ])(
+    'with sharedRateLimits %s, a second instance waits for what the first reserved: %j',
+    async (shared, waits) => {
+      const clock = new ManualClock(START);
+      const sleeps: number[] = [];
+      const source = freshSource();
+      await instance(source, clock, sleeps, shared)();
+      await instance(source, clock, sleeps, shared)();
+      expect(sleeps).toEqual(waits);
+    },
+  );
 });
 
 // ----------------------------------------------------------------------------------------------- simulator

@@ -460,6 +460,34 @@ describe('rate limiting', () => {
     expect(http.calls.map((c) => c.atMs - START)).toEqual([0, 6_000, 12_000]);
     expect(http.calls.every((c) => c.url.searchParams.get('property_id') === 'HOTEL-1')).toBe(true);
   });
+
+  it('stops at the deadline, sending nothing, when a shared gate admitted others after its peek', async () => {
+    const time = fakeTime();
+    const http = scriptedFetch([page([record(1)], null)], time);
+    const reserved: Array<[string, string | undefined]> = [];
+    const client = new PollingClient(options(), {
+      sourceId: 'ota-main',
+      fetch: http.fetch,
+      clock: time.clock,
+      sleep: time.sleep,
+      random: seededRandom(1),
+      token: async () => TOKEN,
+      // Free when peeked at; by the time of the reservation, other workers have taken the next 5 s.
+      rateGate: {
+        waitTime: async () => 0,
+        reserve: async (sourceId, propertyId) => {
+          reserved.push([sourceId, propertyId]);
+          return 5_000;
+        },
+      },
+    });
+    const { pages, outcome } = await drain(client, { deadline: START + 3_000, propertyId: 'HOTEL-1' });
+    expect(outcome).toEqual({ status: 'deadline', resumeCursor: undefined });
+    expect(pages).toEqual([]);
+    expect(reserved).toEqual([['ota-main', 'HOTEL-1']]);
+    expect(http.calls).toEqual([]);
+    expect(time.sleeps).toEqual([]);
+  });
 });
 
 describe('CircuitBreaker', () => {
