@@ -75,7 +75,7 @@ export class DynamoDbRateGate extends DynamoDbTable implements RateGate {
     options: DynamoDbRateGateOptions,
   ) {
     super(client, tableName);
-    // Checked here rather than at the first request: a bad limit is a configuration error, found at start-up.
+    // Checked when built rather than at the first request: a bad limit is the configuration's fault, not a request's.
     checkBucketOptions({ capacity: limits.burst, refillPerSecond: limits.requestsPerSecond });
     if (limits.perPropertyPerMinute !== undefined) {
       checkBucketOptions({ capacity: 1, refillPerSecond: limits.perPropertyPerMinute / 60 });
