@@ -215,7 +215,10 @@ export const RESERVATIONS = table('Reservations', 'RESERVATIONS_TABLE_NAME', { p
 /** Guest id → the reservations it is linked to, so that guest.deleted can erase every link. No names, no contacts. */
 export const GUESTS = table('Guests', 'GUESTS_TABLE_NAME', { personalData: true });
 
-/** Where each polled source's next reconciliation run starts: one item per source id. */
+/**
+ * Where each polled source's next reconciliation run starts (one checkpoint per source, or per source and
+ * property), each source's saved circuit breaker, and the rate-limit buckets every reconcile worker shares.
+ */
 export const RECONCILE_CHECKPOINTS = table('ReconcileCheckpoints', 'CHECKPOINTS_TABLE_NAME');
 
 /**
