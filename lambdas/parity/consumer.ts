@@ -1,5 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { RoomNightKey } from '../domain/state';
 import { PARITY_METRICS } from '../shared/metric-names';
@@ -11,6 +11,12 @@ import {
   type ParityOnChangeDependencies,
   type ParityOnChangeSettings,
 } from './on-change';
+
+/** What the consumer needs of Powertools' Metrics. */
+export interface ParityMetrics {
+  addMetric(name: string, unit: typeof MetricUnit.Count, value: number): unknown;
+  publishStoredMetrics(): void;
+}
 
 /**
  * Handles a batch of the ARI table's stream records: each changed night is checked once, however many of its
@@ -24,7 +30,7 @@ export function createParityConsumer(
   deps: ParityOnChangeDependencies,
   settings: ParityOnChangeSettings,
   logger: Pick<Logger, 'error'>,
-  metrics?: Pick<Metrics, 'addMetric' | 'publishStoredMetrics'>,
+  metrics?: ParityMetrics,
 ): (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse> {
   return async (event) => {
     try {
@@ -82,7 +88,7 @@ async function checkBatch(
 }
 
 function recordOutcomes(
-  metrics: Pick<Metrics, 'addMetric'>,
+  metrics: ParityMetrics,
   outcomes: ReadonlyMap<string, NightOutcome>,
   failures: number,
 ): void {
