@@ -198,6 +198,7 @@ export class ParitySyncStack extends Stack {
       },
       queues: this.queues,
       replays: { queue: this.replays.queue, deadLetterQueue: this.replays.deadLetterQueue },
+      parityOnChange: this.parityOnChange,
       ...(notifications.action !== undefined ? { alarmAction: notifications.action } : {}),
       ...(props.alarmThresholds !== undefined ? { thresholds: props.alarmThresholds } : {}),
     });
