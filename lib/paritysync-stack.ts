@@ -168,6 +168,7 @@ export class ParitySyncStack extends Stack {
       ...pipeline,
       api: this.ingest.api,
       reconciliation: this.reconciliation,
+      parityOnChange: this.parityOnChange,
       rejections: this.rejections,
       replays: this.replays,
     });
