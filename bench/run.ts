@@ -22,6 +22,7 @@ import { APPLY_TARGET_RATIO, applyThroughput } from './apply';
 import { CONSOLE_FIRST_RENDER_TARGET_MS, CONSOLE_SCRIPT_TARGET_KB, consoleFirstLoad } from './console';
 import { DELIVERY_LOG_TARGET_RATIO, deliveryLogPaging } from './delivery-log';
 import { edgeUnderLoad, LOAD_TARGET_RATIO } from './load';
+import { type ParityBenchResult, parityCost } from './parity';
 import { reconcileThroughput } from './reconcile';
 import { VISIBILITY_TARGET_MS, visibilityLatency } from './visibility';
 
@@ -269,6 +270,11 @@ async function main(): Promise<void> {
     );
     return;
   }
+  // BENCH_ONLY=parity counts parity's reads per change and times the full sweep's growth, in memory (about a minute).
+  if (process.env.BENCH_ONLY === 'parity') {
+    console.log(`\n${paritySummary(await parityCost())}`);
+    return;
+  }
   // BENCH_ONLY=delivery-log pages the delivery log on DynamoDB Local alone (about a minute to fill the ledger).
   if (process.env.BENCH_ONLY === 'delivery-log') {
     const log = await deliveryLogPaging();
@@ -300,6 +306,7 @@ async function main(): Promise<void> {
   const load = await edgeUnderLoad();
   const reconcile = await reconcileThroughput();
   const consoleLoad = await consoleFirstLoad();
+  const parity = await parityCost();
   const growth = reconcile.growth[0];
   const largest = reconcile.sizes.at(-1);
   console.log(
@@ -313,6 +320,17 @@ async function main(): Promise<void> {
       `${growth?.timeRatio.toFixed(1)}× for ${growth?.linearRatio}× the nights (${reconcile.linear ? 'linear' : 'SUPERLINEAR'}); ` +
       `the console shows its first row in ${Math.round(consoleLoad.firstRenderMs)} ms with a ${consoleLoad.scriptKb.toFixed(0)} KB ` +
       `script (${consoleLoad.meetsTarget ? 'meets' : 'MISSES'} ${CONSOLE_FIRST_RENDER_TARGET_MS} ms / ${CONSOLE_SCRIPT_TARGET_KB} KB).`,
+  );
+  console.log(paritySummary(parity));
+}
+
+function paritySummary(parity: ParityBenchResult): string {
+  const worst = Math.max(...parity.changes.map((row) => row.maxReadsPerChange - row.target));
+  return (
+    `Parity on change reads ${parity.changeReadsMeetTarget ? 'at most' : 'MORE than'} channels + 1 items per changed ` +
+    `night at every horizon (worst ${worst >= 0 ? '+' : ''}${worst} against it); the full parity sweep's time grows ` +
+    `${parity.sweepTimeRatio.toFixed(1)}× for ${parity.sweepSizeRatio.toFixed(0)}× the room nights ` +
+    `(${parity.sweepLinear ? 'linear' : 'SUPERLINEAR'}).`
   );
 }
 

@@ -11,6 +11,7 @@ import {
   INGEST_METRICS,
   METRIC_DIMENSIONS,
   METRIC_SERVICES,
+  PARITY_METRICS,
   RECONCILE_METRICS,
   SERVICE_NOTICES,
 } from '../lambdas/shared/metric-names';
@@ -45,6 +46,23 @@ export interface AlarmThresholds {
    * @default 3
    */
   readonly reconcileMissedRuns?: number;
+  /**
+   * Age in seconds of the newest record the parity function has read off the ARI table's stream (IteratorAge)
+   * above which parity on change is falling behind, once it lasts `parityStreamLagMinutes`.
+   * @default 300
+   */
+  readonly parityIteratorAgeSeconds?: number;
+  /**
+   * Minutes in a row the stream's iterator age must stay above `parityIteratorAgeSeconds` before it alarms.
+   * @default 5
+   */
+  readonly parityStreamLagMinutes?: number;
+  /**
+   * Parity function errors plus nights whose check failed, per 5 minutes, above which checks are failing for
+   * more than a passing throttle (each failure is retried, halving the batch).
+   * @default 5
+   */
+  readonly parityCheckErrorsPer5Minutes?: number;
 }
 
 export interface ObservabilityProps {
@@ -68,6 +86,14 @@ export interface ObservabilityProps {
    */
   readonly reconciliation?: {
     readonly config: ParitySyncConfig;
+    readonly deadLetterQueue: sqs.IQueue;
+  };
+  /**
+   * Parity on change: the function the ARI table's stream drives and its stream failure destination.
+   * @default no parity-on-change section
+   */
+  readonly parityOnChange?: {
+    readonly function: lambda.IFunction;
     readonly deadLetterQueue: sqs.IQueue;
   };
   /**
@@ -137,6 +163,7 @@ export class Observability extends Construct {
     this.addAlarms(props);
     if (props.reconciliation) this.addReconciliationAlarms(props.reconciliation, props.thresholds ?? {});
     if (props.replays) this.addReplayAlarms(props.replays);
+    if (props.parityOnChange) this.addParityOnChange(props.parityOnChange, props.thresholds ?? {});
   }
 
   /** A custom metric one of the functions emits, with its `service` dimension. */
@@ -482,6 +509,85 @@ export class Observability extends Construct {
         'time for "Reconciliation failed". Nothing is lost: the next run resumes from the saved checkpoint. ' +
         `Delete the message once understood (\`${this.cli('dlq delete --queue reconcile')}\`).`,
     );
+  }
+
+  /** The parity-on-change section and its alarms: stream lag, failing checks, batches given up on. */
+  private addParityOnChange(
+    parity: NonNullable<ObservabilityProps['parityOnChange']>,
+    thresholds: AlarmThresholds,
+  ): void {
+    const iteratorAge = (period: Duration) =>
+      parity.function.metric('IteratorAge', { statistic: cloudwatch.Stats.MAXIMUM, period });
+    const perMinute = (metricName: string, label: string) =>
+      this.customMetric('parity', metricName, { period: ONE_MINUTE, label });
+    const maxAgeSeconds = thresholds.parityIteratorAgeSeconds ?? 300;
+    const lagMinutes = thresholds.parityStreamLagMinutes ?? 5;
+    const checkErrors = thresholds.parityCheckErrorsPer5Minutes ?? 5;
+
+    this.addSection('Parity on change', [
+      new cloudwatch.GraphWidget({
+        title: 'Parity stream iterator age (ms)',
+        left: [iteratorAge(ONE_MINUTE)],
+        leftAnnotations: [{ value: maxAgeSeconds * 1000, label: 'Lagging' }],
+        width: WIDGET_WIDTH,
+        height: WIDGET_HEIGHT,
+      }),
+      this.graph('Parity checks per minute', [
+        perMinute(PARITY_METRICS.nightsChecked, 'Nights checked'),
+        perMinute(PARITY_METRICS.nightsFlagged, 'Nights flagged'),
+        perMinute(PARITY_METRICS.nightsCleared, 'Nights cleared'),
+        perMinute(PARITY_METRICS.checkFailures, 'Checks failed'),
+      ]),
+      this.graph('Parity batches given up on (dead-letter queue depth)', [
+        queueDepth(parity.deadLetterQueue),
+        parity.function.metricErrors({ period: ONE_MINUTE }).with({ label: 'Function errors' }),
+      ]),
+    ]);
+
+    this.addNotEmptyAlarm(
+      'ParityDeadLetterQueueNotEmpty',
+      parity.deadLetterQueue,
+      'Parity on change gave up on a batch of ARI stream records after its retries (or the records grew too ' +
+        `old): those changes were not re-checked. \`${this.cli('dlq list --queue parity')}\` shows the shard, ` +
+        'the sequence range, when the records arrived and why; read the parity function logs around then for ' +
+        '"Parity check of a changed night failed". The message holds stream positions, not nights, so it is ' +
+        'not redriven: once the cause is fixed, the next scheduled reconciliation re-checks every night of the ' +
+        `parity properties (\`${this.cli('reconcile')}\` runs one now). Then delete the message ` +
+        `(\`${this.cli('dlq delete --queue parity <messageId>')}\`).`,
+    );
+
+    this.addAlarm('ParityStreamLagging', {
+      metric: iteratorAge(ONE_MINUTE),
+      threshold: maxAgeSeconds * 1000,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: lagMinutes,
+      description:
+        `Parity on change has been more than ${maxAgeSeconds} s behind the ARI table's changes for ` +
+        `${lagMinutes} minutes: findings lag rate changes. Check the parity function's errors, throttles and ` +
+        'duration on the dashboard: a batch failing again and again holds its shard until its retries run out. ' +
+        'Records older than 6 hours are given up on and reach the parity dead-letter queue ' +
+        `(\`${this.cli('dlq list --queue parity')}\`); the scheduled reconciliation still checks every night.`,
+    });
+
+    this.addAlarm('ParityCheckErrors', {
+      metric: new cloudwatch.MathExpression({
+        expression: 'FILL(errors, 0) + FILL(failures, 0)',
+        usingMetrics: {
+          errors: parity.function.metricErrors({ period: FIVE_MINUTES }),
+          failures: this.customMetric('parity', PARITY_METRICS.checkFailures),
+        },
+        label: 'Parity function errors and failed night checks',
+        period: FIVE_MINUTES,
+      }),
+      threshold: checkErrors,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      description:
+        `More than ${checkErrors} parity checks of changed nights failed (or the parity function failed) in 5 ` +
+        'minutes; the stream retries them, halving the batch. Query the parity function logs for "Parity check ' +
+        'of a changed night failed" or "Stream record names no room night" and read error: a DynamoDB throttle ' +
+        'clears by itself, anything else needs a fix before the records run out of retries and reach the ' +
+        `parity dead-letter queue (\`${this.cli('dlq list --queue parity')}\`).`,
+    });
   }
 
   private addFunctionsSection({ functions }: ObservabilityProps): void {

@@ -1,11 +1,12 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ARI_STATE, PARITY_DLQ, PARITY_FINDINGS } from '../lambdas/shared/topology';
-import { queueProps } from './event-queues';
+import { DEAD_LETTER_INSPECT_ACTIONS, queueProps } from './event-queues';
 import { type HostedFunctionProps, hostedFunctionProps, ParitySyncFunction } from './paritysync-function';
 import type { StateTables } from './state-tables';
 import { grantExactly } from './topology-table';
@@ -110,5 +111,10 @@ export class ParityOnChange extends Construct {
       reason: dlqReason,
     });
     Validations.of(this.deadLetterQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason: dlqReason });
+  }
+
+  /** Lets the operations API list and delete the batches given up on; nothing is sent back (see dead-letters.ts). */
+  grantDeadLetterInspect(grantee: iam.IGrantable): iam.Grant {
+    return this.deadLetterQueue.grant(grantee, ...DEAD_LETTER_INSPECT_ACTIONS);
   }
 }

@@ -168,6 +168,7 @@ export class ParitySyncStack extends Stack {
       ...pipeline,
       api: this.ingest.api,
       reconciliation: this.reconciliation,
+      parityOnChange: this.parityOnChange,
       rejections: this.rejections,
       replays: this.replays,
     });
@@ -198,6 +199,7 @@ export class ParitySyncStack extends Stack {
       },
       queues: this.queues,
       replays: { queue: this.replays.queue, deadLetterQueue: this.replays.deadLetterQueue },
+      parityOnChange: this.parityOnChange,
       ...(notifications.action !== undefined ? { alarmAction: notifications.action } : {}),
       ...(props.alarmThresholds !== undefined ? { thresholds: props.alarmThresholds } : {}),
     });

@@ -13,6 +13,7 @@ import {
   EVENTS_QUEUE,
   MAPPINGS,
   OPERATION_REQUESTS,
+  PARITY_DLQ,
   PARITY_FINDINGS,
   READ_API_ROUTES,
   RECONCILE_DLQ,
@@ -22,6 +23,7 @@ import {
 } from '../lambdas/shared/topology';
 import type { DeliveryLedger } from './delivery-ledger';
 import type { EventQueues } from './event-queues';
+import type { ParityOnChange } from './parity-on-change';
 import { hostedFunctionProps, ParitySyncFunction } from './paritysync-function';
 import type { Reconciliation } from './reconciliation';
 import type { RejectionLog } from './rejection-log';
@@ -53,6 +55,8 @@ export interface ReadApiProps {
   readonly queues: EventQueues;
   /** Owns the parity findings `GET /parity` reads. */
   readonly reconciliation: Reconciliation;
+  /** Its stream failure destination is listed and emptied by `GET /dlq/parity` and `POST /dlq/parity/delete`. */
+  readonly parityOnChange: ParityOnChange;
   /** What `GET /rejections` reads. */
   readonly rejections: RejectionLog;
   /** `POST /replays` stores a job and sends its first work message; requests that start work are kept here. */
@@ -111,6 +115,7 @@ export class ReadApi extends Construct {
         [EVENTS_QUEUE.environmentName]: props.queues.queue.queueUrl,
         [EVENTS_DLQ.environmentName]: props.queues.deadLetterQueue.queueUrl,
         [RECONCILE_DLQ.environmentName]: props.reconciliation.deadLetterQueue.queueUrl,
+        [PARITY_DLQ.environmentName]: props.parityOnChange.deadLetterQueue.queueUrl,
         [REPLAY_QUEUE.environmentName]: props.replays.queue.queueUrl,
         [OPERATION_REQUESTS.environmentName]: props.replays.operationRequests.tableName,
         // In AWS a whole-queue redrive is SQS's own move task; the local runtime, whose emulator lacks it, resends.
@@ -143,6 +148,7 @@ export class ReadApi extends Construct {
     props.queues.grantRequeue(this.function);
     props.queues.grantDeadLetterRedrive(this.function);
     props.reconciliation.grantDeadLetterInspect(this.function);
+    props.parityOnChange.grantDeadLetterInspect(this.function);
     props.replays.grantJobs(this.function, props.state);
     props.replays.grantStart(this.function);
     props.replays.grantOperationRequests(this.function);

@@ -14,6 +14,7 @@ import type {
   DynamoDBRecord,
   DynamoDBStreamEvent,
 } from 'aws-lambda';
+import type { StreamBatchFailure } from '../lambdas/queue/stream-failures';
 import { localLambdaContext } from './lambda-context';
 import { readyOrAborted, sleep } from './poller';
 
@@ -23,20 +24,10 @@ export type StreamConsumer = (
   context: Context,
 ) => Promise<DynamoDBBatchResponse | undefined>;
 
-/** What the on-failure destination receives for records given up on, in the shape Lambda sends. */
-export interface StreamBatchFailure {
-  readonly requestContext: {
-    readonly condition: 'RetryAttemptsExhausted';
-    readonly approximateInvokeCount: number;
-  };
-  readonly DDBStreamBatchInfo: {
-    readonly shardId: string;
-    readonly startSequenceNumber: string;
-    readonly endSequenceNumber: string;
-    readonly batchSize: number;
-    readonly streamArn: string;
-  };
-}
+export type { StreamBatchFailure };
+
+/** The function name the local invocations report, as `context.functionName` and in a failure record. */
+const FUNCTION_NAME = 'paritysync-local-parity';
 
 export interface StreamPollerOptions {
   readonly streams: DynamoDBStreamsClient;
@@ -51,7 +42,10 @@ export interface StreamPollerOptions {
   readonly batchSize?: number;
   /** Retries of a failing batch before its remaining records go to `onFailure`. @default 3 */
   readonly retryAttempts?: number;
-  /** Where a batch given up on goes, as Lambda's on-failure destination. @default logged only */
+  /**
+   * Where a batch given up on goes, in the shape Lambda sends its on-failure destination (requestContext,
+   * responseContext, DDBStreamBatchInfo), so that the operations tools read it alike. @default logged only
+   */
   readonly onFailure?: (failure: StreamBatchFailure) => Promise<void>;
   /** Pause between reads of a shard that had nothing new. @default 250 */
   readonly idleMs?: number;
@@ -196,20 +190,11 @@ async function invokeWithRetries(
   const retries = options.retryAttempts ?? 3;
   let remaining = records;
   for (let attempt = 0; remaining.length > 0; attempt += 1) {
-    const failedFrom = await invoke(options, remaining, logError);
-    if (failedFrom === undefined) return;
-    remaining = remaining.slice(failedFrom);
+    const result = await invoke(options, remaining, logError);
+    if (result.failedFrom === undefined) return;
+    remaining = remaining.slice(result.failedFrom);
     if (attempt >= retries) {
-      const failure: StreamBatchFailure = {
-        requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: attempt + 1 },
-        DDBStreamBatchInfo: {
-          shardId,
-          startSequenceNumber: remaining[0]?.dynamodb?.SequenceNumber ?? '',
-          endSequenceNumber: remaining.at(-1)?.dynamodb?.SequenceNumber ?? '',
-          batchSize: remaining.length,
-          streamArn: options.streamArn,
-        },
-      };
+      const failure = batchFailure(options, shardId, remaining, attempt + 1, result);
       logError(`Giving up on ${remaining.length} stream record(s) after ${retries} retries`, failure);
       await options.onFailure?.(failure);
       return;
@@ -218,31 +203,81 @@ async function invokeWithRetries(
   }
 }
 
-/** The index of the first record to retry from, or undefined when the whole batch succeeded. */
+function batchFailure(
+  options: ResolvedOptions,
+  shardId: string,
+  remaining: readonly DynamoDBRecord[],
+  invocations: number,
+  last: Invocation,
+): StreamBatchFailure {
+  // Lambda gives the arrival times to the second.
+  const arrival = (record: DynamoDBRecord | undefined) => {
+    const seconds = record?.dynamodb?.ApproximateCreationDateTime;
+    return seconds === undefined
+      ? undefined
+      : new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  };
+  const first = arrival(remaining[0]);
+  const lastArrival = arrival(remaining.at(-1));
+  return {
+    requestContext: {
+      requestId: last.requestId,
+      functionArn: `arn:aws:lambda:${options.region}:000000000000:function:${FUNCTION_NAME}`,
+      condition: 'RetryAttemptsExhausted',
+      approximateInvokeCount: invocations,
+    },
+    responseContext: {
+      statusCode: 200,
+      executedVersion: '$LATEST',
+      ...(last.threw ? { functionError: 'Unhandled' } : {}),
+    },
+    version: '1.0',
+    timestamp: new Date().toISOString(),
+    DDBStreamBatchInfo: {
+      shardId,
+      startSequenceNumber: remaining[0]?.dynamodb?.SequenceNumber ?? '',
+      endSequenceNumber: remaining.at(-1)?.dynamodb?.SequenceNumber ?? '',
+      ...(first === undefined ? {} : { approximateArrivalOfFirstRecord: first }),
+      ...(lastArrival === undefined ? {} : { approximateArrivalOfLastRecord: lastArrival }),
+      batchSize: remaining.length,
+      streamArn: options.streamArn,
+    },
+  };
+}
+
+/** One invocation: the index of the first record to retry from (undefined when the whole batch succeeded). */
+interface Invocation {
+  readonly failedFrom: number | undefined;
+  readonly threw: boolean;
+  readonly requestId: string;
+}
+
 async function invoke(
   options: ResolvedOptions,
   records: readonly DynamoDBRecord[],
   logError: (message: string, error: unknown) => void,
-): Promise<number | undefined> {
+): Promise<Invocation> {
+  const requestId = randomUUID();
+  const answered = (failedFrom: number | undefined): Invocation => ({ failedFrom, threw: false, requestId });
   try {
     const response = await options.consumer(
       { Records: [...records] },
-      localLambdaContext('paritysync-local-parity', randomUUID(), Date.now() + (options.timeoutMs ?? 30_000)),
+      localLambdaContext(FUNCTION_NAME, requestId, Date.now() + (options.timeoutMs ?? 30_000)),
     );
     const failed = (response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier);
-    if (failed.length === 0) return undefined;
+    if (failed.length === 0) return answered(undefined);
     const indexes = failed.map((sequence) =>
       records.findIndex((record) => record.dynamodb?.SequenceNumber === sequence),
     );
     // Lambda retries the whole batch when a reported failure names no record of it.
     if (indexes.some((index) => index < 0)) {
       logError('The consumer reported failures for records not in the batch; retrying all of it', failed);
-      return 0;
+      return answered(0);
     }
-    return Math.min(...indexes);
+    return answered(Math.min(...indexes));
   } catch (error) {
     logError('The consumer threw; retrying the whole batch', error);
-    return 0;
+    return { failedFrom: 0, threw: true, requestId };
   }
 }
 

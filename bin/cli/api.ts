@@ -18,7 +18,7 @@ export interface Page<T> {
   readonly nextCursor: string | null;
 }
 
-export const DLQ_QUEUES = ['events', 'reconcile'] as const;
+export const DLQ_QUEUES = ['events', 'reconcile', 'parity'] as const;
 export type DlqQueue = (typeof DLQ_QUEUES)[number];
 
 export interface Delivery {
@@ -76,6 +76,15 @@ export interface DeadLetter {
   readonly receiveCount?: number;
   readonly sentAt?: string;
   readonly lastError?: string;
+  /** A parity stream batch's position in the ARI table's stream: the message holds no records. */
+  readonly streamBatch?: {
+    readonly shardId: string;
+    readonly startSequenceNumber: string;
+    readonly endSequenceNumber: string;
+    readonly batchSize: number;
+    readonly firstArrivedAt?: string;
+    readonly lastArrivedAt?: string;
+  };
 }
 
 export interface DeadLetterListing {

@@ -19,4 +19,5 @@ export const handler = createParityConsumer(
   },
   { parity: config.parity, horizonDays: config.reconciliation.parityHorizonDays },
   fn.logger,
+  fn.metrics,
 );

@@ -35,8 +35,10 @@ export type NightOutcome =
   | 'without_truth_rate'
   /** Checked and clean, with no findings to clear: nothing written. */
   | 'clean'
-  /** Findings written, or earlier findings cleared. */
-  | 'written';
+  /** Out of parity: its findings written (new ones, or the same again). */
+  | 'flagged'
+  /** Back in parity: its earlier findings cleared. */
+  | 'cleared';
 
 export interface ChangedNightsResult {
   readonly outcomes: ReadonlyMap<string, NightOutcome>;
@@ -71,7 +73,7 @@ export async function checkNightParity(
   if (night === undefined) return 'without_truth_rate';
   if (night.findings.length === 0 && (await deps.store.getNight(key)) === undefined) return 'clean';
   await deps.store.putNight({ ...night, checkedAt: now.toISOString() });
-  return 'written';
+  return night.findings.length === 0 ? 'cleared' : 'flagged';
 }
 
 /**

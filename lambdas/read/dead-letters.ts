@@ -6,13 +6,14 @@ import type {
   RedrivableDeadLetterQueue,
   RedriveAllResult,
 } from '../queue/ports';
+import { parseStreamBatchFailure } from '../queue/stream-failures';
 import type { Clock } from '../shared/clock';
 import { ConflictError, InvalidRequestError } from '../shared/errors';
 
 /** SQS runs one move task per queue: a whole-queue redrive waits until the running one ends. */
 export class RedriveInProgressError extends ConflictError {}
 
-export const DEAD_LETTER_QUEUE_NAMES = ['events', 'reconcile'] as const;
+export const DEAD_LETTER_QUEUE_NAMES = ['events', 'reconcile', 'parity'] as const;
 export type DeadLetterQueueName = (typeof DEAD_LETTER_QUEUE_NAMES)[number];
 
 export interface DeadLetterQueues {
@@ -20,6 +21,11 @@ export interface DeadLetterQueues {
   readonly events: RedrivableDeadLetterQueue;
   /** The failed scheduled reconciliation runs: listed and deleted, never redriven (see redriveDeadLetters). */
   readonly reconcile: DeadLetterQueue;
+  /**
+   * Parity on change's stream failure destination: the batches of ARI stream records it gave up on, each as its
+   * stream position. Listed and deleted, never redriven (see redriveDeadLetters).
+   */
+  readonly parity: DeadLetterQueue;
 }
 
 export interface DeadLetterDependencies {
@@ -44,8 +50,22 @@ export interface DeadLetterItem {
   readonly messageId: string;
   readonly receiveCount: number;
   readonly sentAt: string;
-  /** Why it failed: the ledger's lastError for an event, Lambda's error message for a reconciliation run. */
+  /**
+   * Why it failed: the ledger's lastError for an event, Lambda's error message for a reconciliation run, the
+   * condition Lambda gave up on (and the function's error, if it failed) for a parity stream batch.
+   */
   readonly lastError?: string;
+  /** Where a parity stream batch was in the ARI table's stream: its records are not in the message. */
+  readonly streamBatch?: StreamBatchView;
+}
+
+export interface StreamBatchView {
+  readonly shardId: string;
+  readonly startSequenceNumber: string;
+  readonly endSequenceNumber: string;
+  readonly batchSize: number;
+  readonly firstArrivedAt?: string;
+  readonly lastArrivedAt?: string;
 }
 
 export interface DeadLetterListing {
@@ -73,7 +93,9 @@ export async function listDeadLetters(
   const items =
     name === 'events'
       ? await withLedgerErrors(letters, deps.deliveries)
-      : letters.map((letter) => item(letter, lambdaError(letter)));
+      : name === 'parity'
+        ? letters.map(streamBatchItem)
+        : letters.map((letter) => item(letter, lambdaError(letter)));
   return { approximateCount, items, ...(moveTask === undefined ? {} : { moveTask }) };
 }
 
@@ -97,6 +119,10 @@ export type RedriveResult =
  * The reconciliation queue holds the events that started failed scheduled runs. They are not redriven: each run
  * resumes from the checkpoints the last one saved, so the next scheduled run (or one started by hand) does what
  * the failed one would have. Its messages are read, then deleted once understood.
+ *
+ * Nor is the parity queue: each message holds a stream position, not the changed nights, and the stream keeps its
+ * records for 24 hours only. Every parity check reads a night's current state, so the scheduled reconciliation's
+ * parity sweep, which checks every night of the parity properties, does what the failed checks would have.
  */
 export async function redriveDeadLetters(
   name: DeadLetterQueueName,
@@ -110,6 +136,17 @@ export async function redriveDeadLetters(
         'queue to send them back to. The next scheduled run resumes from the last checkpoint, so nothing is ' +
         'lost: run one now (npm run cli -- reconcile locally, or invoke the ReconcileFunctionName output), then ' +
         'delete the messages with POST /dlq/reconcile/delete.',
+      { fields: [{ path: 'queue', message: 'only the events queue is redriven' }] },
+    );
+  }
+  if (name === 'parity') {
+    throw new InvalidRequestError(
+      'redrive_not_supported',
+      'The parity dead-letter queue holds the stream positions of ARI changes whose parity check failed, not ' +
+        'the changes: there is nothing to send back. The parity sweep of each reconciliation run re-checks every ' +
+        "night of the parity properties from their current state: once the failure's cause is fixed, run one now " +
+        '(paritysync reconcile, or invoke the ReconcileFunctionName output) or wait for the next scheduled run, ' +
+        'then delete the messages with POST /dlq/parity/delete.',
       { fields: [{ path: 'queue', message: 'only the events queue is redriven' }] },
     );
   }
@@ -201,6 +238,34 @@ function item(letter: DeadLetter, lastError: string | undefined, eventId?: strin
     receiveCount: letter.receiveCount,
     sentAt: letter.sentAt,
     ...(lastError === undefined ? {} : { lastError }),
+  };
+}
+
+/** A parity stream batch: where it was in the stream and why Lambda gave up on it. */
+function streamBatchItem(letter: DeadLetter): DeadLetterItem {
+  const failure = parseStreamBatchFailure(letter.body);
+  if (failure === undefined) return item(letter, 'not a stream batch failure record');
+  const { requestContext, responseContext, DDBStreamBatchInfo: batch } = failure;
+  const functionError = responseContext?.functionError;
+  return {
+    ...item(
+      letter,
+      functionError === undefined
+        ? requestContext.condition
+        : `${requestContext.condition} (${functionError})`,
+    ),
+    streamBatch: {
+      shardId: batch.shardId,
+      startSequenceNumber: batch.startSequenceNumber,
+      endSequenceNumber: batch.endSequenceNumber,
+      batchSize: batch.batchSize,
+      ...(batch.approximateArrivalOfFirstRecord === undefined
+        ? {}
+        : { firstArrivedAt: batch.approximateArrivalOfFirstRecord }),
+      ...(batch.approximateArrivalOfLastRecord === undefined
+        ? {}
+        : { lastArrivedAt: batch.approximateArrivalOfLastRecord }),
+    },
   };
 }
 

@@ -66,6 +66,10 @@ export const handler = createReadApiHandler(
         queueUrl: environment.queues.reconcileDeadLetters,
         clock: systemClock,
       }),
+      parity: new SqsDeadLetterQueue(sqs, {
+        queueUrl: environment.queues.parityDeadLetters,
+        clock: systemClock,
+      }),
     },
   },
   fn.logger,

@@ -226,6 +226,7 @@ export function deadLetterView(item: DeadLetterItem) {
     receiveCount: item.receiveCount,
     sentAt: item.sentAt,
     lastError: item.lastError ?? null,
+    ...(item.streamBatch === undefined ? {} : { streamBatch: item.streamBatch }),
   };
 }
 

@@ -93,6 +93,22 @@ export const RECONCILE_METRICS = {
   parityNightsChecked: 'ParityNightsChecked',
 } as const;
 
+/**
+ * What the parity-on-change function emits once per batch of stream records: counts of distinct changed nights.
+ * A night already out of parity that changes and stays out counts as flagged again: telling it apart would cost
+ * a read of its findings per change.
+ */
+export const PARITY_METRICS = {
+  /** Changed nights of a parity property within the horizon whose channels were read and compared. */
+  nightsChecked: 'NightsChecked',
+  /** Checked nights out of parity: their findings written. */
+  nightsFlagged: 'NightsFlagged',
+  /** Checked nights back in parity: their earlier findings cleared. */
+  nightsCleared: 'NightsCleared',
+  /** Nights whose check failed: their records are retried, then dead-lettered. */
+  checkFailures: 'CheckFailures',
+} as const;
+
 /** The values of the `notice` dimension of ServiceNotices. */
 export const SERVICE_NOTICES = ['token_expired', 'access_revoked'] as const satisfies ReadonlyArray<
   ServiceNotice['notice']

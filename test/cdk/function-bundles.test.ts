@@ -9,6 +9,7 @@ import { ApplyPipeline } from '../../lib/apply-pipeline';
 import { DeliveryLedger } from '../../lib/delivery-ledger';
 import { EventQueues } from '../../lib/event-queues';
 import { bundledConfigJson } from '../../lib/lambda-bundling';
+import { ParityOnChange } from '../../lib/parity-on-change';
 import { ReadApi } from '../../lib/read-api';
 import { Reconciliation } from '../../lib/reconciliation';
 import { RejectionLog } from '../../lib/rejection-log';
@@ -55,11 +56,18 @@ const builds: ReadonlyArray<readonly [string, Build]> = [
         ...parts,
         entry: ECHO_HANDLER,
       });
+      const parityOnChange = new ParityOnChange(stack, 'Parity', {
+        config: TEST_CONFIG,
+        state: parts.state,
+        findings: reconciliation.parityFindings,
+        entry: ECHO_HANDLER,
+      });
       new ReadApi(stack, 'Read', {
         api,
         config: TEST_CONFIG,
         ...parts,
         reconciliation,
+        parityOnChange,
         rejections,
         replays,
         entry: ECHO_HANDLER,

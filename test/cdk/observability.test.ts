@@ -113,8 +113,9 @@ const PARITY_PROPERTIES = TEST_CONFIG.parity.properties.map((property) => proper
 /**
  * Edge, queue and apply alarms (DLQ, backlog, signature failures, apply failures, contract violations, refusals the
  * rejection log missed, two service notices, 5xx rate); four per polled source; one per parity property; the reconcile dead-letter queue.
+ * Parity on change's three (its dead-letter queue, stream lag, check errors): test/cdk/parity-observability.test.ts.
  */
-const ALARM_COUNT = 9 + 4 * POLLED_SOURCES.length + PARITY_PROPERTIES.length + 2;
+const ALARM_COUNT = 9 + 4 * POLLED_SOURCES.length + PARITY_PROPERTIES.length + 2 + 3;
 
 const ingest = { service: METRIC_SERVICES.ingest };
 const apply = { service: METRIC_SERVICES.apply };
@@ -749,7 +750,7 @@ describe('reconciliation alarms', () => {
     } as typeof TEST_CONFIG_INPUT);
     const { template: quiet } = synthStack({ config: unpolled });
     const ids = Object.keys(alarmsOf(quiet));
-    expect(ids).toHaveLength(9 + 2);
+    expect(ids).toHaveLength(9 + 2 + 3);
     expect(ids.filter((id) => id.startsWith('ObservabilityReconcile'))).toEqual([
       expect.stringMatching(/^ObservabilityReconcileDeadLetterQueueNotEmpty/),
     ]);

@@ -165,6 +165,7 @@ describe('read function', () => {
       EVENT_QUEUE_URL: ref(stack.queues.queue),
       EVENTS_DLQ_URL: ref(stack.queues.deadLetterQueue),
       RECONCILE_DLQ_URL: ref(stack.reconciliation.deadLetterQueue),
+      PARITY_DLQ_URL: ref(stack.parityOnChange.deadLetterQueue),
       REPLAY_QUEUE_URL: ref(stack.replays.queue),
       OPERATION_REQUESTS_TABLE_NAME: ref(stack.replays.operationRequests),
       // A whole-queue redrive is SQS's move task, from the events DLQ back to the events queue.
@@ -234,6 +235,11 @@ describe('read function permissions', () => {
       ...sqs(
         ['ReceiveMessage', 'ChangeMessageVisibility', 'DeleteMessage', 'GetQueueAttributes'],
         stack.reconciliation.deadLetterQueue,
+      ),
+      // The parity stream's failure destination: look, count and delete; a stream position is not sent back.
+      ...sqs(
+        ['ReceiveMessage', 'ChangeMessageVisibility', 'DeleteMessage', 'GetQueueAttributes'],
+        stack.parityOnChange.deadLetterQueue,
       ),
       permission('kms:Decrypt', arnOf(keyId), viaService('dynamodb')),
       // Queued events are under the same key: re-queueing encrypts, receiving dead letters decrypts.

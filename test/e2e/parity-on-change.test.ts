@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambdas/config/load';
 import { addDays } from '../../lambdas/domain/dates';
@@ -73,4 +74,62 @@ describe('parity on change, locally', () => {
     );
     await eventually('the finding cleared', async () => ((await flagged()).length === 0 ? true : undefined));
   }, 30_000);
+
+  it('lists a batch it gave up on with its stream position through the operations API, refuses to redrive it and deletes it', async () => {
+    // A key that names no room night fails its check every time, however often it is retried.
+    await clients.dynamodb.send(
+      new PutItemCommand({
+        TableName: stack.topology.tables[ARI_STATE.id] ?? '',
+        Item: { pk: { S: 'P#demo-hotel' }, sk: { S: `not-a-night-${randomBytes(4).toString('hex')}` } },
+      }),
+    );
+    const listing = await eventually('the batch in the parity dead-letter queue', async () => {
+      const { json } = await api('GET', '/dlq/parity');
+      const items = json.items as Array<Record<string, unknown>>;
+      return items.length > 0 ? items : undefined;
+    });
+    expect(listing).toEqual([
+      {
+        eventId: null,
+        messageId: expect.any(String),
+        receiveCount: expect.any(Number),
+        sentAt: expect.any(String),
+        lastError: 'RetryAttemptsExhausted',
+        streamBatch: {
+          shardId: expect.any(String),
+          startSequenceNumber: expect.any(String),
+          endSequenceNumber: expect.any(String),
+          batchSize: 1,
+          firstArrivedAt: expect.any(String),
+          lastArrivedAt: expect.any(String),
+        },
+      },
+    ]);
+
+    const redrive = await api('POST', '/dlq/parity/redrive');
+    expect(redrive.status).toBe(400);
+    expect(redrive.json.error).toBe('redrive_not_supported');
+
+    const messageId = listing[0]?.messageId as string;
+    const deleted = await eventually('the batch deleted', async () => {
+      const { json } = await api('POST', '/dlq/parity/delete', { messageIds: [messageId] });
+      // A listing hides what it looked at for a moment: the delete finds it once it is back in view.
+      return json.deleted === 1 ? json : undefined;
+    });
+    expect(deleted).toEqual({ queue: 'parity', deleted: 1, complete: true, notDeleted: [] });
+  }, 30_000);
 });
+
+async function api(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(`${stack.url}${path}`, {
+    method,
+    ...(body === undefined
+      ? {}
+      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+}

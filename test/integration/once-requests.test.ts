@@ -60,6 +60,7 @@ beforeEach(() => {
     deadLetters: {
       events: new InMemoryDeadLetterQueue(systemClock),
       reconcile: new InMemoryDeadLetterQueue(systemClock),
+      parity: new InMemoryDeadLetterQueue(systemClock),
     },
   };
   handler = createReadApiHandler(

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParityOptionsSchema } from '../../lambdas/config/reconcile-options';
 import { createParityConsumer } from '../../lambdas/parity/consumer';
+import { parseStreamBatchFailure } from '../../lambdas/queue/stream-failures';
 import { checkPropertyParity } from '../../lambdas/reconcile/parity';
 import { fixedClock } from '../../lambdas/shared/clock';
 import { ARI_STATE, PARITY_DLQ, PARITY_FINDINGS } from '../../lambdas/shared/topology';
@@ -172,9 +173,28 @@ describe('parity on change over the ARI table stream in DynamoDB Local', () => {
       },
       20_000,
     );
-    expect(JSON.parse(message.Body ?? '{}')).toMatchObject({
-      requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 4 },
-      DDBStreamBatchInfo: { batchSize: 1 },
+    // The shape Lambda sends a stream's on-failure destination, which the operations tools read.
+    const secondIso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+    expect(parseStreamBatchFailure(message.Body ?? '')).toEqual({
+      requestContext: {
+        requestId: expect.any(String),
+        functionArn: expect.stringMatching(/^arn:aws:lambda:[^:]+:\d{12}:function:/),
+        condition: 'RetryAttemptsExhausted',
+        approximateInvokeCount: 4,
+      },
+      // The consumer answered with the failed record rather than failing.
+      responseContext: { statusCode: 200, executedVersion: '$LATEST' },
+      version: '1.0',
+      timestamp: expect.any(String),
+      DDBStreamBatchInfo: {
+        shardId: expect.any(String),
+        startSequenceNumber: expect.any(String),
+        endSequenceNumber: expect.any(String),
+        approximateArrivalOfFirstRecord: expect.stringMatching(secondIso),
+        approximateArrivalOfLastRecord: expect.stringMatching(secondIso),
+        batchSize: 1,
+        streamArn: expect.stringContaining(table(ARI_STATE)),
+      },
     });
 
     // The shard moved on: a later change to another night is checked.

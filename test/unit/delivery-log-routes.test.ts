@@ -49,6 +49,7 @@ beforeEach(() => {
     deadLetters: {
       events: new InMemoryDeadLetterQueue(clock),
       reconcile: new InMemoryDeadLetterQueue(clock),
+      parity: new InMemoryDeadLetterQueue(clock),
     },
   };
   handler = createReadApiHandler(deps, new Logger({ serviceName: 'read-test', logLevel: 'SILENT' }));

@@ -7,6 +7,7 @@ import { ConfigurationError } from '../../lambdas/shared/errors';
 import {
   EVENTS_DLQ,
   EVENTS_QUEUE,
+  PARITY_DLQ,
   RECONCILE_DLQ,
   REPLAY_QUEUE,
   TABLES as TOPOLOGY_TABLES,
@@ -33,6 +34,7 @@ const QUEUE = 'http://127.0.0.1:4566/000000000000/paritysync-events';
 const DLQS = {
   EVENTS_DLQ_URL: 'http://127.0.0.1:4566/000000000000/paritysync-events-dlq',
   RECONCILE_DLQ_URL: 'http://127.0.0.1:4566/000000000000/paritysync-reconcile-dlq',
+  PARITY_DLQ_URL: 'http://127.0.0.1:4566/000000000000/paritysync-parity-dlq',
   REPLAY_QUEUE_URL: 'http://127.0.0.1:4566/000000000000/paritysync-replay-work',
 };
 
@@ -164,6 +166,7 @@ describe('function environments, validated at cold start', () => {
       [EVENTS_QUEUE.environmentName]: QUEUE,
       [EVENTS_DLQ.environmentName]: DLQS.EVENTS_DLQ_URL,
       [RECONCILE_DLQ.environmentName]: DLQS.RECONCILE_DLQ_URL,
+      [PARITY_DLQ.environmentName]: DLQS.PARITY_DLQ_URL,
       [REPLAY_QUEUE.environmentName]: DLQS.REPLAY_QUEUE_URL,
     };
     expect(readIngestEnvironment(env)).toMatchObject({
@@ -187,6 +190,7 @@ describe('function environments, validated at cold start', () => {
         events: QUEUE,
         eventsDeadLetters: DLQS.EVENTS_DLQ_URL,
         reconcileDeadLetters: DLQS.RECONCILE_DLQ_URL,
+        parityDeadLetters: DLQS.PARITY_DLQ_URL,
         replay: DLQS.REPLAY_QUEUE_URL,
       },
       tables: {

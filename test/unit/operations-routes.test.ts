@@ -30,6 +30,7 @@ let holds: InMemoryHoldStore;
 let review: InMemoryReviewStore;
 let events: InMemoryDeadLetterQueue;
 let reconcile: InMemoryDeadLetterQueue;
+let parityDlq: InMemoryDeadLetterQueue;
 let ledger: Map<string, Pick<LedgerEntry, 'lastError'>>;
 let requeued: CanonicalEvent[];
 /** Time each requeue takes, to push a resume past its budget. */
@@ -42,6 +43,7 @@ beforeEach(() => {
   review = new InMemoryReviewStore();
   events = new InMemoryDeadLetterQueue(clock);
   reconcile = new InMemoryDeadLetterQueue(clock);
+  parityDlq = new InMemoryDeadLetterQueue(clock);
   ledger = new Map();
   requeued = [];
   requeueMs = 0;
@@ -72,7 +74,7 @@ beforeEach(() => {
       { id: 'pms-demo', kind: 'pms' },
     ],
     holds,
-    deadLetters: { events, reconcile },
+    deadLetters: { events, reconcile, parity: parityDlq },
   };
   handler = createReadApiHandler(deps, new Logger({ serviceName: 'read-test', logLevel: 'SILENT' }));
 });
@@ -351,6 +353,87 @@ describe('GET /dlq/{queue}', () => {
     const limit = await call('GET', '/dlq/events', { query: { limit: '0' } });
     expect(limit.json.error).toBe('invalid_query');
     expect(fieldPaths(limit.json)).toEqual(['limit']);
+  });
+});
+
+describe('the parity dead-letter queue', () => {
+  /** What Lambda sends a DynamoDB stream event source's on-failure destination. */
+  const streamFailure = {
+    requestContext: {
+      requestId: '316aa6d0-8154-4f1e-9af7-85d5f4a6bc81',
+      functionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:paritysync-parity',
+      condition: 'RetryAttemptsExhausted',
+      approximateInvokeCount: 4,
+    },
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+    version: '1.0',
+    timestamp: '2026-06-01T11:58:49.717Z',
+    DDBStreamBatchInfo: {
+      shardId: 'shardId-00000001573689847184-864758bb',
+      startSequenceNumber: '800000000003126276362',
+      endSequenceNumber: '800000000003126276370',
+      approximateArrivalOfFirstRecord: '2026-06-01T11:58:19Z',
+      approximateArrivalOfLastRecord: '2026-06-01T11:58:21Z',
+      batchSize: 9,
+      streamArn:
+        'arn:aws:dynamodb:eu-west-1:111122223333:table/paritysync-ari/stream/2026-05-01T00:04:06.388',
+    },
+  };
+
+  it('lists each batch given up on with its stream position, arrival times and why', async () => {
+    parityDlq.add({ body: JSON.stringify(streamFailure), attributes: {} });
+    const { requestContext, DDBStreamBatchInfo } = streamFailure;
+    // A batch whose last invocation answered with failed records rather than failing carries no function error.
+    parityDlq.add({
+      body: JSON.stringify({
+        requestContext: { ...requestContext, condition: 'RecordAgeExceeded' },
+        DDBStreamBatchInfo,
+      }),
+      attributes: {},
+    });
+    parityDlq.add({ body: '{"not":"a stream failure"}', attributes: {} });
+
+    const { status, json } = await call('GET', '/dlq/parity');
+
+    expect(status).toBe(200);
+    const streamBatch = {
+      shardId: 'shardId-00000001573689847184-864758bb',
+      startSequenceNumber: '800000000003126276362',
+      endSequenceNumber: '800000000003126276370',
+      batchSize: 9,
+      firstArrivedAt: '2026-06-01T11:58:19Z',
+      lastArrivedAt: '2026-06-01T11:58:21Z',
+    };
+    const row = { eventId: null, receiveCount: 1, sentAt: '2026-06-01T12:00:00.000Z' };
+    expect(json).toEqual({
+      queue: 'parity',
+      approximateCount: 3,
+      items: [
+        { ...row, messageId: 'dlq-msg-1', lastError: 'RetryAttemptsExhausted (Unhandled)', streamBatch },
+        { ...row, messageId: 'dlq-msg-2', lastError: 'RecordAgeExceeded', streamBatch },
+        { ...row, messageId: 'dlq-msg-3', lastError: 'not a stream batch failure record' },
+      ],
+    });
+    expect(parityDlq.letters).toHaveLength(3);
+  });
+
+  it('does not redrive a stream position, and names the parity sweep and the delete instead', async () => {
+    parityDlq.add({ body: JSON.stringify(streamFailure), attributes: {} });
+    const { status, json } = await call('POST', '/dlq/parity/redrive');
+    expect(status).toBe(400);
+    expect(json.error).toBe('redrive_not_supported');
+    expect(String(json.message)).toMatch(/paritysync reconcile/);
+    expect(String(json.message)).toMatch(/POST \/dlq\/parity\/delete/);
+    expect(parityDlq.letters).toHaveLength(1);
+  });
+
+  it('deletes a batch once handled', async () => {
+    parityDlq.add({ body: JSON.stringify(streamFailure), attributes: {} });
+    const { json } = await call('POST', '/dlq/parity/delete', {
+      body: JSON.stringify({ messageIds: ['dlq-msg-1'] }),
+    });
+    expect(json).toEqual({ queue: 'parity', deleted: 1, complete: true, notDeleted: [] });
+    expect(parityDlq.letters).toEqual([]);
   });
 });
 

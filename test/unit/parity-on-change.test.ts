@@ -133,7 +133,7 @@ describe('parity on change', () => {
     ];
     const { outcomes } = await checkChangedNights(changed, { ari: reader, store, clock }, settings);
 
-    expect([...outcomes.values()]).toEqual(['written']);
+    expect([...outcomes.values()]).toEqual(['flagged']);
     expect(reads).toEqual({ channels: 3, findings: 0 });
     expect(findingsOnly(parity.nights.get(PARITY_PROPERTY)?.values() ?? [])).toEqual([
       {
@@ -145,7 +145,7 @@ describe('parity on change', () => {
     ]);
 
     await rate('ota-a', 1000, '6');
-    expect(await checkNightParity(key, { ari: reader, store, clock }, settings)).toBe('written');
+    expect(await checkNightParity(key, { ari: reader, store, clock }, settings)).toBe('cleared');
     expect(parity.nights.get(PARITY_PROPERTY)?.size).toBe(0);
     expect(await checkNightParity(key, { ari: reader, store, clock }, settings)).toBe('clean');
     expect(reads).toEqual({ channels: 9, findings: 2 });
@@ -217,6 +217,7 @@ describe('parity-on-change stream consumer', () => {
       'e2',
     );
     const checked: ParityNightKey[] = [];
+    const metrics = metricsRecorder();
     const consumer = createParityConsumer(
       {
         ari: {
@@ -231,6 +232,7 @@ describe('parity-on-change stream consumer', () => {
       },
       settings,
       { error: () => undefined },
+      metrics,
     );
     const sk = `${TODAY}#suite%231%20%C3%A4#bar`;
 
@@ -253,5 +255,38 @@ describe('parity-on-change stream consumer', () => {
     expect(findingsOnly(parity.nights.get(PARITY_PROPERTY)?.values() ?? [])).toEqual([
       { key, findings: [expect.objectContaining({ channel: 'ota-a', difference: -10 })] },
     ]);
+    expect(metrics.batches).toEqual([
+      { NightsChecked: 1, NightsFlagged: 1, NightsCleared: 0, CheckFailures: 1 },
+    ]);
+
+    await ari.writeNight(
+      { ...key, channel: 'ota-a' },
+      { rate: { amountMinor: 1000, currency: 'EUR' } },
+      '3',
+      'e3',
+    );
+    await consumer({ Records: [record('105', `P#${PARITY_PROPERTY}`, `${sk}#ota-a`)] });
+    expect(metrics.batches.at(-1)).toEqual({
+      NightsChecked: 1,
+      NightsFlagged: 0,
+      NightsCleared: 1,
+      CheckFailures: 0,
+    });
   });
 });
+
+/** The metrics of each published batch, by name. */
+function metricsRecorder() {
+  const batches: Record<string, number>[] = [];
+  let stored: Record<string, number> = {};
+  return {
+    batches,
+    addMetric(name: string, _unit: unknown, value: number) {
+      stored[name] = (stored[name] ?? 0) + value;
+    },
+    publishStoredMetrics() {
+      batches.push(stored);
+      stored = {};
+    },
+  };
+}

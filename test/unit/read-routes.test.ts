@@ -62,6 +62,7 @@ function operationsFakes(): Pick<ReadApiDependencies, 'sources' | 'holds' | 'dea
     deadLetters: {
       events: new InMemoryDeadLetterQueue(clock),
       reconcile: new InMemoryDeadLetterQueue(clock),
+      parity: new InMemoryDeadLetterQueue(clock),
     },
   };
 }

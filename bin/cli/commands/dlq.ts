@@ -1,14 +1,34 @@
 import { type Command, Option } from 'commander';
-import { DLQ_QUEUES, type DlqQueue, type OpsApi } from '../api';
-import { formatTable, printJson } from '../output';
+import { type DeadLetter, DLQ_QUEUES, type DlqQueue, type OpsApi } from '../api';
+import { type Columns, formatTable, printJson } from '../output';
 import { startProgress } from '../progress';
 import { pageSizeOption, showsProgress, targetCommand } from './common';
+
+/** A parity batch is a range of the ARI stream: where it was, how many records, when they arrived and why. */
+const PARITY_COLUMNS: Columns<DeadLetter> = [
+  'sentAt',
+  'messageId',
+  ['RECORDS', (row) => row.streamBatch?.batchSize],
+  ['ARRIVED', (row) => row.streamBatch?.firstArrivedAt],
+  ['SHARD', (row) => row.streamBatch?.shardId],
+  [
+    'SEQUENCE NUMBERS',
+    (row) =>
+      row.streamBatch === undefined
+        ? undefined
+        : `${row.streamBatch.startSequenceNumber}-${row.streamBatch.endSequenceNumber}`,
+  ],
+  'lastError',
+];
 
 /** Event ids per redrive call: SQS moves at most ten messages per batch. */
 const REDRIVE_BATCH = 10;
 
 const queueOption = () =>
-  new Option('--queue <queue>', 'events (failed deliveries) or reconcile (failed runs)')
+  new Option(
+    '--queue <queue>',
+    'events (failed deliveries), reconcile (failed runs) or parity (stream batches parity on change gave up on)',
+  )
     .choices(DLQ_QUEUES)
     .default('events');
 
@@ -32,8 +52,19 @@ export function registerDlq(program: Command): void {
       console.log(
         listing.items.length === 0
           ? `The ${flags.queue} dead-letter queue is empty.`
-          : formatTable(listing.items, ['sentAt', 'eventId', 'messageId', 'receiveCount', 'lastError']),
+          : formatTable(
+              listing.items,
+              flags.queue === 'parity'
+                ? PARITY_COLUMNS
+                : ['sentAt', 'eventId', 'messageId', 'receiveCount', 'lastError'],
+            ),
       );
+      if (flags.queue === 'parity' && listing.items.length > 0) {
+        console.log(
+          '\nThese are stream positions, not changes: they are not redriven. Once the cause is fixed, ' +
+            '`reconcile` re-checks every night of the parity properties; then `dlq delete --queue parity <messageId...>`.',
+        );
+      }
       if (listing.approximateCount > listing.items.length) {
         console.log(`\nAbout ${listing.approximateCount} message(s) in the queue, listed or not.`);
       }
@@ -63,7 +94,7 @@ export function registerDlq(program: Command): void {
   targetCommand<{ queue: DlqQueue }>(dlq, 'delete', {
     description:
       'Delete chosen messages for good, by message id (`dlq list` shows them): a failed reconciliation run ' +
-      'once understood, or a dead letter that must not be applied',
+      'or parity stream batch once understood, or a dead letter that must not be applied',
     arguments: [['<messageId...>', 'the messages to delete']],
     options: (remove) => remove.addOption(queueOption()),
     json: 'print the outcome as JSON',
