@@ -47,6 +47,23 @@ import {
   sourceView,
   unrecordedView,
 } from './views';
+import type {
+  DeadLetterListing,
+  DeadLettersDeletedView,
+  DeliveryCountsView,
+  DeliveryLogPage,
+  HoldView,
+  MappingView,
+  MappingWritten,
+  Page,
+  ParityListing,
+  ParkedEventView,
+  RedriveView,
+  RejectionListing,
+  ResumeView,
+  RoomNightView,
+  SourceView,
+} from './wire';
 
 /**
  * The read / admin API's routes, as API Gateway resources. The stack and the local runtime both build their
@@ -75,8 +92,8 @@ export interface ReadRequest {
   readonly idempotencyKey?: string;
 }
 
-/** What a route answers when it succeeds; every other outcome is a thrown ParitySyncError. */
-export type ReadAnswer = Record<string, unknown>;
+/** What a route answers when it succeeds, one of the shapes of wire.ts; every other outcome is a thrown ParitySyncError. */
+export type ReadAnswer = object;
 
 // ---------------------------------------------------------------------------------------------------------
 // Request schemas
@@ -335,7 +352,7 @@ async function readAri(request: ReadRequest, deps: ReadApiDependencies): Promise
     limit: query.limit,
     ...(query.cursor ? { cursor: query.cursor } : {}),
   });
-  return { items: page.items.map(nightView), ...continuation(page) };
+  return { items: page.items.map(nightView), ...continuation(page) } satisfies Page<RoomNightView>;
 }
 
 /** Nights of one property with parity findings, in date order; clean nights are not listed. */
@@ -354,7 +371,7 @@ async function readParity(request: ReadRequest, deps: ReadApiDependencies): Prom
     to: query.to,
     nights: page.items.map(parityNightView),
     ...continuation(page),
-  };
+  } satisfies ParityListing;
 }
 
 /**
@@ -373,7 +390,7 @@ async function readRejections(request: ReadRequest, deps: ReadApiDependencies): 
       total: listing.unrecorded.reduce((sum, count) => sum + count.count, 0),
       counts: listing.unrecorded.map(unrecordedView),
     },
-  };
+  } satisfies RejectionListing;
 }
 
 async function readReservation(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
@@ -395,7 +412,7 @@ async function readDeliveryLog(request: ReadRequest, deps: ReadApiDependencies):
     to: page.window.to,
     items: page.items.map(deliveryLogRowView),
     ...continuation(page),
-  };
+  } satisfies DeliveryLogPage;
 }
 
 async function readDeliveryCounts(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
@@ -406,13 +423,13 @@ async function readDeliveryCounts(request: ReadRequest, deps: ReadApiDependencie
     from: window.from,
     to: window.to,
     ...deliveryCountsView(counts),
-  };
+  } satisfies DeliveryCountsView;
 }
 
 async function readReview(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
   const query = queryOf(ReviewQuerySchema, request);
   const page = await deps.review.list(query.limit, query.cursor);
-  return { items: page.items.map(parkedView), ...continuation(page) };
+  return { items: page.items.map(parkedView), ...continuation(page) } satisfies Page<ParkedEventView>;
 }
 
 /** Stored mappings, entity by entity (property, roomType, ratePlan), each in key order. */
@@ -427,7 +444,7 @@ async function readMappings(request: ReadRequest, deps: ReadApiDependencies): Pr
   return {
     items: page.items.map((mapping) => mappingView(mapping.ref, mapping.target)),
     ...continuation(page),
-  };
+  } satisfies Page<MappingView>;
 }
 
 async function writeMapping(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
@@ -446,7 +463,7 @@ async function writeMapping(request: ReadRequest, deps: ReadApiDependencies): Pr
   const ref = { scope: path.scope, entity: path.entity, externalId: path.externalId };
   const target = { internalId: body.internalId, ...(body.propertyId ? { propertyId: body.propertyId } : {}) };
   const released = await putMapping(ref, target, `api ${request.requestId ?? 'request'}`, deps);
-  return { mapping: mappingView(ref, target), released };
+  return { mapping: mappingView(ref, target), released } satisfies MappingWritten;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -488,7 +505,7 @@ function optionalBodyOf<S extends z.ZodMiniType>(schema: S, request: ReadRequest
 
 async function readSources(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
   queryOf(z.strictObject({}), request);
-  return { items: (await listSources(deps)).map(sourceView) };
+  return { items: (await listSources(deps)).map(sourceView) } satisfies { items: readonly SourceView[] };
 }
 
 async function writeHold(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
@@ -499,7 +516,7 @@ async function writeHold(request: ReadRequest, deps: ReadApiDependencies): Promi
     { by: request.caller ?? 'unknown caller', ...(body.reason === undefined ? {} : { reason: body.reason }) },
     deps,
   );
-  return { ...sourceView(status), created };
+  return { ...sourceView(status), created } satisfies HoldView;
 }
 
 async function writeResume(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
@@ -512,7 +529,7 @@ async function writeResume(request: ReadRequest, deps: ReadApiDependencies): Pro
     resumed: resumed.ended !== undefined,
     released: resumed.released,
     nextCursor: resumed.cursor ?? null,
-  };
+  } satisfies ResumeView;
 }
 
 async function readDeadLetters(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
@@ -524,10 +541,10 @@ async function readDeadLetters(request: ReadRequest, deps: ReadApiDependencies):
     approximateCount: listing.approximateCount,
     items: listing.items.map(deadLetterView),
     ...(listing.moveTask === undefined ? {} : { moveTask: moveTaskView(listing.moveTask) }),
-  };
+  } satisfies DeadLetterListing;
 }
 
-async function writeRedrive(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
+async function writeRedrive(request: ReadRequest, deps: ReadApiDependencies): Promise<RedriveView> {
   const { queue } = pathOf(DeadLetterPathSchema, request);
   const { eventIds } = optionalBodyOf(RedriveBodySchema, request);
   const result = await redriveDeadLetters(queue, eventIds, deps);
@@ -558,7 +575,7 @@ async function writeDeadLetterDeletion(request: ReadRequest, deps: ReadApiDepend
     'invalid_body',
     'body field',
   );
-  return { queue, ...(await deleteDeadLetters(queue, messageIds, deps)) };
+  return { queue, ...(await deleteDeadLetters(queue, messageIds, deps)) } satisfies DeadLettersDeletedView;
 }
 
 // ---------------------------------------------------------------------------------------------------------

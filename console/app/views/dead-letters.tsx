@@ -26,7 +26,9 @@ export function DeadLettersView() {
       else
         setProgress(
           `Moved ${answer.moved} message(s) back to the ${queue} queue` +
-            (answer.notMoved?.length ? `; not moved: ${answer.notMoved.join(', ')}` : '') +
+            ('notMoved' in answer && answer.notMoved.length
+              ? `; not moved: ${answer.notMoved.join(', ')}`
+              : '') +
             (answer.complete === false ? '; more remain, redrive again.' : '.'),
         );
       setChosen(new Set());

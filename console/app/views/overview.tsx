@@ -1,5 +1,6 @@
 import { useMemo, useState } from 'preact/hooks';
-import { api, LEDGER_STATUSES } from '../api';
+import { LEDGER_STATUSES } from '../../../lambdas/ledger/statuses';
+import { api } from '../api';
 import { LineChart, type Series } from '../chart';
 import { knownProperties } from '../properties';
 import { addDays, ErrorNote, Field, Section, today, useLoad } from '../ui';

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { allPages, api, type ParityNight } from '../api';
+import type { ParityNightView } from '../../../lambdas/read/wire';
+import { allPages, api } from '../api';
 import { knownProperties } from '../properties';
 import { addDays, Empty, ErrorNote, Field, Section, today, useLoad } from '../ui';
 
@@ -24,7 +25,7 @@ export function ParityView({ property }: { property: string | undefined }) {
   const nights = useLoad(
     () =>
       propertyId === ''
-        ? Promise.resolve([] as ParityNight[])
+        ? Promise.resolve([] as ParityNightView[])
         : allPages(async (cursor) => {
             const page = await api.parity({ propertyId, from, to, limit: 500, cursor });
             return { items: page.nights, nextCursor: page.nextCursor };
@@ -146,7 +147,7 @@ function NightRates({
 }: {
   propertyId: string;
   date: string;
-  records: readonly ParityNight[];
+  records: readonly ParityNightView[];
 }) {
   const rates = useLoad(
     () => allPages((cursor) => api.ari(propertyId, { from: date, to: date, limit: 500, cursor })),

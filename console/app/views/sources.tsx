@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
-import { api, type Source } from '../api';
+import type { SourceView } from '../../../lambdas/read/wire';
+import { api } from '../api';
 import { ErrorNote, messageOf, Notice, Section, time, useLoad } from '../ui';
 
 export function SourcesView() {
@@ -14,7 +15,7 @@ export function SourcesView() {
         <caption class="sr-only">Configured sources</caption>
         <thead>
           <tr>
-            <th scope="col">Source</th>
+            <th scope="col">SourceView</th>
             <th scope="col">Kind</th>
             <th scope="col">Name</th>
             <th scope="col">Held</th>
@@ -36,7 +37,7 @@ function SourceRow({
   report,
   changed,
 }: {
-  source: Source;
+  source: SourceView;
   report: (text: string) => void;
   changed: () => void;
 }) {
