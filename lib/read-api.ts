@@ -15,6 +15,7 @@ import {
   OPERATION_REQUESTS,
   PARITY_FINDINGS,
   READ_API_ROUTES,
+  RECONCILE_AUDIT,
   RECONCILE_DLQ,
   REPLAY_QUEUE,
   RESERVATIONS,
@@ -51,7 +52,7 @@ export interface ReadApiProps {
   readonly state: StateTables;
   readonly ledger: DeliveryLedger;
   readonly queues: EventQueues;
-  /** Owns the parity findings `GET /parity` reads. */
+  /** Owns the parity findings `GET /parity` reads and the audit `GET /reconciliation/audit` reads. */
   readonly reconciliation: Reconciliation;
   /** What `GET /rejections` reads. */
   readonly rejections: RejectionLog;
@@ -106,7 +107,7 @@ export class ReadApi extends Construct {
         [DELIVERY_LEDGER.environmentName]: props.ledger.table.tableName,
         // Not the guest links: this function never reads them.
         ...props.state.environment([ARI_STATE, MAPPINGS, REVIEW, RESERVATIONS, CONTROLS]),
-        ...props.reconciliation.environment([PARITY_FINDINGS]),
+        ...props.reconciliation.environment([PARITY_FINDINGS, RECONCILE_AUDIT]),
         ...props.rejections.environment(),
         [EVENTS_QUEUE.environmentName]: props.queues.queue.queueUrl,
         [EVENTS_DLQ.environmentName]: props.queues.deadLetterQueue.queueUrl,
@@ -136,6 +137,7 @@ export class ReadApi extends Construct {
     // GET /deliveries and /deliveries/counts: the log's indexes, never a scan of the table.
     props.ledger.grantReadLog(this.function);
     props.reconciliation.grantReadParity(this.function);
+    props.reconciliation.grantReadAudit(this.function);
     props.rejections.grantList(this.function);
     props.state.grantHoldAdmin(this.function);
     // Events parked for a mapping or a hold go back on the queue once an operator adds it or resumes the source;

@@ -11,6 +11,7 @@ import {
 import { formatPath } from '../shared/problems';
 import { parseStrictJson } from '../shared/strict-json';
 import { READ_API_ROUTES } from '../shared/topology';
+import { AUDIT_ACTIONS } from '../state/audit';
 import { MAPPING_ENTITIES } from '../state/ports';
 import {
   DEAD_LETTER_QUEUE_NAMES,
@@ -31,6 +32,7 @@ import {
 import { cancelReplay, getReplay, type ReplayControlDependencies, startReplay } from './replays';
 import { holdSource, listSources, resumeSource } from './sources';
 import {
+  auditEntryView,
   continuation,
   deadLetterView,
   deliveryCountsView,
@@ -40,6 +42,7 @@ import {
   moveTaskView,
   nightView,
   parityNightView,
+  parityPropertiesView,
   parkedView,
   rejectionView,
   replayJobView,
@@ -48,6 +51,7 @@ import {
   unrecordedView,
 } from './views';
 import type {
+  AuditListing,
   DeadLetterListing,
   DeadLettersDeletedView,
   DeliveryCountsView,
@@ -159,6 +163,16 @@ const ParityQuerySchema = z
   .check(dateRangeCheck);
 
 const ReviewQuerySchema = z.strictObject(PAGE_QUERY);
+
+const AuditQuerySchema = z
+  .strictObject({
+    propertyId: InternalIdSchema,
+    from: IsoDateSchema,
+    to: IsoDateSchema,
+    action: z.optional(z.enum(AUDIT_ACTIONS, { error: `must be one of ${AUDIT_ACTIONS.join(', ')}` })),
+    ...PAGE_QUERY,
+  })
+  .check(dateRangeCheck);
 
 /** A configured source id: the log and the counts name one of them, never a guess that matches nothing. */
 function configuredSourceSchema(sourceIds: ReadonlySet<string>) {
@@ -314,6 +328,11 @@ export async function handleReadRequest(
       return writeMapping(request, deps);
     case '/parity':
       return readParity(request, deps);
+    case '/parity/properties':
+      queryOf(z.strictObject({}), request);
+      return parityPropertiesView(deps.parityOptions);
+    case '/reconciliation/audit':
+      return readAudit(request, deps);
     case '/rejections':
       return readRejections(request, deps);
     case '/sources':
@@ -372,6 +391,28 @@ async function readParity(request: ReadRequest, deps: ReadApiDependencies): Prom
     nights: page.items.map(parityNightView),
     ...continuation(page),
   } satisfies ParityListing;
+}
+
+/** What reconciliation overwrote or only observed on one property's nights: nights in date order, then by time. */
+async function readAudit(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
+  const query = queryOf(AuditQuerySchema, request);
+  if (deps.audit === undefined) throw new Error('The read API was built without the reconciliation audit');
+  const page = await deps.audit.list({
+    propertyId: query.propertyId,
+    from: query.from,
+    to: query.to,
+    ...(query.action === undefined ? {} : { action: query.action }),
+    limit: query.limit,
+    ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+  });
+  return {
+    propertyId: query.propertyId,
+    from: query.from,
+    to: query.to,
+    ...(query.action === undefined ? {} : { action: query.action }),
+    items: page.items.map(auditEntryView),
+    ...continuation(page),
+  } satisfies AuditListing;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { ParityOptions } from '../config/reconcile-options';
 import { formatMinorUnits, type Money } from '../domain/money';
 import type { Page } from '../domain/page';
 import type { RoomNightState, VersionedGroup } from '../domain/state';
@@ -11,6 +12,7 @@ import type { Rejection, UnrecordedCount } from '../ledger/rejections';
 import type { ReplayJob } from '../ledger/replay-jobs';
 import type { MoveTask } from '../queue/ports';
 import { withoutUndefined } from '../shared/objects';
+import type { AuditRecord } from '../state/audit';
 import type {
   MappingRef,
   MappingTarget,
@@ -23,6 +25,7 @@ import type { DeadLetterItem } from './dead-letters';
 import type { DeliveryDetail, DeliveryRecord } from './read';
 import type { SourceStatus } from './sources';
 import type {
+  AuditEntryView,
   DeadLetterView,
   DeliveryCountsView,
   DeliveryDetailView,
@@ -33,6 +36,7 @@ import type {
   MoveTaskView,
   ParityFindingView,
   ParityNightView,
+  ParityPropertiesView,
   ParkedEventView,
   RejectionView,
   ReplayJobView,
@@ -83,6 +87,32 @@ function parityFindingView(finding: ParityFinding): ParityFindingView {
     // channel − truth, in the truth's currency: negative when the channel undercuts it.
     difference: moneyView({ amountMinor: finding.difference, currency: finding.truthRate.currency }),
     percent: finding.percent,
+  });
+}
+
+/** Each property whose parity is checked, with the tolerance in force for it: its own, or the default. */
+export function parityPropertiesView(options: ParityOptions | undefined): ParityPropertiesView {
+  return {
+    items: (options?.properties ?? []).map((property) => ({
+      propertyId: property.propertyId,
+      sourceOfTruth: property.sourceOfTruth,
+      tolerance: { ...(property.tolerance ?? options?.defaultTolerance ?? {}) },
+    })),
+  };
+}
+
+/** One audit record: the night it is about, what the run did, and the values before and after; not its expiry. */
+export function auditEntryView(record: AuditRecord): AuditEntryView {
+  return withoutUndefined({
+    ...record.key,
+    group: record.group,
+    action: record.action,
+    before: record.before,
+    after: record.after,
+    beforeVersion: record.beforeVersion,
+    providerUpdatedAt: record.providerUpdatedAt,
+    runId: record.runId,
+    at: record.at,
   });
 }
 
