@@ -41,7 +41,7 @@ export function DeliveriesView({ selected }: { selected: string | undefined }) {
       <Section title="Deliveries">
         <form
           class="filters"
-          aria-label="DeliveryDetailView filters"
+          aria-label="Delivery filters"
           onSubmit={(event) => {
             event.preventDefault();
             setCursor(undefined);
@@ -134,8 +134,8 @@ function DeliveryDetail({ eventId }: { eventId: string }) {
   const [replay, setReplay] = useState<string | undefined>();
   const entry = delivery.data;
   return (
-    <aside class="detail" aria-label="DeliveryDetailView detail">
-      <h2>DeliveryDetailView {eventId}</h2>
+    <aside class="detail" aria-label="Delivery detail">
+      <h2>Delivery {eventId}</h2>
       <ErrorNote error={delivery.error} />
       {entry && (
         <>

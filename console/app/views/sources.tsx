@@ -15,7 +15,7 @@ export function SourcesView() {
         <caption class="sr-only">Configured sources</caption>
         <thead>
           <tr>
-            <th scope="col">SourceView</th>
+            <th scope="col">Source</th>
             <th scope="col">Kind</th>
             <th scope="col">Name</th>
             <th scope="col">Held</th>
