@@ -1,4 +1,5 @@
 import type {
+  AuditListing,
   DeadLetterListing,
   DeliveryCountsView,
   DeliveryDetailView,
@@ -8,6 +9,7 @@ import type {
   MappingWritten,
   Page,
   ParityListing,
+  ParityPropertiesView,
   ParkedEventView,
   RedriveView,
   RejectionListing,
@@ -17,6 +19,7 @@ import type {
   RoomNightView,
   SourceView,
 } from '../../lambdas/read/wire';
+import type { ConsoleContext } from '../context';
 
 /**
  * The read / admin API as the console calls it: same origin, JSON in and out, typed by the API's own description
@@ -94,10 +97,14 @@ export const api = {
     target: { internalId: string; propertyId?: string },
   ) => call<MappingWritten>('PUT', pathOf(['mappings', ref.scope, ref.entity, ref.externalId]), target),
   parity: (query: Query) => call<ParityListing>('GET', pathOf(['parity'], query)),
+  parityProperties: () => call<ParityPropertiesView>('GET', pathOf(['parity', 'properties'])),
+  audit: (query: Query) => call<AuditListing>('GET', pathOf(['reconciliation', 'audit'], query)),
   ari: (propertyId: string, query: Query) =>
     call<Page<RoomNightView>>('GET', pathOf(['properties', propertyId, 'ari'], query)),
   startReplay: (request: ReplayRequestView) => call<ReplayJobView>('POST', pathOf(['replays']), request),
   replay: (jobId: string) => call<ReplayJobView>('GET', pathOf(['replays', jobId])),
+  /** Where the page runs: `{}` locally; the stack, its region and its dashboard behind `paritysync console`. */
+  context: () => call<ConsoleContext>('GET', '/console/context.json'),
 };
 
 /** Every page from the first, following nextCursor, up to `max` items. */

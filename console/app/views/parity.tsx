@@ -1,7 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { ParityNightView } from '../../../lambdas/read/wire';
 import { allPages, api } from '../api';
-import { knownProperties } from '../properties';
 import { addDays, Empty, ErrorNote, Field, Section, today, useLoad } from '../ui';
 
 const DAYS = 30;
@@ -13,7 +12,10 @@ interface Cell {
 }
 
 export function ParityView({ property }: { property: string | undefined }) {
-  const properties = useLoad(knownProperties, []);
+  const properties = useLoad(
+    async () => (await api.parityProperties()).items.map((item) => item.propertyId),
+    [],
+  );
   const [propertyId, setPropertyId] = useState(property ?? '');
   const [from, setFrom] = useState(today());
   const [night, setNight] = useState<string | undefined>();
