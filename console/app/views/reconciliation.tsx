@@ -13,9 +13,15 @@ const DEFAULT_NIGHTS = 30;
  */
 export function ReconciliationView() {
   return (
-    <div class="panels">
-      <AuditPanel />
-    </div>
+    <Section title="Reconciliation">
+      <p class="hint">
+        Run one now with <code>paritysync reconcile</code>; its parity findings show under{' '}
+        <a href="#/parity">Parity</a>.
+      </p>
+      <div class="panels">
+        <AuditPanel />
+      </div>
+    </Section>
   );
 }
 
@@ -57,13 +63,12 @@ function AuditPanel() {
     setDraft({ ...draft, [name]: (event.currentTarget as HTMLInputElement).value });
 
   return (
-    <Section title="Reconciliation">
+    <section aria-label="Audit">
       <h3>Audit of overwritten and observed values</h3>
       <p class="hint">
         Each time a run found a night's value differing from its provider's: <em>overwritten</em> when it
         wrote the provider's value (drift above the threshold), <em>observed</em> when it only recorded the
-        difference. Nights in date order, each night's records in time order. Run one now with{' '}
-        <code>paritysync reconcile</code>.
+        difference. Nights in date order, each night's records in time order.
       </p>
       <form
         class="filters"
@@ -150,7 +155,7 @@ function AuditPanel() {
           </button>
         )}
       </div>
-    </Section>
+    </section>
   );
 }
 
