@@ -365,6 +365,53 @@ describe('the operations console in a browser', { timeout: 60_000 }, () => {
     );
   });
 
+  it("follows a deployed stack's move task until SQS ends it, showing what it moved", async () => {
+    // Only SQS runs move tasks: the API's answers of a deployed stack stand in for the local queue's here.
+    const task = { taskHandle: 'task-1', startedAt: new Date().toISOString() };
+    const listings = [
+      { ...task, status: 'RUNNING', moved: 2, toMove: 3 },
+      { ...task, status: 'COMPLETED', moved: 5, toMove: 0 },
+    ];
+    await page.route(/\/dlq\/events(\?|\/redrive)/, async (route) => {
+      const url = new URL(route.request().url());
+      if (url.pathname.endsWith('/redrive')) {
+        await route.fulfill({
+          json: { queue: 'events', via: 'move-task', moved: null, taskHandle: task.taskHandle },
+        });
+        return;
+      }
+      const moveTask =
+        url.searchParams.get('limit') === '1' ? (listings.shift() ?? listings.at(-1)) : undefined;
+      await route.fulfill({
+        json: {
+          queue: 'events',
+          approximateCount: 5,
+          items: [
+            {
+              eventId: 'evt_moving',
+              messageId: 'm-1',
+              receiveCount: 1,
+              sentAt: task.startedAt,
+              lastError: null,
+            },
+          ],
+          ...(moveTask ? { moveTask } : {}),
+        },
+      });
+    });
+    try {
+      await open('dead-letters');
+      await page.getByRole('button', { name: 'Redrive all' }).click();
+      await page.getByText('Move task COMPLETED, 5 of 5 moved.').waitFor({ timeout: 15_000 });
+      const progress = page.getByRole('progressbar', { name: 'Redrive progress' });
+      expect(await progress.evaluate((bar) => [Reflect.get(bar, 'value'), Reflect.get(bar, 'max')])).toEqual([
+        5, 5,
+      ]);
+    } finally {
+      await page.unrouteAll();
+    }
+  });
+
   it('hold and resume change what apply does', async () => {
     await open('sources');
     await page.getByLabel(`Reason to hold ${PMS}`).fill('migrating the PMS');
