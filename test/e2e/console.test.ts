@@ -401,6 +401,8 @@ describe('the operations console in a browser', { timeout: 60_000 }, () => {
     });
     try {
       await open('dead-letters');
+      // Loaded again under the stand-in answers, whichever view the page was on.
+      await page.reload();
       await page.getByRole('button', { name: 'Redrive all' }).click();
       await page.getByText('Move task COMPLETED, 5 of 5 moved.').waitFor({ timeout: 15_000 });
       const progress = page.getByRole('progressbar', { name: 'Redrive progress' });
