@@ -1,14 +1,17 @@
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import type { ConsoleContext } from './context';
 
 /**
  * The operations console's static assets: one HTML page, one script and one style sheet, built from console/app
  * with esbuild in memory. The console is a single page that talks to the read / admin API on its own origin, so
  * whatever serves these three paths next to that API (the local runtime, `paritysync console`) serves it whole.
+ * A fourth, `context.json`, tells the page where it runs (see ConsoleContext): each server gives its own.
  */
 
 export const CONSOLE_PATH = '/console';
+export const CONSOLE_CONTEXT_PATH = `${CONSOLE_PATH}/context.json`;
 
 export interface ConsoleAsset {
   readonly contentType: string;
@@ -23,6 +26,7 @@ export const CONSOLE_PATHS = [
   `${CONSOLE_PATH}/`,
   `${CONSOLE_PATH}/app.js`,
   `${CONSOLE_PATH}/app.css`,
+  CONSOLE_CONTEXT_PATH,
 ] as const;
 
 const PAGE = `<!doctype html>
@@ -56,8 +60,14 @@ export function consoleAssets(): Promise<ReadonlyMap<string, ConsoleAsset>> {
   return built;
 }
 
-/** The asset served at `path`, or undefined when the path is not the console's. */
-export async function consoleAsset(path: string): Promise<ConsoleAsset | undefined> {
+/** The asset served at `path`, or undefined when the path is not the console's; `context` is what its server says. */
+export async function consoleAsset(
+  path: string,
+  context: ConsoleContext = {},
+): Promise<ConsoleAsset | undefined> {
+  if (path === CONSOLE_CONTEXT_PATH) {
+    return { contentType: 'application/json', body: Buffer.from(JSON.stringify(context)) };
+  }
   return (await consoleAssets()).get(path);
 }
 

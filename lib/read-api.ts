@@ -16,6 +16,7 @@ import {
   PARITY_DLQ,
   PARITY_FINDINGS,
   READ_API_ROUTES,
+  RECONCILE_AUDIT,
   RECONCILE_DLQ,
   REPLAY_QUEUE,
   RESERVATIONS,
@@ -53,7 +54,7 @@ export interface ReadApiProps {
   readonly state: StateTables;
   readonly ledger: DeliveryLedger;
   readonly queues: EventQueues;
-  /** Owns the parity findings `GET /parity` reads. */
+  /** Owns the parity findings `GET /parity` reads and the audit `GET /reconciliation/audit` reads. */
   readonly reconciliation: Reconciliation;
   /** Its stream failure destination is listed and emptied by `GET /dlq/parity` and `POST /dlq/parity/delete`. */
   readonly parityOnChange: ParityOnChange;
@@ -110,7 +111,7 @@ export class ReadApi extends Construct {
         [DELIVERY_LEDGER.environmentName]: props.ledger.table.tableName,
         // Not the guest links: this function never reads them.
         ...props.state.environment([ARI_STATE, MAPPINGS, REVIEW, RESERVATIONS, CONTROLS]),
-        ...props.reconciliation.environment([PARITY_FINDINGS]),
+        ...props.reconciliation.environment([PARITY_FINDINGS, RECONCILE_AUDIT]),
         ...props.rejections.environment(),
         [EVENTS_QUEUE.environmentName]: props.queues.queue.queueUrl,
         [EVENTS_DLQ.environmentName]: props.queues.deadLetterQueue.queueUrl,
@@ -141,6 +142,7 @@ export class ReadApi extends Construct {
     // GET /deliveries and /deliveries/counts: the log's indexes, never a scan of the table.
     props.ledger.grantReadLog(this.function);
     props.reconciliation.grantReadParity(this.function);
+    props.reconciliation.grantReadAudit(this.function);
     props.rejections.grantList(this.function);
     props.state.grantHoldAdmin(this.function);
     // Events parked for a mapping or a hold go back on the queue once an operator adds it or resumes the source;

@@ -174,6 +174,11 @@ export class Reconciliation extends Construct {
     return grantExactly(grantee, ['dynamodb:Query'], [this.parityFindings.tableArn]);
   }
 
+  /** Reading a property's audit over a range of nights, for the read API's `GET /reconciliation/audit`. */
+  grantReadAudit(grantee: iam.IGrantable): iam.Grant {
+    return grantExactly(grantee, ['dynamodb:Query'], [this.audit.tableArn]);
+  }
+
   /**
    * Lets the grantee look at the failed runs in the dead-letter queue (receive, then put back in view), count
    * them and delete them. Nothing is sent anywhere: a failed run is not redriven, the next run resumes it.

@@ -1,10 +1,33 @@
 import { randomUUID } from 'node:crypto';
+import type {
+  ChosenResentView,
+  DeadLetterListing,
+  DeadLettersDeletedView,
+  DeliveryCountsView,
+  DeliveryDetailView,
+  DeliveryLogRowView,
+  HoldView,
+  MappingView,
+  MappingWritten,
+  Page,
+  ParityListing,
+  ParityNightView,
+  ParkedEventView,
+  RedriveView,
+  RejectionView,
+  ReplayJobView,
+  ReplayRequestView,
+  ReservationView,
+  ResumeView,
+  RoomNightView,
+  SourceView,
+} from '../../lambdas/read/wire';
 import type { ApiTransport } from './http';
 
 /**
  * The read / admin API as the CLI calls it: one method per route (see READ_API_ROUTES and the operations
- * design), the same against the local runtime and a deployed stack. Answers are typed as the routes document
- * them; the CLI prints what it does not know as it came.
+ * design), the same against the local runtime and a deployed stack. Answers are typed as the routes answer them
+ * (lambdas/read/wire.ts); the CLI prints what it does not know as it came.
  */
 
 /** Every paginated route: `limit` and `cursor` in, `items` and `nextCursor` (null on the last page) out. */
@@ -13,34 +36,13 @@ export interface PageRequest {
   readonly cursor?: string;
 }
 
-export interface Page<T> {
-  readonly items: readonly T[];
-  readonly nextCursor: string | null;
-}
+import {
+  DEAD_LETTER_QUEUE_NAMES as DLQ_QUEUES,
+  type DeadLetterQueueName as DlqQueue,
+} from '../../lambdas/read/dead-letter-queues';
 
-export const DLQ_QUEUES = ['events', 'reconcile', 'parity'] as const;
-export type DlqQueue = (typeof DLQ_QUEUES)[number];
-
-export interface Delivery {
-  readonly eventId: string;
-  readonly sourceId: string;
-  readonly kind?: string;
-  readonly providerEventType?: string;
-  readonly canonicalType?: string;
-  readonly idempotencyKey?: string;
-  readonly status: string;
-  readonly reason?: string;
-  readonly lastError?: string;
-  readonly lastErrorAt?: string;
-  readonly occurredAt?: string;
-  readonly receivedAt?: string;
-  readonly updatedAt?: string;
-  readonly deliveryCount?: number;
-  readonly messageId?: string;
-  readonly expiresAt?: string;
-  /** False when the event was too large to keep for replay. */
-  readonly retained?: boolean;
-}
+export type { Page };
+export { DLQ_QUEUES, type DlqQueue };
 
 export interface DeliveryQuery extends PageRequest {
   readonly source?: string;
@@ -51,18 +53,6 @@ export interface DeliveryQuery extends PageRequest {
   readonly to?: string;
 }
 
-export interface Rejection {
-  readonly at: string;
-  readonly sourceId: string;
-  readonly senderAddress?: string;
-  readonly status: number;
-  readonly reason: string;
-  readonly headerNames?: readonly string[];
-  readonly bodyBytes?: number;
-  readonly bodySha256?: string;
-  readonly requestId?: string;
-}
-
 export interface RejectionQuery extends PageRequest {
   readonly source?: string;
   readonly reason?: string;
@@ -70,164 +60,9 @@ export interface RejectionQuery extends PageRequest {
   readonly to?: string;
 }
 
-export interface DeadLetter {
-  readonly eventId?: string;
-  readonly messageId: string;
-  readonly receiveCount?: number;
-  readonly sentAt?: string;
-  readonly lastError?: string;
-  /** A parity stream batch's position in the ARI table's stream: the message holds no records. */
-  readonly streamBatch?: {
-    readonly shardId: string;
-    readonly startSequenceNumber: string;
-    readonly endSequenceNumber: string;
-    readonly batchSize: number;
-    readonly firstArrivedAt?: string;
-    readonly lastArrivedAt?: string;
-  };
-}
-
-export interface DeadLetterListing {
-  readonly queue: DlqQueue;
-  /** SQS's approximate count of the messages in the queue, listed or not. */
-  readonly approximateCount: number;
-  /** From the head of the queue; SQS has no cursor to page through the rest. */
-  readonly items: readonly DeadLetter[];
-  /** The latest SQS move task from the events queue, where the stack uses them. */
-  readonly moveTask?: {
-    readonly taskHandle?: string;
-    readonly status: string;
-    readonly moved: number;
-    readonly toMove?: number;
-    readonly startedAt?: string;
-    readonly failureReason?: string;
-  };
-}
-
-/**
- * `move-task`: SQS moves the whole queue in the background. `resend`: the messages received and sent back within
- * the request's time, `complete` when nothing was left to do; with chosen event ids, those it moved no message for.
- */
-export type Redrive =
-  | { readonly queue: DlqQueue; readonly via: 'move-task'; readonly moved: null; readonly taskHandle: string }
-  | Resent;
-
-export interface Resent {
-  readonly queue: DlqQueue;
-  readonly via: 'resend';
-  readonly moved: number;
-  readonly complete: boolean;
-}
-
-export interface ChosenResent extends Resent {
-  readonly notMoved: readonly string[];
-}
-
-/** Chosen messages deleted from a dead-letter queue; `notDeleted` were not in it, or out of view. */
-export interface DeadLettersDeleted {
-  readonly queue: DlqQueue;
-  readonly deleted: number;
-  readonly complete: boolean;
-  readonly notDeleted: readonly string[];
-}
-
-export interface Source {
-  readonly sourceId: string;
-  readonly kind: string;
-  readonly displayName?: string;
-  readonly held: boolean;
-  readonly heldAt?: string;
-  readonly heldBy?: string;
-  readonly reason?: string;
-}
-
-export interface Hold extends Source {
-  /** False when the source was already held: the hold in place is answered unchanged. */
-  readonly created: boolean;
-}
-
-/** One step of a resume: released a page at a time, `nextCursor` continuing it until null. */
-export interface Resume {
-  readonly sourceId: string;
-  readonly held: false;
-  /** Whether this call ended a hold (false when the source was not held, or a cursor continued a resume). */
-  readonly resumed: boolean;
-  readonly released: number;
-  readonly nextCursor: string | null;
-}
-
-export interface DeliveryCounts {
-  readonly source?: string;
-  readonly from: string;
-  readonly to: string;
-  /** Every ledger status, zero included. */
-  readonly counts: Readonly<Record<string, number>>;
-  readonly total: number;
-}
-
-export interface ReplayRequest {
-  readonly source: string;
-  readonly from: string;
-  readonly to: string;
-  readonly statuses: readonly string[];
-}
-
-export interface ReplayJob {
-  readonly jobId: string;
-  readonly status: string;
-  readonly request?: ReplayRequest;
-  /** Events matched, replayed, skipped and so on, as the job counts them; `total` when known. */
-  readonly counts?: Readonly<Record<string, number>>;
-  readonly createdAt?: string;
-  readonly updatedAt?: string;
-  readonly error?: string;
-}
-
-export interface Mapping {
-  readonly scope: string;
-  readonly entity: string;
-  readonly externalId: string;
-  readonly internalId: string;
-  readonly propertyId?: string;
-}
-
 export interface MappingQuery extends PageRequest {
   readonly scope?: string;
   readonly entity?: string;
-}
-
-export interface ParkedEvent {
-  readonly eventId: string;
-  readonly sourceId: string;
-  readonly kind?: string;
-  readonly type?: string;
-  readonly providerEventType?: string;
-  readonly occurredAt?: string;
-  readonly reason?: string;
-  readonly waitingFor?: string;
-  readonly parkedAt?: string;
-}
-
-export interface MoneyView {
-  readonly amountMinor: number;
-  readonly currency: string;
-  readonly amount: string;
-}
-
-export interface ParityNight {
-  readonly date: string;
-  readonly roomTypeId: string;
-  readonly ratePlanId: string;
-  readonly checkedAt?: string;
-  readonly findings: readonly {
-    readonly kind: string;
-    readonly truthChannel: string;
-    readonly channel: string;
-    readonly truthRate: MoneyView;
-    readonly channelRate: MoneyView;
-    readonly difference?: MoneyView;
-    readonly percent?: number;
-  }[];
 }
 
 export interface ParityQuery extends PageRequest {
@@ -242,8 +77,6 @@ export interface AriQuery extends PageRequest {
   readonly roomType?: string;
   readonly ratePlan?: string;
 }
-
-type Json = Record<string, unknown>;
 
 /**
  * The API answers a repeat of an Idempotency-Key with the first answer: each call that acts sends a fresh one,
@@ -263,7 +96,7 @@ export class OpsApi {
 
   // Deliveries (the ledger)
 
-  listDeliveries(query: DeliveryQuery): Promise<Page<Delivery>> {
+  listDeliveries(query: DeliveryQuery): Promise<Page<DeliveryLogRowView>> {
     return this.transport.call({ method: 'GET', path: ['deliveries'], query: { ...query } });
   }
 
@@ -271,17 +104,17 @@ export class OpsApi {
     readonly source?: string;
     readonly from?: string;
     readonly to?: string;
-  }): Promise<DeliveryCounts> {
+  }): Promise<DeliveryCountsView> {
     return this.transport.call({ method: 'GET', path: ['deliveries', 'counts'], query: { ...query } });
   }
 
-  getDelivery(eventId: string): Promise<Delivery> {
+  getDelivery(eventId: string): Promise<DeliveryDetailView> {
     return this.transport.call({ method: 'GET', path: ['deliveries', eventId] });
   }
 
   // Rejections at the edge
 
-  listRejections(query: RejectionQuery): Promise<Page<Rejection>> {
+  listRejections(query: RejectionQuery): Promise<Page<RejectionView>> {
     return this.transport.call({ method: 'GET', path: ['rejections'], query: { ...query } });
   }
 
@@ -292,58 +125,58 @@ export class OpsApi {
     return this.transport.call({ method: 'GET', path: ['dlq', queue], query: { limit } });
   }
 
-  redriveQueue(queue: DlqQueue): Promise<Redrive> {
+  redriveQueue(queue: DlqQueue): Promise<RedriveView> {
     return this.act(['dlq', queue, 'redrive'], {});
   }
 
-  redriveEvents(queue: DlqQueue, eventIds: readonly string[]): Promise<ChosenResent> {
+  redriveEvents(queue: DlqQueue, eventIds: readonly string[]): Promise<ChosenResentView> {
     return this.act(['dlq', queue, 'redrive'], { eventIds });
   }
 
-  deleteDeadLetters(queue: DlqQueue, messageIds: readonly string[]): Promise<DeadLettersDeleted> {
+  deleteDeadLetters(queue: DlqQueue, messageIds: readonly string[]): Promise<DeadLettersDeletedView> {
     return this.act(['dlq', queue, 'delete'], { messageIds });
   }
 
   // Sources and holds
 
   /** Every configured source: a short list, not paginated. */
-  listSources(): Promise<{ items: readonly Source[] }> {
+  listSources(): Promise<{ items: readonly SourceView[] }> {
     return this.transport.call({ method: 'GET', path: ['sources'] });
   }
 
-  holdSource(sourceId: string, reason?: string): Promise<Hold> {
+  holdSource(sourceId: string, reason?: string): Promise<HoldView> {
     return this.act(['sources', sourceId, 'hold'], reason === undefined ? {} : { reason });
   }
 
   /** Ends the hold and releases what it held, as much as one request has time for; `cursor` continues. */
-  resumeSource(sourceId: string, cursor?: string): Promise<Resume> {
+  resumeSource(sourceId: string, cursor?: string): Promise<ResumeView> {
     return this.act(['sources', sourceId, 'resume'], cursor === undefined ? {} : { cursor });
   }
 
   // Replays
 
-  startReplay(request: ReplayRequest): Promise<ReplayJob> {
+  startReplay(request: ReplayRequestView): Promise<ReplayJobView> {
     return this.act(['replays'], request);
   }
 
-  getReplay(jobId: string): Promise<ReplayJob> {
+  getReplay(jobId: string): Promise<ReplayJobView> {
     return this.transport.call({ method: 'GET', path: ['replays', jobId] });
   }
 
-  cancelReplay(jobId: string): Promise<ReplayJob> {
+  cancelReplay(jobId: string): Promise<ReplayJobView> {
     return this.transport.call({ method: 'POST', path: ['replays', jobId, 'cancel'], body: {} });
   }
 
   // Mappings and the events parked for want of one
 
-  listMappings(query: MappingQuery): Promise<Page<Mapping>> {
+  listMappings(query: MappingQuery): Promise<Page<MappingView>> {
     return this.transport.call({ method: 'GET', path: ['mappings'], query: { ...query } });
   }
 
   putMapping(
     ref: { readonly scope: string; readonly entity: string; readonly externalId: string },
     target: { readonly internalId: string; readonly propertyId?: string },
-  ): Promise<{ mapping: Mapping; released: number }> {
+  ): Promise<MappingWritten> {
     return this.transport.call({
       method: 'PUT',
       path: ['mappings', ref.scope, ref.entity, ref.externalId],
@@ -351,14 +184,14 @@ export class OpsApi {
     });
   }
 
-  listReview(page: PageRequest): Promise<Page<ParkedEvent>> {
+  listReview(page: PageRequest): Promise<Page<ParkedEventView>> {
     return this.transport.call({ method: 'GET', path: ['review'], query: { ...page } });
   }
 
   // State and parity
 
-  async listParity(query: ParityQuery): Promise<Page<ParityNight>> {
-    const answer = await this.transport.call<{ nights: ParityNight[]; nextCursor: string | null }>({
+  async listParity(query: ParityQuery): Promise<Page<ParityNightView>> {
+    const answer = await this.transport.call<ParityListing>({
       method: 'GET',
       path: ['parity'],
       query: { ...query },
@@ -366,7 +199,7 @@ export class OpsApi {
     return { items: answer.nights, nextCursor: answer.nextCursor };
   }
 
-  readAri(propertyId: string, query: AriQuery): Promise<Page<Json>> {
+  readAri(propertyId: string, query: AriQuery): Promise<Page<RoomNightView>> {
     return this.transport.call({
       method: 'GET',
       path: ['properties', propertyId, 'ari'],
@@ -374,7 +207,7 @@ export class OpsApi {
     });
   }
 
-  getReservation(id: string): Promise<Json> {
+  getReservation(id: string): Promise<ReservationView> {
     return this.transport.call({ method: 'GET', path: ['reservations', id] });
   }
 }

@@ -23,6 +23,7 @@ import type { RequestSigner } from './http';
 /** The stack outputs the CLI reads (lib/paritysync-stack.ts). */
 export const READ_API_OUTPUT = 'ReadApiUrl';
 export const RECONCILE_FUNCTION_OUTPUT = 'ReconcileFunctionName';
+export const DASHBOARD_OUTPUT = 'DashboardName';
 
 /** Lambda's longest run, and a minute for the answer to come back. */
 const INVOKE_TIMEOUT_SECONDS = 15 * 60 + 60;
@@ -43,6 +44,8 @@ export interface DeployedStack {
   /** The region the read API signs for: its host's, else the stack's. */
   readonly apiRegion: string;
   readonly signer: RequestSigner;
+  /** The stack's CloudWatch dashboard in the AWS console, when the stack names one. */
+  readonly dashboardUrl?: string;
   /**
    * Invokes the reconcile function synchronously and returns its report. Lambda answers only at the end, so
    * `onWait` is told every second how long the run has taken.
@@ -119,11 +122,13 @@ export async function openStack(options: StackOptions): Promise<DeployedStack> {
     /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com/.exec(new URL(readApiUrl).hostname)?.[1] ?? region;
   const signer = new SignatureV4({ service: 'execute-api', region: apiRegion, credentials, sha256: Sha256 });
 
+  const dashboardName = outputs.get(DASHBOARD_OUTPUT);
   return {
     stack: options.stack,
     region,
     readApiUrl,
     apiRegion,
+    ...(dashboardName === undefined ? {} : { dashboardUrl: dashboardUrl(region, dashboardName) }),
     signer: async (request) => {
       const query: Record<string, string | string[]> = {};
       for (const [name, value] of request.url.searchParams) {
@@ -154,6 +159,14 @@ export async function openStack(options: StackOptions): Promise<DeployedStack> {
       return invokeReconcile(functionName, request, { ...clientConfig, region }, options, onWait);
     },
   };
+}
+
+/** The dashboard's page in the AWS console of the stack's own region. */
+export function dashboardUrl(region: string, dashboardName: string): string {
+  return (
+    `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}` +
+    `#dashboards/dashboard/${encodeURIComponent(dashboardName)}`
+  );
 }
 
 async function resolveCredentials(

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CONSOLE_PATH, consoleAsset, sendConsoleAsset } from '../../console/assets';
+import type { ConsoleContext } from '../../console/context';
 import { listen, sendJson } from '../../local/http';
 import { encodePathSegment, encodeQuery, type HttpMethod, type RequestSigner } from './http';
 
@@ -18,6 +19,8 @@ export interface ConsoleServerOptions {
   /** 0 picks a free port. */
   readonly port: number;
   readonly timeoutSeconds: number;
+  /** What the page is told of where it runs: the stack, its region and dashboard. */
+  readonly context?: ConsoleContext;
 }
 
 export interface ConsoleServer {
@@ -68,7 +71,10 @@ async function answer(
   const incoming = new URL(request.url ?? '/', 'http://console.local');
   const method = (request.method ?? 'GET').toUpperCase();
   if (method === 'GET') {
-    const asset = await consoleAsset(incoming.pathname === '/' ? CONSOLE_PATH : incoming.pathname);
+    const asset = await consoleAsset(
+      incoming.pathname === '/' ? CONSOLE_PATH : incoming.pathname,
+      options.context,
+    );
     if (asset) {
       request.resume();
       sendConsoleAsset(response, asset);

@@ -1,145 +1,30 @@
+import type {
+  AuditListing,
+  DeadLetterListing,
+  DeliveryCountsView,
+  DeliveryDetailView,
+  DeliveryLogPage,
+  HoldView,
+  MappingView,
+  MappingWritten,
+  Page,
+  ParityListing,
+  ParityPropertiesView,
+  ParkedEventView,
+  RedriveView,
+  RejectionListing,
+  ReplayJobView,
+  ReplayRequestView,
+  ResumeView,
+  RoomNightView,
+  SourceView,
+} from '../../lambdas/read/wire';
+import type { ConsoleContext } from '../context';
+
 /**
- * The read / admin API as the console calls it: same origin, JSON in and out. The shapes mirror what the routes
- * answer (lambdas/read/views.ts); the console imports nothing from the functions, it only speaks HTTP.
+ * The read / admin API as the console calls it: same origin, JSON in and out, typed by the API's own description
+ * of its answers (lambdas/read/wire.ts). The console imports nothing of the functions' code: it only speaks HTTP.
  */
-
-export const LEDGER_STATUSES = [
-  'received',
-  'enqueued',
-  'recorded',
-  'applied',
-  'rejected',
-  'parked',
-  'held',
-  'dead-lettered',
-] as const;
-
-export interface Page<T> {
-  readonly items: readonly T[];
-  readonly nextCursor: string | null;
-}
-
-export interface Delivery {
-  readonly eventId: string;
-  readonly sourceId: string;
-  readonly kind?: string;
-  readonly providerEventType?: string;
-  readonly canonicalType?: string;
-  readonly idempotencyKey?: string;
-  readonly status: string;
-  readonly reason?: string;
-  readonly lastError?: string;
-  readonly lastErrorAt?: string;
-  /** The canonical event as queued, when kept (it holds no personal data). */
-  readonly event?: unknown;
-  readonly occurredAt?: string;
-  readonly receivedAt?: string;
-  readonly updatedAt?: string;
-  readonly deliveryCount?: number;
-  readonly messageId?: string;
-  readonly expiresAt?: string;
-  readonly retained?: boolean;
-}
-
-export interface DeliveryCounts {
-  readonly from: string;
-  readonly to: string;
-  readonly counts: Readonly<Record<string, number>>;
-  readonly total: number;
-}
-
-export interface Rejection {
-  readonly at: string;
-  readonly sourceId: string;
-  readonly senderAddress?: string;
-  readonly status: number;
-  readonly reason: string;
-  readonly bodyBytes?: number;
-  readonly requestId?: string;
-}
-
-export interface DeadLetter {
-  readonly eventId: string | null;
-  readonly messageId: string;
-  readonly receiveCount: number;
-  readonly sentAt: string;
-  readonly lastError: string | null;
-}
-
-export interface DeadLetterListing {
-  readonly queue: string;
-  readonly approximateCount: number;
-  readonly items: readonly DeadLetter[];
-  readonly moveTask?: { readonly status: string; readonly moved: number; readonly toMove?: number };
-}
-
-export interface Source {
-  readonly sourceId: string;
-  readonly kind: string;
-  readonly displayName?: string;
-  readonly held: boolean;
-  readonly heldAt?: string;
-  readonly heldBy?: string;
-  readonly reason?: string;
-}
-
-export interface ParkedEvent {
-  readonly eventId: string;
-  readonly sourceId: string;
-  readonly type?: string;
-  readonly providerEventType?: string;
-  readonly occurredAt?: string;
-  readonly reason?: string;
-  readonly waitingFor?: string;
-  readonly parkedAt?: string;
-}
-
-export interface Mapping {
-  readonly scope: string;
-  readonly entity: string;
-  readonly externalId: string;
-  readonly internalId: string;
-  readonly propertyId?: string;
-}
-
-export interface MoneyView {
-  readonly amountMinor: number;
-  readonly currency: string;
-  readonly amount: string;
-}
-
-export interface ParityFinding {
-  readonly kind: string;
-  readonly truthChannel: string;
-  readonly channel: string;
-  readonly truthRate: MoneyView;
-  readonly channelRate: MoneyView;
-  readonly difference?: MoneyView;
-  readonly percent?: number;
-}
-
-export interface ParityNight {
-  readonly date: string;
-  readonly roomTypeId: string;
-  readonly ratePlanId: string;
-  readonly checkedAt?: string;
-  readonly findings: readonly ParityFinding[];
-}
-
-export interface AriNight {
-  readonly date: string;
-  readonly channel: string;
-  readonly roomTypeId: string;
-  readonly ratePlanId: string;
-  readonly rate?: MoneyView;
-}
-
-export interface ReplayJob {
-  readonly jobId: string;
-  readonly status: string;
-  readonly counts?: Readonly<Record<string, number>>;
-  readonly error?: string;
-}
 
 /** An answer other than 2xx: the API's machine code and its sentence, as it sent them. */
 export class ApiError extends Error {
@@ -192,45 +77,34 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
 }
 
 export const api = {
-  deliveries: (query: Query) => call<Page<Delivery>>('GET', pathOf(['deliveries'], query)),
-  delivery: (eventId: string) => call<Delivery>('GET', pathOf(['deliveries', eventId])),
-  counts: (query: Query) => call<DeliveryCounts>('GET', pathOf(['deliveries', 'counts'], query)),
-  rejections: (query: Query) => call<Page<Rejection>>('GET', pathOf(['rejections'], query)),
+  deliveries: (query: Query) => call<DeliveryLogPage>('GET', pathOf(['deliveries'], query)),
+  delivery: (eventId: string) => call<DeliveryDetailView>('GET', pathOf(['deliveries', eventId])),
+  counts: (query: Query) => call<DeliveryCountsView>('GET', pathOf(['deliveries', 'counts'], query)),
+  rejections: (query: Query) => call<RejectionListing>('GET', pathOf(['rejections'], query)),
   deadLetters: (queue: string, limit = 10) =>
     call<DeadLetterListing>('GET', pathOf(['dlq', queue], { limit })),
   redrive: (queue: string, eventIds?: readonly string[]) =>
-    call<{ moved: number | null; complete?: boolean; notMoved?: readonly string[] }>(
-      'POST',
-      pathOf(['dlq', queue, 'redrive']),
-      eventIds === undefined ? {} : { eventIds },
-    ),
-  sources: () => call<{ items: readonly Source[] }>('GET', pathOf(['sources'])),
+    call<RedriveView>('POST', pathOf(['dlq', queue, 'redrive']), eventIds === undefined ? {} : { eventIds }),
+  sources: () => call<{ items: readonly SourceView[] }>('GET', pathOf(['sources'])),
   hold: (sourceId: string, reason?: string) =>
-    call<Source>('POST', pathOf(['sources', sourceId, 'hold']), reason ? { reason } : {}),
+    call<HoldView>('POST', pathOf(['sources', sourceId, 'hold']), reason ? { reason } : {}),
   resume: (sourceId: string, cursor?: string) =>
-    call<{ released: number; nextCursor: string | null }>(
-      'POST',
-      pathOf(['sources', sourceId, 'resume']),
-      cursor === undefined ? {} : { cursor },
-    ),
-  review: (query: Query) => call<Page<ParkedEvent>>('GET', pathOf(['review'], query)),
-  mappings: (query: Query) => call<Page<Mapping>>('GET', pathOf(['mappings'], query)),
+    call<ResumeView>('POST', pathOf(['sources', sourceId, 'resume']), cursor === undefined ? {} : { cursor }),
+  review: (query: Query) => call<Page<ParkedEventView>>('GET', pathOf(['review'], query)),
+  mappings: (query: Query) => call<Page<MappingView>>('GET', pathOf(['mappings'], query)),
   putMapping: (
     ref: { scope: string; entity: string; externalId: string },
     target: { internalId: string; propertyId?: string },
-  ) =>
-    call<{ mapping: Mapping; released: number }>(
-      'PUT',
-      pathOf(['mappings', ref.scope, ref.entity, ref.externalId]),
-      target,
-    ),
-  parity: (query: Query) =>
-    call<{ nights: readonly ParityNight[]; nextCursor: string | null }>('GET', pathOf(['parity'], query)),
+  ) => call<MappingWritten>('PUT', pathOf(['mappings', ref.scope, ref.entity, ref.externalId]), target),
+  parity: (query: Query) => call<ParityListing>('GET', pathOf(['parity'], query)),
+  parityProperties: () => call<ParityPropertiesView>('GET', pathOf(['parity', 'properties'])),
+  audit: (query: Query) => call<AuditListing>('GET', pathOf(['reconciliation', 'audit'], query)),
   ari: (propertyId: string, query: Query) =>
-    call<Page<AriNight>>('GET', pathOf(['properties', propertyId, 'ari'], query)),
-  startReplay: (request: { source: string; from: string; to: string; statuses: readonly string[] }) =>
-    call<ReplayJob>('POST', pathOf(['replays']), request),
-  replay: (jobId: string) => call<ReplayJob>('GET', pathOf(['replays', jobId])),
+    call<Page<RoomNightView>>('GET', pathOf(['properties', propertyId, 'ari'], query)),
+  startReplay: (request: ReplayRequestView) => call<ReplayJobView>('POST', pathOf(['replays']), request),
+  replay: (jobId: string) => call<ReplayJobView>('GET', pathOf(['replays', jobId])),
+  /** Where the page runs: `{}` locally; the stack, its region and its dashboard behind `paritysync console`. */
+  context: () => call<ConsoleContext>('GET', '/console/context.json'),
 };
 
 /** Every page from the first, following nextCursor, up to `max` items. */

@@ -1,23 +1,9 @@
 import type { SourceKind } from '../domain/canonical';
 import type { Page } from '../domain/page';
+import type { LedgerStatus } from './statuses';
 
-/**
- * Delivery ledger statuses. The edge writes `received` (a claim with a short lease), then `enqueued` once SQS
- * has the event, or `recorded` for types ParitySync does not act on. The apply pipeline moves `enqueued`
- * on to `applied`, `rejected`, `parked` (waiting for a mapping) or `held` (its source is on hold), and marks
- * `dead-lettered` an event whose last allowed attempt failed, on its way to the dead-letter queue.
- */
-export const LEDGER_STATUSES = [
-  'received',
-  'enqueued',
-  'recorded',
-  'applied',
-  'rejected',
-  'parked',
-  'held',
-  'dead-lettered',
-] as const;
-export type LedgerStatus = (typeof LEDGER_STATUSES)[number];
+// The statuses have a module of their own, which imports nothing: see statuses.ts.
+export { LEDGER_STATUSES, type LedgerStatus } from './statuses';
 
 /** The outcomes apply records. */
 export type SettledStatus = 'applied' | 'rejected' | 'parked' | 'held';

@@ -13,8 +13,10 @@ import { ConflictError, InvalidRequestError } from '../shared/errors';
 /** SQS runs one move task per queue: a whole-queue redrive waits until the running one ends. */
 export class RedriveInProgressError extends ConflictError {}
 
-export const DEAD_LETTER_QUEUE_NAMES = ['events', 'reconcile', 'parity'] as const;
-export type DeadLetterQueueName = (typeof DEAD_LETTER_QUEUE_NAMES)[number];
+import { DEAD_LETTER_QUEUE_NAMES, type DeadLetterQueueName } from './dead-letter-queues';
+import type { StreamBatchView } from './wire';
+
+export { DEAD_LETTER_QUEUE_NAMES, type DeadLetterQueueName };
 
 export interface DeadLetterQueues {
   /** The events queue's: events whose receives ran out, sent back to the events queue by a redrive. */
@@ -57,15 +59,6 @@ export interface DeadLetterItem {
   readonly lastError?: string;
   /** Where a parity stream batch was in the ARI table's stream: its records are not in the message. */
   readonly streamBatch?: StreamBatchView;
-}
-
-export interface StreamBatchView {
-  readonly shardId: string;
-  readonly startSequenceNumber: string;
-  readonly endSequenceNumber: string;
-  readonly batchSize: number;
-  readonly firstArrivedAt?: string;
-  readonly lastArrivedAt?: string;
 }
 
 export interface DeadLetterListing {

@@ -7,6 +7,7 @@ import {
   OPERATION_REQUESTS,
   PARITY_DLQ,
   PARITY_FINDINGS,
+  RECONCILE_AUDIT,
   RECONCILE_DLQ,
   REJECTIONS,
   REPLAY_QUEUE,
@@ -14,8 +15,8 @@ import {
 
 /**
  * The read / admin API function's environment, validated once at cold start. Its tables are the apply
- * function's less the guest links, which it never reads, plus parity findings, the rejection log and the
- * requests it answers once. The events queue is where events parked for a mapping or a hold go back, and where
+ * function's less the guest links, which it never reads, plus parity findings, reconciliation's audit, the
+ * rejection log and the requests it answers once. The events queue is where events parked for a mapping or a hold go back, and where
  * dead letters are redriven to; a new replay job's first work message goes to the replay queue; `moveTask` is set
  * where a whole-queue redrive is SQS's move task (in AWS).
  */
@@ -23,6 +24,7 @@ export const readReadApiEnvironment = environmentReader('read', 'read API', {
   tables: {
     ...APPLIED_STATE_TABLES,
     parity: PARITY_FINDINGS,
+    audit: RECONCILE_AUDIT,
     rejections: REJECTIONS,
     operationRequests: OPERATION_REQUESTS,
   },

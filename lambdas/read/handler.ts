@@ -9,6 +9,7 @@ import { SqsDeadLetterQueue, SqsRedrivableDeadLetterQueue } from '../queue/sqs-d
 import { SqsEventQueue, SqsReplayWorkQueue } from '../queue/sqs-queue';
 import { systemClock } from '../shared/clock';
 import { DynamoDbAriStore } from '../state/dynamodb-ari-store';
+import { DynamoDbAuditLog } from '../state/dynamodb-audit';
 import { DynamoDbControlStore } from '../state/dynamodb-controls';
 import { DynamoDbMappingStore } from '../state/dynamodb-mappings';
 import { DynamoDbParityStore } from '../state/dynamodb-parity';
@@ -36,6 +37,11 @@ export const handler = createReadApiHandler(
     dedupeWindowSeconds: config.ingest.dedupeWindowDays * 86_400,
     review: new DynamoDbReviewStore(dynamodb, tables.review),
     parity: new DynamoDbParityStore(dynamodb, tables.parity),
+    parityOptions: config.parity,
+    audit: new DynamoDbAuditLog(dynamodb, tables.audit, {
+      retentionDays: config.reconciliation.auditRetentionDays,
+      clock: systemClock,
+    }),
     rejections: new DynamoDbRejectionLog(dynamodb, tables.rejections),
     mappings: new MappingResolver(
       new DynamoDbMappingStore(dynamodb, tables.mappings),

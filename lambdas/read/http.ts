@@ -39,7 +39,8 @@ const READ_API_FAILURES: ReadonlyArray<abstract new (...args: never[]) => Parity
 
 interface Answer {
   readonly status: number;
-  readonly body: Record<string, unknown>;
+  /** A route's answer (one of wire.ts), or an error's `{ error, message }`. */
+  readonly body: object;
 }
 
 const COMPILED_ROUTES = READ_API_ROUTES.map((route) => {
@@ -138,7 +139,7 @@ export function createReadApiHandler(
       method: event.httpMethod,
       resource: route?.resource ?? event.path,
       status: answer.status,
-      ...(answer.status >= 400 ? { error: answer.body.error } : {}),
+      ...(answer.status >= 400 ? { error: (answer.body as { error?: unknown }).error } : {}),
       latencyMs: deps.clock.now().getTime() - started,
     });
     const headers =

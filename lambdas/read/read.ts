@@ -1,3 +1,4 @@
+import type { ParityOptions } from '../config/reconcile-options';
 import type { Page } from '../domain/page';
 import { decodeLogCursor, type LogWindow, logIndexFor } from '../ledger/delivery-log';
 import type {
@@ -17,6 +18,7 @@ import {
 } from '../ledger/rejections';
 import type { Clock } from '../shared/clock';
 import { InvalidRequestError, NotFoundError } from '../shared/errors';
+import type { AuditReader } from '../state/audit';
 import { type Requeue, requeueParked } from '../state/parked';
 import type {
   AriStore,
@@ -55,6 +57,10 @@ export interface ReadApiDependencies
   readonly review: ReviewStore;
   /** Current rate-parity findings per room night, as the reconciliation's parity check left them. */
   readonly parity: Pick<ParityStore, 'list'>;
+  /** The properties whose rate parity is checked and their tolerances, as configured; absent, none is. */
+  readonly parityOptions?: ParityOptions;
+  /** What reconciliation overwrote or only observed, per room night; every deployed read function has it. */
+  readonly audit?: AuditReader;
   /** Requests the edge refused for good, and how many it only counted. */
   readonly rejections: RejectionReader;
   readonly mappings: Pick<MappingResolver, 'put' | 'list'>;

@@ -11,6 +11,7 @@ import {
 import { formatPath } from '../shared/problems';
 import { parseStrictJson } from '../shared/strict-json';
 import { READ_API_ROUTES } from '../shared/topology';
+import { AUDIT_ACTIONS } from '../state/audit';
 import { MAPPING_ENTITIES } from '../state/ports';
 import {
   DEAD_LETTER_QUEUE_NAMES,
@@ -31,6 +32,7 @@ import {
 import { cancelReplay, getReplay, type ReplayControlDependencies, startReplay } from './replays';
 import { holdSource, listSources, resumeSource } from './sources';
 import {
+  auditEntryView,
   continuation,
   deadLetterView,
   deliveryCountsView,
@@ -40,6 +42,7 @@ import {
   moveTaskView,
   nightView,
   parityNightView,
+  parityPropertiesView,
   parkedView,
   rejectionView,
   replayJobView,
@@ -47,6 +50,24 @@ import {
   sourceView,
   unrecordedView,
 } from './views';
+import type {
+  AuditListing,
+  DeadLetterListing,
+  DeadLettersDeletedView,
+  DeliveryCountsView,
+  DeliveryLogPage,
+  HoldView,
+  MappingView,
+  MappingWritten,
+  Page,
+  ParityListing,
+  ParkedEventView,
+  RedriveView,
+  RejectionListing,
+  ResumeView,
+  RoomNightView,
+  SourceView,
+} from './wire';
 
 /**
  * The read / admin API's routes, as API Gateway resources. The stack and the local runtime both build their
@@ -75,8 +96,8 @@ export interface ReadRequest {
   readonly idempotencyKey?: string;
 }
 
-/** What a route answers when it succeeds; every other outcome is a thrown ParitySyncError. */
-export type ReadAnswer = Record<string, unknown>;
+/** What a route answers when it succeeds, one of the shapes of wire.ts; every other outcome is a thrown ParitySyncError. */
+export type ReadAnswer = object;
 
 // ---------------------------------------------------------------------------------------------------------
 // Request schemas
@@ -142,6 +163,16 @@ const ParityQuerySchema = z
   .check(dateRangeCheck);
 
 const ReviewQuerySchema = z.strictObject(PAGE_QUERY);
+
+const AuditQuerySchema = z
+  .strictObject({
+    propertyId: InternalIdSchema,
+    from: IsoDateSchema,
+    to: IsoDateSchema,
+    action: z.optional(z.enum(AUDIT_ACTIONS, { error: `must be one of ${AUDIT_ACTIONS.join(', ')}` })),
+    ...PAGE_QUERY,
+  })
+  .check(dateRangeCheck);
 
 /** A configured source id: the log and the counts name one of them, never a guess that matches nothing. */
 function configuredSourceSchema(sourceIds: ReadonlySet<string>) {
@@ -297,6 +328,11 @@ export async function handleReadRequest(
       return writeMapping(request, deps);
     case '/parity':
       return readParity(request, deps);
+    case '/parity/properties':
+      queryOf(z.strictObject({}), request);
+      return parityPropertiesView(deps.parityOptions);
+    case '/reconciliation/audit':
+      return readAudit(request, deps);
     case '/rejections':
       return readRejections(request, deps);
     case '/sources':
@@ -335,7 +371,7 @@ async function readAri(request: ReadRequest, deps: ReadApiDependencies): Promise
     limit: query.limit,
     ...(query.cursor ? { cursor: query.cursor } : {}),
   });
-  return { items: page.items.map(nightView), ...continuation(page) };
+  return { items: page.items.map(nightView), ...continuation(page) } satisfies Page<RoomNightView>;
 }
 
 /** Nights of one property with parity findings, in date order; clean nights are not listed. */
@@ -354,7 +390,29 @@ async function readParity(request: ReadRequest, deps: ReadApiDependencies): Prom
     to: query.to,
     nights: page.items.map(parityNightView),
     ...continuation(page),
-  };
+  } satisfies ParityListing;
+}
+
+/** What reconciliation overwrote or only observed on one property's nights: nights in date order, then by time. */
+async function readAudit(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
+  const query = queryOf(AuditQuerySchema, request);
+  if (deps.audit === undefined) throw new Error('The read API was built without the reconciliation audit');
+  const page = await deps.audit.list({
+    propertyId: query.propertyId,
+    from: query.from,
+    to: query.to,
+    ...(query.action === undefined ? {} : { action: query.action }),
+    limit: query.limit,
+    ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+  });
+  return {
+    propertyId: query.propertyId,
+    from: query.from,
+    to: query.to,
+    ...(query.action === undefined ? {} : { action: query.action }),
+    items: page.items.map(auditEntryView),
+    ...continuation(page),
+  } satisfies AuditListing;
 }
 
 /**
@@ -373,7 +431,7 @@ async function readRejections(request: ReadRequest, deps: ReadApiDependencies): 
       total: listing.unrecorded.reduce((sum, count) => sum + count.count, 0),
       counts: listing.unrecorded.map(unrecordedView),
     },
-  };
+  } satisfies RejectionListing;
 }
 
 async function readReservation(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
@@ -395,7 +453,7 @@ async function readDeliveryLog(request: ReadRequest, deps: ReadApiDependencies):
     to: page.window.to,
     items: page.items.map(deliveryLogRowView),
     ...continuation(page),
-  };
+  } satisfies DeliveryLogPage;
 }
 
 async function readDeliveryCounts(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
@@ -406,13 +464,13 @@ async function readDeliveryCounts(request: ReadRequest, deps: ReadApiDependencie
     from: window.from,
     to: window.to,
     ...deliveryCountsView(counts),
-  };
+  } satisfies DeliveryCountsView;
 }
 
 async function readReview(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
   const query = queryOf(ReviewQuerySchema, request);
   const page = await deps.review.list(query.limit, query.cursor);
-  return { items: page.items.map(parkedView), ...continuation(page) };
+  return { items: page.items.map(parkedView), ...continuation(page) } satisfies Page<ParkedEventView>;
 }
 
 /** Stored mappings, entity by entity (property, roomType, ratePlan), each in key order. */
@@ -427,7 +485,7 @@ async function readMappings(request: ReadRequest, deps: ReadApiDependencies): Pr
   return {
     items: page.items.map((mapping) => mappingView(mapping.ref, mapping.target)),
     ...continuation(page),
-  };
+  } satisfies Page<MappingView>;
 }
 
 async function writeMapping(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
@@ -446,7 +504,7 @@ async function writeMapping(request: ReadRequest, deps: ReadApiDependencies): Pr
   const ref = { scope: path.scope, entity: path.entity, externalId: path.externalId };
   const target = { internalId: body.internalId, ...(body.propertyId ? { propertyId: body.propertyId } : {}) };
   const released = await putMapping(ref, target, `api ${request.requestId ?? 'request'}`, deps);
-  return { mapping: mappingView(ref, target), released };
+  return { mapping: mappingView(ref, target), released } satisfies MappingWritten;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -488,7 +546,7 @@ function optionalBodyOf<S extends z.ZodMiniType>(schema: S, request: ReadRequest
 
 async function readSources(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
   queryOf(z.strictObject({}), request);
-  return { items: (await listSources(deps)).map(sourceView) };
+  return { items: (await listSources(deps)).map(sourceView) } satisfies { items: readonly SourceView[] };
 }
 
 async function writeHold(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
@@ -499,7 +557,7 @@ async function writeHold(request: ReadRequest, deps: ReadApiDependencies): Promi
     { by: request.caller ?? 'unknown caller', ...(body.reason === undefined ? {} : { reason: body.reason }) },
     deps,
   );
-  return { ...sourceView(status), created };
+  return { ...sourceView(status), created } satisfies HoldView;
 }
 
 async function writeResume(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
@@ -512,7 +570,7 @@ async function writeResume(request: ReadRequest, deps: ReadApiDependencies): Pro
     resumed: resumed.ended !== undefined,
     released: resumed.released,
     nextCursor: resumed.cursor ?? null,
-  };
+  } satisfies ResumeView;
 }
 
 async function readDeadLetters(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
@@ -524,10 +582,10 @@ async function readDeadLetters(request: ReadRequest, deps: ReadApiDependencies):
     approximateCount: listing.approximateCount,
     items: listing.items.map(deadLetterView),
     ...(listing.moveTask === undefined ? {} : { moveTask: moveTaskView(listing.moveTask) }),
-  };
+  } satisfies DeadLetterListing;
 }
 
-async function writeRedrive(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
+async function writeRedrive(request: ReadRequest, deps: ReadApiDependencies): Promise<RedriveView> {
   const { queue } = pathOf(DeadLetterPathSchema, request);
   const { eventIds } = optionalBodyOf(RedriveBodySchema, request);
   const result = await redriveDeadLetters(queue, eventIds, deps);
@@ -558,7 +616,7 @@ async function writeDeadLetterDeletion(request: ReadRequest, deps: ReadApiDepend
     'invalid_body',
     'body field',
   );
-  return { queue, ...(await deleteDeadLetters(queue, messageIds, deps)) };
+  return { queue, ...(await deleteDeadLetters(queue, messageIds, deps)) } satisfies DeadLettersDeletedView;
 }
 
 // ---------------------------------------------------------------------------------------------------------

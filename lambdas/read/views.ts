@@ -1,11 +1,18 @@
+import type { ParityOptions } from '../config/reconcile-options';
 import { formatMinorUnits, type Money } from '../domain/money';
 import type { Page } from '../domain/page';
 import type { RoomNightState, VersionedGroup } from '../domain/state';
-import { type DeliveryCounts, type DeliveryLogRow, LEDGER_STATUSES } from '../ledger/ports';
+import {
+  type DeliveryCounts,
+  type DeliveryLogRow,
+  LEDGER_STATUSES,
+  type LedgerStatus,
+} from '../ledger/ports';
 import type { Rejection, UnrecordedCount } from '../ledger/rejections';
 import type { ReplayJob } from '../ledger/replay-jobs';
 import type { MoveTask } from '../queue/ports';
 import { withoutUndefined } from '../shared/objects';
+import type { AuditRecord } from '../state/audit';
 import type {
   MappingRef,
   MappingTarget,
@@ -17,8 +24,30 @@ import type {
 import type { DeadLetterItem } from './dead-letters';
 import type { DeliveryDetail, DeliveryRecord } from './read';
 import type { SourceStatus } from './sources';
+import type {
+  AuditEntryView,
+  DeadLetterView,
+  DeliveryCountsView,
+  DeliveryDetailView,
+  DeliveryLogRowView,
+  DeliveryView,
+  MappingView,
+  MoneyView,
+  MoveTaskView,
+  ParityFindingView,
+  ParityNightView,
+  ParityPropertiesView,
+  ParkedEventView,
+  RejectionView,
+  ReplayJobView,
+  ReservationView,
+  RoomNightView,
+  SourceView,
+  UnrecordedView,
+} from './wire';
 
-// What leaves the read API, field by field, so that nothing added to a stored record later leaves unreviewed.
+// What leaves the read API, field by field, so that nothing added to a stored record later leaves unreviewed; each
+// view answers a shape of wire.ts.
 // Money always as minor units, currency and a decimal string.
 
 /**
@@ -29,11 +58,11 @@ export function continuation(page: Pick<Page<unknown>, 'cursor'>): { nextCursor:
   return { nextCursor: page.cursor ?? null };
 }
 
-export function moneyView(money: Money) {
+export function moneyView(money: Money): MoneyView {
   return { amountMinor: money.amountMinor, currency: money.currency, amount: formatMinorUnits(money) };
 }
 
-export function parityNightView(record: ParityRecord) {
+export function parityNightView(record: ParityRecord): ParityNightView {
   return {
     date: record.key.date,
     roomTypeId: record.key.roomTypeId,
@@ -44,7 +73,7 @@ export function parityNightView(record: ParityRecord) {
 }
 
 /** Without the night's key: the night carries it once. */
-function parityFindingView(finding: ParityFinding) {
+function parityFindingView(finding: ParityFinding): ParityFindingView {
   const common = {
     kind: finding.kind,
     truthChannel: finding.truthChannel,
@@ -61,13 +90,39 @@ function parityFindingView(finding: ParityFinding) {
   });
 }
 
+/** Each property whose parity is checked, with the tolerance in force for it: its own, or the default. */
+export function parityPropertiesView(options: ParityOptions | undefined): ParityPropertiesView {
+  return {
+    items: (options?.properties ?? []).map((property) => ({
+      propertyId: property.propertyId,
+      sourceOfTruth: property.sourceOfTruth,
+      tolerance: { ...(property.tolerance ?? options?.defaultTolerance ?? {}) },
+    })),
+  };
+}
+
+/** One audit record: the night it is about, what the run did, and the values before and after; not its expiry. */
+export function auditEntryView(record: AuditRecord): AuditEntryView {
+  return withoutUndefined({
+    ...record.key,
+    group: record.group,
+    action: record.action,
+    before: record.before,
+    after: record.after,
+    beforeVersion: record.beforeVersion,
+    providerUpdatedAt: record.providerUpdatedAt,
+    runId: record.runId,
+    at: record.at,
+  });
+}
+
 function versioned<T, V>(group: VersionedGroup<T> | undefined, view: (value: T) => V) {
   return group === undefined
     ? undefined
     : { ...view(group.value), version: group.version, eventId: group.eventId };
 }
 
-export function nightView(night: RoomNightState) {
+export function nightView(night: RoomNightState): RoomNightView {
   return withoutUndefined({
     ...night.key,
     rate: versioned(night.rate, moneyView),
@@ -76,7 +131,7 @@ export function nightView(night: RoomNightState) {
   });
 }
 
-export function reservationView(record: ReservationRecord) {
+export function reservationView(record: ReservationRecord): ReservationView {
   return withoutUndefined({
     id: record.id,
     sourceId: record.sourceId,
@@ -97,7 +152,7 @@ export function reservationView(record: ReservationRecord) {
 }
 
 /** One delivery: its ledger entry, and the canonical event it queued when the ledger kept it (`retained`). */
-export function deliveryDetailView({ entry, event }: DeliveryDetail) {
+export function deliveryDetailView({ entry, event }: DeliveryDetail): DeliveryDetailView {
   return withoutUndefined({ ...deliveryView(entry), retained: entry.retained, event: parsedEvent(event) });
 }
 
@@ -111,7 +166,7 @@ function parsedEvent(event: string | undefined): unknown {
   }
 }
 
-export function deliveryView(entry: DeliveryRecord) {
+export function deliveryView(entry: DeliveryRecord): DeliveryView {
   return withoutUndefined({
     eventId: entry.eventId,
     sourceId: entry.sourceId,
@@ -133,7 +188,7 @@ export function deliveryView(entry: DeliveryRecord) {
 }
 
 /** A row of the delivery log: what happened to one delivery; `retained` says whether it can be replayed. */
-export function deliveryLogRowView(row: DeliveryLogRow) {
+export function deliveryLogRowView(row: DeliveryLogRow): DeliveryLogRowView {
   return withoutUndefined({
     eventId: row.eventId,
     sourceId: row.sourceId,
@@ -151,15 +206,18 @@ export function deliveryLogRowView(row: DeliveryLogRow) {
 }
 
 /** Every status, zero included, in the order an entry moves through them, and their total. */
-export function deliveryCountsView(counts: DeliveryCounts) {
+export function deliveryCountsView(counts: DeliveryCounts): Pick<DeliveryCountsView, 'counts' | 'total'> {
   return {
-    counts: Object.fromEntries(LEDGER_STATUSES.map((status) => [status, counts[status]])),
+    counts: Object.fromEntries(LEDGER_STATUSES.map((status) => [status, counts[status]])) as Record<
+      LedgerStatus,
+      number
+    >,
     total: LEDGER_STATUSES.reduce((sum, status) => sum + counts[status], 0),
   };
 }
 
 /** The parked event's envelope and why it waits; its payload stays in the review table. */
-export function parkedView(parked: ParkedEvent) {
+export function parkedView(parked: ParkedEvent): ParkedEventView {
   return {
     eventId: parked.event.eventId,
     sourceId: parked.event.sourceId,
@@ -174,7 +232,7 @@ export function parkedView(parked: ParkedEvent) {
 }
 
 /** A mapping as it was stored: where it applies and what it maps to. */
-export function mappingView(ref: MappingRef, target: MappingTarget) {
+export function mappingView(ref: MappingRef, target: MappingTarget): MappingView {
   return withoutUndefined({
     scope: ref.scope,
     entity: ref.entity,
@@ -185,7 +243,7 @@ export function mappingView(ref: MappingRef, target: MappingTarget) {
 }
 
 /** A refused request as recorded: its shape and why it was refused, never its body or header values. */
-export function rejectionView(rejection: Rejection) {
+export function rejectionView(rejection: Rejection): RejectionView {
   return withoutUndefined({
     at: rejection.at,
     sourceId: rejection.sourceId,
@@ -201,12 +259,12 @@ export function rejectionView(rejection: Rejection) {
 }
 
 /** Rejections only counted on one UTC day: `sourceId` is a configured source, or "(unconfigured)" for all others. */
-export function unrecordedView(count: UnrecordedCount) {
+export function unrecordedView(count: UnrecordedCount): UnrecordedView {
   return { sourceId: count.bucket, day: count.day, count: count.count };
 }
 
 /** A configured source and whether it is on hold: since when, by whom and why. */
-export function sourceView(status: SourceStatus) {
+export function sourceView(status: SourceStatus): SourceView {
   return withoutUndefined({
     sourceId: status.source.id,
     kind: status.source.kind,
@@ -219,7 +277,7 @@ export function sourceView(status: SourceStatus) {
 }
 
 /** A dead letter: nulls rather than absent fields, so that every row of a listing has the same columns. */
-export function deadLetterView(item: DeadLetterItem) {
+export function deadLetterView(item: DeadLetterItem): DeadLetterView {
   return {
     eventId: item.eventId ?? null,
     messageId: item.messageId,
@@ -230,7 +288,7 @@ export function deadLetterView(item: DeadLetterItem) {
   };
 }
 
-export function moveTaskView(task: MoveTask) {
+export function moveTaskView(task: MoveTask): MoveTaskView {
   return withoutUndefined({
     taskHandle: task.taskHandle,
     status: task.status,
@@ -242,7 +300,7 @@ export function moveTaskView(task: MoveTask) {
 }
 
 /** A replay job as the API shows it; the cursor stays inside. */
-export function replayJobView(job: ReplayJob): Record<string, unknown> {
+export function replayJobView(job: ReplayJob): ReplayJobView {
   return {
     jobId: job.jobId,
     status: job.status,

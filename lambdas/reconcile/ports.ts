@@ -1,6 +1,6 @@
 import type { Restrictions } from '../domain/canonical';
 import type { Money } from '../domain/money';
-import type { FieldGroup, RoomNightKey } from '../domain/state';
+import type { RoomNightKey } from '../domain/state';
 
 /**
  * One room night as a provider's polling API reports it, already mapped to internal ids. `key.channel` is the
@@ -18,29 +18,5 @@ export interface PolledNight {
   readonly updatedAt: Date;
 }
 
-/**
- * Why a reconciliation touched (or only looked at) a field group. `observed` records a mismatch left in place
- * because drift stayed under the threshold, so operators can still see what the provider disagrees about.
- */
-export type AuditAction = 'overwritten' | 'observed';
-
-export interface AuditRecord {
-  readonly key: RoomNightKey;
-  readonly group: FieldGroup;
-  readonly action: AuditAction;
-  /** The local value before the run; absent when the night had no value for this group. */
-  readonly before?: unknown;
-  /** The provider's value (for `overwritten`: what was written). */
-  readonly after: unknown;
-  /** Version the local value carried, for tracing which event wrote it. */
-  readonly beforeVersion?: string;
-  readonly providerUpdatedAt: string;
-  readonly runId: string;
-  /** When the run recorded it (the injected clock), ISO-8601. */
-  readonly at: string;
-}
-
-/** Append-only record of what reconciliation changed; nothing reads it back in the domain. */
-export interface AuditLog {
-  append(records: readonly AuditRecord[]): Promise<void>;
-}
+// The audit is read as well as written (GET /reconciliation/audit): its records and port live with the state.
+export type { AuditAction, AuditLog, AuditRecord } from '../state/audit';

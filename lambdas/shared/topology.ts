@@ -424,6 +424,8 @@ export const READ_API_ROUTES = [
   { method: 'GET', resource: '/mappings' },
   { method: 'PUT', resource: '/mappings/{scope}/{entity}/{externalId}' },
   { method: 'GET', resource: '/parity' },
+  { method: 'GET', resource: '/parity/properties' },
+  { method: 'GET', resource: '/reconciliation/audit' },
   { method: 'GET', resource: '/rejections' },
   { method: 'GET', resource: '/sources' },
   { method: 'POST', resource: '/sources/{sourceId}/hold' },

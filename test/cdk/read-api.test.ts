@@ -62,6 +62,8 @@ const EXPECTED_READ_ROUTES = [
   'GET /mappings',
   'PUT /mappings/{scope}/{entity}/{externalId}',
   'GET /parity',
+  'GET /parity/properties',
+  'GET /reconciliation/audit',
   'GET /rejections',
   'GET /sources',
   'POST /sources/{sourceId}/hold',
@@ -151,7 +153,7 @@ describe('read function', () => {
     });
   });
 
-  it('gets the names of the tables it reads (not guest links), parity findings and rejections included, the queue URL and its service name', () => {
+  it('gets the names of the tables it reads (not guest links), parity findings, the audit and rejections included, the queue URL and its service name', () => {
     const ref = (construct: Parameters<typeof logicalId>[0]) => ({ Ref: logicalId(construct) });
     expect((resource(readFunctionId).Properties.Environment as Json).Variables).toEqual({
       LEDGER_TABLE_NAME: ref(stack.ledger.table),
@@ -160,6 +162,7 @@ describe('read function', () => {
       REVIEW_TABLE_NAME: ref(stack.state.review),
       RESERVATIONS_TABLE_NAME: ref(stack.state.reservations),
       PARITY_TABLE_NAME: ref(stack.reconciliation.parityFindings),
+      AUDIT_TABLE_NAME: ref(stack.reconciliation.audit),
       REJECTIONS_TABLE_NAME: ref(stack.rejections.table),
       CONTROLS_TABLE_NAME: ref(stack.state.controls),
       EVENT_QUEUE_URL: ref(stack.queues.queue),
@@ -201,6 +204,8 @@ describe('read function permissions', () => {
       ),
       // GET /parity: one property's findings over a date range.
       ...dynamo(['Query'], table(stack.reconciliation.parityFindings)),
+      // GET /reconciliation/audit: one property's audit over a range of nights.
+      ...dynamo(['Query'], table(stack.reconciliation.audit)),
       // GET /rejections: one source's partition, or every source's through the index.
       ...dynamo(['Query'], table(stack.rejections.table)),
       ...dynamo(['Query'], indexArnOf(logicalId(stack.rejections.table), 'rejectionsAll')),
@@ -262,7 +267,7 @@ describe('read function permissions', () => {
     expect(sqsGrants.filter((p) => /\*|Purge|Create|Delete(Queue)|SetQueue|Tag/.test(p))).toEqual([]);
   });
 
-  it('cannot write rates, reservations, parity findings, rejections, guest links or the ledger, nor read guest links at all', () => {
+  it('cannot write rates, reservations, parity findings, the audit, rejections, guest links or the ledger, nor read guest links at all', () => {
     const granted = functionPermissions(template, readFunctionId);
     const onTable = (construct: Parameters<typeof logicalId>[0]) =>
       granted.filter((p) => p.includes(JSON.stringify(table(construct))));
@@ -271,6 +276,7 @@ describe('read function permissions', () => {
       stack.state.reservations,
       stack.ledger.table,
       stack.reconciliation.parityFindings,
+      stack.reconciliation.audit,
       stack.rejections.table,
     ]) {
       expect(onTable(construct).filter((p) => /Put|Update|Delete|Write/.test(p))).toEqual([]);
@@ -326,6 +332,8 @@ describe('read API access for operators', () => {
         '/GET/mappings',
         '/PUT/mappings/*/*/*',
         '/GET/parity',
+        '/GET/parity/properties',
+        '/GET/reconciliation/audit',
         '/GET/rejections',
         '/GET/sources',
         '/POST/sources/*/hold',

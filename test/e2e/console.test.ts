@@ -7,6 +7,13 @@ import { parseConfig } from '../../lambdas/config/load';
 import type { ParitySyncConfig } from '../../lambdas/config/schema';
 import { createSecretResolver } from '../../lambdas/config/secrets';
 import { addDays } from '../../lambdas/domain/dates';
+import type {
+  AuditListing,
+  ParityListing,
+  ParityPropertiesView,
+  RejectionListing,
+  SourceView,
+} from '../../lambdas/read/wire';
 import { type Demo, startDemo } from '../../local/demo';
 import { sendSample } from '../../local/send';
 import { senderFor } from '../../local/senders';
@@ -161,7 +168,7 @@ describe('the operations console in a browser', { timeout: 60_000 }, () => {
     ['rejections', 'Requests the edge refused'],
     ['review', 'Waiting for roomType'],
     ['dead-letters', 'dead-letter queue'],
-    ['reconciliation', 'no reconciliation runs'],
+    ['reconciliation', 'Audit of overwritten and observed values'],
     ['parity/demo-hotel', 'ota-demo'],
     ['sources', PMS],
   ])('renders %s with data and no console error', async (view, text) => {
@@ -176,6 +183,131 @@ describe('the operations console in a browser', { timeout: 60_000 }, () => {
     await page.waitForLoadState('networkidle');
     await screenshot(view.split('/')[0] ?? view);
     expect(pageErrors).toEqual([]);
+  });
+
+  it('counts the open parity violations as the API does, over every property whose parity is checked', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const apiCount = async () => {
+      const { items } = (await getJson('/parity/properties')) as unknown as ParityPropertiesView;
+      let count = 0;
+      for (const { propertyId } of items) {
+        let cursor: string | null = null;
+        do {
+          const query = new URLSearchParams({
+            propertyId,
+            from: today,
+            to: addDays(today, 29),
+            limit: '500',
+          });
+          if (cursor) query.set('cursor', cursor);
+          const listing = (await getJson(`/parity?${query}`)) as unknown as ParityListing;
+          count += listing.nights.reduce((sum, night) => sum + night.findings.length, 0);
+          cursor = listing.nextCursor;
+        } while (cursor);
+      }
+      return count;
+    };
+    await open('overview');
+    const card = page.getByTestId('open-violations');
+    const shown = await eventually('the card to show what the API counts', async () => {
+      await page.reload();
+      await card.filter({ hasText: /^\d+$/ }).waitFor();
+      const [text, expected] = [await card.textContent(), await apiCount()];
+      return text === String(expected) ? expected : undefined;
+    });
+    // The demo seeds violations on three nights of its parity line.
+    expect(shown).toBeGreaterThanOrEqual(3);
+  });
+
+  it('draws deliveries per outcome for one source, and measures the apply lag over a page of applied deliveries', async () => {
+    await open('overview');
+    const sample = page.getByTestId('apply-lag-sample');
+    await sample
+      .filter({ hasText: /over the newest \d+ applied deliveries of all sources in the last hour/ })
+      .waitFor();
+    const durations = await Promise.all(
+      ['apply-lag-p50', 'apply-lag-p95'].map(async (id) => (await page.getByTestId(id).textContent()) ?? ''),
+    );
+    const ms = durations.map((text) => {
+      const match = /^(\d+(?:\.\d)?) (ms|s|min)$/.exec(text);
+      if (!match) throw new Error(`"${text}" is not a duration`);
+      return Number(match[1]) * { ms: 1, s: 1_000, min: 60_000 }[match[2] as 'ms' | 's' | 'min'];
+    });
+    expect(ms[0]).toBeLessThanOrEqual(ms[1] as number);
+
+    const windowTotal = page.waitForResponse((response) => {
+      const url = new URL(response.url());
+      const span =
+        Date.parse(url.searchParams.get('to') ?? '') - Date.parse(url.searchParams.get('from') ?? '');
+      return (
+        url.pathname === '/deliveries/counts' &&
+        url.searchParams.get('source') === CHANNEL_MANAGER &&
+        span === 3_600_000
+      );
+    });
+    await page.getByRole('combobox', { name: 'Source' }).selectOption(CHANNEL_MANAGER);
+    const { total } = (await (await windowTotal).json()) as { total: number };
+    expect(total).toBeGreaterThan(0);
+    await page
+      .getByRole('img', { name: `Deliveries of ${CHANNEL_MANAGER} per outcome (by time received)` })
+      .waitFor();
+    await page
+      .getByTestId('deliveries-total')
+      .filter({ hasText: new RegExp(`^${total}$`) })
+      .waitFor();
+    await screenshot('overview');
+  });
+
+  it('links no CloudWatch dashboard locally, where there is none', async () => {
+    expect(await getJson('/console/context.json')).toEqual({});
+    await open('overview');
+    await page.getByText('infrastructure metrics').waitFor();
+    expect(await page.getByRole('link', { name: /CloudWatch dashboard/ }).count()).toBe(0);
+  });
+
+  it('charts refused requests over time by source and reason', async () => {
+    const refused = await fetch(`${stack.url}/webhooks/${PMS}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      // An event without its signature: an empty object would be the endpoint's verification handshake.
+      body: JSON.stringify({ event: 'reservation.created', timestamp: new Date().toISOString(), data: {} }),
+    });
+    expect(refused.status).toBe(401);
+    const rejection = await eventually('the refusal to be recorded', async () => {
+      const listing = (await getJson(`/rejections?source=${PMS}`)) as unknown as RejectionListing;
+      return listing.items[0];
+    });
+    await open('rejections');
+    const chart = page.getByRole('img', { name: 'Refused requests per hour, by source and reason' });
+    await chart.locator('.u-legend').getByText(`${PMS} · ${rejection.reason}`).waitFor();
+    await screenshot('rejections');
+  });
+
+  it("lists reconciliation's audit of a property's nights, as the API answers it", async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const query = new URLSearchParams({
+      propertyId: 'demo-hotel',
+      from: today,
+      to: addDays(today, 29),
+      limit: '100',
+    });
+    const listing = (await getJson(`/reconciliation/audit?${query}`)) as unknown as AuditListing;
+    expect(listing.items.length).toBeGreaterThan(0);
+    await open('reconciliation');
+    const rows = page.getByRole('table', { name: 'Audit records' }).locator('tbody tr');
+    await rows.first().waitFor();
+    expect(await rows.count()).toBe(listing.items.length);
+    const [first] = listing.items;
+    const cells = await rows.first().locator('td').allTextContents();
+    expect(cells.slice(0, 6)).toEqual([
+      first?.date,
+      first?.roomTypeId,
+      first?.ratePlanId,
+      first?.channel,
+      first?.group,
+      first?.action,
+    ]);
+    await screenshot('reconciliation');
   });
 
   it('opens a delivery: its ledger entry, timeline, canonical event and a replay action', async () => {
@@ -222,10 +354,64 @@ describe('the operations console in a browser', { timeout: 60_000 }, () => {
     await screenshot('dead-letters');
     await page.getByRole('button', { name: 'Redrive all' }).click();
     await page.getByText(/Moved 1 message\(s\) back to the events queue/).waitFor();
+    const progress = page.getByRole('progressbar', { name: 'Redrive progress' });
+    // A <progress> element's value and max are properties: the page sets them, not the attributes.
+    expect(await progress.evaluate((bar) => [Reflect.get(bar, 'value'), Reflect.get(bar, 'max')])).toEqual([
+      1, 1,
+    ]);
     await page.getByText('The events dead-letter queue is empty.').waitFor();
     await eventually('the redriven event to leave the dead letters', async () =>
       (await statusOf(deadLetterEventId)) === 'dead-lettered' ? undefined : true,
     );
+  });
+
+  it("follows a deployed stack's move task until SQS ends it, showing what it moved", async () => {
+    // Only SQS runs move tasks: the API's answers of a deployed stack stand in for the local queue's here.
+    const task = { taskHandle: 'task-1', startedAt: new Date().toISOString() };
+    const listings = [
+      { ...task, status: 'RUNNING', moved: 2, toMove: 3 },
+      { ...task, status: 'COMPLETED', moved: 5, toMove: 0 },
+    ];
+    await page.route(/\/dlq\/events(\?|\/redrive)/, async (route) => {
+      const url = new URL(route.request().url());
+      if (url.pathname.endsWith('/redrive')) {
+        await route.fulfill({
+          json: { queue: 'events', via: 'move-task', moved: null, taskHandle: task.taskHandle },
+        });
+        return;
+      }
+      const moveTask =
+        url.searchParams.get('limit') === '1' ? (listings.shift() ?? listings.at(-1)) : undefined;
+      await route.fulfill({
+        json: {
+          queue: 'events',
+          approximateCount: 5,
+          items: [
+            {
+              eventId: 'evt_moving',
+              messageId: 'm-1',
+              receiveCount: 1,
+              sentAt: task.startedAt,
+              lastError: null,
+            },
+          ],
+          ...(moveTask ? { moveTask } : {}),
+        },
+      });
+    });
+    try {
+      await open('dead-letters');
+      // Loaded again under the stand-in answers, whichever view the page was on.
+      await page.reload();
+      await page.getByRole('button', { name: 'Redrive all' }).click();
+      await page.getByText('Move task COMPLETED, 5 of 5 moved.').waitFor({ timeout: 15_000 });
+      const progress = page.getByRole('progressbar', { name: 'Redrive progress' });
+      expect(await progress.evaluate((bar) => [Reflect.get(bar, 'value'), Reflect.get(bar, 'max')])).toEqual([
+        5, 5,
+      ]);
+    } finally {
+      await page.unrouteAll();
+    }
   });
 
   it('hold and resume change what apply does', async () => {
@@ -283,6 +469,88 @@ describe('the operations console in a browser', { timeout: 60_000 }, () => {
     const rates = page.getByRole('complementary', { name: `Rates of ${seeded[0]}` });
     await rates.getByRole('cell', { name: 'ota-demo' }).first().waitFor();
     await screenshot('parity-night');
+  });
+
+  it('labels every input, select and text area of every view', async () => {
+    const unlabelled: string[] = [];
+    for (const view of [
+      'overview',
+      'deliveries',
+      'rejections',
+      'review',
+      'dead-letters',
+      'reconciliation',
+      'parity',
+      'sources',
+    ]) {
+      await open(view);
+      await page.waitForLoadState('networkidle');
+      const found = await page
+        .locator('main input, main select, main textarea')
+        .evaluateAll((controls) =>
+          controls
+            .filter(
+              (control) =>
+                ((Reflect.get(control, 'labels') as { length: number } | null)?.length ?? 0) === 0 &&
+                !control.getAttribute('aria-label') &&
+                !control.getAttribute('aria-labelledby'),
+            )
+            .map((control) => control.outerHTML),
+        );
+      unlabelled.push(...found.map((html) => `${view}: ${html}`));
+    }
+    expect(unlabelled).toEqual([]);
+    // As a screen reader names them.
+    await open('sources');
+    await page.getByRole('textbox', { name: `Reason to hold ${PMS}` }).waitFor();
+    await open('overview');
+    await page.getByRole('combobox', { name: 'Window' }).waitFor();
+    await page.getByRole('combobox', { name: 'Source' }).waitFor();
+  });
+
+  it('holds and resumes a source with the keyboard alone, focus visible at every step', async () => {
+    await page.goto(`${stack.url}/console#/overview`);
+    await page.locator('main h2').first().waitFor();
+    /** Tabs until the focused element has this accessible label or text, checking each stop shows its focus. */
+    const tabTo = async (name: string) => {
+      for (let stop = 0; stop < 60; stop++) {
+        await page.keyboard.press('Tab');
+        // Run in the page, where the DOM is: this project's own types know none of it.
+        const focused = (await page.evaluate(`(() => {
+          const element = document.activeElement;
+          if (!element || element === document.body) return undefined;
+          const style = getComputedStyle(element);
+          return {
+            name: element.getAttribute('aria-label') ?? element.textContent?.trim() ?? '',
+            visible:
+              element.matches(':focus-visible') && style.outlineStyle !== 'none' && style.outlineWidth !== '0px',
+          };
+        })()`)) as { name: string; visible: boolean } | undefined;
+        if (focused === undefined) continue;
+        expect(focused.visible, `focus on "${focused.name}" is not visible`).toBe(true);
+        if (focused.name === name) return;
+      }
+      throw new Error(`Tab never reached "${name}"`);
+    };
+    const heldOf = async () =>
+      ((await getJson('/sources')) as unknown as { items: SourceView[] }).items.find(
+        (s) => s.sourceId === PMS,
+      );
+
+    await tabTo('Sources');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Sources' }).waitFor();
+    await tabTo(`Reason to hold ${PMS}`);
+    await page.keyboard.type('keyboard check');
+    await tabTo(`Hold ${PMS}`);
+    await page.keyboard.press('Space');
+    await page.getByRole('button', { name: `Resume ${PMS}` }).waitFor();
+    expect(await heldOf()).toMatchObject({ held: true, reason: 'keyboard check' });
+
+    await tabTo(`Resume ${PMS}`);
+    await page.keyboard.press('Enter');
+    await page.getByText(`Resumed ${PMS};`).waitFor();
+    expect(await heldOf()).toMatchObject({ held: false });
   });
 });
 

@@ -8,7 +8,6 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FieldGroup } from '../../lambdas/domain/state';
-import { DynamoDbAuditLog } from '../../lambdas/reconcile/dynamodb-audit';
 import {
   DynamoDbCheckpointStore,
   DynamoDbCircuitStateStore,
@@ -23,6 +22,7 @@ import {
   RECONCILE_CHECKPOINTS,
   type TableDefinition,
 } from '../../lambdas/shared/topology';
+import { DynamoDbAuditLog } from '../../lambdas/state/dynamodb-audit';
 import { DynamoDbParityStore, InvalidParityQueryError } from '../../lambdas/state/dynamodb-parity';
 import type { ParityFinding, ParityNightKey, ParityRecord, ParityStore } from '../../lambdas/state/ports';
 import { InMemoryCheckpointStore, InMemoryParityStore } from '../fakes/reconcile-memory';
@@ -294,6 +294,51 @@ describe('DynamoDbAuditLog', () => {
     const read = await log().listProperty(propertyId, '2031-04-04', '2031-04-04');
     expect(read.map((r) => r.after)).toEqual(expect.arrayContaining([record.after, changed.after]));
     expect(read).toHaveLength(2);
+  });
+
+  it('pages through a range of nights in night then time order, of one action when asked, with cursors bound to the query', async () => {
+    const propertyId = `prop-${randomUUID()}`;
+    const audit = log();
+    const records = Array.from({ length: 12 }, (_, index) =>
+      auditRecord(propertyId, `2031-06-0${(index % 4) + 1}`, index),
+    );
+    await audit.append([...records, auditRecord(propertyId, '2031-06-05', 99)]);
+    const read = async (query: { action?: 'overwritten' | 'observed'; limit: number }) => {
+      const pages = [];
+      let cursor: string | undefined;
+      do {
+        const page = await audit.list({
+          propertyId,
+          from: '2031-06-01',
+          to: '2031-06-04',
+          ...query,
+          ...(cursor ? { cursor } : {}),
+        });
+        pages.push(page.items);
+        cursor = page.cursor;
+      } while (cursor !== undefined);
+      return pages;
+    };
+    const all = await read({ limit: 5 });
+    expect(all.map((page) => page.length)).toEqual([5, 5, 2]);
+    const whole = await audit.listProperty(propertyId, '2031-06-01', '2031-06-04');
+    expect(all.flat()).toEqual(whole);
+    const overwritten = await read({ action: 'overwritten', limit: 4 });
+    expect(overwritten.map((page) => page.length)).toEqual([4, 2]);
+    expect(overwritten.flat()).toEqual(whole.filter((record) => record.action === 'overwritten'));
+    const [first] = await read({ limit: 500 });
+    expect(first).toHaveLength(12);
+
+    const page = await audit.list({ propertyId, from: '2031-06-01', to: '2031-06-04', limit: 5 });
+    await expect(
+      audit.list({
+        propertyId: `prop-${randomUUID()}`,
+        from: '2031-06-01',
+        to: '2031-06-04',
+        limit: 5,
+        cursor: page.cursor,
+      }),
+    ).rejects.toBeInstanceOf(InvalidCursorError);
   });
 
   it('retries the items DynamoDB leaves unprocessed until all are written', async () => {

@@ -38,7 +38,7 @@ function api(call: StackCall) {
 beforeAll(async () => {
   stub = await startStackStub({
     credentials: [OPERATOR],
-    stacks: new Map([[STACK, { ReadApiUrl: '{stub}' }]]),
+    stacks: new Map([[STACK, { ReadApiUrl: '{stub}', DashboardName: 'paritysync-console-ops' }]]),
     api,
   });
   home = mkdtempSync(join(tmpdir(), 'paritysync-console-'));
@@ -95,6 +95,18 @@ describe('paritysync console --stack', () => {
     expect(await page.text()).toContain('<script src="/console/app.js"');
     const script = await fetch(`${consoleUrl}/app.js`);
     expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect(stub.calls.filter((call) => call.service === 'execute-api')).toEqual([]);
+  });
+
+  it('tells the page the stack, its region and its CloudWatch dashboard, asking the API nothing', async () => {
+    const response = await fetch(`${consoleUrl}/context.json`);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await response.json()).toEqual({
+      stack: STACK,
+      region: REGION,
+      dashboardUrl:
+        'https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards/dashboard/paritysync-console-ops',
+    });
     expect(stub.calls.filter((call) => call.service === 'execute-api')).toEqual([]);
   });
 

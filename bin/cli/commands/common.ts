@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { MAX_PAGE_SIZE } from '../../../lambdas/read/router';
-import { collectPages, type OpsApi, type Page, type PageRequest } from '../api';
+import type { Page } from '../../../lambdas/read/wire';
+import { collectPages, type OpsApi, type PageRequest } from '../api';
 import { type Columns, printPage } from '../output';
 import { openTarget, type Target, targetOptionsOf } from '../target';
 

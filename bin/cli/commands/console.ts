@@ -32,6 +32,7 @@ export function registerConsole(program: Command): void {
       let apiUrl: string;
       let signer: Parameters<typeof startConsoleServer>[0]['signer'];
       let name: string;
+      let context: Parameters<typeof startConsoleServer>[0]['context'];
       if (options.stack === undefined) {
         apiUrl = options.url ?? defaultLocalUrl();
         name = `the local runtime at ${apiUrl}`;
@@ -40,10 +41,16 @@ export function registerConsole(program: Command): void {
         apiUrl = stack.readApiUrl;
         signer = stack.signer;
         name = `stack ${stack.stack} in ${stack.region}`;
+        context = {
+          stack: stack.stack,
+          region: stack.region,
+          ...(stack.dashboardUrl === undefined ? {} : { dashboardUrl: stack.dashboardUrl }),
+        };
       }
       const server = await startConsoleServer({
         apiUrl,
         ...(signer === undefined ? {} : { signer }),
+        ...(context === undefined ? {} : { context }),
         port: flags.port ?? DEFAULT_PORT,
         timeoutSeconds: options.timeout,
       });

@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import { LEDGER_STATUSES } from '../../../lambdas/ledger/ports';
-import type { Delivery, Rejection } from '../api';
+import type { DeliveryLogRowView, RejectionView } from '../../../lambdas/read/wire';
 import { formatRecord, formatTable, printJson } from '../output';
 import { givenFilters, instant, listCommand, targetCommand } from './common';
 
@@ -36,33 +36,31 @@ export function registerDeliveries(program: Command): void {
     .command('deliveries')
     .description('The delivery ledger: every event the edge accepted, and where it stands');
 
-  listCommand<Delivery, { source?: string; status?: string; type?: string; from?: string; to?: string }>(
-    deliveries,
-    {
-      description: 'Deliveries, newest first (default: the last 24 hours)',
-      filters: (list) =>
-        windowOptions(
-          list
-            .option('--source <sourceId>', 'one source')
-            .addOption(new Option('--status <status>', 'one ledger status').choices(LEDGER_STATUSES))
-            .option('--type <type>', "the provider's event type or the canonical type"),
-        ),
-      fetch: (api, flags, page) =>
-        api.listDeliveries({ ...page, ...givenFilters(flags, ['source', 'status', 'type', 'from', 'to']) }),
-      columns: [
-        'receivedAt',
-        'eventId',
-        'sourceId',
-        ['TYPE', (d) => d.canonicalType ?? d.providerEventType],
-        'status',
-        [
-          'WHY',
-          (d) => d.reason ?? d.lastError ?? (d.retained === false ? 'not retained for replay' : undefined),
-        ],
-      ],
-      empty: 'No deliveries match.',
-    },
-  );
+  listCommand<
+    DeliveryLogRowView,
+    { source?: string; status?: string; type?: string; from?: string; to?: string }
+  >(deliveries, {
+    description: 'Deliveries, newest first (default: the last 24 hours)',
+    filters: (list) =>
+      windowOptions(
+        list
+          .option('--source <sourceId>', 'one source')
+          .addOption(new Option('--status <status>', 'one ledger status').choices(LEDGER_STATUSES))
+          .option('--type <type>', "the provider's event type or the canonical type"),
+      ),
+    fetch: (api, flags, page) =>
+      api.listDeliveries({ ...page, ...givenFilters(flags, ['source', 'status', 'type', 'from', 'to']) }),
+    columns: [
+      'receivedAt',
+      'eventId',
+      'sourceId',
+      ['TYPE', (d) => d.canonicalType ?? d.providerEventType],
+      'status',
+      // A row of the log carries no failure notes: `deliveries show` has the last error.
+      ['WHY', (d) => d.reason ?? (d.retained === false ? 'not retained for replay' : undefined)],
+    ],
+    empty: 'No deliveries match.',
+  });
 
   targetCommand(deliveries, 'show', {
     description: "One delivery's ledger entry: status, reason, last error",
@@ -106,7 +104,7 @@ export function registerDeliveries(program: Command): void {
   const rejections = program
     .command('rejections')
     .description('Requests the edge refused (bad signature, unknown source, invalid body…): metadata only');
-  listCommand<Rejection, { source?: string; reason?: string; from?: string; to?: string }>(rejections, {
+  listCommand<RejectionView, { source?: string; reason?: string; from?: string; to?: string }>(rejections, {
     description: 'Rejected requests, newest first (default: the last 24 hours)',
     filters: (list) =>
       windowOptions(

@@ -1,11 +1,12 @@
 import { type Command, Option } from 'commander';
-import { type DeadLetter, DLQ_QUEUES, type DlqQueue, type OpsApi } from '../api';
+import type { DeadLetterView } from '../../../lambdas/read/wire';
+import { DLQ_QUEUES, type DlqQueue, type OpsApi } from '../api';
 import { type Columns, formatTable, printJson } from '../output';
 import { startProgress } from '../progress';
 import { pageSizeOption, showsProgress, targetCommand } from './common';
 
 /** A parity batch is a range of the ARI stream: where it was, how many records, when they arrived and why. */
-const PARITY_COLUMNS: Columns<DeadLetter> = [
+const PARITY_COLUMNS: Columns<DeadLetterView> = [
   'sentAt',
   'messageId',
   ['RECORDS', (row) => row.streamBatch?.batchSize],

@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
+import type { MappingView, ParkedEventView } from '../../../lambdas/read/wire';
 import { MAPPING_ENTITIES } from '../../../lambdas/state/ports';
-import type { Mapping, ParkedEvent } from '../api';
 import { printJson } from '../output';
 import { givenFilters, listCommand, targetCommand } from './common';
 
@@ -9,7 +9,7 @@ export function registerMappings(program: Command): void {
     .command('mappings')
     .description("Id mappings: a provider's external ids to internal property, room type and rate plan ids");
 
-  listCommand<Mapping, { scope?: string; entity?: string }>(mappings, {
+  listCommand<MappingView, { scope?: string; entity?: string }>(mappings, {
     description:
       'Mappings stored at run time (not the seeds of the configuration file), property, room type then rate plan',
     filters: (list) =>
@@ -54,7 +54,7 @@ export function registerMappings(program: Command): void {
   const review = program
     .command('review')
     .description('Events parked for want of a mapping; `mappings put` releases them');
-  listCommand<ParkedEvent>(review, {
+  listCommand<ParkedEventView>(review, {
     description: 'Parked events and the mapping each waits for',
     fetch: (api, _flags, page) => api.listReview(page),
     columns: ['parkedAt', 'eventId', 'sourceId', 'type', 'waitingFor', 'reason'],

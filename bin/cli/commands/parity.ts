@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { addDays } from '../../../lambdas/domain/dates';
 import { MAX_ARI_DATES } from '../../../lambdas/read/router';
-import { collectPages, type ParityNight } from '../api';
+import type { ParityNightView } from '../../../lambdas/read/wire';
+import { collectPages } from '../api';
 import { printPage } from '../output';
 import { isoDate, type ListFlags, pageFlags, pagingOptions, targetCommand } from './common';
 
-type FindingRow = { readonly night: ParityNight; readonly finding: ParityNight['findings'][number] };
+type FindingRow = { readonly night: ParityNightView; readonly finding: ParityNightView['findings'][number] };
 
 export function registerParity(program: Command): void {
   const parity = program

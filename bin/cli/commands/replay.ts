@@ -1,21 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Command, Option } from 'commander';
-import { LEDGER_STATUSES } from '../../../lambdas/ledger/ports';
-import type { OpsApi, ReplayJob } from '../api';
+import { LEDGER_STATUSES, type LedgerStatus } from '../../../lambdas/ledger/ports';
+import type { ReplayJobView } from '../../../lambdas/read/wire';
+import type { OpsApi } from '../api';
 import { formatRecord, printJson } from '../output';
 import { startProgress } from '../progress';
 import { instant, positiveNumber, showsProgress, targetCommand } from './common';
 
-/** Counts that describe the job's scope rather than work done. */
-const SCOPE_COUNTS = new Set(['total', 'matched', 'scanned']);
-
-function describe(job: ReplayJob): string {
+function describe(job: ReplayJobView): string {
   return formatRecord(
     {
       jobId: job.jobId,
       status: job.status,
-      ...(job.request ?? {}),
-      ...(job.counts ? { counts: formatCounts(job.counts) } : {}),
+      ...job.request,
+      counts: formatCounts(job.counts),
       createdAt: job.createdAt,
       updatedAt: job.updatedAt,
       error: job.error,
@@ -33,23 +31,20 @@ function formatCounts(counts: Readonly<Record<string, number>>): string {
 /** Polls the job until it is no longer running, with a bar of the events it has dealt with. */
 async function follow(
   api: OpsApi,
-  first: ReplayJob,
+  first: ReplayJobView,
   intervalSeconds: number,
   show: boolean,
-): Promise<ReplayJob> {
+): Promise<ReplayJobView> {
   const progress = startProgress(`replay ${first.jobId}`, { enabled: show });
   let job = first;
   try {
     for (;;) {
-      const counts = job.counts ?? {};
-      const done =
-        counts.processed ??
-        Object.entries(counts)
-          .filter(([name]) => !SCOPE_COUNTS.has(name))
-          .reduce((sum, [, count]) => sum + count, 0);
+      const { counts } = job;
+      // Every row matched is either replayed or counted as not retained.
+      const done = counts.replayed + counts.notRetained;
       progress.update({
         value: done,
-        total: Math.max(done, counts.total ?? counts.matched ?? 0),
+        total: Math.max(done, counts.matched),
         step: job.status,
         detail: formatCounts(counts),
       });
@@ -62,7 +57,7 @@ async function follow(
   }
 }
 
-function finish(job: ReplayJob, json: boolean | undefined): void {
+function finish(job: ReplayJobView, json: boolean | undefined): void {
   if (json) printJson(job);
   else console.log(describe(job));
   if (job.status === 'failed') process.exitCode = 1;
@@ -77,7 +72,7 @@ export function registerReplay(program: Command): void {
     source: string;
     from: string;
     to: string;
-    status: string[];
+    status: LedgerStatus[];
     follow?: boolean;
     interval: number;
   }>(replay, 'start', {

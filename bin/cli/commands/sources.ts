@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Source } from '../api';
+import type { SourceView } from '../../../lambdas/read/wire';
 import { formatRecord, formatTable, printJson } from '../output';
 import { startProgress } from '../progress';
 import { showsProgress, targetCommand } from './common';
@@ -19,7 +19,7 @@ export function registerSources(program: Command): void {
         console.log(
           answer.items.length === 0
             ? 'No sources are configured.'
-            : formatTable<Source>(answer.items, [
+            : formatTable<SourceView>(answer.items, [
                 'sourceId',
                 'kind',
                 ['HELD', (s) => (s.held ? 'held' : 'no')],

@@ -1,5 +1,7 @@
 import { useState } from 'preact/hooks';
-import { api, type Delivery, LEDGER_STATUSES, type ReplayJob } from '../api';
+import { LEDGER_STATUSES } from '../../../lambdas/ledger/statuses';
+import type { DeliveryDetailView, ReplayJobView } from '../../../lambdas/read/wire';
+import { api } from '../api';
 import { ErrorNote, Field, instantOf, messageOf, Notice, Section, time, useLoad } from '../ui';
 
 interface Filters {
@@ -195,7 +197,7 @@ function DeliveryDetail({ eventId }: { eventId: string }) {
   );
 }
 
-function timeline(entry: Delivery): [string, string | undefined][] {
+function timeline(entry: DeliveryDetailView): [string, string | undefined][] {
   const steps: [string, string | undefined][] = [
     ['occurred at the provider', entry.occurredAt],
     ['received by the edge', entry.receivedAt],
@@ -208,7 +210,7 @@ function timeline(entry: Delivery): [string, string | undefined][] {
 }
 
 /** A replay job whose window holds this delivery alone: its source, its instant of receipt, its status. */
-async function startReplay(entry: Delivery, report: (text: string) => void): Promise<void> {
+async function startReplay(entry: DeliveryDetailView, report: (text: string) => void): Promise<void> {
   if (!entry.receivedAt) {
     report('This delivery has no time of receipt to replay it by.');
     return;
@@ -216,7 +218,7 @@ async function startReplay(entry: Delivery, report: (text: string) => void): Pro
   try {
     const from = entry.receivedAt;
     const to = new Date(Date.parse(from) + 1).toISOString();
-    let job: ReplayJob = await api.startReplay({
+    let job: ReplayJobView = await api.startReplay({
       source: entry.sourceId,
       from,
       to,

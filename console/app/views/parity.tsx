@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { allPages, api, type ParityNight } from '../api';
-import { knownProperties } from '../properties';
+import type { ParityNightView } from '../../../lambdas/read/wire';
+import { allPages, api } from '../api';
 import { addDays, Empty, ErrorNote, Field, Section, today, useLoad } from '../ui';
 
 const DAYS = 30;
@@ -12,7 +12,10 @@ interface Cell {
 }
 
 export function ParityView({ property }: { property: string | undefined }) {
-  const properties = useLoad(knownProperties, []);
+  const properties = useLoad(
+    async () => (await api.parityProperties()).items.map((item) => item.propertyId),
+    [],
+  );
   const [propertyId, setPropertyId] = useState(property ?? '');
   const [from, setFrom] = useState(today());
   const [night, setNight] = useState<string | undefined>();
@@ -24,7 +27,7 @@ export function ParityView({ property }: { property: string | undefined }) {
   const nights = useLoad(
     () =>
       propertyId === ''
-        ? Promise.resolve([] as ParityNight[])
+        ? Promise.resolve([] as ParityNightView[])
         : allPages(async (cursor) => {
             const page = await api.parity({ propertyId, from, to, limit: 500, cursor });
             return { items: page.nights, nextCursor: page.nextCursor };
@@ -146,7 +149,7 @@ function NightRates({
 }: {
   propertyId: string;
   date: string;
-  records: readonly ParityNight[];
+  records: readonly ParityNightView[];
 }) {
   const rates = useLoad(
     () => allPages((cursor) => api.ari(propertyId, { from: date, to: date, limit: 500, cursor })),

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
-import { allPages, api, type ParkedEvent } from '../api';
+import type { ParkedEventView } from '../../../lambdas/read/wire';
+import { allPages, api } from '../api';
 import { Empty, ErrorNote, Field, messageOf, Notice, Section, time, useLoad } from '../ui';
 
 /** `roomType|STE-NEW` (what apply parks an event under) as its entity and external id; holds are `hold|…`. */
@@ -13,7 +14,7 @@ function parseKey(waitingFor: string): { entity: string; externalId: string } | 
 export function ReviewView() {
   const parked = useLoad(() => allPages((cursor) => api.review({ limit: 500, cursor })), []);
   const [notice, setNotice] = useState<string | undefined>();
-  const groups = new Map<string, ParkedEvent[]>();
+  const groups = new Map<string, ParkedEventView[]>();
   for (const event of parked.data ?? []) {
     const key = event.waitingFor ?? '(unknown)';
     groups.set(key, [...(groups.get(key) ?? []), event]);
@@ -44,7 +45,7 @@ function ReviewGroup({
   changed,
 }: {
   waitingFor: string;
-  events: readonly ParkedEvent[];
+  events: readonly ParkedEventView[];
   report: (text: string) => void;
   changed: () => void;
 }) {

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
-import { api, type Source } from '../api';
+import type { SourceView } from '../../../lambdas/read/wire';
+import { api } from '../api';
 import { ErrorNote, messageOf, Notice, Section, time, useLoad } from '../ui';
 
 export function SourcesView() {
@@ -36,7 +37,7 @@ function SourceRow({
   report,
   changed,
 }: {
-  source: Source;
+  source: SourceView;
   report: (text: string) => void;
   changed: () => void;
 }) {

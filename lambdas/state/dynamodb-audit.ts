@@ -5,11 +5,14 @@ import {
   paginateQuery,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
+import type { Page } from '../domain/page';
 import { FIELD_GROUPS, type FieldGroup } from '../domain/state';
 import type { Clock } from '../shared/clock';
+import { pageOf } from '../shared/cursor';
 import {
   allItems,
   DynamoDbTable,
+  firstItems,
   type Item,
   keyPart,
   optionalStrings,
@@ -19,15 +22,23 @@ import {
   sortKeyRange,
   stringAttributes,
 } from '../shared/dynamodb';
-import { ROOM_NIGHT_KEY_ATTRIBUTES } from '../state/dynamodb-ari-store';
-import type { AuditAction, AuditLog, AuditRecord } from './ports';
+import { InvalidRequestError } from '../shared/errors';
+import {
+  AUDIT_ACTIONS,
+  type AuditAction,
+  type AuditLog,
+  type AuditQuery,
+  type AuditReader,
+  type AuditRecord,
+} from './audit';
+import { ROOM_NIGHT_KEY_ATTRIBUTES } from './dynamodb-ari-store';
+import { nightRange } from './night-range';
 
 /** BatchWriteItem's limit per request. */
 const BATCH_WRITE_LIMIT = 25;
 const DEFAULT_MAX_ATTEMPTS = 6;
 const DEFAULT_BACKOFF_MS = 25;
 const DAY_SECONDS = 86_400;
-const AUDIT_ACTIONS: readonly string[] = ['overwritten', 'observed'] satisfies readonly AuditAction[];
 /** The record's string fields besides its key, `group` and `action`, stored as attributes of the same names. */
 const RECORD_TEXT = ['providerUpdatedAt', 'runId', 'at'] as const satisfies readonly (keyof AuditRecord)[];
 
@@ -44,6 +55,13 @@ export interface DynamoDbAuditLogOptions {
 /** An audit record as stored, with the instant (epoch seconds) DynamoDB's TTL removes it. */
 export type StoredAuditRecord = AuditRecord & { readonly expiresAt: number };
 
+/** An audit read whose date range or page size cannot be served. */
+export class InvalidAuditQueryError extends InvalidRequestError {
+  constructor(message: string) {
+    super('invalid_audit_query', message);
+  }
+}
+
 /**
  * The reconciliation audit in the RECONCILE_AUDIT table: one partition per internal property (`pk`), and
  * `sk` = `<date>#<roomTypeId>#<ratePlanId>#<channel>#<group>#<at>#<runId>#<digest>`, every component
@@ -53,7 +71,7 @@ export type StoredAuditRecord = AuditRecord & { readonly expiresAt: number };
  * the same item, so re-running a failed append cannot duplicate what already got through.
  * `before` and `after` are arbitrary JSON and are stored as JSON strings.
  */
-export class DynamoDbAuditLog extends DynamoDbTable implements AuditLog {
+export class DynamoDbAuditLog extends DynamoDbTable implements AuditLog, AuditReader {
   private readonly retentionSeconds: number;
   private readonly clock: Clock;
   private readonly maxAttempts: number;
@@ -113,6 +131,36 @@ export class DynamoDbAuditLog extends DynamoDbTable implements AuditLog {
     return (await allItems(pages)).map(fromItem);
   }
 
+  /**
+   * A page of one property's audit, nights from `from` to `to` inclusive, in night and then time order. With
+   * `action`, DynamoDB still reads the other records and filters them out, so a page may take more than one
+   * read to fill. The cursor is the key of the last record returned.
+   */
+  async list(query: AuditQuery): Promise<Page<StoredAuditRecord>> {
+    const { range, startKey } = nightRange(
+      query.propertyId,
+      query,
+      (message) => new InvalidAuditQueryError(message),
+    );
+    const condition = rangeCondition(range);
+    const filter =
+      query.action === undefined
+        ? {}
+        : {
+            FilterExpression: '#action = :action',
+            ExpressionAttributeNames: { ...condition.ExpressionAttributeNames, '#action': 'action' },
+            ExpressionAttributeValues: {
+              ...condition.ExpressionAttributeValues,
+              ':action': { S: query.action },
+            },
+          };
+    const pages = paginateQuery(
+      { client: this.client, pageSize: query.limit + 1, startingToken: startKey },
+      { TableName: this.tableName, ...condition, ...filter },
+    );
+    return pageOf(await firstItems(pages, query.limit), ['pk', 'sk'], fromItem);
+  }
+
   private toItem(record: AuditRecord): Item {
     const { key } = record;
     const recordedAt = Date.parse(record.at);
@@ -158,7 +206,10 @@ function sleep(ms: number): Promise<void> {
 function fromItem(item: Item): StoredAuditRecord {
   const group = requiredString(item, 'group', 'Audit');
   const action = requiredString(item, 'action', 'Audit');
-  if (!(FIELD_GROUPS as readonly string[]).includes(group) || !AUDIT_ACTIONS.includes(action)) {
+  if (
+    !(FIELD_GROUPS as readonly string[]).includes(group) ||
+    !(AUDIT_ACTIONS as readonly string[]).includes(action)
+  ) {
     throw new Error(
       `Audit item ${requiredString(item, 'sk', 'Audit')} has group "${group}" and action "${action}"`,
     );

@@ -1,0 +1,394 @@
+import type { LedgerStatus } from '../ledger/statuses';
+
+/**
+ * What the read / admin API answers, route by route: the one description of its JSON that the routes' views
+ * (views.ts, router.ts), the operations CLI and the console's page all use. Types only, and self-contained: the
+ * console type-checks against it in a browser's world, without Node's types, so it imports nothing that needs
+ * them. Money is always minor units, currency and a decimal string; instants are ISO-8601 UTC.
+ */
+
+/** Every paginated answer: `nextCursor` goes back unchanged as the `cursor` query parameter, null on the last page. */
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly nextCursor: string | null;
+}
+
+export interface MoneyView {
+  readonly amountMinor: number;
+  readonly currency: string;
+  readonly amount: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Deliveries
+
+/** A row of `GET /deliveries`: what happened to one delivery; `retained` says whether it can be replayed. */
+export interface DeliveryLogRowView {
+  readonly eventId: string;
+  readonly sourceId: string;
+  readonly kind?: string;
+  readonly providerEventType?: string;
+  readonly canonicalType?: string;
+  readonly status: LedgerStatus;
+  readonly reason?: string;
+  readonly occurredAt?: string;
+  readonly receivedAt?: string;
+  readonly updatedAt?: string;
+  readonly deliveryCount?: number;
+  readonly retained?: boolean;
+}
+
+/** `GET /deliveries`: a page of the log and the window of receipt it was read in. */
+export interface DeliveryLogPage extends Page<DeliveryLogRowView> {
+  readonly from: string;
+  readonly to: string;
+}
+
+/** A ledger entry, with the failure notes the consumer keeps on it. */
+export interface DeliveryView {
+  readonly eventId: string;
+  readonly sourceId: string;
+  readonly kind?: string;
+  readonly providerEventType?: string;
+  readonly canonicalType?: string;
+  readonly idempotencyKey?: string;
+  readonly status: LedgerStatus;
+  readonly reason?: string;
+  readonly lastError?: string;
+  readonly lastErrorAt?: string;
+  readonly occurredAt?: string;
+  readonly receivedAt?: string;
+  readonly updatedAt?: string;
+  readonly deliveryCount?: number;
+  readonly messageId?: string;
+  readonly expiresAt: string;
+}
+
+/** `GET /deliveries/{eventId}`: the entry and, when the ledger kept it, the canonical event it queued. */
+export interface DeliveryDetailView extends DeliveryView {
+  /** False when the event was too large to keep: it cannot be replayed. */
+  readonly retained?: boolean;
+  /** The canonical event as queued: it holds no personal data. */
+  readonly event?: unknown;
+}
+
+/** `GET /deliveries/counts`: the entries received in the window, by the status they are in now. */
+export interface DeliveryCountsView {
+  readonly source?: string;
+  readonly from: string;
+  readonly to: string;
+  /** Every status, zero included. */
+  readonly counts: Readonly<Record<LedgerStatus, number>>;
+  readonly total: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Rejections at the edge
+
+export interface RejectionView {
+  readonly at: string;
+  readonly sourceId: string;
+  readonly senderAddress?: string;
+  readonly status: number;
+  /** The error code the sender was answered with. */
+  readonly reason: string;
+  readonly headerNames: readonly string[];
+  readonly bodyBytes: number;
+  readonly bodySha256: string;
+  readonly requestId: string;
+  readonly expiresAt: string;
+}
+
+/** Refused beyond the recording bound and only counted: per source (or "(unconfigured)") and UTC day. */
+export interface UnrecordedView {
+  readonly sourceId: string;
+  readonly day: string;
+  readonly count: number;
+}
+
+/** `GET /rejections`. */
+export interface RejectionListing extends Page<RejectionView> {
+  readonly from: string;
+  readonly to: string;
+  readonly unrecorded: { readonly total: number; readonly counts: readonly UnrecordedView[] };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// State, mappings and parity
+
+export interface VersionedView {
+  readonly version: string;
+  /** The event that wrote the value. */
+  readonly eventId: string;
+}
+
+/** A room night of `GET /properties/{propertyId}/ari`: each field group with the version that wrote it. */
+export interface RoomNightView {
+  readonly propertyId: string;
+  readonly roomTypeId: string;
+  readonly ratePlanId: string;
+  readonly channel: string;
+  readonly date: string;
+  readonly rate?: MoneyView & VersionedView;
+  readonly availability?: {
+    readonly rooms: number;
+    readonly requested?: number;
+    readonly cappedBy?: string;
+  } & VersionedView;
+  readonly restrictions?: {
+    readonly minLengthOfStay?: number;
+    readonly maxLengthOfStay?: number;
+    readonly closedToArrival?: boolean;
+    readonly closedToDeparture?: boolean;
+    readonly stopSell?: boolean;
+  } & VersionedView;
+}
+
+/** `GET /reservations/{id}`: guest references only. */
+export interface ReservationView {
+  readonly id: string;
+  readonly sourceId: string;
+  readonly reservationExternalId: string;
+  readonly propertyId?: string;
+  readonly propertyExternalId?: string;
+  readonly status: string;
+  readonly arrivalDate?: string;
+  readonly departureDate?: string;
+  readonly roomTypeExternalId?: string;
+  readonly roomNumber?: string;
+  readonly channel?: string;
+  readonly guestExternalId?: string;
+  readonly total?: MoneyView;
+  readonly version: string;
+  readonly eventId: string;
+}
+
+/** An event parked for want of a mapping or because its source is on hold; its payload stays inside. */
+export interface ParkedEventView {
+  readonly eventId: string;
+  readonly sourceId: string;
+  readonly kind?: string;
+  readonly type?: string;
+  readonly providerEventType?: string;
+  readonly occurredAt?: string;
+  readonly reason?: string;
+  /** `<entity>|<externalId>` for a mapping, `hold|<sourceId>` for a hold. */
+  readonly waitingFor?: string;
+  readonly parkedAt?: string;
+}
+
+export interface MappingView {
+  readonly scope: string;
+  readonly entity: string;
+  readonly externalId: string;
+  readonly internalId: string;
+  readonly propertyId?: string;
+}
+
+/** `PUT /mappings/{scope}/{entity}/{externalId}`: the mapping, and how many parked events went back. */
+export interface MappingWritten {
+  readonly mapping: MappingView;
+  readonly released: number;
+}
+
+/** One channel's deviation from the source of truth on a night; `difference` = channel − truth. */
+export interface ParityFindingView {
+  readonly kind: string;
+  readonly truthChannel: string;
+  readonly channel: string;
+  readonly truthRate: MoneyView;
+  readonly channelRate: MoneyView;
+  /** Absent when the currencies differ. */
+  readonly difference?: MoneyView;
+  readonly percent?: number;
+}
+
+export interface ParityNightView {
+  readonly date: string;
+  readonly roomTypeId: string;
+  readonly ratePlanId: string;
+  readonly checkedAt?: string;
+  readonly findings: readonly ParityFindingView[];
+}
+
+/** `GET /parity`: nights with findings, in date order; clean nights are not listed. */
+export interface ParityListing {
+  readonly propertyId: string;
+  readonly from: string;
+  readonly to: string;
+  readonly nights: readonly ParityNightView[];
+  readonly nextCursor: string | null;
+}
+
+export interface ParityToleranceView {
+  readonly absoluteMinor?: number;
+  readonly percent?: number;
+}
+
+/** A property whose rate parity is checked, as configured. */
+export interface ParityPropertyView {
+  readonly propertyId: string;
+  /** The channel whose rate is right. */
+  readonly sourceOfTruth: string;
+  /** The property's own tolerance, or the default one. */
+  readonly tolerance: ParityToleranceView;
+}
+
+/** `GET /parity/properties`. */
+export interface ParityPropertiesView {
+  readonly items: readonly ParityPropertyView[];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Reconciliation
+
+/** What reconciliation did to one field group of one room night: overwrote it, or saw it differ and left it. */
+export interface AuditEntryView {
+  readonly propertyId: string;
+  readonly roomTypeId: string;
+  readonly ratePlanId: string;
+  readonly channel: string;
+  readonly date: string;
+  readonly group: 'rate' | 'availability' | 'restrictions';
+  readonly action: 'overwritten' | 'observed';
+  /** The local value before the run; absent when the night had no value for this group. */
+  readonly before?: unknown;
+  /** The provider's value (for `overwritten`: what was written). */
+  readonly after: unknown;
+  readonly beforeVersion?: string;
+  readonly providerUpdatedAt: string;
+  readonly runId: string;
+  /** When the run recorded it. */
+  readonly at: string;
+}
+
+/** `GET /reconciliation/audit`: a property's nights in date order, each night's records in time order. */
+export interface AuditListing extends Page<AuditEntryView> {
+  readonly propertyId: string;
+  readonly from: string;
+  readonly to: string;
+  readonly action?: 'overwritten' | 'observed';
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Sources and holds
+
+export interface SourceView {
+  readonly sourceId: string;
+  readonly kind: string;
+  readonly displayName?: string;
+  readonly held: boolean;
+  readonly heldAt?: string;
+  readonly heldBy?: string;
+  readonly reason?: string;
+}
+
+/** `POST /sources/{sourceId}/hold`. */
+export interface HoldView extends SourceView {
+  /** False when the source was already held: the hold in place is answered unchanged. */
+  readonly created: boolean;
+}
+
+/** `POST /sources/{sourceId}/resume`: one step, released a page at a time; `nextCursor` continues it until null. */
+export interface ResumeView {
+  readonly sourceId: string;
+  readonly held: false;
+  /** Whether this call ended a hold (false when the source was not held, or a cursor continued a resume). */
+  readonly resumed: boolean;
+  readonly released: number;
+  readonly nextCursor: string | null;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Dead-letter queues
+
+/** Nulls rather than absent fields, so that every row of a listing has the same columns. */
+export interface DeadLetterView {
+  readonly eventId: string | null;
+  readonly messageId: string;
+  readonly receiveCount: number;
+  readonly sentAt: string;
+  readonly lastError: string | null;
+  /** Where a parity stream batch was in the ARI table's stream: its records are not in the message. */
+  readonly streamBatch?: StreamBatchView;
+}
+
+export interface StreamBatchView {
+  readonly shardId: string;
+  readonly startSequenceNumber: string;
+  readonly endSequenceNumber: string;
+  readonly batchSize: number;
+  readonly firstArrivedAt?: string;
+  readonly lastArrivedAt?: string;
+}
+
+/** An SQS move task: RUNNING, COMPLETED, CANCELLING, CANCELLED or FAILED. */
+export interface MoveTaskView {
+  readonly taskHandle?: string;
+  readonly status: string;
+  readonly moved: number;
+  readonly toMove?: number;
+  readonly startedAt: string;
+  readonly failureReason?: string;
+}
+
+/** `GET /dlq/{queue}`. */
+export interface DeadLetterListing {
+  readonly queue: string;
+  /** SQS's approximate count of the messages in the queue, listed or not. */
+  readonly approximateCount: number;
+  /** From the head of the queue; SQS has no cursor to page through the rest. */
+  readonly items: readonly DeadLetterView[];
+  /** The latest move task from the queue, where the stack uses them. */
+  readonly moveTask?: MoveTaskView;
+}
+
+/**
+ * `POST /dlq/{queue}/redrive`. `move-task`: SQS moves the whole queue in the background (follow it on
+ * `GET /dlq/{queue}`). `resend`: the messages received and sent back within the request's time, `complete` when
+ * nothing was left to do; with chosen event ids, `notMoved` names those it moved no message for.
+ */
+export type RedriveView =
+  | { readonly queue: string; readonly via: 'move-task'; readonly moved: null; readonly taskHandle: string }
+  | ResentView
+  | ChosenResentView;
+
+export interface ResentView {
+  readonly queue: string;
+  readonly via: 'resend';
+  readonly moved: number;
+  readonly complete: boolean;
+}
+
+export interface ChosenResentView extends ResentView {
+  readonly notMoved: readonly string[];
+}
+
+/** `POST /dlq/{queue}/delete`: `notDeleted` were not in the queue, or out of view. */
+export interface DeadLettersDeletedView {
+  readonly queue: string;
+  readonly deleted: number;
+  readonly complete: boolean;
+  readonly notDeleted: readonly string[];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Replay jobs
+
+export interface ReplayRequestView {
+  readonly source: string;
+  readonly from: string;
+  readonly to: string;
+  readonly statuses: readonly LedgerStatus[];
+}
+
+/** A replay job; its cursor stays inside. */
+export interface ReplayJobView {
+  readonly jobId: string;
+  readonly status: 'running' | 'done' | 'cancelled' | 'failed';
+  readonly request: ReplayRequestView;
+  readonly counts: { readonly matched: number; readonly replayed: number; readonly notRetained: number };
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly error?: string;
+}
