@@ -107,24 +107,25 @@ const PathIdSchema = z.string().check(z.minLength(1), z.maxLength(512));
 const InternalIdSchema = ApplicableIdSchema;
 const CursorSchema = z.string().check(z.minLength(1), z.maxLength(4096));
 
-const LimitSchema = z._default(
-  z.pipe(
+function limitSchema(least: number) {
+  const range = `must be a whole number from ${least} to ${MAX_PAGE_SIZE}`;
+  return z._default(
     z.pipe(
-      z.string().check(z.regex(/^\d{1,6}$/, `must be a whole number from 1 to ${MAX_PAGE_SIZE}`)),
-      z.transform(Number),
-    ),
-    z
-      .number()
-      .check(
-        z.minimum(1, `must be a whole number from 1 to ${MAX_PAGE_SIZE}`),
-        z.maximum(
-          MAX_PAGE_SIZE,
-          `must be at most ${MAX_PAGE_SIZE}; page through larger results with the cursor`,
+      z.pipe(z.string().check(z.regex(/^\d{1,6}$/, range)), z.transform(Number)),
+      z
+        .number()
+        .check(
+          z.minimum(least, range),
+          z.maximum(
+            MAX_PAGE_SIZE,
+            `must be at most ${MAX_PAGE_SIZE}; page through larger results with the cursor`,
+          ),
         ),
-      ),
-  ),
-  DEFAULT_PAGE_SIZE,
-);
+    ),
+    DEFAULT_PAGE_SIZE,
+  );
+}
+const LimitSchema = limitSchema(1);
 
 /** Every paginated route takes these: `cursor` is the `nextCursor` of the page before. */
 const PAGE_QUERY = { limit: LimitSchema, cursor: z.optional(CursorSchema) };
@@ -524,7 +525,8 @@ const DeadLetterPathSchema = z.strictObject({
   }),
 });
 
-const DeadLetterQuerySchema = z.strictObject({ limit: LimitSchema });
+// 0 answers the count and the move task alone, without receiving (and so counting a receive of) any message.
+const DeadLetterQuerySchema = z.strictObject({ limit: limitSchema(0) });
 
 /** A list of 1 to MAX_CHOSEN_MESSAGES distinct ids. */
 function idListSchema(what: string) {

@@ -350,9 +350,20 @@ describe('GET /dlq/{queue}', () => {
     expect(queue.status).toBe(400);
     expect(queue.json.error).toBe('invalid_path');
     expect(fieldPaths(queue.json)).toEqual(['queue']);
-    const limit = await call('GET', '/dlq/events', { query: { limit: '0' } });
+    const limit = await call('GET', '/dlq/events', { query: { limit: '-1' } });
     expect(limit.json.error).toBe('invalid_query');
     expect(fieldPaths(limit.json)).toEqual(['limit']);
+  });
+
+  it('answers the count alone for limit 0, receiving no message', async () => {
+    events.add({ body: '{}', attributes: { eventId: 'evt_a' } });
+
+    const counted = await call('GET', '/dlq/events', { query: { limit: '0' } });
+    expect(counted.status).toBe(200);
+    expect(counted.json).toMatchObject({ queue: 'events', approximateCount: 1, items: [] });
+
+    const listed = await call('GET', '/dlq/events', { query: { limit: '1' } });
+    expect(listed.json.items).toEqual([expect.objectContaining({ eventId: 'evt_a', receiveCount: 1 })]);
   });
 });
 

@@ -186,7 +186,7 @@ async function followMoveTask(
   let moved = 0;
   for (let poll = 0; poll < MOVE_TASK_POLLS; poll++) {
     await sleep(MOVE_TASK_POLL_MS);
-    const task = (await api.deadLetters(queue, 1)).moveTask;
+    const task = (await api.deadLetters(queue, 0)).moveTask;
     // Until SQS lists the task just started, the latest it lists is an earlier one.
     if (task === undefined || task.taskHandle !== taskHandle) continue;
     moved = task.moved;
