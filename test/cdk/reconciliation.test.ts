@@ -9,7 +9,9 @@ import {
   RECONCILE_AUDIT,
   RECONCILE_CHECKPOINTS,
   RECONCILE_DLQ,
+  RECONCILE_RUN_LOG,
   RECONCILE_RUNS,
+  RECONCILE_RUNS_BY_TIME,
   RECONCILE_TABLES,
   type TableDefinition,
 } from '../../lambdas/shared/topology';
@@ -209,6 +211,7 @@ describe('reconcile function', () => {
       AUDIT_TABLE_NAME: ref(reconciliation.audit),
       PARITY_TABLE_NAME: ref(reconciliation.parityFindings),
       RECONCILE_RUNS_TABLE_NAME: ref(reconciliation.runs),
+      RECONCILE_RUN_LOG_TABLE_NAME: ref(reconciliation.table(RECONCILE_RUN_LOG)),
       POWERTOOLS_SERVICE_NAME: 'paritysync-reconcile',
       POWERTOOLS_METRICS_NAMESPACE: 'ParitySync',
       POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -237,6 +240,7 @@ describe('reconciliation tables', () => {
       RECONCILE_AUDIT.id,
       PARITY_FINDINGS.id,
       RECONCILE_RUNS.id,
+      RECONCILE_RUN_LOG.id,
     ]);
     for (const definition of RECONCILE_TABLES) {
       const props = tableOf(definition).Properties;
@@ -244,11 +248,28 @@ describe('reconciliation tables', () => {
       expect(props.KeySchema, definition.id).toEqual(
         keys.map((key, index) => ({ AttributeName: key.name, KeyType: index === 0 ? 'HASH' : 'RANGE' })),
       );
+      const indexKeys = (definition.globalSecondaryIndexes ?? []).flatMap((index) => [
+        index.partitionKey,
+        ...(index.sortKey ? [index.sortKey] : []),
+      ]);
       expect(props.AttributeDefinitions, definition.id).toEqual(
-        keys.map((key) => ({ AttributeName: key.name, AttributeType: key.type })),
+        [...keys, ...indexKeys].map((key) => ({ AttributeName: key.name, AttributeType: key.type })),
       );
-      expect(props.GlobalSecondaryIndexes, definition.id).toBeUndefined();
+      if (definition !== RECONCILE_RUN_LOG)
+        expect(props.GlobalSecondaryIndexes, definition.id).toBeUndefined();
     }
+  });
+
+  it('indexes the run log by time, overall and per source, so that listing runs is one Query', () => {
+    expect(tableOf(RECONCILE_RUN_LOG).Properties.GlobalSecondaryIndexes).toEqual([
+      expect.objectContaining({
+        IndexName: RECONCILE_RUNS_BY_TIME.indexName,
+        KeySchema: [
+          { AttributeName: 'runScope', KeyType: 'HASH' },
+          { AttributeName: 'runAt', KeyType: 'RANGE' },
+        ],
+      }),
+    ]);
   });
 
   it('expires audit records and parity findings on the topology TTL attribute, and never checkpoints', () => {
@@ -270,6 +291,13 @@ describe('reconciliation tables', () => {
       expect(table.Properties.BillingMode, definition.id).toBe('PAY_PER_REQUEST');
       expect(table.Properties.Replicas, definition.id).toEqual([
         {
+          ...(definition.globalSecondaryIndexes
+            ? {
+                GlobalSecondaryIndexes: definition.globalSecondaryIndexes.map((index) => ({
+                  IndexName: index.indexName,
+                })),
+              }
+            : {}),
           Region: REGION,
           DeletionProtectionEnabled: true,
           PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: 35 },
