@@ -133,6 +133,7 @@ export class DynamoDbReconcileRunStore extends DynamoDbTable implements Reconcil
               done: 0,
               failed: 0,
               remaining: plan.items.length,
+              driftRemaining: plan.items.length - parityPlanned,
               parityPlanned,
               parityDone: 0,
               parityFailed: 0,
@@ -194,9 +195,31 @@ export class DynamoDbReconcileRunStore extends DynamoDbTable implements Reconcil
   }
 
   abandon(item: WorkItem, outcome: ItemOutcome & { readonly status: 'failed' }): Promise<boolean> {
-    return this.#end(item, outcome, 'attribute_not_exists(sk) OR itemStatus = :running', {
-      ':running': { S: 'running' },
-    });
+    return this.#end(
+      item,
+      outcome,
+      'attribute_not_exists(sk) OR (itemStatus = :running AND leaseUntil < :now)',
+      { ':running': { S: 'running' }, ':now': { S: outcome.finishedAt } },
+    );
+  }
+
+  async release(item: WorkItem, attempt: string): Promise<void> {
+    await conditionHeld(
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: itemKey(item),
+          // The empty string sorts before every instant: the lease has run out for any later claim.
+          UpdateExpression: 'SET leaseUntil = :none',
+          ConditionExpression: 'itemStatus = :running AND attempt = :attempt',
+          ExpressionAttributeValues: {
+            ':none': { S: '' },
+            ':running': { S: 'running' },
+            ':attempt': { S: attempt },
+          },
+        }),
+      ),
+    );
   }
 
   async #end(
@@ -222,6 +245,7 @@ export class DynamoDbReconcileRunStore extends DynamoDbTable implements Reconcil
     const names = Object.keys(sets);
     const ended = outcome.status === 'done' ? 'done' : 'failed';
     const header: Record<string, number> = { [ended]: 1, remaining: -1 };
+    if (item.kind === 'drift') header.driftRemaining = -1;
     if (item.kind === 'parity') {
       header[ended === 'done' ? 'parityDone' : 'parityFailed'] = 1;
       const parity: ParityFigures | undefined = outcome.status === 'done' ? outcome.parity : undefined;
@@ -256,6 +280,30 @@ export class DynamoDbReconcileRunStore extends DynamoDbTable implements Reconcil
       if (isCancelledByCondition(error)) return false;
       throw error;
     }
+  }
+
+  async parityDue(runId: string): Promise<boolean> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: headerKey(runId),
+        ConsistentRead: true,
+        ProjectionExpression: 'parityPlanned, driftRemaining, paritySentAt',
+      }),
+    );
+    if (Item === undefined || Item.paritySentAt !== undefined) return false;
+    return numberOf(Item, 'parityPlanned') > 0 && numberOf(Item, 'driftRemaining') <= 0;
+  }
+
+  async markParitySent(runId: string, at: string): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: headerKey(runId),
+        UpdateExpression: 'SET paritySentAt = if_not_exists(paritySentAt, :at)',
+        ExpressionAttributeValues: { ':at': { S: at } },
+      }),
+    );
   }
 
   complete(runId: string, at: string): Promise<boolean> {

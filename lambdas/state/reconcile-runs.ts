@@ -119,12 +119,13 @@ export type ItemOutcome =
       readonly finishedAt: string;
     };
 
+/** An internal property's share of an item's drift, and what the item did about it. */
 export interface PropertyDrift {
   readonly compared: number;
   readonly mismatched: number;
   readonly silentMisses: number;
-  readonly correctedGroups: number;
-  readonly nightsPolled: number;
+  /** `corrected`, `observed`, `dry_run` or `in_sync`. */
+  readonly action: string;
 }
 
 /** Why a claim was refused. */
@@ -198,10 +199,18 @@ export interface ReconcileRunStore {
    */
   finish(item: WorkItem, attempt: string, outcome: ItemOutcome): Promise<boolean>;
   /**
-   * Ends an item that never ran (its message's receives ran out) as failed, unless it already finished: counted
-   * once like any other end. False when it had finished.
+   * Ends an item whose message's receives ran out as failed, unless it finished or a delivery holds it under a
+   * lease that has not run out at `outcome.finishedAt`: counted once like any other end.
    */
   abandon(item: WorkItem, outcome: ItemOutcome & { readonly status: 'failed' }): Promise<boolean>;
+  /** Lets go of a claim `attempt` holds, so that the item's next delivery may claim it at once. */
+  release(item: WorkItem, attempt: string): Promise<void>;
+  /**
+   * Whether the run's parity items are due to be sent: it has some, every drift item ended (parity reads the
+   * state the drift items corrected), and nobody marked them sent yet.
+   */
+  parityDue(runId: string): Promise<boolean>;
+  markParitySent(runId: string, at: string): Promise<void>;
   /** Marks the run complete once every planned item ended: true for the one caller that did so. */
   complete(runId: string, at: string): Promise<boolean>;
   get(runId: string): Promise<RunDetail | undefined>;

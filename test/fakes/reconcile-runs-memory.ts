@@ -26,6 +26,8 @@ interface StoredItem extends WorkItemRecord {
 interface StoredRun {
   summary: RunSummary;
   remaining: number;
+  driftRemaining: number;
+  paritySentAt?: string;
   readonly sources: Map<string, SourceFigures>;
   readonly items: Map<string, StoredItem>;
 }
@@ -68,6 +70,7 @@ export class InMemoryReconcileRunStore implements ReconcileRunStore {
         sources: [],
       },
       remaining: plan.items.length,
+      driftRemaining: plan.items.length - parityPlanned,
       sources,
       items: new Map(),
     });
@@ -104,8 +107,18 @@ export class InMemoryReconcileRunStore implements ReconcileRunStore {
   async abandon(item: WorkItem, outcome: ItemOutcome & { readonly status: 'failed' }): Promise<boolean> {
     const current = this.#run(item.runId)?.items.get(item.itemId);
     if (current !== undefined && current.status !== 'running') return false;
+    if (current !== undefined && compareVersions(current.leaseUntil ?? '', outcome.finishedAt) >= 0)
+      return false;
     this.#end(item, current?.claimedAt ?? outcome.finishedAt, outcome);
     return true;
+  }
+
+  async release(item: WorkItem, attempt: string): Promise<void> {
+    const run = this.#run(item.runId);
+    const current = run?.items.get(item.itemId);
+    if (current?.status === 'running' && current.attempt === attempt) {
+      run?.items.set(item.itemId, { ...current, leaseUntil: '' });
+    }
   }
 
   #end(item: WorkItem, claimedAt: string, outcome: ItemOutcome): void {
@@ -137,6 +150,7 @@ export class InMemoryReconcileRunStore implements ReconcileRunStore {
     }
     run.summary = { ...summary, [ended]: summary[ended] + 1, parity };
     run.remaining -= 1;
+    if (item.kind === 'drift') run.driftRemaining -= 1;
     if (item.kind === 'drift') {
       const source = { ...(run.sources.get(item.sourceId) ?? emptySource(item.sourceId)) };
       source[ended] += 1;
@@ -145,6 +159,17 @@ export class InMemoryReconcileRunStore implements ReconcileRunStore {
       }
       run.sources.set(item.sourceId, source);
     }
+  }
+
+  async parityDue(runId: string): Promise<boolean> {
+    const run = this.#run(runId);
+    if (!run || run.paritySentAt !== undefined) return false;
+    return run.summary.parity.planned > 0 && run.driftRemaining <= 0;
+  }
+
+  async markParitySent(runId: string, at: string): Promise<void> {
+    const run = this.#run(runId);
+    if (run) run.paritySentAt ??= at;
   }
 
   async complete(runId: string, at: string): Promise<boolean> {

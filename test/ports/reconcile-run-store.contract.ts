@@ -52,16 +52,7 @@ function drift(compared: number, mismatched: number, propertyId: string): ItemOu
     status: 'done',
     drift: {
       figures: stats,
-      properties: [
-        {
-          propertyId,
-          compared,
-          mismatched,
-          silentMisses: mismatched,
-          correctedGroups: 0,
-          nightsPolled: compared / 2,
-        },
-      ],
+      properties: [{ propertyId, compared, mismatched, silentMisses: mismatched, action: 'corrected' }],
     },
     result: JSON.stringify({ propertyId }),
     finishedAt: LEASE,
@@ -173,7 +164,10 @@ export function reconcileRunStoreContract(name: string, create: () => ReconcileR
         message: 'gone',
         finishedAt: LEASE,
       } as const;
-      expect(await store.abandon(third, abandoned)).toBe(true);
+      await store.claim(third, 'a', CLAIMED, LEASE);
+      // Its delivery still holds it: the item is not given up under it.
+      expect(await store.abandon(third, abandoned)).toBe(false);
+      expect(await store.abandon(third, { ...abandoned, finishedAt: AFTER_LEASE })).toBe(true);
       expect(await store.abandon(third, abandoned)).toBe(false);
       expect(await store.abandon(first, abandoned)).toBe(false);
       expect(await store.complete(plan.runId, AFTER_LEASE)).toBe(true);
@@ -242,6 +236,42 @@ export function reconcileRunStoreContract(name: string, create: () => ReconcileR
       await expect(
         store.list({ ...range, limit: 1, sourceId: 'elsewhere', cursor: first.cursor as string }),
       ).rejects.toMatchObject({ code: 'invalid_cursor' });
+    });
+
+    it('lets a delivery give its claim back, so that the next one claims the item at once', async () => {
+      const store = create();
+      const plan = planOf();
+      await store.create(plan);
+      const [item] = plan.items as [WorkItem];
+      await store.claim(item, 'a1', CLAIMED, LEASE);
+      await store.release(item, 'other');
+      expect(await store.claim(item, 'a2', CLAIMED, LEASE)).toEqual({ claimed: false, reason: 'leased' });
+      await store.release(item, 'a1');
+      expect(await store.claim(item, 'a2', CLAIMED, LEASE)).toEqual({ claimed: true });
+    });
+
+    it('holds the parity items back until every drift item ended, then until they are marked sent', async () => {
+      const store = create();
+      const plan = planOf();
+      await store.create(plan);
+      const drift = plan.items.filter((item) => item.kind === 'drift');
+      expect(await store.parityDue(plan.runId)).toBe(false);
+      for (const [index, item] of drift.entries()) {
+        await store.claim(item, 'a', CLAIMED, LEASE);
+        await store.finish(item, 'a', { status: 'failed', error: 'x', message: 'x', finishedAt: LEASE });
+        expect(await store.parityDue(plan.runId)).toBe(index === drift.length - 1);
+      }
+      await store.markParitySent(plan.runId, LEASE);
+      expect(await store.parityDue(plan.runId)).toBe(false);
+      const noParity = planOf();
+      await store.create({
+        ...noParity,
+        items: noParity.items.filter((item) => item.kind === 'drift').slice(0, 1),
+      });
+      const [only] = noParity.items as [WorkItem];
+      await store.claim(only, 'a', CLAIMED, LEASE);
+      await store.finish(only, 'a', { status: 'failed', error: 'x', message: 'x', finishedAt: LEASE });
+      expect(await store.parityDue(noParity.runId)).toBe(false);
     });
 
     it('hands the parity sweep to one planner per period', async () => {

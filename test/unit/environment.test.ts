@@ -2,12 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { readApplyEnvironment } from '../../lambdas/apply/env';
 import { readIngestEnvironment } from '../../lambdas/ingest/env';
 import { readReadApiEnvironment } from '../../lambdas/read/env';
-import { readReconcileEnvironment } from '../../lambdas/reconcile/env';
+import { readReconcileEnvironment, readReconcileWorkerEnvironment } from '../../lambdas/reconcile/env';
 import { ConfigurationError } from '../../lambdas/shared/errors';
 import {
   EVENTS_DLQ,
   EVENTS_QUEUE,
   RECONCILE_DLQ,
+  RECONCILE_WORK,
   REPLAY_QUEUE,
   TABLES as TOPOLOGY_TABLES,
 } from '../../lambdas/shared/topology';
@@ -29,6 +30,7 @@ const TABLES = {
   OPERATION_REQUESTS_TABLE_NAME: 'operation-requests',
 };
 const QUEUE = 'http://127.0.0.1:4566/000000000000/paritysync-events';
+const WORK_QUEUE = 'http://127.0.0.1:4566/000000000000/paritysync-reconcile-work';
 /** The dead-letter queues the read function lists and redrives, and the queue that starts replay jobs. */
 const DLQS = {
   EVENTS_DLQ_URL: 'http://127.0.0.1:4566/000000000000/paritysync-events-dlq',
@@ -165,6 +167,7 @@ describe('function environments, validated at cold start', () => {
       [EVENTS_DLQ.environmentName]: DLQS.EVENTS_DLQ_URL,
       [RECONCILE_DLQ.environmentName]: DLQS.RECONCILE_DLQ_URL,
       [REPLAY_QUEUE.environmentName]: DLQS.REPLAY_QUEUE_URL,
+      [RECONCILE_WORK.environmentName]: WORK_QUEUE,
     };
     expect(readIngestEnvironment(env)).toMatchObject({
       tables: { ledger: 'table-DeliveryLedger', rejections: 'table-Rejections' },
@@ -206,9 +209,17 @@ describe('function environments, validated at cold start', () => {
       checkpoints: 'table-ReconcileCheckpoints',
       audit: 'table-ReconcileAudit',
       parity: 'table-ParityFindings',
+      runLog: 'table-ReconcileRunLog',
       runs: 'table-ReconcileRuns',
     });
+    expect(readReconcileEnvironment(env).queues).toEqual({ work: WORK_QUEUE });
     expect(readReconcileEnvironment(env).serviceName).toBe('paritysync-reconcile');
+    const { runs: _runs, ...workerTables } = readReconcileEnvironment(env).tables;
+    expect(readReconcileWorkerEnvironment(env)).toMatchObject({
+      tables: workerTables,
+      queues: { work: WORK_QUEUE },
+      serviceName: 'paritysync-reconcile',
+    });
   });
 
   it('redrives a whole dead-letter queue with a move task only where DLQ_REDRIVE says so, with both queue ARNs', () => {
