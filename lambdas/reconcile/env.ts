@@ -11,32 +11,30 @@ import {
 } from '../shared/topology';
 
 /**
- * The reconciliation worker's tables, which the planner's environment shares so that a manual run can be
- * followed: it reads and corrects room nights and reads mappings; it never sees the ledger, reservations or
- * guests.
- */
-const WORKER_TABLES = {
-  ari: ARI_STATE,
-  mappings: MAPPINGS,
-  checkpoints: RECONCILE_CHECKPOINTS,
-  audit: RECONCILE_AUDIT,
-  parity: PARITY_FINDINGS,
-  runLog: RECONCILE_RUN_LOG,
-};
-
-/**
  * The scheduled (planning) function's environment, validated once at cold start: the run log it records the run
- * in, the idempotency records of scheduled events, and the work queue it sends the run's items to.
+ * in, the idempotency records of scheduled events, and the work queue it sends the run's items to. It never
+ * reads room nights itself.
  */
 export const readReconcileEnvironment = environmentReader('reconcile', 'reconciliation', {
-  tables: { ...WORKER_TABLES, runs: RECONCILE_RUNS },
+  tables: { runLog: RECONCILE_RUN_LOG, runs: RECONCILE_RUNS },
   queues: { work: RECONCILE_WORK },
 });
 
 export type ReconcileEnvironment = ReturnType<typeof readReconcileEnvironment>;
 
-/** The reconciliation worker's environment: its tables, and the work queue a run's parity items go to. */
+/**
+ * The reconciliation worker's environment: it reads and corrects room nights and reads mappings, keeps
+ * checkpoints, the audit, parity findings and the run log, and sends a run's parity items to the work queue. It
+ * never sees the ledger, reservations or guests.
+ */
 export const readReconcileWorkerEnvironment = environmentReader('reconcile', 'reconciliation worker', {
-  tables: WORKER_TABLES,
+  tables: {
+    ari: ARI_STATE,
+    mappings: MAPPINGS,
+    checkpoints: RECONCILE_CHECKPOINTS,
+    audit: RECONCILE_AUDIT,
+    parity: PARITY_FINDINGS,
+    runLog: RECONCILE_RUN_LOG,
+  },
   queues: { work: RECONCILE_WORK },
 });

@@ -48,6 +48,7 @@ const builds: ReadonlyArray<readonly [string, Build]> = [
         config: TEST_CONFIG,
         state: parts.state,
         entry: ECHO_HANDLER,
+        workerEntry: ECHO_HANDLER,
       });
       const rejections = new RejectionLog(stack, 'Rejections');
       const replays = new ReplayJobs(stack, 'Replays', {
@@ -73,6 +74,7 @@ const builds: ReadonlyArray<readonly [string, Build]> = [
         config: TEST_CONFIG,
         state: parts.state,
         entry: ECHO_HANDLER,
+        workerEntry: ECHO_HANDLER,
       }),
   ],
 ];

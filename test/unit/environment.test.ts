@@ -204,19 +204,20 @@ describe('function environments, validated at cold start', () => {
       },
     });
     expect(readReconcileEnvironment(env).tables).toEqual({
-      ari: 'table-AriState',
-      mappings: 'table-Mappings',
-      checkpoints: 'table-ReconcileCheckpoints',
-      audit: 'table-ReconcileAudit',
-      parity: 'table-ParityFindings',
       runLog: 'table-ReconcileRunLog',
       runs: 'table-ReconcileRuns',
     });
     expect(readReconcileEnvironment(env).queues).toEqual({ work: WORK_QUEUE });
     expect(readReconcileEnvironment(env).serviceName).toBe('paritysync-reconcile');
-    const { runs: _runs, ...workerTables } = readReconcileEnvironment(env).tables;
     expect(readReconcileWorkerEnvironment(env)).toMatchObject({
-      tables: workerTables,
+      tables: {
+        ari: 'table-AriState',
+        mappings: 'table-Mappings',
+        checkpoints: 'table-ReconcileCheckpoints',
+        audit: 'table-ReconcileAudit',
+        parity: 'table-ParityFindings',
+        runLog: 'table-ReconcileRunLog',
+      },
       queues: { work: WORK_QUEUE },
       serviceName: 'paritysync-reconcile',
     });
