@@ -7,6 +7,7 @@ import {
   OPERATION_REQUESTS,
   PARITY_FINDINGS,
   RECONCILE_DLQ,
+  RECONCILE_RUN_LOG,
   REJECTIONS,
   REPLAY_QUEUE,
 } from '../shared/topology';
@@ -24,6 +25,7 @@ export const readReadApiEnvironment = environmentReader('read', 'read API', {
     parity: PARITY_FINDINGS,
     rejections: REJECTIONS,
     operationRequests: OPERATION_REQUESTS,
+    runLog: RECONCILE_RUN_LOG,
   },
   queues: {
     events: EVENTS_QUEUE,

@@ -479,4 +479,6 @@ export const READ_API_ROUTES = [
   { method: 'POST', resource: '/replays' },
   { method: 'GET', resource: '/replays/{jobId}' },
   { method: 'POST', resource: '/replays/{jobId}/cancel' },
+  { method: 'GET', resource: '/reconciliation/runs' },
+  { method: 'GET', resource: '/reconciliation/runs/{runId}' },
 ] as const;

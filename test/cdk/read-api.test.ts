@@ -72,6 +72,8 @@ const EXPECTED_READ_ROUTES = [
   'POST /replays',
   'GET /replays/{jobId}',
   'POST /replays/{jobId}/cancel',
+  'GET /reconciliation/runs',
+  'GET /reconciliation/runs/{runId}',
 ];
 
 describe('read API routes', () => {
@@ -160,6 +162,7 @@ describe('read function', () => {
       REVIEW_TABLE_NAME: ref(stack.state.review),
       RESERVATIONS_TABLE_NAME: ref(stack.state.reservations),
       PARITY_TABLE_NAME: ref(stack.reconciliation.parityFindings),
+      RECONCILE_RUN_LOG_TABLE_NAME: ref(stack.reconciliation.runLog),
       REJECTIONS_TABLE_NAME: ref(stack.rejections.table),
       CONTROLS_TABLE_NAME: ref(stack.state.controls),
       EVENT_QUEUE_URL: ref(stack.queues.queue),
@@ -200,6 +203,9 @@ describe('read function permissions', () => {
       ),
       // GET /parity: one property's findings over a date range.
       ...dynamo(['Query'], table(stack.reconciliation.parityFindings)),
+      // GET /reconciliation/runs: the index by time; GET /reconciliation/runs/{runId}: the run's partition.
+      ...dynamo(['Query'], table(stack.reconciliation.runLog)),
+      ...dynamo(['Query'], indexArnOf(logicalId(stack.reconciliation.runLog), 'runsByTime')),
       // GET /rejections: one source's partition, or every source's through the index.
       ...dynamo(['Query'], table(stack.rejections.table)),
       ...dynamo(['Query'], indexArnOf(logicalId(stack.rejections.table), 'rejectionsAll')),
@@ -265,6 +271,7 @@ describe('read function permissions', () => {
       stack.state.reservations,
       stack.ledger.table,
       stack.reconciliation.parityFindings,
+      stack.reconciliation.runLog,
       stack.rejections.table,
     ]) {
       expect(onTable(construct).filter((p) => /Put|Update|Delete|Write/.test(p))).toEqual([]);
@@ -330,6 +337,8 @@ describe('read API access for operators', () => {
         '/POST/replays',
         '/GET/replays/*',
         '/POST/replays/*/cancel',
+        '/GET/reconciliation/runs',
+        '/GET/reconciliation/runs/*',
       ].sort(),
     );
   });

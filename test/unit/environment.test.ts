@@ -28,6 +28,7 @@ const TABLES = {
   REJECTIONS_TABLE_NAME: 'rejections',
   CONTROLS_TABLE_NAME: 'controls',
   OPERATION_REQUESTS_TABLE_NAME: 'operation-requests',
+  RECONCILE_RUN_LOG_TABLE_NAME: 'run-log',
 };
 const QUEUE = 'http://127.0.0.1:4566/000000000000/paritysync-events';
 const WORK_QUEUE = 'http://127.0.0.1:4566/000000000000/paritysync-reconcile-work';
@@ -118,8 +119,8 @@ describe('function environments, validated at cold start', () => {
     expect(message).not.toContain(weak);
   });
 
-  it('gives the read function the parity table, and refuses to start it without one', () => {
-    const { PARITY_TABLE_NAME: _parity, ...withoutParity } = TABLES;
+  it('gives the read function the parity table and the run log, and refuses to start it without them', () => {
+    const { PARITY_TABLE_NAME: _parity, RECONCILE_RUN_LOG_TABLE_NAME: _runs, ...withoutParity } = TABLES;
     const problems = problemsOf(() =>
       readReadApiEnvironment({
         ...withoutParity,
@@ -129,7 +130,7 @@ describe('function environments, validated at cold start', () => {
       }),
     );
     expect(problems[0]).toMatch(/^Invalid read API environment/);
-    expect(problems.slice(1)).toEqual(['PARITY_TABLE_NAME']);
+    expect(problems.slice(1)).toEqual(['PARITY_TABLE_NAME', 'RECONCILE_RUN_LOG_TABLE_NAME']);
     const read = readReadApiEnvironment({
       ...TABLES,
       ...DLQS,
