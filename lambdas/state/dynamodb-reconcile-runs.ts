@@ -203,25 +203,6 @@ export class DynamoDbReconcileRunStore extends DynamoDbTable implements Reconcil
     );
   }
 
-  async release(item: WorkItem, attempt: string): Promise<void> {
-    await conditionHeld(
-      this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: itemKey(item),
-          // The empty string sorts before every instant: the lease has run out for any later claim.
-          UpdateExpression: 'SET leaseUntil = :none',
-          ConditionExpression: 'itemStatus = :running AND attempt = :attempt',
-          ExpressionAttributeValues: {
-            ':none': { S: '' },
-            ':running': { S: 'running' },
-            ':attempt': { S: attempt },
-          },
-        }),
-      ),
-    );
-  }
-
   async #end(
     item: WorkItem,
     outcome: ItemOutcome,

@@ -203,8 +203,6 @@ export interface ReconcileRunStore {
    * lease that has not run out at `outcome.finishedAt`: counted once like any other end.
    */
   abandon(item: WorkItem, outcome: ItemOutcome & { readonly status: 'failed' }): Promise<boolean>;
-  /** Lets go of a claim `attempt` holds, so that the item's next delivery may claim it at once. */
-  release(item: WorkItem, attempt: string): Promise<void>;
   /**
    * Whether the run's parity items are due to be sent: it has some, every drift item ended (parity reads the
    * state the drift items corrected), and nobody marked them sent yet.

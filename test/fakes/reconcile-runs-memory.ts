@@ -113,14 +113,6 @@ export class InMemoryReconcileRunStore implements ReconcileRunStore {
     return true;
   }
 
-  async release(item: WorkItem, attempt: string): Promise<void> {
-    const run = this.#run(item.runId);
-    const current = run?.items.get(item.itemId);
-    if (current?.status === 'running' && current.attempt === attempt) {
-      run?.items.set(item.itemId, { ...current, leaseUntil: '' });
-    }
-  }
-
   #end(item: WorkItem, claimedAt: string, outcome: ItemOutcome): void {
     const run = this.#run(item.runId);
     if (!run) return;

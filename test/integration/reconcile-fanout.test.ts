@@ -424,7 +424,6 @@ function bound(store: ReconcileRunStore): ReconcileRunStore {
     claim: store.claim.bind(store),
     finish: store.finish.bind(store),
     abandon: store.abandon.bind(store),
-    release: store.release.bind(store),
     parityDue: store.parityDue.bind(store),
     markParitySent: store.markParitySent.bind(store),
     complete: store.complete.bind(store),

@@ -238,18 +238,6 @@ export function reconcileRunStoreContract(name: string, create: () => ReconcileR
       ).rejects.toMatchObject({ code: 'invalid_cursor' });
     });
 
-    it('lets a delivery give its claim back, so that the next one claims the item at once', async () => {
-      const store = create();
-      const plan = planOf();
-      await store.create(plan);
-      const [item] = plan.items as [WorkItem];
-      await store.claim(item, 'a1', CLAIMED, LEASE);
-      await store.release(item, 'other');
-      expect(await store.claim(item, 'a2', CLAIMED, LEASE)).toEqual({ claimed: false, reason: 'leased' });
-      await store.release(item, 'a1');
-      expect(await store.claim(item, 'a2', CLAIMED, LEASE)).toEqual({ claimed: true });
-    });
-
     it('holds the parity items back until every drift item ended, then until they are marked sent', async () => {
       const store = create();
       const plan = planOf();

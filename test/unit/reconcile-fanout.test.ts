@@ -235,7 +235,6 @@ describe('a work item', () => {
       claim: async () => Promise.reject(new Error('run log unreachable')),
       finish: (item, attempt, outcome) => runs.finish(item, attempt, outcome),
       abandon: (item, outcome) => runs.abandon(item, outcome),
-      release: (item, attempt) => runs.release(item, attempt),
       parityDue: (runId) => runs.parityDue(runId),
       markParitySent: (runId, at) => runs.markParitySent(runId, at),
       complete: (runId, at) => runs.complete(runId, at),
