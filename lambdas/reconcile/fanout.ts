@@ -8,6 +8,7 @@ import { ConflictError, ProviderFailureError } from '../shared/errors';
 import type {
   DriftFigures,
   ItemOutcome,
+  ParitySweepPlan,
   ReconcileRunStore,
   RunDetail,
   WorkItem,
@@ -148,7 +149,14 @@ export async function planRun(request: PlanRequest, deps: PlannerDependencies): 
   }
 
   const drift: WorkItem[] = scans.map((scan) => driftItem(runId, scan));
-  const parity = sweep ? parityItemsOf(config, runId, startedAt) : [];
+  const plan: ParitySweepPlan | undefined = sweep
+    ? {
+        propertyIds: config.parity.properties.map((property) => property.propertyId),
+        from: startedAt.slice(0, 10),
+        horizonDays: config.reconciliation.parityHorizonDays,
+      }
+    : undefined;
+  const parity = plan ? parityItemsOf(runId, plan) : [];
   if (!existing) {
     await runs.create({
       runId,
@@ -157,11 +165,12 @@ export async function planRun(request: PlanRequest, deps: PlannerDependencies): 
       dryRun,
       thresholdPercent: config.reconciliation.drift.thresholdPercent,
       items: [...drift, ...parity],
+      ...(plan ? { parity: plan } : {}),
     });
   }
   await deps.work.send(drift.map((item) => ({ ...item, startedAt, dryRun })));
   // Without drift items the parity items are due at once; a retried plan sends them again if they still are.
-  await sendParityIfDue({ runId, startedAt, dryRun }, { config, runs, work: deps.work, clock });
+  await sendParityIfDue({ runId, startedAt, dryRun }, { runs, work: deps.work, clock });
   // A run with nothing to do is complete as soon as it is planned.
   if (drift.length + parity.length === 0) await runs.complete(runId, clock.now().toISOString());
   return {
@@ -172,7 +181,7 @@ export async function planRun(request: PlanRequest, deps: PlannerDependencies): 
     driftItems: drift.length,
     parityItems: parity.length,
     scans: scans.map((scan) => scanLabel(scan)),
-    parityProperties: sweep ? config.parity.properties.map((property) => property.propertyId) : [],
+    parityProperties: plan?.propertyIds ?? [],
   };
 }
 
@@ -190,11 +199,10 @@ async function paritySweepDue(request: PlanRequest, deps: PlannerDependencies, n
   return deps.runs.takeParitySweep(at, asked === true ? at : dueBy);
 }
 
-/** A run's parity items: every parity property over the horizon from the run's start, a window at a time. */
-function parityItemsOf(config: ParitySyncConfig, runId: string, startedAt: string): WorkItem[] {
-  const today = startedAt.slice(0, 10);
-  return config.parity.properties.flatMap(({ propertyId }) =>
-    windows(today, config.reconciliation.parityHorizonDays).map(
+/** A run's parity items: each property of its sweep over the sweep's horizon, a window at a time. */
+function parityItemsOf(runId: string, plan: ParitySweepPlan): WorkItem[] {
+  return plan.propertyIds.flatMap((propertyId) =>
+    windows(plan.from, plan.horizonDays).map(
       (window): WorkItem => ({
         kind: 'parity',
         runId,
@@ -214,14 +222,14 @@ function parityItemsOf(config: ParitySyncConfig, runId: string, startedAt: strin
 async function sendParityIfDue(
   run: { readonly runId: string; readonly startedAt: string; readonly dryRun: boolean },
   deps: {
-    readonly config: ParitySyncConfig;
     readonly runs: ReconcileRunStore;
     readonly work: WorkQueue<WorkMessage>;
     readonly clock: Clock;
   },
 ): Promise<void> {
-  if (!(await deps.runs.parityDue(run.runId))) return;
-  const items = parityItemsOf(deps.config, run.runId, run.startedAt);
+  const plan = await deps.runs.parityDue(run.runId);
+  if (plan === undefined) return;
+  const items = parityItemsOf(run.runId, plan);
   await deps.work.send(items.map((item) => ({ ...item, startedAt: run.startedAt, dryRun: run.dryRun })));
   await deps.runs.markParitySent(run.runId, deps.clock.now().toISOString());
 }
@@ -323,7 +331,6 @@ async function afterItem(
 ): Promise<boolean> {
   if (message.kind === 'drift') {
     await sendParityIfDue(message, {
-      config: reconcile.config,
       runs: deps.runs,
       work: deps.work,
       clock: reconcile.clock,

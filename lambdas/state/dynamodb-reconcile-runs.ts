@@ -32,6 +32,7 @@ import {
   type ItemOutcome,
   PARITY_FIGURES,
   type ParityFigures,
+  type ParitySweepPlan,
   type PropertyDrift,
   type ReconcileRunStore,
   type RunDetail,
@@ -139,6 +140,13 @@ export class DynamoDbReconcileRunStore extends DynamoDbTable implements Reconcil
               parityFailed: 0,
             }),
             ...numbers(Object.fromEntries(PARITY_FIGURES.map((name) => [name, 0]))),
+            ...(plan.parity === undefined
+              ? {}
+              : {
+                  parityPropertyIds: { L: plan.parity.propertyIds.map((id) => ({ S: id })) },
+                  parityFrom: { S: plan.parity.from },
+                  parityHorizonDays: { N: String(plan.parity.horizonDays) },
+                }),
           },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
@@ -263,17 +271,23 @@ export class DynamoDbReconcileRunStore extends DynamoDbTable implements Reconcil
     }
   }
 
-  async parityDue(runId: string): Promise<boolean> {
+  async parityDue(runId: string): Promise<ParitySweepPlan | undefined> {
     const { Item } = await this.client.send(
       new GetItemCommand({
         TableName: this.tableName,
         Key: headerKey(runId),
         ConsistentRead: true,
-        ProjectionExpression: 'parityPlanned, driftRemaining, paritySentAt',
+        ProjectionExpression:
+          'parityPlanned, driftRemaining, paritySentAt, parityPropertyIds, parityFrom, parityHorizonDays',
       }),
     );
-    if (Item === undefined || Item.paritySentAt !== undefined) return false;
-    return numberOf(Item, 'parityPlanned') > 0 && numberOf(Item, 'driftRemaining') <= 0;
+    if (Item === undefined || Item.paritySentAt !== undefined) return undefined;
+    if (numberOf(Item, 'parityPlanned') <= 0 || numberOf(Item, 'driftRemaining') > 0) return undefined;
+    return {
+      propertyIds: (Item.parityPropertyIds?.L ?? []).map((id) => id.S ?? ''),
+      from: requiredString(Item, 'parityFrom', ITEM_KIND),
+      horizonDays: numberOf(Item, 'parityHorizonDays'),
+    };
   }
 
   async markParitySent(runId: string, at: string): Promise<void> {

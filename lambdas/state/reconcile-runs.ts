@@ -85,6 +85,17 @@ export interface ItemCounts {
   readonly failed: number;
 }
 
+/**
+ * A run's parity sweep as planned: these properties, from `from` over `horizonDays` stay dates. Kept with the run,
+ * so that the worker sending its items sends the very windows counted when it was planned, whatever the
+ * configuration deployed since.
+ */
+export interface ParitySweepPlan {
+  readonly propertyIds: readonly string[];
+  readonly from: IsoDate;
+  readonly horizonDays: number;
+}
+
 /** What a run is asked to do, as its planner decided it. */
 export interface RunPlan {
   readonly runId: string;
@@ -94,6 +105,8 @@ export interface RunPlan {
   readonly thresholdPercent: number;
   /** Every item of the run; the store keeps their count per source and overall. */
   readonly items: readonly WorkItem[];
+  /** Its parity sweep, whose items are among `items`, when it has one. */
+  readonly parity?: ParitySweepPlan;
 }
 
 /** What one finished item adds to its run. */
@@ -204,10 +217,10 @@ export interface ReconcileRunStore {
    */
   abandon(item: WorkItem, outcome: ItemOutcome & { readonly status: 'failed' }): Promise<boolean>;
   /**
-   * Whether the run's parity items are due to be sent: it has some, every drift item ended (parity reads the
-   * state the drift items corrected), and nobody marked them sent yet.
+   * The run's parity sweep when its items are due to be sent: it has one, every drift item ended (parity reads
+   * the state the drift items corrected), and nobody marked them sent yet; undefined otherwise.
    */
-  parityDue(runId: string): Promise<boolean>;
+  parityDue(runId: string): Promise<ParitySweepPlan | undefined>;
   markParitySent(runId: string, at: string): Promise<void>;
   /** Marks the run complete once every planned item ended: true for the one caller that did so. */
   complete(runId: string, at: string): Promise<boolean>;

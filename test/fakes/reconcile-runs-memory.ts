@@ -8,6 +8,7 @@ import {
   NO_DRIFT,
   NO_PARITY,
   PARITY_FIGURES,
+  type ParitySweepPlan,
   type ReconcileRunStore,
   type RunDetail,
   type RunPlan,
@@ -27,6 +28,7 @@ interface StoredRun {
   summary: RunSummary;
   remaining: number;
   driftRemaining: number;
+  readonly parityPlan?: ParitySweepPlan;
   paritySentAt?: string;
   readonly sources: Map<string, SourceFigures>;
   readonly items: Map<string, StoredItem>;
@@ -71,6 +73,7 @@ export class InMemoryReconcileRunStore implements ReconcileRunStore {
       },
       remaining: plan.items.length,
       driftRemaining: plan.items.length - parityPlanned,
+      ...(plan.parity === undefined ? {} : { parityPlan: plan.parity }),
       sources,
       items: new Map(),
     });
@@ -153,10 +156,10 @@ export class InMemoryReconcileRunStore implements ReconcileRunStore {
     }
   }
 
-  async parityDue(runId: string): Promise<boolean> {
+  async parityDue(runId: string): Promise<ParitySweepPlan | undefined> {
     const run = this.#run(runId);
-    if (!run || run.paritySentAt !== undefined) return false;
-    return run.summary.parity.planned > 0 && run.driftRemaining <= 0;
+    if (!run || run.paritySentAt !== undefined) return undefined;
+    return run.summary.parity.planned > 0 && run.driftRemaining <= 0 ? run.parityPlan : undefined;
   }
 
   async markParitySent(runId: string, at: string): Promise<void> {

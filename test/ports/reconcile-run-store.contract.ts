@@ -238,19 +238,20 @@ export function reconcileRunStoreContract(name: string, create: () => ReconcileR
       ).rejects.toMatchObject({ code: 'invalid_cursor' });
     });
 
-    it('holds the parity items back until every drift item ended, then until they are marked sent', async () => {
+    it('holds the parity sweep back until every drift item ended, then until it is marked sent', async () => {
       const store = create();
       const plan = planOf();
-      await store.create(plan);
+      const sweep = { propertyIds: ['h1', 'h2'], from: '2026-06-01', horizonDays: 31 };
+      await store.create({ ...plan, parity: sweep });
       const drift = plan.items.filter((item) => item.kind === 'drift');
-      expect(await store.parityDue(plan.runId)).toBe(false);
+      expect(await store.parityDue(plan.runId)).toBeUndefined();
       for (const [index, item] of drift.entries()) {
         await store.claim(item, 'a', CLAIMED, LEASE);
         await store.finish(item, 'a', { status: 'failed', error: 'x', message: 'x', finishedAt: LEASE });
-        expect(await store.parityDue(plan.runId)).toBe(index === drift.length - 1);
+        expect(await store.parityDue(plan.runId)).toEqual(index === drift.length - 1 ? sweep : undefined);
       }
       await store.markParitySent(plan.runId, LEASE);
-      expect(await store.parityDue(plan.runId)).toBe(false);
+      expect(await store.parityDue(plan.runId)).toBeUndefined();
       const noParity = planOf();
       await store.create({
         ...noParity,
@@ -259,7 +260,7 @@ export function reconcileRunStoreContract(name: string, create: () => ReconcileR
       const [only] = noParity.items as [WorkItem];
       await store.claim(only, 'a', CLAIMED, LEASE);
       await store.finish(only, 'a', { status: 'failed', error: 'x', message: 'x', finishedAt: LEASE });
-      expect(await store.parityDue(noParity.runId)).toBe(false);
+      expect(await store.parityDue(noParity.runId)).toBeUndefined();
     });
 
     it('hands the parity sweep to one planner per period', async () => {

@@ -82,8 +82,13 @@ const providerFetch: FetchLike = async (url) => {
   return { status: 200, headers: { get: () => null }, text: async () => body };
 };
 
-function fanOut(reconciliation: Record<string, unknown> = {}) {
+/** `deployed` is the workers' configuration when a deploy changed it after the run was planned. */
+function fanOut(
+  reconciliation: Record<string, unknown> = {},
+  deployed: Record<string, unknown> = reconciliation,
+) {
   const config = configWith(reconciliation);
+  const workerConfig = configWith(deployed);
   let now = START;
   const clock: Clock = { now: () => new Date(now) };
   const runs = new InMemoryReconcileRunStore();
@@ -93,7 +98,12 @@ function fanOut(reconciliation: Record<string, unknown> = {}) {
       queued.push(...bodies);
     },
   };
-  const real = offlineReconcileRuntime({ config, fetch: providerFetch, clock, newRunId: () => 'unused' });
+  const real = offlineReconcileRuntime({
+    config: workerConfig,
+    fetch: providerFetch,
+    clock,
+    newRunId: () => 'unused',
+  });
   const stores = reconcileStores({ ari: new InMemoryAriStore() });
   const runtime: ReconcileRuntime = (onProgress) => ({
     ...real(onProgress),
@@ -165,6 +175,17 @@ describe('planning a run', () => {
       done: 4,
       failed: 1,
     });
+  });
+
+  it('sends the parity windows it planned, whatever the configuration deployed before they are due', async () => {
+    const fan = fanOut({ parityHorizonDays: 40 }, { parityHorizonDays: 400 });
+    const planned = await planRun({ trigger: 'manual' }, fan.planner);
+    await fan.drain();
+    expect(await fan.runs.get(planned.runId)).toMatchObject({
+      status: 'complete',
+      parity: { planned: 2, done: 2, failed: 0 },
+    });
+    expect(fan.completed[0]?.parity).toEqual([expect.objectContaining({ to: '2026-06-10' })]);
   });
 
   it('refuses a run asked for while the last one is in progress, and skips a scheduled one', async () => {
