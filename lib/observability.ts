@@ -87,6 +87,8 @@ export interface ObservabilityProps {
   readonly reconciliation?: {
     readonly config: ParitySyncConfig;
     readonly deadLetterQueue: sqs.IQueue;
+    /** The runs' work queue and its DLQ: its depth and age on the dashboard, and an alarm on the DLQ. */
+    readonly work?: { readonly queue: sqs.IQueue; readonly deadLetterQueue: sqs.IQueue };
   };
   /**
    * Parity on change: the function the ARI table's stream drives and its stream failure destination.
@@ -113,6 +115,8 @@ export interface ObservabilityProps {
    */
   readonly dashboardName?: string;
 }
+
+type ReconcileWorkQueues = NonNullable<NonNullable<ObservabilityProps['reconciliation']>['work']>;
 
 /** What an alarm watches and what ops should do when it fires; see `Observability.addAlarm`. */
 export interface AlarmSpec {
@@ -159,11 +163,13 @@ export class Observability extends Construct {
     this.addApplySection();
     if (props.replays) this.addReplaySection(props.replays);
     if (props.reconciliation) this.addReconciliationSection(props.reconciliation, props.functions.reconcile);
+    if (props.reconciliation?.work) this.addReconcileWorkSection(props.reconciliation.work);
     this.addFunctionsSection(props);
     this.addAlarms(props);
     if (props.reconciliation) this.addReconciliationAlarms(props.reconciliation, props.thresholds ?? {});
     if (props.replays) this.addReplayAlarms(props.replays);
     if (props.parityOnChange) this.addParityOnChange(props.parityOnChange, props.thresholds ?? {});
+    if (props.reconciliation?.work) this.addReconcileWorkAlarms(props.reconciliation.work);
   }
 
   /** A custom metric one of the functions emits, with its `service` dimension. */
@@ -331,6 +337,31 @@ export class Observability extends Construct {
         'error. Once fixed, start the replay again for the same window ' +
         `(\`${this.cli('replay start --source <id> --from <t> --to <t> --status <status>')}\`): replaying is ` +
         'safe to repeat. The message expires with the queue retention.',
+    );
+  }
+
+  private addReconcileWorkSection(work: ReconcileWorkQueues): void {
+    this.addSection('Reconciliation work', [
+      this.graph('Work items waiting (one per scan or parity window)', [queueDepth(work.queue)]),
+      this.graph('Oldest work item waiting (s)', [
+        work.queue.metricApproximateAgeOfOldestMessage({
+          statistic: cloudwatch.Stats.MAXIMUM,
+          period: ONE_MINUTE,
+        }),
+      ]),
+      this.graph('Reconciliation work dead-letter queue depth', [queueDepth(work.deadLetterQueue)]),
+    ]);
+  }
+
+  private addReconcileWorkAlarms(work: ReconcileWorkQueues): void {
+    this.addNotEmptyAlarm(
+      'ReconcileWorkDeadLetterQueueNotEmpty',
+      work.deadLetterQueue,
+      'A reconciliation work item failed on every receive (the worker could not reach the run log or crashed); ' +
+        'it was ended as failed in its run, so the run still completed. Each message names its run and item: ' +
+        `\`${this.cli('reconcile runs <runId>')}\` shows the run; read the reconcile worker logs for the error. ` +
+        'The next run does the same work again; delete the message once understood. It expires with the queue ' +
+        'retention.',
     );
   }
 

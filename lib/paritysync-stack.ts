@@ -196,6 +196,10 @@ export class ParitySyncStack extends Stack {
       reconciliation: {
         config: props.config,
         deadLetterQueue: this.reconciliation.deadLetterQueue,
+        work: {
+          queue: this.reconciliation.work.queue,
+          deadLetterQueue: this.reconciliation.work.deadLetterQueue,
+        },
       },
       queues: this.queues,
       replays: { queue: this.replays.queue, deadLetterQueue: this.replays.deadLetterQueue },

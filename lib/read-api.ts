@@ -18,6 +18,7 @@ import {
   READ_API_ROUTES,
   RECONCILE_AUDIT,
   RECONCILE_DLQ,
+  RECONCILE_RUN_LOG,
   REPLAY_QUEUE,
   RESERVATIONS,
   REVIEW,
@@ -111,7 +112,7 @@ export class ReadApi extends Construct {
         [DELIVERY_LEDGER.environmentName]: props.ledger.table.tableName,
         // Not the guest links: this function never reads them.
         ...props.state.environment([ARI_STATE, MAPPINGS, REVIEW, RESERVATIONS, CONTROLS]),
-        ...props.reconciliation.environment([PARITY_FINDINGS, RECONCILE_AUDIT]),
+        ...props.reconciliation.environment([PARITY_FINDINGS, RECONCILE_AUDIT, RECONCILE_RUN_LOG]),
         ...props.rejections.environment(),
         [EVENTS_QUEUE.environmentName]: props.queues.queue.queueUrl,
         [EVENTS_DLQ.environmentName]: props.queues.deadLetterQueue.queueUrl,
@@ -143,6 +144,8 @@ export class ReadApi extends Construct {
     props.ledger.grantReadLog(this.function);
     props.reconciliation.grantReadParity(this.function);
     props.reconciliation.grantReadAudit(this.function);
+    // GET /reconciliation/runs: the run log's index by time, and a run's own partition; never a scan.
+    props.reconciliation.grantReadRuns(this.function);
     props.rejections.grantList(this.function);
     props.state.grantHoldAdmin(this.function);
     // Events parked for a mapping or a hold go back on the queue once an operator adds it or resumes the source;

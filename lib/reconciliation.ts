@@ -16,13 +16,17 @@ import {
   RECONCILE_AUDIT,
   RECONCILE_CHECKPOINTS,
   RECONCILE_DLQ,
+  RECONCILE_RUN_LOG,
   RECONCILE_RUNS,
+  RECONCILE_RUNS_BY_TIME,
   RECONCILE_TABLES,
+  RECONCILE_WORK,
   type TableDefinition,
 } from '../lambdas/shared/topology';
 import { referencedPollingTokens } from './deploy-config';
 import { DEAD_LETTER_INSPECT_ACTIONS, queueProps } from './event-queues';
 import { ParitySyncFunction } from './paritysync-function';
+import { ReconcileWork } from './reconcile-work';
 import { grantSecretValues } from './secret-grants';
 import type { StateTables } from './state-tables';
 import { grantExactly, topologyTable } from './topology-table';
@@ -56,23 +60,33 @@ export interface ReconciliationProps {
    */
   readonly tracing?: boolean;
   /**
-   * The function's handler module (must export `handler`).
+   * The planning function's handler module (must export `handler`).
    * @default lambdas/reconcile/handler.ts in this project
    */
   readonly entry?: string;
+  /**
+   * The worker's handler module (must export `handler`).
+   * @default lambdas/reconcile/worker-handler.ts in this project
+   */
+  readonly workerEntry?: string;
 }
 
+/** The scheduled function only plans: it records the run and sends its drift items, well within this. */
+export const PLANNER_TIMEOUT = Duration.seconds(120);
+
 /**
- * Scheduled reconciliation: an EventBridge rule invokes the function every `reconciliation.scheduleMinutes`;
- * it polls each source's inventory API, measures and corrects drift, and checks rate parity. Reserved
- * concurrency 1 means two runs never overlap. The configuration is refused unless the function's timeout
- * (budget + margin) ends before the next run is due, so runs normally do not even meet; if one is delayed, the
- * next scheduled invocation waits in Lambda's asynchronous queue and runs after it. An invocation that fails
- * after its retry lands on the dead-letter queue with the event that started it, as does an event EventBridge
- * could not hand to Lambda.
+ * Scheduled reconciliation, fanned out: an EventBridge rule invokes the planning function every
+ * `reconciliation.scheduleMinutes`; it records a run in the run log and sends one work item per polled source (or
+ * per property of a source polled per property) to the work queue, where workers (ReconcileWork, at most
+ * `reconciliation.workers` at once) poll each provider, measure and correct drift, and then check rate parity a
+ * property and month at a time. The planner's reserved concurrency 1 keeps two plans from meeting, and it plans
+ * nothing while the previous run is in progress. An invocation that fails after its retry lands on the dead-letter
+ * queue with the event that started it, as does an event EventBridge could not hand to Lambda.
  */
 export class Reconciliation extends Construct {
+  /** The planning function, which the schedule invokes. */
   readonly function: ParitySyncFunction;
+  readonly work: ReconcileWork;
   readonly schedule: events.Rule;
   readonly deadLetterQueue: sqs.Queue;
   readonly checkpoints: dynamodb.TableV2;
@@ -80,6 +94,8 @@ export class Reconciliation extends Construct {
   readonly parityFindings: dynamodb.TableV2;
   /** Powertools idempotency records of scheduled runs, so that an event delivered twice starts one run. */
   readonly runs: dynamodb.TableV2;
+  /** The fanned-out runs: their headers, figures per source and work items. */
+  readonly runLog: dynamodb.TableV2;
   private readonly tablesById = new Map<string, dynamodb.TableV2>();
 
   constructor(scope: Construct, id: string, props: ReconciliationProps) {
@@ -94,35 +110,52 @@ export class Reconciliation extends Construct {
     this.audit = this.table(RECONCILE_AUDIT);
     this.parityFindings = this.table(PARITY_FINDINGS);
     this.runs = this.table(RECONCILE_RUNS);
+    this.runLog = this.table(RECONCILE_RUN_LOG);
 
     this.deadLetterQueue = new sqs.Queue(this, RECONCILE_DLQ.id, {
       ...queueProps(RECONCILE_DLQ),
       removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
 
+    this.work = new ReconcileWork(this, 'Work', {
+      config: props.config,
+      timeout: Duration.seconds(settings.budgetSeconds).plus(RECONCILE_TIMEOUT_MARGIN),
+      environment: {
+        ...props.state.environment([ARI_STATE, MAPPINGS]),
+        ...this.environment([RECONCILE_CHECKPOINTS, RECONCILE_AUDIT, PARITY_FINDINGS, RECONCILE_RUN_LOG]),
+      },
+      logRetention: props.logRetention,
+      logEncryptionKey: props.state.personalDataKey,
+      retain,
+      ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
+      ...(props.workerEntry === undefined ? {} : { entry: props.workerEntry }),
+    });
+    const worker = this.work.function;
+    props.state.grantReconcile(worker);
+    grantSecretValues(worker, referencedPollingTokens(props.config));
+    this.grantWorkerTables(worker);
+
     this.function = new ParitySyncFunction(this, 'Function', {
       config: props.config,
       entry: props.entry ?? path.join(__dirname, '..', 'lambdas', 'reconcile', 'handler.ts'),
       serviceName: METRIC_SERVICES.reconcile,
-      memorySize: 1024,
-      timeout: Duration.seconds(settings.budgetSeconds).plus(RECONCILE_TIMEOUT_MARGIN),
+      memorySize: 512,
+      timeout: PLANNER_TIMEOUT,
       reservedConcurrentExecutions: 1,
       // Asynchronous invocations (the schedule's) that still fail after Lambda's own retries.
       deadLetterQueue: this.deadLetterQueue,
       retryAttempts: 1,
       environment: {
-        ...props.state.environment([ARI_STATE, MAPPINGS]),
-        ...this.environment(),
+        ...this.environment([RECONCILE_RUN_LOG, RECONCILE_RUNS]),
+        [RECONCILE_WORK.environmentName]: this.work.queue.queueUrl,
       },
       logRetention: props.logRetention,
       logEncryptionKey: props.state.personalDataKey,
       retain,
       ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
     });
-
-    props.state.grantReconcile(this.function);
-    this.grantOwnTables(this.function);
-    grantSecretValues(this.function, referencedPollingTokens(props.config));
+    this.grantPlannerTables(this.function);
+    this.work.grantSend(this.function);
 
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'Serverless-SQSRedrivePolicy',
@@ -188,11 +221,46 @@ export class Reconciliation extends Construct {
   }
 
   /**
-   * Checkpoints are read and overwritten, audit records appended in batches, parity findings replaced or
-   * deleted per night and queried per property; a scheduled run's idempotency record is created, read, completed
-   * and deleted when the run fails (Powertools' persistence layer). No scans, no table operations.
+   * Listing runs (the index) and reading one (its partition), for the read API's `/reconciliation/runs`.
    */
-  private grantOwnTables(grantee: iam.IGrantable): void {
+  grantReadRuns(grantee: iam.IGrantable): iam.Grant {
+    return grantExactly(
+      grantee,
+      ['dynamodb:Query'],
+      [this.runLog.tableArn, `${this.runLog.tableArn}/index/${RECONCILE_RUNS_BY_TIME.indexName}`],
+    );
+  }
+
+  /**
+   * The planner records a run (its sources in one batch, its header once), reads the latest run from the index
+   * and an existing run's partition, takes the parity sweep and completes an empty run; a scheduled run's
+   * idempotency record is created, read, completed and deleted when the plan fails (Powertools).
+   */
+  private grantPlannerTables(grantee: iam.IGrantable): void {
+    grantExactly(
+      grantee,
+      [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:Query',
+      ],
+      [this.runLog.tableArn, `${this.runLog.tableArn}/index/${RECONCILE_RUNS_BY_TIME.indexName}`],
+    );
+    grantExactly(
+      grantee,
+      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      [this.runs.tableArn],
+    );
+  }
+
+  /**
+   * Checkpoints are read and overwritten, audit records appended in batches, parity findings replaced or
+   * deleted per night and queried per property; an item is claimed, ended (a transaction of updates) and read
+   * back with its run. No scans, no table operations.
+   */
+  private grantWorkerTables(grantee: iam.IGrantable): void {
     grantExactly(grantee, ['dynamodb:GetItem', 'dynamodb:PutItem'], [this.checkpoints.tableArn]);
     grantExactly(grantee, ['dynamodb:BatchWriteItem'], [this.audit.tableArn]);
     grantExactly(
@@ -202,8 +270,8 @@ export class Reconciliation extends Construct {
     );
     grantExactly(
       grantee,
-      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-      [this.runs.tableArn],
+      ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+      [this.runLog.tableArn],
     );
   }
 }

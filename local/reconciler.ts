@@ -1,17 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ScheduledRunSummary } from '../lambdas/reconcile/function';
+import { setTimeout as pause } from 'node:timers/promises';
+import { type PlannedRun, type PlannerDependencies, planRun, reportOfRun } from '../lambdas/reconcile/fanout';
 import { InvalidInvocationError, parseInvocation } from '../lambdas/reconcile/invocation';
-import type { ReconcileRuntime } from '../lambdas/reconcile/runtime';
-import {
-  type ProgressEvent,
-  type ReconcileReport,
-  type ReconcileRequest,
-  reconcile,
-} from '../lambdas/reconcile/service';
+import type { ProgressEvent, ReconcileReport, ReconcileRequest } from '../lambdas/reconcile/service';
 import { ConflictError, ParitySyncError } from '../lambdas/shared/errors';
 import { httpStatusOf } from '../lambdas/shared/http-status';
 import { parseStrictJson } from '../lambdas/shared/strict-json';
+import type { RunDetail } from '../lambdas/state/reconcile-runs';
 import { sendJson } from './http';
 import type { ControlRoute } from './server';
 
@@ -24,10 +20,14 @@ export type ReconcileStreamLine =
   | { readonly type: 'report'; readonly report: ReconcileReport }
   | { readonly type: 'error'; readonly error: string; readonly message: string };
 
+/** How often a run being followed is read back from the run log. */
+const FOLLOW_INTERVAL_MS = 200;
+
 export interface LocalReconcilerOptions {
-  /** The reconcile function's module: its handler for the timer, its runtime for runs with progress. */
-  readonly handler: (payload: unknown) => Promise<ReconcileReport | ScheduledRunSummary>;
-  readonly runtime: ReconcileRuntime;
+  /** The reconcile function's handler, which the timer invokes as the schedule would: it plans a run. */
+  readonly handler: (payload: unknown) => Promise<unknown>;
+  /** The planner's dependencies, for "reconcile now", which plans a run and follows it to its end. */
+  readonly planner: PlannerDependencies;
   /** Milliseconds between scheduled runs; 0 turns the timer off. */
   readonly intervalMs: number;
   readonly log?: (message: string) => void;
@@ -38,12 +38,17 @@ export interface LocalReconciler {
   readonly controlRoute: ControlRoute;
   /** Milliseconds between scheduled runs; 0 when the timer is off. */
   readonly intervalMs: number;
-  /** Runs now unless a run is already going: then it rejects with RunInProgressError, as Lambda would throttle. */
+  /**
+   * Plans a run now and follows it until the workers complete it, unless a request is already being followed:
+   * then it rejects with RunInProgressError. A run still in progress in the run log refuses it too (409).
+   */
   runNow(request: ReconcileRequest, onProgress?: (event: ProgressEvent) => void): Promise<ReconcileReport>;
+  /** Where the local workers report their pages, so that the run's follower can stream them. */
+  progress(runId: string, event: ProgressEvent): void;
   stop(): Promise<void>;
 }
 
-/** A run is in progress; reserved concurrency 1 in AWS, a lock here. */
+/** A run is being followed already. */
 export class RunInProgressError extends ConflictError {
   constructor() {
     super(
@@ -54,13 +59,16 @@ export class RunInProgressError extends ConflictError {
 }
 
 /**
- * Stands in for the EventBridge schedule and reserved concurrency 1: a timer invokes the reconcile function's
- * handler every interval, and at most one run (timer or "reconcile now") is in progress at a time. A timer
- * tick that finds a run going is skipped, as a throttled scheduled invocation would be.
+ * Stands in for the EventBridge schedule: a timer invokes the reconcile function's handler every interval, which
+ * plans a run as work items for the local workers (see start.ts), as in AWS; a tick that finds a run still in
+ * progress plans nothing. "Reconcile now" plans a run and follows it in the run log to its end, streaming its
+ * pages, each scan as its item ends, then the parity of each property and the report.
  */
 export function startLocalReconciler(options: LocalReconcilerOptions): LocalReconciler {
   const log = options.log ?? ((message) => console.log(message));
   const logError = options.logError ?? ((message, error) => console.error(message, error));
+  const followers = new Map<string, (event: ProgressEvent) => void>();
+  const stopping = new AbortController();
   let running: Promise<unknown> | undefined;
 
   const exclusive = <T>(run: () => Promise<T>): Promise<T> => {
@@ -76,20 +84,33 @@ export function startLocalReconciler(options: LocalReconcilerOptions): LocalReco
     options.intervalMs > 0
       ? setInterval(() => {
           if (running) return;
-          // As EventBridge sends it: the event id makes the run idempotent, as in AWS.
+          // As EventBridge sends it: the event id makes the plan idempotent, as in AWS.
           exclusive(() => options.handler({ trigger: 'schedule', eventId: randomUUID() }))
-            .then((result) => log(`Scheduled reconciliation: ${describeResult(result)}`))
+            .then((result) => log(`Scheduled reconciliation: ${describePlan(result)}`))
             .catch((error: unknown) => logError('Scheduled reconciliation failed', error));
         }, options.intervalMs)
       : undefined;
   timer?.unref();
 
   const runNow: LocalReconciler['runNow'] = (request, onProgress) =>
-    exclusive(() => reconcile(request, options.runtime(onProgress)));
+    exclusive(async () => {
+      const planned = await planRun({ ...request, trigger: 'manual' }, options.planner);
+      if (planned.outcome !== 'planned') throw new RunInProgressError();
+      onProgress?.({ type: 'plan', sources: planned.scans, parityProperties: planned.parityProperties });
+      if (onProgress) followers.set(planned.runId, onProgress);
+      try {
+        return await follow(planned.runId, options.planner, stopping.signal, onProgress);
+      } finally {
+        followers.delete(planned.runId);
+      }
+    });
 
   return {
     runNow,
     intervalMs: options.intervalMs,
+    progress(runId, event) {
+      followers.get(runId)?.(event);
+    },
     controlRoute: {
       method: 'POST',
       path: RECONCILE_NOW_PATH,
@@ -97,9 +118,39 @@ export function startLocalReconciler(options: LocalReconcilerOptions): LocalReco
     },
     async stop() {
       if (timer) clearInterval(timer);
+      stopping.abort();
       await running?.catch(() => undefined);
     },
   };
+}
+
+/** Reads the run back until it is complete, reporting each scan as its item ends, then each property's parity. */
+async function follow(
+  runId: string,
+  planner: PlannerDependencies,
+  signal: AbortSignal,
+  onProgress: ((event: ProgressEvent) => void) | undefined,
+): Promise<ReconcileReport> {
+  const reported = new Set<string>();
+  for (;;) {
+    const run: RunDetail | undefined = await planner.runs.get(runId);
+    if (run === undefined) throw new Error(`Reconciliation run ${runId} is not in the run log`);
+    const report = reportOfRun(run);
+    for (const item of run.items) {
+      if (item.kind !== 'drift' || item.status === 'running' || reported.has(item.itemId)) continue;
+      reported.add(item.itemId);
+      const result = report.sources.find(
+        (source) => source.sourceId === item.sourceId && source.propertyId === item.propertyId,
+      );
+      if (result) onProgress?.({ type: 'source', result });
+    }
+    if (run.status === 'complete') {
+      for (const result of report.parity) onProgress?.({ type: 'parity', result });
+      return report;
+    }
+    if (signal.aborted) throw new Error(`The local runtime stopped before run ${runId} completed`);
+    await pause(FOLLOW_INTERVAL_MS);
+  }
 }
 
 async function streamRun(
@@ -145,27 +196,12 @@ async function streamRun(
   response.end();
 }
 
-/** One line for the log: per source its outcome and drift, per property its parity violations. */
-function describeResult(result: ReconcileReport | ScheduledRunSummary): string {
-  if (!('eventId' in result)) return describeReport(result);
-  return `${result.sources} source run(s), ${result.failedSources} failed`;
-}
-
-export function describeReport(report: ReconcileReport): string {
-  const sources = report.sources.map((source) =>
-    source.outcome === 'failed'
-      ? `${scanName(source)} failed (${source.error})`
-      : `${scanName(source)} ${source.nightsPolled} nights, drift ${source.drift.overall.driftPercent.toFixed(2)}%, ` +
-        `${source.correctedGroups} corrected${source.status === 'budget_exhausted' ? ', budget used up' : ''}`,
-  );
-  const parity = report.parity.map(
-    (property) => `${property.propertyId} ${property.counts.violations} parity violation(s)`,
-  );
-  return (
-    [...sources, ...parity].join('; ') || 'nothing to reconcile (no polled sources, no parity properties)'
-  );
-}
-
-function scanName(result: { readonly sourceId: string; readonly propertyId?: string }): string {
-  return result.propertyId === undefined ? result.sourceId : `${result.sourceId}/${result.propertyId}`;
+/** One line for the log: what the scheduled invocation planned. */
+function describePlan(result: unknown): string {
+  const planned = result as Partial<PlannedRun> & { readonly scans?: unknown };
+  if (planned.outcome === 'skipped') return `run ${planned.runId} is still in progress; nothing planned`;
+  if (planned.outcome === 'planned') {
+    return `run ${planned.runId} planned: ${planned.driftItems} scan(s), ${planned.parityItems} parity window(s)`;
+  }
+  return JSON.stringify(result);
 }

@@ -4,7 +4,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
 import { CONSOLE_PATH, CONSOLE_PATHS, consoleAsset, sendConsoleAsset } from '../console/assets';
 import { loadConfigFile } from '../lambdas/config/load';
-import type { ParitySyncConfig } from '../lambdas/config/schema';
+import { type ParitySyncConfig, RECONCILE_TIMEOUT_MARGIN_SECONDS } from '../lambdas/config/schema';
 import { createSecretResolver } from '../lambdas/config/secrets';
 import { READ_API_ROUTES } from '../lambdas/read/router';
 import { awsClientConfig } from '../lambdas/shared/aws-clients';
@@ -17,6 +17,7 @@ import {
   EVENTS_QUEUE,
   PARITY_DLQ,
   QUEUES,
+  RECONCILE_WORK,
   REPLAY_QUEUE,
   TABLES,
 } from '../lambdas/shared/topology';
@@ -108,7 +109,7 @@ export interface LocalStackOptions {
   readonly log?: (message: string) => void;
 }
 
-type ReconcileModule = Pick<typeof import('../lambdas/reconcile/handler'), 'handler' | 'reconcileRuntime'>;
+type ReconcileModule = Pick<typeof import('../lambdas/reconcile/handler'), 'handler' | 'reconcilePlanner'>;
 
 export interface LocalStack {
   /** Base URL of the local API, e.g. `http://127.0.0.1:3000`. */
@@ -205,13 +206,46 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const reconcileModule = await asService(METRIC_SERVICES.reconcile, loadReconcile);
     const localReconciler = startLocalReconciler({
       handler: reconcileModule.handler,
-      runtime: reconcileModule.reconcileRuntime,
+      planner: reconcileModule.reconcilePlanner,
       intervalMs: options.reconcileIntervalMs ?? options.config.reconciliation.scheduleMinutes * 60_000,
       ...(options.log ? { log: options.log } : {}),
       ...(options.logError ? { logError: options.logError } : {}),
     });
     cleanup.push(() => localReconciler.stop());
     reconciler.resolve(localReconciler);
+
+    // The reconciliation workers, behind a stand-in for their SQS event source: as many at once as configured.
+    const workerModule = await asService(
+      METRIC_SERVICES.reconcile,
+      () => import('../lambdas/reconcile/worker-handler'),
+    );
+    const workQueue = topology.queues[RECONCILE_WORK.id];
+    if (workQueue === undefined) throw new Error('Provisioning did not create the reconciliation work queue');
+    const workSqs = new SQSClient({
+      endpoint: endpoints.sqsEndpoint,
+      region: REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    const { budgetSeconds, workers } = options.config.reconciliation;
+    // A message stays hidden for as long as its worker may run, as the queue's own timeout ensures in AWS.
+    const workerSeconds = budgetSeconds + RECONCILE_TIMEOUT_MARGIN_SECONDS;
+    const workPoller = startSwitchableSqsPoller({
+      sqs: workSqs,
+      queueUrl: workQueue.url,
+      queueArn: workQueue.arn,
+      region: REGION,
+      consumer: workerModule.createWorkerHandler((runId, event) => localReconciler.progress(runId, event)),
+      ...(emulators ? { ready: () => emulators.available() } : {}),
+      visibilityTimeoutSeconds: workerSeconds,
+      timeoutMs: workerSeconds * 1000,
+      batchSize: 1,
+      concurrency: workers,
+      ...(options.logError ? { logError: options.logError } : {}),
+    });
+    cleanup.push(async () => {
+      await workPoller.close();
+      workSqs.destroy();
+    });
 
     const runConsumer = options.consumer ?? true;
     if (runConsumer) {

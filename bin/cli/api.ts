@@ -44,6 +44,61 @@ import {
 export type { Page };
 export { DLQ_QUEUES, type DlqQueue };
 
+/** A source's figures in one reconciliation run (GET /reconciliation/runs). */
+export interface ReconcileRunSource {
+  readonly sourceId: string;
+  readonly status: 'running' | 'complete';
+  readonly items: { readonly planned: number; readonly done: number; readonly failed: number };
+  readonly driftPercent: number;
+  readonly compared: number;
+  readonly mismatched: number;
+  readonly silentMisses: number;
+  readonly correctedGroups: number;
+  readonly skippedCorrections: number;
+  readonly nightsPolled: number;
+  readonly throttled: number;
+  readonly budgetExhausted: number;
+}
+
+export interface ReconcileRun {
+  readonly runId: string;
+  readonly status: 'running' | 'complete';
+  readonly trigger: 'schedule' | 'manual';
+  readonly startedAt: string;
+  readonly completedAt: string | null;
+  readonly dryRun: boolean;
+  readonly thresholdPercent: number;
+  readonly items: { readonly planned: number; readonly done: number; readonly failed: number };
+  readonly parity: {
+    readonly items: { readonly planned: number; readonly done: number; readonly failed: number };
+    readonly nightsChecked: number;
+    readonly violations: number;
+    readonly currencyMismatches: number;
+  };
+  readonly sources: readonly ReconcileRunSource[];
+  /** GET /reconciliation/runs/{runId} only. */
+  readonly properties?: readonly {
+    readonly sourceId: string;
+    readonly propertyId: string;
+    readonly driftPercent: number;
+    readonly silentMisses: number;
+    readonly actions: readonly string[];
+  }[];
+  readonly workItems?: readonly {
+    readonly itemId: string;
+    readonly status: string;
+    readonly error?: string;
+    readonly message?: string;
+  }[];
+}
+
+export interface ReconcileRunQuery extends PageRequest {
+  readonly source?: string;
+  readonly from?: string;
+  readonly to?: string;
+}
+
+
 export interface DeliveryQuery extends PageRequest {
   readonly source?: string;
   readonly status?: string;
@@ -165,6 +220,16 @@ export class OpsApi {
 
   cancelReplay(jobId: string): Promise<ReplayJobView> {
     return this.transport.call({ method: 'POST', path: ['replays', jobId, 'cancel'], body: {} });
+  }
+
+  // Reconciliation runs
+
+  listReconcileRuns(query: ReconcileRunQuery): Promise<Page<ReconcileRun>> {
+    return this.transport.call({ method: 'GET', path: ['reconciliation', 'runs'], query: { ...query } });
+  }
+
+  getReconcileRun(runId: string): Promise<ReconcileRun> {
+    return this.transport.call({ method: 'GET', path: ['reconciliation', 'runs', runId] });
   }
 
   // Mappings and the events parked for want of one

@@ -4,7 +4,12 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
-import type { ReconcileReport, ReconcileRequest } from '../../lambdas/reconcile/service';
+import type { PlannedRun } from '../../lambdas/reconcile/fanout';
+import type { ReconcileRequest } from '../../lambdas/reconcile/service';
+
+/** What the reconcile function answers a manual invocation: the run it planned (a manual run is never skipped). */
+export type PlannedRunAnswer = PlannedRun & { readonly outcome: 'planned' };
+
 import { fieldsOf } from '../../local/json-object';
 import {
   AccessDeniedError,
@@ -47,10 +52,10 @@ export interface DeployedStack {
   /** The stack's CloudWatch dashboard in the AWS console, when the stack names one. */
   readonly dashboardUrl?: string;
   /**
-   * Invokes the reconcile function synchronously and returns its report. Lambda answers only at the end, so
-   * `onWait` is told every second how long the run has taken.
+   * Invokes the reconcile function synchronously and returns the run it planned: the workers do the run, which
+   * the read API follows. `onWait` is told every second how long the planning has taken.
    */
-  reconcile(request: ReconcileRequest, onWait?: (elapsedSeconds: number) => void): Promise<ReconcileReport>;
+  reconcile(request: ReconcileRequest, onWait?: (elapsedSeconds: number) => void): Promise<PlannedRunAnswer>;
 }
 
 /**
@@ -186,7 +191,7 @@ async function invokeReconcile(
   clientConfig: { region: string; profile?: string; credentials: AwsCredentialIdentityProvider },
   options: StackOptions,
   onWait: ((elapsedSeconds: number) => void) | undefined,
-): Promise<ReconcileReport> {
+): Promise<PlannedRunAnswer> {
   // One attempt: a retry after a slow answer would start a second run (or be throttled by concurrency 1).
   const lambda = new LambdaClient({
     ...clientConfig,
@@ -216,7 +221,7 @@ async function invokeReconcile(
         answer.LogResult ? Buffer.from(answer.LogResult, 'base64').toString('utf8') : undefined,
       );
     }
-    return JSON.parse(payload) as ReconcileReport;
+    return JSON.parse(payload) as PlannedRunAnswer;
   } catch (error) {
     if (error instanceof ReconcileFunctionError) throw error;
     throw awsFailure(error, {

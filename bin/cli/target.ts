@@ -1,7 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import type { ReconcileReport, ReconcileRequest } from '../../lambdas/reconcile/service';
 import { type ReconcileStep, reconcileNow } from '../../local/reconcile-client';
-import { OpsApi } from './api';
+import { OpsApi, type ReconcileRun } from './api';
 import { NothingListeningError, TargetOptionsError, TimedOutError } from './errors';
 import { ApiTransport } from './http';
 
@@ -15,6 +16,14 @@ export interface TargetOptions {
   readonly timeout: number;
 }
 
+/**
+ * What one reconciliation now answers: the local runtime streams the run and answers its full report; a stack's
+ * reconcile function plans the run, which the CLI follows in the run log until the workers complete it.
+ */
+export type ReconcileOutcome =
+  | { readonly kind: 'report'; readonly report: ReconcileReport }
+  | { readonly kind: 'run'; readonly run: ReconcileRun };
+
 /** What a command operates: the local runtime or a deployed stack, through the same API. */
 export interface Target {
   /** For messages: "the local runtime at …" or "stack … in …". */
@@ -22,7 +31,7 @@ export interface Target {
   readonly local: boolean;
   readonly api: OpsApi;
   /** One reconciliation now, reporting its steps as far as the target tells them. */
-  reconcile(request: ReconcileRequest, onStep?: (step: ReconcileStep) => void): Promise<ReconcileReport>;
+  reconcile(request: ReconcileRequest, onStep?: (step: ReconcileStep) => void): Promise<ReconcileOutcome>;
 }
 
 /** A local run is bounded by its configured budget; this only stops a wait on a runtime that hangs. */
@@ -86,19 +95,39 @@ export async function openTarget(options: TargetOptions): Promise<Target> {
     name: `stack ${stack.stack} in ${stack.region}`,
     local: false,
     api,
-    reconcile: (request, onStep) => {
+    reconcile: async (request, onStep) => {
       const step = `reconcile function of ${stack.stack}`;
       onStep?.({ done: 0, total: 1, step, detail: 'invoked' });
-      return stack
-        .reconcile(request, (elapsed) =>
-          onStep?.({ done: 0, total: 1, step, detail: `running for ${elapsed} s` }),
-        )
-        .then((report) => {
-          onStep?.({ done: 1, total: 1, step, detail: 'finished' });
-          return report;
-        });
+      const planned = await stack.reconcile(request, (elapsed) =>
+        onStep?.({ done: 0, total: 1, step, detail: `planning for ${elapsed} s` }),
+      );
+      onStep?.({ done: 1, total: 1, step, detail: `planned run ${planned.runId}` });
+      return { kind: 'run', run: await followRun(api, planned.runId, onStep) };
     },
   };
+}
+
+/** Seconds between reads of a run being followed. */
+const FOLLOW_INTERVAL_SECONDS = 2;
+
+/** Reads the run until its workers complete it, reporting items ended of items planned. Ctrl-C stops the wait. */
+async function followRun(
+  api: OpsApi,
+  runId: string,
+  onStep: ((step: ReconcileStep) => void) | undefined,
+): Promise<ReconcileRun> {
+  for (;;) {
+    const run = await api.getReconcileRun(runId);
+    const ended = run.items.done + run.items.failed;
+    onStep?.({
+      done: ended,
+      total: Math.max(1, run.items.planned),
+      step: `run ${runId}`,
+      detail: run.status === 'complete' ? 'complete' : `${run.items.failed} failed so far`,
+    });
+    if (run.status === 'complete') return run;
+    await sleep(FOLLOW_INTERVAL_SECONDS * 1000);
+  }
 }
 
 function localTarget(url: string, timeoutSeconds: number): Target {
@@ -109,10 +138,11 @@ function localTarget(url: string, timeoutSeconds: number): Target {
     api: new OpsApi(transport),
     async reconcile(request, onStep) {
       try {
-        return await reconcileNow(url, request, {
+        const report = await reconcileNow(url, request, {
           ...(onStep ? { onStep } : {}),
           signal: AbortSignal.timeout(LOCAL_RECONCILE_TIMEOUT_SECONDS * 1000),
         });
+        return { kind: 'report', report };
       } catch (error) {
         if (error instanceof Error && error.name === 'TimeoutError') {
           throw new TimedOutError(

@@ -358,6 +358,17 @@ export const ReconciliationSettingsSchema = z.prefault(
     drift: z.prefault(DriftOptionsSchema, {}),
     /** Stay dates from today up to this many days ahead are checked for rate parity after each run. @default 365 */
     parityHorizonDays: z._default(z.number().check(wholeNumber, z.minimum(1), z.maximum(730)), 365),
+    /**
+     * Work items a run's workers take at once (the worker's SQS event source's maximum concurrency, 2-1000). Each
+     * polls one source or property at a time: keep workers × a source's requests per minute per item within what
+     * the provider allows. @default 4
+     */
+    workers: z._default(z.number().check(wholeNumber, z.minimum(2), z.maximum(1000)), 4),
+    /**
+     * Hours between full rate-parity sweeps over parityHorizonDays; parity on change covers the nights in
+     * between. A scheduled run plans the sweep when this long has passed since the last one. @default 24
+     */
+    paritySweepHours: z._default(z.number().check(wholeNumber, z.minimum(1), z.maximum(168)), 24),
     /** Days an audit record of a correction is kept. @default 90 */
     auditRetentionDays: z._default(z.number().check(wholeNumber, z.minimum(1), z.maximum(3650)), 90),
   }),

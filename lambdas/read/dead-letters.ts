@@ -136,9 +136,10 @@ export async function redriveDeadLetters(
     throw new InvalidRequestError(
       'redrive_not_supported',
       'The parity dead-letter queue holds the stream positions of ARI changes whose parity check failed, not ' +
-        'the changes: there is nothing to send back. The parity sweep of each reconciliation run re-checks every ' +
-        "night of the parity properties from their current state: once the failure's cause is fixed, run one now " +
-        '(paritysync reconcile, or invoke the ReconcileFunctionName output) or wait for the next scheduled run, ' +
+        'the changes: there is nothing to send back. The parity sweep (every paritySweepHours, and in every run ' +
+        'asked for by hand) re-checks every night of the parity properties from their current state: once the ' +
+        "failure's cause is fixed, run one now (paritysync reconcile, or invoke the ReconcileFunctionName output) " +
+        'or wait for the next sweep, ' +
         'then delete the messages with POST /dlq/parity/delete.',
       { fields: [{ path: 'queue', message: 'only the events queue is redriven' }] },
     );

@@ -9,6 +9,7 @@ import {
   PARITY_FINDINGS,
   RECONCILE_AUDIT,
   RECONCILE_DLQ,
+  RECONCILE_RUN_LOG,
   REJECTIONS,
   REPLAY_QUEUE,
 } from '../shared/topology';
@@ -27,6 +28,7 @@ export const readReadApiEnvironment = environmentReader('read', 'read API', {
     audit: RECONCILE_AUDIT,
     rejections: REJECTIONS,
     operationRequests: OPERATION_REQUESTS,
+    runLog: RECONCILE_RUN_LOG,
   },
   queues: {
     events: EVENTS_QUEUE,

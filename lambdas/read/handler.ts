@@ -13,6 +13,7 @@ import { DynamoDbAuditLog } from '../state/dynamodb-audit';
 import { DynamoDbControlStore } from '../state/dynamodb-controls';
 import { DynamoDbMappingStore } from '../state/dynamodb-mappings';
 import { DynamoDbParityStore } from '../state/dynamodb-parity';
+import { DynamoDbReconcileRunStore } from '../state/dynamodb-reconcile-runs';
 import { DynamoDbReservationStore } from '../state/dynamodb-reservations';
 import { DynamoDbReviewStore } from '../state/dynamodb-review';
 import { MappingResolver } from '../state/resolver';
@@ -61,6 +62,9 @@ export const handler = createReadApiHandler(
     holds: new DynamoDbControlStore(dynamodb, tables.controls),
     replays: new DynamoDbReplayJobStore(dynamodb, tables.controls),
     replayWork: new SqsReplayWorkQueue(sqs, environment.queues.replay),
+    runs: new DynamoDbReconcileRunStore(dynamodb, tables.runLog, {
+      retentionDays: config.reconciliation.auditRetentionDays,
+    }),
     deadLetters: {
       events: new SqsRedrivableDeadLetterQueue(sqs, {
         queueUrl: environment.queues.eventsDeadLetters,

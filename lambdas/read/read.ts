@@ -30,6 +30,7 @@ import type {
   ReservationStore,
   ReviewStore,
 } from '../state/ports';
+import type { ReconcileRunStore } from '../state/reconcile-runs';
 import { type MappingResolver, mappingKey } from '../state/resolver';
 import type { DeadLetterQueues } from './dead-letters';
 import type { ReplayControlDependencies } from './replays';
@@ -76,6 +77,8 @@ export interface ReadApiDependencies
   readonly holds: HoldStore;
   /** The dead-letter queues of the events queue and of the scheduled reconciliation. */
   readonly deadLetters: DeadLetterQueues;
+  /** Reconciliation runs, for `/reconciliation/runs`; every deployed read function has it, a test may not. */
+  readonly runs?: Pick<ReconcileRunStore, 'get' | 'list'>;
 }
 
 export async function getReservation(

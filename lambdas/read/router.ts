@@ -13,6 +13,7 @@ import { parseStrictJson } from '../shared/strict-json';
 import { READ_API_ROUTES } from '../shared/topology';
 import { AUDIT_ACTIONS } from '../state/audit';
 import { MAPPING_ENTITIES } from '../state/ports';
+import type { ReconcileRunStore } from '../state/reconcile-runs';
 import {
   DEAD_LETTER_QUEUE_NAMES,
   deleteDeadLetters,
@@ -44,6 +45,8 @@ import {
   parityNightView,
   parityPropertiesView,
   parkedView,
+  reconcileRunDetailView,
+  reconcileRunView,
   rejectionView,
   replayJobView,
   reservationView,
@@ -354,6 +357,10 @@ export async function handleReadRequest(
       return readReplay(request, deps);
     case '/replays/{jobId}/cancel':
       return writeReplayCancel(request, deps);
+    case '/reconciliation/runs':
+      return readRuns(request, deps);
+    case '/reconciliation/runs/{runId}':
+      return readRun(request, deps);
   }
 }
 
@@ -714,4 +721,67 @@ async function writeReplayCancel(request: ReadRequest, deps: ReadApiDependencies
   const { jobId } = pathOf(ReplayPathSchema, request);
   optionalBodyOf(z.strictObject({}), request);
   return replayJobView(await cancelReplay(jobId, replayControls(deps)));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Reconciliation runs
+
+/** How far back `GET /reconciliation/runs` looks when no `from` is given. */
+export const DEFAULT_RUNS_WINDOW_DAYS = 7;
+
+function runsQuerySchema(sourceIds: ReadonlySet<string>) {
+  return z.strictObject({
+    source: z.optional(configuredSourceSchema(sourceIds)),
+    from: z.optional(IsoInstantSchema),
+    to: z.optional(IsoInstantSchema),
+    ...PAGE_QUERY,
+  });
+}
+
+function runStore(deps: ReadApiDependencies): Pick<ReconcileRunStore, 'get' | 'list'> {
+  if (deps.runs === undefined) throw new Error('The read API was built without the reconciliation run log');
+  return deps.runs;
+}
+
+/**
+ * Runs started in [from, to), newest first: each with its figures per source, or with `source`, only the runs
+ * that polled it and that source's figures (its drift over time).
+ */
+async function readRuns(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
+  const query = queryOf(runsQuerySchema(deps.sourceIds), request);
+  const now = deps.clock.now();
+  const to = query.to ?? now;
+  const from = query.from ?? new Date(to.getTime() - DEFAULT_RUNS_WINDOW_DAYS * 86_400_000);
+  if (from.getTime() > to.getTime()) {
+    throw new InvalidRequestError('invalid_query', 'The query parameters are not valid (to); see fields.', {
+      fields: [{ path: 'to', message: `must not be before from (${from.toISOString()})` }],
+    });
+  }
+  const page = await runStore(deps).list({
+    ...(query.source === undefined ? {} : { sourceId: query.source }),
+    from: from.toISOString(),
+    to: to.toISOString(),
+    limit: query.limit,
+    ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+  });
+  return {
+    ...(query.source === undefined ? {} : { source: query.source }),
+    from: from.toISOString(),
+    to: to.toISOString(),
+    items: page.items.map(reconcileRunView),
+    ...continuation(page),
+  };
+}
+
+async function readRun(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
+  const { runId } = pathOf(z.object({ runId: PathIdSchema }), request);
+  const run = await runStore(deps).get(runId);
+  if (run === undefined) {
+    throw new NotFoundError(
+      'run_not_found',
+      `No reconciliation run ${JSON.stringify(runId)}. GET /reconciliation/runs lists the recent ones; runs are ` +
+        'kept as long as the audit (reconciliation.auditRetentionDays).',
+    );
+  }
+  return reconcileRunDetailView(run);
 }

@@ -21,6 +21,13 @@ import type {
   ParkedEvent,
   ReservationRecord,
 } from '../state/ports';
+import {
+  driftPercentOf,
+  type ItemCounts,
+  type RunDetail,
+  type RunSummary,
+  type SourceFigures,
+} from '../state/reconcile-runs';
 import type { DeadLetterItem } from './dead-letters';
 import type { DeliveryDetail, DeliveryRecord } from './read';
 import type { SourceStatus } from './sources';
@@ -309,5 +316,111 @@ export function replayJobView(job: ReplayJob): ReplayJobView {
     createdAt: job.createdAt,
     updatedAt: job.updatedAt,
     ...(job.error === undefined ? {} : { error: job.error }),
+  };
+}
+
+function itemCounts(counts: ItemCounts) {
+  return { planned: counts.planned, done: counts.done, failed: counts.failed };
+}
+
+function ended(counts: ItemCounts): 'running' | 'complete' {
+  return counts.done + counts.failed >= counts.planned ? 'complete' : 'running';
+}
+
+/** A source's figures in one run: what the ops console plots over time (drift, silent misses, corrections). */
+export function sourceRunView(source: SourceFigures) {
+  return {
+    sourceId: source.sourceId,
+    status: ended(source),
+    items: itemCounts(source),
+    driftPercent: driftPercentOf(source),
+    compared: source.compared,
+    mismatched: source.mismatched,
+    silentMisses: source.silentMisses,
+    correctedGroups: source.correctedGroups,
+    skippedCorrections: source.skippedCorrections,
+    nightsPolled: source.nightsPolled,
+    nightsSkipped: source.skipped,
+    requests: source.requests,
+    throttled: source.throttled,
+    retries: source.retries,
+    budgetExhausted: source.budgetExhausted,
+  };
+}
+
+export function reconcileRunView(run: RunSummary) {
+  return {
+    runId: run.runId,
+    status: run.status,
+    trigger: run.trigger,
+    startedAt: run.startedAt,
+    completedAt: run.completedAt ?? null,
+    dryRun: run.dryRun,
+    thresholdPercent: run.thresholdPercent,
+    items: itemCounts(run),
+    parity: {
+      items: itemCounts(run.parity),
+      nightsChecked: run.parity.nightsChecked,
+      violations: run.parity.violations,
+      currencyMismatches: run.parity.currencyMismatches,
+    },
+    sources: run.sources.map(sourceRunView),
+  };
+}
+
+/**
+ * A run in full: its summary, its drift per source and internal property (summed over the items that measured
+ * it), and each work item's state. Items' full results stay in the run log.
+ */
+export function reconcileRunDetailView(run: RunDetail) {
+  const properties = new Map<
+    string,
+    {
+      sourceId: string;
+      propertyId: string;
+      compared: number;
+      mismatched: number;
+      silentMisses: number;
+      actions: Set<string>;
+    }
+  >();
+  for (const item of run.items) {
+    for (const property of item.properties ?? []) {
+      const id = JSON.stringify([item.sourceId ?? '', property.propertyId]);
+      const total = properties.get(id) ?? {
+        sourceId: item.sourceId ?? '',
+        propertyId: property.propertyId,
+        compared: 0,
+        mismatched: 0,
+        silentMisses: 0,
+        actions: new Set<string>(),
+      };
+      total.compared += property.compared;
+      total.mismatched += property.mismatched;
+      total.silentMisses += property.silentMisses;
+      total.actions.add(property.action);
+      properties.set(id, total);
+    }
+  }
+  return {
+    ...reconcileRunView(run),
+    properties: [...properties.values()].map(({ actions, ...total }) => ({
+      ...total,
+      driftPercent: driftPercentOf(total),
+      actions: [...actions].sort(),
+    })),
+    workItems: run.items.map((item) =>
+      withoutUndefined({
+        itemId: item.itemId,
+        kind: item.kind,
+        status: item.status,
+        sourceId: item.sourceId,
+        propertyId: item.propertyId,
+        claimedAt: item.claimedAt,
+        finishedAt: item.finishedAt,
+        error: item.error,
+        message: item.message,
+      }),
+    ),
   };
 }

@@ -276,6 +276,13 @@ function timingOf(stored: VersionedGroup<unknown> | undefined, providerUpdatedAt
 // ---------------------------------------------------------------------------------------------------------
 // Correction
 
+/**
+ * Nights corrected at once. Each is still its own conditional write (last writer wins per night and field group,
+ * as a webhook's), but a property's drift after a lost feed can be thousands of nights: sent one after the
+ * other, their round trips would take most of an item's budget.
+ */
+export const CORRECTION_CONCURRENCY = 16;
+
 async function correct(
   nights: readonly Compared[],
   deps: DriftDependencies,
@@ -283,44 +290,64 @@ async function correct(
 ): Promise<{ corrected: number; skipped: number }> {
   let corrected = 0;
   let skipped = 0;
-  const version = (night: PolledNight) => reconcileVersion(night.updatedAt, deps.runId);
-  for (const compared of nights) {
-    const due = compared.mismatches.filter((mismatch) => mismatch.timing === 'provider_newer');
-    if (due.length === 0) continue;
-    const { night } = compared;
-    const write: { rate?: Money; availability?: AvailabilityValue; restrictions?: Restrictions } = {};
-    for (const mismatch of due) {
-      if (mismatch.group === 'rate' && night.rate) write.rate = night.rate;
-      if (mismatch.group === 'restrictions' && night.restrictions) write.restrictions = night.restrictions;
-      if (mismatch.group === 'availability' && night.availability !== undefined) {
-        const value = deps.availabilityFor
-          ? deps.availabilityFor(night.key, night.availability)
-          : { rooms: night.availability };
-        if (value) write.availability = value;
-      }
+  const due = nights.filter((compared) =>
+    compared.mismatches.some((mismatch) => mismatch.timing === 'provider_newer'),
+  );
+  for (let start = 0; start < due.length; start += CORRECTION_CONCURRENCY) {
+    const outcomes = await Promise.all(
+      due.slice(start, start + CORRECTION_CONCURRENCY).map((compared) => correctNight(compared, deps, at)),
+    );
+    for (const outcome of outcomes) {
+      corrected += outcome.records.length;
+      skipped += outcome.skipped;
     }
-    const written = await deps.ari.writeNight(night.key, write, version(night), reconcileEventId(deps.runId));
-    skipped += due.length - written.length;
-    corrected += written.length;
-    if (written.length === 0) continue;
-    const records: AuditRecord[] = written.map((group) => {
-      const before = compared.local?.[group] as VersionedGroup<unknown> | undefined;
-      return {
-        key: night.key,
-        group,
-        action: 'overwritten',
-        ...(before ? { before: before.value, beforeVersion: before.version } : {}),
-        after: write[group],
-        providerUpdatedAt: night.updatedAt.toISOString(),
-        runId: deps.runId,
-        at,
-      };
-    });
-    // Appended right after each write rather than once per run, so a run cut short (timeout, crash) leaves at
-    // most one night's overwrite unaudited.
-    await deps.audit.append(records);
+    const records = outcomes.flatMap((outcome) => outcome.records);
+    // Appended after each chunk of writes rather than once per run, so a run cut short (timeout, crash) leaves
+    // at most one chunk's overwrites unaudited.
+    if (records.length > 0) await deps.audit.append(records);
   }
   return { corrected, skipped };
+}
+
+/** One night's conditional write of the groups the provider changed after us, and the audit of what it wrote. */
+async function correctNight(
+  compared: Compared,
+  deps: DriftDependencies,
+  at: string,
+): Promise<{ records: AuditRecord[]; skipped: number }> {
+  const due = compared.mismatches.filter((mismatch) => mismatch.timing === 'provider_newer');
+  const { night } = compared;
+  const write: { rate?: Money; availability?: AvailabilityValue; restrictions?: Restrictions } = {};
+  for (const mismatch of due) {
+    if (mismatch.group === 'rate' && night.rate) write.rate = night.rate;
+    if (mismatch.group === 'restrictions' && night.restrictions) write.restrictions = night.restrictions;
+    if (mismatch.group === 'availability' && night.availability !== undefined) {
+      const value = deps.availabilityFor
+        ? deps.availabilityFor(night.key, night.availability)
+        : { rooms: night.availability };
+      if (value) write.availability = value;
+    }
+  }
+  const written = await deps.ari.writeNight(
+    night.key,
+    write,
+    reconcileVersion(night.updatedAt, deps.runId),
+    reconcileEventId(deps.runId),
+  );
+  const records: AuditRecord[] = written.map((group) => {
+    const before = compared.local?.[group] as VersionedGroup<unknown> | undefined;
+    return {
+      key: night.key,
+      group,
+      action: 'overwritten',
+      ...(before ? { before: before.value, beforeVersion: before.version } : {}),
+      after: write[group],
+      providerUpdatedAt: night.updatedAt.toISOString(),
+      runId: deps.runId,
+      at,
+    };
+  });
+  return { records, skipped: due.length - written.length };
 }
 
 function observedRecord(mismatch: Mismatch, runId: string, at: string): AuditRecord {

@@ -2,7 +2,8 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { parseInvocation } from './invocation';
+import { type PlannedRun, type PlannerDependencies, planRun } from './fanout';
+import { parseInvocation, parsePlanInvocation } from './invocation';
 import { type MetricPoint, reconcileMetrics } from './metrics';
 import type { ReconcileRuntime } from './runtime';
 import { type ReconcileReport, ReconciliationFailedError, reconcile } from './service';
@@ -44,40 +45,52 @@ export function createReconcileFunction(
   };
 
   function record(report: ReconcileReport): void {
-    for (const point of reconcileMetrics(report)) {
-      const single = metrics.singleMetric();
-      for (const [name, value] of Object.entries(point.dimensions)) single.addDimension(name, value);
-      single.addMetric(point.name, point.unit, point.value);
-    }
-    // Ids and counts only: nothing here can carry guest data or a token.
-    logger.info('Reconciliation finished', {
-      dryRun: report.dryRun,
-      sources: report.sources.map((source) =>
-        source.outcome === 'failed'
-          ? {
-              sourceId: source.sourceId,
-              propertyId: source.propertyId,
-              outcome: source.outcome,
-              error: source.error,
-              message: source.message,
-            }
-          : {
-              sourceId: source.sourceId,
-              propertyId: source.propertyId,
-              outcome: source.outcome,
-              status: source.status,
-              fullPass: source.fullPass,
-              nightsPolled: source.nightsPolled,
-              driftPercent: source.drift.overall.driftPercent,
-              silentMisses: source.drift.overall.silentMisses,
-              correctedGroups: source.correctedGroups,
-              unmappedIds: source.unmapped.ids,
-              circuit: source.circuit,
-            },
-      ),
-      parity: report.parity,
-    });
+    recordReconcileReport(report, logger, metrics);
   }
+}
+
+/**
+ * Emits a run's metrics (a single metric per point, with its dimensions) and logs its summary: the serial run's
+ * function and the worker that completes a fanned-out run alike. The caller publishes.
+ */
+export function recordReconcileReport(
+  report: ReconcileReport,
+  logger: Pick<Logger, 'info'>,
+  metrics: Pick<MetricsSink, 'singleMetric'>,
+): void {
+  for (const point of reconcileMetrics(report)) {
+    const single = metrics.singleMetric();
+    for (const [name, value] of Object.entries(point.dimensions)) single.addDimension(name, value);
+    single.addMetric(point.name, point.unit, point.value);
+  }
+  // Ids and counts only: nothing here can carry guest data or a token.
+  logger.info('Reconciliation finished', {
+    dryRun: report.dryRun,
+    sources: report.sources.map((source) =>
+      source.outcome === 'failed'
+        ? {
+            sourceId: source.sourceId,
+            propertyId: source.propertyId,
+            outcome: source.outcome,
+            error: source.error,
+            message: source.message,
+          }
+        : {
+            sourceId: source.sourceId,
+            propertyId: source.propertyId,
+            outcome: source.outcome,
+            status: source.status,
+            fullPass: source.fullPass,
+            nightsPolled: source.nightsPolled,
+            driftPercent: source.drift.overall.driftPercent,
+            silentMisses: source.drift.overall.silentMisses,
+            correctedGroups: source.correctedGroups,
+            unmappedIds: source.unmapped.ids,
+            circuit: source.circuit,
+          },
+    ),
+    parity: report.parity,
+  });
 }
 
 /** What a scheduled run's idempotency record keeps: small enough for a DynamoDB item however many sources. */
@@ -92,31 +105,35 @@ export interface ScheduledRunSummary {
 /** A run's idempotency record outlives any redelivery EventBridge makes of its event. */
 const SCHEDULED_RUN_RECORD_SECONDS = 24 * 3600;
 
+/** The summary a scheduled serial run's idempotency record keeps. */
+export function reportSummary(eventId: string, report: ReconcileReport): ScheduledRunSummary {
+  return {
+    eventId,
+    startedAt: report.startedAt,
+    finishedAt: report.finishedAt,
+    sources: report.sources.length,
+    failedSources: report.sources.filter((source) => source.outcome === 'failed').length,
+  };
+}
+
 /**
  * EventBridge delivers a scheduled event at least once: a scheduled invocation carrying the event's id runs at
  * most once per id (Powertools idempotency), and a redelivery gets the first run's summary back. A run that
  * fails leaves no record, so the schedule's retry runs it again. Manual invocations, which carry no event id,
- * always run and return the full report.
+ * always run and return the full result.
  */
-export function onceForScheduledEvent(
-  run: (payload: unknown) => Promise<ReconcileReport>,
+export function onceForScheduledEvent<R, S extends object>(
+  run: (payload: unknown) => Promise<R>,
   persistenceStore: BasePersistenceLayer,
-): (payload: unknown, context?: Context) => Promise<ReconcileReport | ScheduledRunSummary> {
+  summarize: (eventId: string, result: R) => S,
+): (payload: unknown, context?: Context) => Promise<R | S> {
   const config = new IdempotencyConfig({
     eventKeyJmesPath: 'eventId',
     expiresAfterSeconds: SCHEDULED_RUN_RECORD_SECONDS,
   });
   const scheduledRun = makeIdempotent(
-    async (payload: { readonly eventId: string }): Promise<ScheduledRunSummary> => {
-      const report = await run(payload);
-      return {
-        eventId: payload.eventId,
-        startedAt: report.startedAt,
-        finishedAt: report.finishedAt,
-        sources: report.sources.length,
-        failedSources: report.sources.filter((source) => source.outcome === 'failed').length,
-      };
-    },
+    async (payload: { readonly eventId: string }): Promise<S> =>
+      summarize(payload.eventId, await run(payload)),
     { persistenceStore, config },
   );
   return async (payload, context) => {
@@ -124,6 +141,21 @@ export function onceForScheduledEvent(
     // Lets Powertools expire an in-progress record when the invocation times out instead of holding it.
     if (context !== undefined) config.registerLambdaContext(context);
     return scheduledRun(payload);
+  };
+}
+
+/**
+ * The scheduled function of a fanned-out reconciliation: parses the invocation and plans the run (see
+ * fanout.ts), logging what it planned. A refused request (unknown source, a run in progress) is thrown.
+ */
+export function createPlanFunction(
+  planner: () => PlannerDependencies,
+  logger: Pick<Logger, 'info'>,
+): (payload: unknown) => Promise<PlannedRun> {
+  return async (payload) => {
+    const planned = await planRun(parsePlanInvocation(payload), planner());
+    logger.info('Reconciliation planned', { ...planned });
+    return planned;
   };
 }
 

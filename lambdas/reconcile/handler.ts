@@ -1,36 +1,39 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { secretResolver } from '../config/bootstrap-secrets';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { bootstrapTracedFunction } from '../config/bootstrap-tracing';
+import { SqsWorkQueue } from '../queue/sqs-work-queue';
+import { systemClock } from '../shared/clock';
+import { DynamoDbReconcileRunStore } from '../state/dynamodb-reconcile-runs';
 import { readReconcileEnvironment } from './env';
-import { createReconcileFunction, onceForScheduledEvent } from './function';
-import { createReconcileRuntime } from './runtime';
-
-/** Tokens are re-read after this long, so a rotated token is picked up without a deploy. */
-const TOKEN_CACHE_SECONDS = 300;
+import type { PlannerDependencies, WorkMessage } from './fanout';
+import { createPlanFunction, onceForScheduledEvent } from './function';
 
 // Runs once per cold start.
 const fn = bootstrapTracedFunction('reconcile', readReconcileEnvironment);
 const { config, environment } = fn;
+const dynamodb = fn.client(DynamoDBClient);
 
-/** Shared by every invocation of this container: polling clients (breakers) live as long as it. */
-export const reconcileRuntime = createReconcileRuntime({
+/** What the planner uses: the run log it records runs in and the work queue the workers take items from. */
+export const reconcilePlanner: PlannerDependencies = {
   config,
-  tables: environment.tables,
-  dynamodb: fn.client(DynamoDBClient),
-  // Several instances may poll one provider at once: its quota is kept where all of them see it.
-  sharedRateLimits: true,
-  secrets: secretResolver(
-    'reconcile',
-    config.sources.flatMap((source) => (source.polling ? [source.polling.token] : [])),
-    TOKEN_CACHE_SECONDS,
-  ),
-});
+  runs: new DynamoDbReconcileRunStore(dynamodb, environment.tables.runLog, {
+    retentionDays: config.reconciliation.auditRetentionDays,
+  }),
+  work: new SqsWorkQueue<WorkMessage>(fn.client(SQSClient), environment.queues.work),
+  clock: systemClock,
+};
 
+/** The schedule's target (and a manual invocation's): plans a run as work items; the workers do the work. */
 export const handler = onceForScheduledEvent(
-  createReconcileFunction(reconcileRuntime, fn.logger, fn.metrics),
+  createPlanFunction(() => reconcilePlanner, fn.logger),
   new DynamoDBPersistenceLayer({
     tableName: environment.tables.runs,
-    awsSdkV3Client: fn.client(DynamoDBClient),
+    awsSdkV3Client: dynamodb,
+  }),
+  (eventId, planned) => ({
+    eventId,
+    ...planned,
+    scans: planned.outcome === 'planned' ? planned.scans.length : 0,
   }),
 );

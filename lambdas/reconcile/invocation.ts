@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { type FieldProblem, InvalidRequestError } from '../shared/errors';
 import { zodProblems } from '../shared/problems';
+import type { PlanRequest } from './fanout';
 import type { ReconcileRequest } from './service';
 
 /**
@@ -29,6 +30,12 @@ export class InvalidInvocationError extends InvalidRequestError {
 }
 
 export function parseInvocation(payload: unknown): ReconcileRequest {
+  const { trigger: _trigger, eventId: _eventId, ...request } = parsePlanInvocation(payload);
+  return request;
+}
+
+/** The invocation as the planner takes it: what to reconcile, and whether (and for which event) it is scheduled. */
+export function parsePlanInvocation(payload: unknown): PlanRequest {
   const result = z.safeParse(ReconcileInvocationSchema, payload ?? {});
   if (!result.success) {
     const fields = zodProblems(result.error);
@@ -38,8 +45,10 @@ export function parseInvocation(payload: unknown): ReconcileRequest {
       fields,
     );
   }
-  const { sourceIds, dryRun, parity } = result.data;
+  const { sourceIds, dryRun, parity, trigger, eventId } = result.data;
   return {
+    trigger,
+    ...(eventId === undefined ? {} : { eventId }),
     ...(sourceIds === undefined ? {} : { sourceIds }),
     ...(dryRun === undefined ? {} : { dryRun }),
     ...(parity === undefined ? {} : { parity }),

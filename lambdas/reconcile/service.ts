@@ -140,12 +140,14 @@ export function polledSources(
 }
 
 /** One scan of a run: a polled source, or one property of a source polled property by property. */
-interface Scan {
+export interface Scan {
   readonly source: SourceConfig & { readonly polling: PollingSourceConfig };
   readonly propertyId?: string;
 }
 
-function scansOf(sources: readonly (SourceConfig & { readonly polling: PollingSourceConfig })[]): Scan[] {
+export function scansOf(
+  sources: readonly (SourceConfig & { readonly polling: PollingSourceConfig })[],
+): Scan[] {
   return sources.flatMap((source) =>
     source.polling.propertyIds === undefined
       ? [{ source }]
@@ -249,7 +251,7 @@ export async function reconcile(
   return report;
 }
 
-function selectSources(config: ParitySyncConfig, sourceIds: readonly string[] | undefined) {
+export function selectSources(config: ParitySyncConfig, sourceIds: readonly string[] | undefined) {
   const polled = polledSources(config);
   if (sourceIds === undefined) return polled;
   const byId = new Map(polled.map((source) => [source.id, source]));
@@ -280,7 +282,7 @@ export class UnknownPolledSourceError extends InvalidRequestError {
   }
 }
 
-async function reconcileScan(
+export async function reconcileScan(
   { source, propertyId }: Scan,
   budgetMs: number,
   dryRun: boolean,
@@ -335,7 +337,7 @@ async function reconcileScan(
  * container's breaker already holds the same state; a cold one would otherwise start closed. Failing to read or
  * save a breaker is collected like any other failure that is not the provider's.
  */
-class CircuitKeeper {
+export class CircuitKeeper {
   readonly #deps: ReconcileDependencies;
   readonly #failures: unknown[];
   readonly #taken = new Map<string, NonNullable<SourceClient['breaker']>>();

@@ -379,13 +379,59 @@ export const PARITY_DLQ = deadLetterQueue({
   maximumMessageSizeBytes: 262_144,
 });
 
+/**
+ * Runs of `RECONCILE_RUN_LOG` listed newest first: a run's header (`runScope` = `all`) and each of its sources'
+ * figures (`runScope` = `source#<sourceId>`), sorted by `runAt` = `<startedAt>#<runId>`. "Recent runs" and "runs of
+ * one source over time" are each one Query.
+ */
+export const RECONCILE_RUNS_BY_TIME = {
+  indexName: 'runsByTime',
+  partitionKey: { name: 'runScope', type: 'S' },
+  sortKey: { name: 'runAt', type: 'S' },
+} as const satisfies IndexDefinition;
+
+/**
+ * Fanned-out reconciliation runs: one partition per run (`pk` = `run#<runId>`) holding its header (`sk` = `run`),
+ * its figures per source (`source#<sourceId>`, summed as work items finish) and one item per work item
+ * (`item#<itemId>`: claimed, then done or failed with its result). Expires after the audit retention.
+ */
+export const RECONCILE_RUN_LOG = table('ReconcileRunLog', 'RECONCILE_RUN_LOG_TABLE_NAME', {
+  sorted: true,
+  timeToLiveAttribute: 'expiresAt',
+  globalSecondaryIndexes: [RECONCILE_RUNS_BY_TIME],
+});
+
 /** The reconciliation's own tables: created by the Reconciliation construct, not by StateTables. */
 export const RECONCILE_TABLES: readonly TableDefinition[] = [
   RECONCILE_CHECKPOINTS,
   RECONCILE_AUDIT,
   PARITY_FINDINGS,
   RECONCILE_RUNS,
+  RECONCILE_RUN_LOG,
 ];
+
+/** Reconciliation work items whose receives ran out; the worker marked each failed on its last receive. */
+export const RECONCILE_WORK_DLQ = deadLetterQueue({
+  id: 'ReconcileWorkDlq',
+  environmentName: 'RECONCILE_WORK_DLQ_URL',
+  maximumMessageSizeBytes: 262_144,
+});
+
+/**
+ * A reconciliation run's work: each message is one work item (a source or one of its properties to poll, or a
+ * property's window of stay dates to check for parity), planned by the scheduled function and taken by as many
+ * workers at once as `reconciliation.workers` allows. The visibility timeout is six times the longest worker
+ * timeout the configuration admits (840 s budget + 60 s margin).
+ */
+export const RECONCILE_WORK = workQueue(
+  {
+    id: 'ReconcileWork',
+    environmentName: 'RECONCILE_WORK_QUEUE_URL',
+    maximumMessageSizeBytes: 262_144,
+    visibilityTimeoutSeconds: 6 * 900,
+  },
+  RECONCILE_WORK_DLQ,
+);
 
 export const TABLES: readonly TableDefinition[] = [
   DELIVERY_LEDGER,
@@ -402,6 +448,8 @@ export const QUEUES: readonly QueueDefinition[] = [
   REPLAY_DLQ,
   REPLAY_QUEUE,
   PARITY_DLQ,
+  RECONCILE_WORK_DLQ,
+  RECONCILE_WORK,
 ];
 
 /** Names used in the local runtime; in AWS, CloudFormation names the resources. */
@@ -436,4 +484,6 @@ export const READ_API_ROUTES = [
   { method: 'POST', resource: '/replays' },
   { method: 'GET', resource: '/replays/{jobId}' },
   { method: 'POST', resource: '/replays/{jobId}/cancel' },
+  { method: 'GET', resource: '/reconciliation/runs' },
+  { method: 'GET', resource: '/reconciliation/runs/{runId}' },
 ] as const;

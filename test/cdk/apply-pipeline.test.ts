@@ -39,7 +39,11 @@ function onlyEventSourceMapping(of: Template): Json {
     Object.values(of.findResources('AWS::Lambda::EventSourceMapping')) as Array<{ Properties: Json }>
   ).filter((mapping) => {
     const source = JSON.stringify(mapping.Properties.EventSourceArn);
-    return !source.includes('ReplayJobs') && !source.includes('StreamArn');
+    return (
+      !source.includes('ReplayJobs') &&
+      !source.includes('ReconciliationWork') &&
+      !source.includes('StreamArn')
+    );
   });
   expect(mappings).toHaveLength(1);
   return mappings[0]?.Properties as Json;

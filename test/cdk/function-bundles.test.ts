@@ -49,6 +49,7 @@ const builds: ReadonlyArray<readonly [string, Build]> = [
         config: TEST_CONFIG,
         state: parts.state,
         entry: ECHO_HANDLER,
+        workerEntry: ECHO_HANDLER,
       });
       const rejections = new RejectionLog(stack, 'Rejections');
       const replays = new ReplayJobs(stack, 'Replays', {
@@ -81,6 +82,7 @@ const builds: ReadonlyArray<readonly [string, Build]> = [
         config: TEST_CONFIG,
         state: parts.state,
         entry: ECHO_HANDLER,
+        workerEntry: ECHO_HANDLER,
       }),
   ],
 ];

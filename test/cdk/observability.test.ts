@@ -114,8 +114,9 @@ const PARITY_PROPERTIES = TEST_CONFIG.parity.properties.map((property) => proper
  * Edge, queue and apply alarms (DLQ, backlog, signature failures, apply failures, contract violations, refusals the
  * rejection log missed, two service notices, 5xx rate); four per polled source; one per parity property; the reconcile dead-letter queue.
  * Parity on change's three (its dead-letter queue, stream lag, check errors): test/cdk/parity-observability.test.ts.
+ * Plus the replay and reconciliation work dead-letter queues.
  */
-const ALARM_COUNT = 9 + 4 * POLLED_SOURCES.length + PARITY_PROPERTIES.length + 2 + 3;
+const ALARM_COUNT = 9 + 4 * POLLED_SOURCES.length + PARITY_PROPERTIES.length + 3 + 3;
 
 const ingest = { service: METRIC_SERVICES.ingest };
 const apply = { service: METRIC_SERVICES.apply };
@@ -321,6 +322,7 @@ describe('alarms', () => {
       ['ParityViolationsHotelBerlin', cli('parity list --property hotel-berlin')],
       ['ReconcileDeadLetterQueueNotEmpty', cli('dlq list --queue reconcile')],
       ['ReplayWorkDeadLetterQueueNotEmpty', cli('replay status <jobId>')],
+      ['ReconcileWorkDeadLetterQueueNotEmpty', cli('reconcile runs <runId>')],
       [
         'ReplayWorkDeadLetterQueueNotEmpty',
         cli('replay start --source <id> --from <t> --to <t> --status <status>'),
@@ -698,6 +700,40 @@ describe('reconciliation alarms', () => {
     expect(series('Replay work dead-letter queue depth')).toEqual([depthOf(stack.replays.deadLetterQueue)]);
   });
 
+  it('alarms when the reconciliation work DLQ holds any message', () => {
+    expect(alarm(template, 'ReconcileWorkDeadLetterQueueNotEmpty')).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: { 'Fn::GetAtt': [logicalId(stack.reconciliation.work.deadLetterQueue), 'QueueName'] },
+        },
+      ],
+      Statistic: 'Maximum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  it('shows the reconciliation work queue’s depth and oldest item, and its DLQ depth', () => {
+    const { queue, deadLetterQueue } = stack.reconciliation.work;
+    const sqsMetric = (name: string, of: Parameters<typeof logicalId>[0]) => ({
+      metric: `AWS/SQS/${name}`,
+      dimensions: { QueueName: `{ref:${logicalId(of)}}` },
+      stat: 'Maximum',
+    });
+    expect(series('Work items waiting (one per scan or parity window)')).toEqual([
+      sqsMetric('ApproximateNumberOfMessagesVisible', queue),
+    ]);
+    expect(series('Oldest work item waiting (s)')).toEqual([
+      sqsMetric('ApproximateAgeOfOldestMessage', queue),
+    ]);
+    expect(series('Reconciliation work dead-letter queue depth')).toEqual([
+      sqsMetric('ApproximateNumberOfMessagesVisible', deadLetterQueue),
+    ]);
+  });
+
   it('keeps the alarms of sources and properties whose ids collapse to the same form apart', () => {
     const colliding = parseConfig({
       ...TEST_CONFIG_INPUT,
@@ -750,9 +786,10 @@ describe('reconciliation alarms', () => {
     } as typeof TEST_CONFIG_INPUT);
     const { template: quiet } = synthStack({ config: unpolled });
     const ids = Object.keys(alarmsOf(quiet));
-    expect(ids).toHaveLength(9 + 2 + 3);
-    expect(ids.filter((id) => id.startsWith('ObservabilityReconcile'))).toEqual([
+    expect(ids).toHaveLength(9 + 3 + 3);
+    expect(ids.filter((id) => id.startsWith('ObservabilityReconcile')).sort()).toEqual([
       expect.stringMatching(/^ObservabilityReconcileDeadLetterQueueNotEmpty/),
+      expect.stringMatching(/^ObservabilityReconcileWorkDeadLetterQueueNotEmpty/),
     ]);
   });
 });

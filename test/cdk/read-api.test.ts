@@ -74,6 +74,8 @@ const EXPECTED_READ_ROUTES = [
   'POST /replays',
   'GET /replays/{jobId}',
   'POST /replays/{jobId}/cancel',
+  'GET /reconciliation/runs',
+  'GET /reconciliation/runs/{runId}',
 ];
 
 describe('read API routes', () => {
@@ -163,6 +165,7 @@ describe('read function', () => {
       RESERVATIONS_TABLE_NAME: ref(stack.state.reservations),
       PARITY_TABLE_NAME: ref(stack.reconciliation.parityFindings),
       AUDIT_TABLE_NAME: ref(stack.reconciliation.audit),
+      RECONCILE_RUN_LOG_TABLE_NAME: ref(stack.reconciliation.runLog),
       REJECTIONS_TABLE_NAME: ref(stack.rejections.table),
       CONTROLS_TABLE_NAME: ref(stack.state.controls),
       EVENT_QUEUE_URL: ref(stack.queues.queue),
@@ -206,6 +209,9 @@ describe('read function permissions', () => {
       ...dynamo(['Query'], table(stack.reconciliation.parityFindings)),
       // GET /reconciliation/audit: one property's audit over a range of nights.
       ...dynamo(['Query'], table(stack.reconciliation.audit)),
+      // GET /reconciliation/runs: the index by time; GET /reconciliation/runs/{runId}: the run's partition.
+      ...dynamo(['Query'], table(stack.reconciliation.runLog)),
+      ...dynamo(['Query'], indexArnOf(logicalId(stack.reconciliation.runLog), 'runsByTime')),
       // GET /rejections: one source's partition, or every source's through the index.
       ...dynamo(['Query'], table(stack.rejections.table)),
       ...dynamo(['Query'], indexArnOf(logicalId(stack.rejections.table), 'rejectionsAll')),
@@ -277,6 +283,7 @@ describe('read function permissions', () => {
       stack.ledger.table,
       stack.reconciliation.parityFindings,
       stack.reconciliation.audit,
+      stack.reconciliation.runLog,
       stack.rejections.table,
     ]) {
       expect(onTable(construct).filter((p) => /Put|Update|Delete|Write/.test(p))).toEqual([]);
@@ -344,6 +351,8 @@ describe('read API access for operators', () => {
         '/POST/replays',
         '/GET/replays/*',
         '/POST/replays/*/cancel',
+        '/GET/reconciliation/runs',
+        '/GET/reconciliation/runs/*',
       ].sort(),
     );
   });

@@ -9,12 +9,16 @@ import {
   RECONCILE_AUDIT,
   RECONCILE_CHECKPOINTS,
   RECONCILE_DLQ,
+  RECONCILE_RUN_LOG,
   RECONCILE_RUNS,
+  RECONCILE_RUNS_BY_TIME,
   RECONCILE_TABLES,
+  RECONCILE_WORK,
+  RECONCILE_WORK_DLQ,
   type TableDefinition,
 } from '../../lambdas/shared/topology';
 import { ParitySyncStack } from '../../lib/paritysync-stack';
-import { RECONCILE_TIMEOUT_MARGIN } from '../../lib/reconciliation';
+import { PLANNER_TIMEOUT, RECONCILE_TIMEOUT_MARGIN } from '../../lib/reconciliation';
 import {
   ACCOUNT,
   COMPLETE_SECRET_ARN,
@@ -28,7 +32,15 @@ import {
   TEST_RECONCILIATION,
   testApp,
 } from './app';
-import { arnOf, functionPermissions, isXrayStatement, permission, toArray, XRAY_PERMISSIONS } from './iam';
+import {
+  arnOf,
+  functionPermissions,
+  indexArnOf,
+  isXrayStatement,
+  permission,
+  toArray,
+  XRAY_PERMISSIONS,
+} from './iam';
 
 type Json = Record<string, unknown>;
 type ResourceJson = { Type: string; Properties: Json; DeletionPolicy?: string; UpdateReplacePolicy?: string };
@@ -37,11 +49,17 @@ let stack: ParitySyncStack;
 let template: Template;
 let functionId: string;
 let dlqId: string;
+let workerId: string;
+let workQueueId: string;
+let workDlqId: string;
 
 beforeAll(() => {
   ({ stack, template } = synthStack());
   functionId = logicalId(stack.reconciliation.function);
   dlqId = logicalId(stack.reconciliation.deadLetterQueue);
+  workerId = logicalId(stack.reconciliation.work.function);
+  workQueueId = logicalId(stack.reconciliation.work.queue);
+  workDlqId = logicalId(stack.reconciliation.work.deadLetterQueue);
 });
 
 function resource(id: string, of: Template = template): ResourceJson {
@@ -159,8 +177,8 @@ describe('reconciliation schedule', () => {
   });
 });
 
-describe('reconcile function', () => {
-  it('runs on the same runtime and architecture as the other functions, with 1024 MB', () => {
+describe('reconcile (planning) function', () => {
+  it('runs on the same runtime and architecture as the other functions, with 512 MB', () => {
     const props = resource(functionId).Properties;
     const ingest = resource(logicalId(stack.ingest.function)).Properties;
     expect(props.Runtime).toBe(ingest.Runtime);
@@ -169,7 +187,7 @@ describe('reconcile function', () => {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
-      MemorySize: 1024,
+      MemorySize: 512,
     });
   });
 
@@ -177,17 +195,9 @@ describe('reconcile function', () => {
     expect(resource(functionId).Properties.ReservedConcurrentExecutions).toBe(1);
   });
 
-  it('times out 60 s after the configured run budget', () => {
-    expect(RECONCILE_TIMEOUT_MARGIN.toSeconds()).toBe(60);
-    expect(resource(functionId).Properties.Timeout).toBe(TEST_RECONCILIATION.budgetSeconds + 60);
-  });
-
-  it("reaches Lambda's 900 s limit with the largest budget the configuration allows", () => {
-    const longest = synthWith({ ...TEST_CONFIG_INPUT, reconciliation: { budgetSeconds: 840 } });
-    const fn = Object.values(longest.findResources('AWS::Lambda::Function')).find(
-      (candidate) => (candidate as ResourceJson).Properties.ReservedConcurrentExecutions === 1,
-    ) as ResourceJson;
-    expect(fn.Properties.Timeout).toBe(900);
+  it('only plans: it times out after two minutes, whatever the run budget', () => {
+    expect(PLANNER_TIMEOUT.toSeconds()).toBe(120);
+    expect(resource(functionId).Properties.Timeout).toBe(120);
   });
 
   it('retries a failed scheduled run once, then sends it to the reconcile DLQ', () => {
@@ -199,16 +209,12 @@ describe('reconcile function', () => {
     });
   });
 
-  it('gets the ARI, mappings, checkpoint, audit, parity and run table names and its service name', () => {
-    const ref = (construct: Parameters<typeof logicalId>[0]) => ({ Ref: logicalId(construct) });
-    const { state, reconciliation } = stack;
+  it('gets the run log and idempotency table names, the work queue URL and its service name', () => {
+    const { reconciliation } = stack;
     expect((resource(functionId).Properties.Environment as Json).Variables).toEqual({
-      ARI_TABLE_NAME: ref(state.ariState),
-      MAPPINGS_TABLE_NAME: ref(state.mappings),
-      CHECKPOINTS_TABLE_NAME: ref(reconciliation.checkpoints),
-      AUDIT_TABLE_NAME: ref(reconciliation.audit),
-      PARITY_TABLE_NAME: ref(reconciliation.parityFindings),
-      RECONCILE_RUNS_TABLE_NAME: ref(reconciliation.runs),
+      RECONCILE_RUN_LOG_TABLE_NAME: { Ref: logicalId(reconciliation.runLog) },
+      RECONCILE_RUNS_TABLE_NAME: { Ref: logicalId(reconciliation.runs) },
+      RECONCILE_WORK_QUEUE_URL: { Ref: workQueueId },
       POWERTOOLS_SERVICE_NAME: 'paritysync-reconcile',
       POWERTOOLS_METRICS_NAMESPACE: 'ParitySync',
       POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -216,14 +222,85 @@ describe('reconcile function', () => {
       NODE_OPTIONS: '--enable-source-maps',
     });
   });
+});
 
-  it('logs to its own log group with a one-month retention, retained with the stack', () => {
-    const logGroupRef = (resource(functionId).Properties.LoggingConfig as { LogGroup: { Ref: string } })
-      .LogGroup.Ref;
-    const logGroup = resource(logGroupRef);
-    expect(logGroup.Type).toBe('AWS::Logs::LogGroup');
-    expect(logGroup.Properties.RetentionInDays).toBe(30);
-    expect(logGroup.DeletionPolicy).toBe('Retain');
+describe('reconciliation work queue and worker', () => {
+  it('keeps work items in an encrypted queue whose messages move to their own DLQ after the topology receives', () => {
+    expect(resource(workQueueId).Properties).toMatchObject({
+      VisibilityTimeout: RECONCILE_WORK.visibilityTimeoutSeconds,
+      MessageRetentionPeriod: RECONCILE_WORK.retentionSeconds,
+      MaximumMessageSize: RECONCILE_WORK.maximumMessageSizeBytes,
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: {
+        deadLetterTargetArn: arnOf(workDlqId),
+        maxReceiveCount: RECONCILE_WORK.maxReceiveCount,
+      },
+    });
+    expect(resource(workDlqId).Properties).toMatchObject({
+      MessageRetentionPeriod: RECONCILE_WORK_DLQ.retentionSeconds,
+      SqsManagedSseEnabled: true,
+    });
+    for (const id of [workQueueId, workDlqId]) {
+      expect([resource(id).DeletionPolicy, resource(id).UpdateReplacePolicy]).toEqual(['Retain', 'Retain']);
+    }
+  });
+
+  it('hides a message for at least six times the worker timeout, up to the largest budget allowed', () => {
+    expect(RECONCILE_WORK.visibilityTimeoutSeconds).toBeGreaterThanOrEqual(6 * 900);
+  });
+
+  it('feeds the worker one item per invocation, at most reconciliation.workers at once, reporting failed items', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: workerId },
+      EventSourceArn: arnOf(workQueueId),
+      BatchSize: 1,
+      ScalingConfig: { MaximumConcurrency: TEST_CONFIG.reconciliation.workers },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    const { stack: twelve, template: twelveTemplate } = synthStack({
+      config: parseConfig({ ...TEST_CONFIG_INPUT, reconciliation: { workers: 12 } }),
+    });
+    twelveTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: logicalId(twelve.reconciliation.work.function) },
+      ScalingConfig: { MaximumConcurrency: 12 },
+    });
+  });
+
+  it('gives the worker 1024 MB and a timeout 60 s after the run budget', () => {
+    expect(RECONCILE_TIMEOUT_MARGIN.toSeconds()).toBe(60);
+    expect(resource(workerId).Properties).toMatchObject({
+      MemorySize: 1024,
+      Timeout: TEST_RECONCILIATION.budgetSeconds + 60,
+    });
+    expect(resource(workerId).Properties.ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  it("reaches Lambda's 900 s limit with the largest budget the configuration allows", () => {
+    const { stack: longest, template: longestTemplate } = synthStack({
+      config: parseConfig({ ...TEST_CONFIG_INPUT, reconciliation: { budgetSeconds: 840 } }),
+    });
+    expect(
+      resource(logicalId(longest.reconciliation.work.function), longestTemplate).Properties.Timeout,
+    ).toBe(900);
+  });
+
+  it('gets the tables it reads and writes and the work queue URL, and nothing of the ledger', () => {
+    const { state, reconciliation } = stack;
+    const ref = (construct: Parameters<typeof logicalId>[0]) => ({ Ref: logicalId(construct) });
+    expect((resource(workerId).Properties.Environment as Json).Variables).toEqual({
+      ARI_TABLE_NAME: ref(state.ariState),
+      MAPPINGS_TABLE_NAME: ref(state.mappings),
+      CHECKPOINTS_TABLE_NAME: ref(reconciliation.checkpoints),
+      AUDIT_TABLE_NAME: ref(reconciliation.audit),
+      PARITY_TABLE_NAME: ref(reconciliation.parityFindings),
+      RECONCILE_RUN_LOG_TABLE_NAME: ref(reconciliation.runLog),
+      RECONCILE_WORK_QUEUE_URL: { Ref: workQueueId },
+      POWERTOOLS_SERVICE_NAME: 'paritysync-reconcile',
+      POWERTOOLS_METRICS_NAMESPACE: 'ParitySync',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      POWERTOOLS_TRACE_ENABLED: 'true',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
   });
 });
 
@@ -237,6 +314,7 @@ describe('reconciliation tables', () => {
       RECONCILE_AUDIT.id,
       PARITY_FINDINGS.id,
       RECONCILE_RUNS.id,
+      RECONCILE_RUN_LOG.id,
     ]);
     for (const definition of RECONCILE_TABLES) {
       const props = tableOf(definition).Properties;
@@ -244,11 +322,28 @@ describe('reconciliation tables', () => {
       expect(props.KeySchema, definition.id).toEqual(
         keys.map((key, index) => ({ AttributeName: key.name, KeyType: index === 0 ? 'HASH' : 'RANGE' })),
       );
+      const indexKeys = (definition.globalSecondaryIndexes ?? []).flatMap((index) => [
+        index.partitionKey,
+        ...(index.sortKey ? [index.sortKey] : []),
+      ]);
       expect(props.AttributeDefinitions, definition.id).toEqual(
-        keys.map((key) => ({ AttributeName: key.name, AttributeType: key.type })),
+        [...keys, ...indexKeys].map((key) => ({ AttributeName: key.name, AttributeType: key.type })),
       );
-      expect(props.GlobalSecondaryIndexes, definition.id).toBeUndefined();
+      if (definition !== RECONCILE_RUN_LOG)
+        expect(props.GlobalSecondaryIndexes, definition.id).toBeUndefined();
     }
+  });
+
+  it('indexes the run log by time, overall and per source, so that listing runs is one Query', () => {
+    expect(tableOf(RECONCILE_RUN_LOG).Properties.GlobalSecondaryIndexes).toEqual([
+      expect.objectContaining({
+        IndexName: RECONCILE_RUNS_BY_TIME.indexName,
+        KeySchema: [
+          { AttributeName: 'runScope', KeyType: 'HASH' },
+          { AttributeName: 'runAt', KeyType: 'RANGE' },
+        ],
+      }),
+    ]);
   });
 
   it('expires audit records and parity findings on the topology TTL attribute, and never checkpoints', () => {
@@ -270,6 +365,13 @@ describe('reconciliation tables', () => {
       expect(table.Properties.BillingMode, definition.id).toBe('PAY_PER_REQUEST');
       expect(table.Properties.Replicas, definition.id).toEqual([
         {
+          ...(definition.globalSecondaryIndexes
+            ? {
+                GlobalSecondaryIndexes: definition.globalSecondaryIndexes.map((index) => ({
+                  IndexName: index.indexName,
+                })),
+              }
+            : {}),
           Region: REGION,
           DeletionProtectionEnabled: true,
           PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: 35 },
@@ -303,14 +405,28 @@ describe('reconciliation tables', () => {
   });
 });
 
-describe('reconcile function permissions', () => {
+describe('reconciliation permissions', () => {
   const table = (construct: Parameters<typeof logicalId>[0]) => arnOf(logicalId(construct));
   const dynamo = (actions: string[], resource: Json) =>
     actions.map((action) => permission(`dynamodb:${action}`, resource));
 
-  it('has exactly the DynamoDB actions its stores use, per table', () => {
-    const { state, reconciliation } = stack;
+  it('lets the planner record runs and read them back, and keep its idempotency records, and nothing else in DynamoDB', () => {
+    const { reconciliation } = stack;
+    const runLog = logicalId(reconciliation.runLog);
     const granted = functionPermissions(template, functionId).filter((p) => p.startsWith('dynamodb:'));
+    const planning = ['GetItem', 'PutItem', 'BatchWriteItem', 'UpdateItem', 'Query'];
+    expect(granted).toEqual(
+      [
+        ...dynamo(planning, arnOf(runLog)),
+        ...dynamo(planning, indexArnOf(runLog, RECONCILE_RUNS_BY_TIME.indexName)),
+        ...dynamo(['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], table(reconciliation.runs)),
+      ].sort(),
+    );
+  });
+
+  it('lets the worker use exactly the DynamoDB actions its stores use, per table', () => {
+    const { state, reconciliation } = stack;
+    const granted = functionPermissions(template, workerId).filter((p) => p.startsWith('dynamodb:'));
     expect(granted).toEqual(
       [
         ...dynamo(['BatchGetItem', 'Query', 'UpdateItem'], table(state.ariState)),
@@ -318,20 +434,20 @@ describe('reconcile function permissions', () => {
         ...dynamo(['GetItem', 'PutItem'], table(reconciliation.checkpoints)),
         ...dynamo(['BatchWriteItem'], table(reconciliation.audit)),
         ...dynamo(['PutItem', 'DeleteItem', 'Query'], table(reconciliation.parityFindings)),
-        ...dynamo(['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'], table(reconciliation.runs)),
+        ...dynamo(['GetItem', 'UpdateItem', 'Query'], table(reconciliation.runLog)),
       ].sort(),
     );
   });
 
-  it('reads the polling tokens, by name and by ARN, and no signing secret', () => {
-    const secrets = functionPermissions(template, functionId).filter((p) => p.startsWith('secretsmanager:'));
+  it('lets the worker read the polling tokens, by name and by ARN, and no signing secret; the planner none', () => {
+    const secrets = functionPermissions(template, workerId).filter((p) => p.startsWith('secretsmanager:'));
     expect(secrets).toEqual(
       [
         permission('secretsmanager:GetSecretValue', secretArnPattern(PMS_POLLING_TOKEN)),
         permission('secretsmanager:GetSecretValue', `${OTA_POLLING_TOKEN_ARN}-??????`),
       ].sort(),
     );
-    const granted = functionPermissions(template, functionId).join('\n');
+    const granted = functionPermissions(template, workerId).join('\n');
     for (const signing of [
       'paritysync/pms/signing-secret',
       COMPLETE_SECRET_ARN,
@@ -339,40 +455,65 @@ describe('reconcile function permissions', () => {
     ]) {
       expect(granted).not.toContain(signing);
     }
+    expect(functionPermissions(template, functionId).filter((p) => p.startsWith('secretsmanager:'))).toEqual(
+      [],
+    );
   });
 
-  it('has no secret permission at all when no source is polled', () => {
-    const unpolled = synthWith({
-      ...TEST_CONFIG_INPUT,
-      sources: TEST_CONFIG_INPUT.sources.map(({ polling: _polling, ...source }) => source),
-      parity: { properties: [] },
-    } as ParitySyncConfigInput);
-    const fnId = Object.entries(unpolled.findResources('AWS::Lambda::Function')).find(
-      ([, fn]) => (fn as ResourceJson).Properties.ReservedConcurrentExecutions === 1,
-    )?.[0] as string;
-    const granted = functionPermissions(unpolled, fnId);
+  it('gives the worker no secret permission at all when no source is polled', () => {
+    const { stack: unpolledStack, template: unpolled } = synthStack({
+      config: parseConfig({
+        ...TEST_CONFIG_INPUT,
+        sources: TEST_CONFIG_INPUT.sources.map(({ polling: _polling, ...source }) => source),
+        parity: { properties: [] },
+      } as ParitySyncConfigInput),
+    });
+    const granted = functionPermissions(unpolled, logicalId(unpolledStack.reconciliation.work.function));
     expect(granted.filter((p) => p.startsWith('secretsmanager:'))).toEqual([]);
     // Same construct paths, same logical ids: the table access is unchanged.
     expect(granted.filter((p) => p.startsWith('dynamodb:'))).toEqual(
-      functionPermissions(template, functionId).filter((p) => p.startsWith('dynamodb:')),
+      functionPermissions(template, workerId).filter((p) => p.startsWith('dynamodb:')),
     );
   });
 
-  it('has nothing else but sending to its DLQ, and no wildcard action or resource', () => {
+  it('lets the planner send to the work queue and its DLQ, and nothing else, with no wildcard', () => {
     const granted = functionPermissions(template, functionId);
-    expect(granted.filter((p) => !/^(dynamodb|secretsmanager):/.test(p))).toEqual(
-      [permission('sqs:SendMessage', arnOf(dlqId)), ...XRAY_PERMISSIONS].sort(),
+    expect(granted.filter((p) => !/^dynamodb:/.test(p))).toEqual(
+      [
+        permission('sqs:SendMessage', arnOf(dlqId)),
+        permission('sqs:SendMessage', arnOf(workQueueId)),
+        ...XRAY_PERMISSIONS,
+      ].sort(),
     );
-    // X-Ray's actions take no resource but `*`; nothing else may.
-    for (const statement of functionStatementsOf(functionId).filter((s) => !isXrayStatement(s))) {
-      for (const action of toArray(statement.Action)) expect(action).not.toContain('*');
-      for (const resource of toArray(statement.Resource)) expect(resource).not.toBe('*');
-    }
+    noWildcards(functionId);
   });
 
-  it('keeps the polling tokens away from the ingest, apply and read functions', () => {
+  it('lets the worker consume the work queue and send a run’s parity items to it, and nothing else, with no wildcard', () => {
+    const granted = functionPermissions(template, workerId);
+    expect(granted.filter((p) => !/^(dynamodb|secretsmanager):/.test(p))).toEqual(
+      [
+        ...[
+          'sqs:ReceiveMessage',
+          'sqs:ChangeMessageVisibility',
+          'sqs:GetQueueUrl',
+          'sqs:DeleteMessage',
+          'sqs:GetQueueAttributes',
+          'sqs:SendMessage',
+        ].map((action) => permission(action, arnOf(workQueueId))),
+        ...XRAY_PERMISSIONS,
+      ].sort(),
+    );
+    noWildcards(workerId);
+  });
+
+  it('keeps the polling tokens away from the ingest, apply, read and planning functions', () => {
     const tokens = [secretArnPattern(PMS_POLLING_TOKEN), `${OTA_POLLING_TOKEN_ARN}-??????`];
-    for (const fn of [stack.ingest.function, stack.apply.function, stack.read.function]) {
+    for (const fn of [
+      stack.ingest.function,
+      stack.apply.function,
+      stack.read.function,
+      stack.reconciliation.function,
+    ]) {
       const granted = functionPermissions(template, logicalId(fn)).join('\n');
       for (const token of tokens) expect(granted, fn.node.path).not.toContain(token);
     }
@@ -382,6 +523,14 @@ describe('reconcile function permissions', () => {
     );
   });
 });
+
+/** X-Ray's actions take no resource but `*`; nothing else may. */
+function noWildcards(id: string): void {
+  for (const statement of functionStatementsOf(id).filter((s) => !isXrayStatement(s))) {
+    for (const action of toArray(statement.Action)) expect(action).not.toContain('*');
+    for (const resource of toArray(statement.Resource)) expect(resource).not.toBe('*');
+  }
+}
 
 function functionStatementsOf(id: string): Array<{ Action: string | string[]; Resource: unknown }> {
   const roleId = (resource(id).Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
@@ -443,6 +592,7 @@ describe('reconciliation outputs', () => {
       ['ReconcileAuditTableName', RECONCILE_AUDIT],
       ['ParityFindingsTableName', PARITY_FINDINGS],
       ['ReconcileRunsTableName', RECONCILE_RUNS],
+      ['ReconcileRunLogTableName', RECONCILE_RUN_LOG],
     ] as const) {
       template.hasOutput(outputId, { Value: { Ref: logicalId(stack.reconciliation.table(definition)) } });
     }

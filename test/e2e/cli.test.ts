@@ -246,6 +246,38 @@ describe('paritysync against the local runtime', { timeout: 90_000 }, () => {
     expect(progress.at(-1)).toBe(`reconcile: 1/1 ${CHANNEL_MANAGER} (complete)`);
   });
 
+  it('lists the runs the reconciliations left, newest first, and shows one with its work items', async () => {
+    const listed = await cli('reconcile', 'runs', '--source', CHANNEL_MANAGER, '--json');
+    expect(listed.code).toBe(0);
+    const page = JSON.parse(listed.stdout) as {
+      items: { runId: string; status: string; sources: unknown[] }[];
+    };
+    // The two runs of the tests above, the later first, each with the channel manager's figures alone.
+    expect(page.items.length).toBeGreaterThanOrEqual(2);
+    expect(page.items.every((run) => run.status === 'complete' && run.sources.length === 1)).toBe(true);
+    const direct = await getJson(`/reconciliation/runs?source=${CHANNEL_MANAGER}`);
+    expect(page).toEqual({ items: direct.items, nextCursor: null });
+
+    const [latest] = page.items;
+    const shown = await cli('reconcile', 'runs', latest?.runId ?? '');
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(new RegExp(`^Reconciliation run ${latest?.runId} \\(dry run\\) complete: `));
+    expect(shown.stdout).toContain(`  ${CHANNEL_MANAGER}: items 1/1; `);
+
+    const table = await cli('reconcile', 'runs');
+    expect(rowsOf(table.stdout)[0]).toEqual([
+      'RUN',
+      'STARTED',
+      'STATUS',
+      'SOURCE',
+      'ITEMS',
+      'NIGHTS',
+      'DRIFT %',
+      'SILENT MISSES',
+      'CORRECTED',
+    ]);
+  });
+
   it("prints the runtime's refusal of a source that is not polled", async () => {
     const run = await cli('reconcile', '--source', 'nope');
     expect(run.code).toBe(1);

@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambdas/config/load';
 import type { ParitySyncConfig } from '../../lambdas/config/schema';
 import { addDays } from '../../lambdas/domain/dates';
-import type { ScheduledRunSummary } from '../../lambdas/reconcile/function';
 import { ARI_STATE } from '../../lambdas/shared/topology';
 import { secretReferences } from '../../lib/deploy-config';
 import { LOCAL_AWS } from '../../local/emulators';
@@ -78,6 +77,7 @@ let ingest: DeployedFunction;
 let apply: DeployedFunction;
 let read: DeployedFunction;
 let reconcile: DeployedFunction;
+let reconcileWorker: DeployedFunction;
 let replay: DeployedFunction;
 let parity: DeployedFunction;
 
@@ -161,6 +161,9 @@ beforeAll(async () => {
     routesOf(fn).some((r) => r.httpMethod === 'GET' && r.resource === '/deliveries/{eventId}'),
   );
   reconcile = only('runs on a schedule', (fn) => schedulesOf(fn).length > 0);
+  reconcileWorker = only('consumes the reconciliation work queue', (fn) =>
+    consumes(fn, /^ReconciliationWorkReconcileWork(?!Dlq)/),
+  );
 }, SYNTH_TIMEOUT_MS + 30_000);
 
 afterAll(async () => {
@@ -216,9 +219,11 @@ async function invokeProxy(
   return { status: result.statusCode, body: JSON.parse(result.body) as Record<string, unknown> };
 }
 
-/** Receives from the apply function's queue and hands the batch over as its event source mapping would. */
-async function deliverQueuedBatch(): Promise<{ messages: Message[]; response: SQSBatchResponse }> {
-  const trigger = queueTriggerOf(apply);
+/** Receives from a function's queue (the apply function's unless named) and hands the batch over as its event source mapping would. */
+async function deliverQueuedBatch(
+  fn: DeployedFunction = apply,
+): Promise<{ messages: Message[]; response: SQSBatchResponse }> {
+  const trigger = queueTriggerOf(fn);
   const queue = await resources.queue(trigger.queueId);
   const { sqs } = clients;
   const { Messages: messages = [] } = await sqs.send(
@@ -231,7 +236,7 @@ async function deliverQueuedBatch(): Promise<{ messages: Message[]; response: SQ
     }),
   );
   if (messages.length === 0) return { messages, response: { batchItemFailures: [] } };
-  const response = (await container(apply).invoke(sqsEvent(messages, queue.arn, REGION))) as SQSBatchResponse;
+  const response = (await container(fn).invoke(sqsEvent(messages, queue.arn, REGION))) as SQSBatchResponse;
   const failed = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
   const done = messages.filter((message) => !failed.has(message.MessageId ?? ''));
   if (done.length > 0) {
@@ -250,7 +255,9 @@ async function deliverQueuedBatch(): Promise<{ messages: Message[]; response: SQ
 
 describe('the synthesised function bundles, run with the environment the template gives them', () => {
   it('covers every function of the template: webhooks, the queue consumer, the read API, the schedule, replays and parity on change', () => {
-    expect(new Set([ingest, apply, read, reconcile, replay, parity])).toEqual(new Set(stack.functions));
+    expect(new Set([ingest, apply, read, reconcile, reconcileWorker, replay, parity])).toEqual(
+      new Set(stack.functions),
+    );
   });
 
   it('resolves every function environment to tables and queues built from the template, within Lambda limits', async () => {
@@ -374,14 +381,24 @@ describe('the synthesised function bundles, run with the environment the templat
     expect(answer.body).toMatchObject({ eventId, sourceId: SIGNED_SOURCE_ID, status: 'applied' });
   });
 
-  it('reconcile: completes a scheduled run with the rule input, polling with the token from Secrets Manager, once per event', async () => {
+  it('reconcile: plans a scheduled run with the rule input once per event, and the worker does its items, polling with the token from Secrets Manager', async () => {
     const [schedule, ...others] = schedulesOf(reconcile);
     expect(others).toEqual([]);
-    expect(schedule?.payload).toMatchObject({ trigger: 'schedule', eventId: expect.any(String) });
-    const summary = (await container(reconcile).invoke(schedule?.payload)) as ScheduledRunSummary;
+    if (!schedule) throw new Error('the reconcile function has no schedule');
+    expect(schedule.payload).toMatchObject({ trigger: 'schedule', eventId: expect.any(String) });
+    const { eventId } = schedule.payload as { eventId: string };
+    const planned = (await container(reconcile).invoke(schedule.payload)) as Record<string, unknown>;
+    expect(planned).toMatchObject({ eventId, outcome: 'planned' });
+    expect(planned.driftItems).toBeGreaterThan(0);
 
-    expect(summary.sources).toBeGreaterThan(0);
-    expect(summary.failedSources).toBe(0);
+    // The worker's event source: a batch at a time until the queue stays empty (parity follows the drift items).
+    const failures: unknown[] = [];
+    for (let empty = 0; empty < 2; ) {
+      const { messages, response } = await deliverQueuedBatch(reconcileWorker);
+      failures.push(...response.batchItemFailures);
+      empty = messages.length === 0 ? empty + 1 : 0;
+    }
+    expect(failures).toEqual([]);
     const served = simulator.stats().recordsServed;
     expect(served).toBeGreaterThan(0);
     expect(simulator.stats().unauthorized).toBe(0);
@@ -394,11 +411,12 @@ describe('the synthesised function bundles, run with the environment the templat
       });
     }
 
-    // EventBridge delivering the same event again: the first run's summary, and no second poll.
+    // EventBridge delivering the same event again: the first plan's summary, and no second run to do.
     const requests = simulator.stats().requests;
-    expect(await container(reconcile).invoke(schedule?.payload)).toEqual(summary);
+    expect(await container(reconcile).invoke(schedule.payload)).toEqual(planned);
+    expect((await deliverQueuedBatch(reconcileWorker)).messages).toEqual([]);
     expect(simulator.stats().requests).toBe(requests);
-  }, 60_000);
+  }, 90_000);
 
   it('calls no AWS service other than those emulated here', () => {
     expect(stub.calls.filter((call) => call.service !== 'secretsmanager')).toEqual([]);

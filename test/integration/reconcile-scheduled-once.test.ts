@@ -1,6 +1,6 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { onceForScheduledEvent } from '../../lambdas/reconcile/function';
+import { onceForScheduledEvent, reportSummary } from '../../lambdas/reconcile/function';
 import type { ReconcileReport } from '../../lambdas/reconcile/service';
 import { RECONCILE_RUNS } from '../../lambdas/shared/topology';
 import { type IsolatedTopology, provisionIsolated } from '../support/aws';
@@ -39,7 +39,7 @@ function persistence() {
 describe('a scheduled reconciliation, against DynamoDB Local', () => {
   it('runs once per EventBridge event, and a redelivery gets the first run’s summary', async () => {
     const { run, calls } = countingRun();
-    const handler = onceForScheduledEvent(run, persistence());
+    const handler = onceForScheduledEvent(run, persistence(), reportSummary);
     const event = { trigger: 'schedule', eventId: `evt-${topology.prefix}-1` };
 
     const first = await handler(event);
@@ -62,19 +62,19 @@ describe('a scheduled reconciliation, against DynamoDB Local', () => {
   it('leaves no record when the run fails, so the schedule’s retry runs it again', async () => {
     const failing = countingRun({ fail: true });
     const event = { trigger: 'schedule', eventId: `evt-${topology.prefix}-fails` };
-    await expect(onceForScheduledEvent(failing.run, persistence())(event)).rejects.toThrow(
+    await expect(onceForScheduledEvent(failing.run, persistence(), reportSummary)(event)).rejects.toThrow(
       'DynamoDB unavailable',
     );
 
     const healthy = countingRun();
-    const summary = await onceForScheduledEvent(healthy.run, persistence())(event);
+    const summary = await onceForScheduledEvent(healthy.run, persistence(), reportSummary)(event);
     expect(healthy.calls).toHaveLength(1);
     expect(summary).toMatchObject({ eventId: event.eventId, sources: 1 });
   });
 
   it('always runs a manual invocation, which carries no event id, and returns its full report', async () => {
     const { run, calls } = countingRun();
-    const handler = onceForScheduledEvent(run, persistence());
+    const handler = onceForScheduledEvent(run, persistence(), reportSummary);
     const first = await handler({ sourceIds: ['cm'] });
     await handler({ sourceIds: ['cm'] });
     expect(calls).toHaveLength(2);

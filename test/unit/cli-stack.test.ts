@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ReconcileReport } from '../../lambdas/reconcile/service';
+import type { PlannedRun } from '../../lambdas/reconcile/fanout';
 import { runCli } from '../support/cli';
 import type { TestCredentials } from '../support/sigv4';
 import { type StackCall, type StackStub, startStackStub } from '../support/stack-stub';
@@ -48,27 +48,63 @@ const DELIVERY = {
   receivedAt: '2025-06-01T09:00:00.000Z',
 };
 
-const REPORT = {
+/** What the reconcile function answers a manual invocation: the run it planned. */
+const PLANNED = {
+  outcome: 'planned',
+  runId: 'run-1',
   startedAt: '2025-06-01T09:00:00.000Z',
-  finishedAt: '2025-06-01T09:01:00.000Z',
   dryRun: true,
-  sources: [],
-  parity: [
+  driftItems: 1,
+  parityItems: 2,
+  scans: ['channel-manager-demo'],
+  parityProperties: ['demo-hotel'],
+} satisfies PlannedRun;
+
+const items = (planned: number, done: number, failed = 0) => ({ planned, done, failed });
+
+/** The run as GET /reconciliation/runs/run-1 answers it once the workers completed it. */
+const RUN = {
+  runId: 'run-1',
+  status: 'complete',
+  trigger: 'manual',
+  startedAt: '2025-06-01T09:00:00.000Z',
+  completedAt: '2025-06-01T09:01:00.000Z',
+  dryRun: true,
+  thresholdPercent: 0.5,
+  items: items(3, 3),
+  parity: { items: items(2, 2), nightsChecked: 30, violations: 3, currencyMismatches: 0 },
+  sources: [
     {
-      propertyId: 'demo-hotel',
-      from: '2025-06-02',
-      to: '2025-07-01',
-      counts: {
-        nightsChecked: 30,
-        comparisons: 30,
-        violations: 3,
-        currencyMismatches: 0,
-        withoutTruthRate: 0,
-        unconfigured: 0,
-      },
+      sourceId: 'channel-manager-demo',
+      status: 'complete',
+      items: items(1, 1),
+      driftPercent: 2,
+      compared: 300,
+      mismatched: 6,
+      silentMisses: 6,
+      correctedGroups: 0,
+      skippedCorrections: 0,
+      nightsPolled: 100,
+      nightsSkipped: 0,
+      requests: 5,
+      throttled: 0,
+      retries: 0,
+      budgetExhausted: 0,
     },
   ],
-} satisfies ReconcileReport;
+  properties: [
+    {
+      sourceId: 'channel-manager-demo',
+      propertyId: 'demo-hotel',
+      compared: 300,
+      mismatched: 6,
+      silentMisses: 6,
+      driftPercent: 2,
+      actions: ['dry_run'],
+    },
+  ],
+  workItems: [],
+};
 
 let stub: StackStub;
 let home: string;
@@ -77,6 +113,7 @@ let home: string;
 function answer(call: StackCall) {
   const route = `${call.method} ${call.operation}`;
   if (route === 'GET /deliveries/evt_1') return { status: 200, body: DELIVERY };
+  if (route === 'GET /reconciliation/runs/run-1') return { status: 200, body: RUN };
   if (route === 'GET /deliveries/evt_missing') {
     return {
       status: 404,
@@ -155,7 +192,7 @@ beforeAll(async () => {
           errorMessage: 'Reconciliation failed: store unavailable',
         };
       }
-      return { result: REPORT };
+      return { result: PLANNED };
     },
   });
   home = mkdtempSync(join(tmpdir(), 'paritysync-cli-'));
@@ -425,17 +462,25 @@ describe('paritysync --stack', { timeout: 60_000 }, () => {
     ]);
   });
 
-  it('invokes the reconcile function named by the stack and prints its report', async () => {
+  it('invokes the reconcile function named by the stack, follows the run it planned and prints it', async () => {
     const run = await runCli(onStack('reconcile', '--source', 'channel-manager-demo', '--dry-run'), {
       env: awsEnv(OPERATOR),
     });
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(
-      'Reconciliation (dry run) from 2025-06-01T09:00:00.000Z to 2025-06-01T09:01:00.000Z',
+      'Reconciliation run run-1 (dry run) complete: started 2025-06-01T09:00:00.000Z, completed ' +
+        '2025-06-01T09:01:00.000Z; items 3/3; threshold 0.5%',
     );
-    expect(run.stdout).toContain('parity demo-hotel 2025-06-02..2025-07-01: 3 violation(s)');
+    expect(run.stdout).toContain(
+      'channel-manager-demo: items 1/1; 100 nights, drift 2.000% (6 of 300 fields), 6 silent misses, 0 corrected',
+    );
+    expect(run.stdout).toContain('demo-hotel: 2.000% → dry_run');
+    expect(run.stdout).toContain(
+      'parity: 2/2 windows, 3 violation(s), 0 currency mismatch(es) over 30 nights',
+    );
     expect(run.stderr).toContain(`reconcile: 0/1 reconcile function of ${STACK} (invoked)`);
-    expect(run.stderr).toContain(`reconcile: 1/1 reconcile function of ${STACK} (finished)`);
+    expect(run.stderr).toContain(`reconcile: 1/1 reconcile function of ${STACK} (planned run run-1)`);
+    expect(run.stderr).toContain('reconcile: 3/3 run run-1 (complete)');
     const invoke = stub.calls.find((call) => call.service === 'lambda');
     expect(invoke?.operation).toBe(`Invoke ${FUNCTION}`);
     expect(JSON.parse(invoke?.body ?? '')).toEqual({

@@ -130,9 +130,23 @@ describe('reconciliation configuration', () => {
       budgetSeconds: 600,
       drift: { thresholdPercent: 0.5, dryRun: false, recordObserved: true },
       parityHorizonDays: 365,
+      workers: 4,
+      paritySweepHours: 24,
       auditRetentionDays: 90,
     });
     expect(config.parity).toEqual({ properties: [], defaultTolerance: {} });
+  });
+
+  it('refuses fewer than two workers, or a fraction of one, saying what it got', () => {
+    for (const workers of [1, 2.5, 1001]) {
+      expect(() => parseConfig({ version: 1, sources: [hmacSource], reconciliation: { workers } })).toThrow(
+        /reconciliation\.workers/,
+      );
+    }
+    expect(
+      parseConfig({ version: 1, sources: [hmacSource], reconciliation: { workers: 8 } }).reconciliation
+        .workers,
+    ).toBe(8);
   });
 
   it('fills a polling block with the client and run defaults and leaves the channel to the source id', () => {

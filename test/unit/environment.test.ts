@@ -2,13 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { readApplyEnvironment } from '../../lambdas/apply/env';
 import { readIngestEnvironment } from '../../lambdas/ingest/env';
 import { readReadApiEnvironment } from '../../lambdas/read/env';
-import { readReconcileEnvironment } from '../../lambdas/reconcile/env';
+import { readReconcileEnvironment, readReconcileWorkerEnvironment } from '../../lambdas/reconcile/env';
 import { ConfigurationError } from '../../lambdas/shared/errors';
 import {
   EVENTS_DLQ,
   EVENTS_QUEUE,
   PARITY_DLQ,
   RECONCILE_DLQ,
+  RECONCILE_WORK,
   REPLAY_QUEUE,
   TABLES as TOPOLOGY_TABLES,
 } from '../../lambdas/shared/topology';
@@ -29,8 +30,10 @@ const TABLES = {
   REJECTIONS_TABLE_NAME: 'rejections',
   CONTROLS_TABLE_NAME: 'controls',
   OPERATION_REQUESTS_TABLE_NAME: 'operation-requests',
+  RECONCILE_RUN_LOG_TABLE_NAME: 'run-log',
 };
 const QUEUE = 'http://127.0.0.1:4566/000000000000/paritysync-events';
+const WORK_QUEUE = 'http://127.0.0.1:4566/000000000000/paritysync-reconcile-work';
 /** The dead-letter queues the read function lists and redrives, and the queue that starts replay jobs. */
 const DLQS = {
   EVENTS_DLQ_URL: 'http://127.0.0.1:4566/000000000000/paritysync-events-dlq',
@@ -119,8 +122,8 @@ describe('function environments, validated at cold start', () => {
     expect(message).not.toContain(weak);
   });
 
-  it('gives the read function the parity table, and refuses to start it without one', () => {
-    const { PARITY_TABLE_NAME: _parity, ...withoutParity } = TABLES;
+  it('gives the read function the parity table and the run log, and refuses to start it without them', () => {
+    const { PARITY_TABLE_NAME: _parity, RECONCILE_RUN_LOG_TABLE_NAME: _runs, ...withoutParity } = TABLES;
     const problems = problemsOf(() =>
       readReadApiEnvironment({
         ...withoutParity,
@@ -130,7 +133,7 @@ describe('function environments, validated at cold start', () => {
       }),
     );
     expect(problems[0]).toMatch(/^Invalid read API environment/);
-    expect(problems.slice(1)).toEqual(['PARITY_TABLE_NAME']);
+    expect(problems.slice(1)).toEqual(['PARITY_TABLE_NAME', 'RECONCILE_RUN_LOG_TABLE_NAME']);
     const read = readReadApiEnvironment({
       ...TABLES,
       ...DLQS,
@@ -169,6 +172,7 @@ describe('function environments, validated at cold start', () => {
       [RECONCILE_DLQ.environmentName]: DLQS.RECONCILE_DLQ_URL,
       [PARITY_DLQ.environmentName]: DLQS.PARITY_DLQ_URL,
       [REPLAY_QUEUE.environmentName]: DLQS.REPLAY_QUEUE_URL,
+      [RECONCILE_WORK.environmentName]: WORK_QUEUE,
     };
     expect(readIngestEnvironment(env)).toMatchObject({
       tables: { ledger: 'table-DeliveryLedger', rejections: 'table-Rejections' },
@@ -207,14 +211,23 @@ describe('function environments, validated at cold start', () => {
       },
     });
     expect(readReconcileEnvironment(env).tables).toEqual({
-      ari: 'table-AriState',
-      mappings: 'table-Mappings',
-      checkpoints: 'table-ReconcileCheckpoints',
-      audit: 'table-ReconcileAudit',
-      parity: 'table-ParityFindings',
+      runLog: 'table-ReconcileRunLog',
       runs: 'table-ReconcileRuns',
     });
+    expect(readReconcileEnvironment(env).queues).toEqual({ work: WORK_QUEUE });
     expect(readReconcileEnvironment(env).serviceName).toBe('paritysync-reconcile');
+    expect(readReconcileWorkerEnvironment(env)).toMatchObject({
+      tables: {
+        ari: 'table-AriState',
+        mappings: 'table-Mappings',
+        checkpoints: 'table-ReconcileCheckpoints',
+        audit: 'table-ReconcileAudit',
+        parity: 'table-ParityFindings',
+        runLog: 'table-ReconcileRunLog',
+      },
+      queues: { work: WORK_QUEUE },
+      serviceName: 'paritysync-reconcile',
+    });
   });
 
   it('redrives a whole dead-letter queue with a move task only where DLQ_REDRIVE says so, with both queue ARNs', () => {

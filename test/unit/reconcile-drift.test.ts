@@ -11,6 +11,7 @@ import {
   type RoomNightState,
 } from '../../lambdas/domain/state';
 import {
+  CORRECTION_CONCURRENCY,
   type DriftDependencies,
   type DriftReport,
   reconcileDrift,
@@ -277,6 +278,59 @@ describe('correction above the threshold', () => {
     expect((await localState(ari, nightKey(0)))?.availability?.value).toEqual({ rooms: 4 });
     expect(audit.records).toHaveLength(1);
     expect(audit.records[0]).not.toHaveProperty('before');
+  });
+
+  it('writes a long drift several nights at once, each under its own condition, auditing chunk by chunk', async () => {
+    let inFlight = 0;
+    let mostAtOnce = 0;
+    const ari = new (class extends InMemoryAriStore {
+      override async writeNight(...args: Parameters<InMemoryAriStore['writeNight']>) {
+        inFlight += 1;
+        mostAtOnce = Math.max(mostAtOnce, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        try {
+          return await super.writeNight(...args);
+        } finally {
+          inFlight -= 1;
+        }
+      }
+    })();
+    const appended: number[] = [];
+    const audit = new InMemoryAuditLog();
+    const counting = {
+      append: async (records: Parameters<InMemoryAuditLog['append']>[0]) => {
+        appended.push(records.length);
+        await audit.append(records);
+      },
+    };
+    // One night whose local value is newer than the poll: its write is refused, as one at a time would be.
+    await seedLocal(ari, nightKey(7), { availability: { rooms: 1 } }, LATER_AT, 'evt-late');
+    const nights = Array.from({ length: 40 }, (_, index) => ({
+      key: nightKey(index),
+      availability: 4,
+      updatedAt: POLLED_AT,
+    }));
+    const report = await reconcileDrift(
+      nights,
+      deps(ari, audit, { audit: counting }),
+      DriftOptionsSchema.parse({}),
+    );
+
+    expect(mostAtOnce).toBe(CORRECTION_CONCURRENCY);
+    expect(appended).toEqual([
+      CORRECTION_CONCURRENCY,
+      CORRECTION_CONCURRENCY,
+      40 - 1 - 2 * CORRECTION_CONCURRENCY,
+    ]);
+    expect(report.scopes[0]).toMatchObject({ correctedGroups: 39, skippedGroups: 0 });
+    expect(audit.records.map((record) => record.key.date).sort()).toEqual(
+      nights
+        .filter((_, index) => index !== 7)
+        .map((night) => night.key.date)
+        .sort(),
+    );
+    expect((await localState(ari, nightKey(7)))?.availability?.value).toEqual({ rooms: 1 });
+    expect((await localState(ari, nightKey(39)))?.availability?.value).toEqual({ rooms: 4 });
   });
 
   it('never overwrites a local value newer than the poll, nor counts it as a silent miss', async () => {

@@ -1,0 +1,106 @@
+import * as path from 'node:path';
+import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { ParitySyncConfig } from '../lambdas/config/schema';
+import { METRIC_SERVICES } from '../lambdas/shared/metric-names';
+import { RECONCILE_WORK, RECONCILE_WORK_DLQ } from '../lambdas/shared/topology';
+import { consumeQueue } from './apply-pipeline';
+import { DEAD_LETTER_INSPECT_ACTIONS, queueProps } from './event-queues';
+import { ParitySyncFunction } from './paritysync-function';
+
+/** AWS's advice for a Lambda event source: the queue hides a message for six times the consumer's timeout. */
+const VISIBILITY_TO_TIMEOUT_RATIO = 6;
+
+export interface ReconcileWorkProps {
+  readonly config: ParitySyncConfig;
+  /** The worker's timeout: one item's polling budget plus the margin to save and record it. */
+  readonly timeout: Duration;
+  /** The worker's environment: the tables it reads and writes (the work queue's URL is added here). */
+  readonly environment: Readonly<Record<string, string>>;
+  readonly logRetention?: logs.RetentionDays;
+  /** Encrypts the worker's logs, as the reconcile function's. */
+  readonly logEncryptionKey?: kms.IKey;
+  /** Keep the queues when the stack is deleted. @default true */
+  readonly retain?: boolean;
+  /** X-Ray tracing of the worker. @default true */
+  readonly tracing?: boolean;
+  /** The worker's handler module. @default lambdas/reconcile/worker-handler.ts */
+  readonly entry?: string;
+}
+
+/**
+ * A reconciliation run's work: the queue (with its DLQ) that the scheduled function plans work items onto, and
+ * the worker that takes them one per invocation, as many at once as `reconciliation.workers` (the event source's
+ * maximum concurrency). A worker that fails before it ends its item leaves the message for a redelivery; one whose
+ * receives ran out ends the item as failed on the last, and the message waits in the DLQ for an operator.
+ */
+export class ReconcileWork extends Construct {
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly function: ParitySyncFunction;
+
+  constructor(scope: Construct, id: string, props: ReconcileWorkProps) {
+    super(scope, id);
+    const retain = props.retain ?? true;
+    const removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const required = VISIBILITY_TO_TIMEOUT_RATIO * props.timeout.toSeconds();
+    if (RECONCILE_WORK.visibilityTimeoutSeconds < required) {
+      throw new Error(
+        `The reconciliation work queue's visibility timeout (${RECONCILE_WORK.visibilityTimeoutSeconds} s, ` +
+          `lambdas/shared/topology.ts ${RECONCILE_WORK.id}.visibilityTimeoutSeconds) must be at least ` +
+          `${VISIBILITY_TO_TIMEOUT_RATIO} times the worker's timeout (${props.timeout.toSeconds()} s), i.e. ` +
+          `${required} s: raise it, or lower reconciliation.budgetSeconds.`,
+      );
+    }
+
+    this.deadLetterQueue = new sqs.Queue(this, RECONCILE_WORK_DLQ.id, {
+      ...queueProps(RECONCILE_WORK_DLQ),
+      removalPolicy,
+    });
+    this.queue = new sqs.Queue(this, RECONCILE_WORK.id, {
+      ...queueProps(RECONCILE_WORK),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: RECONCILE_WORK.maxReceiveCount ?? 5 },
+      removalPolicy,
+    });
+
+    this.function = new ParitySyncFunction(this, 'Worker', {
+      config: props.config,
+      entry: props.entry ?? path.join(__dirname, '..', 'lambdas', 'reconcile', 'worker-handler.ts'),
+      serviceName: METRIC_SERVICES.reconcile,
+      memorySize: 1024,
+      timeout: props.timeout,
+      environment: { ...props.environment, [RECONCILE_WORK.environmentName]: this.queue.queueUrl },
+      logRetention: props.logRetention,
+      ...(props.logEncryptionKey ? { logEncryptionKey: props.logEncryptionKey } : {}),
+      retain,
+      ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
+    });
+    consumeQueue(this.function, this.queue, {
+      // One item per invocation: an item may use the whole timeout, and a failure retries that item alone.
+      batchSize: 1,
+      maxConcurrency: props.config.reconciliation.workers,
+    });
+    // A run's parity items follow its drift items: the worker that ends the last one sends them.
+    this.grantSend(this.function);
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason:
+        'This is the dead-letter queue of reconciliation work; each item in it was ended as failed in its run, ' +
+        'and the next run does the same work again',
+    });
+  }
+
+  /** Sending work items: the planner's, and the worker's for a run's parity items. */
+  grantSend(grantee: iam.IGrantable): iam.Grant {
+    return this.queue.grant(grantee, 'sqs:SendMessage');
+  }
+
+  /** Looking at the work items whose receives ran out. */
+  grantDeadLetterInspect(grantee: iam.IGrantable): iam.Grant {
+    return this.deadLetterQueue.grant(grantee, ...DEAD_LETTER_INSPECT_ACTIONS);
+  }
+}

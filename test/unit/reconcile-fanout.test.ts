@@ -1,0 +1,295 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../lambdas/config/load';
+import type { WorkQueue } from '../../lambdas/queue/sqs-work-queue';
+import {
+  PARITY_WINDOW_NIGHTS,
+  type PlannerDependencies,
+  planRun,
+  RunInProgressError,
+  runWorkItem,
+  type WorkerDependencies,
+  type WorkMessage,
+} from '../../lambdas/reconcile/fanout';
+import type { FetchLike } from '../../lambdas/reconcile/polling-client';
+import type { ReconcileRuntime } from '../../lambdas/reconcile/runtime';
+import type { ReconcileReport } from '../../lambdas/reconcile/service';
+import { createReconcileWorker } from '../../lambdas/reconcile/worker';
+import type { Clock } from '../../lambdas/shared/clock';
+import { MappingResolver } from '../../lambdas/state/resolver';
+import { InMemoryAriStore, InMemoryMappingStore } from '../fakes/apply-memory';
+import { offlineReconcileRuntime, reconcileStores } from '../fakes/reconcile-memory';
+import { InMemoryReconcileRunStore } from '../fakes/reconcile-runs-memory';
+
+const SIGNING_SECRET = 'FtoV6tMKA9FJVshCHsJ8TpLRBrngV5ORc7ahYvroId4=';
+const START = Date.parse('2026-05-02T10:00:00.000Z');
+
+function configWith(reconciliation: Record<string, unknown> = {}) {
+  return parseConfig({
+    version: 1,
+    sources: [
+      {
+        id: 'ota-a',
+        kind: 'ota',
+        secrets: [{ value: SIGNING_SECRET }],
+        polling: {
+          baseUrl: 'https://ota-a.example.test/v1',
+          token: { value: 'token' },
+          rateLimit: { requestsPerSecond: 100, burst: 10 },
+          maxAttempts: 1,
+          propertyIds: ['H1', 'H2'],
+        },
+      },
+      {
+        id: 'ota-b',
+        kind: 'ota',
+        secrets: [{ value: SIGNING_SECRET }],
+        polling: {
+          baseUrl: 'https://ota-b.example.test/v1',
+          token: { value: 'token' },
+          rateLimit: { requestsPerSecond: 100, burst: 10 },
+          maxAttempts: 1,
+        },
+      },
+    ],
+    mappings: [
+      { scope: '*', properties: { H1: 'hotel-1' }, roomTypes: { DBL: 'dbl' }, ratePlans: { BAR: 'bar' } },
+    ],
+    reconciliation: { budgetSeconds: 60, parityHorizonDays: 40, ...reconciliation },
+    parity: { properties: [{ propertyId: 'hotel-1', sourceOfTruth: 'ota-a' }] },
+  });
+}
+
+/** ota-a answers one night per property asked for; ota-b refuses the token. */
+const providerFetch: FetchLike = async (url) => {
+  if (!url.startsWith('https://ota-a.')) {
+    return { status: 401, headers: { get: () => null }, text: async () => '{"error":"unauthorized"}' };
+  }
+  const body = JSON.stringify({
+    results: [
+      {
+        property_id: 'H1',
+        room_type_code: 'DBL',
+        rate_plan_code: 'BAR',
+        date: '2026-05-03',
+        currency: 'EUR',
+        base_rate: '120.00',
+        availability: 4,
+        updated_at: '2026-05-02T09:00:00.000Z',
+      },
+    ],
+    next_cursor: null,
+  });
+  return { status: 200, headers: { get: () => null }, text: async () => body };
+};
+
+/** `deployed` is the workers' configuration when a deploy changed it after the run was planned. */
+function fanOut(
+  reconciliation: Record<string, unknown> = {},
+  deployed: Record<string, unknown> = reconciliation,
+) {
+  const config = configWith(reconciliation);
+  const workerConfig = configWith(deployed);
+  let now = START;
+  const clock: Clock = { now: () => new Date(now) };
+  const runs = new InMemoryReconcileRunStore();
+  const queued: WorkMessage[] = [];
+  const work: WorkQueue<WorkMessage> = {
+    send: async (bodies) => {
+      queued.push(...bodies);
+    },
+  };
+  const real = offlineReconcileRuntime({
+    config: workerConfig,
+    fetch: providerFetch,
+    clock,
+    newRunId: () => 'unused',
+  });
+  const stores = reconcileStores({ ari: new InMemoryAriStore() });
+  const runtime: ReconcileRuntime = (onProgress) => ({
+    ...real(onProgress),
+    resolver: new MappingResolver(new InMemoryMappingStore(), config.mappings, clock),
+    ...stores,
+  });
+  const completed: ReconcileReport[] = [];
+  const planner: PlannerDependencies = { config, runs, work, clock };
+  const worker: WorkerDependencies = {
+    runtime,
+    runs,
+    work,
+    budgetMs: 30_000,
+    leaseMs: 90_000,
+    onComplete: (report) => {
+      completed.push(report);
+    },
+  };
+  /** Runs every queued item, as workers would, until none is left. */
+  const drain = async () => {
+    while (queued.length > 0) await runWorkItem(queued.shift() as WorkMessage, worker);
+  };
+  return {
+    config,
+    runs,
+    queued,
+    completed,
+    planner,
+    worker,
+    drain,
+    stores,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
+}
+
+describe('planning a run', () => {
+  it('plans one drift item per scan and holds the parity windows back until the drift items ended', async () => {
+    const fan = fanOut();
+    const planned = await planRun({ trigger: 'manual' }, fan.planner);
+    expect(planned).toMatchObject({
+      outcome: 'planned',
+      driftItems: 3,
+      parityItems: Math.ceil(40 / PARITY_WINDOW_NIGHTS),
+      scans: ['ota-a H1', 'ota-a H2', 'ota-b'],
+      parityProperties: ['hotel-1'],
+    });
+    expect(fan.queued.map((message) => message.itemId)).toEqual([
+      'drift/ota-a/H1',
+      'drift/ota-a/H2',
+      'drift/ota-b',
+    ]);
+    await fan.drain();
+    expect(fan.completed).toHaveLength(1);
+    const [report] = fan.completed as [ReconcileReport];
+    // One parity result per property, over the whole horizon, as the serial run reported it.
+    expect(report.parity).toEqual([
+      expect.objectContaining({ propertyId: 'hotel-1', from: '2026-05-02', to: '2026-06-10' }),
+    ]);
+    expect(report.sources.map((source) => [source.sourceId, source.propertyId, source.outcome])).toEqual([
+      ['ota-a', 'H1', 'reconciled'],
+      ['ota-a', 'H2', 'reconciled'],
+      ['ota-b', undefined, 'failed'],
+    ]);
+    expect(await fan.runs.get(planned.runId)).toMatchObject({
+      status: 'complete',
+      planned: 5,
+      done: 4,
+      failed: 1,
+    });
+  });
+
+  it('sends the parity windows it planned, whatever the configuration deployed before they are due', async () => {
+    const fan = fanOut({ parityHorizonDays: 40 }, { parityHorizonDays: 400 });
+    const planned = await planRun({ trigger: 'manual' }, fan.planner);
+    await fan.drain();
+    expect(await fan.runs.get(planned.runId)).toMatchObject({
+      status: 'complete',
+      parity: { planned: 2, done: 2, failed: 0 },
+    });
+    expect(fan.completed[0]?.parity).toEqual([expect.objectContaining({ to: '2026-06-10' })]);
+  });
+
+  it('refuses a run asked for while the last one is in progress, and skips a scheduled one', async () => {
+    const fan = fanOut();
+    const first = await planRun({ trigger: 'manual', parity: false }, fan.planner);
+    await expect(planRun({ trigger: 'manual' }, fan.planner)).rejects.toBeInstanceOf(RunInProgressError);
+    expect(await planRun({ trigger: 'schedule', eventId: 'evt-2' }, fan.planner)).toEqual({
+      outcome: 'skipped',
+      reason: 'previous_run_in_progress',
+      runId: first.runId,
+    });
+    // A day later the open run no longer holds the next one back.
+    fan.advance(24 * 3_600_000 + 1);
+    expect(await planRun({ trigger: 'schedule', eventId: 'evt-3' }, fan.planner)).toMatchObject({
+      outcome: 'planned',
+    });
+  });
+
+  it('plans the same run again for a scheduled event retried, sending its items once more', async () => {
+    const fan = fanOut();
+    const first = await planRun({ trigger: 'schedule', eventId: 'evt-1' }, fan.planner);
+    const again = await planRun({ trigger: 'schedule', eventId: 'evt-1' }, fan.planner);
+    expect(again).toEqual(first);
+    expect(fan.queued).toHaveLength(2 * 3);
+    await fan.drain();
+    expect(fan.completed).toHaveLength(1);
+    expect(await fan.runs.get(first.runId)).toMatchObject({ planned: 3 + 2, done: 4, failed: 1 });
+  });
+
+  it('sweeps parity on a schedule only when paritySweepHours passed since the last sweep', async () => {
+    const fan = fanOut({ paritySweepHours: 24 });
+    const sweeps = async (eventId: string) => {
+      const planned = await planRun({ trigger: 'schedule', eventId }, fan.planner);
+      await fan.drain();
+      return planned.outcome === 'planned' ? planned.parityItems : -1;
+    };
+    expect(await sweeps('evt-1')).toBe(2);
+    fan.advance(15 * 60_000);
+    expect(await sweeps('evt-2')).toBe(0);
+    fan.advance(24 * 3_600_000);
+    expect(await sweeps('evt-3')).toBe(2);
+  });
+});
+
+describe('a work item', () => {
+  it('is done once: a redelivery of a finished item does no work and adds nothing', async () => {
+    const fan = fanOut();
+    const planned = await planRun({ trigger: 'manual', parity: false }, fan.planner);
+    const [h1] = fan.queued as [WorkMessage];
+    await fan.drain();
+    const before = await fan.runs.get(planned.runId);
+    const audited = fan.stores.audit.records.length;
+    expect(await runWorkItem(h1, fan.worker)).toEqual({ outcome: 'skipped', reason: 'finished' });
+    expect(await fan.runs.get(planned.runId)).toEqual(before);
+    expect(fan.stores.audit.records).toHaveLength(audited);
+    expect(fan.completed).toHaveLength(1);
+  });
+
+  it('is ended as failed by the worker on its message’s last receive, so that the run still completes', async () => {
+    const fan = fanOut();
+    await planRun({ trigger: 'manual', parity: false }, fan.planner);
+    const [h1, h2, otaB] = fan.queued.splice(0) as [WorkMessage, WorkMessage, WorkMessage];
+    await runWorkItem(otaB, fan.worker);
+    // The run log refuses every claim: the item cannot start, and its message comes back.
+    const runs = fan.runs;
+    const refusing: WorkerDependencies['runs'] = {
+      create: (plan) => runs.create(plan),
+      claim: async () => Promise.reject(new Error('run log unreachable')),
+      finish: (item, attempt, outcome) => runs.finish(item, attempt, outcome),
+      abandon: (item, outcome) => runs.abandon(item, outcome),
+      parityDue: (runId) => runs.parityDue(runId),
+      markParitySent: (runId, at) => runs.markParitySent(runId, at),
+      complete: (runId, at) => runs.complete(runId, at),
+      get: (runId) => runs.get(runId),
+      list: (query) => runs.list(query),
+      latest: () => runs.latest(),
+      takeParitySweep: (at, dueBy) => runs.takeParitySweep(at, dueBy),
+    };
+    const warnings: unknown[] = [];
+    const handler = createReconcileWorker(
+      { ...fan.worker, runs: refusing, maxReceiveCount: 5 },
+      { info: () => undefined, warn: (...args: unknown[]) => warnings.push(args), error: () => undefined },
+    );
+    const event = (receives: number) =>
+      ({
+        Records: [h1, h2].map((message, index) => ({
+          messageId: `m-${index}`,
+          body: JSON.stringify(message),
+          attributes: { ApproximateReceiveCount: String(receives) },
+        })),
+      }) as unknown as Parameters<typeof handler>[0];
+
+    expect(await handler(event(1))).toEqual({
+      batchItemFailures: [{ itemIdentifier: 'm-0' }, { itemIdentifier: 'm-1' }],
+    });
+    expect(fan.completed).toHaveLength(0);
+    // The last receive: still refused (to the DLQ), but the items end as failed and the run completes.
+    expect((await handler(event(5))).batchItemFailures).toHaveLength(2);
+    expect(warnings).toHaveLength(4);
+    expect(fan.completed).toHaveLength(1);
+    const run = await fan.runs.get(h1.runId);
+    expect(run).toMatchObject({ status: 'complete', done: 0, failed: 3 });
+    expect(
+      run?.items.filter((item) => item.error === 'receives_exhausted').map((item) => item.itemId),
+    ).toEqual(['drift/ota-a/H1', 'drift/ota-a/H2']);
+  });
+});
