@@ -98,7 +98,6 @@ export interface ReconcileRunQuery extends PageRequest {
   readonly to?: string;
 }
 
-
 export interface DeliveryQuery extends PageRequest {
   readonly source?: string;
   readonly status?: string;

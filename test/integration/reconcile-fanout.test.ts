@@ -444,7 +444,7 @@ describe('reconciliation fanned out over the work queue', () => {
     const report = fan.completed[0] as ReconcileReport;
     expect((simulator as Simulator).stats().rateLimited).toBe(0);
     expect(totals(report.sources)).toMatchObject({ scans: 8, failed: 0, nightsPolled: dataset.size });
-  });
+  }, 60_000); // 360 nights in pages of 10 at 3 requests a second: some 15 s however fast the machine.
 });
 
 /** The store's methods, bound, so that a test can replace one of them. */
