@@ -72,7 +72,11 @@ export interface ObservabilityProps {
     readonly ingest: lambda.IFunction;
     readonly apply: lambda.IFunction;
     readonly read: lambda.IFunction;
+    /** The reconciliation planner, on the schedule. */
     readonly reconcile?: lambda.IFunction;
+    readonly reconcileWorker?: lambda.IFunction;
+    readonly replay?: lambda.IFunction;
+    readonly parity?: lambda.IFunction;
   };
   readonly queues: { readonly queue: sqs.IQueue; readonly deadLetterQueue: sqs.IQueue };
   /**

@@ -192,6 +192,9 @@ export class ParitySyncStack extends Stack {
         apply: this.apply.function,
         read: this.read.function,
         reconcile: this.reconciliation.function,
+        reconcileWorker: this.reconciliation.work.function,
+        replay: this.replays.function,
+        parity: this.parityOnChange.function,
       },
       reconciliation: {
         config: props.config,

@@ -157,6 +157,9 @@ describe('dashboard', () => {
       stack.apply.function,
       stack.read.function,
       stack.reconciliation.function,
+      stack.reconciliation.work.function,
+      stack.replays.function,
+      stack.parityOnChange.function,
     ].map((fn) => `{ref:${logicalId(fn)}}`);
     for (const [title, metric] of [
       ['Errors', 'AWS/Lambda/Errors'],
