@@ -13,17 +13,17 @@
  * linear until the limit binds, then flat, with no 429. No per-property quota: each item is one property, so
  * such a quota paces each worker alone and the source-wide limit is the one that fan-out runs into.
  *
- * Here the workers and the simulator share one Node thread, so their CPU work (about 20 to 35 µs a room night on
- * the 2-core development machine: serialising, parsing, validating, mapping, comparing, correcting) queues up
+ * Here the workers and the simulator share one Node thread, so their CPU work (30 to 50 µs a room night on the
+ * shared 2-core development machine: serialising, parsing, validating, mapping, comparing, correcting) queues up
  * in one place. The latency is set several times a page's CPU so that waiting dominates; the table shows the
- * process's CPU share of wall time, and a share near 100 % means that figure measured the thread, not fan-out.
- * A 1.3 M-night sweep is about 40 s of that CPU, so 1, 2, 4 and 8 workers are compared on a smaller slice of the
- * portfolio (30 properties by default) and the whole portfolio is swept once with the fastest N, for the growth.
+ * process's CPU share of wall time, and a share near what the machine can give the process means that figure
+ * measured the CPU, not fan-out. A 1.3 M-night sweep is about a minute of that CPU, so 1, 2, 4 and 8 workers are
+ * compared on a slice of the portfolio (30 properties by default) and the whole portfolio is swept once with
+ * the fastest N, for the growth.
  *
  * Local state is the in-memory ARI store behind the AriStore port: seeding DynamoDB Local with 1.3 M items takes
- * far longer than the bench itself. Each run starts from a copy of the same seeded state (state objects are
- * replaced on write, never edited, so a copy of the map is a snapshot) and fresh checkpoints (a full pass), so
- * every run corrects the same drift.
+ * far longer than the bench itself. Each run starts from the same seeded state (the nights the last run corrected
+ * are put back) and fresh checkpoints (a full pass), so every run corrects the same drift.
  */
 
 import { setFlagsFromString } from 'node:v8';
