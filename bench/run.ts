@@ -24,6 +24,7 @@ import { DELIVERY_LOG_TARGET_RATIO, deliveryLogPaging } from './delivery-log';
 import { edgeUnderLoad, LOAD_TARGET_RATIO } from './load';
 import { type ParityBenchResult, parityCost } from './parity';
 import { reconcileThroughput } from './reconcile';
+import { reconcileFanout } from './reconcile-fanout';
 import { VISIBILITY_TARGET_MS, visibilityLatency } from './visibility';
 
 const TARGET_RATIO_AT_1KB = 0.4;
@@ -275,6 +276,16 @@ async function main(): Promise<void> {
     console.log(`\n${paritySummary(await parityCost())}`);
     return;
   }
+  // BENCH_ONLY=reconcile-fanout runs the fanned-out reconciliation over a 300-property portfolio (a few minutes).
+  if (process.env.BENCH_ONLY === 'reconcile-fanout') {
+    const fanout = await reconcileFanout();
+    const fastest = fanout.workers.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+    console.log(
+      `\nFanned-out reconciliation is ${fastest.speedUp.toFixed(1)}× faster with ${fastest.workers} workers than with one; ` +
+        `the sweep of ${fanout.nights} room nights grows ${fanout.linear ? 'linearly' : 'FASTER THAN LINEARLY'}.`,
+    );
+    return;
+  }
   // BENCH_ONLY=delivery-log pages the delivery log on DynamoDB Local alone (about a minute to fill the ledger).
   if (process.env.BENCH_ONLY === 'delivery-log') {
     const log = await deliveryLogPaging();
@@ -305,6 +316,7 @@ async function main(): Promise<void> {
   const visibility = await visibilityLatency();
   const load = await edgeUnderLoad();
   const reconcile = await reconcileThroughput();
+  const fanout = await reconcileFanout();
   const consoleLoad = await consoleFirstLoad();
   const parity = await parityCost();
   const growth = reconcile.growth[0];
@@ -318,6 +330,9 @@ async function main(): Promise<void> {
       `of the emulators' own rate (${load.meetsTarget ? 'meets' : 'BELOW'} the ${LOAD_TARGET_RATIO}× target); ` +
       `reconciliation compares ${Math.round(largest?.runNightsPerSecond ?? 0)} room nights/s and its time grows ` +
       `${growth?.timeRatio.toFixed(1)}× for ${growth?.linearRatio}× the nights (${reconcile.linear ? 'linear' : 'SUPERLINEAR'}); ` +
+      `fanned out, it runs ${fanout.workers.map((w) => `${w.speedUp.toFixed(1)}× (${w.workers})`).join(', ')} as fast as one ` +
+      `worker, and sweeps ${fanout.nights} room nights in ${Math.round(fanout.sweep.seconds)} s ` +
+      `(${fanout.linear ? 'linear' : 'SUPERLINEAR'}); ` +
       `the console shows its first row in ${Math.round(consoleLoad.firstRenderMs)} ms with a ${consoleLoad.scriptKb.toFixed(0)} KB ` +
       `script (${consoleLoad.meetsTarget ? 'meets' : 'MISSES'} ${CONSOLE_FIRST_RENDER_TARGET_MS} ms / ${CONSOLE_SCRIPT_TARGET_KB} KB).`,
   );
