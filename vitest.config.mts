@@ -38,6 +38,10 @@ export default defineConfig({
     env: {
       // The SDK's Node 20 end-of-support notice, once per worker, drowns the test output.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      // The X-Ray SDK, which the traced handlers load, otherwise installs an async hook that tracks every promise
+      // of the worker (a sixth of an emulator test's CPU); tracing is off outside Lambda all the same. The
+      // deployed-bundles test starts its functions with Lambda's environment, not this one, so they trace as deployed.
+      AWS_XRAY_MANUAL_MODE: 'true',
     },
     projects: [
       {
