@@ -3,27 +3,6 @@ import { defineConfig } from 'vitest/config';
 
 /** Tests that talk to DynamoDB Local and fauxqs; only runs that include one of them start the emulators. */
 const EMULATOR_TESTS = ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'];
-/**
- * Emulator tests that start no local stack and leave process.env and the module registry alone: they talk to
- * the emulators through stores and clients they build, so they can share a process as the unit tests do.
- */
-const SHARED_PROCESS_EMULATOR_TESTS = [
-  'test/integration/apply-stores.test.ts',
-  'test/integration/ari-store.test.ts',
-  'test/integration/delivery-log.test.ts',
-  'test/integration/deployed-bundles.test.ts',
-  'test/integration/ledger.test.ts',
-  'test/integration/polling-simulator.test.ts',
-  'test/integration/port-contracts.test.ts',
-  'test/integration/provision-upgrade.test.ts',
-  'test/integration/queue.test.ts',
-  'test/integration/reconcile-per-property.test.ts',
-  'test/integration/reconcile-run.test.ts',
-  'test/integration/reconcile-scheduled-once.test.ts',
-  'test/integration/reconcile-stores.test.ts',
-  'test/integration/rejection-flood.test.ts',
-  'test/integration/shared-rate-limit.test.ts',
-];
 
 export default defineConfig({
   test: {
@@ -39,6 +18,10 @@ export default defineConfig({
     env: {
       // The SDK's Node 20 end-of-support notice, once per worker, drowns the test output.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      // The X-Ray SDK, which the traced handlers load, otherwise installs an async hook that tracks every promise
+      // of the worker (a sixth of an emulator test's CPU); tracing is off outside Lambda all the same. The
+      // deployed-bundles test starts its functions with Lambda's environment, not this one, so they trace as deployed.
+      AWS_XRAY_MANUAL_MODE: 'true',
     },
     projects: [
       {
@@ -58,21 +41,14 @@ export default defineConfig({
         test: {
           name: 'emulators',
           include: EMULATOR_TESTS,
-          exclude: SHARED_PROCESS_EMULATOR_TESTS,
-          // Starts DynamoDB Local and fauxqs once for the whole run (vitest skips it when no file here is queued);
-          // the two emulator projects share them.
+          // Starts DynamoDB Local and fauxqs once for the whole run (vitest skips it when no file here is queued).
           globalSetup: ['test/support/global-setup.ts'],
-          // Each file gets a fresh process: the local stack sets process.env and loads the functions with it.
-        },
-      },
-      {
-        extends: true,
-        test: {
-          name: 'emulators-shared',
-          include: SHARED_PROCESS_EMULATOR_TESTS,
-          globalSetup: ['test/support/global-setup.ts'],
-          // As the unit tests: the SDK, zod and the stores load once per worker rather than once per file.
+          // As the unit tests, one process per worker, so that the SDK, zod and Powertools load once per worker
+          // rather than once per file (a fifth of these files' time). A local stack sets process.env and loads
+          // the functions with it, so each file loads the project's own modules afresh and leaves process.env as
+          // it found it.
           isolate: false,
+          setupFiles: ['test/support/fresh-modules.ts'],
         },
       },
     ],

@@ -12,8 +12,8 @@ declare module 'vitest' {
 
 /**
  * The emulators of the run, started by the first project whose global setup runs and stopped with the last
- * one's teardown: both emulator projects (isolated or not) run their setups in the one vitest process, and a
- * second DynamoDB Local would cost a Java start and half its share of the CPU.
+ * one's teardown: projects that list this setup run it in the one vitest process, and a second DynamoDB Local
+ * would cost a Java start and half its share of the CPU.
  */
 interface Shared {
   readonly emulators: Promise<Emulators>;
