@@ -429,6 +429,19 @@ async function queueDepth(queueId: string): Promise<number> {
   );
 }
 
+/**
+ * The consumer settles an event in the ledger before it logs the outcome, so the last lines may trail the ledger
+ * by a moment: wait for a line per event, then count them all.
+ */
+async function everyEventLogged(eventIds: ReadonlySet<string>): Promise<Map<string, number>> {
+  await eventually(
+    'an applied line for every event in the consumer log',
+    async () => (appliedLogCount(eventIds).size === eventIds.size ? true : undefined),
+    10_000,
+  ).catch(() => undefined);
+  return appliedLogCount(eventIds);
+}
+
 function appliedLogCount(eventIds: ReadonlySet<string>): Map<string, number> {
   const counts = new Map<string, number>();
   for (const line of consumerLog) {
@@ -519,7 +532,7 @@ describe('the apply pipeline, end to end', () => {
 
     const statuses = await ledgerStatuses(events.map((event) => event.eventId));
     expect(new Set(statuses.values())).toEqual(new Set(['applied']));
-    const applied = appliedLogCount(new Set(events.map((event) => event.eventId)));
+    const applied = await everyEventLogged(new Set(events.map((event) => event.eventId)));
     expect(applied.size).toBe(events.length);
     // An event queued once is applied once. Two copies processed at the same instant both write nothing new
     // after the first and the ledger settles once, but both may still report `applied`.
@@ -566,7 +579,7 @@ describe('the apply pipeline, end to end', () => {
 
     const actual = (await readAri('faro-01', stayDate(120), stayDate(122))).sort(byNight);
     expect(actual).toEqual(expected);
-    const applied = appliedLogCount(new Set(events.map((event) => event.eventId)));
+    const applied = await everyEventLogged(new Set(events.map((event) => event.eventId)));
     expect(applied.size).toBe(events.length);
     expect(Math.max(...applied.values())).toBe(1);
     const ids = new Set(events.map((event) => event.eventId));
