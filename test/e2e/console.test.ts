@@ -381,7 +381,7 @@ describe('the operations console in a browser', { timeout: 60_000 }, () => {
         return;
       }
       const moveTask =
-        url.searchParams.get('limit') === '1' ? (listings.shift() ?? listings.at(-1)) : undefined;
+        url.searchParams.get('limit') === '0' ? (listings.shift() ?? listings.at(-1)) : undefined;
       await route.fulfill({
         json: {
           queue: 'events',
