@@ -125,7 +125,10 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
         if (read === 0) await sleep(options.idleMs ?? 250, signal);
       } catch (error) {
         if (signal.aborted) break;
-        logError(`Reading the stream ${streamArn} failed; retrying in 1 s`, error);
+        logError(
+          `Reading the stream ${streamArn ?? '(its ARN could not be looked up)'} failed; retrying in 1 s`,
+          error,
+        );
         const name = error instanceof Error ? error.name : '';
         // A stream that no longer exists (its table was created anew) is looked up again before the next read.
         if (name === 'ResourceNotFoundException') streamArn = undefined;
