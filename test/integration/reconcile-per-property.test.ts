@@ -49,7 +49,11 @@ function table(definition: { readonly id: string }): string {
 const ROOM_TYPES: Record<string, string> = { 'DBL-STD': 'dbl', 'TWN-STD': 'twn', 'STE-DLX': 'ste' };
 
 /** A provider enforcing the quota, and a reconciliation of it whose client paces itself as `rateLimit` says. */
-async function reconcileAgainstQuota(sourceId: string, rateLimit: Record<string, number>) {
+/**
+ * `providerBurst`: requests a property may make back to back. 1 leaves no slack, so a client that does not pace
+ * itself is refused on its second page however slowly a busy machine serves the first.
+ */
+async function reconcileAgainstQuota(sourceId: string, rateLimit: Record<string, number>, providerBurst = 2) {
   const dataset = generateDataset({ seed: 21, nights: 120, properties: ['H1', 'H2', 'H3'] });
   simulator = await startSimulator({
     port: 0,
@@ -60,7 +64,7 @@ async function reconcileAgainstQuota(sourceId: string, rateLimit: Record<string,
       requestsPerSecond: 1000,
       burst: 1000,
       perPropertyPerMinute: PER_PROPERTY_PER_MINUTE,
-      perPropertyBurst: 2,
+      perPropertyBurst: providerBurst,
     },
   });
   const config = parseConfig({
@@ -174,10 +178,11 @@ describe('reconciliation of a provider with a per-property quota', () => {
   });
 
   it('without the quota configured draws the provider’s 429s, and rides them out losing no night', async () => {
-    const { dataset, report, provider } = await reconcileAgainstQuota('cm-unpaced', {
-      requestsPerSecond: 100,
-      burst: 10,
-    });
+    const { dataset, report, provider } = await reconcileAgainstQuota(
+      'cm-unpaced',
+      { requestsPerSecond: 100, burst: 10 },
+      1,
+    );
     expect(provider.stats().rateLimited).toBeGreaterThan(0);
     const throttled = report.sources.reduce(
       (total, source) => total + (source.outcome === 'reconciled' ? source.throttled : 0),
