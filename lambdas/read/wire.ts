@@ -318,7 +318,10 @@ export interface ReconcileRunView {
     readonly violations: number;
     readonly currencyMismatches: number;
   };
-  /** With `source`, that source's figures alone. */
+  /**
+   * Every polled source's figures in `GET /reconciliation/runs/{runId}`; in the listing, with `source`, that
+   * source's figures alone, and without it none (the run log keeps runs by time apart from their sources).
+   */
   readonly sources: readonly ReconcileRunSourceView[];
 }
 

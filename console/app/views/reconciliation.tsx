@@ -169,7 +169,6 @@ function RunFigures({ run, reload }: { run: ReconcileRunDetailView; reload: () =
               <th scope="col">Drift</th>
               <th scope="col">Silent misses</th>
               <th scope="col">Corrected</th>
-              <th scope="col">Throttled</th>
             </tr>
           </thead>
           <tbody>
@@ -186,7 +185,6 @@ function RunFigures({ run, reload }: { run: ReconcileRunDetailView; reload: () =
                   {source.correctedGroups}
                   {source.skippedCorrections > 0 ? ` (${source.skippedCorrections} skipped)` : ''}
                 </td>
-                <td>{source.throttled}</td>
               </tr>
             ))}
           </tbody>
@@ -253,13 +251,33 @@ function RunFigures({ run, reload }: { run: ReconcileRunDetailView; reload: () =
 }
 
 /**
- * One chart per source polled by the recent runs: its drift against the threshold each run applied, and its
- * silent misses (nights that differed because a webhook never arrived), run by run over the last days.
+ * One pair of charts per source that runs polled in the window: its drift against the threshold each run
+ * applied, and its silent misses (field groups that differed because a webhook never arrived), run by run.
  */
 function TrendsPanel() {
-  const sources = useLoad(async () => {
-    const recent = await api.reconcileRuns({ limit: RECENT_RUNS });
-    return [...new Set(recent.items.flatMap((run) => run.sources.map((source) => source.sourceId)))].sort();
+  const trends = useLoad(async () => {
+    const to = new Date();
+    const from = new Date(to.getTime() - TREND_DAYS * 86_400_000);
+    // A run's listing carries no figures per source: only `?source=` answers a source's own, so each
+    // configured source is asked, and those no run polled are left out.
+    const { items } = await api.sources();
+    const all = await Promise.all(
+      items.map(async ({ sourceId }) => {
+        const runs = await allPages(
+          (cursor) =>
+            api.reconcileRuns({
+              source: sourceId,
+              from: from.toISOString(),
+              to: to.toISOString(),
+              limit: 500,
+              cursor,
+            }),
+          TREND_MAX_RUNS,
+        );
+        return trendOf(runs, sourceId);
+      }),
+    );
+    return all.filter((trend) => trend.times.length > 0);
   }, []);
   return (
     <section aria-label="Drift over time">
@@ -269,56 +287,32 @@ function TrendsPanel() {
         against the threshold above which a run corrects them, and how many differed because their webhook
         never arrived. Runs whose items for the source had not all ended are left out.
       </p>
-      <ErrorNote error={sources.error} />
-      {sources.data?.length === 0 && (
-        <Empty what={`No run polled a source in the last ${TREND_DAYS} days.`} />
+      <div class="toolbar">
+        <button type="button" onClick={trends.reload}>
+          Refresh the charts
+        </button>
+      </div>
+      <ErrorNote error={trends.error} />
+      {trends.data?.length === 0 && (
+        <Empty what={`No run polling a source completed in the last ${TREND_DAYS} days.`} />
       )}
-      {sources.data?.map((sourceId) => (
-        <SourceTrend key={sourceId} sourceId={sourceId} />
-      ))}
-    </section>
-  );
-}
-
-function SourceTrend({ sourceId }: { sourceId: string }) {
-  const trend = useLoad(async () => {
-    const to = new Date();
-    const from = new Date(to.getTime() - TREND_DAYS * 86_400_000);
-    const runs = await allPages(
-      (cursor) =>
-        api.reconcileRuns({
-          source: sourceId,
-          from: from.toISOString(),
-          to: to.toISOString(),
-          limit: 500,
-          cursor,
-        }),
-      TREND_MAX_RUNS,
-    );
-    return trendOf(runs, sourceId);
-  }, [sourceId]);
-  const data = trend.data;
-  return (
-    <div class="group" data-source={sourceId}>
-      <ErrorNote error={trend.error} />
-      {data && data.times.length === 0 && <Empty what={`No run of ${sourceId} has completed yet.`} />}
-      {data && data.times.length > 0 && (
-        <>
+      {trends.data?.map((trend) => (
+        <div class="group" key={trend.sourceId} data-source={trend.sourceId}>
           <LineChart
-            title={`Drift of ${sourceId} against the threshold`}
-            times={data.times}
-            series={data.drift}
+            title={`Drift of ${trend.sourceId} against the threshold`}
+            times={trend.times}
+            series={trend.drift}
             unit="% of field groups"
           />
           <LineChart
-            title={`Silent misses of ${sourceId}`}
-            times={data.times}
-            series={data.silentMisses}
+            title={`Silent misses of ${trend.sourceId}`}
+            times={trend.times}
+            series={trend.silentMisses}
             unit="field groups"
           />
-        </>
-      )}
-    </div>
+        </div>
+      ))}
+    </section>
   );
 }
 
@@ -341,7 +335,7 @@ function trendOf(runs: readonly ReconcileRunView[], sourceId: string) {
       values: points.map((p) => p.source.silentMisses),
     },
   ];
-  return { times: points.map((p) => Date.parse(p.run.startedAt) / 1000), drift, silentMisses };
+  return { sourceId, times: points.map((p) => Date.parse(p.run.startedAt) / 1000), drift, silentMisses };
 }
 
 function itemsOf(items: ItemCountsView): string {
