@@ -460,8 +460,9 @@ describe('the operations console in a browser', { timeout: 60_000 }, () => {
         });
         return;
       }
+      // The view follows the task with `limit=0`, which lists the queue's count and task and receives nothing.
       const moveTask =
-        url.searchParams.get('limit') === '1' ? (listings.shift() ?? listings.at(-1)) : undefined;
+        url.searchParams.get('limit') === '0' ? (listings.shift() ?? listings.at(-1)) : undefined;
       await route.fulfill({
         json: {
           queue: 'events',
