@@ -13,6 +13,8 @@ import type {
   ParityListing,
   ParityNightView,
   ParkedEventView,
+  ReconcileRunDetailView,
+  ReconcileRunListing,
   RedriveView,
   RejectionView,
   ReplayJobView,
@@ -44,54 +46,7 @@ import {
 export type { Page };
 export { DLQ_QUEUES, type DlqQueue };
 
-/** A source's figures in one reconciliation run (GET /reconciliation/runs). */
-export interface ReconcileRunSource {
-  readonly sourceId: string;
-  readonly status: 'running' | 'complete';
-  readonly items: { readonly planned: number; readonly done: number; readonly failed: number };
-  readonly driftPercent: number;
-  readonly compared: number;
-  readonly mismatched: number;
-  readonly silentMisses: number;
-  readonly correctedGroups: number;
-  readonly skippedCorrections: number;
-  readonly nightsPolled: number;
-  readonly throttled: number;
-  readonly budgetExhausted: number;
-}
-
-export interface ReconcileRun {
-  readonly runId: string;
-  readonly status: 'running' | 'complete';
-  readonly trigger: 'schedule' | 'manual';
-  readonly startedAt: string;
-  readonly completedAt: string | null;
-  readonly dryRun: boolean;
-  readonly thresholdPercent: number;
-  readonly items: { readonly planned: number; readonly done: number; readonly failed: number };
-  readonly parity: {
-    readonly items: { readonly planned: number; readonly done: number; readonly failed: number };
-    readonly nightsChecked: number;
-    readonly violations: number;
-    readonly currencyMismatches: number;
-  };
-  readonly sources: readonly ReconcileRunSource[];
-  /** GET /reconciliation/runs/{runId} only. */
-  readonly properties?: readonly {
-    readonly sourceId: string;
-    readonly propertyId: string;
-    readonly driftPercent: number;
-    readonly silentMisses: number;
-    readonly actions: readonly string[];
-  }[];
-  readonly workItems?: readonly {
-    readonly itemId: string;
-    readonly status: string;
-    readonly error?: string;
-    readonly message?: string;
-  }[];
-}
-
+/** `GET /reconciliation/runs`; `from` and `to` default to the last 7 days. */
 export interface ReconcileRunQuery extends PageRequest {
   readonly source?: string;
   readonly from?: string;
@@ -223,11 +178,11 @@ export class OpsApi {
 
   // Reconciliation runs
 
-  listReconcileRuns(query: ReconcileRunQuery): Promise<Page<ReconcileRun>> {
+  listReconcileRuns(query: ReconcileRunQuery): Promise<ReconcileRunListing> {
     return this.transport.call({ method: 'GET', path: ['reconciliation', 'runs'], query: { ...query } });
   }
 
-  getReconcileRun(runId: string): Promise<ReconcileRun> {
+  getReconcileRun(runId: string): Promise<ReconcileRunDetailView> {
     return this.transport.call({ method: 'GET', path: ['reconciliation', 'runs', runId] });
   }
 

@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
+import type { ReconcileRunDetailView } from '../../lambdas/read/wire';
 import type { ReconcileReport, ReconcileRequest } from '../../lambdas/reconcile/service';
 import { type ReconcileStep, reconcileNow } from '../../local/reconcile-client';
-import { OpsApi, type ReconcileRun } from './api';
+import { OpsApi } from './api';
 import { NothingListeningError, TargetOptionsError, TimedOutError } from './errors';
 import { ApiTransport } from './http';
 
@@ -22,7 +23,7 @@ export interface TargetOptions {
  */
 export type ReconcileOutcome =
   | { readonly kind: 'report'; readonly report: ReconcileReport }
-  | { readonly kind: 'run'; readonly run: ReconcileRun };
+  | { readonly kind: 'run'; readonly run: ReconcileRunDetailView };
 
 /** What a command operates: the local runtime or a deployed stack, through the same API. */
 export interface Target {
@@ -115,7 +116,7 @@ async function followRun(
   api: OpsApi,
   runId: string,
   onStep: ((step: ReconcileStep) => void) | undefined,
-): Promise<ReconcileRun> {
+): Promise<ReconcileRunDetailView> {
   for (;;) {
     const run = await api.getReconcileRun(runId);
     const ended = run.items.done + run.items.failed;

@@ -11,6 +11,8 @@ import type {
   ParityListing,
   ParityPropertiesView,
   ParkedEventView,
+  ReconcileRunDetailView,
+  ReconcileRunListing,
   RedriveView,
   RejectionListing,
   ReplayJobView,
@@ -99,6 +101,10 @@ export const api = {
   parity: (query: Query) => call<ParityListing>('GET', pathOf(['parity'], query)),
   parityProperties: () => call<ParityPropertiesView>('GET', pathOf(['parity', 'properties'])),
   audit: (query: Query) => call<AuditListing>('GET', pathOf(['reconciliation', 'audit'], query)),
+  reconcileRuns: (query: Query) =>
+    call<ReconcileRunListing>('GET', pathOf(['reconciliation', 'runs'], query)),
+  reconcileRun: (runId: string) =>
+    call<ReconcileRunDetailView>('GET', pathOf(['reconciliation', 'runs', runId])),
   ari: (propertyId: string, query: Query) =>
     call<Page<RoomNightView>>('GET', pathOf(['properties', propertyId, 'ari'], query)),
   startReplay: (request: ReplayRequestView) => call<ReplayJobView>('POST', pathOf(['replays']), request),

@@ -65,6 +65,8 @@ import type {
   Page,
   ParityListing,
   ParkedEventView,
+  ReconcileRunDetailView,
+  ReconcileRunListing,
   RedriveView,
   RejectionListing,
   ResumeView,
@@ -770,7 +772,7 @@ async function readRuns(request: ReadRequest, deps: ReadApiDependencies): Promis
     to: to.toISOString(),
     items: page.items.map(reconcileRunView),
     ...continuation(page),
-  };
+  } satisfies ReconcileRunListing;
 }
 
 async function readRun(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
@@ -783,5 +785,5 @@ async function readRun(request: ReadRequest, deps: ReadApiDependencies): Promise
         'kept as long as the audit (reconciliation.auditRetentionDays).',
     );
   }
-  return reconcileRunDetailView(run);
+  return reconcileRunDetailView(run) satisfies ReconcileRunDetailView;
 }

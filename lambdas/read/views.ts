@@ -38,6 +38,7 @@ import type {
   DeliveryDetailView,
   DeliveryLogRowView,
   DeliveryView,
+  ItemCountsView,
   MappingView,
   MoneyView,
   MoveTaskView,
@@ -45,6 +46,9 @@ import type {
   ParityNightView,
   ParityPropertiesView,
   ParkedEventView,
+  ReconcileRunDetailView,
+  ReconcileRunSourceView,
+  ReconcileRunView,
   RejectionView,
   ReplayJobView,
   ReservationView,
@@ -319,7 +323,7 @@ export function replayJobView(job: ReplayJob): ReplayJobView {
   };
 }
 
-function itemCounts(counts: ItemCounts) {
+function itemCounts(counts: ItemCounts): ItemCountsView {
   return { planned: counts.planned, done: counts.done, failed: counts.failed };
 }
 
@@ -328,7 +332,7 @@ function ended(counts: ItemCounts): 'running' | 'complete' {
 }
 
 /** A source's figures in one run: what the ops console plots over time (drift, silent misses, corrections). */
-export function sourceRunView(source: SourceFigures) {
+export function sourceRunView(source: SourceFigures): ReconcileRunSourceView {
   return {
     sourceId: source.sourceId,
     status: ended(source),
@@ -348,7 +352,7 @@ export function sourceRunView(source: SourceFigures) {
   };
 }
 
-export function reconcileRunView(run: RunSummary) {
+export function reconcileRunView(run: RunSummary): ReconcileRunView {
   return {
     runId: run.runId,
     status: run.status,
@@ -372,7 +376,7 @@ export function reconcileRunView(run: RunSummary) {
  * A run in full: its summary, its drift per source and internal property (summed over the items that measured
  * it), and each work item's state. Items' full results stay in the run log.
  */
-export function reconcileRunDetailView(run: RunDetail) {
+export function reconcileRunDetailView(run: RunDetail): ReconcileRunDetailView {
   const properties = new Map<
     string,
     {

@@ -270,6 +270,100 @@ export interface AuditListing extends Page<AuditEntryView> {
   readonly action?: 'overwritten' | 'observed';
 }
 
+/** How many of a run's (or a source's) work items were planned and how many ended, either way. */
+export interface ItemCountsView {
+  readonly planned: number;
+  readonly done: number;
+  readonly failed: number;
+}
+
+/** A polled source's figures in one run, summed over its items: what the console plots over time. */
+export interface ReconcileRunSourceView {
+  readonly sourceId: string;
+  /** Complete once every item planned for the source ended. */
+  readonly status: 'running' | 'complete';
+  readonly items: ItemCountsView;
+  /** mismatched / compared in percent; 0 when nothing was compared. */
+  readonly driftPercent: number;
+  /** Field groups compared, mismatched, and mismatched because a webhook never arrived. */
+  readonly compared: number;
+  readonly mismatched: number;
+  readonly silentMisses: number;
+  readonly correctedGroups: number;
+  readonly skippedCorrections: number;
+  readonly nightsPolled: number;
+  /** Nights skipped: malformed, or not mapped. */
+  readonly nightsSkipped: number;
+  readonly requests: number;
+  readonly throttled: number;
+  readonly retries: number;
+  /** Items that stopped at their time budget (the next run resumes from where they stopped). */
+  readonly budgetExhausted: number;
+}
+
+/** A run as `GET /reconciliation/runs` lists it: its state and figures per polled source. */
+export interface ReconcileRunView {
+  readonly runId: string;
+  readonly status: 'running' | 'complete';
+  readonly trigger: 'schedule' | 'manual';
+  readonly startedAt: string;
+  readonly completedAt: string | null;
+  readonly dryRun: boolean;
+  /** The drift above which the run corrects (or alerts, in a dry run). */
+  readonly thresholdPercent: number;
+  readonly items: ItemCountsView;
+  readonly parity: {
+    readonly items: ItemCountsView;
+    readonly nightsChecked: number;
+    readonly violations: number;
+    readonly currencyMismatches: number;
+  };
+  /**
+   * Every polled source's figures in `GET /reconciliation/runs/{runId}`; in the listing, with `source`, that
+   * source's figures alone, and without it none (the run log keeps runs by time apart from their sources).
+   */
+  readonly sources: readonly ReconcileRunSourceView[];
+}
+
+/** `GET /reconciliation/runs`: runs started in [from, to), newest first. */
+export interface ReconcileRunListing extends Page<ReconcileRunView> {
+  readonly source?: string;
+  readonly from: string;
+  readonly to: string;
+}
+
+/** A source's drift on one internal property in a run, summed over the items that measured it. */
+export interface ReconcileRunPropertyView {
+  readonly sourceId: string;
+  readonly propertyId: string;
+  readonly compared: number;
+  readonly mismatched: number;
+  readonly silentMisses: number;
+  readonly driftPercent: number;
+  /** What the items did about it, sorted: `corrected`, `observed`, `dry_run` or `in_sync`. */
+  readonly actions: readonly string[];
+}
+
+/** A work item of a run as the run log holds it; its full result stays in the log. */
+export interface ReconcileWorkItemView {
+  readonly itemId: string;
+  readonly kind: 'drift' | 'parity';
+  readonly status: 'running' | 'done' | 'failed';
+  readonly sourceId?: string;
+  readonly propertyId?: string;
+  readonly claimedAt: string;
+  readonly finishedAt?: string;
+  /** A machine code for a failed item: `circuit_open`, a provider error, `internal_error`, `receives_exhausted`… */
+  readonly error?: string;
+  readonly message?: string;
+}
+
+/** `GET /reconciliation/runs/{runId}`: the run, its drift per source and property, and its work items. */
+export interface ReconcileRunDetailView extends ReconcileRunView {
+  readonly properties: readonly ReconcileRunPropertyView[];
+  readonly workItems: readonly ReconcileWorkItemView[];
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Sources and holds
 

@@ -11,10 +11,13 @@ import type {
   AuditListing,
   ParityListing,
   ParityPropertiesView,
+  ReconcileRunDetailView,
+  ReconcileRunListing,
   RejectionListing,
   SourceView,
 } from '../../lambdas/read/wire';
 import { type Demo, startDemo } from '../../local/demo';
+import { RECONCILE_NOW_PATH } from '../../local/reconciler';
 import { sendSample } from '../../local/send';
 import { senderFor } from '../../local/senders';
 import { type LocalStack, startLocalStack } from '../../local/start';
@@ -310,6 +313,83 @@ describe('the operations console in a browser', { timeout: 60_000 }, () => {
     await screenshot('reconciliation');
   });
 
+  it("lists a run reconciliation just made with the API's figures, opens it, and charts its source's drift", async () => {
+    // As `paritysync reconcile --dry-run --no-parity` asks the local runtime: the answer ends with the run.
+    const response = await fetch(`${stack.url}${RECONCILE_NOW_PATH}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ dryRun: true, parity: false }),
+    });
+    expect(response.status).toBe(200);
+    const lines = (await response.text()).trim().split('\n');
+    expect(JSON.parse(lines.at(-1) ?? '{}')).toMatchObject({ type: 'report', report: { dryRun: true } });
+    const listing = (await getJson('/reconciliation/runs')) as unknown as ReconcileRunListing;
+    const [run] = listing.items;
+    if (!run) throw new Error('the run is not listed');
+    expect(run).toMatchObject({ status: 'complete', trigger: 'manual', dryRun: true });
+    // The listing has no figures per source: the run's own answer and `?source=` have them.
+    const full = (await getJson(`/reconciliation/runs/${run.runId}`)) as unknown as ReconcileRunDetailView;
+    const source = full.sources.find((candidate) => candidate.sourceId === CHANNEL_MANAGER);
+    if (!source) throw new Error(`the run did not poll ${CHANNEL_MANAGER}: ${JSON.stringify(full)}`);
+    const ofSource = (await getJson(
+      `/reconciliation/runs?source=${CHANNEL_MANAGER}`,
+    )) as unknown as ReconcileRunListing;
+    expect(ofSource.items[0]?.sources).toEqual([source]);
+
+    pageErrors.length = 0;
+    await open('reconciliation');
+    // The page may have shown this view already, from before the run: the operator refreshes it.
+    await page.getByRole('button', { name: 'Refresh the runs' }).click();
+    await page.getByRole('button', { name: 'Refresh the charts' }).click();
+    const row = page
+      .getByRole('table', { name: 'Reconciliation runs' })
+      .locator(`tr[data-run="${run.runId}"]`);
+    await row.waitFor();
+    expect(await row.locator('time').getAttribute('datetime')).toBe(run.startedAt);
+    expect((await row.locator('td').allTextContents()).slice(1)).toEqual([
+      'manual',
+      'complete',
+      String(run.items.done),
+      String(run.items.failed),
+      String(run.items.planned),
+      'yes',
+    ]);
+
+    await row.getByRole('button', { name: `Open run ${run.runId}` }).press('Enter');
+    const detail = page.getByRole('complementary', { name: 'Run detail' });
+    const sourceRow = detail
+      .getByRole('table', { name: 'Drift per source' })
+      .locator(`tr[data-source="${CHANNEL_MANAGER}"]`);
+    await sourceRow.waitFor();
+    const figures = await sourceRow.locator('td').allTextContents();
+    expect(figures.slice(0, 4)).toEqual([
+      `${source.items.done} of ${source.items.planned} done`,
+      String(source.nightsPolled),
+      `${source.driftPercent.toFixed(3)} %`,
+      String(source.silentMisses),
+    ]);
+    const properties = detail.getByRole('table', { name: 'Drift per property' }).locator('tbody tr');
+    await properties.first().waitFor();
+    expect(await properties.count()).toBe(full.properties.length);
+    expect(full.workItems.filter((item) => item.status === 'failed')).toEqual([]);
+    await detail.getByText('No work item failed.').waitFor();
+
+    // The source's trend, read from GET /reconciliation/runs?source= over the last 7 days.
+    const chart = page.getByRole('img', { name: `Drift of ${CHANNEL_MANAGER} against the threshold` });
+    await chart.locator('canvas').waitFor();
+    await chart.locator('.u-legend').getByText(`${CHANNEL_MANAGER} drift %`).waitFor();
+    await chart.locator('.u-legend').getByText('threshold %').waitFor();
+    await page
+      .getByRole('img', { name: `Silent misses of ${CHANNEL_MANAGER}` })
+      .locator('canvas')
+      .waitFor();
+    await page.waitForLoadState('networkidle');
+    await screenshot('reconciliation-runs');
+    await chart.scrollIntoViewIfNeeded();
+    await screenshot('reconciliation-drift');
+    expect(pageErrors).toEqual([]);
+  });
+
   it('opens a delivery: its ledger entry, timeline, canonical event and a replay action', async () => {
     await open(`deliveries/${encodeURIComponent(parkedEventId)}`);
     const detail = page.getByRole('complementary', { name: 'Delivery detail' });
@@ -380,6 +460,7 @@ describe('the operations console in a browser', { timeout: 60_000 }, () => {
         });
         return;
       }
+      // The view follows the task with `limit=0`, which lists the queue's count and task and receives nothing.
       const moveTask =
         url.searchParams.get('limit') === '0' ? (listings.shift() ?? listings.at(-1)) : undefined;
       await route.fulfill({

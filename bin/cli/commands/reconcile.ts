@@ -1,12 +1,18 @@
 import type { Command } from 'commander';
+import type {
+  ItemCountsView,
+  ReconcileRunDetailView,
+  ReconcileRunSourceView,
+  ReconcileRunView,
+} from '../../../lambdas/read/wire';
 import { formatReport } from '../../../local/reconcile-client';
-import { collectPages, type ReconcileRun, type ReconcileRunSource } from '../api';
+import { collectPages } from '../api';
 import { printJson, printPage } from '../output';
 import { startProgress } from '../progress';
 import { instant, type ListFlags, pageFlags, pagingOptions, targetCommand } from './common';
 
 /** A row of `reconcile runs`: one per run and source polled. */
-type RunRow = { readonly run: ReconcileRun; readonly source?: ReconcileRunSource };
+type RunRow = { readonly run: ReconcileRunView; readonly source?: ReconcileRunSourceView };
 
 export function registerReconcile(program: Command): void {
   const reconcile = targetCommand<{ source?: string[]; dryRun?: boolean; parity: boolean }>(
@@ -122,12 +128,12 @@ export function registerReconcile(program: Command): void {
   });
 }
 
-function itemsOf(items: ReconcileRun['items']): string {
+function itemsOf(items: ItemCountsView): string {
   return `${items.done}/${items.planned}${items.failed > 0 ? ` (${items.failed} failed)` : ''}`;
 }
 
 /** A run as the CLI prints it: its state, then per source its drift and per property the action taken. */
-export function formatRun(run: ReconcileRun): string {
+export function formatRun(run: ReconcileRunDetailView): string {
   const lines = [
     `Reconciliation run ${run.runId} ${run.dryRun ? '(dry run) ' : ''}${run.status}: started ${run.startedAt}` +
       `${run.completedAt ? `, completed ${run.completedAt}` : ''}; items ${itemsOf(run.items)}; ` +
@@ -141,7 +147,7 @@ export function formatRun(run: ReconcileRun): string {
         `${source.silentMisses} silent misses, ${source.correctedGroups} corrected` +
         `${source.budgetExhausted > 0 ? `, ${source.budgetExhausted} stopped at the budget` : ''}`,
     );
-    for (const property of run.properties?.filter((p) => p.sourceId === source.sourceId) ?? []) {
+    for (const property of run.properties.filter((p) => p.sourceId === source.sourceId)) {
       lines.push(
         `    ${property.propertyId}: ${property.driftPercent.toFixed(3)}% → ${property.actions.join(', ')}`,
       );
@@ -153,7 +159,7 @@ export function formatRun(run: ReconcileRun): string {
         `${run.parity.currencyMismatches} currency mismatch(es) over ${run.parity.nightsChecked} nights`,
     );
   }
-  for (const item of run.workItems?.filter((candidate) => candidate.status === 'failed') ?? []) {
+  for (const item of run.workItems.filter((candidate) => candidate.status === 'failed')) {
     lines.push(`  FAILED ${item.itemId}: ${item.error ?? 'error'}: ${item.message ?? ''}`);
   }
   return lines.join('\n');
