@@ -746,8 +746,9 @@ function runStore(deps: ReadApiDependencies): Pick<ReconcileRunStore, 'get' | 'l
 }
 
 /**
- * Runs started in [from, to), newest first: each with its figures per source, or with `source`, only the runs
- * that polled it and that source's figures (its drift over time).
+ * Runs started in [from, to), newest first, each with its totals (`sources` empty: a run's rows per source are
+ * not read for every run of the window); with `source`, only the runs that polled it, each with that source's
+ * figures (its drift over time).
  */
 async function readRuns(request: ReadRequest, deps: ReadApiDependencies): Promise<ReadAnswer> {
   const query = queryOf(runsQuerySchema(deps.sourceIds), request);

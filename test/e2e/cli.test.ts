@@ -265,12 +265,14 @@ describe('paritysync against the local runtime', { timeout: 90_000 }, () => {
     expect(shown.stdout).toContain(`  ${CHANNEL_MANAGER}: items 1/1; `);
 
     const table = await cli('reconcile', 'runs');
-    expect(rowsOf(table.stdout)[0]).toEqual([
+    expect(rowsOf(table.stdout)[0]).toEqual(['RUN', 'STARTED', 'STATUS', 'ITEMS']);
+    const bySource = await cli('reconcile', 'runs', '--source', CHANNEL_MANAGER);
+    expect(rowsOf(bySource.stdout)[0]).toEqual([
       'RUN',
       'STARTED',
       'STATUS',
-      'SOURCE',
       'ITEMS',
+      'SOURCE',
       'NIGHTS',
       'DRIFT %',
       'SILENT MISSES',

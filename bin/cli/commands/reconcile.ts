@@ -7,7 +7,7 @@ import type {
 } from '../../../lambdas/read/wire';
 import { formatReport } from '../../../local/reconcile-client';
 import { collectPages } from '../api';
-import { printJson, printPage } from '../output';
+import { type Columns, printJson, printPage } from '../output';
 import { startProgress } from '../progress';
 import { instant, type ListFlags, pageFlags, pagingOptions, targetCommand } from './common';
 
@@ -60,8 +60,8 @@ export function registerReconcile(program: Command): void {
 
   targetCommand<{ source?: string; from?: string; to?: string } & ListFlags>(reconcile, 'runs', {
     description:
-      'Reconciliation runs, newest first, with drift, silent misses and corrections per source; with a run id, ' +
-      'that run with its drift per property and its work items',
+      "Reconciliation runs, newest first; with --source, that source's drift, silent misses and corrections in " +
+      'each; with a run id, that run with its drift per source and property and its work items',
     arguments: [['[runId]', 'one run (default: list the runs of the window)']],
     options: (runs) =>
       pagingOptions(
@@ -109,18 +109,26 @@ export function registerReconcile(program: Command): void {
       const rows: RunRow[] = page.items.flatMap((run) =>
         run.sources.length === 0 ? [{ run }] : run.sources.map((source) => ({ run, source })),
       );
+      // The listing carries a source's figures only when asked for one source: a run's rows per source are not
+      // read for every run of the window.
+      const figures: Columns<RunRow> =
+        flags.source === undefined
+          ? []
+          : [
+              ['SOURCE', (r) => r.source?.sourceId],
+              ['NIGHTS', (r) => r.source?.nightsPolled],
+              ['DRIFT %', (r) => r.source?.driftPercent.toFixed(3)],
+              ['SILENT MISSES', (r) => r.source?.silentMisses],
+              ['CORRECTED', (r) => r.source?.correctedGroups],
+            ];
       printPage<RunRow>(
         { items: rows, nextCursor: page.nextCursor },
         [
           ['RUN', (r) => r.run.runId],
           ['STARTED', (r) => r.run.startedAt],
           ['STATUS', (r) => r.run.status + (r.run.dryRun ? ' (dry run)' : '')],
-          ['SOURCE', (r) => r.source?.sourceId],
           ['ITEMS', (r) => itemsOf(r.source?.items ?? r.run.items)],
-          ['NIGHTS', (r) => r.source?.nightsPolled],
-          ['DRIFT %', (r) => r.source?.driftPercent.toFixed(3)],
-          ['SILENT MISSES', (r) => r.source?.silentMisses],
-          ['CORRECTED', (r) => r.source?.correctedGroups],
+          ...figures,
         ],
         { empty: 'No reconciliation run started in that window.' },
       );
