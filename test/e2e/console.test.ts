@@ -390,6 +390,33 @@ describe('the operations console in a browser', { timeout: 60_000 }, () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('shows on the overview the last reconciliation of each source with its drift, as the API answers it', async () => {
+    const ofSource = (await getJson(
+      `/reconciliation/runs?source=${CHANNEL_MANAGER}&limit=1`,
+    )) as unknown as ReconcileRunListing;
+    const [run] = ofSource.items;
+    const figures = run?.sources[0];
+    if (!run || !figures) throw new Error(`no run polled ${CHANNEL_MANAGER}: ${JSON.stringify(ofSource)}`);
+    pageErrors.length = 0;
+    await open('overview');
+    await page.reload();
+    const row = page
+      .getByRole('table', { name: 'The latest reconciliation run of each polled source' })
+      .getByRole('row')
+      .filter({ has: page.getByRole('link', { name: CHANNEL_MANAGER }) });
+    await row.waitFor();
+    expect(await row.getByRole('cell').allTextContents()).toEqual([
+      CHANNEL_MANAGER,
+      run.startedAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, ''),
+      figures.status + (run.dryRun ? ' (dry run)' : ''),
+      figures.driftPercent.toFixed(3),
+      String(run.thresholdPercent),
+      String(figures.silentMisses),
+      String(figures.correctedGroups),
+    ]);
+    expect(pageErrors).toEqual([]);
+  });
+
   it('opens a delivery: its ledger entry, timeline, canonical event and a replay action', async () => {
     await open(`deliveries/${encodeURIComponent(parkedEventId)}`);
     const detail = page.getByRole('complementary', { name: 'Delivery detail' });

@@ -2,7 +2,7 @@ import { useMemo, useState } from 'preact/hooks';
 import { LEDGER_STATUSES } from '../../../lambdas/ledger/statuses';
 import { allPages, api } from '../api';
 import { LineChart, type Series } from '../chart';
-import { addDays, ErrorNote, Field, Section, today, useLoad } from '../ui';
+import { addDays, Empty, ErrorNote, Field, Section, time, today, useLoad } from '../ui';
 
 const WINDOWS = {
   '1h': { label: 'last hour', bucketMs: 5 * 60_000, buckets: 12 },
@@ -38,6 +38,7 @@ export function OverviewView() {
   const rejections = useLoad(() => api.rejections({ limit: 500 }), []);
   const violations = useLoad(openViolations, []);
   const context = useLoad(() => api.context(), []);
+  const reconciled = useLoad(lastRunPerSource, []);
   const totals = history.data?.totals;
   const series = useMemo<Series[]>(
     () =>
@@ -73,7 +74,13 @@ export function OverviewView() {
       </div>
       <ErrorNote
         error={
-          history.error ?? dlq.error ?? rejections.error ?? violations.error ?? lag.error ?? sources.error
+          history.error ??
+          dlq.error ??
+          rejections.error ??
+          violations.error ??
+          lag.error ??
+          sources.error ??
+          reconciled.error
         }
       />
       <p class="hint" data-testid="apply-lag-sample">
@@ -115,6 +122,40 @@ export function OverviewView() {
           times={history.data.times}
           series={series}
         />
+      )}
+      <h3>Last reconciliation per source</h3>
+      {reconciled.data && reconciled.data.length === 0 ? (
+        <Empty what="No source was reconciled in the last 7 days." />
+      ) : (
+        <table data-testid="last-reconciliation">
+          <caption class="sr-only">The latest reconciliation run of each polled source</caption>
+          <thead>
+            <tr>
+              <th scope="col">Source</th>
+              <th scope="col">Started</th>
+              <th scope="col">Status</th>
+              <th scope="col">Drift %</th>
+              <th scope="col">Threshold %</th>
+              <th scope="col">Silent misses</th>
+              <th scope="col">Corrected</th>
+            </tr>
+          </thead>
+          <tbody>
+            {reconciled.data?.map(({ run, source: figures }) => (
+              <tr key={figures.sourceId}>
+                <td>
+                  <a href="#/reconciliation">{figures.sourceId}</a>
+                </td>
+                <td>{time(run.startedAt)}</td>
+                <td>{figures.status + (run.dryRun ? ' (dry run)' : '')}</td>
+                <td>{figures.driftPercent.toFixed(3)}</td>
+                <td>{run.thresholdPercent}</td>
+                <td>{figures.silentMisses}</td>
+                <td>{figures.correctedGroups}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
       )}
       <p class="hint">
         From ParitySync's own tables, so it reads the same locally and deployed; infrastructure metrics
@@ -243,4 +284,18 @@ async function openViolations(): Promise<number> {
     }),
   );
   return counts.reduce((sum, count) => sum + count, 0);
+}
+
+/** Each configured source's newest run of the last 7 days, with that source's figures in it. */
+async function lastRunPerSource() {
+  const from = new Date(Date.now() - 7 * 86_400_000).toISOString();
+  const { items } = await api.sources();
+  const latest = await Promise.all(
+    items.map(async ({ sourceId }) => {
+      const [run] = (await api.reconcileRuns({ source: sourceId, from, limit: 1 })).items;
+      const figures = run?.sources.find((source) => source.sourceId === sourceId);
+      return run && figures ? [{ run, source: figures }] : [];
+    }),
+  );
+  return latest.flat();
 }
