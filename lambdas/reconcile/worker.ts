@@ -1,7 +1,6 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import * as z from 'zod/mini';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { createWorkConsumer } from '../queue/work-consumer';
 import { abandonWorkItem, runWorkItem, type WorkerDependencies, WorkMessageSchema } from './fanout';
 
 export interface ReconcileWorkerDependencies extends WorkerDependencies {
@@ -17,42 +16,16 @@ export function createReconcileWorker(
   deps: ReconcileWorkerDependencies,
   logger: Pick<Logger, 'info' | 'warn' | 'error'>,
 ): (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse> {
-  const processRecord = async (record: SQSRecord): Promise<void> => {
-    const parsed = z.safeParse(WorkMessageSchema, safeJson(record.body));
-    if (!parsed.success) {
-      // Nothing sends such a message but an operator by hand: retrying cannot make it readable.
-      logger.error('unreadable reconciliation work message', { messageId: record.messageId });
-      return;
-    }
-    const message = parsed.data;
-    const item = { runId: message.runId, itemId: message.itemId };
-    try {
-      const outcome = await runWorkItem(message, deps);
-      logger.info('reconciliation work item', { ...item, ...outcome });
-    } catch (error) {
-      const description = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      const receives = Number(record.attributes?.ApproximateReceiveCount) || 1;
-      if (receives >= deps.maxReceiveCount) {
-        await abandonWorkItem(message, `failed ${receives} times: ${description}`, deps);
-      }
-      logger.warn('reconciliation work item failed', { ...item, receives, error: description });
-      throw error;
-    }
-  };
-
-  return async (event, context) => {
-    const processor = new BatchProcessor(EventType.SQS);
-    return processPartialResponse(event, processRecord, processor, {
-      ...(context ? { context } : {}),
-      throwOnFullBatchFailure: false,
-    });
-  };
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  return createWorkConsumer(
+    {
+      what: 'reconciliation work item',
+      schema: WorkMessageSchema,
+      maxReceiveCount: deps.maxReceiveCount,
+      fieldsOf: ({ runId, itemId }) => ({ runId, itemId }),
+      handle: (message) => runWorkItem(message, deps),
+      giveUp: (message, receives, description) =>
+        abandonWorkItem(message, `failed ${receives} times: ${description}`, deps),
+    },
+    logger,
+  );
 }

@@ -1,7 +1,7 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import * as z from 'zod/mini';
+import { createWorkConsumer } from '../queue/work-consumer';
 import { type ReplayWorkerDependencies, replayStep } from './worker';
 
 export interface ReplayConsumerDependencies extends ReplayWorkerDependencies {
@@ -19,45 +19,20 @@ export function createReplayConsumer(
   deps: ReplayConsumerDependencies,
   logger: Logger,
 ): (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse> {
-  const processRecord = async (record: SQSRecord): Promise<void> => {
-    const parsed = z.safeParse(WorkMessageSchema, safeJson(record.body));
-    if (!parsed.success) {
-      // Nothing sends such a message but an operator by hand: retrying cannot make it readable.
-      logger.error('unreadable replay work message', { messageId: record.messageId });
-      return;
-    }
-    const { jobId } = parsed.data;
-    try {
-      const step = await replayStep(jobId, deps);
-      logger.info('replay page', { jobId, ...step });
-    } catch (error) {
-      const description = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      const receives = Number(record.attributes?.ApproximateReceiveCount) || 1;
-      if (receives >= deps.maxReceiveCount) {
-        await deps.jobs.fail(
+  return createWorkConsumer(
+    {
+      what: 'replay page',
+      schema: WorkMessageSchema,
+      maxReceiveCount: deps.maxReceiveCount,
+      fieldsOf: ({ jobId }) => ({ jobId }),
+      handle: ({ jobId }) => replayStep(jobId, deps),
+      giveUp: ({ jobId }, receives, description) =>
+        deps.jobs.fail(
           jobId,
           `page failed ${receives} times: ${description}`,
           deps.clock.now().toISOString(),
-        );
-      }
-      logger.warn('replay page failed', { jobId, receives, error: description });
-      throw error;
-    }
-  };
-
-  return async (event, context) => {
-    const processor = new BatchProcessor(EventType.SQS);
-    return processPartialResponse(event, processRecord, processor, {
-      ...(context ? { context } : {}),
-      throwOnFullBatchFailure: false,
-    });
-  };
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+        ),
+    },
+    logger,
+  );
 }
