@@ -72,7 +72,7 @@ export interface ObservabilityProps {
     readonly ingest: lambda.IFunction;
     readonly apply: lambda.IFunction;
     readonly read: lambda.IFunction;
-    /** The reconciliation planner, on the schedule. */
+    /** The reconciliation planner, on the schedule; `reconcileWorker` does the planned work. */
     readonly reconcile?: lambda.IFunction;
     readonly reconcileWorker?: lambda.IFunction;
     readonly replay?: lambda.IFunction;

@@ -17,7 +17,7 @@ export interface WorkConsumerOptions<M> {
    * Called on the last allowed receive of a message whose work failed, before SQS moves it to the DLQ, so that
    * whoever waits on that work (a job, a run) learns it ended.
    */
-  readonly giveUp: (message: M, receives: number, description: string) => Promise<unknown>;
+  readonly giveUp: (message: M, receives: number, description: string, error: unknown) => Promise<unknown>;
 }
 
 /**
@@ -42,7 +42,7 @@ export function createWorkConsumer<M>(
     } catch (error) {
       const description = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       const receives = Number(record.attributes?.ApproximateReceiveCount) || 1;
-      if (receives >= options.maxReceiveCount) await options.giveUp(message, receives, description);
+      if (receives >= options.maxReceiveCount) await options.giveUp(message, receives, description, error);
       logger.warn(`${options.what} failed`, { ...fields, receives, error: description });
       throw error;
     }

@@ -27,18 +27,19 @@ export interface DynamoDbRateGateOptions {
   /** A value in [0, 1), like Math.random: spreads the retries of workers that collided. */
   readonly random?: () => number;
   /**
-   * Writes tried per bucket while other workers keep changing it first: with the jittered gaps between them,
-   * about two seconds of contention before the request fails. @default 25
+   * Writes tried per bucket while other workers keep changing it first: with the jittered gaps between them (up
+   * to a second each), some twenty seconds of contention before the request fails. @default 40
    */
   readonly maxAttempts?: number;
 }
 
-const DEFAULT_MAX_ATTEMPTS = 25;
+const DEFAULT_MAX_ATTEMPTS = 40;
 /**
  * A refused write already carries the bucket as it now is, so a retry needs no read, only a gap: jittered and
  * growing, so that workers that collided spread out instead of colliding again in step.
  */
-const CONTENTION_BACKOFF: Backoff = { baseMs: 10, capMs: 200 };
+// The cap outlasts a slow round trip (a busy store), so that colliding workers stop meeting in step.
+const CONTENTION_BACKOFF: Backoff = { baseMs: 10, capMs: 1000 };
 
 /** A bucket as its item holds it; `version` counts its writes and guards the next one. */
 interface StoredBucket {

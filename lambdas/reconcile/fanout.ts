@@ -4,7 +4,7 @@ import type { ParitySyncConfig } from '../config/schema';
 import { addDays } from '../domain/dates';
 import type { WorkQueue } from '../queue/sqs-work-queue';
 import type { Clock } from '../shared/clock';
-import { ConflictError, ProviderFailureError } from '../shared/errors';
+import { ConflictError, ProviderFailureError, UnavailableError } from '../shared/errors';
 import type {
   DriftFigures,
   ItemOutcome,
@@ -168,7 +168,15 @@ export async function planRun(request: PlanRequest, deps: PlannerDependencies): 
       ...(plan ? { parity: plan } : {}),
     });
   }
-  await deps.work.send(drift.map((item) => ({ ...item, startedAt, dryRun })));
+  try {
+    await deps.work.send(drift.map((item) => ({ ...item, startedAt, dryRun })));
+  } catch (error) {
+    // Items whose message never left would hold the run open (and the next plans back) for STALE_RUN_HOURS:
+    // they end as failed; one already claimed by a worker is left to it, and a message that did leave finds
+    // its item ended. A retried scheduled plan finds the run and sends nothing twice.
+    if (!existing) await abandonUnsent(runId, [...drift, ...parity], error, deps);
+    throw error;
+  }
   // Without drift items the parity items are due at once; a retried plan sends them again if they still are.
   await sendParityIfDue({ runId, startedAt, dryRun }, { runs, work: deps.work, clock });
   // A run with nothing to do is complete as soon as it is planned.
@@ -183,6 +191,26 @@ export async function planRun(request: PlanRequest, deps: PlannerDependencies): 
     scans: scans.map((scan) => scanLabel(scan)),
     parityProperties: plan?.propertyIds ?? [],
   };
+}
+
+async function abandonUnsent(
+  runId: string,
+  items: readonly WorkItem[],
+  cause: unknown,
+  deps: PlannerDependencies,
+): Promise<void> {
+  const message = `its work item could not be sent: ${cause instanceof Error ? cause.message : String(cause)}`;
+  for (const item of items) {
+    await deps.runs
+      .abandon(item, {
+        status: 'failed',
+        error: 'not_sent',
+        message,
+        finishedAt: deps.clock.now().toISOString(),
+      })
+      .catch(() => undefined);
+  }
+  await deps.runs.complete(runId, deps.clock.now().toISOString()).catch(() => undefined);
 }
 
 /**
@@ -318,9 +346,33 @@ export async function runWorkItem(message: WorkMessage, deps: WorkerDependencies
       finishedAt: clock.now().toISOString(),
     };
   }
-  const ended = await deps.runs.finish(message, attempt, outcome);
+  let ended: boolean;
+  try {
+    ended = await deps.runs.finish(message, attempt, outcome);
+  } catch (error) {
+    // The claim is still this delivery's, under a lease as long as the worker's timeout: only its own attempt
+    // can end the item before that, when the last receive gives it up.
+    throw new WorkItemNotEndedError(message, attempt, error);
+  }
   if (!ended) return { outcome: 'skipped', reason: 'lost_claim' };
   return { outcome: outcome.status, completedRun: await afterItem(message, reconcile, deps) };
+}
+
+/** A work item's work was done (or failed) but could not be recorded: SQS delivers it again. */
+export class WorkItemNotEndedError extends UnavailableError {
+  constructor(
+    item: WorkItem,
+    readonly attempt: string,
+    cause: unknown,
+  ) {
+    super(
+      'work_item_not_ended',
+      `Work item ${item.itemId} of run ${item.runId} could not be ended in the run log (${
+        cause instanceof Error ? cause.message : String(cause)
+      }); its message is delivered again.`,
+      { cause },
+    );
+  }
 }
 
 /** Once an item ended: its run's parity items if they became due, and the run's completion if it is done. */
@@ -341,21 +393,28 @@ async function afterItem(
 
 /**
  * Ends an item whose message went through every receive without ending it (the worker kept failing before it
- * could), so that its run still completes. Nothing happens to an item that ended or is held under a live lease.
+ * could), so that its run still completes. Nothing happens to an item that ended or is held under a live lease,
+ * unless `attempt` is the holder's own. The steps after an item's end run either way: they are idempotent, and
+ * they may be what kept failing after the item ended.
  */
 export async function abandonWorkItem(
   message: WorkMessage,
   reason: string,
   deps: WorkerDependencies,
+  attempt?: string,
 ): Promise<boolean> {
   const reconcile = deps.runtime();
-  const abandoned = await deps.runs.abandon(message, {
-    status: 'failed',
-    error: 'receives_exhausted',
-    message: reason,
-    finishedAt: reconcile.clock.now().toISOString(),
-  });
-  if (abandoned) await afterItem(message, reconcile, deps);
+  const abandoned = await deps.runs.abandon(
+    message,
+    {
+      status: 'failed',
+      error: 'receives_exhausted',
+      message: reason,
+      finishedAt: reconcile.clock.now().toISOString(),
+    },
+    attempt,
+  );
+  await afterItem(message, reconcile, deps);
   return abandoned;
 }
 

@@ -1,7 +1,13 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createWorkConsumer } from '../queue/work-consumer';
-import { abandonWorkItem, runWorkItem, type WorkerDependencies, WorkMessageSchema } from './fanout';
+import {
+  abandonWorkItem,
+  runWorkItem,
+  type WorkerDependencies,
+  WorkItemNotEndedError,
+  WorkMessageSchema,
+} from './fanout';
 
 export interface ReconcileWorkerDependencies extends WorkerDependencies {
   /** The work queue's receives before SQS moves a message to its DLQ (lambdas/shared/topology.ts). */
@@ -23,8 +29,13 @@ export function createReconcileWorker(
       maxReceiveCount: deps.maxReceiveCount,
       fieldsOf: ({ runId, itemId }) => ({ runId, itemId }),
       handle: (message) => runWorkItem(message, deps),
-      giveUp: (message, receives, description) =>
-        abandonWorkItem(message, `failed ${receives} times: ${description}`, deps),
+      giveUp: (message, receives, description, error) =>
+        abandonWorkItem(
+          message,
+          `failed ${receives} times: ${description}`,
+          deps,
+          error instanceof WorkItemNotEndedError ? error.attempt : undefined,
+        ),
     },
     logger,
   );

@@ -202,12 +202,21 @@ export class DynamoDbReconcileRunStore extends DynamoDbTable implements Reconcil
     });
   }
 
-  abandon(item: WorkItem, outcome: ItemOutcome & { readonly status: 'failed' }): Promise<boolean> {
+  abandon(
+    item: WorkItem,
+    outcome: ItemOutcome & { readonly status: 'failed' },
+    attempt?: string,
+  ): Promise<boolean> {
     return this.#end(
       item,
       outcome,
-      'attribute_not_exists(sk) OR (itemStatus = :running AND leaseUntil < :now)',
-      { ':running': { S: 'running' }, ':now': { S: outcome.finishedAt } },
+      'attribute_not_exists(sk) OR (itemStatus = :running AND (leaseUntil < :now OR attempt = :attempt))',
+      {
+        ':running': { S: 'running' },
+        ':now': { S: outcome.finishedAt },
+        // No claim's attempt is empty: without one, only a lease that ran out lets the item go.
+        ':attempt': { S: attempt ?? '' },
+      },
     );
   }
 
@@ -262,12 +271,17 @@ export class DynamoDbReconcileRunStore extends DynamoDbTable implements Reconcil
       for (const name of DRIFT_FIGURES) source[name] = drift?.[name] ?? 0;
       writes.push(adding(this.tableName, sourceKey(item.runId, item.sourceId), source));
     }
-    try {
-      await this.client.send(new TransactWriteItemsCommand({ TransactItems: writes }));
-      return true;
-    } catch (error) {
-      if (isCancelledByCondition(error)) return false;
-      throw error;
+    // Every end adds to the run's header: workers ending items at once conflict, and the transaction is tried
+    // again (its conditions are checked afresh, so a retry never counts an item twice).
+    for (let tries = 1; ; tries++) {
+      try {
+        await this.client.send(new TransactWriteItemsCommand({ TransactItems: writes }));
+        return true;
+      } catch (error) {
+        if (isCancelledByCondition(error)) return false;
+        if (!isTransactionConflict(error) || tries >= END_TRIES) throw error;
+        await new Promise((done) => setTimeout(done, Math.random() * 50 * 2 ** tries));
+      }
     }
   }
 
@@ -444,6 +458,19 @@ function adding(tableName: string, key: Item, values: Readonly<Record<string, nu
 }
 
 /** A transaction DynamoDB cancelled because a condition did not hold (not for throttling or a conflict). */
+/** Tries of an item's end while other ends conflict with it on the run's header. */
+const END_TRIES = 6;
+
+/** Cancelled only because another transaction wrote the same items at the same time. */
+function isTransactionConflict(error: unknown): boolean {
+  if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return false;
+  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+  return (
+    reasons.some((reason) => reason.Code === 'TransactionConflict') &&
+    reasons.every((reason) => reason.Code === 'TransactionConflict' || reason.Code === 'None')
+  );
+}
+
 function isCancelledByCondition(error: unknown): boolean {
   if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return false;
   const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];

@@ -213,9 +213,14 @@ export interface ReconcileRunStore {
   finish(item: WorkItem, attempt: string, outcome: ItemOutcome): Promise<boolean>;
   /**
    * Ends an item whose message's receives ran out as failed, unless it finished or a delivery holds it under a
-   * lease that has not run out at `outcome.finishedAt`: counted once like any other end.
+   * lease that has not run out at `outcome.finishedAt`: counted once like any other end. `attempt` names the
+   * caller's own claim, which it may end under its live lease (its work failed after the claim).
    */
-  abandon(item: WorkItem, outcome: ItemOutcome & { readonly status: 'failed' }): Promise<boolean>;
+  abandon(
+    item: WorkItem,
+    outcome: ItemOutcome & { readonly status: 'failed' },
+    attempt?: string,
+  ): Promise<boolean>;
   /**
    * The run's parity sweep when its items are due to be sent: it has one, every drift item ended (parity reads
    * the state the drift items corrected), and nobody marked them sent yet; undefined otherwise.

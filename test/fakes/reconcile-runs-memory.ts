@@ -107,10 +107,15 @@ export class InMemoryReconcileRunStore implements ReconcileRunStore {
     return true;
   }
 
-  async abandon(item: WorkItem, outcome: ItemOutcome & { readonly status: 'failed' }): Promise<boolean> {
+  async abandon(
+    item: WorkItem,
+    outcome: ItemOutcome & { readonly status: 'failed' },
+    attempt?: string,
+  ): Promise<boolean> {
     const current = this.#run(item.runId)?.items.get(item.itemId);
     if (current !== undefined && current.status !== 'running') return false;
-    if (current !== undefined && compareVersions(current.leaseUntil ?? '', outcome.finishedAt) >= 0)
+    const own = attempt !== undefined && current?.attempt === attempt;
+    if (current !== undefined && !own && compareVersions(current.leaseUntil ?? '', outcome.finishedAt) >= 0)
       return false;
     this.#end(item, current?.claimedAt ?? outcome.finishedAt, outcome);
     return true;

@@ -94,6 +94,25 @@ export function reconcileRunStoreContract(name: string, create: () => ReconcileR
       expect(await store.get(`r-${randomUUID()}`)).toBeUndefined();
     });
 
+    it('lets the delivery that holds an item give it up under its own lease, and no other', async () => {
+      const store = create();
+      const plan = planOf();
+      await store.create(plan);
+      const [item] = plan.items as [WorkItem];
+      await store.claim(item, 'a1', CLAIMED, LEASE);
+      const failed = {
+        status: 'failed',
+        error: 'internal_error',
+        message: 'gone',
+        finishedAt: CLAIMED,
+      } as const;
+      expect(await store.abandon(item, failed, 'a2')).toBe(false);
+      expect(await store.abandon(item, failed)).toBe(false);
+      expect(await store.abandon(item, failed, 'a1')).toBe(true);
+      expect(await store.abandon(item, failed, 'a1')).toBe(false);
+      expect(await store.get(plan.runId)).toMatchObject({ done: 0, failed: 1 });
+    });
+
     it('lets one delivery hold an item until its lease runs out, and none once it finished', async () => {
       const store = create();
       const plan = planOf();
@@ -167,6 +186,7 @@ export function reconcileRunStoreContract(name: string, create: () => ReconcileR
       await store.claim(third, 'a', CLAIMED, LEASE);
       // Its delivery still holds it: the item is not given up under it.
       expect(await store.abandon(third, abandoned)).toBe(false);
+      expect(await store.abandon(third, abandoned, 'b')).toBe(false);
       expect(await store.abandon(third, { ...abandoned, finishedAt: AFTER_LEASE })).toBe(true);
       expect(await store.abandon(third, abandoned)).toBe(false);
       expect(await store.abandon(first, abandoned)).toBe(false);

@@ -292,4 +292,55 @@ describe('a work item', () => {
       run?.items.filter((item) => item.error === 'receives_exhausted').map((item) => item.itemId),
     ).toEqual(['drift/ota-a/H1', 'drift/ota-a/H2']);
   });
+
+  it('is ended as failed on its last receive when its work was done but could not be recorded, under its own lease', async () => {
+    const fan = fanOut();
+    await planRun({ trigger: 'manual', parity: false }, fan.planner);
+    const [h1, h2, otaB] = fan.queued.splice(0) as [WorkMessage, WorkMessage, WorkMessage];
+    await runWorkItem(otaB, fan.worker);
+    await runWorkItem(h2, fan.worker);
+    // Claims go through; every end is refused, so each delivery leaves the item claimed under a live lease.
+    const runs = fan.runs;
+    const unrecorded: WorkerDependencies['runs'] = {
+      create: (plan) => runs.create(plan),
+      claim: (item, attempt, at, until) => runs.claim(item, attempt, at, until),
+      finish: async () => Promise.reject(new Error('transaction refused')),
+      abandon: (item, outcome, attempt) => runs.abandon(item, outcome, attempt),
+      parityDue: (runId) => runs.parityDue(runId),
+      markParitySent: (runId, at) => runs.markParitySent(runId, at),
+      complete: (runId, at) => runs.complete(runId, at),
+      get: (runId) => runs.get(runId),
+      list: (query) => runs.list(query),
+      latest: () => runs.latest(),
+      takeParitySweep: (at, dueBy) => runs.takeParitySweep(at, dueBy),
+    };
+    const handler = createReconcileWorker(
+      { ...fan.worker, runs: unrecorded, maxReceiveCount: 2, leaseMs: 3_600_000 },
+      { info: () => undefined, warn: () => undefined, error: () => undefined },
+    );
+    const event = (receives: number) =>
+      ({
+        Records: [
+          {
+            messageId: 'm-1',
+            body: JSON.stringify(h1),
+            attributes: { ApproximateReceiveCount: String(receives) },
+          },
+        ],
+      }) as unknown as Parameters<typeof handler>[0];
+
+    expect((await handler(event(1))).batchItemFailures).toHaveLength(1);
+    expect(fan.completed).toHaveLength(0);
+    // As in SQS, the message comes back once the first claim's lease ran out: the last receive claims the item
+    // anew, fails to end it again, and gives it up under its own live lease.
+    fan.advance(3_600_001);
+    expect((await handler(event(2))).batchItemFailures).toHaveLength(1);
+    const run = await fan.runs.get(h1.runId);
+    expect(run).toMatchObject({ status: 'complete', done: 1, failed: 2 });
+    expect(run?.items.find((item) => item.itemId === 'drift/ota-a/H1')).toMatchObject({
+      status: 'failed',
+      error: 'receives_exhausted',
+    });
+    expect(fan.completed).toHaveLength(1);
+  });
 });
