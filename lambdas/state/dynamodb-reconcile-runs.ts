@@ -24,6 +24,7 @@ import {
   keyPart,
   requiredString,
 } from '../shared/dynamodb';
+import { UnavailableError } from '../shared/errors';
 import { RECONCILE_RUNS_BY_TIME } from '../shared/topology';
 import {
   type ClaimOutcome,
@@ -113,7 +114,16 @@ export class DynamoDbReconcileRunStore extends DynamoDbTable implements Reconcil
     }));
     for (let start = 0; start < sources.length; start += BATCH_WRITE_LIMIT) {
       let pending = sources.slice(start, start + BATCH_WRITE_LIMIT);
-      while (pending.length > 0) {
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        if (attempt > UNPROCESSED_TRIES) {
+          throw new UnavailableError(
+            'run_log_unavailable',
+            `Recording run ${plan.runId}: DynamoDB returned ${pending.length} source rows unprocessed after ` +
+              `${UNPROCESSED_TRIES} attempts (throttling). Planning the run again is safe.`,
+          );
+        }
+        // Unprocessed items mean throttling: waiting longer each time gives the table room.
+        if (attempt > 1) await new Promise((done) => setTimeout(done, 50 * 2 ** (attempt - 2)));
         const response = await this.client.send(
           new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }),
         );
@@ -458,6 +468,9 @@ function adding(tableName: string, key: Item, values: Readonly<Record<string, nu
 }
 
 /** A transaction DynamoDB cancelled because a condition did not hold (not for throttling or a conflict). */
+/** BatchWriteItem calls per chunk of a run's source rows while DynamoDB returns some unprocessed. */
+const UNPROCESSED_TRIES = 8;
+
 /** Tries of an item's end while other ends conflict with it on the run's header. */
 const END_TRIES = 6;
 
