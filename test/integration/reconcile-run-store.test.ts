@@ -1,4 +1,6 @@
-import { beforeAll } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { BatchWriteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { RECONCILE_RUN_LOG } from '../../lambdas/shared/topology';
 import { DynamoDbReconcileRunStore } from '../../lambdas/state/dynamodb-reconcile-runs';
 import { InMemoryReconcileRunStore } from '../fakes/reconcile-runs-memory';
@@ -19,3 +21,33 @@ reconcileRunStoreContract('DynamoDbReconcileRunStore', () => {
   return new DynamoDbReconcileRunStore(topology.dynamodb, table, { retentionDays: 90 });
 });
 reconcileRunStoreContract('InMemoryReconcileRunStore', () => new InMemoryReconcileRunStore());
+
+describe('DynamoDbReconcileRunStore under throttling', () => {
+  it('tries a run’s source rows eight times while DynamoDB leaves them unprocessed, then says what to do', async () => {
+    const table = topology.tables[RECONCILE_RUN_LOG.id] ?? '';
+    let batchCalls = 0;
+    // Every BatchWriteItem comes back with all its items unprocessed, as a throttled table answers.
+    const throttled = {
+      send: (command: unknown) => {
+        if (command instanceof BatchWriteItemCommand) {
+          batchCalls++;
+          return Promise.resolve({ UnprocessedItems: command.input.RequestItems });
+        }
+        return topology.dynamodb.send(command as never);
+      },
+    } as unknown as DynamoDBClient;
+    const store = new DynamoDbReconcileRunStore(throttled, table, { retentionDays: 90 });
+    const runId = `r-${randomUUID()}`;
+    await expect(
+      store.create({
+        runId,
+        startedAt: '2026-06-01T12:00:00.000Z',
+        trigger: 'manual',
+        dryRun: false,
+        thresholdPercent: 5,
+        items: [{ kind: 'drift', runId, itemId: 'drift/cm', sourceId: 'cm' }],
+      }),
+    ).rejects.toThrow(/unprocessed after 8 attempts .*Planning the run again is safe/);
+    expect(batchCalls).toBe(8);
+  });
+});
