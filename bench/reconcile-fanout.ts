@@ -28,13 +28,12 @@
 
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { parseConfig } from '../lambdas/config/load';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
 import type { NightWrite, RoomNightKey } from '../lambdas/domain/state';
 import type { WorkQueue } from '../lambdas/queue/sqs-work-queue';
 import { planRun, runWorkItem, type WorkerDependencies, type WorkMessage } from '../lambdas/reconcile/fanout';
-import { createReconcileRuntime, type ReconcileRuntime } from '../lambdas/reconcile/runtime';
+import type { ReconcileRuntime } from '../lambdas/reconcile/runtime';
 import { systemClock } from '../lambdas/shared/clock';
 import type { RunDetail, SourceFigures } from '../lambdas/state/reconcile-runs';
 import { MappingResolver } from '../lambdas/state/resolver';
@@ -48,12 +47,7 @@ import {
 } from '../local/simulator/dataset';
 import { MAX_PAGE_SIZE, type Simulator, startSimulator } from '../local/simulator/server';
 import { InMemoryAriStore, InMemoryMappingStore } from '../test/fakes/apply-memory';
-import {
-  InMemoryAuditLog,
-  InMemoryCheckpointStore,
-  InMemoryCircuitStateStore,
-  InMemoryParityStore,
-} from '../test/fakes/reconcile-memory';
+import { offlineReconcileRuntime, reconcileStores } from '../test/fakes/reconcile-memory';
 import { InMemoryReconcileRunStore } from '../test/fakes/reconcile-runs-memory';
 import { LINEAR_TOLERANCE } from './reconcile';
 
@@ -297,34 +291,16 @@ function configFor(simulator: Simulator, properties: readonly string[], rps: num
  * store in memory. Its DynamoDB client points at a closed port, so a store left in place would fail loudly.
  */
 function inMemoryRuntime(config: ParitySyncConfig, ari: InMemoryAriStore): ReconcileRuntime {
-  const real = createReconcileRuntime({
+  // Real waits and jitter: the provider's pacing is what the worker counts are measured against.
+  const real = offlineReconcileRuntime({
     config,
-    tables: {
-      ari: 'ari',
-      mappings: 'mappings',
-      checkpoints: 'checkpoints',
-      audit: 'audit',
-      parity: 'parity',
-    },
-    dynamodb: new DynamoDBClient({
-      endpoint: 'http://127.0.0.1:9',
-      region: 'eu-west-1',
-      credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' },
-    }),
-    secrets: {
-      resolve: async (ref) => {
-        if ('value' in ref) return ref.value;
-        throw new Error('the bench configures its token by value');
-      },
-    },
+    clock: systemClock,
+    sleep: (ms: number) => new Promise<void>((done) => setTimeout(done, ms)),
+    random: Math.random,
   });
   const stores = {
     resolver: new MappingResolver(new InMemoryMappingStore(), config.mappings, systemClock),
-    ari,
-    audit: new InMemoryAuditLog(),
-    checkpoints: new InMemoryCheckpointStore(),
-    circuits: new InMemoryCircuitStateStore(),
-    parity: new InMemoryParityStore(),
+    ...reconcileStores({ ari }),
   };
   return (onProgress) => ({ ...real(onProgress), ...stores });
 }

@@ -99,9 +99,15 @@ export function reconcileStores(kept: Partial<ReconcileStores> = {}): ReconcileS
  */
 export function offlineReconcileRuntime(options: {
   readonly config: ParitySyncConfig;
-  readonly fetch: FetchLike;
+  /** @default global fetch */
+  readonly fetch?: FetchLike;
   readonly clock: Clock;
-  readonly newRunId: () => string;
+  /** @default the runtime's random ids */
+  readonly newRunId?: () => string;
+  /** @default no wait at all: pacing and backoff are only counted */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** @default 0.5, so that jitter is the same every run */
+  readonly random?: () => number;
 }): ReconcileRuntime {
   return createReconcileRuntime({
     config: options.config,
@@ -124,9 +130,9 @@ export function offlineReconcileRuntime(options: {
       },
     },
     clock: options.clock,
-    fetch: options.fetch,
-    sleep: async () => undefined,
-    random: () => 0.5,
-    newRunId: options.newRunId,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    sleep: options.sleep ?? (async () => undefined),
+    random: options.random ?? (() => 0.5),
+    ...(options.newRunId ? { newRunId: options.newRunId } : {}),
   });
 }
