@@ -363,7 +363,8 @@ describe('reconciliation fanned out over the work queue', () => {
         ).items.map((night) => [night.key, night.rate?.value, night.availability?.value]);
       expect(await values(fanTopology)).toEqual(await values(serialTopology));
     }
-  });
+    // A serial run and a fanned-out one over the same data: about 10 s alone, twice that beside other files.
+  }, 60_000);
 
   it('changes nothing when a finished item is delivered again, or when an item whose worker died runs again', async () => {
     const { dataset, url } = await startProvider();
