@@ -138,8 +138,8 @@ export class ApplyPipeline extends Construct {
       },
     });
 
-    props.state.grantApply(this.function);
-    props.ledger.grantSettle(this.function);
+    props.state.grant(this.function, 'apply');
+    props.ledger.grant(this.function, 'settle');
     // Parked events go back on the queue when the mapping they wait for arrives in a mapping event.
     props.queues.grantRequeue(this.function);
 

@@ -27,6 +27,9 @@ export interface DeliveryLedgerProps {
   readonly logIndexes?: number;
 }
 
+/** The uses of the ledger's items that `DeliveryLedger.grant` knows; see `DeliveryLedger.ACCESS`. */
+export type DeliveryLedgerPurpose = 'deduplicate' | 'settle' | 'read';
+
 /**
  * The edge's deduplication store: one item per delivered event, written with a conditional put, expired by
  * DynamoDB TTL after the dedupe window. Built from the shared topology so that the local runtime's table has
@@ -36,16 +39,18 @@ export interface DeliveryLedgerProps {
  * default DynamoDB-owned key, every use of the AWS managed key is visible in CloudTrail.
  */
 export class DeliveryLedger extends Construct {
-  /** Actions the edge needs: claim (conditional put), confirm/release (update), and read a claimed entry back. */
-  static readonly DEDUPLICATE_ACTIONS: readonly string[] = [
-    'dynamodb:GetItem',
-    'dynamodb:PutItem',
-    'dynamodb:UpdateItem',
-  ];
-  /** Actions the apply pipeline needs: read an entry's status, then move it on (applied, rejected, parked). */
-  static readonly SETTLE_ACTIONS: readonly string[] = ['dynamodb:GetItem', 'dynamodb:UpdateItem'];
-  /** Actions a reader of delivery outcomes needs: one entry by event id. */
-  static readonly READ_ACTIONS: readonly string[] = ['dynamodb:GetItem'];
+  /**
+   * The actions on the table's items each use of the ledger needs, by purpose; `grant` gives one of them. The
+   * delivery log's queries are `grantReadLog`'s.
+   */
+  static readonly ACCESS: Readonly<Record<DeliveryLedgerPurpose, readonly string[]>> = {
+    /** The edge: claim (conditional put), confirm/release (update), and read a claimed entry back; never scan, query or delete. */
+    deduplicate: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    /** The apply pipeline: read an entry's status, then move it on (applied, rejected, parked); never create, delete, scan or query. */
+    settle: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    /** A reader of delivery outcomes: one entry by its event id, and nothing else. */
+    read: ['dynamodb:GetItem'],
+  };
   /** Actions the delivery log needs, on its indexes only: pages of entries by source, status and time. */
   static readonly LOG_ACTIONS: readonly string[] = ['dynamodb:Query'];
 
@@ -65,19 +70,9 @@ export class DeliveryLedger extends Construct {
     });
   }
 
-  /** Lets the grantee claim, confirm and read ledger entries; never scan, query or delete. */
-  grantDeduplicate(grantee: iam.IGrantable): iam.Grant {
-    return this.grantOnTable(grantee, DeliveryLedger.DEDUPLICATE_ACTIONS);
-  }
-
-  /** Lets the grantee read an entry and record its outcome; never create, delete, scan or query entries. */
-  grantSettle(grantee: iam.IGrantable): iam.Grant {
-    return this.grantOnTable(grantee, DeliveryLedger.SETTLE_ACTIONS);
-  }
-
-  /** Lets the grantee look up one entry by its event id, and nothing else. */
-  grantRead(grantee: iam.IGrantable): iam.Grant {
-    return this.grantOnTable(grantee, DeliveryLedger.READ_ACTIONS);
+  /** What `purpose` lists, on the table's items alone: `table.grant` would add every index of the table to it. */
+  grant(grantee: iam.IGrantable, purpose: DeliveryLedgerPurpose): iam.Grant {
+    return grantExactly(grantee, DeliveryLedger.ACCESS[purpose], [this.table.tableArn]);
   }
 
   /**
@@ -86,11 +81,6 @@ export class DeliveryLedger extends Construct {
    */
   grantReadLog(grantee: iam.IGrantable): iam.Grant {
     return grantExactly(grantee, DeliveryLedger.LOG_ACTIONS, indexArns(this.table, this.definition));
-  }
-
-  /** The actions on the table's items alone: `table.grant` would add every index of the table to them. */
-  private grantOnTable(grantee: iam.IGrantable, actions: readonly string[]): iam.Grant {
-    return grantExactly(grantee, actions, [this.table.tableArn]);
   }
 }
 

@@ -202,7 +202,7 @@ export class IngestApi extends Construct {
       ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
     });
 
-    props.ledger.grantDeduplicate(this.function);
+    props.ledger.grant(this.function, 'deduplicate');
     props.queues.grantEnqueue(this.function);
     props.rejections.grantRecord(this.function);
     grantSecretValues(this.function, referencedSecrets(props.config));

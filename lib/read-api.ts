@@ -135,11 +135,11 @@ export class ReadApi extends Construct {
         'concurrency from the ingest edge for nothing',
     });
 
-    props.state.grantRead(this.function);
-    props.state.grantMappingAdmin(this.function);
+    props.state.grant(this.function, 'read');
+    props.state.grant(this.function, 'mappingAdmin');
     // GET /mappings: the mappings' index by entity, one Query per entity, never a scan of the table.
-    props.state.grantMappingList(this.function);
-    props.ledger.grantRead(this.function);
+    props.state.grant(this.function, 'mappingList');
+    props.ledger.grant(this.function, 'read');
     // GET /deliveries and /deliveries/counts: the log's indexes, never a scan of the table.
     props.ledger.grantReadLog(this.function);
     props.reconciliation.grantReadParity(this.function);
@@ -147,7 +147,7 @@ export class ReadApi extends Construct {
     // GET /reconciliation/runs: the run log's index by time, and a run's own partition; never a scan.
     props.reconciliation.grantReadRuns(this.function);
     props.rejections.grantList(this.function);
-    props.state.grantHoldAdmin(this.function);
+    props.state.grant(this.function, 'holdAdmin');
     // Events parked for a mapping or a hold go back on the queue once an operator adds it or resumes the source;
     // redriven dead letters go back there too.
     props.queues.grantRequeue(this.function);

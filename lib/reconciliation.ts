@@ -131,7 +131,7 @@ export class Reconciliation extends Construct {
       ...(props.workerEntry === undefined ? {} : { entry: props.workerEntry }),
     });
     const worker = this.work.function;
-    props.state.grantReconcile(worker);
+    props.state.grant(worker, 'reconcile');
     grantSecretValues(worker, referencedPollingTokens(props.config));
     this.grantWorkerTables(worker);
 

@@ -76,7 +76,7 @@ export class ReplayJobs extends Construct {
     });
     // The log's indexes for the page, the table for each retained event; the job item; the events queue.
     props.ledger.grantReadLog(this.function);
-    props.ledger.grantRead(this.function);
+    props.ledger.grant(this.function, 'read');
     this.grantJobs(this.function, props.state);
     props.queues.grantRequeue(this.function);
     this.grantStart(this.function);

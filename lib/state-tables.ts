@@ -30,6 +30,15 @@ export interface StateTablesProps {
   readonly pointInTimeRecoveryDays?: number;
 }
 
+/** The uses of the state tables that `StateTables.grant` knows; see `StateTables.ACCESS`. */
+export type StateTablesPurpose =
+  | 'apply'
+  | 'read'
+  | 'mappingAdmin'
+  | 'mappingList'
+  | 'holdAdmin'
+  | 'reconcile';
+
 /** A set of actions on one table, or on one of its indexes. */
 export interface TableAccess {
   readonly table: TableDefinition;
@@ -59,62 +68,58 @@ export class StateTables extends Construct {
   /** Every table this construct creates, in topology order. */
   static readonly DEFINITIONS: readonly TableDefinition[] = STATE_TABLES;
 
-  /**
-   * The consumer: conditional last-writer-wins writes to room nights, mappings, reservations and guest links;
-   * parking events and finding those waiting for a mapping; erasing a guest; reading whether a source is held.
-   * No scans, no batch or table operations.
-   */
-  static readonly APPLY_ACCESS: readonly TableAccess[] = [
-    { table: ARI_STATE, actions: [UPDATE] },
-    { table: MAPPINGS, actions: [GET, PUT] },
-    { table: RESERVATIONS, actions: [PUT, UPDATE] },
-    { table: GUESTS, actions: [UPDATE] },
-    { table: REVIEW, actions: [PUT, DELETE] },
-    { table: REVIEW, index: REVIEW_BY_WAITING_FOR, actions: [QUERY] },
-    { table: CONTROLS, actions: [GET] },
-  ];
-
-  /**
-   * The read API: a property's nights over a date range, one reservation, the review list. Guest links are
-   * never read through it.
-   */
-  static readonly READ_ACCESS: readonly TableAccess[] = [
-    { table: ARI_STATE, actions: [QUERY] },
-    { table: RESERVATIONS, actions: [GET] },
-    { table: REVIEW, actions: [SCAN] },
-  ];
-
-  /**
-   * An operator adding a mapping: write it, then find the events waiting for it (they are re-queued; the
-   * consumer clears them from review once applied).
-   */
-  static readonly MAPPING_ADMIN_ACCESS: readonly TableAccess[] = [
-    { table: MAPPINGS, actions: [PUT] },
-    { table: REVIEW, index: REVIEW_BY_WAITING_FOR, actions: [QUERY] },
-  ];
-
-  /** An operator listing the stored mappings: the index by entity, never a scan of the table. */
-  static readonly MAPPING_LIST_ACCESS: readonly TableAccess[] = [
-    { table: MAPPINGS, index: MAPPINGS_LISTING, actions: [QUERY] },
-  ];
-
-  /**
-   * An operator holding and resuming sources: read, set and end holds, and find a resumed source's held events
-   * in the order they happened (they are re-queued; the consumer clears them from review once applied).
-   */
-  static readonly HOLD_ADMIN_ACCESS: readonly TableAccess[] = [
-    { table: CONTROLS, actions: [GET, PUT, DELETE] },
-    { table: REVIEW, index: REVIEW_WAITING_IN_ORDER, actions: [QUERY] },
-  ];
-
-  /**
-   * Reconciliation: read the polled nights by key and correct them with the apply pipeline's conditional
-   * write, read a property's nights for the parity check, and resolve external ids. Nothing guest-linked.
-   */
-  static readonly RECONCILE_ACCESS: readonly TableAccess[] = [
-    { table: ARI_STATE, actions: [BATCH_GET, QUERY, UPDATE] },
-    { table: MAPPINGS, actions: [GET] },
-  ];
+  /** What each of the stack's functions may do with the tables, by purpose; `grant` gives one of them. */
+  static readonly ACCESS: Readonly<Record<StateTablesPurpose, readonly TableAccess[]>> = {
+    /**
+     * The consumer: conditional last-writer-wins writes to room nights, mappings, reservations and guest links;
+     * parking events and finding those waiting for a mapping; erasing a guest; reading whether a source is held.
+     * No scans, no batch or table operations.
+     */
+    apply: [
+      { table: ARI_STATE, actions: [UPDATE] },
+      { table: MAPPINGS, actions: [GET, PUT] },
+      { table: RESERVATIONS, actions: [PUT, UPDATE] },
+      { table: GUESTS, actions: [UPDATE] },
+      { table: REVIEW, actions: [PUT, DELETE] },
+      { table: REVIEW, index: REVIEW_BY_WAITING_FOR, actions: [QUERY] },
+      { table: CONTROLS, actions: [GET] },
+    ],
+    /**
+     * The read API: a property's nights over a date range, one reservation, the review list. Guest links are
+     * never read through it. No writes.
+     */
+    read: [
+      { table: ARI_STATE, actions: [QUERY] },
+      { table: RESERVATIONS, actions: [GET] },
+      { table: REVIEW, actions: [SCAN] },
+    ],
+    /**
+     * An operator adding a mapping: write it, then find the events waiting for it (they are re-queued; the
+     * consumer clears them from review once applied).
+     */
+    mappingAdmin: [
+      { table: MAPPINGS, actions: [PUT] },
+      { table: REVIEW, index: REVIEW_BY_WAITING_FOR, actions: [QUERY] },
+    ],
+    /** An operator listing the stored mappings: the index by entity, never a scan of the table. */
+    mappingList: [{ table: MAPPINGS, index: MAPPINGS_LISTING, actions: [QUERY] }],
+    /**
+     * An operator holding and resuming sources: read, set and end holds, and find a resumed source's held events
+     * in the order they happened (they are re-queued; the consumer clears them from review once applied).
+     */
+    holdAdmin: [
+      { table: CONTROLS, actions: [GET, PUT, DELETE] },
+      { table: REVIEW, index: REVIEW_WAITING_IN_ORDER, actions: [QUERY] },
+    ],
+    /**
+     * Reconciliation: read the polled nights by key and correct them with the apply pipeline's conditional
+     * write, read a property's nights for the parity check, and resolve external ids. Nothing guest-linked.
+     */
+    reconcile: [
+      { table: ARI_STATE, actions: [BATCH_GET, QUERY, UPDATE] },
+      { table: MAPPINGS, actions: [GET] },
+    ],
+  };
 
   /**
    * Encrypts the tables that hold guest-linked data, and the queues and log groups the stack gives it to. It
@@ -171,43 +176,14 @@ export class StateTables extends Construct {
     );
   }
 
-  /** What the apply consumer needs; see `APPLY_ACCESS`. */
-  grantApply(grantee: iam.IGrantable): iam.Grant {
-    return this.grantAccess(grantee, StateTables.APPLY_ACCESS);
-  }
-
-  /** See `MAPPING_LIST_ACCESS`. */
-  grantMappingList(grantee: iam.IGrantable): iam.Grant {
-    return this.grantAccess(grantee, StateTables.MAPPING_LIST_ACCESS);
-  }
-
-  /** What the read API needs; see `READ_ACCESS`. No writes. */
-  grantRead(grantee: iam.IGrantable): iam.Grant {
-    return this.grantAccess(grantee, StateTables.READ_ACCESS);
-  }
-
-  /** What the reconciliation function needs; see `RECONCILE_ACCESS`. */
-  grantReconcile(grantee: iam.IGrantable): iam.Grant {
-    return this.grantAccess(grantee, StateTables.RECONCILE_ACCESS);
-  }
-
-  /** What adding a mapping through the operator API needs; see `MAPPING_ADMIN_ACCESS`. */
-  grantMappingAdmin(grantee: iam.IGrantable): iam.Grant {
-    return this.grantAccess(grantee, StateTables.MAPPING_ADMIN_ACCESS);
-  }
-
-  /** What holding and resuming sources through the operator API needs; see `HOLD_ADMIN_ACCESS`. */
-  grantHoldAdmin(grantee: iam.IGrantable): iam.Grant {
-    return this.grantAccess(grantee, StateTables.HOLD_ADMIN_ACCESS);
-  }
-
   /**
-   * Grants exactly the listed actions on the listed tables and indexes (not `table.grant`, which adds every
+   * Grants exactly what `purpose` lists on the listed tables and indexes (not `table.grant`, which adds every
    * index to every action), plus Decrypt on the personal-data key when a table it encrypts is touched: through
    * DynamoDB only, never to decrypt arbitrary ciphertext directly, and never Encrypt (DynamoDB's own service
    * account generates the data keys).
    */
-  private grantAccess(grantee: iam.IGrantable, accesses: readonly TableAccess[]): iam.Grant {
+  grant(grantee: iam.IGrantable, purpose: StateTablesPurpose): iam.Grant {
+    const accesses = StateTables.ACCESS[purpose];
     const grants = accesses.map((access) => {
       const tableArn = this.table(access.table).tableArn;
       return grantExactly(grantee, access.actions, [
