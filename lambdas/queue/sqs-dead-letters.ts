@@ -23,9 +23,8 @@ import {
   type RedrivableDeadLetterQueue,
   type RedriveAllResult,
 } from './ports';
+import { batches, SQS_BATCH_SIZE } from './sqs-batches';
 
-/** SQS's most per receive, send, delete or visibility batch. */
-const BATCH = 10;
 /**
  * SQS caps a send batch at 1 MiB in all, as much as one message may be; kept a little below, for the attributes
  * and the batch's own framing.
@@ -91,7 +90,7 @@ export class SqsDeadLetterQueue implements DeadLetterQueue {
     const seen = new Map<string, Received>();
     try {
       while (seen.size < limit && this.clock.now().getTime() < deadlineMs) {
-        const received = await this.receive(Math.min(BATCH, limit - seen.size));
+        const received = await this.receive(Math.min(SQS_BATCH_SIZE, limit - seen.size));
         const fresh = received.filter((message) => !seen.has(message.letter.messageId));
         for (const message of received) seen.set(message.letter.messageId, message);
         if (fresh.length === 0) break;
@@ -127,7 +126,7 @@ export class SqsDeadLetterQueue implements DeadLetterQueue {
           complete = true;
           break;
         }
-        const received = await this.receive(BATCH);
+        const received = await this.receive(SQS_BATCH_SIZE);
         const fresh = received.filter((message) => !passed.has(message.letter.messageId));
         if (fresh.length === 0) {
           complete = true;
@@ -320,17 +319,16 @@ function toReceived(message: Message, queueUrl: string): Received {
   };
 }
 
-function* batches<T>(items: readonly T[]): Generator<T[]> {
-  for (let start = 0; start < items.length; start += BATCH) yield items.slice(start, start + BATCH);
-}
-
-/** Batches of at most BATCH messages and SEND_BATCH_BYTES of bodies and attributes; a large message goes alone. */
+/**
+ * Batches of at most SQS_BATCH_SIZE messages and SEND_BATCH_BYTES of bodies and attributes; a large message goes
+ * alone.
+ */
 function* sendBatches(messages: readonly Received[]): Generator<Received[]> {
   let batch: Received[] = [];
   let bytes = 0;
   for (const message of messages) {
     const size = messageBytes(message);
-    if (batch.length > 0 && (batch.length === BATCH || bytes + size > SEND_BATCH_BYTES)) {
+    if (batch.length > 0 && (batch.length === SQS_BATCH_SIZE || bytes + size > SEND_BATCH_BYTES)) {
       yield batch;
       batch = [];
       bytes = 0;

@@ -1,4 +1,4 @@
-import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { CanonicalEvent } from '../domain/canonical';
 import {
   type EventQueue,
@@ -7,9 +7,7 @@ import {
   type ReplayWorkQueue,
   type RetainedEvent,
 } from './ports';
-
-/** SQS's limit of entries per SendMessageBatch. */
-const SQS_BATCH_SIZE = 10;
+import { sendInBatches } from './sqs-batches';
 
 /**
  * Puts canonical events on the events queue as JSON. The id, source and type also travel as message attributes
@@ -50,31 +48,21 @@ export class SqsEventQueue implements EventQueue, ReplayEventQueue {
    * caller sends the whole page again, and the events already queued are absorbed by apply.
    */
   async replay(events: readonly RetainedEvent[], replay: string): Promise<void> {
-    const refused: string[] = [];
-    for (let start = 0; start < events.length; start += SQS_BATCH_SIZE) {
-      const batch = events.slice(start, start + SQS_BATCH_SIZE);
-      const { Failed = [] } = await this.client.send(
-        new SendMessageBatchCommand({
-          QueueUrl: this.queueUrl,
-          Entries: batch.map((event, index) => ({
-            Id: String(index),
-            MessageBody: event.json,
-            MessageAttributes: {
-              eventId: { DataType: 'String', StringValue: event.eventId },
-              sourceId: { DataType: 'String', StringValue: event.sourceId },
-              type: { DataType: 'String', StringValue: event.type },
-              [REPLAY_ATTRIBUTE]: { DataType: 'String', StringValue: replay },
-            },
-          })),
-        }),
-      );
-      for (const failure of Failed) {
-        const event = batch[Number(failure.Id)];
-        refused.push(
-          `${event?.eventId ?? failure.Id} (${failure.Code ?? 'error'}: ${failure.Message ?? ''})`,
-        );
-      }
-    }
+    const refused = await sendInBatches(
+      this.client,
+      this.queueUrl,
+      events,
+      (event) => ({
+        MessageBody: event.json,
+        MessageAttributes: {
+          eventId: { DataType: 'String', StringValue: event.eventId },
+          sourceId: { DataType: 'String', StringValue: event.sourceId },
+          type: { DataType: 'String', StringValue: event.type },
+          [REPLAY_ATTRIBUTE]: { DataType: 'String', StringValue: replay },
+        },
+      }),
+      (event, position) => event?.eventId ?? `#${position}`,
+    );
     if (refused.length > 0) {
       throw new Error(`SQS refused ${refused.length} replayed events: ${refused.join(', ')}`);
     }

@@ -1,7 +1,5 @@
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-
-/** SendMessageBatch's limit per request. */
-const SQS_BATCH_SIZE = 10;
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { sendInBatches } from './sqs-batches';
 
 /** A work queue whose messages are JSON bodies a worker reads one at a time. */
 export interface WorkQueue<T> {
@@ -21,19 +19,13 @@ export class SqsWorkQueue<T> implements WorkQueue<T> {
   ) {}
 
   async send(bodies: readonly T[]): Promise<void> {
-    const refused: string[] = [];
-    for (let start = 0; start < bodies.length; start += SQS_BATCH_SIZE) {
-      const batch = bodies.slice(start, start + SQS_BATCH_SIZE);
-      const { Failed = [] } = await this.client.send(
-        new SendMessageBatchCommand({
-          QueueUrl: this.queueUrl,
-          Entries: batch.map((body, index) => ({ Id: String(index), MessageBody: JSON.stringify(body) })),
-        }),
-      );
-      for (const failure of Failed) {
-        refused.push(`#${start + Number(failure.Id)} (${failure.Code ?? 'error'}: ${failure.Message ?? ''})`);
-      }
-    }
+    const refused = await sendInBatches(
+      this.client,
+      this.queueUrl,
+      bodies,
+      (body) => ({ MessageBody: JSON.stringify(body) }),
+      (_, position) => `#${position}`,
+    );
     if (refused.length > 0) {
       throw new Error(
         `SQS refused ${refused.length} of ${bodies.length} work messages: ${refused.join(', ')}. Sending them ` +
