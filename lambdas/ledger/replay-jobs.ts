@@ -1,4 +1,4 @@
-import type { LedgerStatus } from './ports';
+import type { LedgerStatus } from './statuses';
 
 /** A replay job's life: `running` until its last page is done, it is cancelled, or it fails for good. */
 export const REPLAY_JOB_STATUSES = ['running', 'done', 'cancelled', 'failed'] as const;

@@ -1,10 +1,15 @@
+import type { Rejection } from '../ledger/rejections';
+import type { ReplayJob, ReplayRequest } from '../ledger/replay-jobs';
 import type { LedgerStatus } from '../ledger/statuses';
+import type { MoveTask } from '../queue/ports';
+import type { ItemCounts, WorkItemRecord } from '../state/reconcile-runs';
 
 /**
  * What the read / admin API answers, route by route: the one description of its JSON that the routes' views
- * (views.ts, router.ts), the operations CLI and the console's page all use. Types only, and self-contained: the
- * console type-checks against it in a browser's world, without Node's types, so it imports nothing that needs
- * them. Money is always minor units, currency and a decimal string; instants are ISO-8601 UTC.
+ * (views.ts, router.ts), the operations CLI and the console's page all use. Types only: where an answer is a
+ * stored record as it is (or less what stays inside), its type is the record's own. The console type-checks
+ * against it in a browser's world, without Node's types, so it imports types only from modules that need none.
+ * Money is always minor units, currency and a decimal string; instants are ISO-8601 UTC.
  */
 
 /** Every paginated answer: `nextCursor` goes back unchanged as the `cursor` query parameter, null on the last page. */
@@ -85,17 +90,8 @@ export interface DeliveryCountsView {
 // ---------------------------------------------------------------------------------------------------------
 // Rejections at the edge
 
-export interface RejectionView {
-  readonly at: string;
-  readonly sourceId: string;
-  readonly senderAddress?: string;
-  readonly status: number;
-  /** The error code the sender was answered with. */
-  readonly reason: string;
-  readonly headerNames: readonly string[];
-  readonly bodyBytes: number;
-  readonly bodySha256: string;
-  readonly requestId: string;
+/** A refused request as recorded; its expiry as an instant. */
+export interface RejectionView extends Omit<Rejection, 'expiresAt'> {
   readonly expiresAt: string;
 }
 
@@ -271,11 +267,7 @@ export interface AuditListing extends Page<AuditEntryView> {
 }
 
 /** How many of a run's (or a source's) work items were planned and how many ended, either way. */
-export interface ItemCountsView {
-  readonly planned: number;
-  readonly done: number;
-  readonly failed: number;
-}
+export type ItemCountsView = ItemCounts;
 
 /** A polled source's figures in one run, summed over its items: what the console plots over time. */
 export interface ReconcileRunSourceView {
@@ -344,19 +336,8 @@ export interface ReconcileRunPropertyView {
   readonly actions: readonly string[];
 }
 
-/** A work item of a run as the run log holds it; its full result stays in the log. */
-export interface ReconcileWorkItemView {
-  readonly itemId: string;
-  readonly kind: 'drift' | 'parity';
-  readonly status: 'running' | 'done' | 'failed';
-  readonly sourceId?: string;
-  readonly propertyId?: string;
-  readonly claimedAt: string;
-  readonly finishedAt?: string;
-  /** A machine code for a failed item: `circuit_open`, a provider error, `internal_error`, `receives_exhausted`… */
-  readonly error?: string;
-  readonly message?: string;
-}
+/** A work item of a run as the run log holds it; its full result and drift per property stay in the log. */
+export type ReconcileWorkItemView = Omit<WorkItemRecord, 'result' | 'properties'>;
 
 /** `GET /reconciliation/runs/{runId}`: the run, its drift per source and property, and its work items. */
 export interface ReconcileRunDetailView extends ReconcileRunView {
@@ -417,14 +398,7 @@ export interface StreamBatchView {
 }
 
 /** An SQS move task: RUNNING, COMPLETED, CANCELLING, CANCELLED or FAILED. */
-export interface MoveTaskView {
-  readonly taskHandle?: string;
-  readonly status: string;
-  readonly moved: number;
-  readonly toMove?: number;
-  readonly startedAt: string;
-  readonly failureReason?: string;
-}
+export type MoveTaskView = MoveTask;
 
 /** `GET /dlq/{queue}`. */
 export interface DeadLetterListing {
@@ -469,20 +443,7 @@ export interface DeadLettersDeletedView {
 // ---------------------------------------------------------------------------------------------------------
 // Replay jobs
 
-export interface ReplayRequestView {
-  readonly source: string;
-  readonly from: string;
-  readonly to: string;
-  readonly statuses: readonly LedgerStatus[];
-}
+export type ReplayRequestView = ReplayRequest;
 
 /** A replay job; its cursor stays inside. */
-export interface ReplayJobView {
-  readonly jobId: string;
-  readonly status: 'running' | 'done' | 'cancelled' | 'failed';
-  readonly request: ReplayRequestView;
-  readonly counts: { readonly matched: number; readonly replayed: number; readonly notRetained: number };
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly error?: string;
-}
+export type ReplayJobView = Omit<ReplayJob, 'cursor'>;

@@ -160,6 +160,7 @@ export interface WorkItemRecord {
   readonly propertyId?: string;
   readonly claimedAt: string;
   readonly finishedAt?: string;
+  /** A machine code for a failed item: `circuit_open`, a provider error, `internal_error`, `receives_exhausted`… */
   readonly error?: string;
   readonly message?: string;
   readonly result?: string;

@@ -22,7 +22,7 @@ function describe(job: ReplayJobView): string {
   );
 }
 
-function formatCounts(counts: Readonly<Record<string, number>>): string {
+function formatCounts(counts: ReplayJobView['counts']): string {
   return Object.entries(counts)
     .map(([name, count]) => `${name} ${count}`)
     .join(', ');
