@@ -1,9 +1,11 @@
 import {
   type AttributeValue,
+  BatchWriteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   type QueryCommandInput,
+  type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 
 /**
@@ -38,6 +40,19 @@ export async function conditionHeld(write: Promise<unknown>): Promise<boolean> {
   return (await unlessConditionFails(write.then(() => true))) ?? false;
 }
 
+/** BatchWriteItem's limit per request. */
+export const BATCH_WRITE_LIMIT = 25;
+
+/** How a batch write treats the items DynamoDB leaves unprocessed, as it does when the table throttles. */
+export interface UnprocessedRetry {
+  /** BatchWriteItem calls per chunk of BATCH_WRITE_LIMIT before giving up on the items DynamoDB keeps returning. */
+  readonly maxAttempts: number;
+  /** Wait before the first retry of a chunk; doubles with each further one, giving the table room. */
+  readonly backoffMs: number;
+  /** What to throw on giving up: `unprocessed` items of the chunk still returned, `notTried` in later chunks. */
+  readonly giveUp: (unprocessed: number, notTried: number) => Error;
+}
+
 /** A store kept in one DynamoDB table, whose items have a string partition key `pk`. */
 export abstract class DynamoDbTable {
   constructor(
@@ -59,6 +74,26 @@ export abstract class DynamoDbTable {
       }),
     );
     return Item;
+  }
+
+  /**
+   * Writes every request, BATCH_WRITE_LIMIT per BatchWriteItem and in order, sending again what DynamoDB leaves
+   * unprocessed as `retry` says.
+   */
+  protected async batchWriteAll(requests: readonly WriteRequest[], retry: UnprocessedRetry): Promise<void> {
+    for (let start = 0; start < requests.length; start += BATCH_WRITE_LIMIT) {
+      let pending = requests.slice(start, start + BATCH_WRITE_LIMIT);
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        if (attempt > retry.maxAttempts) {
+          throw retry.giveUp(pending.length, Math.max(0, requests.length - start - BATCH_WRITE_LIMIT));
+        }
+        if (attempt > 1) await new Promise((done) => setTimeout(done, retry.backoffMs * 2 ** (attempt - 2)));
+        const response = await this.client.send(
+          new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }),
+        );
+        pending = response.UnprocessedItems?.[this.tableName] ?? [];
+      }
+    }
   }
 
   /**

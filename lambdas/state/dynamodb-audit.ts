@@ -1,10 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  BatchWriteItemCommand,
-  type DynamoDBClient,
-  paginateQuery,
-  type WriteRequest,
-} from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, paginateQuery, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import type { Page } from '../domain/page';
 import { FIELD_GROUPS, type FieldGroup } from '../domain/state';
 import type { Clock } from '../shared/clock';
@@ -34,8 +29,6 @@ import {
 import { ROOM_NIGHT_KEY_ATTRIBUTES } from './dynamodb-ari-store';
 import { nightRange } from './night-range';
 
-/** BatchWriteItem's limit per request. */
-const BATCH_WRITE_LIMIT = 25;
 const DEFAULT_MAX_ATTEMPTS = 6;
 const DEFAULT_BACKOFF_MS = 25;
 const DAY_SECONDS = 86_400;
@@ -98,25 +91,17 @@ export class DynamoDbAuditLog extends DynamoDbTable implements AuditLog, AuditRe
       requests.set(item.sk?.S ?? '', { PutRequest: { Item: item } });
     }
     const all = [...requests.values()];
-    for (let start = 0; start < all.length; start += BATCH_WRITE_LIMIT) {
-      let pending = all.slice(start, start + BATCH_WRITE_LIMIT);
-      for (let attempt = 1; pending.length > 0; attempt += 1) {
-        if (attempt > this.maxAttempts) {
-          const notWritten = pending.length + Math.max(0, all.length - start - BATCH_WRITE_LIMIT);
-          throw new Error(
-            `${notWritten} of ${all.length} audit records were not written to ${this.tableName}: DynamoDB still ` +
-              `returned ${pending.length} unprocessed after ${this.maxAttempts} attempts (throttling), and ` +
-              `${notWritten - pending.length} were not tried. Appending the same records again is safe: those ` +
-              'already written are overwritten with themselves.',
-          );
-        }
-        if (attempt > 1) await sleep(this.backoffMs * 2 ** (attempt - 2));
-        const response = await this.client.send(
-          new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }),
-        );
-        pending = response.UnprocessedItems?.[this.tableName] ?? [];
-      }
-    }
+    await this.batchWriteAll(all, {
+      maxAttempts: this.maxAttempts,
+      backoffMs: this.backoffMs,
+      giveUp: (unprocessed, notTried) =>
+        new Error(
+          `${unprocessed + notTried} of ${all.length} audit records were not written to ${this.tableName}: ` +
+            `DynamoDB still returned ${unprocessed} unprocessed after ${this.maxAttempts} attempts (throttling), ` +
+            `and ${notTried} were not tried. Appending the same records again is safe: those already written are ` +
+            'overwritten with themselves.',
+        ),
+    });
   }
 
   /**
@@ -197,10 +182,6 @@ function digestOf(record: AuditRecord): string {
 /** JSON text of a value; undefined for a value JSON cannot hold at the top level (undefined, functions). */
 function jsonOf(value: unknown): string | undefined {
   return value === undefined ? undefined : (JSON.stringify(value) as string | undefined);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function fromItem(item: Item): StoredAuditRecord {

@@ -1,6 +1,5 @@
 import {
   type AttributeValue,
-  BatchWriteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
@@ -46,7 +45,6 @@ import {
 } from './reconcile-runs';
 
 const DAY_SECONDS = 86_400;
-const BATCH_WRITE_LIMIT = 25;
 const HEADER_SK = 'run';
 const ALL_RUNS = 'all';
 const SWEEP_KEY = { pk: { S: 'sweep#parity' }, sk: { S: 'sweep' } };
@@ -112,24 +110,16 @@ export class DynamoDbReconcileRunStore extends DynamoDbTable implements Reconcil
         },
       },
     }));
-    for (let start = 0; start < sources.length; start += BATCH_WRITE_LIMIT) {
-      let pending = sources.slice(start, start + BATCH_WRITE_LIMIT);
-      for (let attempt = 1; pending.length > 0; attempt++) {
-        if (attempt > UNPROCESSED_TRIES) {
-          throw new UnavailableError(
-            'run_log_unavailable',
-            `Recording run ${plan.runId}: DynamoDB returned ${pending.length} source rows unprocessed after ` +
-              `${UNPROCESSED_TRIES} attempts (throttling). Planning the run again is safe.`,
-          );
-        }
-        // Unprocessed items mean throttling: waiting longer each time gives the table room.
-        if (attempt > 1) await new Promise((done) => setTimeout(done, 50 * 2 ** (attempt - 2)));
-        const response = await this.client.send(
-          new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }),
-        );
-        pending = response.UnprocessedItems?.[this.tableName] ?? [];
-      }
-    }
+    await this.batchWriteAll(sources, {
+      maxAttempts: UNPROCESSED_TRIES,
+      backoffMs: 50,
+      giveUp: (unprocessed) =>
+        new UnavailableError(
+          'run_log_unavailable',
+          `Recording run ${plan.runId}: DynamoDB returned ${unprocessed} source rows unprocessed after ` +
+            `${UNPROCESSED_TRIES} attempts (throttling). Planning the run again is safe.`,
+        ),
+    });
     return conditionHeld(
       this.client.send(
         new PutItemCommand({
@@ -467,7 +457,6 @@ function adding(tableName: string, key: Item, values: Readonly<Record<string, nu
   };
 }
 
-/** A transaction DynamoDB cancelled because a condition did not hold (not for throttling or a conflict). */
 /** BatchWriteItem calls per chunk of a run's source rows while DynamoDB returns some unprocessed. */
 const UNPROCESSED_TRIES = 8;
 
@@ -484,6 +473,7 @@ function isTransactionConflict(error: unknown): boolean {
   );
 }
 
+/** A transaction DynamoDB cancelled because a condition did not hold (not for throttling or a conflict). */
 function isCancelledByCondition(error: unknown): boolean {
   if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return false;
   const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
