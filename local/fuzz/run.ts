@@ -187,19 +187,17 @@ interface Accepted {
   readonly uniquePrefix: string;
 }
 
-/** What a reproduction file holds; `npm run fuzz -- --replay <file>` sends its plan again, signed afresh. */
-export interface ReproductionFile {
+/**
+ * What a reproduction file holds: the case as sent, its body apart; `npm run fuzz -- --replay <file>` sends its plan
+ * again, signed afresh.
+ */
+export interface ReproductionFile extends Omit<FuzzCase, 'body'> {
   readonly index: number;
   readonly seed: number;
   readonly url: string;
-  readonly kind: string;
-  readonly sourceId: string;
-  readonly sampleType: string;
-  readonly steps: readonly string[];
   readonly breaches: readonly string[];
   readonly answer?: { readonly status: number; readonly body: string };
   readonly settlement?: unknown;
-  readonly headers: Readonly<Record<string, string>>;
   /** Null for a large body of an accepted event, which was not kept in memory while the run went on. */
   readonly bodyBase64: string | null;
   readonly bodyFile: string | null;
