@@ -3,6 +3,7 @@ import * as z from 'zod/mini';
 import type { AriUpdate, ReservationChange, ReservationStatus } from '../domain/canonical';
 import { IsoDateSchema, IsoInstantSchema, isCalendarDate, nightsInclusive } from '../domain/dates';
 import { type Money, toMinorUnits } from '../domain/money';
+import { withoutUndefined } from '../shared/objects';
 import {
   anyHmacMatches,
   checkTokenHeader,
@@ -209,35 +210,33 @@ export function signatureCandidates(header: string): { hmacs: Buffer[]; ed25519:
 }
 
 function ariUpdate(data: z.output<typeof AriData>): AriUpdate {
-  const update: { -readonly [K in keyof AriUpdate]: AriUpdate[K] } = {
+  return withoutUndefined({
     roomTypeExternalId: data.roomTypeId,
     ratePlanExternalId: data.ratePlanId,
     dateFrom: data.dateFrom,
     dateTo: data.dateTo,
-  };
-  if (data.channelId !== undefined) update.channelId = data.channelId;
-  if (data.propertyId !== undefined) update.propertyExternalId = data.propertyId;
-  if (data.rate !== undefined) update.rate = data.rate;
-  if (data.availability !== undefined) update.availability = data.availability;
-  if (data.restrictions !== undefined) update.restrictions = data.restrictions;
-  return update;
+    channelId: data.channelId,
+    propertyExternalId: data.propertyId,
+    rate: data.rate,
+    availability: data.availability,
+    restrictions: data.restrictions,
+  });
 }
 
 function reservationChange(
   data: z.output<typeof ReservationData>,
   status: ReservationStatus,
 ): ReservationChange {
-  const change: { -readonly [K in keyof ReservationChange]: ReservationChange[K] } = {
+  return withoutUndefined({
     reservationExternalId: data.reservationId,
     status,
-  };
-  if (data.propertyId !== undefined) change.propertyExternalId = data.propertyId;
-  if (data.arrivalDate !== undefined) change.arrivalDate = data.arrivalDate;
-  if (data.departureDate !== undefined) change.departureDate = data.departureDate;
-  if (data.roomTypeId !== undefined) change.roomTypeExternalId = data.roomTypeId;
-  if (data.channel !== undefined) change.channel = data.channel;
-  if (data.total !== undefined) change.total = data.total;
-  return change;
+    propertyExternalId: data.propertyId,
+    arrivalDate: data.arrivalDate,
+    departureDate: data.departureDate,
+    roomTypeExternalId: data.roomTypeId,
+    channel: data.channel,
+    total: data.total,
+  });
 }
 
 export const standardWebhooksAdapter: ProviderAdapter = {
