@@ -17,6 +17,7 @@ import {
   EVENTS_QUEUE,
   PARITY_DLQ,
   QUEUES,
+  type QueueDefinition,
   RECONCILE_WORK,
   REPLAY_QUEUE,
   TABLES,
@@ -32,8 +33,13 @@ import {
   startEmulators,
 } from './emulators';
 import { startParityStream } from './parity-stream';
-import { type SqsConsumer, type SwitchableSqsPoller, startSwitchableSqsPoller } from './poller';
-import { type ProvisionedTopology, provision } from './provision';
+import {
+  type SqsConsumer,
+  type SqsPollerOptions,
+  type SwitchableSqsPoller,
+  startSwitchableSqsPoller,
+} from './poller';
+import { type ProvisionedQueue, type ProvisionedTopology, provision } from './provision';
 import { type LocalReconciler, RECONCILE_NOW_PATH, startLocalReconciler } from './reconciler';
 import {
   type ControlRoute,
@@ -108,6 +114,9 @@ export interface LocalStackOptions {
   readonly logError?: (message: string, error: unknown) => void;
   readonly log?: (message: string) => void;
 }
+
+/** What each consumed queue's stand-in event source sets for itself; the rest is the same for every queue. */
+type QueuePolling = Omit<SqsPollerOptions, 'sqs' | 'queueUrl' | 'queueArn' | 'region' | 'ready' | 'logError'>;
 
 type ReconcileModule = Pick<typeof import('../lambdas/reconcile/handler'), 'handler' | 'reconcilePlanner'>;
 
@@ -219,28 +228,29 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       METRIC_SERVICES.reconcile,
       () => import('../lambdas/reconcile/worker-handler'),
     );
-    const workQueue = topology.queues[RECONCILE_WORK.id];
-    if (workQueue === undefined) throw new Error('Provisioning did not create the reconciliation work queue');
-    const workSqs = new SQSClient({
-      endpoint: endpoints.sqsEndpoint,
-      region: REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
+    // A queue a function consumes, behind a stand-in for its SQS event source.
+    const pollQueue = (sqs: SQSClient, definition: QueueDefinition, settings: QueuePolling) => {
+      const queue = provisionedQueue(topology, definition);
+      return startSwitchableSqsPoller({
+        sqs,
+        queueUrl: queue.url,
+        queueArn: queue.arn,
+        region: REGION,
+        ...(emulators ? { ready: () => emulators.available() } : {}),
+        ...(options.logError ? { logError: options.logError } : {}),
+        ...settings,
+      });
+    };
+    const workSqs = localSqs(endpoints);
     const { budgetSeconds, workers } = options.config.reconciliation;
     // A message stays hidden for as long as its worker may run, as the queue's own timeout ensures in AWS.
     const workerSeconds = budgetSeconds + RECONCILE_TIMEOUT_MARGIN_SECONDS;
-    const workPoller = startSwitchableSqsPoller({
-      sqs: workSqs,
-      queueUrl: workQueue.url,
-      queueArn: workQueue.arn,
-      region: REGION,
+    const workPoller = pollQueue(workSqs, RECONCILE_WORK, {
       consumer: workerModule.createWorkerHandler((runId, event) => localReconciler.progress(runId, event)),
-      ...(emulators ? { ready: () => emulators.available() } : {}),
       visibilityTimeoutSeconds: workerSeconds,
       timeoutMs: workerSeconds * 1000,
       batchSize: 1,
       concurrency: workers,
-      ...(options.logError ? { logError: options.logError } : {}),
     });
     cleanup.push(async () => {
       await workPoller.close();
@@ -251,24 +261,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (runConsumer) {
       const loadConsumer = options.loadConsumerHandler ?? (() => import('../lambdas/apply/handler'));
       const { handler } = await asService(METRIC_SERVICES.apply, loadConsumer);
-      const eventsQueue = topology.queues[EVENTS_QUEUE.id];
-      if (eventsQueue === undefined) throw new Error('Provisioning did not create the events queue');
-      const pollerSqs = new SQSClient({
-        endpoint: endpoints.sqsEndpoint,
-        region: REGION,
-        credentials: LOCAL_CREDENTIALS,
-      });
-      const poller = startSwitchableSqsPoller({
-        sqs: pollerSqs,
-        queueUrl: eventsQueue.url,
-        queueArn: eventsQueue.arn,
-        region: REGION,
+      const pollerSqs = localSqs(endpoints);
+      const poller = pollQueue(pollerSqs, EVENTS_QUEUE, {
         consumer: options.wrapConsumer ? options.wrapConsumer(handler) : handler,
-        ...(emulators ? { ready: () => emulators.available() } : {}),
         visibilityTimeoutSeconds: options.pollVisibilitySeconds ?? 2,
         // Lambda runs several batches at once; two loops keep that concurrency visible locally.
         concurrency: 2,
-        ...(options.logError ? { logError: options.logError } : {}),
       });
       // Registered last, so it runs first on stop: nothing is consumed once the rest starts to go away.
       cleanup.push(async () => {
@@ -279,18 +277,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
       // The replay worker, behind the same stand-in for its SQS event source: jobs run a page per message.
       const replayModule = await asService(METRIC_SERVICES.replay, () => import('../lambdas/replay/handler'));
-      const replayQueue = topology.queues[REPLAY_QUEUE.id];
-      if (replayQueue === undefined) throw new Error('Provisioning did not create the replay work queue');
-      const replayPoller = startSwitchableSqsPoller({
-        sqs: pollerSqs,
-        queueUrl: replayQueue.url,
-        queueArn: replayQueue.arn,
-        region: REGION,
+      const replayPoller = pollQueue(pollerSqs, REPLAY_QUEUE, {
         consumer: replayModule.handler,
-        ...(emulators ? { ready: () => emulators.available() } : {}),
         visibilityTimeoutSeconds: options.pollVisibilitySeconds ?? 2,
         concurrency: 1,
-        ...(options.logError ? { logError: options.logError } : {}),
       });
       cleanup.push(() => replayPoller.close());
 
@@ -394,17 +384,28 @@ async function provisionTopology(endpoints: EmulatorEndpoints, prefix: string): 
     region: REGION,
     credentials: LOCAL_CREDENTIALS,
   });
-  const sqs = new SQSClient({
-    endpoint: endpoints.sqsEndpoint,
-    region: REGION,
-    credentials: LOCAL_CREDENTIALS,
-  });
+  const sqs = localSqs(endpoints);
   try {
     return await provision({ dynamodb, sqs, prefix });
   } finally {
     dynamodb.destroy();
     sqs.destroy();
   }
+}
+
+/** An SQS client for the emulator, with the local credentials. */
+function localSqs(endpoints: EmulatorEndpoints): SQSClient {
+  return new SQSClient({ endpoint: endpoints.sqsEndpoint, region: REGION, credentials: LOCAL_CREDENTIALS });
+}
+
+/** The queue provisioning created for a definition of the topology. */
+function provisionedQueue(
+  topology: ProvisionedTopology,
+  definition: { readonly id: string },
+): ProvisionedQueue {
+  const queue = topology.queues[definition.id];
+  if (queue === undefined) throw new Error(`Provisioning did not create the ${definition.id} queue`);
+  return queue;
 }
 
 function deferred<T>(): { value: Promise<T>; resolve: (value: T) => void } {
@@ -493,17 +494,14 @@ function functionEnvironment(
     if (name === undefined) throw new Error(`Provisioning did not create the ${definition.id} table`);
     return name;
   };
-  const queueUrl = (definition: { readonly id: string }) => {
-    const queue = topology.queues[definition.id];
-    if (queue === undefined) throw new Error(`Provisioning did not create the ${definition.id} queue`);
-    return queue.url;
-  };
   return {
     PARITYSYNC_CONFIG_JSON: JSON.stringify(config),
     ...Object.fromEntries(TABLES.map((definition) => [definition.environmentName, table(definition)])),
     ...Object.fromEntries(
       QUEUES.flatMap((definition) =>
-        definition.environmentName === undefined ? [] : [[definition.environmentName, queueUrl(definition)]],
+        definition.environmentName === undefined
+          ? []
+          : [[definition.environmentName, provisionedQueue(topology, definition).url]],
       ),
     ),
     // No CloudWatch reads the metrics locally, and their JSON lines would bury the log; set it to false to see them.
