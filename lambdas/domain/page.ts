@@ -4,3 +4,11 @@ export interface Page<T> {
   /** Opaque; absent on the last page. */
   readonly cursor?: string;
 }
+
+/** A page of one property's nights from `from` to `to` inclusive, as the read API asks for it. */
+export interface NightRangeQuery {
+  readonly from: string;
+  readonly to: string;
+  readonly limit: number;
+  readonly cursor?: string;
+}

@@ -1,6 +1,5 @@
-import type { Page } from '../domain/page';
-import type { FieldGroup, RoomNightKey } from '../domain/state';
-import type { NightRangeQuery } from './night-range';
+import type { NightRangeQuery, Page } from '../domain/page';
+import type { FieldGroup, RoomNightKey } from '../domain/room-night';
 
 /**
  * Why a reconciliation touched (or only looked at) a field group. `observed` records a mismatch left in place

@@ -1,17 +1,10 @@
 import { isCalendarDate } from '../domain/dates';
+import type { NightRangeQuery } from '../domain/page';
 import { decodeRangeCursor } from '../shared/cursor';
 import { type Item, type SortKeyRange, sortKeyRange } from '../shared/dynamodb';
 
 /** The most nights one page of a date-range read may ask for. */
 export const MAX_NIGHTS_PER_PAGE = 1000;
-
-/** A page of one property's nights from `from` to `to` inclusive, as the read API asks for it. */
-export interface NightRangeQuery {
-  readonly from: string;
-  readonly to: string;
-  readonly limit: number;
-  readonly cursor?: string;
-}
 
 /**
  * The sort-key range of a night-range read in partition `pk`, whose sort keys start with the stay date, and the

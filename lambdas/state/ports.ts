@@ -1,7 +1,7 @@
 import type { CanonicalEvent, ReservationStatus } from '../domain/canonical';
 import type { Money } from '../domain/money';
 import type { Page } from '../domain/page';
-import type { FieldGroup, NightWrite, RoomNightKey, RoomNightState, Version } from '../domain/state';
+import type { FieldGroup, NightWrite, RoomNightKey, RoomNightState, Version } from '../domain/room-night';
 
 /** Rate / availability / restriction state, one item per room night and channel. */
 export interface AriStore {
