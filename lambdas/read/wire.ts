@@ -1,7 +1,10 @@
+import type { RoomNightKey } from '../domain/room-night';
 import type { Rejection } from '../ledger/rejections';
 import type { ReplayJob, ReplayRequest } from '../ledger/replay-jobs';
 import type { LedgerStatus } from '../ledger/statuses';
 import type { MoveTask } from '../queue/ports';
+import type { AuditRecord } from '../state/audit';
+import type { ReservationRecord } from '../state/ports';
 import type { ItemCounts, WorkItemRecord } from '../state/reconcile-runs';
 
 /**
@@ -140,23 +143,9 @@ export interface RoomNightView {
   } & VersionedView;
 }
 
-/** `GET /reservations/{id}`: guest references only. */
-export interface ReservationView {
-  readonly id: string;
-  readonly sourceId: string;
-  readonly reservationExternalId: string;
-  readonly propertyId?: string;
-  readonly propertyExternalId?: string;
-  readonly status: string;
-  readonly arrivalDate?: string;
-  readonly departureDate?: string;
-  readonly roomTypeExternalId?: string;
-  readonly roomNumber?: string;
-  readonly channel?: string;
-  readonly guestExternalId?: string;
+/** `GET /reservations/{id}`: the record as stored, guest references only. */
+export interface ReservationView extends Omit<ReservationRecord, 'total'> {
   readonly total?: MoneyView;
-  readonly version: string;
-  readonly eventId: string;
 }
 
 /** An event parked for want of a mapping or because its source is on hold; its payload stays inside. */
@@ -207,11 +196,15 @@ export interface ParityNightView {
   readonly findings: readonly ParityFindingView[];
 }
 
-/** `GET /parity`: nights with findings, in date order; clean nights are not listed. */
-export interface ParityListing {
+/** What a listing of one property's nights covers: its stay dates from `from` to `to`, inclusive. */
+export interface PropertyNightsView {
   readonly propertyId: string;
   readonly from: string;
   readonly to: string;
+}
+
+/** `GET /parity`: nights with findings, in date order; clean nights are not listed. */
+export interface ParityListing extends PropertyNightsView {
   readonly nights: readonly ParityNightView[];
   readonly nextCursor: string | null;
 }
@@ -238,31 +231,14 @@ export interface ParityPropertiesView {
 // ---------------------------------------------------------------------------------------------------------
 // Reconciliation
 
-/** What reconciliation did to one field group of one room night: overwrote it, or saw it differ and left it. */
-export interface AuditEntryView {
-  readonly propertyId: string;
-  readonly roomTypeId: string;
-  readonly ratePlanId: string;
-  readonly channel: string;
-  readonly date: string;
-  readonly group: 'rate' | 'availability' | 'restrictions';
-  readonly action: 'overwritten' | 'observed';
-  /** The local value before the run; absent when the night had no value for this group. */
-  readonly before?: unknown;
-  /** The provider's value (for `overwritten`: what was written). */
-  readonly after: unknown;
-  readonly beforeVersion?: string;
-  readonly providerUpdatedAt: string;
-  readonly runId: string;
-  /** When the run recorded it. */
-  readonly at: string;
-}
+/**
+ * What reconciliation did to one field group of one room night: overwrote it, or saw it differ and left it. The
+ * record as stored, its night's key spread into it.
+ */
+export type AuditEntryView = RoomNightKey & Omit<AuditRecord, 'key'>;
 
 /** `GET /reconciliation/audit`: a property's nights in date order, each night's records in time order. */
-export interface AuditListing extends Page<AuditEntryView> {
-  readonly propertyId: string;
-  readonly from: string;
-  readonly to: string;
+export interface AuditListing extends Page<AuditEntryView>, PropertyNightsView {
   readonly action?: 'overwritten' | 'observed';
 }
 
