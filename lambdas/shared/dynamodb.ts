@@ -40,6 +40,18 @@ export async function conditionHeld(write: Promise<unknown>): Promise<boolean> {
   return (await unlessConditionFails(write.then(() => true))) ?? false;
 }
 
+/**
+ * How long items live before DynamoDB's TTL removes them, in seconds, from a retention of whole days (1 or more).
+ */
+export function retentionSeconds(retentionDays: number): number {
+  if (!Number.isInteger(retentionDays) || retentionDays < 1) {
+    throw new RangeError(
+      `retentionDays must be a whole number of days, 1 or more; received ${retentionDays}.`,
+    );
+  }
+  return retentionDays * 86_400;
+}
+
 /** BatchWriteItem's limit per request. */
 export const BATCH_WRITE_LIMIT = 25;
 

@@ -14,6 +14,7 @@ import {
   rangeCondition,
   requiredString,
   requiredStrings,
+  retentionSeconds,
   sortKeyRange,
   stringAttributes,
 } from '../shared/dynamodb';
@@ -31,7 +32,6 @@ import { nightRange } from './night-range';
 
 const DEFAULT_MAX_ATTEMPTS = 6;
 const DEFAULT_BACKOFF_MS = 25;
-const DAY_SECONDS = 86_400;
 /** The record's string fields besides its key, `group` and `action`, stored as attributes of the same names. */
 const RECORD_TEXT = ['providerUpdatedAt', 'runId', 'at'] as const satisfies readonly (keyof AuditRecord)[];
 
@@ -72,12 +72,7 @@ export class DynamoDbAuditLog extends DynamoDbTable implements AuditLog, AuditRe
 
   constructor(client: DynamoDBClient, tableName: string, options: DynamoDbAuditLogOptions) {
     super(client, tableName);
-    if (!Number.isInteger(options.retentionDays) || options.retentionDays < 1) {
-      throw new RangeError(
-        `retentionDays must be a whole number of days, 1 or more; received ${options.retentionDays}.`,
-      );
-    }
-    this.retentionSeconds = options.retentionDays * DAY_SECONDS;
+    this.retentionSeconds = retentionSeconds(options.retentionDays);
     this.clock = options.clock;
     this.maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     this.backoffMs = options.backoffMs ?? DEFAULT_BACKOFF_MS;

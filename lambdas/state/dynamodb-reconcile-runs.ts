@@ -22,6 +22,7 @@ import {
   isConditionalCheckFailure,
   keyPart,
   requiredString,
+  retentionSeconds,
 } from '../shared/dynamodb';
 import { UnavailableError } from '../shared/errors';
 import { RECONCILE_RUNS_BY_TIME } from '../shared/topology';
@@ -44,7 +45,6 @@ import {
   type WorkItemRecord,
 } from './reconcile-runs';
 
-const DAY_SECONDS = 86_400;
 const HEADER_SK = 'run';
 const ALL_RUNS = 'all';
 const SWEEP_KEY = { pk: { S: 'sweep#parity' }, sk: { S: 'sweep' } };
@@ -66,12 +66,7 @@ export class DynamoDbReconcileRunStore extends DynamoDbTable implements Reconcil
 
   constructor(client: DynamoDBClient, tableName: string, options: DynamoDbReconcileRunStoreOptions) {
     super(client, tableName);
-    if (!Number.isInteger(options.retentionDays) || options.retentionDays < 1) {
-      throw new RangeError(
-        `retentionDays must be a whole number of days, 1 or more; received ${options.retentionDays}.`,
-      );
-    }
-    this.#retentionSeconds = options.retentionDays * DAY_SECONDS;
+    this.#retentionSeconds = retentionSeconds(options.retentionDays);
   }
 
   async create(plan: RunPlan): Promise<boolean> {
