@@ -1,10 +1,10 @@
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { CanonicalEvent } from '../../lambdas/domain/canonical';
 import { SqsEventQueue } from '../../lambdas/queue/sqs-queue';
 import { EVENTS_DLQ, EVENTS_QUEUE, localName } from '../../lambdas/shared/topology';
 import { provision } from '../../local/provision';
-import { type IsolatedTopology, provisionIsolated } from '../support/aws';
+import { emulatorEndpoints, type IsolatedTopology, provisionIsolated } from '../support/aws';
 import { ariUpdate } from '../support/events';
 
 const event = ariUpdate({
@@ -67,7 +67,7 @@ describe('SqsEventQueue against fauxqs', () => {
 
   it('provisions queue URLs on the emulator endpoint itself, so SDK clients configured from the environment reach them', () => {
     for (const queue of Object.values(topology.queues)) {
-      expect(new URL(queue.url).origin).toBe(new URL(inject('sqsEndpoint')).origin);
+      expect(new URL(queue.url).origin).toBe(new URL(emulatorEndpoints().sqsEndpoint).origin);
     }
   });
 

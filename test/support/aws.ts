@@ -12,10 +12,16 @@ export interface LocalClients {
 
 const { region, credentials } = LOCAL_AWS;
 
-/** The run's emulator endpoints, provided by global-setup.ts to the `emulators` test project. */
+/**
+ * This worker's emulator endpoints, of those global-setup.ts provides to the `emulators` test project: one pair
+ * per worker, chosen by the worker's pool id (1 to maxWorkers, steady for the worker's life).
+ */
 export function emulatorEndpoints(): { dynamodbEndpoint: string; sqsEndpoint: string } {
-  const dynamodbEndpoint = inject('dynamodbEndpoint');
-  const sqsEndpoint = inject('sqsEndpoint');
+  const worker = Math.max(0, Number(process.env.VITEST_POOL_ID ?? '1') - 1);
+  const dynamodbEndpoints = inject('dynamodbEndpoints') ?? [];
+  const sqsEndpoints = inject('sqsEndpoints') ?? [];
+  const dynamodbEndpoint = dynamodbEndpoints[worker % Math.max(1, dynamodbEndpoints.length)];
+  const sqsEndpoint = sqsEndpoints[worker % Math.max(1, sqsEndpoints.length)];
   if (!dynamodbEndpoint || !sqsEndpoint) {
     throw new Error(
       'No emulators in this test run: tests that use DynamoDB or SQS belong under test/integration or test/e2e ' +

@@ -3,10 +3,13 @@ import { type Emulators, startEmulators } from '../../local/emulators';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** DynamoDB Local on 127.0.0.1, shared by every test file of the run. */
-    dynamodbEndpoint: string;
-    /** fauxqs (SQS) on 127.0.0.1, shared by every test file of the run. */
-    sqsEndpoint: string;
+    /**
+     * One DynamoDB Local on 127.0.0.1 per test worker: a test file uses its worker's (see emulatorEndpoints in
+     * ./aws.ts), and the workers' files share it one after another.
+     */
+    dynamodbEndpoints: string[];
+    /** fauxqs (SQS) on 127.0.0.1, one per test worker as DynamoDB Local. */
+    sqsEndpoints: string[];
   }
 }
 
@@ -16,7 +19,7 @@ declare module 'vitest' {
  * would cost a Java start and half its share of the CPU.
  */
 interface Shared {
-  readonly emulators: Promise<Emulators>;
+  readonly emulators: Promise<Emulators[]>;
   users: number;
 }
 const SHARED = Symbol.for('paritysync.test.emulators');
@@ -32,7 +35,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const startedAt = performance.now();
   let shared = registry[SHARED];
   if (shared === undefined) {
-    shared = { emulators: startEmulators(), users: 0 };
+    // DynamoDB Local answers one request at a time (its SQLite store is behind one lock), so that a single one
+    // for the whole run kept one core busy while the test workers waited on it. One per worker spreads that
+    // work over the cores for one more Java start each.
+    const workers = Math.max(1, project.globalConfig.maxWorkers);
+    shared = { emulators: Promise.all(Array.from({ length: workers }, () => startEmulators())), users: 0 };
     registry[SHARED] = shared;
   }
   shared.users += 1;
@@ -40,13 +47,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (process.env.PARITYSYNC_TEST_TIMINGS) {
     console.info(`emulators ready in ${Math.round(performance.now() - startedAt)} ms`);
   }
-  project.provide('dynamodbEndpoint', emulators.dynamodbEndpoint);
-  project.provide('sqsEndpoint', emulators.sqsEndpoint);
+  project.provide(
+    'dynamodbEndpoints',
+    emulators.map((running) => running.dynamodbEndpoint),
+  );
+  project.provide(
+    'sqsEndpoints',
+    emulators.map((running) => running.sqsEndpoint),
+  );
   const own = shared;
   return async () => {
     own.users -= 1;
     if (own.users > 0) return;
     if (registry[SHARED] === own) delete registry[SHARED];
-    await emulators.stop();
+    await Promise.all(emulators.map((running) => running.stop()));
   };
 }
