@@ -50,6 +50,11 @@ export interface StreamPollerOptions {
   /** Pause between reads of a shard that had nothing new. @default 250 */
   readonly idleMs?: number;
   /**
+   * How often the stream's shards are listed again to find new ones; a shard read to its end has them listed at
+   * once. Listing on every idle read was most of an idle poller's requests. @default 5000
+   */
+  readonly shardDiscoveryMs?: number;
+  /**
    * Where new shards start: LATEST as the event source mapping starts, or TRIM_HORIZON for everything the
    * stream still holds. Shards split off later always start at their beginning. @default 'LATEST'
    */
@@ -89,6 +94,8 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     /** The stream read last, and undefined while it is to be looked up again. */
     let known: string | undefined;
     let streamArn: string | undefined;
+    /** When the shards were last listed; 0 to list them before the next read. */
+    let discoveredAt = 0;
     while (!signal.aborted) {
       try {
         if (options.ready) await readyOrAborted(options.ready(), signal);
@@ -97,13 +104,17 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
           streamArn = await options.streamArn();
           if (streamArn !== known) iterators.clear();
           known = streamArn;
+          discoveredAt = 0;
         }
         const stream: ResolvedOptions = { ...options, streamArn };
-        await discoverShards(
-          stream,
-          iterators,
-          first ? (options.startingPosition ?? 'LATEST') : 'TRIM_HORIZON',
-        );
+        if (Date.now() - discoveredAt >= (options.shardDiscoveryMs ?? 5000)) {
+          await discoverShards(
+            stream,
+            iterators,
+            first ? (options.startingPosition ?? 'LATEST') : 'TRIM_HORIZON',
+          );
+          discoveredAt = Date.now();
+        }
         if (first) markStarted();
         first = false;
         let read = 0;
@@ -113,6 +124,8 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
             new GetRecordsCommand({ ShardIterator: iterator, Limit: options.batchSize ?? 100 }),
           );
           iterators.set(shardId, NextShardIterator);
+          // A closed shard has children to read next: list the shards again before the next read.
+          if (NextShardIterator === undefined) discoveredAt = 0;
           if (Records.length === 0) continue;
           read += Records.length;
           await invokeWithRetries(
@@ -135,6 +148,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
         // An iterator DynamoDB no longer serves: its shard is read again from its beginning, which only repeats
         // checks, where starting at the latest record could skip changes.
         if (EXPIRED.has(name)) iterators.clear();
+        discoveredAt = 0;
         await sleep(1000, signal);
       }
     }
