@@ -10,7 +10,7 @@ import {
 
 /**
  * What the operations CLI reports when it cannot do what it was asked. Each message names what was tried and
- * what to change; `main` prints the message (and the fields) and exits 1.
+ * what to change; `runParitySync` prints the message (and the fields) and answers exit code 1.
  */
 
 /** The API answered with its own error body `{ error, message, fields }`. */

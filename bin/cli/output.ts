@@ -1,3 +1,5 @@
+import type { CliSession } from './io';
+
 /** What a cell may hold; absent values show as `-`. */
 export type Cell = string | number | boolean | null | undefined;
 
@@ -58,8 +60,8 @@ export function formatRecord(
     .join('\n');
 }
 
-export function printJson(value: unknown): void {
-  console.log(JSON.stringify(value, null, 2));
+export function printJson(cli: CliSession, value: unknown): void {
+  cli.print(JSON.stringify(value, null, 2));
 }
 
 /**
@@ -67,16 +69,17 @@ export function printJson(value: unknown): void {
  * With `json`, the page itself, so that a script can pass `nextCursor` back with --cursor.
  */
 export function printPage<T>(
+  cli: CliSession,
   page: { readonly items: readonly T[]; readonly nextCursor: string | null },
   columns: Columns<T>,
   options: { readonly json?: boolean; readonly empty: string },
 ): void {
   if (options.json) {
-    printJson(page);
+    printJson(cli, page);
     return;
   }
-  console.log(page.items.length === 0 ? options.empty : formatTable(page.items, columns));
+  cli.print(page.items.length === 0 ? options.empty : formatTable(page.items, columns));
   if (page.nextCursor !== null) {
-    console.log(`\nMore: add --all, or --cursor ${page.nextCursor}`);
+    cli.print(`\nMore: add --all, or --cursor ${page.nextCursor}`);
   }
 }

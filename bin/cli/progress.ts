@@ -1,4 +1,5 @@
 import { SingleBar } from 'cli-progress';
+import type { CliStream } from './io';
 
 export interface ProgressState {
   readonly value: number;
@@ -24,14 +25,14 @@ const PLAIN_DETAIL_INTERVAL_MS = 5_000;
  */
 export function startProgress(
   label: string,
-  options: { readonly enabled: boolean; readonly stream?: NodeJS.WriteStream },
+  options: { readonly enabled: boolean; readonly stream: CliStream },
 ): Progress {
   if (!options.enabled) return { update: () => undefined, stop: () => undefined };
-  const stream = options.stream ?? process.stderr;
+  const { stream } = options;
   return stream.isTTY ? barProgress(label, stream) : plainProgress(label, stream);
 }
 
-function barProgress(label: string, stream: NodeJS.WriteStream): Progress {
+function barProgress(label: string, stream: CliStream): Progress {
   const bar = new SingleBar({
     format: ` ${label} {bar} {value}/{total} {text}`,
     hideCursor: true,
@@ -56,7 +57,7 @@ function barProgress(label: string, stream: NodeJS.WriteStream): Progress {
   };
 }
 
-function plainProgress(label: string, stream: NodeJS.WriteStream): Progress {
+function plainProgress(label: string, stream: CliStream): Progress {
   let printed: ProgressState | undefined;
   let pending: ProgressState | undefined;
   let printedAt = 0;

@@ -6,6 +6,7 @@ import { type ReconcileStep, reconcileNow } from '../../local/reconcile-client';
 import { OpsApi } from './api';
 import { NothingListeningError, TargetOptionsError, TimedOutError } from './errors';
 import { ApiTransport } from './http';
+import type { CliIo } from './io';
 
 /** The options every command takes: where to operate, and how long to wait for each call. */
 export interface TargetOptions {
@@ -67,11 +68,12 @@ export async function openStackOf(options: TargetOptions & { readonly stack: str
   });
 }
 
-export function defaultLocalUrl(): string {
-  return `http://127.0.0.1:${process.env.PORT ?? '3000'}`;
+/** Where `npm start` listens, as the environment of the run sets its PORT. */
+export function defaultLocalUrl(env: CliIo['env']): string {
+  return `http://127.0.0.1:${env.PORT ?? '3000'}`;
 }
 
-export async function openTarget(options: TargetOptions): Promise<Target> {
+export async function openTarget(options: TargetOptions, env: CliIo['env']): Promise<Target> {
   if (options.stack === undefined) {
     if (options.region !== undefined || options.profile !== undefined) {
       throw new TargetOptionsError(
@@ -80,7 +82,7 @@ export async function openTarget(options: TargetOptions): Promise<Target> {
           'or leave them out to operate the local runtime.',
       );
     }
-    return localTarget(options.url ?? defaultLocalUrl(), options.timeout);
+    return localTarget(options.url ?? defaultLocalUrl(env), options.timeout);
   }
   const stack = await openStackOf({ ...options, stack: options.stack });
   const api = new OpsApi(

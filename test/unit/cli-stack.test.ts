@@ -6,14 +6,15 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PlannedRun } from '../../lambdas/reconcile/fanout';
-import { runCli } from '../support/cli';
+import { runCli, runCliProcess } from '../support/cli';
 import type { TestCredentials } from '../support/sigv4';
 import { type StackCall, type StackStub, startStackStub } from '../support/stack-stub';
 
 /**
  * The operations CLI against a deployed stack, run as a child process exactly as an operator runs it, with the
  * AWS SDK pointed at a loopback stand-in for CloudFormation, Lambda and the IAM-authorised read API that verifies
- * the SigV4 signature of every request it receives.
+ * the SigV4 signature of every request it receives. The SDK takes credentials, region and endpoints from the
+ * process's environment and ~/.aws, so each case has a process of its own; the local cases run in this one.
  */
 
 const STACK = 'paritysync-test';
@@ -281,7 +282,9 @@ describe('the stand-in stack', () => {
 // Each case starts the CLI in a fresh process (a few seconds each on a busy machine).
 describe('paritysync --stack', { timeout: 60_000 }, () => {
   it("finds the read API in the stack's outputs and signs every call with the standard chain's credentials", async () => {
-    const run = await runCli(onStack('deliveries', 'show', 'evt_1', '--json'), { env: awsEnv(OPERATOR) });
+    const run = await runCliProcess(onStack('deliveries', 'show', 'evt_1', '--json'), {
+      env: awsEnv(OPERATOR),
+    });
 
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
@@ -297,7 +300,7 @@ describe('paritysync --stack', { timeout: 60_000 }, () => {
   });
 
   it('signs query strings and bodies, follows nextCursor with --all, and prints tables', async () => {
-    const list = await runCli(
+    const list = await runCliProcess(
       onStack(
         'deliveries',
         'list',
@@ -324,7 +327,7 @@ describe('paritysync --stack', { timeout: 60_000 }, () => {
       { status: 'dead-lettered', from: '2025-06-01T00:00:00Z', limit: '1', cursor: 'page-2' },
     ]);
 
-    const put = await runCli(onStack('mappings', 'put', '*', 'ratePlan', 'CORP', 'corporate'), {
+    const put = await runCliProcess(onStack('mappings', 'put', '*', 'ratePlan', 'CORP', 'corporate'), {
       env: awsEnv(OPERATOR),
     });
     expect(put.stderr).toBe('');
@@ -336,7 +339,7 @@ describe('paritysync --stack', { timeout: 60_000 }, () => {
 
   it('redrives chosen events in batches, with a progress line per batch when stderr is not a terminal', async () => {
     const ids = Array.from({ length: 12 }, (_, index) => `evt_${index}`);
-    const run = await runCli(onStack('dlq', 'redrive', '--event', ...ids), { env: awsEnv(OPERATOR) });
+    const run = await runCliProcess(onStack('dlq', 'redrive', '--event', ...ids), { env: awsEnv(OPERATOR) });
 
     expect(run.code).toBe(0);
     expect(run.stdout.trim()).toBe('Moved 12 of 12 requested message(s) from the events dead-letter queue.');
@@ -352,7 +355,7 @@ describe('paritysync --stack', { timeout: 60_000 }, () => {
   });
 
   it('resumes a long hold request after request, following nextCursor until every held event is released', async () => {
-    const run = await runCli(onStack('sources', 'resume', 'pms-demo'), { env: awsEnv(OPERATOR) });
+    const run = await runCliProcess(onStack('sources', 'resume', 'pms-demo'), { env: awsEnv(OPERATOR) });
     expect(run.stderr.trim().split('\n')).toEqual([
       'resume pms-demo: 100/100 (released, more to come)',
       'resume pms-demo: 200/200 (released, more to come)',
@@ -366,7 +369,7 @@ describe('paritysync --stack', { timeout: 60_000 }, () => {
   });
 
   it('says SQS moves a whole queue back in the background, naming the move task', async () => {
-    const run = await runCli(onStack('dlq', 'redrive'), { env: awsEnv(OPERATOR) });
+    const run = await runCliProcess(onStack('dlq', 'redrive'), { env: awsEnv(OPERATOR) });
     expect(run.code).toBe(0);
     expect(run.stdout.trim()).toBe(
       'SQS is moving the events dead-letter queue back (task task-1); `dlq list --queue events` shows its ' +
@@ -375,20 +378,20 @@ describe('paritysync --stack', { timeout: 60_000 }, () => {
   });
 
   it("prints the API's own error and exits 1", async () => {
-    const run = await runCli(onStack('deliveries', 'show', 'evt_missing'), { env: awsEnv(OPERATOR) });
+    const run = await runCliProcess(onStack('deliveries', 'show', 'evt_missing'), { env: awsEnv(OPERATOR) });
     expect(run.code).toBe(1);
     expect(run.stderr.trim()).toBe('404 delivery_not_found: No delivery ledger entry for "evt_missing".');
   });
 
   it('says a route is missing from the deployed stack when API Gateway does not know it', async () => {
-    const run = await runCli(onStack('sources', 'list'), { env: awsEnv(OPERATOR) });
+    const run = await runCliProcess(onStack('sources', 'list'), { env: awsEnv(OPERATOR) });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('API Gateway has no route GET /prod/sources on this stack');
     expect(run.stderr).toContain('Deploy the current stack');
   });
 
   it('names the stack and the region when the stack does not exist', async () => {
-    const run = await runCli(['--stack', 'no-such-stack', '--region', 'eu-west-2', 'review', 'list'], {
+    const run = await runCliProcess(['--stack', 'no-such-stack', '--region', 'eu-west-2', 'review', 'list'], {
       env: awsEnv(OPERATOR),
     });
     expect(run.code).toBe(1);
@@ -397,7 +400,7 @@ describe('paritysync --stack', { timeout: 60_000 }, () => {
   });
 
   it('says which output is missing when the stack is not a current ParitySync stack', async () => {
-    const run = await runCli(['--stack', 'paritysync-old', '--region', REGION, 'review', 'list'], {
+    const run = await runCliProcess(['--stack', 'paritysync-old', '--region', REGION, 'review', 'list'], {
       env: awsEnv(OPERATOR),
     });
     expect(run.code).toBe(1);
@@ -407,7 +410,7 @@ describe('paritysync --stack', { timeout: 60_000 }, () => {
   });
 
   it('names the credential chain, aws sso login and --profile when there are no credentials', async () => {
-    const run = await runCli(onStack('review', 'list'), { env: awsEnv() });
+    const run = await runCliProcess(onStack('review', 'list'), { env: awsEnv() });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('No AWS credentials');
     expect(run.stderr).toContain('AWS_ACCESS_KEY_ID');
@@ -417,7 +420,7 @@ describe('paritysync --stack', { timeout: 60_000 }, () => {
   });
 
   it("prints API Gateway's access-denied message with the IAM action and resource to grant", async () => {
-    const run = await runCli(onStack('deliveries', 'show', 'evt_1'), { env: awsEnv(READONLY) });
+    const run = await runCliProcess(onStack('deliveries', 'show', 'evt_1'), { env: awsEnv(READONLY) });
     expect(run.code).toBe(1);
     const resource = `arn:aws:execute-api:${REGION}:********9012:stubapi/prod/GET/deliveries/evt_1`;
     expect(run.stderr).toContain(
@@ -427,7 +430,7 @@ describe('paritysync --stack', { timeout: 60_000 }, () => {
   });
 
   it('says the credentials were refused when their secret is wrong', async () => {
-    const run = await runCli(onStack('review', 'list'), {
+    const run = await runCliProcess(onStack('review', 'list'), {
       env: awsEnv({ ...OPERATOR, secretAccessKey: 'not-the-secret' }),
     });
     expect(run.code).toBe(1);
@@ -448,7 +451,7 @@ describe('paritysync --stack', { timeout: 60_000 }, () => {
       credentials,
       `[ops]\naws_access_key_id = ${PROFILED.accessKeyId}\naws_secret_access_key = ${PROFILED.secretAccessKey}\n`,
     );
-    const run = await runCli(
+    const run = await runCliProcess(
       ['--stack', STACK, '--profile', 'ops', 'deliveries', 'show', 'evt_1', '--json'],
       {
         env: awsEnv(undefined, { AWS_CONFIG_FILE: config, AWS_SHARED_CREDENTIALS_FILE: credentials }),
@@ -463,7 +466,7 @@ describe('paritysync --stack', { timeout: 60_000 }, () => {
   });
 
   it('invokes the reconcile function named by the stack, follows the run it planned and prints it', async () => {
-    const run = await runCli(onStack('reconcile', '--source', 'channel-manager-demo', '--dry-run'), {
+    const run = await runCliProcess(onStack('reconcile', '--source', 'channel-manager-demo', '--dry-run'), {
       env: awsEnv(OPERATOR),
     });
     expect(run.code).toBe(0);
@@ -492,7 +495,7 @@ describe('paritysync --stack', { timeout: 60_000 }, () => {
   });
 
   it("reports the function's failure with the end of its log, and a run already in progress", async () => {
-    const failed = await runCli(onStack('reconcile', '--source', 'boom', '--json'), {
+    const failed = await runCliProcess(onStack('reconcile', '--source', 'boom', '--json'), {
       env: awsEnv(OPERATOR),
     });
     expect(failed.code).toBe(1);
@@ -501,7 +504,9 @@ describe('paritysync --stack', { timeout: 60_000 }, () => {
     );
     expect(failed.stderr).toContain('ERROR Reconciliation failed');
 
-    const busy = await runCli(onStack('reconcile', '--source', 'busy', '--json'), { env: awsEnv(OPERATOR) });
+    const busy = await runCliProcess(onStack('reconcile', '--source', 'busy', '--json'), {
+      env: awsEnv(OPERATOR),
+    });
     expect(busy.code).toBe(1);
     expect(busy.stderr).toContain(`A reconciliation run is already in progress on ${FUNCTION}`);
     expect(stub.calls.filter((call) => call.service === 'lambda')).toHaveLength(2);

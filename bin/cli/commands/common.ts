@@ -2,12 +2,13 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { MAX_PAGE_SIZE } from '../../../lambdas/read/router';
 import type { Page } from '../../../lambdas/read/wire';
 import { collectPages, type OpsApi, type PageRequest } from '../api';
+import type { CliSession } from '../io';
 import { type Columns, printPage } from '../output';
 import { openTarget, type Target, targetOptionsOf } from '../target';
 
 /** The target the program's global options name (--url, or --stack with --region and --profile). */
-function targetOf(command: Command): Promise<Target> {
-  return openTarget(targetOptionsOf(command));
+function targetOf(cli: CliSession, command: Command): Promise<Target> {
+  return openTarget(targetOptionsOf(command), cli.io.env);
 }
 
 export function positiveNumber(value: string): number {
@@ -73,6 +74,7 @@ export interface TargetCommandSpec<F> {
  * --json, and an action given the target the global options name (--url, or --stack with --region and --profile).
  */
 export function targetCommand<F extends object = object>(
+  cli: CliSession,
   parent: Command,
   name: string,
   spec: TargetCommandSpec<F>,
@@ -84,7 +86,7 @@ export function targetCommand<F extends object = object>(
     .action(async (...params: unknown[]) => {
       // commander passes the arguments, then the options, then the command itself.
       const self = params.at(-1) as Command;
-      await spec.run(await targetOf(self), params.at(-2) as F, params.slice(0, -2) as string[]);
+      await spec.run(await targetOf(cli, self), params.at(-2) as F, params.slice(0, -2) as string[]);
     });
 }
 
@@ -140,16 +142,17 @@ export interface ListCommandSpec<T, F> {
 
 /** `<parent> list`: the filters and paging flags, every page asked for, then a table or JSON. */
 export function listCommand<T, F extends object = object>(
+  cli: CliSession,
   parent: Command,
   spec: ListCommandSpec<T, F>,
 ): Command {
-  return targetCommand<ListFlags & F>(parent, 'list', {
+  return targetCommand<ListFlags & F>(cli, parent, 'list', {
     description: spec.description,
     options: (list) => pagingOptions(spec.filters ? spec.filters(list) : list),
     json: 'print the page as JSON ({ items, nextCursor })',
     run: async ({ api }, flags) => {
       const page = await collectPages((request) => spec.fetch(api, flags, request), pageFlags(flags));
-      printPage<T>(page, spec.columns, {
+      printPage<T>(cli, page, spec.columns, {
         json: flags.json ?? false,
         empty: typeof spec.empty === 'string' ? spec.empty : spec.empty(flags),
       });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { startConsoleServer } from '../console-server';
+import type { CliSession } from '../io';
 import { defaultLocalUrl, openStackOf, targetOptionsOf } from '../target';
 
 const DEFAULT_PORT = 3300;
@@ -15,7 +16,7 @@ function port(value: string): number {
   return number;
 }
 
-export function registerConsole(program: Command): void {
+export function registerConsole(program: Command, cli: CliSession): void {
   program
     .command('console')
     .description(
@@ -34,7 +35,7 @@ export function registerConsole(program: Command): void {
       let name: string;
       let context: Parameters<typeof startConsoleServer>[0]['context'];
       if (options.stack === undefined) {
-        apiUrl = options.url ?? defaultLocalUrl();
+        apiUrl = options.url ?? defaultLocalUrl(cli.io.env);
         name = `the local runtime at ${apiUrl}`;
       } else {
         const stack = await openStackOf({ ...options, stack: options.stack });
@@ -54,10 +55,12 @@ export function registerConsole(program: Command): void {
         port: flags.port ?? DEFAULT_PORT,
         timeoutSeconds: options.timeout,
       });
-      console.log(`Operations console for ${name}: ${server.url}`);
-      console.log('Stop with Ctrl+C.');
-      const stop = () => void server.close().finally(() => process.exit(0));
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      cli.print(`Operations console for ${name}: ${server.url}`);
+      cli.print('Stop with Ctrl+C.');
+      try {
+        await cli.io.untilStopped?.();
+      } finally {
+        await server.close();
+      }
     });
 }

@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import { LEDGER_STATUSES } from '../../../lambdas/ledger/ports';
 import type { DeliveryLogRowView, RejectionView } from '../../../lambdas/read/wire';
+import type { CliSession } from '../io';
 import { formatRecord, formatTable, printJson } from '../output';
 import { givenFilters, instant, listCommand, targetCommand } from './common';
 
@@ -31,7 +32,7 @@ function windowOptions(command: Command): Command {
     .option('--to <instant>', 'received before (ISO instant, or a duration ago)', instant);
 }
 
-export function registerDeliveries(program: Command): void {
+export function registerDeliveries(program: Command, cli: CliSession): void {
   const deliveries = program
     .command('deliveries')
     .description('The delivery ledger: every event the edge accepted, and where it stands');
@@ -39,7 +40,7 @@ export function registerDeliveries(program: Command): void {
   listCommand<
     DeliveryLogRowView,
     { source?: string; status?: string; type?: string; from?: string; to?: string }
-  >(deliveries, {
+  >(cli, deliveries, {
     description: 'Deliveries, newest first (default: the last 24 hours)',
     filters: (list) =>
       windowOptions(
@@ -62,34 +63,34 @@ export function registerDeliveries(program: Command): void {
     empty: 'No deliveries match.',
   });
 
-  targetCommand(deliveries, 'show', {
+  targetCommand(cli, deliveries, 'show', {
     description: "One delivery's ledger entry: status, reason, last error",
     arguments: [['<eventId>', 'the eventId the webhook endpoint answered (evt_…)']],
     json: 'print the entry as JSON',
     run: async ({ api }, flags, [eventId = '']) => {
       const delivery = await api.getDelivery(eventId);
-      if (flags.json) printJson(delivery);
-      else console.log(formatRecord(delivery as unknown as Record<string, unknown>, DELIVERY_FIELDS));
+      if (flags.json) printJson(cli, delivery);
+      else cli.print(formatRecord(delivery as unknown as Record<string, unknown>, DELIVERY_FIELDS));
     },
   });
 
-  targetCommand<{ source?: string; from?: string; to?: string }>(deliveries, 'counts', {
+  targetCommand<{ source?: string; from?: string; to?: string }>(cli, deliveries, 'counts', {
     description: 'How many deliveries are in each status (default: the last 24 hours)',
     options: (counts) => windowOptions(counts.option('--source <sourceId>', 'one source')),
     json: 'print the counts as JSON',
     run: async ({ api }, flags) => {
       const answer = await api.countDeliveries(givenFilters(flags, ['source', 'from', 'to']));
       if (flags.json) {
-        printJson(answer);
+        printJson(cli, answer);
         return;
       }
       const window = `${answer.source ?? 'every source'}, received from ${answer.from} to ${answer.to}`;
       if (answer.total === 0) {
-        console.log(`No deliveries (${window}).`);
+        cli.print(`No deliveries (${window}).`);
         return;
       }
-      console.log(`Deliveries of ${window}:`);
-      console.log(
+      cli.print(`Deliveries of ${window}:`);
+      cli.print(
         formatTable(
           [...Object.entries(answer.counts), ['total', answer.total] as const],
           [
@@ -104,17 +105,21 @@ export function registerDeliveries(program: Command): void {
   const rejections = program
     .command('rejections')
     .description('Requests the edge refused (bad signature, unknown source, invalid body…): metadata only');
-  listCommand<RejectionView, { source?: string; reason?: string; from?: string; to?: string }>(rejections, {
-    description: 'Rejected requests, newest first (default: the last 24 hours)',
-    filters: (list) =>
-      windowOptions(
-        list
-          .option('--source <sourceId>', 'one source (as named in the path)')
-          .option('--reason <code>', 'one error code, e.g. invalid_signature'),
-      ),
-    fetch: (api, flags, page) =>
-      api.listRejections({ ...page, ...givenFilters(flags, ['source', 'reason', 'from', 'to']) }),
-    columns: ['at', 'sourceId', 'status', 'reason', 'senderAddress', 'bodyBytes'],
-    empty: 'No rejections match.',
-  });
+  listCommand<RejectionView, { source?: string; reason?: string; from?: string; to?: string }>(
+    cli,
+    rejections,
+    {
+      description: 'Rejected requests, newest first (default: the last 24 hours)',
+      filters: (list) =>
+        windowOptions(
+          list
+            .option('--source <sourceId>', 'one source (as named in the path)')
+            .option('--reason <code>', 'one error code, e.g. invalid_signature'),
+        ),
+      fetch: (api, flags, page) =>
+        api.listRejections({ ...page, ...givenFilters(flags, ['source', 'reason', 'from', 'to']) }),
+      columns: ['at', 'sourceId', 'status', 'reason', 'senderAddress', 'bodyBytes'],
+      empty: 'No rejections match.',
+    },
+  );
 }

@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import type { DeadLetterView } from '../../../lambdas/read/wire';
 import { DLQ_QUEUES, type DlqQueue, type OpsApi } from '../api';
+import type { CliSession } from '../io';
 import { type Columns, formatTable, printJson } from '../output';
 import { startProgress } from '../progress';
 import { pageSizeOption, showsProgress, targetCommand } from './common';
@@ -33,12 +34,12 @@ const queueOption = () =>
     .choices(DLQ_QUEUES)
     .default('events');
 
-export function registerDlq(program: Command): void {
+export function registerDlq(program: Command, cli: CliSession): void {
   const dlq = program
     .command('dlq')
     .description('Dead-letter queues: what failed every attempt, and redrive');
 
-  targetCommand<{ queue: DlqQueue; limit?: number }>(dlq, 'list', {
+  targetCommand<{ queue: DlqQueue; limit?: number }>(cli, dlq, 'list', {
     description:
       'Messages at the head of a dead-letter queue, and about how many it holds (SQS has no peek: each ' +
       'message listed is received and put back, which counts as one more receive)',
@@ -47,10 +48,10 @@ export function registerDlq(program: Command): void {
     run: async ({ api }, flags) => {
       const listing = await api.listDeadLetters(flags.queue, flags.limit);
       if (flags.json) {
-        printJson(listing);
+        printJson(cli, listing);
         return;
       }
-      console.log(
+      cli.print(
         listing.items.length === 0
           ? `The ${flags.queue} dead-letter queue is empty.`
           : formatTable(
@@ -61,17 +62,17 @@ export function registerDlq(program: Command): void {
             ),
       );
       if (flags.queue === 'parity' && listing.items.length > 0) {
-        console.log(
+        cli.print(
           '\nThese are stream positions, not changes: they are not redriven. Once the cause is fixed, ' +
             '`reconcile` re-checks every night of the parity properties; then `dlq delete --queue parity <messageId...>`.',
         );
       }
       if (listing.approximateCount > listing.items.length) {
-        console.log(`\nAbout ${listing.approximateCount} message(s) in the queue, listed or not.`);
+        cli.print(`\nAbout ${listing.approximateCount} message(s) in the queue, listed or not.`);
       }
       const task = listing.moveTask;
       if (task !== undefined) {
-        console.log(
+        cli.print(
           `Latest move task: ${task.status}, ${task.moved}${task.toMove === undefined ? '' : ` of ${task.toMove}`} moved` +
             (task.failureReason === undefined ? '.' : ` (${task.failureReason}).`),
         );
@@ -79,7 +80,7 @@ export function registerDlq(program: Command): void {
     },
   });
 
-  targetCommand<{ queue: DlqQueue; event?: string[] }>(dlq, 'redrive', {
+  targetCommand<{ queue: DlqQueue; event?: string[] }>(cli, dlq, 'redrive', {
     description: 'Move dead-lettered messages back to be applied again (applying is idempotent)',
     options: (redrive) =>
       redrive
@@ -87,12 +88,12 @@ export function registerDlq(program: Command): void {
         .option('--event <eventId...>', 'only these events (default: the whole queue)'),
     json: 'print the outcome as JSON',
     run: async ({ api }, flags) => {
-      if (flags.event === undefined) await redriveQueue(api, flags.queue, flags);
-      else await redriveEvents(api, flags.queue, [...new Set(flags.event)], flags);
+      if (flags.event === undefined) await redriveQueue(cli, api, flags.queue, flags);
+      else await redriveEvents(cli, api, flags.queue, [...new Set(flags.event)], flags);
     },
   });
 
-  targetCommand<{ queue: DlqQueue }>(dlq, 'delete', {
+  targetCommand<{ queue: DlqQueue }>(cli, dlq, 'delete', {
     description:
       'Delete chosen messages for good, by message id (`dlq list` shows them): a failed reconciliation run ' +
       'or parity stream batch once understood, or a dead letter that must not be applied',
@@ -103,29 +104,34 @@ export function registerDlq(program: Command): void {
       // A variadic argument arrives as one array.
       const messageIds = args.flat();
       const answer = await api.deleteDeadLetters(flags.queue, [...new Set(messageIds)]);
-      if (flags.json) printJson(answer);
+      if (flags.json) printJson(cli, answer);
       else {
-        console.log(
+        cli.print(
           `Deleted ${answer.deleted} message(s) from the ${flags.queue} dead-letter queue` +
             (answer.notDeleted.length > 0
               ? `; not deleted (not in it, or out of view): ${answer.notDeleted.join(', ')}.`
               : '.'),
         );
       }
-      if (answer.notDeleted.length > 0) process.exitCode = 1;
+      if (answer.notDeleted.length > 0) cli.fail();
     },
   });
 }
 
 /** The whole queue: SQS's move task on a stack; locally, resent request after request until none is left. */
-async function redriveQueue(api: OpsApi, queue: DlqQueue, flags: { readonly json?: boolean }): Promise<void> {
+async function redriveQueue(
+  cli: CliSession,
+  api: OpsApi,
+  queue: DlqQueue,
+  flags: { readonly json?: boolean },
+): Promise<void> {
   let moved = 0;
   for (;;) {
     const answer = await api.redriveQueue(queue);
     if (answer.via === 'move-task') {
-      if (flags.json) printJson(answer);
+      if (flags.json) printJson(cli, answer);
       else {
-        console.log(
+        cli.print(
           `SQS is moving the ${queue} dead-letter queue back (task ${answer.taskHandle}); ` +
             `\`dlq list --queue ${queue}\` shows its progress and what is still waiting.`,
         );
@@ -135,14 +141,14 @@ async function redriveQueue(api: OpsApi, queue: DlqQueue, flags: { readonly json
     moved += answer.moved;
     // A request that moved nothing and is not complete would repeat itself: what is left is not in view.
     if (answer.complete || answer.moved === 0) {
-      if (flags.json) printJson({ queue, via: answer.via, moved, complete: answer.complete });
+      if (flags.json) printJson(cli, { queue, via: answer.via, moved, complete: answer.complete });
       else {
-        console.log(
+        cli.print(
           `Moved ${moved} message(s) from the ${queue} dead-letter queue` +
             (answer.complete ? '.' : '; the others are out of view for now: run it again in a minute.'),
         );
       }
-      if (!answer.complete) process.exitCode = 1;
+      if (!answer.complete) cli.fail();
       return;
     }
   }
@@ -153,12 +159,16 @@ async function redriveQueue(api: OpsApi, queue: DlqQueue, flags: { readonly json
  * it did not move, until one comes back complete.
  */
 async function redriveEvents(
+  cli: CliSession,
   api: OpsApi,
   queue: DlqQueue,
   ids: readonly string[],
   flags: { readonly json?: boolean },
 ): Promise<void> {
-  const progress = startProgress(`redrive ${queue}`, { enabled: showsProgress(flags) });
+  const progress = startProgress(`redrive ${queue}`, {
+    enabled: showsProgress(flags),
+    stream: cli.io.stderr,
+  });
   let moved = 0;
   const notMoved: string[] = [];
   try {
@@ -183,12 +193,12 @@ async function redriveEvents(
   } finally {
     progress.stop();
   }
-  if (flags.json) printJson({ queue, requested: ids.length, moved, notMoved });
+  if (flags.json) printJson(cli, { queue, requested: ids.length, moved, notMoved });
   else {
-    console.log(
+    cli.print(
       `Moved ${moved} of ${ids.length} requested message(s) from the ${queue} dead-letter queue` +
         (notMoved.length > 0 ? `; not moved (not in it, or out of view): ${notMoved.join(', ')}.` : '.'),
     );
   }
-  if (notMoved.length > 0) process.exitCode = 1;
+  if (notMoved.length > 0) cli.fail();
 }

@@ -1,15 +1,16 @@
 import { type Command, Option } from 'commander';
 import type { MappingView, ParkedEventView } from '../../../lambdas/read/wire';
 import { MAPPING_ENTITIES } from '../../../lambdas/state/ports';
+import type { CliSession } from '../io';
 import { printJson } from '../output';
 import { givenFilters, listCommand, targetCommand } from './common';
 
-export function registerMappings(program: Command): void {
+export function registerMappings(program: Command, cli: CliSession): void {
   const mappings = program
     .command('mappings')
     .description("Id mappings: a provider's external ids to internal property, room type and rate plan ids");
 
-  listCommand<MappingView, { scope?: string; entity?: string }>(mappings, {
+  listCommand<MappingView, { scope?: string; entity?: string }>(cli, mappings, {
     description:
       'Mappings stored at run time (not the seeds of the configuration file), property, room type then rate plan',
     filters: (list) =>
@@ -21,7 +22,7 @@ export function registerMappings(program: Command): void {
     empty: 'No mappings match.',
   });
 
-  targetCommand<{ property?: string }>(mappings, 'put', {
+  targetCommand<{ property?: string }>(cli, mappings, 'put', {
     description:
       "Map a provider's external id to an internal id, then re-queue the events parked for want of it",
     arguments: [
@@ -41,9 +42,9 @@ export function registerMappings(program: Command): void {
         { scope, entity, externalId },
         { internalId, ...(flags.property ? { propertyId: flags.property } : {}) },
       );
-      if (flags.json) printJson(answer);
+      if (flags.json) printJson(cli, answer);
       else {
-        console.log(
+        cli.print(
           `Mapped ${entity} ${JSON.stringify(externalId)} (scope ${scope}) to ${JSON.stringify(internalId)}; ` +
             `${answer.released} parked event(s) queued again.`,
         );
@@ -54,7 +55,7 @@ export function registerMappings(program: Command): void {
   const review = program
     .command('review')
     .description('Events parked for want of a mapping; `mappings put` releases them');
-  listCommand<ParkedEventView>(review, {
+  listCommand<ParkedEventView>(cli, review, {
     description: 'Parked events and the mapping each waits for',
     fetch: (api, _flags, page) => api.listReview(page),
     columns: ['parkedAt', 'eventId', 'sourceId', 'type', 'waitingFor', 'reason'],

@@ -3,17 +3,18 @@ import { addDays } from '../../../lambdas/domain/dates';
 import { MAX_ARI_DATES } from '../../../lambdas/read/router';
 import type { ParityNightView } from '../../../lambdas/read/wire';
 import { collectPages } from '../api';
+import type { CliSession } from '../io';
 import { printPage } from '../output';
 import { isoDate, type ListFlags, pageFlags, pagingOptions, targetCommand } from './common';
 
 type FindingRow = { readonly night: ParityNightView; readonly finding: ParityNightView['findings'][number] };
 
-export function registerParity(program: Command): void {
+export function registerParity(program: Command, cli: CliSession): void {
   const parity = program
     .command('parity')
     .description("Rate parity findings per room night, as the last reconciliation's parity check left them");
 
-  targetCommand<{ property: string; from?: string; to?: string } & ListFlags>(parity, 'list', {
+  targetCommand<{ property: string; from?: string; to?: string } & ListFlags>(cli, parity, 'list', {
     description:
       'Nights of one property whose channel rates differ from the truth channel; clean nights are not listed',
     options: (list) =>
@@ -36,13 +37,14 @@ export function registerParity(program: Command): void {
         pageFlags(flags),
       );
       if (flags.json) {
-        printPage(page, [], { json: true, empty: '' });
+        printPage(cli, page, [], { json: true, empty: '' });
         return;
       }
       const rows: FindingRow[] = page.items.flatMap((night) =>
         night.findings.map((finding) => ({ night, finding })),
       );
       printPage<FindingRow>(
+        cli,
         { items: rows, nextCursor: page.nextCursor },
         [
           ['DATE', (r) => r.night.date],

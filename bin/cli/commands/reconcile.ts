@@ -7,6 +7,7 @@ import type {
 } from '../../../lambdas/read/wire';
 import { formatReport } from '../../../local/reconcile-client';
 import { collectPages } from '../api';
+import type { CliSession } from '../io';
 import { type Columns, printJson, printPage } from '../output';
 import { startProgress } from '../progress';
 import { instant, type ListFlags, pageFlags, pagingOptions, targetCommand } from './common';
@@ -14,8 +15,9 @@ import { instant, type ListFlags, pageFlags, pagingOptions, targetCommand } from
 /** A row of `reconcile runs`: one per run and source polled. */
 type RunRow = { readonly run: ReconcileRunView; readonly source?: ReconcileRunSourceView };
 
-export function registerReconcile(program: Command): void {
+export function registerReconcile(program: Command, cli: CliSession): void {
   const reconcile = targetCommand<{ source?: string[]; dryRun?: boolean; parity: boolean }>(
+    cli,
     program,
     'reconcile',
     {
@@ -29,7 +31,7 @@ export function registerReconcile(program: Command): void {
           .option('--no-parity', 'skip the rate parity check'),
       json: 'print the full report (locally) or the run (on a stack) as JSON instead of the summary',
       run: async (target, flags) => {
-        const progress = startProgress('reconcile', { enabled: !flags.json });
+        const progress = startProgress('reconcile', { enabled: !flags.json, stream: cli.io.stderr });
         let outcome: Awaited<ReturnType<typeof target.reconcile>>;
         try {
           outcome = await target.reconcile(
@@ -46,19 +48,19 @@ export function registerReconcile(program: Command): void {
         }
         if (outcome.kind === 'report') {
           const { report } = outcome;
-          if (flags.json) printJson(report);
-          else console.log(formatReport(report));
-          if (report.sources.some((source) => source.outcome === 'failed')) process.exitCode = 1;
+          if (flags.json) printJson(cli, report);
+          else cli.print(formatReport(report));
+          if (report.sources.some((source) => source.outcome === 'failed')) cli.fail();
           return;
         }
-        if (flags.json) printJson(outcome.run);
-        else console.log(formatRun(outcome.run));
-        if (outcome.run.items.failed > 0) process.exitCode = 1;
+        if (flags.json) printJson(cli, outcome.run);
+        else cli.print(formatRun(outcome.run));
+        if (outcome.run.items.failed > 0) cli.fail();
       },
     },
   );
 
-  targetCommand<{ source?: string; from?: string; to?: string } & ListFlags>(reconcile, 'runs', {
+  targetCommand<{ source?: string; from?: string; to?: string } & ListFlags>(cli, reconcile, 'runs', {
     description:
       "Reconciliation runs, newest first; with --source, that source's drift, silent misses and corrections in " +
       'each; with a run id, that run with its drift per source and property and its work items',
@@ -88,8 +90,8 @@ export function registerReconcile(program: Command): void {
       };
       if (runId !== undefined) {
         const run = await api.getReconcileRun(runId);
-        if (flags.json) printJson(run);
-        else console.log(formatRun(run));
+        if (flags.json) printJson(cli, run);
+        else cli.print(formatRun(run));
         return;
       }
       const page = await collectPages(
@@ -103,7 +105,7 @@ export function registerReconcile(program: Command): void {
         pageFlags(flags),
       );
       if (flags.json) {
-        printPage(page, [], { json: true, empty: '' });
+        printPage(cli, page, [], { json: true, empty: '' });
         return;
       }
       const rows: RunRow[] = page.items.flatMap((run) =>
@@ -122,6 +124,7 @@ export function registerReconcile(program: Command): void {
               ['CORRECTED', (r) => r.source?.correctedGroups],
             ];
       printPage<RunRow>(
+        cli,
         { items: rows, nextCursor: page.nextCursor },
         [
           ['RUN', (r) => r.run.runId],

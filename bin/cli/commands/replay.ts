@@ -3,6 +3,7 @@ import { type Command, Option } from 'commander';
 import { LEDGER_STATUSES, type LedgerStatus } from '../../../lambdas/ledger/ports';
 import type { ReplayJobView } from '../../../lambdas/read/wire';
 import type { OpsApi } from '../api';
+import type { CliSession } from '../io';
 import { formatRecord, printJson } from '../output';
 import { startProgress } from '../progress';
 import { instant, positiveNumber, showsProgress, targetCommand } from './common';
@@ -30,12 +31,13 @@ function formatCounts(counts: ReplayJobView['counts']): string {
 
 /** Polls the job until it is no longer running, with a bar of the events it has dealt with. */
 async function follow(
+  cli: CliSession,
   api: OpsApi,
   first: ReplayJobView,
   intervalSeconds: number,
   show: boolean,
 ): Promise<ReplayJobView> {
-  const progress = startProgress(`replay ${first.jobId}`, { enabled: show });
+  const progress = startProgress(`replay ${first.jobId}`, { enabled: show, stream: cli.io.stderr });
   let job = first;
   try {
     for (;;) {
@@ -57,13 +59,13 @@ async function follow(
   }
 }
 
-function finish(job: ReplayJobView, json: boolean | undefined): void {
-  if (json) printJson(job);
-  else console.log(describe(job));
-  if (job.status === 'failed') process.exitCode = 1;
+function finish(cli: CliSession, job: ReplayJobView, json: boolean | undefined): void {
+  if (json) printJson(cli, job);
+  else cli.print(describe(job));
+  if (job.status === 'failed') cli.fail();
 }
 
-export function registerReplay(program: Command): void {
+export function registerReplay(program: Command, cli: CliSession): void {
   const replay = program
     .command('replay')
     .description('Re-run apply on retained events of a source over a time window (last writer wins: safe)');
@@ -75,7 +77,7 @@ export function registerReplay(program: Command): void {
     status: LedgerStatus[];
     follow?: boolean;
     interval: number;
-  }>(replay, 'start', {
+  }>(cli, replay, 'start', {
     description: 'Start a replay job (its own retries never start a second one)',
     options: (start) =>
       followOptions(
@@ -102,30 +104,38 @@ export function registerReplay(program: Command): void {
         statuses: flags.status,
       });
       if (flags.follow && !flags.json) {
-        console.error(
+        cli.tell(
           `Following replay ${job.jobId}; Ctrl-C stops following, not the job (\`replay cancel ${job.jobId}\` does).`,
         );
       }
-      finish(flags.follow ? await follow(api, job, flags.interval, showsProgress(flags)) : job, flags.json);
+      finish(
+        cli,
+        flags.follow ? await follow(cli, api, job, flags.interval, showsProgress(flags)) : job,
+        flags.json,
+      );
     },
   });
 
-  targetCommand<{ follow?: boolean; interval: number }>(replay, 'status', {
+  targetCommand<{ follow?: boolean; interval: number }>(cli, replay, 'status', {
     description: "A replay job's state and counts",
     arguments: [['<jobId>']],
     options: followOptions,
     json: 'print the job as JSON',
     run: async ({ api }, flags, [jobId = '']) => {
       const job = await api.getReplay(jobId);
-      finish(flags.follow ? await follow(api, job, flags.interval, showsProgress(flags)) : job, flags.json);
+      finish(
+        cli,
+        flags.follow ? await follow(cli, api, job, flags.interval, showsProgress(flags)) : job,
+        flags.json,
+      );
     },
   });
 
-  targetCommand(replay, 'cancel', {
+  targetCommand(cli, replay, 'cancel', {
     description: 'Stop a running replay job after the event in hand',
     arguments: [['<jobId>']],
     json: 'print the job as JSON',
-    run: async ({ api }, flags, [jobId = '']) => finish(await api.cancelReplay(jobId), flags.json),
+    run: async ({ api }, flags, [jobId = '']) => finish(cli, await api.cancelReplay(jobId), flags.json),
   });
 }
 

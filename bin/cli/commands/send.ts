@@ -5,11 +5,12 @@ import { ConfigurationError } from '../../../lambdas/shared/errors';
 import { sendSample } from '../../../local/send';
 import { senderFor } from '../../../local/senders';
 import { TargetOptionsError } from '../errors';
+import type { CliSession } from '../io';
 import { defaultLocalUrl } from '../target';
 
 const DEFAULT_CONFIG = 'config/local.example.json';
 
-export function registerSend(program: Command): void {
+export function registerSend(program: Command, cli: CliSession): void {
   program
     .command('send')
     .description('Sign a sample event exactly as the source’s provider would and post it to a running edge')
@@ -17,7 +18,7 @@ export function registerSend(program: Command): void {
     .option('-t, --type <eventType>', 'event type in the provider’s vocabulary (default: the kind’s first)')
     .addOption(
       new Option('-c, --config <path>', 'configuration file').default(
-        process.env.PARITYSYNC_CONFIG ?? DEFAULT_CONFIG,
+        cli.io.env.PARITYSYNC_CONFIG ?? DEFAULT_CONFIG,
       ),
     )
     .option('-n, --count <n>', 'how many distinct events to send', (v) => Number.parseInt(v, 10), 1)
@@ -39,24 +40,24 @@ export function registerSend(program: Command): void {
         );
       }
       if (options.listTypes) {
-        console.log(senderFor(source.kind).sampleTypes.join('\n'));
+        cli.print(senderFor(source.kind).sampleTypes.join('\n'));
         return;
       }
       const privateKey = options.privateKey ? readFileSync(options.privateKey, 'utf8') : undefined;
       let failures = 0;
       for (let i = 0; i < options.count; i++) {
         const result = await sendSample({
-          baseUrl: globals.url ?? defaultLocalUrl(),
+          baseUrl: globals.url ?? defaultLocalUrl(cli.io.env),
           timeoutSeconds: globals.timeout,
           source,
           ...(options.type ? { type: options.type } : {}),
           ...(privateKey ? { privateKey } : {}),
         });
-        console.log(
+        cli.print(
           `POST ${result.url} (${source.kind} ${result.type}) → ${result.status} ${JSON.stringify(result.body)}`,
         );
         if (result.status >= 300) failures++;
       }
-      if (failures > 0) process.exitCode = 1;
+      if (failures > 0) cli.fail();
     });
 }

@@ -1,22 +1,23 @@
 import type { Command } from 'commander';
 import type { SourceView } from '../../../lambdas/read/wire';
+import type { CliSession } from '../io';
 import { formatRecord, formatTable, printJson } from '../output';
 import { startProgress } from '../progress';
 import { showsProgress, targetCommand } from './common';
 
-export function registerSources(program: Command): void {
+export function registerSources(program: Command, cli: CliSession): void {
   const sources = program
     .command('sources')
     .description('Configured sources, and holding one: its events are parked as held until it resumes');
 
-  targetCommand(sources, 'list', {
+  targetCommand(cli, sources, 'list', {
     description: 'Every configured source, held or not',
     json: 'print the answer as JSON ({ items })',
     run: async ({ api }, flags) => {
       const answer = await api.listSources();
-      if (flags.json) printJson(answer);
+      if (flags.json) printJson(cli, answer);
       else {
-        console.log(
+        cli.print(
           answer.items.length === 0
             ? 'No sources are configured.'
             : formatTable<SourceView>(answer.items, [
@@ -32,33 +33,36 @@ export function registerSources(program: Command): void {
     },
   });
 
-  targetCommand<{ reason?: string }>(sources, 'hold', {
+  targetCommand<{ reason?: string }>(cli, sources, 'hold', {
     description: 'Hold a source: the edge still accepts its events, apply parks them as held',
     arguments: [['<sourceId>']],
     options: (hold) => hold.option('--reason <text>', 'why, for whoever resumes it'),
     json: 'print the answer as JSON',
     run: async ({ api }, flags, [sourceId = '']) => {
       const answer = await api.holdSource(sourceId, flags.reason);
-      if (flags.json) printJson(answer);
+      if (flags.json) printJson(cli, answer);
       else {
-        console.log(
+        cli.print(
           answer.created
             ? `Holding ${sourceId}: its events wait as held until \`sources resume ${sourceId}\`.`
             : `${sourceId} was already held; the hold in place is unchanged.`,
         );
-        console.log(formatRecord({ ...answer }));
+        cli.print(formatRecord({ ...answer }));
       }
     },
   });
 
-  targetCommand(sources, 'resume', {
+  targetCommand(cli, sources, 'resume', {
     description:
       'Resume a held source; the events it held are queued again, oldest first, request after request until ' +
       'none is left',
     arguments: [['<sourceId>']],
     json: 'print the outcome as JSON ({ sourceId, held, resumed, released })',
     run: async ({ api }, flags, [sourceId = '']) => {
-      const progress = startProgress(`resume ${sourceId}`, { enabled: showsProgress(flags) });
+      const progress = startProgress(`resume ${sourceId}`, {
+        enabled: showsProgress(flags),
+        stream: cli.io.stderr,
+      });
       let answer = await api.resumeSource(sourceId);
       const resumed = answer.resumed;
       let released = answer.released;
@@ -72,9 +76,9 @@ export function registerSources(program: Command): void {
       } finally {
         progress.stop();
       }
-      if (flags.json) printJson({ sourceId, held: false, resumed, released });
+      if (flags.json) printJson(cli, { sourceId, held: false, resumed, released });
       else {
-        console.log(
+        cli.print(
           `${resumed ? `Resumed ${sourceId}` : `${sourceId} was not held`}; ` +
             `${released} held event(s) queued again.`,
         );
