@@ -89,7 +89,13 @@ export async function listDeadLetters(
       : name === 'parity'
         ? letters.map(streamBatchItem)
         : letters.map((letter) => item(letter, lambdaError(letter)));
-  return { approximateCount, items, ...(moveTask === undefined ? {} : { moveTask }) };
+  return {
+    // The count is read while the listing waits for messages: one that arrives meanwhile is listed but may not
+    // be counted, and a queue never holds fewer messages than were just listed from it.
+    approximateCount: Math.max(approximateCount, letters.length),
+    items,
+    ...(moveTask === undefined ? {} : { moveTask }),
+  };
 }
 
 export type RedriveResult =

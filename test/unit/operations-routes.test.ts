@@ -355,6 +355,16 @@ describe('GET /dlq/{queue}', () => {
     expect(fieldPaths(limit.json)).toEqual(['limit']);
   });
 
+  it('never counts fewer messages than it lists, when one arrives while the count is read', async () => {
+    events.add({ body: '{}', attributes: { eventId: 'evt_a' } });
+    // SQS answered the count before the message was in the queue; the receive beside it then found it.
+    events.approximateCount = async () => 0;
+
+    const { json } = await call('GET', '/dlq/events', { query: { limit: '10' } });
+    expect(json.items).toHaveLength(1);
+    expect(json.approximateCount).toBe(1);
+  });
+
   it('answers the count alone for limit 0, receiving no message', async () => {
     events.add({ body: '{}', attributes: { eventId: 'evt_a' } });
 
