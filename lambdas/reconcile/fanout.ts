@@ -388,7 +388,7 @@ async function afterItem(message: WorkMessage, deps: ItemEndDependencies): Promi
   return completeRun(message.runId, deps);
 }
 
-/** Why an item is given up: a machine code for the run log (`receives_exhausted`, `dead_lettered`) and what happened. */
+/** Why an item is given up: the run log's code (`receives_exhausted`, `dead_lettered`) and what happened. */
 export interface AbandonReason {
   readonly error: string;
   readonly message: string;
