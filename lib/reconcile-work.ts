@@ -30,7 +30,7 @@ export interface ReconcileWorkProps {
   readonly tracing?: boolean;
   /** The worker's handler module. @default lambdas/reconcile/worker-handler.ts */
   readonly entry?: string;
-  /** The DLQ consumer's environment: the run log, where it ends dead-lettered items (the work queue's URL is added here). */
+  /** The DLQ consumer's environment: the run log it ends items in (the work queue's URL is added here). */
   readonly deadLetterEnvironment: Readonly<Record<string, string>>;
   /** The DLQ consumer's handler module. @default lambdas/reconcile/work-dead-letters-handler.ts */
   readonly deadLetterEntry?: string;
