@@ -13,6 +13,7 @@ import {
   METRIC_SERVICES,
   PARITY_METRICS,
   RECONCILE_METRICS,
+  RECONCILE_WORK_METRICS,
   SERVICE_NOTICES,
 } from '../lambdas/shared/metric-names';
 import { logicalIds } from './logical-ids';
@@ -75,6 +76,8 @@ export interface ObservabilityProps {
     /** The reconciliation planner, on the schedule; `reconcileWorker` does the planned work. */
     readonly reconcile?: lambda.IFunction;
     readonly reconcileWorker?: lambda.IFunction;
+    /** Ends the work items whose messages reached the reconciliation work DLQ. */
+    readonly reconcileWorkDeadLetters?: lambda.IFunction;
     readonly replay?: lambda.IFunction;
     readonly parity?: lambda.IFunction;
   };
@@ -91,8 +94,15 @@ export interface ObservabilityProps {
   readonly reconciliation?: {
     readonly config: ParitySyncConfig;
     readonly deadLetterQueue: sqs.IQueue;
-    /** The runs' work queue and its DLQ: its depth and age on the dashboard, and an alarm on the DLQ. */
-    readonly work?: { readonly queue: sqs.IQueue; readonly deadLetterQueue: sqs.IQueue };
+    /**
+     * The runs' work queue, its DLQ and the DLQ's consumer: the queue's depth and age and the items dead-lettered
+     * on the dashboard, and an alarm on each dead-lettered item.
+     */
+    readonly work?: {
+      readonly queue: sqs.IQueue;
+      readonly deadLetterQueue: sqs.IQueue;
+      readonly deadLetterConsumer: lambda.IFunction;
+    };
   };
   /**
    * Parity on change: the function the ARI table's stream drives and its stream failure destination.
@@ -353,20 +363,42 @@ export class Observability extends Construct {
           period: ONE_MINUTE,
         }),
       ]),
-      this.graph('Reconciliation work dead-letter queue depth', [queueDepth(work.deadLetterQueue)]),
+      this.graph('Work items dead-lettered', [
+        this.customMetric('reconcile', RECONCILE_WORK_METRICS.deadLettered, {
+          label: 'Dead-lettered items (ended as failed)',
+        }),
+        work.deadLetterConsumer.metricErrors({ period: FIVE_MINUTES }).with({ label: 'DLQ consumer errors' }),
+        queueDepth(work.deadLetterQueue).with({ label: 'Waiting in the dead-letter queue' }),
+      ]),
     ]);
   }
 
+  /**
+   * The DLQ's consumer deletes each message once its item ended, so the queue's depth no longer tells: the alarm
+   * counts the items it handled, and its failures, which leave a run open.
+   */
   private addReconcileWorkAlarms(work: ReconcileWorkQueues): void {
-    this.addNotEmptyAlarm(
-      'ReconcileWorkDeadLetterQueueNotEmpty',
-      work.deadLetterQueue,
-      'A reconciliation work item failed on every receive (the worker could not reach the run log or crashed); ' +
-        'it was ended as failed in its run, so the run still completed. Each message names its run and item: ' +
-        `\`${this.cli('reconcile runs <runId>')}\` shows the run; read the reconcile worker logs for the error. ` +
-        'The next run does the same work again; delete the message once understood. It expires with the queue ' +
-        'retention.',
-    );
+    this.addAlarm('ReconcileWorkItemsDeadLettered', {
+      metric: new cloudwatch.MathExpression({
+        expression: 'FILL(deadLettered, 0) + FILL(errors, 0)',
+        usingMetrics: {
+          deadLettered: this.customMetric('reconcile', RECONCILE_WORK_METRICS.deadLettered),
+          errors: work.deadLetterConsumer.metricErrors({ period: FIVE_MINUTES }),
+        },
+        label: 'Dead-lettered work items and DLQ consumer errors',
+        period: FIVE_MINUTES,
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      description:
+        'A reconciliation work item failed on every receive: the worker could not reach the run log, or Lambda ' +
+        'stopped it (timeout, out of memory) each time. The work DLQ consumer ended it as failed in its run, so ' +
+        'the run completed. Query the reconcile logs for "dead-lettered reconciliation work item" to find its ' +
+        `runId and itemId; \`${this.cli('reconcile runs <runId>')}\` shows the run and the item's error; read ` +
+        'the reconcile worker logs for that item (Task timed out, Runtime exited: keep ' +
+        'reconciliation.budgetSeconds well inside the worker timeout). The next run does the same work again. ' +
+        'DLQ consumer errors mean an item was not ended yet: its message is retried from the dead-letter queue.',
+    });
   }
 
   private addApplySection(): void {

@@ -193,6 +193,7 @@ export class ParitySyncStack extends Stack {
         read: this.read.function,
         reconcile: this.reconciliation.function,
         reconcileWorker: this.reconciliation.work.function,
+        reconcileWorkDeadLetters: this.reconciliation.work.deadLetterFunction,
         replay: this.replays.function,
         parity: this.parityOnChange.function,
       },
@@ -202,6 +203,7 @@ export class ParitySyncStack extends Stack {
         work: {
           queue: this.reconciliation.work.queue,
           deadLetterQueue: this.reconciliation.work.deadLetterQueue,
+          deadLetterConsumer: this.reconciliation.work.deadLetterFunction,
         },
       },
       queues: this.queues,

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -7,7 +7,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { ParitySyncConfig } from '../lambdas/config/schema';
 import { METRIC_SERVICES } from '../lambdas/shared/metric-names';
-import { RECONCILE_WORK, RECONCILE_WORK_DLQ } from '../lambdas/shared/topology';
+import { type QueueConsumer, RECONCILE_WORK, RECONCILE_WORK_DLQ } from '../lambdas/shared/topology';
 import { consumeQueue } from './apply-pipeline';
 import { DEAD_LETTER_INSPECT_ACTIONS, queueProps } from './event-queues';
 import { ParitySyncFunction } from './paritysync-function';
@@ -30,18 +30,26 @@ export interface ReconcileWorkProps {
   readonly tracing?: boolean;
   /** The worker's handler module. @default lambdas/reconcile/worker-handler.ts */
   readonly entry?: string;
+  /** The DLQ consumer's environment: the run log it ends items in (the work queue's URL is added here). */
+  readonly deadLetterEnvironment: Readonly<Record<string, string>>;
+  /** The DLQ consumer's handler module. @default lambdas/reconcile/work-dead-letters-handler.ts */
+  readonly deadLetterEntry?: string;
 }
 
 /**
  * A reconciliation run's work: the queue (with its DLQ) that the scheduled function plans work items onto, and
  * the worker that takes them one per invocation, as many at once as `reconciliation.workers` (the event source's
  * maximum concurrency). A worker that fails before it ends its item leaves the message for a redelivery; one whose
- * receives ran out ends the item as failed on the last, and the message waits in the DLQ for an operator.
+ * receives ran out ends the item as failed on the last. Every message whose receives ran out reaches the DLQ, and
+ * the DLQ's consumer ends its item as failed if nothing did (Lambda stopped the worker on every receive), so that
+ * the run completes.
  */
 export class ReconcileWork extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
   readonly function: ParitySyncFunction;
+  /** Ends the items of the messages that reach the DLQ. */
+  readonly deadLetterFunction: ParitySyncFunction;
 
   constructor(scope: Construct, id: string, props: ReconcileWorkProps) {
     super(scope, id);
@@ -86,11 +94,33 @@ export class ReconcileWork extends Construct {
     });
     // A run's parity items follow its drift items: the worker that ends the last one sends them.
     this.grantSend(this.function);
+
+    const consumer = deadLetterConsumer();
+    this.deadLetterFunction = new ParitySyncFunction(this, 'DeadLetters', {
+      config: props.config,
+      entry:
+        props.deadLetterEntry ??
+        path.join(__dirname, '..', 'lambdas', 'reconcile', 'work-dead-letters-handler.ts'),
+      serviceName: METRIC_SERVICES.reconcile,
+      memorySize: 512,
+      timeout: Duration.seconds(consumer.timeoutSeconds),
+      environment: { ...props.deadLetterEnvironment, [RECONCILE_WORK.environmentName]: this.queue.queueUrl },
+      logRetention: props.logRetention,
+      ...(props.logEncryptionKey ? { logEncryptionKey: props.logEncryptionKey } : {}),
+      retain,
+      ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
+    });
+    consumeQueue(this.deadLetterFunction, this.deadLetterQueue, {
+      batchSize: consumer.batchSize,
+      maxConcurrency: consumer.maxConcurrency,
+    });
+    // Ending a run's last drift item sends its parity items, whoever ends it.
+    this.grantSend(this.deadLetterFunction);
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'Serverless-SQSRedrivePolicy',
       reason:
-        'This is the dead-letter queue of reconciliation work; each item in it was ended as failed in its run, ' +
-        'and the next run does the same work again',
+        'This is the dead-letter queue of reconciliation work; its consumer ends each item in it as failed in ' +
+        'its run, and the next run does the same work again',
     });
   }
 
@@ -99,8 +129,21 @@ export class ReconcileWork extends Construct {
     return this.queue.grant(grantee, 'sqs:SendMessage');
   }
 
-  /** Looking at the work items whose receives ran out. */
+  /** Looking at the work items whose receives ran out (the DLQ's consumer deletes each once it ended it). */
   grantDeadLetterInspect(grantee: iam.IGrantable): iam.Grant {
     return this.deadLetterQueue.grant(grantee, ...DEAD_LETTER_INSPECT_ACTIONS);
   }
+}
+
+/** The DLQ's consumer as the topology declares it, which the local runtime polls with too. */
+function deadLetterConsumer(): QueueConsumer {
+  const { consumer } = RECONCILE_WORK_DLQ;
+  if (consumer === undefined) {
+    throw new Error(
+      `The reconciliation work dead-letter queue declares no consumer (lambdas/shared/topology.ts ` +
+        `${RECONCILE_WORK_DLQ.id}.consumer): without one, a work item whose worker Lambda stopped on every receive ` +
+        'holds its run open. Declare its batch size, concurrency and timeout there.',
+    );
+  }
+  return consumer;
 }

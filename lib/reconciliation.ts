@@ -69,6 +69,11 @@ export interface ReconciliationProps {
    * @default lambdas/reconcile/worker-handler.ts in this project
    */
   readonly workerEntry?: string;
+  /**
+   * The work dead-letter queue consumer's handler module (must export `handler`).
+   * @default lambdas/reconcile/work-dead-letters-handler.ts in this project
+   */
+  readonly workDeadLettersEntry?: string;
 }
 
 /** The scheduled function only plans: it records the run and sends its drift items, well within this. */
@@ -129,11 +134,14 @@ export class Reconciliation extends Construct {
       retain,
       ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
       ...(props.workerEntry === undefined ? {} : { entry: props.workerEntry }),
+      deadLetterEnvironment: this.environment([RECONCILE_RUN_LOG]),
+      ...(props.workDeadLettersEntry === undefined ? {} : { deadLetterEntry: props.workDeadLettersEntry }),
     });
     const worker = this.work.function;
     props.state.grant(worker, 'reconcile');
     grantSecretValues(worker, referencedPollingTokens(props.config));
     this.grantWorkerTables(worker);
+    this.grantDeadLetterConsumerTables(this.work.deadLetterFunction);
 
     this.function = new ParitySyncFunction(this, 'Function', {
       config: props.config,
@@ -252,6 +260,18 @@ export class Reconciliation extends Construct {
       grantee,
       ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
       [this.runs.tableArn],
+    );
+  }
+
+  /**
+   * The work DLQ's consumer reads a run (its partition), ends an item (a transaction of updates), reads whether
+   * the run's parity items are due, marks them sent and completes the run: the run log alone, no other table.
+   */
+  private grantDeadLetterConsumerTables(grantee: iam.IGrantable): void {
+    grantExactly(
+      grantee,
+      ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+      [this.runLog.tableArn],
     );
   }
 

@@ -19,6 +19,7 @@ import {
   QUEUES,
   type QueueDefinition,
   RECONCILE_WORK,
+  RECONCILE_WORK_DLQ,
   REPLAY_QUEUE,
   TABLES,
 } from '../lambdas/shared/topology';
@@ -252,7 +253,25 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       batchSize: 1,
       concurrency: workers,
     });
+    // The work DLQ's consumer, as the topology declares it: it ends the items whose worker never did, so that
+    // their runs complete.
+    const deadLettersModule = await asService(
+      METRIC_SERVICES.reconcile,
+      () => import('../lambdas/reconcile/work-dead-letters-handler'),
+    );
+    const deadLetterConsumer = RECONCILE_WORK_DLQ.consumer;
+    const deadLetterPoller =
+      deadLetterConsumer === undefined
+        ? undefined
+        : pollQueue(workSqs, RECONCILE_WORK_DLQ, {
+            consumer: deadLettersModule.handler,
+            visibilityTimeoutSeconds: deadLetterConsumer.timeoutSeconds,
+            timeoutMs: deadLetterConsumer.timeoutSeconds * 1000,
+            batchSize: deadLetterConsumer.batchSize,
+            concurrency: 1,
+          });
     cleanup.push(async () => {
+      await deadLetterPoller?.close();
       await workPoller.close();
       workSqs.destroy();
     });

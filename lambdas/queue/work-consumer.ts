@@ -7,17 +7,20 @@ export interface WorkConsumerOptions<M> {
   /** Names a message in the logs: `<what>`, `<what> failed`, `unreadable <what> message`. */
   readonly what: string;
   readonly schema: z.ZodMiniType<M>;
-  /** The work queue's receives before SQS moves a message to its DLQ (lambdas/shared/topology.ts). */
-  readonly maxReceiveCount: number;
+  /**
+   * The work queue's receives before SQS moves a message to its DLQ (lambdas/shared/topology.ts); absent for a
+   * queue with no DLQ (a DLQ itself), whose failed messages come back until they expire.
+   */
+  readonly maxReceiveCount?: number;
   /** Ids and counts that name the message in every log line: never its whole body. */
   readonly fieldsOf: (message: M) => Record<string, unknown>;
   /** Does one message's work and answers what to log; throws to have SQS deliver the message again. */
   readonly handle: (message: M) => Promise<object>;
   /**
    * Called on the last allowed receive of a message whose work failed, before SQS moves it to the DLQ, so that
-   * whoever waits on that work (a job, a run) learns it ended.
+   * whoever waits on that work (a job, a run) learns it ended. Never called without `maxReceiveCount`.
    */
-  readonly giveUp: (message: M, receives: number, description: string, error: unknown) => Promise<unknown>;
+  readonly giveUp?: (message: M, receives: number, description: string, error: unknown) => Promise<unknown>;
 }
 
 /**
@@ -42,7 +45,10 @@ export function createWorkConsumer<M>(
     } catch (error) {
       const description = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       const receives = Number(record.attributes?.ApproximateReceiveCount) || 1;
-      if (receives >= options.maxReceiveCount) await options.giveUp(message, receives, description, error);
+      const { maxReceiveCount, giveUp } = options;
+      if (giveUp && maxReceiveCount !== undefined && receives >= maxReceiveCount) {
+        await giveUp(message, receives, description, error);
+      }
       logger.warn(`${options.what} failed`, { ...fields, receives, error: description });
       throw error;
     }

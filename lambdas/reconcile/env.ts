@@ -38,3 +38,13 @@ export const readReconcileWorkerEnvironment = environmentReader('reconcile', 're
   },
   queues: { work: RECONCILE_WORK },
 });
+
+/**
+ * The work DLQ's consumer's environment: the run log, where it ends a dead-lettered item, and the work queue, to
+ * which the end of a run's last drift item sends its parity items. It reads no room night and polls no provider.
+ */
+export const readReconcileWorkDeadLettersEnvironment = environmentReader(
+  'reconcile',
+  'reconciliation work dead-letter consumer',
+  { tables: { runLog: RECONCILE_RUN_LOG }, queues: { work: RECONCILE_WORK } },
+);

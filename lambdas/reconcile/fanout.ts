@@ -40,7 +40,9 @@ import {
  *
  * Every item is claimed in the run log before it runs and ended there once, with its figures: a redelivered item
  * that ended is acknowledged without work, and one whose worker died runs again once its lease has run out. The
- * worker that ends a run's last item completes the run, and the run's metrics and summary come from it alone.
+ * worker that ends a run's last item completes the run, and the run's metrics and summary come from it alone. An
+ * item whose worker Lambda stopped on every receive reaches the work DLQ, whose consumer ends it as failed
+ * (`endDeadLetteredItem`), so that no run waits STALE_RUN_HOURS for it.
  */
 
 /** Stay dates per parity item: a month, so that a year's sweep of a property is a dozen items. */
@@ -288,18 +290,23 @@ function windows(from: string, horizonDays: number): { from: string; to: string 
 
 // --------------------------------------------------------------------------------------------------- working
 
-export interface WorkerDependencies {
-  /** The reconciliation's dependencies; its polling clients (limiters, breakers) outlive an item. */
-  readonly runtime: ReconcileRuntime;
+/** What ending an item, and what follows it (the run's parity items, its completion), needs. */
+export interface ItemEndDependencies {
   readonly runs: ReconcileRunStore;
   /** Where a run's parity items go once its drift items ended. */
   readonly work: WorkQueue<WorkMessage>;
+  readonly clock: Clock;
+  /** Called once per run, by whoever completed it, with the run's report. */
+  readonly onComplete?: (report: ReconcileReport, run: RunDetail) => void | Promise<void>;
+}
+
+export interface WorkerDependencies extends Omit<ItemEndDependencies, 'clock'> {
+  /** The reconciliation's dependencies; its polling clients (limiters, breakers) outlive an item. */
+  readonly runtime: ReconcileRuntime;
   /** Time one drift item may spend polling: the worker's timeout less a margin to save and record. */
   readonly budgetMs: number;
   /** How long a claim holds: at least the worker's timeout, so a live worker never loses its item. */
   readonly leaseMs: number;
-  /** Called once per run, by the worker that completed it, with the run's report. */
-  readonly onComplete?: (report: ReconcileReport, run: RunDetail) => void | Promise<void>;
   /** The pages of a drift item as it polls them, named by run (the local runtime streams them). */
   readonly onProgress?: (runId: string, event: ProgressEvent) => void;
   readonly newAttemptId?: () => string;
@@ -329,7 +336,7 @@ export async function runWorkItem(message: WorkMessage, deps: WorkerDependencies
   );
   if (!claim.claimed) {
     // The worker that ended it may have died before its next steps: each of them is idempotent.
-    if (claim.reason === 'finished') await afterItem(message, reconcile, deps);
+    if (claim.reason === 'finished') await afterItem(message, { ...deps, clock });
     return { outcome: 'skipped', reason: claim.reason };
   }
   let outcome: ItemOutcome;
@@ -355,7 +362,7 @@ export async function runWorkItem(message: WorkMessage, deps: WorkerDependencies
     throw new WorkItemNotEndedError(message, attempt, error);
   }
   if (!ended) return { outcome: 'skipped', reason: 'lost_claim' };
-  return { outcome: outcome.status, completedRun: await afterItem(message, reconcile, deps) };
+  return { outcome: outcome.status, completedRun: await afterItem(message, { ...deps, clock }) };
 }
 
 /** A work item's work was done (or failed) but could not be recorded: SQS delivers it again. */
@@ -376,19 +383,15 @@ export class WorkItemNotEndedError extends UnavailableError {
 }
 
 /** Once an item ended: its run's parity items if they became due, and the run's completion if it is done. */
-async function afterItem(
-  message: WorkMessage,
-  reconcile: ReturnType<ReconcileRuntime>,
-  deps: WorkerDependencies,
-): Promise<boolean> {
-  if (message.kind === 'drift') {
-    await sendParityIfDue(message, {
-      runs: deps.runs,
-      work: deps.work,
-      clock: reconcile.clock,
-    });
-  }
+async function afterItem(message: WorkMessage, deps: ItemEndDependencies): Promise<boolean> {
+  if (message.kind === 'drift') await sendParityIfDue(message, deps);
   return completeRun(message.runId, deps);
+}
+
+/** Why an item is given up: the run log's code (`receives_exhausted`, `dead_lettered`) and what happened. */
+export interface AbandonReason {
+  readonly error: string;
+  readonly message: string;
 }
 
 /**
@@ -399,23 +402,83 @@ async function afterItem(
  */
 export async function abandonWorkItem(
   message: WorkMessage,
-  reason: string,
-  deps: WorkerDependencies,
+  reason: AbandonReason,
+  deps: ItemEndDependencies,
   attempt?: string,
-): Promise<boolean> {
-  const reconcile = deps.runtime();
+): Promise<{ readonly abandoned: boolean; readonly completedRun: boolean }> {
   const abandoned = await deps.runs.abandon(
     message,
     {
       status: 'failed',
-      error: 'receives_exhausted',
-      message: reason,
-      finishedAt: reconcile.clock.now().toISOString(),
+      error: reason.error,
+      message: reason.message,
+      finishedAt: deps.clock.now().toISOString(),
     },
     attempt,
   );
-  await afterItem(message, reconcile, deps);
-  return abandoned;
+  return { abandoned, completedRun: await afterItem(message, deps) };
+}
+
+/** The run log's code for an item the work DLQ's consumer ended. */
+export const DEAD_LETTERED = 'dead_lettered';
+
+export type DeadLetterOutcome =
+  /** The item was still open: it ended as failed now, and `completedRun` when it was its run's last. */
+  | { readonly outcome: 'abandoned'; readonly completedRun: boolean }
+  /**
+   * Nothing to end: the item ended before (its worker did, on its last receive or before it died, or this message
+   * was delivered before), or its run is no longer in the run log (expired).
+   */
+  | {
+      readonly outcome: 'skipped';
+      readonly reason: 'finished' | 'run_not_found';
+      readonly completedRun: boolean;
+    };
+
+/**
+ * Ends the item of a message that reached the work DLQ: its worker never ended it, typically because Lambda
+ * stopped the worker (timeout, out of memory) on every receive. The item ends as failed and is counted once, and
+ * the run completes when it was its last, exactly as when a worker gives an item up on its last receive. A second
+ * delivery, or an item that ended already, changes nothing but the idempotent steps after an end. By the time a
+ * message reaches the DLQ its lease has run out (the queue hides a message for six times the worker's timeout);
+ * should a worker still hold it, the item is left to that worker and the message is tried again later.
+ */
+export async function endDeadLetteredItem(
+  message: WorkMessage,
+  deps: ItemEndDependencies,
+): Promise<DeadLetterOutcome> {
+  // An item of a run no longer kept would be written as a partial run that never expires.
+  if ((await deps.runs.get(message.runId)) === undefined) {
+    return { outcome: 'skipped', reason: 'run_not_found', completedRun: false };
+  }
+  const { abandoned, completedRun } = await abandonWorkItem(
+    message,
+    {
+      error: DEAD_LETTERED,
+      message:
+        'The worker stopped on every receive of this item (timeout or out of memory) without ending it, so its ' +
+        'message reached the work dead-letter queue, whose consumer ended it as failed. Read the reconcile ' +
+        'worker logs for this item; keep reconciliation.budgetSeconds well inside the worker timeout. The next ' +
+        'run does the same work again.',
+    },
+    deps,
+  );
+  if (abandoned) return { outcome: 'abandoned', completedRun };
+  const item = (await deps.runs.get(message.runId))?.items.find((record) => record.itemId === message.itemId);
+  if (item?.status === 'running') throw new WorkItemInProgressError(message);
+  return { outcome: 'skipped', reason: 'finished', completedRun };
+}
+
+/** A dead-lettered item that a worker still holds under a live lease: left to it, the message tried again. */
+export class WorkItemInProgressError extends ConflictError {
+  constructor(item: WorkItem) {
+    super(
+      'work_item_in_progress',
+      `Work item ${item.itemId} of run ${item.runId} reached the work dead-letter queue but a worker still holds ` +
+        'it under a lease that has not run out; it is left to that worker, and the message is tried again after ' +
+        'the dead-letter queue visibility timeout.',
+    );
+  }
 }
 
 async function runDriftItem(
@@ -520,9 +583,8 @@ function driftOf(result: SourceResult & { readonly outcome: 'reconciled' }) {
   };
 }
 
-async function completeRun(runId: string, deps: WorkerDependencies): Promise<boolean> {
-  const { clock } = deps.runtime();
-  if (!(await deps.runs.complete(runId, clock.now().toISOString()))) return false;
+async function completeRun(runId: string, deps: ItemEndDependencies): Promise<boolean> {
+  if (!(await deps.runs.complete(runId, deps.clock.now().toISOString()))) return false;
   const run = await deps.runs.get(runId);
   if (run && deps.onComplete) await deps.onComplete(reportOfRun(run), run);
   return true;

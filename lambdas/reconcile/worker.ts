@@ -32,8 +32,8 @@ export function createReconcileWorker(
       giveUp: (message, receives, description, error) =>
         abandonWorkItem(
           message,
-          `failed ${receives} times: ${description}`,
-          deps,
+          { error: 'receives_exhausted', message: `failed ${receives} times: ${description}` },
+          { ...deps, clock: deps.runtime().clock },
           error instanceof WorkItemNotEndedError ? error.attempt : undefined,
         ),
     },

@@ -93,6 +93,15 @@ export const RECONCILE_METRICS = {
   parityNightsChecked: 'ParityNightsChecked',
 } as const;
 
+/** What the reconciliation work DLQ's consumer emits, per message it handled (service `paritysync-reconcile`). */
+export const RECONCILE_WORK_METRICS = {
+  /**
+   * Work items whose message reached the work DLQ: their worker failed or was stopped on every receive. Each
+   * was ended as failed in its run, by its worker's last receive or by the DLQ's consumer.
+   */
+  deadLettered: 'WorkItemsDeadLettered',
+} as const;
+
 /**
  * What the parity-on-change function emits once per batch of stream records: counts of distinct changed nights.
  * A night already out of parity that changes and stays out counts as flagged again: telling it apart would cost

@@ -57,6 +57,22 @@ export interface QueueDefinition {
   /** Receives before a message moves to the DLQ; absent for a DLQ itself. */
   readonly maxReceiveCount?: number;
   readonly deadLetterQueue?: string;
+  /**
+   * How a function consumes this DLQ, read by the stack (the function's SQS event source) and the local runtime
+   * (its poller) alike; absent for a DLQ that only an operator looks at. Work queues' consumers are their
+   * constructs' own.
+   */
+  readonly consumer?: QueueConsumer;
+}
+
+/** A function taking a queue's messages: Lambda's SQS event source in AWS, a poller in the local runtime. */
+export interface QueueConsumer {
+  /** Messages per invocation, 1-10. */
+  readonly batchSize: number;
+  /** Invocations at once at most; Lambda's SQS event source takes no fewer than 2. */
+  readonly maxConcurrency: number;
+  /** The function's timeout: the queue hides a received message for six times as long, as AWS advises. */
+  readonly timeoutSeconds: number;
 }
 
 /** What a table adds to the key layout most share; see `table`. */
@@ -108,11 +124,21 @@ function workQueue<Name extends string>(settings: OwnQueueSettings<Name>, deadLe
   });
 }
 
-/** Kept fourteen days, SQS's longest, for an operator to look at; nothing consumes it on its own. */
+/**
+ * Kept fourteen days, SQS's longest, for an operator to look at. Nothing consumes it on its own unless `consumer`
+ * says how a function does; the queue then hides a received message for six times that function's timeout, as
+ * AWS advises for a Lambda event source.
+ */
 function deadLetterQueue<Name extends string>(
   settings: Omit<OwnQueueSettings<Name>, 'visibilityTimeoutSeconds'>,
+  consumer?: QueueConsumer,
 ) {
-  return namedQueue({ ...settings, retentionSeconds: 14 * 24 * 3600, visibilityTimeoutSeconds: 30 });
+  return namedQueue({
+    ...settings,
+    retentionSeconds: 14 * 24 * 3600,
+    visibilityTimeoutSeconds: consumer === undefined ? 30 : 6 * consumer.timeoutSeconds,
+    ...(consumer === undefined ? {} : { consumer }),
+  });
 }
 
 /**
@@ -410,12 +436,20 @@ export const RECONCILE_TABLES: readonly TableDefinition[] = [
   RECONCILE_RUN_LOG,
 ];
 
-/** Reconciliation work items whose receives ran out; the worker marked each failed on its last receive. */
-export const RECONCILE_WORK_DLQ = deadLetterQueue({
-  id: 'ReconcileWorkDlq',
-  environmentName: 'RECONCILE_WORK_DLQ_URL',
-  maximumMessageSizeBytes: 262_144,
-});
+/**
+ * Reconciliation work items whose receives ran out: the worker failed, or Lambda stopped it (timeout, memory), on
+ * every one. Its consumer ends each item as failed in its run, unless it ended already, so that the run completes
+ * rather than holding the next ones back. A batch ends some items and may send a run's parity items: well within
+ * a minute.
+ */
+export const RECONCILE_WORK_DLQ = deadLetterQueue(
+  {
+    id: 'ReconcileWorkDlq',
+    environmentName: 'RECONCILE_WORK_DLQ_URL',
+    maximumMessageSizeBytes: 262_144,
+  },
+  { batchSize: 10, maxConcurrency: 2, timeoutSeconds: 60 },
+);
 
 /**
  * A reconciliation run's work: each message is one work item (a source or one of its properties to poll, or a

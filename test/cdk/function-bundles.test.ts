@@ -50,6 +50,7 @@ const builds: ReadonlyArray<readonly [string, Build]> = [
         state: parts.state,
         entry: ECHO_HANDLER,
         workerEntry: ECHO_HANDLER,
+        workDeadLettersEntry: ECHO_HANDLER,
       });
       const rejections = new RejectionLog(stack, 'Rejections');
       const replays = new ReplayJobs(stack, 'Replays', {
@@ -83,6 +84,7 @@ const builds: ReadonlyArray<readonly [string, Build]> = [
         state: parts.state,
         entry: ECHO_HANDLER,
         workerEntry: ECHO_HANDLER,
+        workDeadLettersEntry: ECHO_HANDLER,
       }),
   ],
 ];

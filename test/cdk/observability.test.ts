@@ -6,6 +6,7 @@ import {
   INGEST_METRICS,
   METRIC_SERVICES,
   RECONCILE_METRICS,
+  RECONCILE_WORK_METRICS,
   SERVICE_NOTICES,
 } from '../../lambdas/shared/metric-names';
 import type { ParitySyncStack } from '../../lib/paritysync-stack';
@@ -114,7 +115,7 @@ const PARITY_PROPERTIES = TEST_CONFIG.parity.properties.map((property) => proper
  * Edge, queue and apply alarms (DLQ, backlog, signature failures, apply failures, contract violations, refusals the
  * rejection log missed, two service notices, 5xx rate); four per polled source; one per parity property; the reconcile dead-letter queue.
  * Parity on change's three (its dead-letter queue, stream lag, check errors): test/cdk/parity-observability.test.ts.
- * Plus the replay and reconciliation work dead-letter queues.
+ * Plus the replay work dead-letter queue and the reconciliation work items dead-lettered.
  */
 const ALARM_COUNT = 9 + 4 * POLLED_SOURCES.length + PARITY_PROPERTIES.length + 3 + 3;
 
@@ -158,6 +159,7 @@ describe('dashboard', () => {
       stack.read.function,
       stack.reconciliation.function,
       stack.reconciliation.work.function,
+      stack.reconciliation.work.deadLetterFunction,
       stack.replays.function,
       stack.parityOnChange.function,
     ].map((fn) => `{ref:${logicalId(fn)}}`);
@@ -325,7 +327,7 @@ describe('alarms', () => {
       ['ParityViolationsHotelBerlin', cli('parity list --property hotel-berlin')],
       ['ReconcileDeadLetterQueueNotEmpty', cli('dlq list --queue reconcile')],
       ['ReplayWorkDeadLetterQueueNotEmpty', cli('replay status <jobId>')],
-      ['ReconcileWorkDeadLetterQueueNotEmpty', cli('reconcile runs <runId>')],
+      ['ReconcileWorkItemsDeadLettered', cli('reconcile runs <runId>')],
       [
         'ReplayWorkDeadLetterQueueNotEmpty',
         cli('replay start --source <id> --from <t> --to <t> --status <status>'),
@@ -703,24 +705,55 @@ describe('reconciliation alarms', () => {
     expect(series('Replay work dead-letter queue depth')).toEqual([depthOf(stack.replays.deadLetterQueue)]);
   });
 
-  it('alarms when the reconciliation work DLQ holds any message', () => {
-    expect(alarm(template, 'ReconcileWorkDeadLetterQueueNotEmpty')).toMatchObject({
-      Namespace: 'AWS/SQS',
-      MetricName: 'ApproximateNumberOfMessagesVisible',
-      Dimensions: [
-        {
-          Name: 'QueueName',
-          Value: { 'Fn::GetAtt': [logicalId(stack.reconciliation.work.deadLetterQueue), 'QueueName'] },
-        },
-      ],
-      Statistic: 'Maximum',
+  it('alarms on any work item dead-lettered, or any failure of the work DLQ consumer, since it empties the DLQ itself', () => {
+    const props = alarm(template, 'ReconcileWorkItemsDeadLettered');
+    expect(props).toMatchObject({
       Threshold: 0,
       ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
     });
+    const metrics = props.Metrics as Array<Json & { Id: string }>;
+    const byId = Object.fromEntries(metrics.map((entry) => [entry.Id, entry]));
+    expect(metrics.find((entry) => 'Expression' in entry)).toMatchObject({
+      Expression: 'FILL(deadLettered, 0) + FILL(errors, 0)',
+      ReturnData: true,
+    });
+    expect(byId.deadLettered).toMatchObject({
+      ReturnData: false,
+      MetricStat: {
+        Metric: {
+          Namespace: 'ParitySync',
+          MetricName: RECONCILE_WORK_METRICS.deadLettered,
+          Dimensions: [{ Name: 'service', Value: METRIC_SERVICES.reconcile }],
+        },
+        Period: 300,
+        Stat: 'Sum',
+      },
+    });
+    expect(byId.errors).toMatchObject({
+      ReturnData: false,
+      MetricStat: {
+        Metric: {
+          Namespace: 'AWS/Lambda',
+          MetricName: 'Errors',
+          Dimensions: [
+            { Name: 'FunctionName', Value: { Ref: logicalId(stack.reconciliation.work.deadLetterFunction) } },
+          ],
+        },
+        Period: 300,
+        Stat: 'Sum',
+      },
+    });
+    expect(props.AlarmDescription).toContain('dead-lettered reconciliation work item');
+    // No alarm on the DLQ's depth: its consumer deletes every message it handled.
+    expect(
+      Object.keys(alarmsOf(template)).filter((id) => id.includes('ReconcileWorkDeadLetterQueue')),
+    ).toEqual([]);
   });
 
-  it('shows the reconciliation work queue’s depth and oldest item, and its DLQ depth', () => {
-    const { queue, deadLetterQueue } = stack.reconciliation.work;
+  it('shows the reconciliation work queue’s depth and oldest item, and the items dead-lettered', () => {
+    const { queue, deadLetterQueue, deadLetterFunction } = stack.reconciliation.work;
     const sqsMetric = (name: string, of: Parameters<typeof logicalId>[0]) => ({
       metric: `AWS/SQS/${name}`,
       dimensions: { QueueName: `{ref:${logicalId(of)}}` },
@@ -732,7 +765,17 @@ describe('reconciliation alarms', () => {
     expect(series('Oldest work item waiting (s)')).toEqual([
       sqsMetric('ApproximateAgeOfOldestMessage', queue),
     ]);
-    expect(series('Reconciliation work dead-letter queue depth')).toEqual([
+    expect(series('Work items dead-lettered')).toEqual([
+      {
+        metric: `ParitySync/${RECONCILE_WORK_METRICS.deadLettered}`,
+        dimensions: { service: METRIC_SERVICES.reconcile },
+        stat: 'Sum',
+      },
+      {
+        metric: 'AWS/Lambda/Errors',
+        dimensions: { FunctionName: `{ref:${logicalId(deadLetterFunction)}}` },
+        stat: 'Sum',
+      },
       sqsMetric('ApproximateNumberOfMessagesVisible', deadLetterQueue),
     ]);
   });
@@ -792,7 +835,7 @@ describe('reconciliation alarms', () => {
     expect(ids).toHaveLength(9 + 3 + 3);
     expect(ids.filter((id) => id.startsWith('ObservabilityReconcile')).sort()).toEqual([
       expect.stringMatching(/^ObservabilityReconcileDeadLetterQueueNotEmpty/),
-      expect.stringMatching(/^ObservabilityReconcileWorkDeadLetterQueueNotEmpty/),
+      expect.stringMatching(/^ObservabilityReconcileWorkItemsDeadLettered/),
     ]);
   });
 });

@@ -52,6 +52,7 @@ let dlqId: string;
 let workerId: string;
 let workQueueId: string;
 let workDlqId: string;
+let deadLettersId: string;
 
 beforeAll(() => {
   ({ stack, template } = synthStack());
@@ -60,6 +61,7 @@ beforeAll(() => {
   workerId = logicalId(stack.reconciliation.work.function);
   workQueueId = logicalId(stack.reconciliation.work.queue);
   workDlqId = logicalId(stack.reconciliation.work.deadLetterQueue);
+  deadLettersId = logicalId(stack.reconciliation.work.deadLetterFunction);
 });
 
 function resource(id: string, of: Template = template): ResourceJson {
@@ -237,6 +239,7 @@ describe('reconciliation work queue and worker', () => {
       },
     });
     expect(resource(workDlqId).Properties).toMatchObject({
+      VisibilityTimeout: RECONCILE_WORK_DLQ.visibilityTimeoutSeconds,
       MessageRetentionPeriod: RECONCILE_WORK_DLQ.retentionSeconds,
       SqsManagedSseEnabled: true,
     });
@@ -301,6 +304,69 @@ describe('reconciliation work queue and worker', () => {
       POWERTOOLS_TRACE_ENABLED: 'true',
       NODE_OPTIONS: '--enable-source-maps',
     });
+  });
+});
+
+describe('reconciliation work dead-letter consumer', () => {
+  const consumer = RECONCILE_WORK_DLQ.consumer;
+
+  it('takes the work DLQ ten messages at a time, reporting failed messages one by one, as the topology declares', () => {
+    expect(consumer).toEqual({ batchSize: 10, maxConcurrency: 2, timeoutSeconds: 60 });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: deadLettersId },
+      EventSourceArn: arnOf(workDlqId),
+      BatchSize: 10,
+      ScalingConfig: { MaximumConcurrency: 2 },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    const mappings = Object.values(
+      template.findResources('AWS::Lambda::EventSourceMapping'),
+    ) as ResourceJson[];
+    expect(
+      mappings.filter(
+        (mapping) => JSON.stringify(mapping.Properties.EventSourceArn) === JSON.stringify(arnOf(workDlqId)),
+      ),
+    ).toHaveLength(1);
+  });
+
+  it('runs for the timeout the topology declares, which the DLQ hides a message six times as long for', () => {
+    expect(resource(deadLettersId).Properties).toMatchObject({
+      Timeout: consumer?.timeoutSeconds,
+      MemorySize: 512,
+    });
+    expect(resource(workDlqId).Properties.VisibilityTimeout).toBe(6 * (consumer?.timeoutSeconds ?? 0));
+    expect(RECONCILE_WORK_DLQ.visibilityTimeoutSeconds).toBe(6 * (consumer?.timeoutSeconds ?? 0));
+  });
+
+  it('gets the run log and the work queue URL under the reconcile service name, and no other table', () => {
+    expect((resource(deadLettersId).Properties.Environment as Json).Variables).toEqual({
+      RECONCILE_RUN_LOG_TABLE_NAME: { Ref: logicalId(stack.reconciliation.runLog) },
+      RECONCILE_WORK_QUEUE_URL: { Ref: workQueueId },
+      POWERTOOLS_SERVICE_NAME: 'paritysync-reconcile',
+      POWERTOOLS_METRICS_NAMESPACE: 'ParitySync',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      POWERTOOLS_TRACE_ENABLED: 'true',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+
+  it('may read a run and end its items in the run log, consume the DLQ and send parity items, and nothing else', () => {
+    const runLog = arnOf(logicalId(stack.reconciliation.runLog));
+    expect(functionPermissions(template, deadLettersId)).toEqual(
+      [
+        ...['GetItem', 'UpdateItem', 'Query'].map((action) => permission(`dynamodb:${action}`, runLog)),
+        ...[
+          'sqs:ReceiveMessage',
+          'sqs:ChangeMessageVisibility',
+          'sqs:GetQueueUrl',
+          'sqs:DeleteMessage',
+          'sqs:GetQueueAttributes',
+        ].map((action) => permission(action, arnOf(workDlqId))),
+        permission('sqs:SendMessage', arnOf(workQueueId)),
+        ...XRAY_PERMISSIONS,
+      ].sort(),
+    );
+    noWildcards(deadLettersId);
   });
 });
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { constrainAvailability } from '../../lambdas/apply/apply';
 import { parseConfig } from '../../lambdas/config/load';
@@ -9,8 +10,10 @@ import type { ParitySyncConfig } from '../../lambdas/config/schema';
 import { createSecretResolver } from '../../lambdas/config/secrets';
 import { toMinorUnits } from '../../lambdas/domain/money';
 import { FIELD_GROUPS } from '../../lambdas/domain/state';
+import { DEAD_LETTERED, type WorkMessage } from '../../lambdas/reconcile/fanout';
 import type { ReconcileReport, SourceResult } from '../../lambdas/reconcile/service';
-import { RECONCILE_CHECKPOINTS } from '../../lambdas/shared/topology';
+import { RECONCILE_CHECKPOINTS, RECONCILE_RUN_LOG, RECONCILE_WORK_DLQ } from '../../lambdas/shared/topology';
+import { DynamoDbReconcileRunStore } from '../../lambdas/state/dynamodb-reconcile-runs';
 import { type Demo, type DemoReport, startDemo } from '../../local/demo';
 import { reconcileNow } from '../../local/reconcile-client';
 import { RECONCILE_NOW_PATH, type ReconcileStreamLine } from '../../local/reconciler';
@@ -460,6 +463,55 @@ describe('reconcile now over the local stack', () => {
     await expect(reconcileNow(stack.url, { sourceIds: ['nope'] }, { progress: false })).rejects.toThrow(
       /^400 unknown_polled_source: /,
     );
+  });
+
+  it('ends an item whose worker was stopped on every receive once its message reaches the work DLQ, so the next run is not held back', async () => {
+    const { stack } = env();
+    const clients = localClients();
+    const runs = new DynamoDbReconcileRunStore(
+      clients.dynamodb,
+      stack.topology.tables[RECONCILE_RUN_LOG.id] ?? '',
+      { retentionDays: 1 },
+    );
+    const startedAt = new Date().toISOString();
+    const message: WorkMessage = {
+      kind: 'drift',
+      runId: `stopped-${randomBytes(4).toString('hex')}`,
+      itemId: `drift/${CHANNEL_MANAGER}`,
+      sourceId: CHANNEL_MANAGER,
+      startedAt,
+      dryRun: true,
+    };
+    await runs.create({
+      runId: message.runId,
+      startedAt,
+      trigger: 'manual',
+      dryRun: true,
+      thresholdPercent: 1,
+      items: [message],
+    });
+    // Its worker claimed it and was stopped; the lease ran out long before SQS moved the message to the DLQ.
+    await runs.claim(message, 'stopped', startedAt, startedAt);
+    const refused = await postControl(stack, {});
+    expect(refused.status).toBe(409);
+    await refused.body?.cancel();
+
+    await clients.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: stack.topology.queues[RECONCILE_WORK_DLQ.id]?.url ?? '',
+        MessageBody: JSON.stringify(message),
+      }),
+    );
+    const run = await eventually('the work DLQ consumer to end the item', async () => {
+      const current = await runs.get(message.runId);
+      return current?.status === 'complete' ? current : undefined;
+    });
+    expect(run.items).toEqual([expect.objectContaining({ status: 'failed', error: DEAD_LETTERED })]);
+    await expect(reconcileNow(stack.url, { parity: false }, { progress: false })).resolves.toMatchObject({
+      sources: expect.any(Array),
+    });
+    clients.dynamodb.destroy();
+    clients.sqs.destroy();
   });
 });
 

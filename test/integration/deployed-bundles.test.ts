@@ -3,13 +3,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyResult, SQSBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambdas/config/load';
 import type { ParitySyncConfig } from '../../lambdas/config/schema';
 import { addDays } from '../../lambdas/domain/dates';
-import { ARI_STATE } from '../../lambdas/shared/topology';
+import { ARI_STATE, RECONCILE_RUN_LOG } from '../../lambdas/shared/topology';
 import { secretReferences } from '../../lib/deploy-config';
 import { LOCAL_AWS } from '../../local/emulators';
 import { senderFor } from '../../local/senders';
@@ -78,6 +83,7 @@ let apply: DeployedFunction;
 let read: DeployedFunction;
 let reconcile: DeployedFunction;
 let reconcileWorker: DeployedFunction;
+let reconcileWorkDeadLetters: DeployedFunction;
 let replay: DeployedFunction;
 let parity: DeployedFunction;
 
@@ -163,6 +169,9 @@ beforeAll(async () => {
   reconcile = only('runs on a schedule', (fn) => schedulesOf(fn).length > 0);
   reconcileWorker = only('consumes the reconciliation work queue', (fn) =>
     consumes(fn, /^ReconciliationWorkReconcileWork(?!Dlq)/),
+  );
+  reconcileWorkDeadLetters = only('consumes the reconciliation work DLQ', (fn) =>
+    consumes(fn, /^ReconciliationWorkReconcileWorkDlq/),
   );
 }, SYNTH_TIMEOUT_MS + 30_000);
 
@@ -255,9 +264,9 @@ async function deliverQueuedBatch(
 
 describe('the synthesised function bundles, run with the environment the template gives them', () => {
   it('covers every function of the template: webhooks, the queue consumer, the read API, the schedule, replays and parity on change', () => {
-    expect(new Set([ingest, apply, read, reconcile, reconcileWorker, replay, parity])).toEqual(
-      new Set(stack.functions),
-    );
+    expect(
+      new Set([ingest, apply, read, reconcile, reconcileWorker, reconcileWorkDeadLetters, replay, parity]),
+    ).toEqual(new Set(stack.functions));
   });
 
   it('resolves every function environment to tables and queues built from the template, within Lambda limits', async () => {
@@ -417,6 +426,34 @@ describe('the synthesised function bundles, run with the environment the templat
     expect((await deliverQueuedBatch(reconcileWorker)).messages).toEqual([]);
     expect(simulator.stats().requests).toBe(requests);
   }, 90_000);
+
+  it('reconcile work DLQ: a dead-lettered message of an item that ended is acknowledged, and its run left as it was', async () => {
+    const runLog = environmentOf(reconcileWorkDeadLetters)[RECONCILE_RUN_LOG.environmentName];
+    const rows = async () =>
+      (await clients.dynamodb.send(new ScanCommand({ TableName: runLog, ConsistentRead: true }))).Items ?? [];
+    const before = await rows();
+    const item = before.find((row) => row.sk?.S?.startsWith('item#') && row.kind?.S === 'drift');
+    const run = before.find((row) => row.pk?.S === item?.pk?.S && row.sk?.S === 'run');
+    if (!item || !run) throw new Error('the reconcile run left no drift item in the run log; see its test');
+    const message = {
+      kind: 'drift',
+      runId: run.runId?.S,
+      itemId: decodeURIComponent((item.sk?.S ?? '').slice('item#'.length)),
+      sourceId: item.sourceId?.S,
+      ...(item.propertyId?.S === undefined ? {} : { propertyId: item.propertyId.S }),
+      startedAt: run.startedAt?.S,
+      dryRun: run.dryRun?.BOOL ?? false,
+    };
+    const queue = await resources.queue(queueTriggerOf(reconcileWorkDeadLetters).queueId);
+    await clients.sqs.send(
+      new SendMessageCommand({ QueueUrl: queue.url, MessageBody: JSON.stringify(message) }),
+    );
+
+    const { messages, response } = await deliverQueuedBatch(reconcileWorkDeadLetters);
+    expect(messages).toHaveLength(1);
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(await rows()).toEqual(before);
+  });
 
   it('calls no AWS service other than those emulated here', () => {
     expect(stub.calls.filter((call) => call.service !== 'secretsmanager')).toEqual([]);

@@ -1,9 +1,12 @@
+import { randomUUID } from 'node:crypto';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambdas/config/load';
 import type { ParitySyncConfig } from '../../lambdas/config/schema';
 import { createSecretResolver } from '../../lambdas/config/secrets';
 import { SqsWorkQueue, type WorkQueue } from '../../lambdas/queue/sqs-work-queue';
 import {
+  DEAD_LETTERED,
   type PlannedRun,
   planRun,
   runWorkItem,
@@ -12,6 +15,7 @@ import {
 } from '../../lambdas/reconcile/fanout';
 import { createReconcileRuntime, type ReconcileRuntime } from '../../lambdas/reconcile/runtime';
 import { type ReconcileReport, reconcile, type SourceResult } from '../../lambdas/reconcile/service';
+import { createWorkDeadLetterConsumer } from '../../lambdas/reconcile/work-dead-letters';
 import { createReconcileWorker } from '../../lambdas/reconcile/worker';
 import { systemClock } from '../../lambdas/shared/clock';
 import {
@@ -22,12 +26,13 @@ import {
   RECONCILE_CHECKPOINTS,
   RECONCILE_RUN_LOG,
   RECONCILE_WORK,
+  RECONCILE_WORK_DLQ,
 } from '../../lambdas/shared/topology';
 import { DynamoDbAriStore } from '../../lambdas/state/dynamodb-ari-store';
 import { DynamoDbAuditLog } from '../../lambdas/state/dynamodb-audit';
 import { DynamoDbReconcileRunStore } from '../../lambdas/state/dynamodb-reconcile-runs';
 import type { ReconcileRunStore, RunDetail } from '../../lambdas/state/reconcile-runs';
-import { startSqsPoller } from '../../local/poller';
+import { type SqsConsumer, startSqsPoller } from '../../local/poller';
 import {
   canonicalValues,
   type DemoDataset,
@@ -426,6 +431,111 @@ describe('reconciliation fanned out over the work queue', () => {
       );
     }
   });
+
+  it('ends the item of a worker Lambda stops on every receive once its message is dead-lettered: the run completes, and the next is planned at once', async () => {
+    const { url } = await startProvider();
+    const config = configFor(url, { requestsPerSecond: 200, burst: 20 });
+    const topology = await provisionIsolated();
+    const fan = fanOut(topology, config);
+    const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    const queue = (definition: { readonly id: string }) => {
+      const provisioned = topology.queues[definition.id];
+      if (provisioned === undefined) throw new Error(`${definition.id} was not provisioned`);
+      return provisioned;
+    };
+    const poll = (definition: { readonly id: string }, consumer: SqsConsumer, batchSize: number) => {
+      const poller = startSqsPoller({
+        sqs: topology.sqs,
+        queueUrl: queue(definition).url,
+        queueArn: queue(definition).arn,
+        region: 'eu-west-1',
+        consumer,
+        batchSize,
+        concurrency: 2,
+        waitTimeSeconds: 1,
+        visibilityTimeoutSeconds: 2,
+        // The stopped invocations are expected; anything else is still reported.
+        logError: (message, error) => {
+          if (!(error instanceof Error && error.message.startsWith('Task timed out')))
+            console.error(message, error);
+        },
+      });
+      stops.push(() => poller.stop());
+    };
+
+    // The work DLQ's consumer, as deployed: it runs all along, and finds nothing to do until a message arrives.
+    const deadLettered: number[] = [];
+    poll(
+      RECONCILE_WORK_DLQ,
+      createWorkDeadLetterConsumer({ ...fan.worker, clock: systemClock }, quiet, {
+        singleMetric: () => ({
+          addDimension: () => undefined,
+          addMetric: (_name: string, _unit: string, value: number) => deadLettered.push(value),
+        }),
+      }),
+      RECONCILE_WORK_DLQ.consumer?.batchSize ?? 10,
+    );
+
+    const planned = await fan.plan();
+    const doomed = `drift/${SOURCE}/H3`;
+    const worker = createReconcileWorker({ ...fan.worker, maxReceiveCount: 5 }, quiet);
+    const receives: number[] = [];
+    poll(
+      RECONCILE_WORK,
+      async (event, context) => {
+        const [record] = event.Records;
+        const message = JSON.parse(record?.body ?? '{}') as WorkMessage;
+        if (message.itemId !== doomed) return worker(event, context);
+        receives.push(Number(record?.attributes.ApproximateReceiveCount));
+        // Lambda stops the invocation once the item is claimed, every time: nothing of the worker runs after
+        // that, not even the give-up of the last receive. Its lease is shorter than the message's visibility.
+        const claimedAt = Date.now();
+        await fan.runs.claim(
+          message,
+          randomUUID(),
+          new Date(claimedAt).toISOString(),
+          new Date(claimedAt + 1_000).toISOString(),
+        );
+        throw new Error('Task timed out after 1.00 seconds');
+      },
+      1,
+    );
+
+    const run = await eventually(
+      `run ${planned.runId} to complete`,
+      async () => {
+        const current = await fan.runs.get(planned.runId);
+        return current?.status === 'complete' && fan.completed.length > 0 ? current : undefined;
+      },
+      50_000,
+      250,
+    );
+    expect(receives).toEqual([1, 2, 3, 4, 5]);
+    expect(run).toMatchObject({ planned: 8, done: 7, failed: 1 });
+    expect(run.sources).toEqual([
+      expect.objectContaining({ sourceId: SOURCE, planned: 8, done: 7, failed: 1 }),
+    ]);
+    expect(run.items.find((item) => item.itemId === doomed)).toMatchObject({
+      status: 'failed',
+      error: DEAD_LETTERED,
+    });
+    expect(fan.completed).toHaveLength(1);
+    expect(fan.completed[0]?.sources.filter((source) => source.outcome === 'failed')).toEqual([
+      expect.objectContaining({ propertyId: 'H3', error: DEAD_LETTERED }),
+    ]);
+    expect(deadLettered).toEqual([1]);
+    // The consumer deleted the message it handled.
+    const { Attributes: dlq = {} } = await topology.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queue(RECONCILE_WORK_DLQ).url,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    expect(dlq).toEqual({ ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' });
+
+    // No day-long wait: the next run is planned at once.
+    expect((await fan.plan()).runId).not.toBe(planned.runId);
+  }, 60_000);
 
   // Each worker polls its own property, so only the source-wide limit is at stake between them: eight workers
   // each spending it alone would ask for eight times what the provider admits.

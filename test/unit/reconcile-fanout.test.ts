@@ -2,19 +2,25 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambdas/config/load';
 import type { WorkQueue } from '../../lambdas/queue/sqs-work-queue';
 import {
+  DEAD_LETTERED,
+  endDeadLetteredItem,
+  type ItemEndDependencies,
   PARITY_WINDOW_NIGHTS,
   type PlannerDependencies,
   planRun,
   RunInProgressError,
   runWorkItem,
   type WorkerDependencies,
+  WorkItemInProgressError,
   type WorkMessage,
 } from '../../lambdas/reconcile/fanout';
 import type { FetchLike } from '../../lambdas/reconcile/polling-client';
 import type { ReconcileRuntime } from '../../lambdas/reconcile/runtime';
 import type { ReconcileReport } from '../../lambdas/reconcile/service';
+import { createWorkDeadLetterConsumer } from '../../lambdas/reconcile/work-dead-letters';
 import { createReconcileWorker } from '../../lambdas/reconcile/worker';
 import type { Clock } from '../../lambdas/shared/clock';
+import { RECONCILE_WORK_METRICS } from '../../lambdas/shared/metric-names';
 import { MappingResolver } from '../../lambdas/state/resolver';
 import { InMemoryAriStore, InMemoryMappingStore } from '../fakes/apply-memory';
 import { offlineReconcileRuntime, reconcileStores } from '../fakes/reconcile-memory';
@@ -122,6 +128,8 @@ function fanOut(
       completed.push(report);
     },
   };
+  /** What the work DLQ's consumer is given: the run log, the work queue, the clock and the run's completion. */
+  const ending: ItemEndDependencies = { ...worker, clock };
   /** Runs every queued item, as workers would, until none is left. */
   const drain = async () => {
     while (queued.length > 0) await runWorkItem(queued.shift() as WorkMessage, worker);
@@ -133,10 +141,24 @@ function fanOut(
     completed,
     planner,
     worker,
+    ending,
     drain,
     stores,
     advance: (ms: number) => {
       now += ms;
+    },
+    /** A worker takes the item and Lambda stops it before it can end it: the claim stays, under its lease. */
+    stopWorkerOn: async (message: WorkMessage) => {
+      const claimedAt = new Date(now);
+      const leaseUntil = new Date(now + worker.leaseMs);
+      expect(
+        await runs.claim(
+          message,
+          `stopped-${message.itemId}`,
+          claimedAt.toISOString(),
+          leaseUntil.toISOString(),
+        ),
+      ).toEqual({ claimed: true });
     },
   };
 }
@@ -344,3 +366,260 @@ describe('a work item', () => {
     expect(fan.completed).toHaveLength(1);
   });
 });
+
+describe('a dead-lettered work item', () => {
+  /** A run of three drift items, no parity: H2 and ota-b run; H1's worker is stopped on every receive. */
+  async function runWithStoppedItem(fan: ReturnType<typeof fanOut>) {
+    const planned = await planRun({ trigger: 'manual', parity: false }, fan.planner);
+    const [h1, h2, otaB] = fan.queued.splice(0) as [WorkMessage, WorkMessage, WorkMessage];
+    await runWorkItem(h2, fan.worker);
+    await runWorkItem(otaB, fan.worker);
+    await fan.stopWorkerOn(h1);
+    // Five receives, each hidden for six times the worker's timeout: the last claim's lease ran out long ago.
+    fan.advance(5 * 6 * fan.worker.leaseMs);
+    return { runId: planned.runId, h1 };
+  }
+
+  it('ends as failed in its open run, counted once, and completes the run when it was the last', async () => {
+    const fan = fanOut();
+    const { runId, h1 } = await runWithStoppedItem(fan);
+    expect(await fan.runs.get(runId)).toMatchObject({ status: 'running', done: 1, failed: 1 });
+    expect(fan.completed).toHaveLength(0);
+
+    expect(await endDeadLetteredItem(h1, fan.ending)).toEqual({ outcome: 'abandoned', completedRun: true });
+    const run = await fan.runs.get(runId);
+    expect(run).toMatchObject({ status: 'complete', planned: 3, done: 1, failed: 2 });
+    expect(run?.sources).toEqual([
+      expect.objectContaining({ sourceId: 'ota-a', planned: 2, done: 1, failed: 1 }),
+      expect.objectContaining({ sourceId: 'ota-b', planned: 1, done: 0, failed: 1 }),
+    ]);
+    expect(run?.items.find((item) => item.itemId === h1.itemId)).toMatchObject({
+      status: 'failed',
+      error: DEAD_LETTERED,
+      message: expect.stringContaining('timeout or out of memory'),
+    });
+    // The run's report, once, with the item as a failed scan.
+    expect(fan.completed).toHaveLength(1);
+    expect(fan.completed[0]?.sources).toContainEqual(
+      expect.objectContaining({
+        sourceId: 'ota-a',
+        propertyId: 'H1',
+        outcome: 'failed',
+        error: DEAD_LETTERED,
+      }),
+    );
+    // The next run is planned at once rather than a day later.
+    expect(await planRun({ trigger: 'manual', parity: false }, fan.planner)).toMatchObject({
+      outcome: 'planned',
+    });
+  });
+
+  it('changes nothing when its message is delivered a second time', async () => {
+    const fan = fanOut();
+    const { runId, h1 } = await runWithStoppedItem(fan);
+    await endDeadLetteredItem(h1, fan.ending);
+    const before = await fan.runs.get(runId);
+    expect(await endDeadLetteredItem(h1, fan.ending)).toEqual({
+      outcome: 'skipped',
+      reason: 'finished',
+      completedRun: false,
+    });
+    expect(await fan.runs.get(runId)).toEqual(before);
+    expect(fan.completed).toHaveLength(1);
+  });
+
+  it('leaves an item its worker ended untouched', async () => {
+    const fan = fanOut();
+    const planned = await planRun({ trigger: 'manual', parity: false }, fan.planner);
+    const [h1] = fan.queued as [WorkMessage];
+    await fan.drain();
+    const before = await fan.runs.get(planned.runId);
+    expect(before?.items.find((item) => item.itemId === h1.itemId)?.status).toBe('done');
+    fan.advance(3_600_000);
+    expect(await endDeadLetteredItem(h1, fan.ending)).toMatchObject({
+      outcome: 'skipped',
+      reason: 'finished',
+    });
+    expect(await fan.runs.get(planned.runId)).toEqual(before);
+    expect(fan.completed).toHaveLength(1);
+  });
+
+  it('completes the run its worker ended the item of but died before completing', async () => {
+    const fan = fanOut();
+    const planned = await planRun({ trigger: 'manual', parity: false }, fan.planner);
+    const [h1, h2, otaB] = fan.queued.splice(0) as [WorkMessage, WorkMessage, WorkMessage];
+    await runWorkItem(h2, fan.worker);
+    await runWorkItem(otaB, fan.worker);
+    // The last item ends, and its worker is stopped before it can complete the run.
+    const stopped = { ...bound(fan.runs), complete: async () => Promise.reject(new Error('worker stopped')) };
+    await expect(runWorkItem(h1, { ...fan.worker, runs: stopped })).rejects.toThrow('worker stopped');
+    expect(await fan.runs.get(planned.runId)).toMatchObject({ status: 'running', done: 2, failed: 1 });
+    expect(await endDeadLetteredItem(h1, fan.ending)).toEqual({
+      outcome: 'skipped',
+      reason: 'finished',
+      completedRun: true,
+    });
+    expect(await fan.runs.get(planned.runId)).toMatchObject({ status: 'complete', done: 2, failed: 1 });
+    expect(fan.completed).toHaveLength(1);
+  });
+
+  it('sends the run’s parity items when it was the last drift item, and the run completes with them', async () => {
+    const fan = fanOut();
+    const planned = await planRun({ trigger: 'manual' }, fan.planner);
+    const [h1, h2, otaB] = fan.queued.splice(0) as [WorkMessage, WorkMessage, WorkMessage];
+    await runWorkItem(h2, fan.worker);
+    await runWorkItem(otaB, fan.worker);
+    await fan.stopWorkerOn(h1);
+    fan.advance(5 * 6 * fan.worker.leaseMs);
+    expect(fan.queued).toEqual([]);
+
+    expect(await endDeadLetteredItem(h1, fan.ending)).toEqual({ outcome: 'abandoned', completedRun: false });
+    expect(fan.queued.map((message) => message.kind)).toEqual(['parity', 'parity']);
+    await fan.drain();
+    expect(await fan.runs.get(planned.runId)).toMatchObject({
+      status: 'complete',
+      done: 3,
+      failed: 2,
+      parity: { planned: 2, done: 2 },
+    });
+    expect(fan.completed).toHaveLength(1);
+  });
+
+  it('is left to a worker that still holds it under a live lease, and nothing is counted', async () => {
+    const fan = fanOut();
+    const planned = await planRun({ trigger: 'manual', parity: false }, fan.planner);
+    const [h1] = fan.queued as [WorkMessage];
+    await fan.stopWorkerOn(h1);
+    const before = await fan.runs.get(planned.runId);
+    await expect(endDeadLetteredItem(h1, fan.ending)).rejects.toBeInstanceOf(WorkItemInProgressError);
+    expect(await fan.runs.get(planned.runId)).toEqual(before);
+    // Once the lease ran out, the next delivery ends it.
+    fan.advance(fan.worker.leaseMs + 1);
+    expect(await endDeadLetteredItem(h1, fan.ending)).toMatchObject({ outcome: 'abandoned' });
+  });
+
+  it('writes nothing for a run the run log no longer holds', async () => {
+    const fan = fanOut();
+    const message: WorkMessage = {
+      kind: 'drift',
+      runId: 'expired-run',
+      itemId: 'drift/ota-b',
+      sourceId: 'ota-b',
+      startedAt: new Date(START).toISOString(),
+      dryRun: false,
+    };
+    expect(await endDeadLetteredItem(message, fan.ending)).toEqual({
+      outcome: 'skipped',
+      reason: 'run_not_found',
+      completedRun: false,
+    });
+    expect(fan.runs.runs.size).toBe(0);
+  });
+});
+
+describe('the work dead-letter consumer', () => {
+  const sqsEvent = (messages: readonly unknown[]) =>
+    ({
+      Records: messages.map((message, index) => ({
+        messageId: `m-${index}`,
+        body: typeof message === 'string' ? message : JSON.stringify(message),
+        attributes: { ApproximateReceiveCount: '6' },
+      })),
+    }) as unknown as Parameters<ReturnType<typeof createWorkDeadLetterConsumer>>[0];
+
+  function consumer(fan: ReturnType<typeof fanOut>) {
+    const logged: { level: string; message: string; fields: Record<string, unknown> }[] = [];
+    const metrics: { name: string; unit: string; value: number }[] = [];
+    const log =
+      (level: string) =>
+      (...[message, fields]: unknown[]) => {
+        logged.push({ level, message: String(message), fields: (fields ?? {}) as Record<string, unknown> });
+      };
+    const handler = createWorkDeadLetterConsumer(
+      fan.ending,
+      { info: log('info'), warn: log('warn'), error: log('error') },
+      {
+        singleMetric: () => ({
+          addDimension: () => undefined,
+          addMetric: (name: string, unit: string, value: number) => metrics.push({ name, unit, value }),
+        }),
+      },
+    );
+    return { handler, logged, metrics };
+  }
+
+  it('ends each dead-lettered item, counts it, and logs its run, item and source', async () => {
+    const fan = fanOut();
+    const planned = await planRun({ trigger: 'manual', parity: false }, fan.planner);
+    const [h1, h2, otaB] = fan.queued.splice(0) as [WorkMessage, WorkMessage, WorkMessage];
+    await runWorkItem(otaB, fan.worker);
+    await fan.stopWorkerOn(h1);
+    await fan.stopWorkerOn(h2);
+    fan.advance(5 * 6 * fan.worker.leaseMs);
+    const { handler, logged, metrics } = consumer(fan);
+
+    expect(await handler(sqsEvent([h1, h2, 'not json']))).toEqual({ batchItemFailures: [] });
+    expect(await fan.runs.get(planned.runId)).toMatchObject({ status: 'complete', done: 0, failed: 3 });
+    expect(fan.completed).toHaveLength(1);
+    expect(metrics).toEqual([
+      { name: RECONCILE_WORK_METRICS.deadLettered, unit: 'Count', value: 1 },
+      { name: RECONCILE_WORK_METRICS.deadLettered, unit: 'Count', value: 1 },
+    ]);
+    // The batch's records are handled side by side: whichever ended second completed the run.
+    const lines = logged.filter((line) => line.level === 'info').map((line) => line.fields);
+    expect(lines.map(({ completedRun: _completedRun, ...ids }) => ids)).toEqual(
+      expect.arrayContaining(
+        ['H1', 'H2'].map((propertyId) => ({
+          runId: planned.runId,
+          itemId: `drift/ota-a/${propertyId}`,
+          kind: 'drift',
+          sourceId: 'ota-a',
+          propertyId,
+          outcome: 'abandoned',
+        })),
+      ),
+    );
+    expect(lines.map((line) => line.completedRun).sort()).toEqual([false, true]);
+    // A message nothing could read is dropped with an error: no retry makes it readable.
+    expect(logged.filter((line) => line.level === 'error')).toEqual([
+      {
+        level: 'error',
+        message: 'unreadable dead-lettered reconciliation work item message',
+        fields: { messageId: 'm-2' },
+      },
+    ]);
+  });
+
+  it('reports a message whose item a worker still holds as failed alone, for SQS to deliver it again', async () => {
+    const fan = fanOut();
+    await planRun({ trigger: 'manual', parity: false }, fan.planner);
+    const [h1, h2] = fan.queued.splice(0) as [WorkMessage, WorkMessage, WorkMessage];
+    await fan.stopWorkerOn(h1);
+    const { handler, logged, metrics } = consumer(fan);
+
+    expect(await handler(sqsEvent([h1, h2]))).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-0' }] });
+    expect(metrics).toHaveLength(1);
+    expect(logged.filter((line) => line.level === 'warn')).toEqual([
+      expect.objectContaining({
+        fields: expect.objectContaining({ itemId: h1.itemId, error: expect.stringContaining('lease') }),
+      }),
+    ]);
+  });
+});
+
+/** The store's methods, bound, so that a test can replace one of them. */
+function bound(store: InMemoryReconcileRunStore): WorkerDependencies['runs'] {
+  return {
+    create: store.create.bind(store),
+    claim: store.claim.bind(store),
+    finish: store.finish.bind(store),
+    abandon: store.abandon.bind(store),
+    parityDue: store.parityDue.bind(store),
+    markParitySent: store.markParitySent.bind(store),
+    complete: store.complete.bind(store),
+    get: store.get.bind(store),
+    list: store.list.bind(store),
+    latest: store.latest.bind(store),
+    takeParitySweep: store.takeParitySweep.bind(store),
+  };
+}
