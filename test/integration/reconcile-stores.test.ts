@@ -11,7 +11,6 @@ import {
   DynamoDbCheckpointStore,
   DynamoDbCircuitStateStore,
 } from '../../lambdas/reconcile/dynamodb-checkpoints';
-import type { CheckpointStore } from '../../lambdas/reconcile/run';
 import { fixedClock } from '../../lambdas/shared/clock';
 import { InvalidCursorError } from '../../lambdas/shared/cursor';
 import {
@@ -22,7 +21,6 @@ import {
 } from '../../lambdas/shared/topology';
 import { DynamoDbAuditLog } from '../../lambdas/state/dynamodb-audit';
 import { DynamoDbParityStore, InvalidParityQueryError } from '../../lambdas/state/dynamodb-parity';
-import type { ParityFinding, ParityNightKey, ParityRecord, ParityStore } from '../../lambdas/state/ports';
 import {
   InMemoryAuditLog,
   InMemoryCheckpointStore,
@@ -30,7 +28,9 @@ import {
   InMemoryParityStore,
 } from '../fakes/reconcile-memory';
 import { auditLogContract, auditRecord } from '../ports/audit-log.contract';
+import { checkpointStoreContract } from '../ports/checkpoint-store.contract';
 import { circuitStateStoreContract } from '../ports/circuit-state-store.contract';
+import { night, oneFinding, parityStoreContract } from '../ports/parity-store.contract';
 import { type IsolatedTopology, provisionIsolated } from '../support/aws';
 
 // Every instant and stay date lies years ahead: DynamoDB Local deletes items whose TTL has passed.
@@ -62,46 +62,11 @@ beforeAll(async () => {
 
 // ---------------------------------------------------------------------------------------------- checkpoints
 
-describe.each([
-  [
-    'DynamoDbCheckpointStore',
-    () => new DynamoDbCheckpointStore(topology.dynamodb, tableOf(RECONCILE_CHECKPOINTS)),
-  ],
-  ['InMemoryCheckpointStore', () => new InMemoryCheckpointStore()],
-] as const)('%s', (_name, create: () => CheckpointStore) => {
-  it('answers undefined for a source that never ran', async () => {
-    expect(await create().get(`src-${randomUUID()}`)).toBeUndefined();
-  });
-
-  it('returns the checkpoint put, and a later put replaces it whole', async () => {
-    const store = create();
-    const source = `src-${randomUUID()}`;
-    const interrupted = {
-      watermark: '2031-01-01T10:00:00.000Z',
-      resumeCursor: 'page#7',
-      resumeUpdatedAfter: '2031-01-01T09:55:00.000Z',
-      lastFullPassAt: '2030-12-31T00:00:00.000Z',
-    };
-    await store.put(source, interrupted);
-    expect(await store.get(source)).toEqual(interrupted);
-
-    const completed = { watermark: '2031-01-01T11:00:00.000Z', lastFullPassAt: '2031-01-01T10:30:00.000Z' };
-    await store.put(source, completed);
-    const read = await store.get(source);
-    expect(read).toEqual(completed);
-    expect(read).not.toHaveProperty('resumeCursor');
-    expect(read).not.toHaveProperty('resumeUpdatedAfter');
-  });
-
-  it('keeps sources apart', async () => {
-    const store = create();
-    const [a, b] = [`src-${randomUUID()}`, `src-${randomUUID()}`];
-    await store.put(a, { watermark: '2031-01-01T01:00:00.000Z' });
-    await store.put(b, { watermark: '2031-01-01T02:00:00.000Z' });
-    expect((await store.get(a))?.watermark).toBe('2031-01-01T01:00:00.000Z');
-    expect((await store.get(b))?.watermark).toBe('2031-01-01T02:00:00.000Z');
-  });
-});
+checkpointStoreContract(
+  'DynamoDbCheckpointStore',
+  () => new DynamoDbCheckpointStore(topology.dynamodb, tableOf(RECONCILE_CHECKPOINTS)),
+);
+checkpointStoreContract('InMemoryCheckpointStore', () => new InMemoryCheckpointStore());
 
 describe('DynamoDbCheckpointStore items', () => {
   it('stores one item per source id, keyed by it', async () => {
@@ -254,136 +219,11 @@ describe('DynamoDbAuditLog items', () => {
 
 // --------------------------------------------------------------------------------------------------- parity
 
-function price(key: ParityNightKey, channel: string, channelMinor: number): ParityFinding {
-  const truthMinor = 13_000;
-  const difference = channelMinor - truthMinor;
-  return {
-    kind: 'price',
-    key,
-    truthChannel: 'pms-main',
-    channel,
-    truthRate: { amountMinor: truthMinor, currency: 'EUR' },
-    channelRate: { amountMinor: channelMinor, currency: 'EUR' },
-    difference,
-    percent: (Math.abs(difference) / truthMinor) * 100,
-  };
-}
-
-function night(
-  propertyId: string,
-  date: string,
-  findings: (key: ParityNightKey) => ParityFinding[],
-  ids: Partial<ParityNightKey> = {},
-): ParityRecord {
-  const key = { propertyId, roomTypeId: 'dbl', ratePlanId: 'bar', date, ...ids };
-  return { key, findings: findings(key), checkedAt: '2031-01-01T00:10:00.000Z' };
-}
-
-const oneFinding = (key: ParityNightKey) => [price(key, 'booking', 12_600)];
-
-async function listAll(store: ParityStore, propertyId: string, from: string, to: string, limit = 100) {
-  const pages: ParityRecord[][] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.list({ propertyId, from, to, limit, ...(cursor ? { cursor } : {}) });
-    pages.push([...page.items]);
-    cursor = page.cursor;
-  } while (cursor !== undefined && pages.length < 50);
-  return pages;
-}
-
-describe.each([
-  ['DynamoDbParityStore', () => new DynamoDbParityStore(topology.dynamodb, tableOf(PARITY_FINDINGS))],
-  ['InMemoryParityStore', () => new InMemoryParityStore()],
-] as const)('%s', (_name, create: () => ParityStore) => {
-  it('returns exactly the findings put, money and percentages included', async () => {
-    const store = create();
-    const propertyId = `prop-${randomUUID()}`;
-    const record = night(propertyId, '2031-06-01', (key) => [
-      price(key, 'booking', 12_600),
-      price(key, 'expedia', 13_001),
-      {
-        kind: 'currency_mismatch',
-        key,
-        truthChannel: 'pms-main',
-        channel: 'agoda',
-        truthRate: { amountMinor: 13_000, currency: 'EUR' },
-        channelRate: { amountMinor: 1_950_000, currency: 'JPY' },
-      },
-    ]);
-    await store.putNight(record);
-    const page = await store.list({ propertyId, from: '2031-06-01', to: '2031-06-01', limit: 10 });
-    expect(page).toEqual({ items: [record] });
-  });
-
-  it('replaces a night’s findings, and removes the night when it is put with none', async () => {
-    const store = create();
-    const propertyId = `prop-${randomUUID()}`;
-    await store.putNight(night(propertyId, '2031-06-02', oneFinding));
-    const replaced = night(propertyId, '2031-06-02', (key) => [price(key, 'expedia', 14_000)]);
-    await store.putNight(replaced);
-    expect((await store.list({ propertyId, from: '2031-06-02', to: '2031-06-02', limit: 10 })).items).toEqual(
-      [replaced],
-    );
-
-    await store.putNight(night(propertyId, '2031-06-02', () => []));
-    expect(await store.list({ propertyId, from: '2031-06-01', to: '2031-06-30', limit: 10 })).toEqual({
-      items: [],
-    });
-  });
-
-  it('lists the inclusive range of dates, in date order, of the asked property only', async () => {
-    const store = create();
-    const [propertyId, other] = [`prop-${randomUUID()}`, `prop-${randomUUID()}`];
-    for (const date of ['2031-07-05', '2031-06-30', '2031-07-01', '2031-07-03', '2031-07-06']) {
-      await store.putNight(night(propertyId, date, oneFinding));
-    }
-    await store.putNight(night(propertyId, '2031-07-03', oneFinding, { roomTypeId: 'aaa' }));
-    await store.putNight(night(other, '2031-07-02', oneFinding));
-
-    const { items } = await store.list({ propertyId, from: '2031-07-01', to: '2031-07-05', limit: 100 });
-    expect(items.map((item) => `${item.key.date} ${item.key.roomTypeId}`)).toEqual([
-      '2031-07-01 dbl',
-      '2031-07-03 aaa',
-      '2031-07-03 dbl',
-      '2031-07-05 dbl',
-    ]);
-    expect(items.every((item) => item.key.propertyId === propertyId)).toBe(true);
-  });
-
-  it('pages with the cursor it hands out, and hands none out with the last page', async () => {
-    const store = create();
-    const propertyId = `prop-${randomUUID()}`;
-    const dates = ['2031-08-01', '2031-08-02', '2031-08-03', '2031-08-04', '2031-08-05'];
-    for (const date of dates) await store.putNight(night(propertyId, date, oneFinding));
-
-    const pages = await listAll(store, propertyId, '2031-08-01', '2031-08-31', 2);
-    expect(pages.map((page) => page.map((item) => item.key.date))).toEqual([
-      ['2031-08-01', '2031-08-02'],
-      ['2031-08-03', '2031-08-04'],
-      ['2031-08-05'],
-    ]);
-    // A page that ends exactly at the last night hands out no cursor either.
-    expect(
-      (await listAll(store, propertyId, '2031-08-01', '2031-08-04', 2)).map((page) => page.length),
-    ).toEqual([2, 2]);
-  });
-
-  it('keeps ids containing "#" apart', async () => {
-    const store = create();
-    const propertyId = `prop-${randomUUID()}`;
-    const first = night(propertyId, '2031-09-01', oneFinding, { roomTypeId: 'a#b', ratePlanId: 'c' });
-    const second = night(propertyId, '2031-09-01', (key) => [price(key, 'x', 1)], {
-      roomTypeId: 'a',
-      ratePlanId: 'b#c',
-    });
-    await store.putNight(first);
-    await store.putNight(second);
-    const { items } = await store.list({ propertyId, from: '2031-09-01', to: '2031-09-01', limit: 10 });
-    expect(items).toHaveLength(2);
-    expect(items).toEqual(expect.arrayContaining([first, second]));
-  });
-});
+parityStoreContract(
+  'DynamoDbParityStore',
+  () => new DynamoDbParityStore(topology.dynamodb, tableOf(PARITY_FINDINGS)),
+);
+parityStoreContract('InMemoryParityStore', () => new InMemoryParityStore());
 
 describe('DynamoDbParityStore items', () => {
   const store = (days?: number) =>
