@@ -152,13 +152,9 @@ export class DynamoDbAuditLog extends DynamoDbTable implements AuditLog, AuditRe
     // Counted from the later of `at` and now, so a record appended late is never written already expired.
     const expiresAt =
       Math.floor(Math.max(recordedAt, this.clock.now().getTime()) / 1000) + this.retentionSeconds;
-    const sk = [key.date, key.roomTypeId, key.ratePlanId, key.channel, record.group, record.at, record.runId]
-      .map(keyPart)
-      .concat(digestOf(record))
-      .join('#');
     return {
       pk: { S: key.propertyId },
-      sk: { S: sk },
+      sk: { S: auditSortKey(record) },
       ...stringAttributes(key, ROOM_NIGHT_KEY_ATTRIBUTES),
       ...stringAttributes(record, ['group', 'action', ...RECORD_TEXT, 'beforeVersion']),
       ...stringAttributes({ before: jsonOf(record.before), after: jsonOf(record.after) }, [
@@ -168,6 +164,15 @@ export class DynamoDbAuditLog extends DynamoDbTable implements AuditLog, AuditRe
       expiresAt: { N: String(expiresAt) },
     };
   }
+}
+
+/** A record's sort key in its property's partition (see DynamoDbAuditLog): identical records share it. */
+export function auditSortKey(record: AuditRecord): string {
+  const { key } = record;
+  return [key.date, key.roomTypeId, key.ratePlanId, key.channel, record.group, record.at, record.runId]
+    .map(keyPart)
+    .concat(digestOf(record))
+    .join('#');
 }
 
 function digestOf(record: AuditRecord): string {

@@ -5,20 +5,80 @@ import { compareVersions } from '../../lambdas/domain/state';
 import type { CircuitSnapshot } from '../../lambdas/reconcile/circuit-breaker';
 import type { CircuitStateStore } from '../../lambdas/reconcile/dynamodb-checkpoints';
 import type { FetchLike } from '../../lambdas/reconcile/polling-client';
-import type { AuditLog, AuditRecord } from '../../lambdas/reconcile/ports';
 import type { Checkpoint, CheckpointStore } from '../../lambdas/reconcile/run';
 import { createReconcileRuntime, type ReconcileRuntime } from '../../lambdas/reconcile/runtime';
 import type { Clock } from '../../lambdas/shared/clock';
+import { encodeCursor } from '../../lambdas/shared/cursor';
+import type { AuditLog, AuditQuery, AuditReader, AuditRecord } from '../../lambdas/state/audit';
+import { auditSortKey, InvalidAuditQueryError } from '../../lambdas/state/dynamodb-audit';
 import { paritySortKey } from '../../lambdas/state/dynamodb-parity';
+import { nightRange } from '../../lambdas/state/night-range';
 import type { ParityQuery, ParityRecord, ParityStore } from '../../lambdas/state/ports';
 import { InMemoryAriStore } from './apply-memory';
 
-/** In-memory reconciliation ports with the contracts described in lambdas/reconcile/ports.ts and run.ts. */
-export class InMemoryAuditLog implements AuditLog {
-  readonly records: AuditRecord[] = [];
-  async append(records: readonly AuditRecord[]): Promise<void> {
-    this.records.push(...records);
+// In-memory reconciliation ports, each passing the contract suite of its DynamoDB store (test/ports).
+
+/**
+ * The audit as DynamoDbAuditLog keeps it (test/ports/audit-log.contract.ts): under the same sort key, so that an
+ * identical record appended again is kept once and a listing comes in the table's order, pages and cursors
+ * included; `before` and `after` go through JSON as they do into the table. It keeps no expiry.
+ */
+export class InMemoryAuditLog implements AuditLog, AuditReader {
+  /** By `<propertyId>\n<sort key>`, in the order first appended. */
+  private readonly kept = new Map<string, { readonly sk: string; readonly record: AuditRecord }>();
+
+  /** Every record kept, in the order first appended. */
+  get records(): AuditRecord[] {
+    return [...this.kept.values()].map(({ record }) => structuredClone(record));
   }
+
+  async append(records: readonly AuditRecord[]): Promise<void> {
+    const stored = records.map((record) => {
+      if (Number.isNaN(Date.parse(record.at))) {
+        throw new Error(
+          `Audit record of run ${record.runId} has "at" ${JSON.stringify(record.at)}; expected ISO-8601.`,
+        );
+      }
+      return { sk: auditSortKey(record), record: throughJson(record) };
+    });
+    for (const entry of stored) this.kept.set(`${entry.record.key.propertyId}\n${entry.sk}`, entry);
+  }
+
+  async list(query: AuditQuery): Promise<Page<AuditRecord>> {
+    const { range, startKey } = nightRange(
+      query.propertyId,
+      query,
+      (message) => new InvalidAuditQueryError(message),
+    );
+    const after = startKey?.sk?.S;
+    const matching = [...this.kept.values()]
+      .filter(({ record }) => record.key.propertyId === query.propertyId)
+      .filter(({ sk }) => compareVersions(sk, range.lower) >= 0 && compareVersions(sk, range.upper) <= 0)
+      .filter(({ sk }) => after === undefined || compareVersions(sk, after) > 0)
+      .filter(({ record }) => query.action === undefined || record.action === query.action)
+      .sort((a, b) => compareVersions(a.sk, b.sk));
+    const page = matching.slice(0, query.limit);
+    const items = page.map(({ record }) => structuredClone(record));
+    const last = page.at(-1);
+    return matching.length > query.limit && last !== undefined
+      ? { items, cursor: encodeCursor({ pk: query.propertyId, sk: last.sk }) }
+      : { items };
+  }
+}
+
+/** The record as the table gives it back: `before` and `after` parsed from their JSON, absent when undefined. */
+function throughJson(record: AuditRecord): AuditRecord {
+  const { before, after, ...rest } = record;
+  const copy = (value: unknown) => {
+    const json = value === undefined ? undefined : JSON.stringify(value);
+    return json === undefined ? undefined : JSON.parse(json);
+  };
+  const storedBefore = copy(before);
+  return {
+    ...structuredClone(rest),
+    after: copy(after),
+    ...(storedBefore === undefined ? {} : { before: storedBefore }),
+  };
 }
 
 /** Like the DynamoDB store, `put` replaces the whole checkpoint. */
@@ -64,13 +124,15 @@ export class InMemoryParityStore implements ParityStore {
   }
 }
 
+/** As DynamoDbCircuitStateStore (test/ports/circuit-state-store.contract.ts): a copy in, a copy out. */
 export class InMemoryCircuitStateStore implements CircuitStateStore {
   readonly saved = new Map<string, CircuitSnapshot>();
   async get(sourceId: string) {
-    return this.saved.get(sourceId);
+    const snapshot = this.saved.get(sourceId);
+    return snapshot === undefined ? undefined : { ...snapshot };
   }
   async put(sourceId: string, snapshot: CircuitSnapshot) {
-    this.saved.set(sourceId, snapshot);
+    this.saved.set(sourceId, { ...snapshot });
   }
 }
 

@@ -11,7 +11,7 @@ import { DynamoDbDeliveryLedger } from '../../lambdas/ledger/dynamodb-ledger';
 import { DynamoDbRejectionLog } from '../../lambdas/ledger/dynamodb-rejections';
 import { DynamoDbReplayJobStore } from '../../lambdas/ledger/dynamodb-replay-jobs';
 import { SqsRedrivableDeadLetterQueue } from '../../lambdas/queue/sqs-dead-letters';
-import { SqsEventQueue } from '../../lambdas/queue/sqs-queue';
+import { SqsEventQueue, SqsReplayWorkQueue } from '../../lambdas/queue/sqs-queue';
 import { fixedClock, systemClock } from '../../lambdas/shared/clock';
 import {
   ARI_STATE,
@@ -43,7 +43,7 @@ import { InMemoryHoldStore } from '../fakes/controls-memory';
 import { InMemoryDeadLetterQueue } from '../fakes/dead-letters-memory';
 import { InMemoryLedger, InMemoryQueue } from '../fakes/in-memory';
 import { InMemoryRejectionLog } from '../fakes/rejections';
-import { InMemoryReplayJobStore } from '../fakes/replay-memory';
+import { InMemoryReplayJobStore, InMemoryReplayWorkQueue } from '../fakes/replay-memory';
 import { applyLedgerContract } from '../ports/apply-ledger.contract';
 import { ariStoreContract } from '../ports/ari-store.contract';
 import { deadLetterQueueContract, type QueuedMessage } from '../ports/dead-letter-queue.contract';
@@ -55,6 +55,7 @@ import { holdStoreContract } from '../ports/hold-store.contract';
 import { mappingStoreContract } from '../ports/mapping-store.contract';
 import { rejectionLogContract } from '../ports/rejection-log.contract';
 import { replayJobStoreContract } from '../ports/replay-job-store.contract';
+import { replayWorkQueueContract } from '../ports/replay-work-queue.contract';
 import { reservationStoreContract } from '../ports/reservation-store.contract';
 import { reviewStoreContract } from '../ports/review-store.contract';
 import { type IsolatedTopology, provisionIsolated } from '../support/aws';
@@ -235,6 +236,47 @@ replayJobStoreContract(
   () => new DynamoDbReplayJobStore(topology.dynamodb, tableOf(CONTROLS)),
 );
 replayJobStoreContract('InMemoryReplayJobStore', () => new InMemoryReplayJobStore());
+
+replayWorkQueueContract('SqsReplayWorkQueue', async () => {
+  const { sqs } = topology;
+  // A queue of its own, so that what the test takes is exactly what it sent.
+  const { QueueUrl: queueUrl } = await sqs.send(
+    new CreateQueueCommand({ QueueName: `replay-contract-${randomUUID().slice(0, 8)}` }),
+  );
+  if (queueUrl === undefined) throw new Error('no URL for the replay work queue');
+  return {
+    queue: new SqsReplayWorkQueue(sqs, queueUrl),
+    unreachable: () => new SqsReplayWorkQueue(sqs, `${queueUrl}-deleted`),
+    taken: async () => {
+      const bodies: unknown[] = [];
+      while (true) {
+        // fauxqs answers a short poll with every visible message: an empty answer means an empty queue.
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+        );
+        if (Messages.length === 0) return bodies;
+        for (const message of Messages) {
+          bodies.push(JSON.parse(message.Body ?? 'null'));
+          await sqs.send(
+            new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }),
+          );
+        }
+      }
+    },
+  };
+});
+replayWorkQueueContract('InMemoryReplayWorkQueue', async () => {
+  const queue = new InMemoryReplayWorkQueue();
+  return {
+    queue,
+    unreachable: () => {
+      queue.failing = true;
+      return queue;
+    },
+    // The fake keeps the job ids it was sent; each stands for the message `{ jobId }` the worker reads.
+    taken: async () => queue.sent.splice(0).map((jobId) => ({ jobId })),
+  };
+});
 
 deadLetterQueueContract('SqsRedrivableDeadLetterQueue', async () => {
   const { sqs } = topology;

@@ -7,13 +7,10 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { FieldGroup } from '../../lambdas/domain/state';
 import {
   DynamoDbCheckpointStore,
   DynamoDbCircuitStateStore,
 } from '../../lambdas/reconcile/dynamodb-checkpoints';
-import type { AuditRecord } from '../../lambdas/reconcile/ports';
-import type { CheckpointStore } from '../../lambdas/reconcile/run';
 import { fixedClock } from '../../lambdas/shared/clock';
 import { InvalidCursorError } from '../../lambdas/shared/cursor';
 import {
@@ -24,8 +21,16 @@ import {
 } from '../../lambdas/shared/topology';
 import { DynamoDbAuditLog } from '../../lambdas/state/dynamodb-audit';
 import { DynamoDbParityStore, InvalidParityQueryError } from '../../lambdas/state/dynamodb-parity';
-import type { ParityFinding, ParityNightKey, ParityRecord, ParityStore } from '../../lambdas/state/ports';
-import { InMemoryCheckpointStore, InMemoryParityStore } from '../fakes/reconcile-memory';
+import {
+  InMemoryAuditLog,
+  InMemoryCheckpointStore,
+  InMemoryCircuitStateStore,
+  InMemoryParityStore,
+} from '../fakes/reconcile-memory';
+import { auditLogContract, auditRecord } from '../ports/audit-log.contract';
+import { checkpointStoreContract } from '../ports/checkpoint-store.contract';
+import { circuitStateStoreContract } from '../ports/circuit-state-store.contract';
+import { night, oneFinding, parityStoreContract } from '../ports/parity-store.contract';
 import { type IsolatedTopology, provisionIsolated } from '../support/aws';
 
 // Every instant and stay date lies years ahead: DynamoDB Local deletes items whose TTL has passed.
@@ -57,46 +62,11 @@ beforeAll(async () => {
 
 // ---------------------------------------------------------------------------------------------- checkpoints
 
-describe.each([
-  [
-    'DynamoDbCheckpointStore',
-    () => new DynamoDbCheckpointStore(topology.dynamodb, tableOf(RECONCILE_CHECKPOINTS)),
-  ],
-  ['InMemoryCheckpointStore', () => new InMemoryCheckpointStore()],
-] as const)('%s', (_name, create: () => CheckpointStore) => {
-  it('answers undefined for a source that never ran', async () => {
-    expect(await create().get(`src-${randomUUID()}`)).toBeUndefined();
-  });
-
-  it('returns the checkpoint put, and a later put replaces it whole', async () => {
-    const store = create();
-    const source = `src-${randomUUID()}`;
-    const interrupted = {
-      watermark: '2031-01-01T10:00:00.000Z',
-      resumeCursor: 'page#7',
-      resumeUpdatedAfter: '2031-01-01T09:55:00.000Z',
-      lastFullPassAt: '2030-12-31T00:00:00.000Z',
-    };
-    await store.put(source, interrupted);
-    expect(await store.get(source)).toEqual(interrupted);
-
-    const completed = { watermark: '2031-01-01T11:00:00.000Z', lastFullPassAt: '2031-01-01T10:30:00.000Z' };
-    await store.put(source, completed);
-    const read = await store.get(source);
-    expect(read).toEqual(completed);
-    expect(read).not.toHaveProperty('resumeCursor');
-    expect(read).not.toHaveProperty('resumeUpdatedAfter');
-  });
-
-  it('keeps sources apart', async () => {
-    const store = create();
-    const [a, b] = [`src-${randomUUID()}`, `src-${randomUUID()}`];
-    await store.put(a, { watermark: '2031-01-01T01:00:00.000Z' });
-    await store.put(b, { watermark: '2031-01-01T02:00:00.000Z' });
-    expect((await store.get(a))?.watermark).toBe('2031-01-01T01:00:00.000Z');
-    expect((await store.get(b))?.watermark).toBe('2031-01-01T02:00:00.000Z');
-  });
-});
+checkpointStoreContract(
+  'DynamoDbCheckpointStore',
+  () => new DynamoDbCheckpointStore(topology.dynamodb, tableOf(RECONCILE_CHECKPOINTS)),
+);
+checkpointStoreContract('InMemoryCheckpointStore', () => new InMemoryCheckpointStore());
 
 describe('DynamoDbCheckpointStore items', () => {
   it('stores one item per source id, keyed by it', async () => {
@@ -114,28 +84,25 @@ describe('DynamoDbCheckpointStore items', () => {
   });
 });
 
-describe('DynamoDbCircuitStateStore', () => {
-  it('saves a breaker under its own key, next to the source checkpoint, and reads it back', async () => {
+circuitStateStoreContract(
+  'DynamoDbCircuitStateStore',
+  () => new DynamoDbCircuitStateStore(topology.dynamodb, tableOf(RECONCILE_CHECKPOINTS)),
+);
+circuitStateStoreContract('InMemoryCircuitStateStore', () => new InMemoryCircuitStateStore());
+
+describe('DynamoDbCircuitStateStore items', () => {
+  it('saves a breaker under its own key, next to the source checkpoint', async () => {
     const circuits = new DynamoDbCircuitStateStore(topology.dynamodb, tableOf(RECONCILE_CHECKPOINTS));
     const checkpoints = new DynamoDbCheckpointStore(topology.dynamodb, tableOf(RECONCILE_CHECKPOINTS));
     const source = `src-${randomUUID()}`;
-    expect(await circuits.get(source)).toBeUndefined();
-
     await checkpoints.put(source, { watermark: '2031-01-01T01:00:00.000Z' });
     await circuits.put(source, { state: 'open', failures: 5, openedAt: '2031-01-01T02:00:00.000Z' });
-    expect(await circuits.get(source)).toEqual({
-      state: 'open',
-      failures: 5,
-      openedAt: '2031-01-01T02:00:00.000Z',
-    });
     expect(await checkpoints.get(source)).toEqual({ watermark: '2031-01-01T01:00:00.000Z' });
-
-    await circuits.put(source, { state: 'closed', failures: 0 });
-    expect(await circuits.get(source)).toEqual({ state: 'closed', failures: 0 });
     expect(await rawItem(RECONCILE_CHECKPOINTS, { pk: `circuit#${source}` })).toEqual({
       pk: { S: `circuit#${source}` },
-      state: { S: 'closed' },
-      failures: { N: '0' },
+      state: { S: 'open' },
+      failures: { N: '5' },
+      openedAt: { S: '2031-01-01T02:00:00.000Z' },
     });
   });
 
@@ -153,27 +120,6 @@ describe('DynamoDbCircuitStateStore', () => {
 });
 
 // ---------------------------------------------------------------------------------------------------- audit
-
-function auditRecord(
-  propertyId: string,
-  date: string,
-  index: number,
-  overrides: Partial<AuditRecord> = {},
-): AuditRecord {
-  const groups: FieldGroup[] = ['rate', 'availability', 'restrictions'];
-  return {
-    key: { propertyId, roomTypeId: `rt-${index % 3}`, ratePlanId: 'bar', channel: 'ota-sim', date },
-    group: groups[index % 3] ?? 'rate',
-    action: index % 2 === 0 ? 'overwritten' : 'observed',
-    before: { amountMinor: 10_000 + index, currency: 'EUR', nested: [index, { flag: true }] },
-    after: { amountMinor: 12_000 + index, currency: 'EUR' },
-    beforeVersion: `2030-12-31T23:00:00.000Z#evt-${index}`,
-    providerUpdatedAt: '2030-12-31T23:30:00.000Z',
-    runId: 'run-1',
-    at: `2031-01-01T00:00:${String(index % 60).padStart(2, '0')}.000Z`,
-    ...overrides,
-  };
-}
 
 /** Passes every call through, but lets the test decide what DynamoDB "left unprocessed" of each BatchWriteItem. */
 function throttlingClient(
@@ -200,17 +146,20 @@ function throttlingClient(
   return { client, batchCalls: () => calls };
 }
 
-describe('DynamoDbAuditLog', () => {
-  const retentionDays = 90;
-  const log = (client: DynamoDBClient = topology.dynamodb, clock = fixedClock(NOW)) =>
-    new DynamoDbAuditLog(client, tableOf(RECONCILE_AUDIT), { retentionDays, clock, backoffMs: 1 });
+const retentionDays = 90;
+const auditLog = (client: DynamoDBClient = topology.dynamodb, clock = fixedClock(NOW)) =>
+  new DynamoDbAuditLog(client, tableOf(RECONCILE_AUDIT), { retentionDays, clock, backoffMs: 1 });
 
+auditLogContract('DynamoDbAuditLog', () => auditLog());
+auditLogContract('InMemoryAuditLog', () => new InMemoryAuditLog());
+
+describe('DynamoDbAuditLog items', () => {
   it('writes more than one batch of 25 and reads every record back with its expiry, in night then time order', async () => {
     const propertyId = `prop-${randomUUID()}`;
     const records = Array.from({ length: 60 }, (_, index) =>
       auditRecord(propertyId, `2031-02-${String((index % 4) + 1).padStart(2, '0')}`, index),
     );
-    const audit = log();
+    const audit = auditLog();
     await audit.append(records);
 
     const read = await audit.listProperty(propertyId, '2031-02-01', '2031-02-28');
@@ -233,112 +182,12 @@ describe('DynamoDbAuditLog', () => {
     }
   });
 
-  it('reads an inclusive range of nights of one property only', async () => {
-    const [propertyId, other] = [`prop-${randomUUID()}`, `prop-${randomUUID()}`];
-    const audit = log();
-    await audit.append(
-      ['2031-03-01', '2031-03-02', '2031-03-03', '2031-03-04'].map((date, index) =>
-        auditRecord(propertyId, date, index),
-      ),
-    );
-    await audit.append([auditRecord(other, '2031-03-02', 0)]);
-    const read = await audit.listProperty(propertyId, '2031-03-02', '2031-03-03');
-    expect(read.map((record) => record.key.date)).toEqual(['2031-03-02', '2031-03-03']);
-    expect(read.every((record) => record.key.propertyId === propertyId)).toBe(true);
-  });
-
-  it('keeps a record without a before value, and stores before and after as JSON strings', async () => {
-    const propertyId = `prop-${randomUUID()}`;
-    const {
-      before: _before,
-      beforeVersion: _version,
-      ...withoutBefore
-    } = auditRecord(propertyId, '2031-04-01', 0);
-    await log().append([withoutBefore]);
-    const [read] = await log().listProperty(propertyId, '2031-04-01', '2031-04-01');
-    expect(read).toEqual({
-      ...withoutBefore,
-      expiresAt: Date.parse(withoutBefore.at) / 1000 + retentionDays * DAY,
-    });
-    expect(read).not.toHaveProperty('before');
-    expect(read).not.toHaveProperty('beforeVersion');
-  });
-
   it('counts the retention from now when a record is appended after its own time', async () => {
     const propertyId = `prop-${randomUUID()}`;
     const record = auditRecord(propertyId, '2031-04-02', 0, { at: '2030-06-01T00:00:00.000Z' });
-    await log(topology.dynamodb, fixedClock(NOW)).append([record]);
-    const [read] = await log().listProperty(propertyId, '2031-04-02', '2031-04-02');
+    await auditLog(topology.dynamodb, fixedClock(NOW)).append([record]);
+    const [read] = await auditLog().listProperty(propertyId, '2031-04-02', '2031-04-02');
     expect(read?.expiresAt).toBe(Date.parse(NOW) / 1000 + retentionDays * DAY);
-  });
-
-  it('does not let a "#" inside an id merge two different nights', async () => {
-    const propertyId = `prop-${randomUUID()}`;
-    const base = auditRecord(propertyId, '2031-04-03', 0);
-    const first = { ...base, key: { ...base.key, roomTypeId: 'a#b', ratePlanId: 'c' } };
-    const second = { ...base, key: { ...base.key, roomTypeId: 'a', ratePlanId: 'b#c' } };
-    await log().append([first, second]);
-    const read = await log().listProperty(propertyId, '2031-04-03', '2031-04-03');
-    expect(read.map((r) => `${r.key.roomTypeId} / ${r.key.ratePlanId}`).sort()).toEqual([
-      'a / b#c',
-      'a#b / c',
-    ]);
-  });
-
-  it('keeps two records that differ only in content, and writes an identical record once', async () => {
-    const propertyId = `prop-${randomUUID()}`;
-    const record = auditRecord(propertyId, '2031-04-04', 0);
-    const changed = { ...record, after: { amountMinor: 1, currency: 'EUR' } };
-    await log().append([record, record, changed]);
-    await log().append([record]);
-    const read = await log().listProperty(propertyId, '2031-04-04', '2031-04-04');
-    expect(read.map((r) => r.after)).toEqual(expect.arrayContaining([record.after, changed.after]));
-    expect(read).toHaveLength(2);
-  });
-
-  it('pages through a range of nights in night then time order, of one action when asked, with cursors bound to the query', async () => {
-    const propertyId = `prop-${randomUUID()}`;
-    const audit = log();
-    const records = Array.from({ length: 12 }, (_, index) =>
-      auditRecord(propertyId, `2031-06-0${(index % 4) + 1}`, index),
-    );
-    await audit.append([...records, auditRecord(propertyId, '2031-06-05', 99)]);
-    const read = async (query: { action?: 'overwritten' | 'observed'; limit: number }) => {
-      const pages = [];
-      let cursor: string | undefined;
-      do {
-        const page = await audit.list({
-          propertyId,
-          from: '2031-06-01',
-          to: '2031-06-04',
-          ...query,
-          ...(cursor ? { cursor } : {}),
-        });
-        pages.push(page.items);
-        cursor = page.cursor;
-      } while (cursor !== undefined);
-      return pages;
-    };
-    const all = await read({ limit: 5 });
-    expect(all.map((page) => page.length)).toEqual([5, 5, 2]);
-    const whole = await audit.listProperty(propertyId, '2031-06-01', '2031-06-04');
-    expect(all.flat()).toEqual(whole);
-    const overwritten = await read({ action: 'overwritten', limit: 4 });
-    expect(overwritten.map((page) => page.length)).toEqual([4, 2]);
-    expect(overwritten.flat()).toEqual(whole.filter((record) => record.action === 'overwritten'));
-    const [first] = await read({ limit: 500 });
-    expect(first).toHaveLength(12);
-
-    const page = await audit.list({ propertyId, from: '2031-06-01', to: '2031-06-04', limit: 5 });
-    await expect(
-      audit.list({
-        propertyId: `prop-${randomUUID()}`,
-        from: '2031-06-01',
-        to: '2031-06-04',
-        limit: 5,
-        cursor: page.cursor,
-      }),
-    ).rejects.toBeInstanceOf(InvalidCursorError);
   });
 
   it('retries the items DynamoDB leaves unprocessed until all are written', async () => {
@@ -346,9 +195,9 @@ describe('DynamoDbAuditLog', () => {
     // Each chunk's first attempt leaves 20 of its items; the retry writes them.
     const { client, batchCalls } = throttlingClient(topology.dynamodb, (call) => (call % 2 === 1 ? 20 : 0));
     const records = Array.from({ length: 30 }, (_, index) => auditRecord(propertyId, '2031-05-01', index));
-    await log(client).append(records);
+    await auditLog(client).append(records);
     expect(batchCalls()).toBe(4);
-    expect(await log().listProperty(propertyId, '2031-05-01', '2031-05-01')).toHaveLength(30);
+    expect(await auditLog().listProperty(propertyId, '2031-05-01', '2031-05-01')).toHaveLength(30);
   });
 
   it('gives up after its attempts, saying how many records were not written', async () => {
@@ -364,142 +213,17 @@ describe('DynamoDbAuditLog', () => {
     const records = Array.from({ length: 30 }, (_, index) => auditRecord(propertyId, '2031-05-02', index));
     await expect(audit.append(records)).rejects.toThrow(/^3 of 30 audit records were not written/);
     expect(batchCalls()).toBe(1 + 3);
-    expect(await log().listProperty(propertyId, '2031-05-02', '2031-05-02')).toHaveLength(27);
+    expect(await auditLog().listProperty(propertyId, '2031-05-02', '2031-05-02')).toHaveLength(27);
   });
 });
 
 // --------------------------------------------------------------------------------------------------- parity
 
-function price(key: ParityNightKey, channel: string, channelMinor: number): ParityFinding {
-  const truthMinor = 13_000;
-  const difference = channelMinor - truthMinor;
-  return {
-    kind: 'price',
-    key,
-    truthChannel: 'pms-main',
-    channel,
-    truthRate: { amountMinor: truthMinor, currency: 'EUR' },
-    channelRate: { amountMinor: channelMinor, currency: 'EUR' },
-    difference,
-    percent: (Math.abs(difference) / truthMinor) * 100,
-  };
-}
-
-function night(
-  propertyId: string,
-  date: string,
-  findings: (key: ParityNightKey) => ParityFinding[],
-  ids: Partial<ParityNightKey> = {},
-): ParityRecord {
-  const key = { propertyId, roomTypeId: 'dbl', ratePlanId: 'bar', date, ...ids };
-  return { key, findings: findings(key), checkedAt: '2031-01-01T00:10:00.000Z' };
-}
-
-const oneFinding = (key: ParityNightKey) => [price(key, 'booking', 12_600)];
-
-async function listAll(store: ParityStore, propertyId: string, from: string, to: string, limit = 100) {
-  const pages: ParityRecord[][] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.list({ propertyId, from, to, limit, ...(cursor ? { cursor } : {}) });
-    pages.push([...page.items]);
-    cursor = page.cursor;
-  } while (cursor !== undefined && pages.length < 50);
-  return pages;
-}
-
-describe.each([
-  ['DynamoDbParityStore', () => new DynamoDbParityStore(topology.dynamodb, tableOf(PARITY_FINDINGS))],
-  ['InMemoryParityStore', () => new InMemoryParityStore()],
-] as const)('%s', (_name, create: () => ParityStore) => {
-  it('returns exactly the findings put, money and percentages included', async () => {
-    const store = create();
-    const propertyId = `prop-${randomUUID()}`;
-    const record = night(propertyId, '2031-06-01', (key) => [
-      price(key, 'booking', 12_600),
-      price(key, 'expedia', 13_001),
-      {
-        kind: 'currency_mismatch',
-        key,
-        truthChannel: 'pms-main',
-        channel: 'agoda',
-        truthRate: { amountMinor: 13_000, currency: 'EUR' },
-        channelRate: { amountMinor: 1_950_000, currency: 'JPY' },
-      },
-    ]);
-    await store.putNight(record);
-    const page = await store.list({ propertyId, from: '2031-06-01', to: '2031-06-01', limit: 10 });
-    expect(page).toEqual({ items: [record] });
-  });
-
-  it('replaces a night’s findings, and removes the night when it is put with none', async () => {
-    const store = create();
-    const propertyId = `prop-${randomUUID()}`;
-    await store.putNight(night(propertyId, '2031-06-02', oneFinding));
-    const replaced = night(propertyId, '2031-06-02', (key) => [price(key, 'expedia', 14_000)]);
-    await store.putNight(replaced);
-    expect((await store.list({ propertyId, from: '2031-06-02', to: '2031-06-02', limit: 10 })).items).toEqual(
-      [replaced],
-    );
-
-    await store.putNight(night(propertyId, '2031-06-02', () => []));
-    expect(await store.list({ propertyId, from: '2031-06-01', to: '2031-06-30', limit: 10 })).toEqual({
-      items: [],
-    });
-  });
-
-  it('lists the inclusive range of dates, in date order, of the asked property only', async () => {
-    const store = create();
-    const [propertyId, other] = [`prop-${randomUUID()}`, `prop-${randomUUID()}`];
-    for (const date of ['2031-07-05', '2031-06-30', '2031-07-01', '2031-07-03', '2031-07-06']) {
-      await store.putNight(night(propertyId, date, oneFinding));
-    }
-    await store.putNight(night(propertyId, '2031-07-03', oneFinding, { roomTypeId: 'aaa' }));
-    await store.putNight(night(other, '2031-07-02', oneFinding));
-
-    const { items } = await store.list({ propertyId, from: '2031-07-01', to: '2031-07-05', limit: 100 });
-    expect(items.map((item) => `${item.key.date} ${item.key.roomTypeId}`)).toEqual([
-      '2031-07-01 dbl',
-      '2031-07-03 aaa',
-      '2031-07-03 dbl',
-      '2031-07-05 dbl',
-    ]);
-    expect(items.every((item) => item.key.propertyId === propertyId)).toBe(true);
-  });
-
-  it('pages with the cursor it hands out, and hands none out with the last page', async () => {
-    const store = create();
-    const propertyId = `prop-${randomUUID()}`;
-    const dates = ['2031-08-01', '2031-08-02', '2031-08-03', '2031-08-04', '2031-08-05'];
-    for (const date of dates) await store.putNight(night(propertyId, date, oneFinding));
-
-    const pages = await listAll(store, propertyId, '2031-08-01', '2031-08-31', 2);
-    expect(pages.map((page) => page.map((item) => item.key.date))).toEqual([
-      ['2031-08-01', '2031-08-02'],
-      ['2031-08-03', '2031-08-04'],
-      ['2031-08-05'],
-    ]);
-    // A page that ends exactly at the last night hands out no cursor either.
-    expect(
-      (await listAll(store, propertyId, '2031-08-01', '2031-08-04', 2)).map((page) => page.length),
-    ).toEqual([2, 2]);
-  });
-
-  it('keeps ids containing "#" apart', async () => {
-    const store = create();
-    const propertyId = `prop-${randomUUID()}`;
-    const first = night(propertyId, '2031-09-01', oneFinding, { roomTypeId: 'a#b', ratePlanId: 'c' });
-    const second = night(propertyId, '2031-09-01', (key) => [price(key, 'x', 1)], {
-      roomTypeId: 'a',
-      ratePlanId: 'b#c',
-    });
-    await store.putNight(first);
-    await store.putNight(second);
-    const { items } = await store.list({ propertyId, from: '2031-09-01', to: '2031-09-01', limit: 10 });
-    expect(items).toHaveLength(2);
-    expect(items).toEqual(expect.arrayContaining([first, second]));
-  });
-});
+parityStoreContract(
+  'DynamoDbParityStore',
+  () => new DynamoDbParityStore(topology.dynamodb, tableOf(PARITY_FINDINGS)),
+);
+parityStoreContract('InMemoryParityStore', () => new InMemoryParityStore());
 
 describe('DynamoDbParityStore items', () => {
   const store = (days?: number) =>
