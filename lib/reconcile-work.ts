@@ -75,17 +75,21 @@ export class ReconcileWork extends Construct {
       removalPolicy,
     });
 
-    this.function = new ParitySyncFunction(this, 'Worker', {
+    // Both functions log, trace and are kept as the reconcile function is.
+    const common = {
       config: props.config,
-      entry: props.entry ?? path.join(__dirname, '..', 'lambdas', 'reconcile', 'worker-handler.ts'),
       serviceName: METRIC_SERVICES.reconcile,
-      memorySize: 1024,
-      timeout: props.timeout,
-      environment: { ...props.environment, [RECONCILE_WORK.environmentName]: this.queue.queueUrl },
       logRetention: props.logRetention,
       ...(props.logEncryptionKey ? { logEncryptionKey: props.logEncryptionKey } : {}),
       retain,
       ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
+    };
+    this.function = new ParitySyncFunction(this, 'Worker', {
+      entry: props.entry ?? path.join(__dirname, '..', 'lambdas', 'reconcile', 'worker-handler.ts'),
+      memorySize: 1024,
+      timeout: props.timeout,
+      environment: { ...props.environment, [RECONCILE_WORK.environmentName]: this.queue.queueUrl },
+      ...common,
     });
     consumeQueue(this.function, this.queue, {
       // One item per invocation: an item may use the whole timeout, and a failure retries that item alone.
@@ -97,18 +101,13 @@ export class ReconcileWork extends Construct {
 
     const consumer = deadLetterConsumer();
     this.deadLetterFunction = new ParitySyncFunction(this, 'DeadLetters', {
-      config: props.config,
       entry:
         props.deadLetterEntry ??
         path.join(__dirname, '..', 'lambdas', 'reconcile', 'work-dead-letters-handler.ts'),
-      serviceName: METRIC_SERVICES.reconcile,
       memorySize: 512,
       timeout: Duration.seconds(consumer.timeoutSeconds),
       environment: { ...props.deadLetterEnvironment, [RECONCILE_WORK.environmentName]: this.queue.queueUrl },
-      logRetention: props.logRetention,
-      ...(props.logEncryptionKey ? { logEncryptionKey: props.logEncryptionKey } : {}),
-      retain,
-      ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
+      ...common,
     });
     consumeQueue(this.deadLetterFunction, this.deadLetterQueue, {
       batchSize: consumer.batchSize,
