@@ -453,7 +453,8 @@ describe('reconciliation fanned out over the work queue', () => {
         batchSize,
         concurrency: 2,
         waitTimeSeconds: 1,
-        visibilityTimeoutSeconds: 2,
+        // Five receives of the stopped worker's message, one a second.
+        visibilityTimeoutSeconds: 1,
         // The stopped invocations are expected; anything else is still reported.
         logError: (message, error) => {
           if (!(error instanceof Error && error.message.startsWith('Task timed out')))
@@ -494,9 +495,9 @@ describe('reconciliation fanned out over the work queue', () => {
           message,
           randomUUID(),
           new Date(claimedAt).toISOString(),
-          new Date(claimedAt + 1_000).toISOString(),
+          new Date(claimedAt + 500).toISOString(),
         );
-        throw new Error('Task timed out after 1.00 seconds');
+        throw new Error('Task timed out after 0.50 seconds');
       },
       1,
     );
@@ -537,8 +538,6 @@ describe('reconciliation fanned out over the work queue', () => {
     expect((await fan.plan()).runId).not.toBe(planned.runId);
   }, 60_000);
 
-  // Each worker polls its own property, so only the source-wide limit is at stake between them: eight workers
-  // each spending it alone would ask for eight times what the provider admits.
   // Each worker polls its own property, so the source-wide limit is what they share: unshared, eight workers at
   // their property's pace would ask for twice what the provider admits.
   it('with eight workers, each with its own runtime, paced to the provider quota kept in DynamoDB, draws no 429', async () => {
