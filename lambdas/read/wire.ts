@@ -237,7 +237,7 @@ export interface ParityPropertiesView {
  */
 export type AuditEntryView = RoomNightKey & Omit<AuditRecord, 'key'>;
 
-/** `GET /reconciliation/audit`: a property's nights in date order, each night's records in time order. */
+/** `GET /reconciliation/audit`: a property's nights in date order, each night's records by room type, rate plan, channel and field group, then in time order. */
 export interface AuditListing extends Page<AuditEntryView>, PropertyNightsView {
   readonly action?: 'overwritten' | 'observed';
 }

@@ -35,7 +35,7 @@ export interface AuditQuery extends NightRangeQuery {
   readonly action?: AuditAction;
 }
 
-/** The audit as an operator reads it: nights in date order, each night's records in time order. */
+/** The audit as an operator reads it: nights in date order, each night's records by room type, rate plan, channel and field group, then in time order. */
 export interface AuditReader {
   list(query: AuditQuery): Promise<Page<AuditRecord>>;
 }
