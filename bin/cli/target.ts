@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import type { ReconcileRunDetailView } from '../../lambdas/read/wire';
 import type { ReconcileReport, ReconcileRequest } from '../../lambdas/reconcile/service';
+import { UnavailableError } from '../../lambdas/shared/errors';
 import { type ReconcileStep, reconcileNow } from '../../local/reconcile-client';
 import { OpsApi } from './api';
 import { NothingListeningError, TargetOptionsError, TimedOutError } from './errors';
@@ -105,7 +106,10 @@ export async function openTarget(options: TargetOptions, env: CliIo['env']): Pro
         onStep?.({ done: 0, total: 1, step, detail: `planning for ${elapsed} s` }),
       );
       onStep?.({ done: 1, total: 1, step, detail: `planned run ${planned.runId}` });
-      return { kind: 'run', run: await followRun(api, planned.runId, onStep) };
+      return {
+        kind: 'run',
+        run: await followRun(api, planned.runId, onStep, { stackName: stack.stack }),
+      };
     },
   };
 }
@@ -113,12 +117,50 @@ export async function openTarget(options: TargetOptions, env: CliIo['env']): Pro
 /** Seconds between reads of a run being followed. */
 const FOLLOW_INTERVAL_SECONDS = 2;
 
-/** Reads the run until its workers complete it, reporting items ended of items planned. Ctrl-C stops the wait. */
-async function followRun(
-  api: OpsApi,
+/**
+ * How long a followed run may go without an item ending before the CLI stops waiting: longer than the longest a
+ * worker may run (Lambda's 15 minutes), so that a live run always ends an item within it.
+ */
+export const FOLLOW_STALL_MINUTES = 20;
+
+/** A followed run ended no item for FOLLOW_STALL_MINUTES: the CLI stops waiting; the run goes on without it. */
+export class RunStalledError extends UnavailableError {
+  constructor(runId: string, ended: number, planned: number, minutes: number, stackName: string) {
+    super(
+      'run_stalled',
+      `Run ${runId} ended no item in ${minutes} minutes (${ended} of ${planned} ended), so the CLI stopped ` +
+        'following it; the run itself goes on. Look at ' +
+        `it with "paritysync --stack ${stackName} reconcile runs ${runId}", and at the ReconcileWork queue and its ` +
+        'dead-letter queue on the dashboard.',
+    );
+  }
+}
+
+export interface FollowOptions {
+  readonly stackName: string;
+  /** @default FOLLOW_STALL_MINUTES */
+  readonly stallMinutes?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** @default a timer */
+  readonly sleep?: (ms: number) => Promise<unknown>;
+}
+
+/**
+ * Reads the run until its workers complete it, reporting items ended of items planned. Ctrl-C stops the wait,
+ * and so does a run that ends no item for `stallMinutes`.
+ */
+export async function followRun(
+  api: Pick<OpsApi, 'getReconcileRun'>,
   runId: string,
   onStep: ((step: ReconcileStep) => void) | undefined,
+  options: FollowOptions,
 ): Promise<ReconcileRunDetailView> {
+  const now = options.now ?? Date.now;
+  const wait = options.sleep ?? sleep;
+  const stallMinutes = options.stallMinutes ?? FOLLOW_STALL_MINUTES;
+  let lastEnded = -1;
+  let progressAt = now();
   for (;;) {
     const run = await api.getReconcileRun(runId);
     const ended = run.items.done + run.items.failed;
@@ -129,7 +171,13 @@ async function followRun(
       detail: run.status === 'complete' ? 'complete' : `${run.items.failed} failed so far`,
     });
     if (run.status === 'complete') return run;
-    await sleep(FOLLOW_INTERVAL_SECONDS * 1000);
+    if (ended !== lastEnded) {
+      lastEnded = ended;
+      progressAt = now();
+    } else if (now() - progressAt >= stallMinutes * 60_000) {
+      throw new RunStalledError(runId, ended, run.items.planned, stallMinutes, options.stackName);
+    }
+    await wait(FOLLOW_INTERVAL_SECONDS * 1000);
   }
 }
 
