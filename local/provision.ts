@@ -180,16 +180,26 @@ function keySchema(keys: {
   ];
 }
 
+/**
+ * How long a table, or an index being added to one, may take to become ACTIVE. DynamoDB Local usually needs well
+ * under a second, but has been seen to leave a new index CREATING for over 30 s on a busy machine.
+ */
+const ACTIVE_WITHIN_MS = 90_000;
+
 async function waitUntilActive(client: DynamoDBClient, name: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + ACTIVE_WITHIN_MS;
   while (true) {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
-    const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every(
-      (index) => index.IndexStatus === 'ACTIVE',
-    );
-    if (Table?.TableStatus === 'ACTIVE' && indexesActive) return;
-    if (Date.now() > deadline)
-      throw new Error(`Table ${name} or one of its indexes is still not ACTIVE after 30 s`);
+    const indexes = Table?.GlobalSecondaryIndexes ?? [];
+    if (Table?.TableStatus === 'ACTIVE' && indexes.every((index) => index.IndexStatus === 'ACTIVE')) return;
+    if (Date.now() > deadline) {
+      const states = indexes.map((index) => `${index.IndexName} ${index.IndexStatus}`).join(', ');
+      throw new Error(
+        `Table ${name} is ${Table?.TableStatus}${states ? ` (indexes: ${states})` : ''} after ` +
+          `${ACTIVE_WITHIN_MS / 1000} s, not ACTIVE. Restart the local runtime; if it recurs, delete the table ` +
+          'and let the runtime create it again.',
+      );
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -28,9 +28,9 @@ afterAll(async () => {
   await emulators?.stop();
 });
 
-// Provisioning creates every table and queue of the topology: a second alone, far longer while another file keeps
-// the shared DynamoDB Local busy.
-describe('provisioning a kept topology', { timeout: 60_000 }, () => {
+// Provisioning creates every table and queue of the topology: a second alone, far longer on a busy machine, where
+// DynamoDB Local has been seen to take over 30 s to make an added index ACTIVE.
+describe('provisioning a kept topology', { timeout: 120_000 }, () => {
   it('adds an index the topology gained to a table kept from before, keeping its items', async () => {
     const prefix = `t${randomBytes(5).toString('hex')}`;
     const name = localName(REVIEW, prefix);
