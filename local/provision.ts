@@ -182,7 +182,7 @@ function keySchema(keys: {
 
 /**
  * How long a table, or an index being added to one, may take to become ACTIVE. DynamoDB Local usually needs well
- * under a second, but has been seen to leave a new index CREATING for over 30 s on a busy machine.
+ * under a second, but has been seen to take over 30 s to make an added index ACTIVE on a busy machine.
  */
 const ACTIVE_WITHIN_MS = 90_000;
 
