@@ -380,12 +380,13 @@ export class Observability extends Construct {
   private addReconcileWorkAlarms(work: ReconcileWorkQueues): void {
     this.addAlarm('ReconcileWorkItemsDeadLettered', {
       metric: new cloudwatch.MathExpression({
-        expression: 'FILL(deadLettered, 0) + FILL(errors, 0)',
+        expression: 'FILL(deadLettered, 0) + FILL(notEnded, 0) + FILL(errors, 0)',
         usingMetrics: {
           deadLettered: this.customMetric('reconcile', RECONCILE_WORK_METRICS.deadLettered),
+          notEnded: this.customMetric('reconcile', RECONCILE_WORK_METRICS.deadLetterNotEnded),
           errors: work.deadLetterConsumer.metricErrors({ period: FIVE_MINUTES }),
         },
-        label: 'Dead-lettered work items and DLQ consumer errors',
+        label: 'Dead-lettered work items, and those the DLQ consumer could not end',
         period: FIVE_MINUTES,
       }),
       threshold: 0,
@@ -397,7 +398,8 @@ export class Observability extends Construct {
         `runId and itemId; \`${this.cli('reconcile runs <runId>')}\` shows the run and the item's error; read ` +
         'the reconcile worker logs for that item (Task timed out, Runtime exited: keep ' +
         'reconciliation.budgetSeconds well inside the worker timeout). The next run does the same work again. ' +
-        'DLQ consumer errors mean an item was not ended yet: its message is retried from the dead-letter queue.',
+        `A ${RECONCILE_WORK_METRICS.deadLetterNotEnded} count or DLQ consumer errors mean an item was not ended ` +
+        'yet (its run still open): its message is retried from the dead-letter queue; the consumer logs say why.',
     });
   }
 

@@ -21,7 +21,13 @@ export function createWorkDeadLetterConsumer(
       schema: WorkMessageSchema,
       fieldsOf: fieldsOf,
       handle: async (message) => {
-        const outcome = await endDeadLetteredItem(message, deps);
+        let outcome: Awaited<ReturnType<typeof endDeadLetteredItem>>;
+        try {
+          outcome = await endDeadLetteredItem(message, deps);
+        } catch (error) {
+          metrics.singleMetric().addMetric(RECONCILE_WORK_METRICS.deadLetterNotEnded, 'Count', 1);
+          throw error;
+        }
         // Every dead-lettered item counts, ended here or before: each one's worker failed on every receive.
         metrics.singleMetric().addMetric(RECONCILE_WORK_METRICS.deadLettered, 'Count', 1);
         return outcome;

@@ -100,6 +100,12 @@ export const RECONCILE_WORK_METRICS = {
    * was ended as failed in its run, by its worker's last receive or by the DLQ's consumer.
    */
   deadLettered: 'WorkItemsDeadLettered',
+  /**
+   * Dead-lettered messages the DLQ's consumer could not end the item of this time (the run log unavailable, a
+   * worker still holding the item): each is reported failed alone and retried from the DLQ, its run still open.
+   * A partial batch failure is not a Lambda error, so this is what tells.
+   */
+  deadLetterNotEnded: 'WorkDeadLettersNotEnded',
 } as const;
 
 /**

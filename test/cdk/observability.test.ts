@@ -716,7 +716,7 @@ describe('reconciliation alarms', () => {
     const metrics = props.Metrics as Array<Json & { Id: string }>;
     const byId = Object.fromEntries(metrics.map((entry) => [entry.Id, entry]));
     expect(metrics.find((entry) => 'Expression' in entry)).toMatchObject({
-      Expression: 'FILL(deadLettered, 0) + FILL(errors, 0)',
+      Expression: 'FILL(deadLettered, 0) + FILL(notEnded, 0) + FILL(errors, 0)',
       ReturnData: true,
     });
     expect(byId.deadLettered).toMatchObject({
@@ -725,6 +725,19 @@ describe('reconciliation alarms', () => {
         Metric: {
           Namespace: 'ParitySync',
           MetricName: RECONCILE_WORK_METRICS.deadLettered,
+          Dimensions: [{ Name: 'service', Value: METRIC_SERVICES.reconcile }],
+        },
+        Period: 300,
+        Stat: 'Sum',
+      },
+    });
+    // A message the consumer fails alone is a partial batch failure, not a Lambda error: it counts on its own.
+    expect(byId.notEnded).toMatchObject({
+      ReturnData: false,
+      MetricStat: {
+        Metric: {
+          Namespace: 'ParitySync',
+          MetricName: RECONCILE_WORK_METRICS.deadLetterNotEnded,
           Dimensions: [{ Name: 'service', Value: METRIC_SERVICES.reconcile }],
         },
         Period: 300,
