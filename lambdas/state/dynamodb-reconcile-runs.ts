@@ -249,11 +249,16 @@ export class DynamoDbReconcileRunStore extends DynamoDbTable implements Reconcil
         Update: {
           TableName: this.tableName,
           Key: itemKey(item),
-          UpdateExpression: `SET ${names.map((_name, i) => `#s${i} = :s${i}`).join(', ')} REMOVE leaseUntil`,
+          // An item ended that no worker claimed (given up unsent, or dead-lettered before its claim) has no row
+          // yet: it expires as a claimed one does, not never.
+          UpdateExpression:
+            `SET ${names.map((_name, i) => `#s${i} = :s${i}`).join(', ')}, ` +
+            'expiresAt = if_not_exists(expiresAt, :expiresAt) REMOVE leaseUntil',
           ConditionExpression: condition,
           ExpressionAttributeNames: Object.fromEntries(names.map((name, i) => [`#s${i}`, name])),
           ExpressionAttributeValues: {
             ...conditionValues,
+            ':expiresAt': { N: String(this.#expiresAt(outcome.finishedAt)) },
             ...Object.fromEntries(names.map((name, i) => [`:s${i}`, sets[name] as { S: string }])),
           },
         },

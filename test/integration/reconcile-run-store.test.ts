@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { BatchWriteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RECONCILE_RUN_LOG } from '../../lambdas/shared/topology';
 import { DynamoDbReconcileRunStore } from '../../lambdas/state/dynamodb-reconcile-runs';
+import type { WorkItem } from '../../lambdas/state/reconcile-runs';
 import { InMemoryReconcileRunStore } from '../fakes/reconcile-runs-memory';
-import { reconcileRunStoreContract } from '../ports/reconcile-run-store.contract';
+import { planOf, reconcileRunStoreContract } from '../ports/reconcile-run-store.contract';
 import { type IsolatedTopology, provisionIsolated } from '../support/aws';
 
 // The run log's contract against DynamoDB Local and against the in-memory fake the unit tests use.
@@ -49,5 +50,30 @@ describe('DynamoDbReconcileRunStore under throttling', () => {
       }),
     ).rejects.toThrow(/unprocessed after 8 attempts .*Planning the run again is safe/);
     expect(batchCalls).toBe(8);
+  });
+});
+
+describe('DynamoDbReconcileRunStore items', () => {
+  it('gives an item ended without a claim the retention of a claimed one', async () => {
+    const table = topology.tables[RECONCILE_RUN_LOG.id] ?? '';
+    const store = new DynamoDbReconcileRunStore(topology.dynamodb, table, { retentionDays: 90 });
+    const plan = planOf();
+    await store.create(plan);
+    const [item] = plan.items as [WorkItem];
+    const finishedAt = '2026-06-01T13:00:00.000Z';
+    // Dead-lettered before any worker claimed it: the end writes the item's first row.
+    expect(
+      await store.abandon(item, { status: 'failed', error: 'dead_lettered', message: 'gone', finishedAt }),
+    ).toBe(true);
+    const { Items = [] } = await topology.dynamodb.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :item)',
+        ExpressionAttributeValues: { ':pk': { S: `run#${plan.runId}` }, ':item': { S: 'item#' } },
+      }),
+    );
+    expect(Items.map((row) => row.expiresAt?.N)).toEqual([
+      String(Date.parse(finishedAt) / 1000 + 90 * 86_400),
+    ]);
   });
 });

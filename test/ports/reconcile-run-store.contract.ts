@@ -14,7 +14,7 @@ const LEASE = '2026-06-01T12:15:00.000Z';
 const AFTER_LEASE = '2026-06-01T12:20:00.000Z';
 
 /** A run of its own id and source ids, so that tests sharing a table never see each other's runs. */
-function planOf(startedAt = CLAIMED): RunPlan & { items: WorkItem[]; source: string; other: string } {
+export function planOf(startedAt = CLAIMED): RunPlan & { items: WorkItem[]; source: string; other: string } {
   const runId = `r-${randomUUID()}`;
   const source = `pms-${randomUUID().slice(0, 8)}`;
   const other = `ota-${randomUUID().slice(0, 8)}`;
