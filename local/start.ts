@@ -268,7 +268,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
             visibilityTimeoutSeconds: deadLetterConsumer.timeoutSeconds,
             timeoutMs: deadLetterConsumer.timeoutSeconds * 1000,
             batchSize: deadLetterConsumer.batchSize,
-            concurrency: 1,
+            concurrency: deadLetterConsumer.maxConcurrency,
           });
     cleanup.push(async () => {
       await deadLetterPoller?.close();

@@ -118,8 +118,10 @@ export async function openTarget(options: TargetOptions, env: CliIo['env']): Pro
 const FOLLOW_INTERVAL_SECONDS = 2;
 
 /**
- * How long a followed run may go without an item ending before the CLI stops waiting: longer than the longest a
- * worker may run (Lambda's 15 minutes), so that a live run always ends an item within it.
+ * How long a followed run may go without an item ending before the CLI stops waiting. A run whose workers run
+ * ends items well within it (a worker may run 15 minutes at most); one that ends none for longer has a worker
+ * that failed or was stopped, whose item waits for its message to come back (the work queue's visibility timeout)
+ * or for the work DLQ's consumer. The run still completes; the CLI only stops following it.
  */
 export const FOLLOW_STALL_MINUTES = 20;
 

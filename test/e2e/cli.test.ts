@@ -20,8 +20,9 @@ import { failingRecords } from '../support/failing-consumer';
 
 /**
  * The operations CLI end to end against the local runtime: each command runs as the binary runs it (in this
- * process; one case starts the binary itself), against the real stack on the shared emulators, with the provider simulator and the demo's webhooks
- * giving reconciliation and parity something to find. What the CLI prints is checked against the read API.
+ * process; one case starts the binary itself), against the real stack on its test worker's emulators, with the
+ * provider simulator and the demo's webhooks giving reconciliation and parity something to find. What the CLI
+ * prints is checked against the read API.
  */
 
 const CHANNEL_MANAGER = 'channel-manager-demo';

@@ -39,7 +39,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // for the whole run kept one core busy while the test workers waited on it. One per worker spreads that
     // work over the cores for one more Java start each.
     const workers = Math.max(1, project.globalConfig.maxWorkers);
-    shared = { emulators: Promise.all(Array.from({ length: workers }, () => startEmulators())), users: 0 };
+    shared = { emulators: startEach(workers), users: 0 };
     registry[SHARED] = shared;
   }
   shared.users += 1;
@@ -62,4 +62,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
     if (registry[SHARED] === own) delete registry[SHARED];
     await Promise.all(emulators.map((running) => running.stop()));
   };
+}
+
+/** One emulator pair per worker; if any fails to start, the others are stopped before the error is thrown. */
+async function startEach(count: number): Promise<Emulators[]> {
+  const started = await Promise.allSettled(Array.from({ length: count }, () => startEmulators()));
+  const failed = started.find((result) => result.status === 'rejected');
+  if (failed === undefined)
+    return started.map((result) => (result as PromiseFulfilledResult<Emulators>).value);
+  await Promise.all(
+    started.map((result) => (result.status === 'fulfilled' ? result.value.stop() : undefined)),
+  );
+  throw failed.reason;
 }
