@@ -14,6 +14,8 @@ export interface SendOptions {
   readonly now?: Date;
   /** How long the edge may take to answer. @default 30 */
   readonly timeoutSeconds?: number;
+  /** Where `env:` secret references are read. @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface SendResult {
@@ -33,7 +35,9 @@ export async function sendSample(options: SendOptions): Promise<SendResult> {
     );
   }
   const now = options.now ?? new Date();
-  const secret = options.privateKey ?? (await createSecretResolver({}).secretsFor(options.source))[0];
+  const secret =
+    options.privateKey ??
+    (await createSecretResolver(options.env ? { env: options.env } : {}).secretsFor(options.source))[0];
   if (!secret) throw new Error(`Source ${options.source.id} has no secret to sign with; pass a private key.`);
   const body = Buffer.from(JSON.stringify(sender.sample(type, now, randomUUID)));
   const headers = sender.sign(body, { secret, at: now });

@@ -49,6 +49,7 @@ export function registerSend(program: Command, cli: CliSession): void {
         const result = await sendSample({
           baseUrl: globals.url ?? defaultLocalUrl(cli.io.env),
           timeoutSeconds: globals.timeout,
+          env: cli.io.env,
           source,
           ...(options.type ? { type: options.type } : {}),
           ...(privateKey ? { privateKey } : {}),
