@@ -367,6 +367,9 @@ export class Observability extends Construct {
         this.customMetric('reconcile', RECONCILE_WORK_METRICS.deadLettered, {
           label: 'Dead-lettered items (ended as failed)',
         }),
+        this.customMetric('reconcile', RECONCILE_WORK_METRICS.deadLetterNotEnded, {
+          label: 'Not ended yet (retried from the DLQ)',
+        }),
         work.deadLetterConsumer.metricErrors({ period: FIVE_MINUTES }).with({ label: 'DLQ consumer errors' }),
         queueDepth(work.deadLetterQueue).with({ label: 'Waiting in the dead-letter queue' }),
       ]),

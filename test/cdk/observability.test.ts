@@ -785,6 +785,11 @@ describe('reconciliation alarms', () => {
         stat: 'Sum',
       },
       {
+        metric: `ParitySync/${RECONCILE_WORK_METRICS.deadLetterNotEnded}`,
+        dimensions: { service: METRIC_SERVICES.reconcile },
+        stat: 'Sum',
+      },
+      {
         metric: 'AWS/Lambda/Errors',
         dimensions: { FunctionName: `{ref:${logicalId(deadLetterFunction)}}` },
         stat: 'Sum',
