@@ -703,7 +703,8 @@ function run(command: string, args: readonly string[]): Promise<{ stdout: string
   });
 }
 
-function freeLoopbackPort(): Promise<number> {
+/** A port on 127.0.0.1 that nothing listened on a moment ago. */
+export function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambdas/config/load';
@@ -11,6 +10,7 @@ import { LEDGER_STATUSES } from '../../lambdas/ledger/ports';
 import type { ReconcileReport } from '../../lambdas/reconcile/service';
 import { RECONCILE_DLQ } from '../../lambdas/shared/topology';
 import { type Demo, type DemoReport, startDemo } from '../../local/demo';
+import { freeLoopbackPort } from '../../local/emulators';
 import { senderFor } from '../../local/senders';
 import { type LocalStack, startLocalStack } from '../../local/start';
 import { emulatorEndpoints } from '../support/aws';
@@ -44,15 +44,6 @@ let config: ParitySyncConfig;
 let deadLetterEventId: string;
 let failDeadLetterEvent = true;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
-  const address = server.address();
-  await new Promise<void>((closed) => server.close(() => closed()));
-  if (address === null || typeof address === 'string') throw new Error('no port assigned');
-  return address.port;
-}
-
 /** The CLI against this stack, from a home of its own. */
 function cli(...args: string[]): Promise<CliRun> {
   return runCli(['--url', stack.url, ...args], { env: { HOME: process.env.HOME ?? '' } });
@@ -69,7 +60,7 @@ async function getJson(path: string): Promise<Record<string, unknown>> {
 }
 
 beforeAll(async () => {
-  const simulatorPort = await freePort();
+  const simulatorPort = await freeLoopbackPort();
   const example = JSON.parse(readFileSync('config/local.example.json', 'utf8')) as {
     sources: { polling?: Record<string, unknown> }[];
   };

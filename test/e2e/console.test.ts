@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambdas/config/load';
@@ -17,6 +16,7 @@ import type {
   SourceView,
 } from '../../lambdas/read/wire';
 import { type Demo, startDemo } from '../../local/demo';
+import { freeLoopbackPort } from '../../local/emulators';
 import { RECONCILE_NOW_PATH } from '../../local/reconciler';
 import { sendSample } from '../../local/send';
 import { senderFor } from '../../local/senders';
@@ -54,15 +54,6 @@ let failDeadLetterEvent = true;
 /** Console errors and uncaught exceptions of the page, since the last check. */
 const pageErrors: string[] = [];
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
-  const address = server.address();
-  await new Promise<void>((closed) => server.close(() => closed()));
-  if (address === null || typeof address === 'string') throw new Error('no port assigned');
-  return address.port;
-}
-
 async function getJson(path: string): Promise<Record<string, unknown>> {
   const response = await fetch(`${stack.url}${path}`);
   return (await response.json()) as Record<string, unknown>;
@@ -83,7 +74,7 @@ async function screenshot(name: string): Promise<void> {
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  const simulatorPort = await freePort();
+  const simulatorPort = await freeLoopbackPort();
   const example = JSON.parse(readFileSync('config/local.example.json', 'utf8')) as {
     sources: { polling?: Record<string, unknown> }[];
   };

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -15,6 +14,7 @@ import type { ReconcileReport, SourceResult } from '../../lambdas/reconcile/serv
 import { RECONCILE_CHECKPOINTS, RECONCILE_RUN_LOG, RECONCILE_WORK_DLQ } from '../../lambdas/shared/topology';
 import { DynamoDbReconcileRunStore } from '../../lambdas/state/dynamodb-reconcile-runs';
 import { type Demo, type DemoReport, startDemo } from '../../local/demo';
+import { freeLoopbackPort } from '../../local/emulators';
 import { reconcileNow } from '../../local/reconcile-client';
 import { RECONCILE_NOW_PATH, type ReconcileStreamLine } from '../../local/reconciler';
 import { nightKey, type RoomNight } from '../../local/simulator/dataset';
@@ -42,15 +42,6 @@ process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
-  const address = server.address();
-  await new Promise<void>((closed) => server.close(() => closed()));
-  if (address === null || typeof address === 'string') throw new Error('no port assigned');
-  return address.port;
-}
-
 /** local.example.json with its polled sources pointed at a simulator on `simulatorPort`. */
 function exampleConfigFor(simulatorPort: number): ParitySyncConfig {
   const example = JSON.parse(readFileSync('config/local.example.json', 'utf8')) as {
@@ -77,7 +68,7 @@ async function startEnvironment(options: {
   readonly reconcileIntervalMs: number;
   readonly dropRate: number;
 }): Promise<Environment> {
-  const simulatorPort = await freePort();
+  const simulatorPort = await freeLoopbackPort();
   const config = exampleConfigFor(simulatorPort);
   const stack = await startLocalStack({
     config,

@@ -1,7 +1,7 @@
-import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runParitySync } from '../../bin/cli/program';
+import { freeLoopbackPort } from '../../local/emulators';
 import { senderFor } from '../../local/senders';
 import { runCli } from '../support/cli';
 
@@ -16,7 +16,7 @@ const NOTHING_LISTENING =
 
 describe('runParitySync', () => {
   it('takes nothing from the run before: its options, its environment and its exit code are its own', async () => {
-    const [first, second] = await Promise.all([closedPort(), closedPort()]);
+    const [first, second] = await Promise.all([freeLoopbackPort(), freeLoopbackPort()]);
     const processExitCode = process.exitCode;
 
     const refused = await runCli(['--url', `http://127.0.0.1:${first}`, '--timeout', '5', 'review', 'list'], {
@@ -53,7 +53,7 @@ describe('runParitySync', () => {
   });
 
   it('runs side by side without mixing output', async () => {
-    const ports = await Promise.all([closedPort(), closedPort(), closedPort()]);
+    const ports = await Promise.all([freeLoopbackPort(), freeLoopbackPort(), freeLoopbackPort()]);
     const runs = await Promise.all(
       ports.map((port) => runCli(['review', 'list'], { env: { PORT: String(port) } })),
     );
@@ -101,7 +101,7 @@ describe('runParitySync', () => {
   });
 
   it('serves the console until the caller says stop, then closes it', async () => {
-    const api = await closedPort();
+    const api = await freeLoopbackPort();
     const output = collector();
     let stop: () => void = () => undefined;
     const stopped = new Promise<void>((resolve) => {
@@ -157,13 +157,4 @@ function collector(): { readonly stream: Writable; text(): string } {
     }),
     text: () => text,
   };
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
-  const address = server.address();
-  await new Promise<void>((closed) => server.close(() => closed()));
-  if (address === null || typeof address === 'string') throw new Error('no port assigned');
-  return address.port;
 }
